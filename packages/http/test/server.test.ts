@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { defineErrors } from '@portico/problem';
+import { Type } from 'typebox';
+import { createServer } from '../src/index.ts';
+
+const errors = defineErrors({ THING_NOT_FOUND: { status: 404, title: 'Not Found' } });
+
+async function app() {
+  const server = await createServer({ name: 'test', logLevel: false, bodyLimit: 1024 });
+  server.post(
+    '/things',
+    {
+      schema: {
+        body: Type.Object(
+          { name: Type.String({ maxLength: 10 }), count: Type.Integer() },
+          { additionalProperties: false },
+        ),
+        querystring: Type.Object({ n: Type.Optional(Type.Integer({ minimum: 1 })) }),
+      },
+    },
+    async (request, reply) => reply.code(201).send({ ...request.body, n: request.query.n ?? null }),
+  );
+  server.get('/things/:id', async (request) => {
+    throw errors.THING_NOT_FOUND(`Thing ${(request.params as { id: string }).id} not found`);
+  });
+  server.get('/boom', async () => {
+    throw new Error('database password is hunter2');
+  });
+  return server;
+}
+
+describe('http kit', () => {
+  test('request id: kept when well-formed, replaced otherwise', async () => {
+    const server = await app();
+    const kept = await server.inject({ url: '/health', headers: { 'x-request-id': 'abc-12345678' } });
+    assert.equal(kept.headers['x-request-id'], 'abc-12345678');
+    const replaced = await server.inject({ url: '/health', headers: { 'x-request-id': 'bad id\n<script>' } });
+    assert.match(String(replaced.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
+  test('domain errors become problem+json with code and request id', async () => {
+    const server = await app();
+    const res = await server.inject({ url: '/things/42', headers: { 'x-request-id': 'req-00000001' } });
+    assert.equal(res.statusCode, 404);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+    const body = res.json();
+    assert.equal(body.code, 'THING_NOT_FOUND');
+    assert.equal(body.detail, 'Thing 42 not found');
+    assert.equal(body.request_id, 'req-00000001');
+    assert.equal(body.status, 404);
+    assert.equal(body.instance, '/things/42');
+  });
+
+  test('unexpected errors are a masked 500', async () => {
+    const server = await app();
+    const res = await server.inject({ url: '/boom' });
+    assert.equal(res.statusCode, 500);
+    assert.equal(res.json().code, 'INTERNAL_ERROR');
+    assert.doesNotMatch(res.body, /hunter2/);
+  });
+
+  test('bodies are strict: missing, unknown, wrong type, malformed, non-JSON, too large', async () => {
+    const server = await app();
+    const post = (payload: string, type = 'application/json') =>
+      server.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': type } });
+    assert.equal((await post('{"name":"a","count":1}')).statusCode, 201);
+    const missing = await post('{"name":"a"}');
+    assert.equal(missing.statusCode, 400);
+    assert.equal(missing.json().code, 'MISSING_FIELD');
+    assert.equal(missing.json().detail, 'Missing required field: count');
+    const unknown = await post('{"name":"a","count":1,"admin":true}');
+    assert.equal(unknown.json().code, 'UNKNOWN_FIELD');
+    const wrongType = await post('{"name":"a","count":"1"}');
+    assert.equal(wrongType.statusCode, 400);
+    assert.equal(wrongType.json().code, 'VALIDATION_ERROR');
+    const malformed = await post('{"name":');
+    assert.equal(malformed.statusCode, 400);
+    assert.equal(malformed.json().code, 'MALFORMED_JSON');
+    const proto = await post('{"name":"a","count":1,"__proto__":{"x":1}}');
+    assert.equal(proto.statusCode, 400);
+    assert.equal((await post('name=a', 'text/plain')).statusCode, 415);
+    assert.equal((await post('name=a', 'application/x-www-form-urlencoded')).statusCode, 415);
+    const big = await post(JSON.stringify({ name: 'a', count: 1, pad: 'x'.repeat(2000) }));
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().code, 'PAYLOAD_TOO_LARGE');
+    assert.equal((await post('{"name":"a","count":1}', 'application/merge-patch+json')).statusCode, 201);
+  });
+
+  test('query strings are coerced and validated', async () => {
+    const server = await app();
+    const ok = await server.inject({ method: 'POST', url: '/things?n=3', payload: { name: 'a', count: 1 } });
+    assert.equal(ok.json().n, 3);
+    const bad = await server.inject({
+      method: 'POST',
+      url: '/things?n=abc',
+      payload: { name: 'a', count: 1 },
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json().detail, /query/);
+  });
+
+  test('405 with Allow for a known path, 404 otherwise', async () => {
+    const server = await app();
+    const res = await server.inject({ method: 'DELETE', url: '/things' });
+    assert.equal(res.statusCode, 405);
+    assert.equal(res.headers.allow, 'POST, OPTIONS');
+    const missing = await server.inject({ url: '/nothing-here' });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.json().code, 'NOT_FOUND');
+  });
+
+  test('health, metrics and OpenAPI are served', async () => {
+    const server = await app();
+    assert.equal((await server.inject({ url: '/health' })).json().status, 'healthy');
+    await server.inject({ url: '/things/1' });
+    const metrics = await server.inject({ url: '/metrics' });
+    assert.match(
+      metrics.body,
+      /http_request_duration_seconds_count\{[^}]*route="\/things\/:id"[^}]*status_code="404"/,
+    );
+    const spec = (await server.inject({ url: '/openapi.json' })).json();
+    assert.equal(spec.openapi, '3.1.0');
+    assert.ok(spec.paths['/things']);
+    assert.equal((await server.inject({ url: '/docs' })).statusCode < 400, true);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * One typed query layer (Kysely) over two drivers: SQLite through `node:sqlite`
+ * for the embedded default, PostgreSQL for scaled-out deployments. Services write
+ * portable queries and one set of migrations; `dialect` is there for the rare
+ * statement that must differ.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import pg from 'pg';
+import { openNodeSqlite } from './node-sqlite.ts';
+
+export type { Transaction } from 'kysely';
+export { sql } from 'kysely';
+export type { Migration } from 'kysely/migration';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** `sqlite:<path>`, `sqlite::memory:`, or a `postgres://` URL. */
+  url: string;
+  /** PostgreSQL schema this service owns (created if missing); ignored by SQLite. */
+  schema?: string;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+export interface Database<DB> {
+  db: Kysely<DB>;
+  dialect: SqlDialect;
+  /** Runs every migration not yet applied, in name order. */
+  migrate(migrations: Record<string, Migration>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+// Timestamps travel as ISO-8601 strings on both drivers; bigint counts as numbers.
+pg.types.setTypeParser(1184, (v) => new Date(v).toISOString());
+pg.types.setTypeParser(1114, (v) => new Date(`${v}Z`).toISOString());
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export function openDatabase<DB>(options: DatabaseOptions): Database<DB> {
+  const { url } = options;
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres<DB>(options);
+  if (url.startsWith('sqlite:')) return openSqlite<DB>(url.slice('sqlite:'.length));
+  throw new Error(`unsupported database URL ${redact(url)}: use sqlite:<path> or postgres://…`);
+}
+
+function openSqlite<DB>(path: string): Database<DB> {
+  const file = path === ':memory:' || path === '' ? ':memory:' : resolve(path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const { kysely } = openNodeSqlite(file);
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: kysely }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    migrate: (migrations) => runMigrations(db, migrations),
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres<DB>(options: DatabaseOptions): Database<DB> {
+  const schema = options.schema;
+  if (schema !== undefined && !IDENTIFIER.test(schema))
+    throw new Error(`invalid PostgreSQL schema name ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    async migrate(migrations) {
+      if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+      await runMigrations(db, migrations);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function runMigrations<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${failed ?? '(unknown)'} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** True when `err` is a unique-constraint violation on either driver. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errcode?: string; message?: string };
+  return (
+    e?.code === '23505' ||
+    (e?.code === 'ERR_SQLITE_ERROR' && /UNIQUE constraint failed/.test(e.message ?? ''))
+  );
+}
+
+/** True when `err` is a foreign-key violation on either driver. */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    e?.code === '23503' ||
+    (e?.code === 'ERR_SQLITE_ERROR' && /FOREIGN KEY constraint failed/.test(e.message ?? ''))
+  );
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+}
+
+export type { Kysely };
+export type Executor<DB> = Kysely<DB> | Transaction<DB>;
