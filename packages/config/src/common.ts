@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import Type from 'typebox';
+
+/** Where the embedded default keeps its SQLite files and generated keys. */
+export const dataDir = process.env.PORTICO_DATA_DIR ?? '.data';
+
+/** Settings every service has: where it listens, how it logs, where its data lives. */
+export function serviceSettings(name: string, port: number) {
+  const NAME = name.toUpperCase();
+  return {
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: port, env: `${NAME}_PORT` }),
+    host: Type.String({ default: '127.0.0.1', env: `${NAME}_HOST` }),
+    logLevel: Type.Union(
+      [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
+      { default: 'info', env: 'LOG_LEVEL' },
+    ),
+    databaseUrl: Type.String({
+      pattern: '^(sqlite:|postgres(ql)?://)',
+      default: `sqlite:${join(dataDir, `${name}.db`)}`,
+      env: 'DATABASE_URL',
+      description: 'sqlite:<path> (embedded default) or a postgres:// URL; each service owns its own schema',
+    }),
+    databaseSchema: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: name, env: `${NAME}_DATABASE_SCHEMA` }),
+  };
+}

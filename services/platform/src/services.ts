@@ -1,0 +1,22 @@
+/**
+ * The services `npm start` runs in one process, in start order. Each module exports
+ * `ConfigSchema` and `build(config)`; its defaults are the embedded ones (SQLite files
+ * under PORTICO_DATA_DIR, in-process stores, the seed's ports on localhost).
+ */
+import * as catalog from '@portico/catalog';
+import type { ServiceModule } from '@portico/http';
+
+export interface PlatformService {
+  name: string;
+  module: ServiceModule;
+  /** Lines for the start-up banner, given the address it listens on. */
+  banner?: (url: string) => string[];
+}
+
+export const services: PlatformService[] = [
+  {
+    name: 'catalog',
+    module: catalog as unknown as ServiceModule,
+    banner: (url) => [`catalog     ${url}/api/v1/products   (docs ${url}/docs)`],
+  },
+];
