@@ -14,8 +14,12 @@ import { openNodeSqlite } from './node-sqlite.ts';
 export type { Transaction } from 'kysely';
 export { sql } from 'kysely';
 export type { Migration } from 'kysely/migration';
+export { columnTypes } from './columns.ts';
+export { uuidv7 } from './ids.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
+
+export type Migrations = Record<string, Migration> | ((dialect: SqlDialect) => Record<string, Migration>);
 
 export interface DatabaseOptions {
   /** `sqlite:<path>`, `sqlite::memory:`, or a `postgres://` URL. */
@@ -29,8 +33,8 @@ export interface DatabaseOptions {
 export interface Database<DB> {
   db: Kysely<DB>;
   dialect: SqlDialect;
-  /** Runs every migration not yet applied, in name order. */
-  migrate(migrations: Record<string, Migration>): Promise<void>;
+  /** Runs every migration not yet applied, in name order; a function gets the dialect. */
+  migrate(migrations: Migrations): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,7 @@ function openSqlite<DB>(path: string): Database<DB> {
   return {
     db,
     dialect: 'sqlite',
-    migrate: (migrations) => runMigrations(db, migrations),
+    migrate: (migrations) => runMigrations(db, resolveMigrations(migrations, 'sqlite')),
     close: () => db.destroy(),
   };
 }
@@ -76,10 +80,14 @@ function openPostgres<DB>(options: DatabaseOptions): Database<DB> {
     dialect: 'postgres',
     async migrate(migrations) {
       if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-      await runMigrations(db, migrations);
+      await runMigrations(db, resolveMigrations(migrations, 'postgres'));
     },
     close: () => db.destroy(),
   };
+}
+
+function resolveMigrations(migrations: Migrations, dialect: SqlDialect): Record<string, Migration> {
+  return typeof migrations === 'function' ? migrations(dialect) : migrations;
 }
 
 async function runMigrations<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<void> {

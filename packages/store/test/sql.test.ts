@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  columnTypes,
+  isForeignKeyViolation,
+  isUniqueViolation,
+  openDatabase,
+  sql,
+  uuidv7,
+} from '../src/sql/index.ts';
+import { databaseTargets } from '../src/testing.ts';
+
+interface DB {
+  parent: { id: string; flag: boolean | number; at: string };
+  child: { id: string; parent_id: string };
+}
+
+describe('uuidv7', () => {
+  test('sorts by creation time and has the version and variant bits', () => {
+    const ids = [uuidv7(1000), uuidv7(2000), uuidv7(3000)];
+    assert.deepEqual([...ids].sort(), ids);
+    assert.match(ids[0]!, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+test('unsupported URLs are refused with the password redacted', () => {
+  assert.throws(
+    () => openDatabase({ url: 'mysql://u:secret@h/db' }),
+    (err: Error) => !err.message.includes('secret'),
+  );
+});
+
+for (const makeTarget of databaseTargets()) {
+  const target = makeTarget();
+  describe(`sql store (${target.name})`, () => {
+    test('one migration set, portable types, constraint errors recognised, migrations run once', async () => {
+      const database = openDatabase<DB>({ url: target.url, schema: target.schema });
+      const migrations = (dialect: 'sqlite' | 'postgres') => {
+        const t = columnTypes(dialect);
+        return {
+          '001': {
+            async up(db: import('kysely').Kysely<unknown>) {
+              await db.schema
+                .createTable('parent')
+                .addColumn('id', 'text', (c) => c.primaryKey())
+                .addColumn('flag', t.boolean, (c) => c.notNull())
+                .addColumn('at', t.timestamp, (c) => c.notNull())
+                .execute();
+              await db.schema
+                .createTable('child')
+                .addColumn('id', 'text', (c) => c.primaryKey())
+                .addColumn('parent_id', 'text', (c) => c.notNull().references('parent.id'))
+                .execute();
+            },
+          },
+        };
+      };
+      try {
+        await database.migrate(migrations);
+        await database.migrate(migrations);
+        const at = '2026-01-02T03:04:05.678Z';
+        await database.db.insertInto('parent').values({ id: 'p', flag: true, at }).execute();
+        const row = await database.db.selectFrom('parent').selectAll().executeTakeFirstOrThrow();
+        assert.equal(Boolean(row.flag), true);
+        assert.equal(row.at, at);
+        await assert.rejects(
+          database.db.insertInto('parent').values({ id: 'p', flag: false, at }).execute(),
+          isUniqueViolation,
+        );
+        await assert.rejects(
+          database.db.insertInto('child').values({ id: 'c', parent_id: 'none' }).execute(),
+          isForeignKeyViolation,
+        );
+        const count = await sql<{ n: number }>`select count(*) as n from parent`.execute(database.db);
+        assert.equal(Number(count.rows[0]!.n), 1);
+      } finally {
+        await database.close();
+        await target.cleanup();
+      }
+    });
+  });
+}

@@ -1,0 +1,246 @@
+import { authenticate, authorize, isAllowed, type TokenVerifier } from '@portico/auth';
+import { checkPreconditions, etagFor, isFresh, type Server } from '@portico/http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { productActions } from '../domain/actions.ts';
+import type { Product, ProductService } from '../domain/products.ts';
+import { decodeCursor, encodeCursor, link, offsetOf, perPage } from './pagination.ts';
+import {
+  ActionsEnvelope,
+  IdParams,
+  NotModified,
+  Problem,
+  ProductEnvelope,
+  ProductInput,
+  ProductList,
+  ProductListQuery,
+  ProductPatch,
+} from './schemas.ts';
+import { productJson, productLinks } from './serialize.ts';
+
+export const READ_CACHE_CONTROL = 'public, max-age=5';
+export const WRITERS = { roles: ['admin'], scopes: ['catalog:write'] };
+
+const problems = {
+  400: Problem,
+  401: Problem,
+  403: Problem,
+  404: Problem,
+  412: Problem,
+  415: Problem,
+  422: Problem,
+};
+
+export function productEtag(p: Product): string {
+  return etagFor(p.id, p.version);
+}
+
+function ifMatch(request: FastifyRequest) {
+  return request.headers['if-match']
+    ? (current: Product) => checkPreconditions(request, productEtag(current))
+    : undefined;
+}
+
+function sendProduct(reply: FastifyReply, product: Product, status = 200) {
+  return reply
+    .code(status)
+    .header('etag', productEtag(product))
+    .send({ data: productJson(product), links: productLinks(product) });
+}
+
+export function productRoutes(server: Server, products: ProductService, verifier: TokenVerifier) {
+  const writer = [authenticate(verifier), authorize(WRITERS)];
+  const tags = ['products'];
+
+  server.get(
+    '/api/v1/products',
+    {
+      schema: {
+        tags,
+        summary: 'List products',
+        description:
+          'Filter by category, stock and text; offset pages (page/per_page) or keyset pages (cursor).',
+        querystring: ProductListQuery,
+        response: { 200: ProductList, 304: NotModified, 400: Problem },
+      },
+    },
+    async (request, reply) => {
+      const { category_id, in_stock, q, cursor } = request.query;
+      const filter = { categoryId: category_id, inStock: in_stock, q };
+      const size = perPage(request.query.per_page);
+      const filters = { category_id, in_stock, q };
+      let body: Static<typeof ProductList>;
+      let items: Product[];
+
+      if (cursor !== undefined) {
+        const position = decodeCursor(cursor);
+        const [rows, total] = await Promise.all([
+          products.list({ ...filter, limit: size + 1, ...position }),
+          products.count(filter),
+        ]);
+        const more = rows.length > size;
+        items = position.before !== undefined ? rows.slice(more ? 1 : 0) : rows.slice(0, size);
+        const hasNext = position.before !== undefined ? true : more;
+        const hasPrevious = position.before !== undefined ? more : position.after !== undefined;
+        const next = hasNext && items.length ? encodeCursor({ after: items.at(-1)!.id }) : null;
+        const previous = hasPrevious && items.length ? encodeCursor({ before: items[0]!.id }) : null;
+        body = {
+          data: items.map(productJson),
+          pagination: {
+            per_page: size,
+            total,
+            has_next: hasNext,
+            has_previous: hasPrevious,
+            next_cursor: next,
+            previous_cursor: previous,
+          },
+          links: {
+            self: link('/api/v1/products', { ...filters, cursor, per_page: size }),
+            next: next && link('/api/v1/products', { ...filters, cursor: next, per_page: size }),
+            previous: previous && link('/api/v1/products', { ...filters, cursor: previous, per_page: size }),
+          },
+        };
+      } else {
+        const page = request.query.page ?? 1;
+        const offset = offsetOf(page, size);
+        const [rows, total] = await Promise.all([
+          products.list({ ...filter, limit: size, offset }),
+          products.count(filter),
+        ]);
+        items = rows;
+        const hasNext = offset + rows.length < total;
+        body = {
+          data: rows.map(productJson),
+          pagination: { page, per_page: size, total, has_next: hasNext, has_previous: page > 1 },
+          links: {
+            self: link('/api/v1/products', { ...filters, page, per_page: size }),
+            next: hasNext ? link('/api/v1/products', { ...filters, page: page + 1, per_page: size }) : null,
+            previous:
+              page > 1 ? link('/api/v1/products', { ...filters, page: page - 1, per_page: size }) : null,
+          },
+        };
+      }
+
+      const etag = etagFor(
+        request.url,
+        String(body.pagination.total),
+        ...items.map((p) => `${p.id}:${p.version}`),
+      );
+      reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
+      if (isFresh(request, etag)) return reply.code(304).send(null);
+      return body;
+    },
+  );
+
+  server.post(
+    '/api/v1/products',
+    {
+      preHandler: writer,
+      schema: {
+        tags,
+        summary: 'Create a product',
+        body: ProductInput,
+        response: { 201: ProductEnvelope, ...problems },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request, reply) => {
+      const product = await products.create(request.body);
+      reply.header('location', `/api/v1/products/${product.id}`);
+      return sendProduct(reply, product, 201);
+    },
+  );
+
+  server.get(
+    '/api/v1/products/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a product',
+        params: IdParams,
+        response: { 200: ProductEnvelope, 304: NotModified, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      const product = await products.get(request.params.id);
+      const etag = productEtag(product);
+      reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
+      if (isFresh(request, etag)) return reply.code(304).send(null);
+      return { data: productJson(product), links: productLinks(product) };
+    },
+  );
+
+  server.put(
+    '/api/v1/products/:id',
+    {
+      preHandler: writer,
+      schema: {
+        tags,
+        summary: 'Replace a product',
+        description:
+          'Send If-Match with the ETag you read to refuse the write (412) if someone changed it meanwhile.',
+        params: IdParams,
+        body: ProductInput,
+        response: { 200: ProductEnvelope, ...problems },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request, reply) =>
+      sendProduct(reply, await products.replace(request.params.id, request.body, ifMatch(request))),
+  );
+
+  server.patch(
+    '/api/v1/products/:id',
+    {
+      preHandler: writer,
+      schema: {
+        tags,
+        summary: 'Change some fields of a product (JSON merge patch)',
+        params: IdParams,
+        body: ProductPatch,
+        response: { 200: ProductEnvelope, ...problems },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request, reply) =>
+      sendProduct(reply, await products.patch(request.params.id, request.body, ifMatch(request))),
+  );
+
+  server.delete(
+    '/api/v1/products/:id',
+    {
+      preHandler: writer,
+      schema: {
+        tags,
+        summary: 'Delete a product',
+        params: IdParams,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...problems },
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request, reply) => {
+      await products.remove(request.params.id, ifMatch(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  server.get(
+    '/api/v1/products/:id/actions',
+    {
+      preHandler: authenticate(verifier, { optional: true }),
+      schema: {
+        tags,
+        summary: 'What can be done with this product now (hypermedia)',
+        params: IdParams,
+        response: { 200: ActionsEnvelope, 401: Problem, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      const product = await products.get(request.params.id);
+      const canWrite = request.auth ? isAllowed(request.auth, WRITERS) : false;
+      const data = productJson(product);
+      reply.header('cache-control', 'private, no-cache').header('vary', 'Authorization');
+      return { data, actions: productActions(product, data, canWrite) };
+    },
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * Wire schemas: they validate requests, serialise responses and generate the OpenAPI
+ * document. Bodies are strict: unknown fields are a 400; the read-only fields a client
+ * may echo back from a GET (`id`, `currency`, `created_at`, `updated_at`) are accepted and ignored.
+ */
+import Type from 'typebox';
+
+const Id = Type.String({ minLength: 1, maxLength: 64, description: 'A UUIDv7' });
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const Description = Type.String({ maxLength: 5000 });
+const Price = Type.Union([Type.Number(), Type.String({ maxLength: 32 })], {
+  description:
+    'A decimal amount greater than 0 with at most 2 decimal places, as a number (19.99) or a string ("19.99")',
+  example: 19.99,
+});
+
+const readOnly = {
+  id: Type.Optional(Type.Unsafe<unknown>({ readOnly: true, description: 'Ignored: set by the server' })),
+  currency: Type.Optional(
+    Type.Unsafe<unknown>({ readOnly: true, description: 'Ignored: set by the server' }),
+  ),
+  created_at: Type.Optional(
+    Type.Unsafe<unknown>({ readOnly: true, description: 'Ignored: set by the server' }),
+  ),
+  updated_at: Type.Optional(
+    Type.Unsafe<unknown>({ readOnly: true, description: 'Ignored: set by the server' }),
+  ),
+};
+
+export const ProductInput = Type.Object(
+  {
+    name: Name,
+    description: Description,
+    price: Price,
+    category_id: Id,
+    in_stock: Type.Optional(Type.Boolean()),
+    ...readOnly,
+  },
+  { additionalProperties: false },
+);
+
+export const ProductPatch = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Description),
+    price: Type.Optional(Price),
+    category_id: Type.Optional(Id),
+    in_stock: Type.Optional(Type.Boolean()),
+    ...readOnly,
+  },
+  { additionalProperties: false },
+);
+
+export const CategoryInput = Type.Object(
+  { name: Name, description: Type.Optional(Description), ...readOnly },
+  { additionalProperties: false },
+);
+
+export const IdParams = Type.Object({ id: Id });
+
+export const ProductListQuery = Type.Object(
+  {
+    category_id: Type.Optional(Id),
+    in_stock: Type.Optional(Type.Boolean()),
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'Search in name and description' }),
+    ),
+    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    per_page: Type.Optional(Type.Integer({ minimum: 1, default: 20, description: 'Capped at 100' })),
+    cursor: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Keyset pagination: empty for the first page, then next_cursor',
+      }),
+    ),
+  },
+  { description: 'Unknown query parameters are ignored' },
+);
+
+export const PageQuery = Type.Object(
+  {
+    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    per_page: Type.Optional(Type.Integer({ minimum: 1, default: 20, description: 'Capped at 100' })),
+  },
+  { description: 'Unknown query parameters are ignored' },
+);
+
+export const ProductOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  price: Type.Number(),
+  currency: Type.String(),
+  category_id: Type.String(),
+  in_stock: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+
+export const CategoryOut = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+
+const Links = Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]));
+
+export const Pagination = Type.Object({
+  page: Type.Optional(Type.Integer()),
+  per_page: Type.Integer(),
+  total: Type.Integer(),
+  has_next: Type.Boolean(),
+  has_previous: Type.Boolean(),
+  next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  previous_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+
+export const ProductEnvelope = Type.Object({ data: ProductOut, links: Links });
+export const ProductList = Type.Object({
+  data: Type.Array(ProductOut),
+  pagination: Pagination,
+  links: Links,
+});
+export const CategoryEnvelope = Type.Object({ data: CategoryOut, links: Links });
+export const CategoryList = Type.Object({
+  data: Type.Array(CategoryOut),
+  pagination: Pagination,
+  links: Links,
+});
+
+export const ActionOut = Type.Object({
+  name: Type.String(),
+  method: Type.String(),
+  href: Type.String(),
+  body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export const ActionsEnvelope = Type.Object({ data: ProductOut, actions: Type.Array(ActionOut) });
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    code: Type.String(),
+    request_id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+export const NotModified = Type.Null({ description: 'Not Modified: your copy (If-None-Match) is current' });

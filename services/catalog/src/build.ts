@@ -1,0 +1,48 @@
+/**
+ * The catalog service: products and categories over REST (levels 2 and 3).
+ * `build` wires it from validated config; `main.ts` only listens.
+ */
+import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createServer, type Server } from '@portico/http';
+import { openDatabase } from '@portico/store/sql';
+import { migrations } from '../migrations/index.ts';
+import { categoryRoutes } from './api/categories.ts';
+import { productRoutes } from './api/products.ts';
+import { type CatalogConfig, ConfigSchema } from './config.ts';
+import type { CatalogDatabase } from './data/schema.ts';
+import { loadDemoData } from './demo-data.ts';
+import { type CategoryService, createCategoryService } from './domain/categories.ts';
+import { createProductService, type ProductService } from './domain/products.ts';
+
+export type { CatalogConfig };
+export { ConfigSchema };
+
+export interface CatalogDeps {
+  /** Token verifier override (tests pass a test issuer's). */
+  verifier?: TokenVerifier;
+}
+
+export type CatalogServer = Server & { products: ProductService; categories: CategoryService };
+
+export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Promise<CatalogServer> {
+  const database = openDatabase<CatalogDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
+  await database.migrate(migrations);
+  const products = createProductService(database);
+  const categories = createCategoryService(database);
+  if (config.demoData) await loadDemoData(database);
+
+  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
+  const server = (await createServer({
+    name: 'catalog',
+    description: 'Products and categories: REST at /api/v1',
+    logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    health: { database: () => products.count({}) },
+  })) as CatalogServer;
+  server.decorate('products', products);
+  server.decorate('categories', categories);
+  server.addHook('onClose', () => database.close());
+
+  productRoutes(server, products, verifier);
+  categoryRoutes(server, categories, verifier);
+  return server;
+}

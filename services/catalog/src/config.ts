@@ -1,0 +1,23 @@
+import { type Static, serviceSettings, Type } from '@portico/config';
+
+export const ConfigSchema = Type.Object(
+  {
+    ...serviceSettings('catalog', 8002),
+    demoData: Type.Boolean({
+      default: true,
+      env: 'CATALOG_DEMO_DATA',
+      description: 'Load demo categories and products into an empty catalog',
+    }),
+    auth: Type.Object(
+      {
+        issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
+        audience: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
+        jwksUri: Type.String({ default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type CatalogConfig = Static<typeof ConfigSchema>;

@@ -1,0 +1,234 @@
+/**
+ * The catalog's product rules, shared by REST and GraphQL: one validation, one set
+ * of error codes, one place that decides which fields a client may write. Writes
+ * are optimistic: a row changes only at the version that was read, so concurrent
+ * editors never silently overwrite each other when they send If-Match.
+ */
+import { type Database, isForeignKeyViolation, uuidv7 } from '@portico/store/sql';
+import { categoriesTable } from '../data/categories.ts';
+import { type ProductChanges, type ProductFilter, type ProductRow, productsTable } from '../data/products.ts';
+import type { CatalogDatabase } from '../data/schema.ts';
+import { errors } from '../errors.ts';
+import { CURRENCY, parsePrice } from './money.ts';
+
+export interface Product {
+  id: string;
+  name: string;
+  description: string;
+  priceMinor: number;
+  currency: string;
+  categoryId: string;
+  inStock: boolean;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a client may write. Anything else in a body is refused or ignored before it gets here. */
+export interface ProductInput {
+  name: string;
+  description: string;
+  price: unknown;
+  category_id: string;
+  in_stock?: boolean;
+}
+
+export type ProductPatch = Partial<ProductInput>;
+
+export type ProductEvent = { type: 'created' | 'updated' | 'deleted'; product: Product };
+
+export interface ListQuery extends ProductFilter {
+  limit: number;
+  offset?: number;
+  /** Keyset pagination: the id to continue after (or before, with `backwards`). */
+  after?: string;
+  before?: string;
+}
+
+/** Called with the current product before a write; throws to refuse it (If-Match). */
+export type Precondition = (current: Product) => void;
+
+const WRITE_ATTEMPTS = 3;
+
+export function toProduct(row: ProductRow): Product {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    priceMinor: Number(row.price_minor),
+    currency: row.currency,
+    categoryId: row.category_id,
+    inStock: Boolean(row.in_stock),
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export type ProductService = ReturnType<typeof createProductService>;
+
+export function createProductService(database: Database<CatalogDatabase>) {
+  const products = productsTable(database.db, database.dialect);
+  const categories = categoriesTable(database.db);
+  const listeners = new Set<(event: ProductEvent) => void>();
+
+  function emit(type: ProductEvent['type'], product: Product) {
+    for (const listener of listeners) listener({ type, product });
+  }
+
+  async function requireCategory(id: string) {
+    if (!(await categories.byId(id))) {
+      throw errors.UNKNOWN_CATEGORY(`Category with id ${id} does not exist`, {
+        extensions: {
+          errors: [
+            { field: 'category_id', code: 'UNKNOWN_CATEGORY', message: `Category ${id} does not exist` },
+          ],
+        },
+      });
+    }
+  }
+
+  async function mustGet(id: string): Promise<Product> {
+    const row = await products.byId(id);
+    if (!row) throw errors.PRODUCT_NOT_FOUND(`Product with id ${id} not found`);
+    return toProduct(row);
+  }
+
+  /** Read, check, write at that version; on a lost race, read again (unless the caller pinned a version). */
+  async function write(
+    id: string,
+    precondition: Precondition | undefined,
+    change: (current: Product) => Promise<ProductChanges>,
+  ) {
+    for (let attempt = 1; ; attempt++) {
+      const current = await mustGet(id);
+      precondition?.(current);
+      const changes = await change(current);
+      let row: ProductRow | undefined;
+      try {
+        row = await products.update(id, current.version, {
+          ...changes,
+          updated_at: new Date().toISOString(),
+        });
+      } catch (err) {
+        if (isForeignKeyViolation(err))
+          throw errors.UNKNOWN_CATEGORY(`Category with id ${changes.category_id} does not exist`);
+        throw err;
+      }
+      if (row) {
+        const product = toProduct(row);
+        emit('updated', product);
+        return product;
+      }
+      if (precondition || attempt >= WRITE_ATTEMPTS) {
+        throw errors.VERSION_CONFLICT(
+          'The product changed while this request was being applied; read it again and retry',
+        );
+      }
+    }
+  }
+
+  return {
+    subscribe(listener: (event: ProductEvent) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    get: mustGet,
+
+    async find(id: string): Promise<Product | undefined> {
+      const row = await products.byId(id);
+      return row && toProduct(row);
+    },
+
+    async getMany(ids: readonly string[]): Promise<Product[]> {
+      return (await products.byIds(ids)).map(toProduct);
+    },
+
+    async create(input: ProductInput): Promise<Product> {
+      const priceMinor = parsePrice(input.price);
+      await requireCategory(input.category_id);
+      const now = new Date().toISOString();
+      const row: ProductRow = {
+        id: uuidv7(),
+        name: input.name.trim(),
+        description: input.description,
+        price_minor: priceMinor,
+        currency: CURRENCY,
+        category_id: input.category_id,
+        in_stock: input.in_stock ?? true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        await products.insert(row);
+      } catch (err) {
+        if (isForeignKeyViolation(err))
+          throw errors.UNKNOWN_CATEGORY(`Category with id ${input.category_id} does not exist`);
+        throw err;
+      }
+      const product = toProduct(row);
+      emit('created', product);
+      return product;
+    },
+
+    /** PUT: every writable field is replaced; `in_stock` left out means in stock. */
+    async replace(id: string, input: ProductInput, precondition?: Precondition): Promise<Product> {
+      const priceMinor = parsePrice(input.price);
+      return write(id, precondition, async (current) => {
+        if (input.category_id !== current.categoryId) await requireCategory(input.category_id);
+        return {
+          name: input.name.trim(),
+          description: input.description,
+          price_minor: priceMinor,
+          category_id: input.category_id,
+          in_stock: input.in_stock ?? true,
+        };
+      });
+    },
+
+    /** PATCH (JSON merge patch): only the fields present change. */
+    async patch(id: string, patch: ProductPatch, precondition?: Precondition): Promise<Product> {
+      const priceMinor = patch.price === undefined ? undefined : parsePrice(patch.price);
+      return write(id, precondition, async (current) => {
+        const changes: ProductChanges = {};
+        if (patch.name !== undefined) changes.name = patch.name.trim();
+        if (patch.description !== undefined) changes.description = patch.description;
+        if (priceMinor !== undefined) changes.price_minor = priceMinor;
+        if (patch.in_stock !== undefined) changes.in_stock = patch.in_stock;
+        if (patch.category_id !== undefined && patch.category_id !== current.categoryId) {
+          await requireCategory(patch.category_id);
+          changes.category_id = patch.category_id;
+        }
+        return changes;
+      });
+    },
+
+    async remove(id: string, precondition?: Precondition): Promise<void> {
+      const current = await mustGet(id);
+      precondition?.(current);
+      const deleted = await products.delete(id, precondition ? current.version : undefined);
+      if (!deleted) {
+        if (precondition)
+          throw errors.VERSION_CONFLICT('The product changed while this request was being applied');
+        throw errors.PRODUCT_NOT_FOUND(`Product with id ${id} not found`);
+      }
+      emit('deleted', current);
+    },
+
+    async list(query: ListQuery): Promise<Product[]> {
+      const rows =
+        query.before !== undefined
+          ? await products.pageBefore(query, query.limit, query.before)
+          : query.after !== undefined || query.offset === undefined
+            ? await products.pageAfter(query, query.limit, query.after)
+            : await products.page(query, query.limit, query.offset);
+      return rows.map(toProduct);
+    },
+
+    async count(filter: ProductFilter): Promise<number> {
+      return products.count(filter);
+    },
+  };
+}

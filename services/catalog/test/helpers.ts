@@ -1,0 +1,42 @@
+import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { loadConfig } from '@portico/config';
+import type { DatabaseTarget } from '@portico/store/testing';
+import { build, type CatalogServer, ConfigSchema } from '../src/build.ts';
+
+export interface Harness {
+  server: CatalogServer;
+  issuer: TestIssuer;
+  admin: Record<string, string>;
+  customer: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startCatalog(
+  target: DatabaseTarget,
+  options: { demoData?: boolean } = {},
+): Promise<Harness> {
+  const issuer = await createTestIssuer();
+  const config = loadConfig('catalog', ConfigSchema, {
+    env: {},
+    overrides: {
+      databaseUrl: target.url,
+      databaseSchema: target.schema ?? 'catalog',
+      logLevel: 'silent',
+      demoData: options.demoData ?? true,
+    },
+  });
+  const server = await build(config, { verifier: issuer.verifier });
+  const bearer = async (roles: string[]) => ({
+    authorization: `Bearer ${await issuer.sign({ sub: `user-${roles.join('-')}`, roles, scope: 'openid' })}`,
+  });
+  return {
+    server,
+    issuer,
+    admin: await bearer(['admin']),
+    customer: await bearer(['customer']),
+    async close() {
+      await server.close();
+      await target.cleanup();
+    },
+  };
+}
