@@ -80,7 +80,7 @@ function openPostgres<DB>(options: DatabaseOptions): Database<DB> {
     dialect: 'postgres',
     async migrate(migrations) {
       if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-      await runMigrations(db, resolveMigrations(migrations, 'postgres'));
+      await runMigrations(db, resolveMigrations(migrations, 'postgres'), schema);
     },
     close: () => db.destroy(),
   };
@@ -90,9 +90,16 @@ function resolveMigrations(migrations: Migrations, dialect: SqlDialect): Record<
   return typeof migrations === 'function' ? migrations(dialect) : migrations;
 }
 
-async function runMigrations<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<void> {
+async function runMigrations<DB>(
+  db: Kysely<DB>,
+  migrations: Record<string, Migration>,
+  schema?: string,
+): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations };
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  // Kysely looks for its bookkeeping tables in every schema unless told which one:
+  // another service's (or a benchmark's) tables would then be mistaken for ours.
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? '(unknown)'} failed: ${(error as Error).message}`, {

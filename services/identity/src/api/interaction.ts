@@ -1,0 +1,204 @@
+/**
+ * The login and consent steps oidc-provider hands over to us (`/interaction/:uid`).
+ * Forms post back to the same origin; the interaction cookie is SameSite=Lax, so a
+ * cross-site post arrives without it and is refused (no login CSRF). Results go back
+ * to the provider with `interactionResult`, which answers with where to redirect.
+ */
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { InteractionDetails, InteractionResult } from 'oidc-provider';
+import type { Config } from '../config.ts';
+import type { AccountStore } from '../data/accounts.ts';
+import type { Login } from '../domain/login.ts';
+import { consentPage, describeScope, errorPage, loginPage } from './views.ts';
+
+export interface InteractionDeps {
+  provider: Provider;
+  accounts: AccountStore;
+  login: Login;
+  config: Config;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+const PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
+export async function interactionRoutes(server: FastifyInstance, deps: InteractionDeps): Promise<void> {
+  const { provider, accounts, login, config } = deps;
+  const roleScopes = new Map(config.api.scopes.map((s) => [s.name, s.roles]));
+
+  server.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  function html(reply: FastifyReply, status: number, body: string) {
+    return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
+  }
+
+  async function details(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<InteractionDetails | undefined> {
+    try {
+      const found = await provider.interactionDetails(request.raw, reply.raw);
+      const { uid } = request.params as { uid: string };
+      // The cookie names the interaction; a URL for another one is a stale or forged link.
+      if (found.uid !== uid) throw new Error('interaction mismatch');
+      return found;
+    } catch {
+      html(
+        reply,
+        400,
+        errorPage('invalid_request', 'This sign-in has expired or was started in another browser window.'),
+      );
+      return undefined;
+    }
+  }
+
+  async function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    result: InteractionResult,
+    merge: boolean,
+  ) {
+    const to = await provider.interactionResult(request.raw, reply.raw, result, {
+      mergeWithLastSubmission: merge,
+    });
+    return reply.code(303).headers({ 'cache-control': 'no-store' }).redirect(to, 303);
+  }
+
+  async function clientName(clientId: string | undefined): Promise<string> {
+    const client = clientId ? await provider.Client.find(clientId) : undefined;
+    return client?.clientName ?? clientId ?? 'an application';
+  }
+
+  /** The resource scopes this account may be given; the rest are refused at consent. */
+  function permitted(scope: string, roles: string[]): boolean {
+    const needs = roleScopes.get(scope);
+    return !needs || needs.some((r) => roles.includes(r));
+  }
+
+  server.get('/interaction/:uid', { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    const name = await clientName(interaction.params.client_id);
+    if (interaction.prompt.name === 'login') {
+      return html(
+        reply,
+        200,
+        loginPage({ uid: interaction.uid, clientName: name, username: interaction.params.login_hint }),
+      );
+    }
+    if (interaction.prompt.name === 'consent') {
+      const account = interaction.session
+        ? await accounts.findById(interaction.session.accountId)
+        : undefined;
+      if (!account) return html(reply, 400, errorPage('login_required', 'Sign in again.'));
+      const { missingOIDCScope = [], missingResourceScopes = {} } = interaction.prompt.details;
+      const resourceScopes = Object.values(missingResourceScopes)
+        .flat()
+        .filter((s) => permitted(s, account.roles));
+      const scopes = [...new Set([...missingOIDCScope, ...resourceScopes])].map((s) => ({
+        name: s,
+        description: describeScope(s),
+      }));
+      return html(
+        reply,
+        200,
+        consentPage({ uid: interaction.uid, clientName: name, username: account.username, scopes }),
+      );
+    }
+    return html(reply, 400, errorPage('invalid_request', `Unsupported step ${interaction.prompt.name}`));
+  });
+
+  server.post('/interaction/:uid/login', { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    if (interaction.prompt.name !== 'login') {
+      return html(reply, 400, errorPage('invalid_request', 'You are already signed in.'));
+    }
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const username = typeof body.username === 'string' ? body.username.trim().slice(0, 64) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
+    const name = await clientName(interaction.params.client_id);
+    if (!username || !password) {
+      return html(
+        reply,
+        400,
+        loginPage({
+          uid: interaction.uid,
+          clientName: name,
+          username,
+          error: 'Enter your username and password.',
+        }),
+      );
+    }
+    const outcome = await login.check(username, password, request.ip);
+    if (outcome.kind === 'throttled') {
+      reply.header('retry-after', String(outcome.retryAfter));
+      return html(
+        reply,
+        429,
+        loginPage({
+          uid: interaction.uid,
+          clientName: name,
+          username,
+          error: `Too many failed sign-ins. Try again in ${Math.ceil(outcome.retryAfter / 60)} minute(s).`,
+        }),
+      );
+    }
+    if (outcome.kind === 'invalid') {
+      request.log.info({ event: 'login_failed' }, 'sign-in failed');
+      return html(
+        reply,
+        401,
+        loginPage({ uid: interaction.uid, clientName: name, username, error: 'Wrong username or password.' }),
+      );
+    }
+    request.log.info({ event: 'login', sub: outcome.account.id }, 'signed in');
+    return finish(request, reply, { login: { accountId: outcome.account.id, amr: ['pwd'] } }, false);
+  });
+
+  server.post('/interaction/:uid/confirm', { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    if (interaction.prompt.name !== 'consent' || !interaction.session) {
+      return html(reply, 400, errorPage('invalid_request', 'Nothing to confirm.'));
+    }
+    const account = await accounts.findById(interaction.session.accountId);
+    if (!account) return html(reply, 400, errorPage('login_required', 'Sign in again.'));
+    const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = interaction.prompt.details;
+    const grant = interaction.grantId
+      ? await provider.Grant.find(interaction.grantId)
+      : new provider.Grant({ accountId: account.id, clientId: interaction.params.client_id! });
+    if (!grant) return html(reply, 400, errorPage('invalid_request', 'This sign-in has expired.'));
+    if (missingOIDCScope?.length) grant.addOIDCScope(missingOIDCScope.join(' '));
+    if (missingOIDCClaims?.length) grant.addOIDCClaims(missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(missingResourceScopes ?? {})) {
+      const allowed = scopes.filter((s) => permitted(s, account.roles));
+      const refused = scopes.filter((s) => !permitted(s, account.roles));
+      if (allowed.length) grant.addResourceScope(resource, allowed.join(' '));
+      if (refused.length) grant.rejectResourceScope(resource, refused.join(' '));
+    }
+    const grantId = await grant.save();
+    return finish(request, reply, { consent: interaction.grantId ? {} : { grantId } }, true);
+  });
+
+  server.post('/interaction/:uid/abort', { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    return finish(
+      request,
+      reply,
+      { error: 'access_denied', error_description: 'The user cancelled the sign-in' },
+      false,
+    );
+  });
+}

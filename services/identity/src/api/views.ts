@@ -1,0 +1,133 @@
+/**
+ * The identity service's pages: plain, accessible HTML that works without JavaScript.
+ * Every field has a label, errors are announced (role="alert") and take the focus
+ * target, and every value is escaped.
+ */
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}
+label{display:block;margin-top:1rem;font-weight:600}input{font:inherit;width:100%;padding:.5rem;margin-top:.25rem;box-sizing:border-box;border:1px solid #555;border-radius:4px}
+button{font:inherit;margin-top:1.25rem;padding:.5rem 1rem;border-radius:4px;border:1px solid #1a4d8f;background:#1a4d8f;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#1a4d8f}:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}ul{padding-left:1.25rem}`;
+
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · Portico</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+export interface LoginView {
+  uid: string;
+  clientName: string;
+  username?: string;
+  error?: string;
+}
+
+export function loginPage(view: LoginView): string {
+  const error = view.error
+    ? `<p class="error" role="alert" id="login-error">${escapeHtml(view.error)}</p>`
+    : '';
+  const described = view.error ? ' aria-describedby="login-error"' : '';
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p>to continue to <strong>${escapeHtml(view.clientName)}</strong></p>
+${error}
+<form method="post" action="/interaction/${escapeHtml(view.uid)}/login">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" value="${escapeHtml(view.username)}"${described}${view.username ? '' : ' autofocus'}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${described}${view.username ? ' autofocus' : ''}>
+<button type="submit">Sign in</button>
+</form>
+<form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
+<button type="submit" class="secondary">Cancel</button>
+</form>`,
+  );
+}
+
+export interface ConsentView {
+  uid: string;
+  clientName: string;
+  username: string;
+  scopes: Array<{ name: string; description: string }>;
+}
+
+const SCOPE_TEXT: Record<string, string> = {
+  openid: 'Sign you in with your Portico account',
+  profile: 'Your name, username and roles',
+  email: 'Your email address',
+  offline_access: 'Stay signed in (access while you are away)',
+};
+
+export function describeScope(scope: string): string {
+  return SCOPE_TEXT[scope] ?? `Portico API: ${scope}`;
+}
+
+export function consentPage(view: ConsentView): string {
+  const items = view.scopes
+    .map(
+      (s) => `<li><strong>${escapeHtml(s.description)}</strong> <small>(${escapeHtml(s.name)})</small></li>`,
+    )
+    .join('\n');
+  return page(
+    'Allow access',
+    `<h1>Allow access?</h1>
+<p>You are signed in as <strong>${escapeHtml(view.username)}</strong>.
+<strong>${escapeHtml(view.clientName)}</strong> asks to:</p>
+<ul>
+${items}
+</ul>
+<form method="post" action="/interaction/${escapeHtml(view.uid)}/confirm">
+<button type="submit" autofocus>Allow</button>
+</form>
+<form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
+<button type="submit" class="secondary">Deny</button>
+</form>`,
+  );
+}
+
+export function errorPage(error: string, description?: string): string {
+  return page(
+    'Something went wrong',
+    `<h1>Something went wrong</h1>
+<p class="error" role="alert"><strong>${escapeHtml(error)}</strong>${description ? `: ${escapeHtml(description)}` : ''}</p>
+<p>Go back to the application and start again.</p>`,
+  );
+}
+
+/** `form` is oidc-provider's hidden form (id "op.logoutForm") carrying the xsrf token. */
+export function logoutPage(form: string): string {
+  return page(
+    'Sign out',
+    `<h1>Sign out of Portico?</h1>
+${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+  );
+}
+
+export function logoutSuccessPage(clientName?: string): string {
+  return page(
+    'Signed out',
+    `<h1>Signed out</h1>
+<p>You have signed out${clientName ? ` of ${escapeHtml(clientName)}` : ''}.</p>`,
+  );
+}

@@ -1,0 +1,158 @@
+/**
+ * The identity service's settings. Every key has an embedded default, so `npm start`
+ * needs nothing; clients, the API audience, TTLs and the key file come from here.
+ */
+import { join } from 'node:path';
+import { dataDir, type Static, serviceSettings, Type } from '@portico/config';
+
+const Client = Type.Object(
+  {
+    client_id: Type.String({ minLength: 1 }),
+    client_secret: Type.Optional(Type.String({ minLength: 16 })),
+    client_name: Type.Optional(Type.String()),
+    token_endpoint_auth_method: Type.Union(
+      [Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('none')],
+      { default: 'client_secret_basic' },
+    ),
+    grant_types: Type.Array(
+      Type.Union([
+        Type.Literal('authorization_code'),
+        Type.Literal('refresh_token'),
+        Type.Literal('client_credentials'),
+      ]),
+      { minItems: 1 },
+    ),
+    redirect_uris: Type.Array(Type.String({ format: 'uri' }), { default: [] }),
+    post_logout_redirect_uris: Type.Array(Type.String({ format: 'uri' }), { default: [] }),
+    /** Space-separated scopes this client may ask for (OpenID and API scopes alike). */
+    scope: Type.String(),
+    application_type: Type.Union([Type.Literal('web'), Type.Literal('native')], { default: 'web' }),
+  },
+  { additionalProperties: false },
+);
+export type ClientConfig = Static<typeof Client>;
+
+const ApiScope = Type.Object(
+  {
+    name: Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }),
+    /** Granted to a user only when they hold one of these roles; absent: any user. */
+    roles: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    ...serviceSettings('identity', 9000),
+    issuer: Type.String({
+      format: 'uri',
+      default: 'http://localhost:9000',
+      env: 'IDENTITY_ISSUER',
+      description: 'The OpenID Provider issuer identifier; tokens carry it as `iss`',
+    }),
+    api: Type.Object(
+      {
+        audience: Type.String({
+          format: 'uri',
+          default: 'http://localhost:8000',
+          env: 'IDENTITY_API_AUDIENCE',
+          description: 'RFC 8707 resource / RFC 9068 `aud` of the Portico API',
+        }),
+        scopes: Type.Array(ApiScope, {
+          default: [
+            { name: 'catalog:read' },
+            { name: 'catalog:write', roles: ['admin'] },
+            { name: 'orders:read' },
+            { name: 'orders:write' },
+            { name: 'payments:write' },
+            { name: 'users:read' },
+            { name: 'users:write' },
+          ],
+        }),
+        accessTokenTtlSeconds: Type.Integer({ minimum: 30, maximum: 86400, default: 900 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    clients: Type.Array(Client, { default: defaultClients() }),
+    keysFile: Type.String({
+      default: join(dataDir, 'identity-keys.json'),
+      env: 'IDENTITY_KEYS_FILE',
+      description: 'Signing keys (JWKS) and cookie keys; generated on first start (mode 0600)',
+    }),
+    ttl: Type.Object(
+      {
+        authorizationCodeSeconds: Type.Integer({ minimum: 10, maximum: 600, default: 60 }),
+        idTokenSeconds: Type.Integer({ minimum: 60, default: 3600 }),
+        refreshTokenSeconds: Type.Integer({ minimum: 60, default: 14 * 86400 }),
+        sessionSeconds: Type.Integer({ minimum: 60, default: 14 * 86400 }),
+        interactionSeconds: Type.Integer({ minimum: 60, default: 3600 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    demoAccounts: Type.Boolean({
+      default: true,
+      env: 'IDENTITY_DEMO_ACCOUNTS',
+      description: 'Create a customer (alice) and an admin (admin) with random passwords on first start',
+    }),
+    demoLoginsFile: Type.String({
+      default: join(dataDir, 'identity-demo-logins.json'),
+      env: 'IDENTITY_DEMO_LOGINS_FILE',
+      description: 'Where the demo passwords are kept for the token CLI (mode 0600); empty: nowhere',
+    }),
+    throttle: Type.Object(
+      {
+        maxFailuresPerAccount: Type.Integer({ minimum: 1, default: 5 }),
+        maxFailuresPerIp: Type.Integer({ minimum: 1, default: 20 }),
+        windowSeconds: Type.Integer({ minimum: 1, default: 900 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    trustProxy: Type.Boolean({
+      default: false,
+      env: 'IDENTITY_TRUST_PROXY',
+      description: 'Honour X-Forwarded-* (only behind a proxy that sets them)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+function defaultClients(): ClientConfig[] {
+  const api = 'catalog:read catalog:write orders:read orders:write payments:write users:read users:write';
+  return [
+    {
+      client_id: 'portico-web',
+      client_name: 'Portico console',
+      // The embedded default's secret is public knowledge; deployments set their own.
+      client_secret: process.env.PORTICO_WEB_CLIENT_SECRET ?? 'portico-web-embedded-default-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: ['http://localhost:3000/callback'],
+      post_logout_redirect_uris: ['http://localhost:3000/'],
+      scope: `openid profile email offline_access ${api}`,
+      application_type: 'web',
+    },
+    {
+      client_id: 'portico-cli',
+      client_name: 'Portico token CLI',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: ['http://127.0.0.1/callback'],
+      post_logout_redirect_uris: [],
+      scope: `openid profile email offline_access ${api}`,
+      application_type: 'native',
+    },
+    {
+      client_id: 'portico-service',
+      client_name: 'Portico service-to-service',
+      client_secret: process.env.PORTICO_SERVICE_CLIENT_SECRET ?? 'portico-service-embedded-default-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      post_logout_redirect_uris: [],
+      scope: api,
+      application_type: 'web',
+    },
+  ];
+}

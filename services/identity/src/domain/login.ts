@@ -1,0 +1,41 @@
+/**
+ * Checking a username and password: throttled per account and per IP, constant work
+ * whether or not the account exists (no user enumeration by timing), and a re-hash
+ * on success when the stored hash was made with weaker parameters.
+ */
+import type { Account, AccountStore } from '../data/accounts.ts';
+import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import type { Throttle } from './throttle.ts';
+
+export type LoginOutcome =
+  | { kind: 'ok'; account: Account }
+  | { kind: 'invalid' }
+  | { kind: 'throttled'; retryAfter: number };
+
+export interface Login {
+  check(username: string, password: string, ip: string): Promise<LoginOutcome>;
+}
+
+export function createLogin(accounts: AccountStore, throttle: Throttle): Login {
+  // Verified against when the username is unknown, so both paths cost one scrypt.
+  const decoy = hashPassword('decoy password that matches nothing');
+
+  return {
+    async check(username, password, ip) {
+      const retryAfter = throttle.retryAfter(username, ip);
+      if (retryAfter > 0) return { kind: 'throttled', retryAfter };
+
+      const found = await accounts.findCredentials(username);
+      const ok = await verifyPassword(password, found?.passwordHash ?? (await decoy));
+      if (!found || !ok) {
+        throttle.fail(username, ip);
+        return { kind: 'invalid' };
+      }
+      throttle.succeed(username);
+      if (needsRehash(found.passwordHash)) {
+        await accounts.setPasswordHash(found.account.id, await hashPassword(password));
+      }
+      return { kind: 'ok', account: found.account };
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The OpenID Provider: oidc-provider configured for Portico. What is enforced where:
+ * - only `response_type=code`, PKCE S256 required for every client (`pkce.required`);
+ *   the library supports no `plain` method, no implicit flow and no password grant
+ * - redirect URIs are matched exactly as registered (the library's rule)
+ * - access tokens for the API are RFC 9068 JWTs (`typ: at+jwt`) with `sub`, `roles`,
+ *   `scope`, `client_id`, audience = the API resource (RFC 8707 resource indicators)
+ * - refresh tokens rotate on every use; a used one presented again revokes the grant
+ * - codes live `ttl.authorizationCodeSeconds` (60 s) and are single-use: a second use
+ *   revokes the grant, and with it the refresh token issued for the first
+ */
+import Provider, {
+  type Account,
+  type AdapterConstructor,
+  type ClientInstance,
+  type Configuration,
+  errors,
+  type KoaContextWithOIDC,
+  type TokenLike,
+} from 'oidc-provider';
+import { errorPage, logoutPage, logoutSuccessPage } from '../api/views.ts';
+import type { ClientConfig, Config } from '../config.ts';
+import type { AccountStore } from '../data/accounts.ts';
+import type { ProviderKeys } from './keys.ts';
+
+export interface ProviderDeps {
+  adapter: AdapterConstructor;
+  accounts: AccountStore;
+  keys: ProviderKeys;
+}
+
+const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
+
+export function createProvider(config: Config, deps: ProviderDeps): Provider {
+  const { accounts } = deps;
+  const audience = config.api.audience;
+  const apiScopes = new Set(config.api.scopes.map((s) => s.name));
+
+  const hasApiScope = (scope: unknown): boolean =>
+    typeof scope === 'string' && scope.split(' ').some((s) => apiScopes.has(s));
+
+  async function findAccount(_ctx: unknown, sub: string): Promise<Account | undefined> {
+    const account = await accounts.findById(sub);
+    if (!account) return undefined;
+    return {
+      accountId: account.id,
+      async claims() {
+        return {
+          sub: account.id,
+          name: account.name,
+          preferred_username: account.username,
+          email: account.email ?? undefined,
+          email_verified: account.email ? false : undefined,
+          updated_at: Math.floor(Date.parse(account.updatedAt) / 1000),
+          roles: account.roles,
+        };
+      },
+    };
+  }
+
+  const configuration: Configuration = {
+    adapter: deps.adapter,
+    clients: config.clients.map(toClientMetadata),
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'RS256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    jwks: deps.keys.jwks,
+    cookies: {
+      keys: deps.keys.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    responseTypes: ['code'],
+    scopes: [...OIDC_SCOPES, ...apiScopes],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username', 'updated_at', 'roles'],
+      email: ['email', 'email_verified'],
+    },
+    pkce: { required: () => true },
+    findAccount,
+    conformIdTokenClaims: true,
+    rotateRefreshToken: () => true,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    ttl: {
+      AccessToken: () => config.api.accessTokenTtlSeconds,
+      ClientCredentials: () => config.api.accessTokenTtlSeconds,
+      AuthorizationCode: () => config.ttl.authorizationCodeSeconds,
+      IdToken: () => config.ttl.idTokenSeconds,
+      Interaction: () => config.ttl.interactionSeconds,
+      Session: () => config.ttl.sessionSeconds,
+      Grant: () => config.ttl.refreshTokenSeconds,
+      // A rotated refresh token inherits what is left of its predecessor's life: rotation
+      // never extends a grant beyond its absolute lifetime.
+      RefreshToken: (ctx: KoaContextWithOIDC | undefined) => {
+        const rotated = ctx?.oidc?.entities.RotatedRefreshToken as TokenLike | undefined;
+        return rotated?.remainingTTL ?? config.ttl.refreshTokenSeconds;
+      },
+    },
+    extraTokenClaims: async (_ctx: unknown, token: TokenLike) => {
+      if (token.kind !== 'AccessToken' || !token.accountId) return { roles: [] };
+      const account = await accounts.findById(token.accountId);
+      return { roles: account?.roles ?? [] };
+    },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: false },
+      clientCredentials: { enabled: true },
+      // A client may introspect and revoke only what was issued to it.
+      introspection: { enabled: true, allowedPolicy: ownToken },
+      revocation: { enabled: true, allowedPolicy: ownToken },
+      userinfo: { enabled: true },
+      registration: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: KoaContextWithOIDC, form: string) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form);
+        },
+        postLogoutSuccessSource: async (ctx: KoaContextWithOIDC) => {
+          ctx.type = 'html';
+          ctx.body = logoutSuccessPage(ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId);
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        // No `resource` in the authorization request: the grant is for the Portico API.
+        defaultResource: async (_ctx: unknown, _client: ClientInstance, oneOf?: string[]) =>
+          oneOf ?? audience,
+        // A token request that asks for API scopes (or leaves scope out and the grant has
+        // them) gets the API's JWT; asking only for OpenID scopes gets an opaque token for
+        // the userinfo endpoint.
+        useGrantedResource: async (ctx: KoaContextWithOIDC, model: { scope?: string }) =>
+          hasApiScope(ctx.oidc.params?.scope ?? model.scope),
+        getResourceServerInfo: async (_ctx: unknown, resource: string, client: ClientInstance) => {
+          if (resource !== audience) throw new errors.InvalidTarget(`unknown resource ${resource}`);
+          const allowed = new Set((client.scope ?? '').split(' '));
+          return {
+            scope: [...apiScopes].filter((s) => allowed.has(s)).join(' '),
+            audience,
+            accessTokenTTL: config.api.accessTokenTtlSeconds,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256'],
+      userinfoSigningAlgValues: ['RS256'],
+    },
+    renderError: async (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(out.error, out.error_description);
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}
+
+async function ownToken(ctx: KoaContextWithOIDC, client: ClientInstance, token: TokenLike): Promise<boolean> {
+  return token.clientId === client.clientId && ctx.oidc.client?.clientId === client.clientId;
+}
+
+/** Config clients as oidc-provider metadata: service clients have no redirects and no response types. */
+function toClientMetadata(client: ClientConfig): Record<string, unknown> {
+  const interactive = client.grant_types.includes('authorization_code');
+  const { redirect_uris, post_logout_redirect_uris, ...rest } = client;
+  return {
+    ...rest,
+    response_types: interactive ? ['code'] : [],
+    ...(interactive ? { redirect_uris } : {}),
+    ...(interactive && post_logout_redirect_uris.length > 0 ? { post_logout_redirect_uris } : {}),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Starts the identity service for a test: a real listener on a free loopback port with
+ * the issuer set to that address, on the given database target.
+ */
+import { createServer as createNetServer } from 'node:net';
+import { type DeepPartial, loadConfig } from '@portico/config';
+import type { DatabaseTarget } from '@portico/store/testing';
+import * as client from 'openid-client';
+import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
+import { ConfigSchema } from '../src/config.ts';
+
+export interface RunningIdentity {
+  server: IdentityServer;
+  issuer: string;
+  config: IdentityConfig;
+  login(username: string): { username: string; password: string };
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startIdentity(
+  target: DatabaseTarget | { url: string; schema?: string },
+  overrides: DeepPartial<IdentityConfig> = {},
+): Promise<RunningIdentity> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const config = loadConfig('identity', ConfigSchema, {
+      env: {},
+      overrides: {
+        databaseUrl: target.url,
+        ...(target.schema ? { databaseSchema: target.schema } : {}),
+        keysFile: '',
+        demoLoginsFile: '',
+        logLevel: 'silent',
+        issuer,
+        port,
+        ...overrides,
+      } as DeepPartial<IdentityConfig>,
+    });
+    const server = await build(config);
+    try {
+      await server.listen({ port, host: '127.0.0.1' });
+    } catch (err) {
+      await server.close();
+      // Another process took the port between the probe and the listen: try another.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
+      throw err;
+    }
+    const logins = server.demoLogins;
+    return {
+      server,
+      issuer,
+      config,
+      login(username) {
+        const found = logins.find((l) => l.username === username);
+        if (!found) throw new Error(`no demo login ${username}`);
+        return { username: found.username, password: found.password };
+      },
+      close: () => server.close(),
+    };
+  }
+}
+
+export const WEB = {
+  id: 'portico-web',
+  secret: 'portico-web-embedded-default-secret',
+  redirect: 'http://localhost:3000/callback',
+  postLogout: 'http://localhost:3000/',
+};
+export const CLI = { id: 'portico-cli', redirect: 'http://127.0.0.1/callback' };
+export const API_SCOPES = 'catalog:read catalog:write orders:read orders:write users:read users:write';
+
+/** openid-client configured for the confidential web client, ID token signatures checked. */
+export async function webClient(issuer: string): Promise<client.Configuration> {
+  const config = await client.discovery(
+    new URL(issuer),
+    WEB.id,
+    WEB.secret,
+    client.ClientSecretBasic(WEB.secret),
+    {
+      execute: [client.allowInsecureRequests],
+    },
+  );
+  client.enableNonRepudiationChecks(config);
+  return config;
+}
+
+export async function cliClient(issuer: string): Promise<client.Configuration> {
+  const config = await client.discovery(new URL(issuer), CLI.id, undefined, client.None(), {
+    execute: [client.allowInsecureRequests],
+  });
+  client.enableNonRepudiationChecks(config);
+  return config;
+}
+
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+  state: string;
+  nonce: string;
+}
+
+export async function pkce(): Promise<Pkce> {
+  const verifier = client.randomPKCECodeVerifier();
+  return {
+    verifier,
+    challenge: await client.calculatePKCECodeChallenge(verifier),
+    state: client.randomState(),
+    nonce: client.randomNonce(),
+  };
+}
