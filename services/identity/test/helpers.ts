@@ -33,8 +33,8 @@ export async function startIdentity(
   overrides: DeepPartial<IdentityConfig> = {},
 ): Promise<RunningIdentity> {
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const issuer = `http://127.0.0.1:${port}`;
+    const port = overrides.port ?? (await freePort());
+    const issuer = overrides.issuer ?? `http://127.0.0.1:${port}`;
     const config = loadConfig('identity', ConfigSchema, {
       env: {},
       overrides: {
@@ -43,9 +43,9 @@ export async function startIdentity(
         keysFile: '',
         demoLoginsFile: '',
         logLevel: 'silent',
+        ...overrides,
         issuer,
         port,
-        ...overrides,
       } as DeepPartial<IdentityConfig>,
     });
     const server = await build(config);
@@ -54,7 +54,7 @@ export async function startIdentity(
     } catch (err) {
       await server.close();
       // Another process took the port between the probe and the listen: try another.
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && !overrides.port && attempt < 5) continue;
       throw err;
     }
     const logins = server.demoLogins;
