@@ -81,8 +81,10 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     server.getDefaultJsonParser('error', 'error'),
   );
 
-  server.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks on the hot path: no promise per request.
+  server.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 
   server.setErrorHandler((err, request, reply) => sendProblem(request, reply, toProblemError(err)));

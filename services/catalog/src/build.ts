@@ -8,6 +8,7 @@ import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { categoryRoutes } from './api/categories.ts';
 import { productRoutes } from './api/products.ts';
+import { createReadCache } from './api/read-cache.ts';
 import { type CatalogConfig, ConfigSchema } from './config.ts';
 import type { CatalogDatabase } from './data/schema.ts';
 import { loadDemoData } from './demo-data.ts';
@@ -42,7 +43,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   server.decorate('categories', categories);
   server.addHook('onClose', () => database.close());
 
-  productRoutes(server, products, verifier);
+  productRoutes(server, products, verifier, createReadCache({ ttlMs: config.readCacheTtlMs }));
   categoryRoutes(server, categories, verifier);
   return server;
 }

@@ -8,6 +8,14 @@ export const ConfigSchema = Type.Object(
       env: 'CATALOG_DEMO_DATA',
       description: 'Load demo categories and products into an empty catalog',
     }),
+    readCacheTtlMs: Type.Integer({
+      minimum: 0,
+      maximum: 5000,
+      default: 1000,
+      env: 'CATALOG_READ_CACHE_TTL_MS',
+      description:
+        'How long another instance may serve a product read after a write elsewhere; 0 turns the read cache off',
+    }),
     auth: Type.Object(
       {
         issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),

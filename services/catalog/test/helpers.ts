@@ -13,9 +13,9 @@ export interface Harness {
 
 export async function startCatalog(
   target: DatabaseTarget,
-  options: { demoData?: boolean } = {},
+  options: { demoData?: boolean; readCacheTtlMs?: number; issuer?: TestIssuer } = {},
 ): Promise<Harness> {
-  const issuer = await createTestIssuer();
+  const issuer = options.issuer ?? (await createTestIssuer());
   const config = loadConfig('catalog', ConfigSchema, {
     env: {},
     overrides: {
@@ -23,6 +23,7 @@ export async function startCatalog(
       databaseSchema: target.schema ?? 'catalog',
       logLevel: 'silent',
       demoData: options.demoData ?? true,
+      ...(options.readCacheTtlMs === undefined ? {} : { readCacheTtlMs: options.readCacheTtlMs }),
     },
   });
   const server = await build(config, { verifier: issuer.verifier });

@@ -5,6 +5,7 @@ import { type Static, Type } from 'typebox';
 import { productActions } from '../domain/actions.ts';
 import type { Product, ProductService } from '../domain/products.ts';
 import { decodeCursor, encodeCursor, link, offsetOf, perPage } from './pagination.ts';
+import type { CachedRead, ReadCache } from './read-cache.ts';
 import {
   ActionsEnvelope,
   IdParams,
@@ -19,6 +20,7 @@ import {
 import { productJson, productLinks } from './serialize.ts';
 
 export const READ_CACHE_CONTROL = 'public, max-age=5';
+const JSON_TYPE = 'application/json; charset=utf-8';
 export const WRITERS = { roles: ['admin'], scopes: ['catalog:write'] };
 
 const problems = {
@@ -48,7 +50,30 @@ function sendProduct(reply: FastifyReply, product: Product, status = 200) {
     .send({ data: productJson(product), links: productLinks(product) });
 }
 
-export function productRoutes(server: Server, products: ProductService, verifier: TokenVerifier) {
+export function productRoutes(
+  server: Server,
+  products: ProductService,
+  verifier: TokenVerifier,
+  cache: ReadCache,
+) {
+  products.subscribe(() => cache.clear());
+
+  function sendCached(request: FastifyRequest, reply: FastifyReply, hit: CachedRead | undefined): boolean {
+    if (!hit) return false;
+    reply.header('etag', hit.etag).header('cache-control', READ_CACHE_CONTROL);
+    if (isFresh(request, hit.etag)) reply.code(304).send(null);
+    else reply.type(JSON_TYPE).send(hit.body);
+    return true;
+  }
+
+  function sendFresh(request: FastifyRequest, reply: FastifyReply, key: string, etag: string, body: unknown) {
+    const text = JSON.stringify(body);
+    cache.set(key, etag, text);
+    reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
+    if (isFresh(request, etag)) return reply.code(304).send(null);
+    return reply.type(JSON_TYPE).send(text);
+  }
+
   const writer = [authenticate(verifier), authorize(WRITERS)];
   const tags = ['products'];
 
@@ -65,6 +90,7 @@ export function productRoutes(server: Server, products: ProductService, verifier
       },
     },
     async (request, reply) => {
+      if (sendCached(request, reply, cache.get(request.url))) return reply;
       const { category_id, in_stock, q, cursor } = request.query;
       const filter = { categoryId: category_id, inStock: in_stock, q };
       const size = perPage(request.query.per_page);
@@ -126,9 +152,7 @@ export function productRoutes(server: Server, products: ProductService, verifier
         String(body.pagination.total),
         ...items.map((p) => `${p.id}:${p.version}`),
       );
-      reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-      if (isFresh(request, etag)) return reply.code(304).send(null);
-      return body;
+      return sendFresh(request, reply, request.url, etag, body);
     },
   );
 
@@ -162,11 +186,11 @@ export function productRoutes(server: Server, products: ProductService, verifier
       },
     },
     async (request, reply) => {
+      const key = `product:${request.params.id}`;
+      if (sendCached(request, reply, cache.get(key))) return reply;
       const product = await products.get(request.params.id);
-      const etag = productEtag(product);
-      reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-      if (isFresh(request, etag)) return reply.code(304).send(null);
-      return { data: productJson(product), links: productLinks(product) };
+      const body = { data: productJson(product), links: productLinks(product) };
+      return sendFresh(request, reply, key, productEtag(product), body);
     },
   );
 
