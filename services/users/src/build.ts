@@ -1,0 +1,44 @@
+/**
+ * The users service: profiles keyed by the identity `sub`, behind access tokens
+ * checked with @portico/auth. `build` wires it from validated config; `main.ts` listens.
+ */
+import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createServer, type Server } from '@portico/http';
+import { openDatabase } from '@portico/store/sql';
+import { migrations } from '../migrations/index.ts';
+import { userRoutes } from './api/users.ts';
+import { ConfigSchema, type UsersConfig } from './config.ts';
+import type { UsersDatabase } from './data/schema.ts';
+import { createProfileService, type ProfileService } from './domain/profiles.ts';
+
+export type { UsersConfig };
+export { ConfigSchema };
+
+export interface UsersDeps {
+  /** Token verifier override (tests pass a test issuer's). */
+  verifier?: TokenVerifier;
+}
+
+export type UsersServer = Server & { profiles: ProfileService };
+
+export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<UsersServer> {
+  const database = openDatabase<UsersDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
+  try {
+    await database.migrate(migrations);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const profiles = createProfileService(database);
+  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
+  const server = (await createServer({
+    name: 'users',
+    description: 'User profiles keyed by the identity `sub`: /api/v1/users',
+    logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    health: { database: () => profiles.count() },
+  })) as UsersServer;
+  server.decorate('profiles', profiles);
+  server.addHook('onClose', () => database.close());
+  userRoutes(server, profiles, verifier);
+  return server;
+}

@@ -1,0 +1,102 @@
+/**
+ * Profiles: one per identity `sub`, created on first sight from what the token says
+ * (name, email) and then owned by the user. Only the display name and email are
+ * editable; the id, roles and timestamps never come from a request.
+ */
+import type { Database } from '@portico/store/sql';
+import type { ProfileRow, UsersDatabase } from '../data/schema.ts';
+import { errors } from '../errors.ts';
+
+export interface Profile {
+  id: string;
+  displayName: string | null;
+  email: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProfileChanges {
+  displayName?: string | null;
+  email?: string | null;
+}
+
+export interface ProfileService {
+  find(id: string): Promise<Profile | undefined>;
+  /** The profile for `id`, created from `seed` if it does not exist yet. */
+  findOrCreate(id: string, seed: ProfileChanges): Promise<Profile>;
+  update(id: string, changes: ProfileChanges, expectedVersion?: (current: Profile) => void): Promise<Profile>;
+  count(): Promise<number>;
+}
+
+function toProfile(row: ProfileRow): Profile {
+  return {
+    id: row.id,
+    displayName: row.display_name,
+    email: row.email,
+    version: Number(row.version),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function createProfileService(database: Database<UsersDatabase>): ProfileService {
+  const { db } = database;
+
+  async function find(id: string) {
+    const row = await db.selectFrom('profiles').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toProfile(row) : undefined;
+  }
+
+  return {
+    find,
+    async findOrCreate(id, seed) {
+      const existing = await find(id);
+      if (existing) return existing;
+      const at = new Date().toISOString();
+      // Two first calls at once: one insert wins, the other reads what it wrote.
+      await db
+        .insertInto('profiles')
+        .values({
+          id,
+          display_name: seed.displayName ?? null,
+          email: seed.email ?? null,
+          version: 1,
+          created_at: at,
+          updated_at: at,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      return (await find(id))!;
+    },
+    async update(id, changes, check) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('profiles').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!row) throw new Error(`profile ${id} vanished`);
+        const current = toProfile(row);
+        check?.(current);
+        const set: Partial<ProfileRow> = {};
+        if (changes.displayName !== undefined) set.display_name = changes.displayName;
+        if (changes.email !== undefined) set.email = changes.email;
+        if (Object.keys(set).length === 0) return current;
+        const result = await trx
+          .updateTable('profiles')
+          .set({ ...set, version: current.version + 1, updated_at: new Date().toISOString() })
+          .where('id', '=', id)
+          .where('version', '=', current.version)
+          .returningAll()
+          .executeTakeFirst();
+        if (!result)
+          throw errors.PROFILE_CHANGED('The profile changed while this update ran: read it and try again');
+        return toProfile(result);
+      });
+    },
+    async count() {
+      const row = await db
+        .selectFrom('profiles')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

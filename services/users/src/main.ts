@@ -1,0 +1,3 @@
+import { runService } from '@portico/http';
+
+await runService('users', await import('./build.ts'));
