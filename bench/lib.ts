@@ -30,7 +30,10 @@ export async function waitFor(url: string, timeoutMs = 20_000): Promise<void> {
 }
 
 export function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   child.stderr?.on('data', (chunk: Buffer) => {
     if (process.env.BENCH_VERBOSE) process.stderr.write(chunk);
   });
@@ -52,7 +55,10 @@ function ms(text: string): number {
 }
 
 /** Runs wrk against `url` and parses req/s, p50, p99 and non-2xx/3xx or socket errors. */
-export async function wrk(url: string, options: { seconds?: number; connections?: number } = {}): Promise<Load> {
+export async function wrk(
+  url: string,
+  options: { seconds?: number; connections?: number } = {},
+): Promise<Load> {
   const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 10);
   const connections = options.connections ?? 50;
   await exec('wrk', ['-t1', `-c${connections}`, '-d2s', url]); // warm-up
@@ -73,4 +79,5 @@ export function row(name: string, load: Load, base?: Load): string {
   return `| ${name} | ${Math.round(load.rps).toLocaleString('en-US')} | ${load.p50ms.toFixed(2)} | ${load.p99ms.toFixed(2)} | ${ratio} | ${load.errors} |`;
 }
 
-export const TABLE_HEAD = '| server | requests/s | p50 ms | p99 ms | vs. baseline | errors |\n|---|---:|---:|---:|---:|---:|';
+export const TABLE_HEAD =
+  '| server | requests/s | p50 ms | p99 ms | vs. baseline | errors |\n|---|---:|---:|---:|---:|---:|';

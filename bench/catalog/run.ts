@@ -20,14 +20,17 @@ async function seedApp(): Promise<string> {
   if (!file) throw new Error(`no seed document in ${seedDir}`);
   const text = await readFile(join(seedDir, file), 'utf8');
   const block = /```python\n([\s\S]*?)```/.exec(text)?.[1];
-  if (!block?.includes("@app.route('/api/v1/products'")) throw new Error('the seed REST example was not found');
+  if (!block?.includes("@app.route('/api/v1/products'"))
+    throw new Error('the seed REST example was not found');
   const path = join(tmp, 'seed_rest.py');
   await writeFile(path, block);
   return path;
 }
 
 async function firstId(base: string): Promise<string> {
-  const body = (await (await fetch(`${base}/api/v1/products?per_page=1`)).json()) as { data: Array<{ id: string }> };
+  const body = (await (await fetch(`${base}/api/v1/products?per_page=1`)).json()) as {
+    data: Array<{ id: string }>;
+  };
   return body.data[0]!.id;
 }
 
@@ -50,11 +53,14 @@ const results: Array<[string, Load, Load]> = [];
   }
 }
 
-const databases: Array<[string, string | undefined]> = [
-  ['Portico catalog, SQLite (node:sqlite, WAL)', `sqlite:${join(tmp, 'catalog.db')}`],
-  ['Portico catalog, PostgreSQL', process.env.TEST_DATABASE_URL ?? process.env.BENCH_DATABASE_URL],
+const postgres = process.env.TEST_DATABASE_URL ?? process.env.BENCH_DATABASE_URL;
+const databases: Array<[string, string | undefined, string]> = [
+  ['Portico catalog, SQLite (node:sqlite, WAL)', `sqlite:${join(tmp, 'catalog.db')}`, '1000'],
+  ['Portico catalog, PostgreSQL', postgres, '1000'],
+  ['Portico catalog, SQLite, read cache off (a query per request)', `sqlite:${join(tmp, 'catalog.db')}`, '0'],
+  ['Portico catalog, PostgreSQL, read cache off (a query per request)', postgres, '0'],
 ];
-for (const [name, url] of databases) {
+for (const [name, url, cacheTtl] of databases) {
   if (!url) {
     console.log(`skipping "${name}": set TEST_DATABASE_URL`);
     continue;
@@ -64,6 +70,7 @@ for (const [name, url] of databases) {
     DATABASE_URL: url,
     CATALOG_DATABASE_SCHEMA: 'bench_catalog',
     LOG_LEVEL: 'warn',
+    CATALOG_READ_CACHE_TTL_MS: cacheTtl,
   });
   try {
     await waitFor('http://127.0.0.1:5102/health');
@@ -85,7 +92,8 @@ const lines = [
   '',
   `Run ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}; wrk -t1 -c50, ` +
     `${process.env.BENCH_SECONDS ?? 10} s per target after a 2 s warm-up, all on one 2-core machine (the load generator shares it).`,
-  'Ours logs at warn; the seed runs on Flask\'s threaded development server (the seed\'s own `app.run`), request log off.',
+  "Ours logs at warn; the seed runs on Flask's threaded development server (the seed's own `app.run`), request log off.",
+  'The read cache (1 s TTL, cleared by every local write) is the default; the rows with it off show a query per request.',
   '',
   '## GET /api/v1/products/{id}',
   '',

@@ -12,18 +12,18 @@ import { startCatalog } from './helpers.ts';
 describe('read cache', () => {
   test('entries expire, the oldest is evicted when full, clear empties it, ttl 0 disables it', async () => {
     const cache = createReadCache({ ttlMs: 30, maxEntries: 2 });
-    cache.set('a', '"1"', 'A');
-    cache.set('b', '"2"', 'B');
-    cache.set('c', '"3"', 'C');
+    cache.set('a', '"1"', Buffer.from('A'));
+    cache.set('b', '"2"', Buffer.from('B'));
+    cache.set('c', '"3"', Buffer.from('C'));
     assert.equal(cache.get('a'), undefined);
-    assert.equal(cache.get('c')?.body, 'C');
+    assert.equal(cache.get('c')?.body.toString(), 'C');
     await sleep(40);
     assert.equal(cache.get('c'), undefined);
-    cache.set('d', '"4"', 'D');
+    cache.set('d', '"4"', Buffer.from('D'));
     cache.clear();
     assert.equal(cache.get('d'), undefined);
     const off = createReadCache({ ttlMs: 0 });
-    off.set('a', '"1"', 'A');
+    off.set('a', '"1"', Buffer.from('A'));
     assert.equal(off.get('a'), undefined);
   });
 

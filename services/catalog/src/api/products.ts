@@ -67,7 +67,7 @@ export function productRoutes(
   }
 
   function sendFresh(request: FastifyRequest, reply: FastifyReply, key: string, etag: string, body: unknown) {
-    const text = JSON.stringify(body);
+    const text = Buffer.from(JSON.stringify(body));
     cache.set(key, etag, text);
     reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
     if (isFresh(request, etag)) return reply.code(304).send(null);

@@ -8,13 +8,14 @@
  */
 export interface CachedRead {
   etag: string;
-  body: string;
+  /** Encoded once: re-encoding the same text for every hit costs more than the lookup. */
+  body: Buffer;
   expires: number;
 }
 
 export interface ReadCache {
   get(key: string): CachedRead | undefined;
-  set(key: string, etag: string, body: string): void;
+  set(key: string, etag: string, body: Buffer): void;
   clear(): void;
 }
 
