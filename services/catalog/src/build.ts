@@ -14,6 +14,7 @@ import type { CatalogDatabase } from './data/schema.ts';
 import { loadDemoData } from './demo-data.ts';
 import { type CategoryService, createCategoryService } from './domain/categories.ts';
 import { createProductService, type ProductService } from './domain/products.ts';
+import { registerGraphQL } from './graphql/index.ts';
 
 export type { CatalogConfig };
 export { ConfigSchema };
@@ -45,5 +46,6 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
 
   productRoutes(server, products, verifier, createReadCache({ ttlMs: config.readCacheTtlMs }));
   categoryRoutes(server, categories, verifier);
+  await registerGraphQL(server, { config, database, products, categories, verifier });
   return server;
 }

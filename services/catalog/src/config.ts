@@ -24,6 +24,29 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    graphql: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, env: 'CATALOG_GRAPHQL' }),
+        introspection: Type.Boolean({ default: true, env: 'GRAPHQL_INTROSPECTION' }),
+        graphiql: Type.Boolean({ default: true, env: 'GRAPHQL_GRAPHIQL' }),
+        maxDepth: Type.Integer({ minimum: 1, default: 8, env: 'GRAPHQL_MAX_DEPTH' }),
+        maxCost: Type.Integer({ minimum: 1, default: 5000, env: 'GRAPHQL_MAX_COST' }),
+        maxAliases: Type.Integer({ minimum: 0, default: 30, env: 'GRAPHQL_MAX_ALIASES' }),
+        maxTokens: Type.Integer({ minimum: 1, default: 2000, env: 'GRAPHQL_MAX_TOKENS' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    pubsub: Type.Object(
+      {
+        redisUrl: Type.String({
+          default: '',
+          env: 'REDIS_URL',
+          description: 'Empty: in-process (one instance); redis://… to reach subscribers on every instance',
+        }),
+        keyPrefix: Type.String({ default: 'portico:', env: 'PUBSUB_KEY_PREFIX' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,108 @@
+/**
+ * The Redis pub/sub: one connection publishes, one is in subscriber mode and carries
+ * every channel this instance listens to, whatever the number of listeners (a channel
+ * is SUBSCRIBEd on its first listener and UNSUBSCRIBEd after its last). Channels carry
+ * `keyPrefix`, so deployments and tests can share one Redis.
+ */
+import { Redis } from 'ioredis';
+import type { Listener, PubSub } from './index.ts';
+
+export interface RedisPubSubOptions {
+  url: string;
+  /** Prefix of every channel. @default 'portico:' */
+  keyPrefix?: string;
+  /** Told when a message cannot be parsed or a listener throws. */
+  onError?: (error: Error) => void;
+}
+
+export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
+  const prefix = options.keyPrefix ?? 'portico:';
+  const connect = () =>
+    new Redis(options.url, {
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+  const publisher = connect();
+  const subscriber = connect();
+  const report = (error: Error) => options.onError?.(error);
+  // ioredis reconnects (and re-subscribes) on its own; an unhandled 'error' would crash the process.
+  publisher.on('error', report);
+  subscriber.on('error', report);
+
+  const channels = new Map<string, Set<Listener>>();
+  /** Pending SUBSCRIBE/UNSUBSCRIBE per channel, so they reach Redis in call order. */
+  const pending = new Map<string, Promise<unknown>>();
+  let closed = false;
+
+  subscriber.on('message', (fullChannel: string, text: string) => {
+    const listeners = channels.get(fullChannel.slice(prefix.length));
+    if (!listeners || !fullChannel.startsWith(prefix)) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch (err) {
+      report(err as Error);
+      return;
+    }
+    for (const listener of [...listeners]) {
+      try {
+        listener(message);
+      } catch (err) {
+        report(err as Error);
+      }
+    }
+  });
+
+  function serially(channel: string, step: () => Promise<unknown>): Promise<unknown> {
+    const run = (pending.get(channel) ?? Promise.resolve()).catch(() => {}).then(step);
+    pending.set(channel, run);
+    return run.finally(() => {
+      if (pending.get(channel) === run) pending.delete(channel);
+    });
+  }
+
+  return {
+    kind: 'redis',
+
+    async publish(channel, message) {
+      if (closed) throw new Error('pub/sub is closed');
+      await publisher.publish(prefix + channel, JSON.stringify(message));
+    },
+
+    async subscribe(channel, listener) {
+      if (closed) throw new Error('pub/sub is closed');
+      const entry: Listener = (message) => listener(message);
+      let listeners = channels.get(channel);
+      if (!listeners) {
+        listeners = new Set();
+        channels.set(channel, listeners);
+      }
+      const first = listeners.size === 0;
+      listeners.add(entry);
+      try {
+        if (first) await serially(channel, () => subscriber.subscribe(prefix + channel));
+        else await pending.get(channel);
+      } catch (err) {
+        listeners.delete(entry);
+        throw err;
+      }
+      return async () => {
+        if (!listeners.delete(entry) || listeners.size > 0 || closed) return;
+        channels.delete(channel);
+        await serially(channel, () =>
+          channels.has(channel) ? Promise.resolve() : subscriber.unsubscribe(prefix + channel),
+        );
+      };
+    },
+
+    listenerCount: (channel) => channels.get(channel)?.size ?? 0,
+
+    async close() {
+      closed = true;
+      channels.clear();
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { type AccessClaims, AuthError, isAllowed, type TokenVerifier } from '@portico/auth';
+import type { PubSub } from '@portico/store/pubsub';
+import type { Database } from '@portico/store/sql';
+import { WRITERS } from '../api/products.ts';
+import type { CatalogDatabase } from '../data/schema.ts';
+import type { CategoryService } from '../domain/categories.ts';
+import type { ProductService } from '../domain/products.ts';
+import { createLoaders, type Loaders } from './loaders.ts';
+
+/** What every resolver can reach; one per operation, so loaders batch and cache per request only. */
+export interface GraphQLContext {
+  products: ProductService;
+  categories: CategoryService;
+  pubsub: PubSub;
+  readonly loaders: Loaders;
+  /** The caller's verified claims, or undefined without a token; a bad token throws INVALID_TOKEN. */
+  auth(): Promise<AccessClaims | undefined>;
+}
+
+export interface ContextDeps {
+  database: Database<CatalogDatabase>;
+  products: ProductService;
+  categories: CategoryService;
+  pubsub: PubSub;
+  verifier: TokenVerifier;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
+
+/**
+ * `authorization` is the header value (HTTP, SSE) or the `authorization` connection param
+ * (graphql-ws). Tokens are verified only when a resolver asks, so reads pay nothing.
+ */
+export function createContext(deps: ContextDeps, authorization: string | undefined): GraphQLContext {
+  let loaders: Loaders | undefined;
+  let claims: Promise<AccessClaims | undefined> | undefined;
+  return {
+    products: deps.products,
+    categories: deps.categories,
+    pubsub: deps.pubsub,
+    get loaders() {
+      loaders ??= createLoaders(deps);
+      return loaders;
+    },
+    auth() {
+      claims ??= (async () => {
+        if (authorization === undefined || authorization === '') return undefined;
+        const match = BEARER.exec(authorization);
+        if (!match)
+          throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
+        return deps.verifier.verify(match[1]!);
+      })();
+      return claims;
+    },
+  };
+}
+
+/** The same rule as REST writes: the admin role or the catalog:write scope. */
+export async function requireWriter(context: GraphQLContext): Promise<AccessClaims> {
+  const claims = await context.auth();
+  if (!claims) throw new AuthError(undefined, 'This operation needs an access token');
+  if (!isAllowed(claims, WRITERS)) {
+    throw new AuthError('insufficient_scope', 'This operation needs role admin or catalog:write', {
+      scope: WRITERS.scopes.join(' '),
+    });
+  }
+  return claims;
+}

@@ -1,0 +1,101 @@
+/**
+ * The hot path. A document is parsed (with a token limit) and validated (the spec's rules
+ * plus our limits) once per distinct query text, then compiled by graphql-jit once per
+ * operation; both are kept in a bounded LRU. A request for a known query costs one map
+ * lookup before its resolvers run, and its result is serialised by the compiled query's
+ * own schema-aware stringifier.
+ */
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLSchema,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  type ValidationRule,
+  validate,
+} from 'graphql';
+import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import { type Limits, protectionRules } from './protection.ts';
+
+export interface ExecutorOptions {
+  limits: Limits;
+  introspection: boolean;
+  /** Distinct query texts kept parsed and validated. @default 1000 */
+  cacheSize?: number;
+}
+
+export type Prepared = { document: DocumentNode } | { errors: readonly GraphQLError[] };
+
+type Compiled = CompiledQuery | ExecutionResult;
+
+export interface Executor {
+  rules: ValidationRule[];
+  prepare(query: string): Prepared;
+  /** The compiled operation, or the errors that stopped it compiling. */
+  compiled(document: DocumentNode, operationName: string | null | undefined): Compiled;
+}
+
+export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions): Executor {
+  const cacheSize = options.cacheSize ?? 1000;
+  const rules = [
+    ...specifiedRules,
+    ...protectionRules(options.limits),
+    ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
+  const documents = new Map<string, Prepared>();
+  const compiledByDocument = new WeakMap<DocumentNode, Map<string, Compiled>>();
+
+  return {
+    rules,
+    prepare(query) {
+      const hit = documents.get(query);
+      if (hit) {
+        // Map order is insertion order: re-inserting makes the first key the least recently used.
+        documents.delete(query);
+        documents.set(query, hit);
+        return hit;
+      }
+      let prepared: Prepared;
+      try {
+        const document = parse(query, { maxTokens: options.limits.maxTokens, noLocation: false });
+        const errors = validate(schema, document, rules);
+        prepared = errors.length > 0 ? { errors } : { document };
+      } catch (err) {
+        if (!(err instanceof GraphQLError)) throw err;
+        const tokens = /Document contains more than/.test(err.message);
+        prepared = {
+          errors: [
+            tokens
+              ? new GraphQLError(err.message, {
+                  extensions: { code: 'TOKEN_LIMIT_EXCEEDED', http: { status: 400 } },
+                })
+              : err,
+          ],
+        };
+      }
+      documents.set(query, prepared);
+      if (documents.size > cacheSize) documents.delete(documents.keys().next().value!);
+      return prepared;
+    },
+    compiled(document, operationName) {
+      let byName = compiledByDocument.get(document);
+      if (!byName) {
+        byName = new Map();
+        compiledByDocument.set(document, byName);
+      }
+      const key = operationName ?? '';
+      let compiled = byName.get(key);
+      if (!compiled) {
+        compiled = compileQuery(schema, document, operationName ?? undefined, {
+          customJSONSerializer: true,
+        });
+        byName.set(key, compiled);
+      }
+      return compiled;
+    },
+  };
+}
+
+export { isCompiledQuery };

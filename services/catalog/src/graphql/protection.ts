@@ -1,0 +1,151 @@
+/**
+ * Limits that keep one request from costing the server more than a page of REST would:
+ * tokens (checked while parsing, before any work), depth, aliases and a static cost.
+ * Each failure is a validation error with a stable `extensions.code` and a message that
+ * says which limit was hit and by how much.
+ */
+import {
+  type ASTVisitor,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  type GraphQLField,
+  getNamedType,
+  isListType,
+  isNonNullType,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+
+export interface Limits {
+  /** Most lexical tokens in a document. @default 2000 */
+  maxTokens: number;
+  /** Deepest field nesting. @default 8 */
+  maxDepth: number;
+  /** Most aliased fields in an operation. @default 30 */
+  maxAliases: number;
+  /** Highest static cost: every field 1, multiplied by the page size of the lists around it. @default 5000 */
+  maxCost: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxTokens: 2000, maxDepth: 8, maxAliases: 30, maxCost: 5000 };
+
+/** Arguments that size a list, and the size assumed when a list has none. */
+const PAGE_ARGS = ['first', 'last'];
+const DEFAULT_LIST_SIZE = 20;
+
+function limitError(code: string, message: string, node?: OperationDefinitionNode) {
+  return new GraphQLError(message, { nodes: node, extensions: { code, http: { status: 400 } } });
+}
+
+export function protectionRules(limits: Limits): ValidationRule[] {
+  return [(context) => operationLimits(context, limits)];
+}
+
+/** Walks each operation once (fragments inlined, each fragment at most once per path). */
+function operationLimits(context: ValidationContext, limits: Limits): ASTVisitor {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of context.getDocument().definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const schema = context.getSchema();
+
+  return {
+    OperationDefinition(operation) {
+      const root =
+        operation.operation === 'query'
+          ? schema.getQueryType()
+          : operation.operation === 'mutation'
+            ? schema.getMutationType()
+            : schema.getSubscriptionType();
+      let maxDepth = 0;
+      let aliases = 0;
+
+      const walk = (
+        selections: SelectionSetNode,
+        parent: ReturnType<typeof getNamedType> | null | undefined,
+        depth: number,
+        seen: Set<string>,
+      ): number => {
+        let cost = 0;
+        for (const selection of selections.selections) {
+          if (selection.kind === Kind.FIELD) {
+            if (selection.alias) aliases++;
+            if (selection.name.value.startsWith('__')) continue;
+            maxDepth = Math.max(maxDepth, depth);
+            const field =
+              parent && 'getFields' in parent
+                ? (parent.getFields() as Record<string, GraphQLField<unknown, unknown>>)[selection.name.value]
+                : undefined;
+            // A connection's page size is counted once, on the connection field, not again on `edges`.
+            const multiplier = parent?.name.endsWith('Connection') ? 1 : listSize(selection, field);
+            const child = selection.selectionSet
+              ? walk(selection.selectionSet, field ? getNamedType(field.type) : undefined, depth + 1, seen)
+              : 0;
+            cost += multiplier * (1 + child);
+          } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+            const type = selection.typeCondition
+              ? schema.getType(selection.typeCondition.name.value)
+              : parent;
+            cost += walk(selection.selectionSet, type as typeof parent, depth, seen);
+          } else {
+            const name = selection.name.value;
+            const fragment = fragments.get(name);
+            if (!fragment || seen.has(name)) continue; // unknown or cyclic: the spec's own rules report it
+            const type = schema.getType(fragment.typeCondition.name.value);
+            cost += walk(fragment.selectionSet, type as typeof parent, depth, new Set(seen).add(name));
+          }
+        }
+        return cost;
+      };
+
+      const cost = walk(operation.selectionSet, root, 1, new Set());
+      if (maxDepth > limits.maxDepth) {
+        context.reportError(
+          limitError(
+            'DEPTH_LIMIT_EXCEEDED',
+            `Query depth ${maxDepth} exceeds the limit of ${limits.maxDepth}`,
+            operation,
+          ),
+        );
+      }
+      if (aliases > limits.maxAliases) {
+        context.reportError(
+          limitError(
+            'ALIAS_LIMIT_EXCEEDED',
+            `${aliases} aliases exceed the limit of ${limits.maxAliases}`,
+            operation,
+          ),
+        );
+      }
+      if (cost > limits.maxCost) {
+        context.reportError(
+          limitError(
+            'COST_LIMIT_EXCEEDED',
+            `Query cost ${cost} exceeds the limit of ${limits.maxCost}`,
+            operation,
+          ),
+        );
+      }
+    },
+  };
+}
+
+/** How many items a field may return: 1 for a single value, else its page argument or the default. */
+function listSize(node: FieldNode, field: GraphQLField<unknown, unknown> | undefined) {
+  if (!field) return 1;
+  const type = isNonNullType(field.type) ? field.type.ofType : field.type;
+  const connection = getNamedType(field.type).name.endsWith('Connection');
+  if (!isListType(type) && !connection) return 1;
+  for (const name of PAGE_ARGS) {
+    const arg = node.arguments?.find((a) => a.name.value === name);
+    if (arg?.value.kind === Kind.INT) return Math.max(1, Number(arg.value.value));
+    // A variable's value is not known here: assume the largest page a list serves.
+    if (arg?.value.kind === Kind.VARIABLE) return 100;
+  }
+  const declared = field.args.find((a) => PAGE_ARGS.includes(a.name))?.defaultValue;
+  return typeof declared === 'number' ? declared : DEFAULT_LIST_SIZE;
+}

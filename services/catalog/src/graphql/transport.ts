@@ -1,0 +1,237 @@
+/**
+ * GraphQL on the wire, three ways, one pipeline (executor.ts: cached parse + validate +
+ * limits; errors.ts: codes and masking):
+ * - GraphQL over HTTP (GET and POST `/graphql`): graphql-http's spec handler, so request
+ *   parsing, media types and status codes are the reference implementation's; execution
+ *   is graphql-jit's compiled query.
+ * - GraphQL over SSE (`Accept: text/event-stream` on `/graphql`, distinct-connections mode): graphql-sse.
+ * - GraphQL over WebSocket (`graphql-transport-ws` on `/graphql`): graphql-ws.
+ * GraphiQL answers browsers (`Accept: text/html`, no query) at the same URL.
+ *
+ * CSRF: only `application/json` POST bodies are read (a cross-site form cannot send one
+ * without a preflight), GET never runs a mutation (405), and credentials travel only in
+ * the Authorization header, which browsers never add on their own.
+ */
+import type { Server } from '@portico/http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  getOperationAST,
+} from 'graphql';
+import { createHandler as createHttpHandler, type Request as HttpRequest } from 'graphql-http';
+import { isCompiledQuery } from 'graphql-jit';
+import { createHandler as createSseHandler } from 'graphql-sse/lib/use/fastify';
+import { useServer } from 'graphql-ws/use/ws';
+import { renderGraphiQL } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { type ContextDeps, createContext, type GraphQLContext } from './context.ts';
+import { formatError } from './errors.ts';
+import type { Executor } from './executor.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface TransportOptions {
+  schema: GraphQLSchema;
+  executor: Executor;
+  deps: ContextDeps;
+  graphiql: boolean;
+}
+
+type HttpContext = GraphQLContext & { mediaType: string };
+/** The libraries want an index signature; the context is ours on both ends. */
+type AnyContext = Record<PropertyKey, unknown>;
+
+const GRAPHQL_RESPONSE = 'application/graphql-response+json; charset=utf-8';
+const JSON_RESPONSE = 'application/json; charset=utf-8';
+
+/** graphql-http's own choice of media type, repeated so our fast path answers as it would. */
+function acceptedMediaType(accept: string | undefined): string {
+  for (const item of (accept || '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
+    const type = item.split(';')[0];
+    if (type === 'application/graphql-response+json') return GRAPHQL_RESPONSE;
+    if (type === 'application/json' || type === 'application/*' || type === '*/*') return JSON_RESPONSE;
+  }
+  return JSON_RESPONSE;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function formatAll(errors: readonly GraphQLError[], log: (err: unknown) => void): GraphQLFormattedError[] {
+  return errors.map((error) => formatError(error, log).toJSON());
+}
+
+export function registerTransports(server: Server, options: TransportOptions): void {
+  const { schema, executor, deps } = options;
+  const logInternal = (err: unknown) => server.log.error({ err }, 'GraphQL resolver failed');
+
+  const http = createHttpHandler<FastifyRequest, { reply: FastifyReply }, AnyContext>({
+    schema,
+    validationRules: executor.rules,
+    formatError: (error) => formatError(error, logInternal),
+    onSubscribe(req, params) {
+      const prepared = executor.prepare(params.query);
+      if ('errors' in prepared) return [...prepared.errors];
+      const raw = req.raw;
+      const context = createContext(deps, headerValue(raw.headers.authorization)) as HttpContext;
+      context.mediaType = acceptedMediaType(headerValue(raw.headers.accept));
+      return {
+        schema,
+        document: prepared.document,
+        operationName: params.operationName,
+        variableValues: params.variables,
+        contextValue: context as unknown as AnyContext,
+      };
+    },
+    execute(args) {
+      const compiled = executor.compiled(args.document, args.operationName);
+      if (!isCompiledQuery(compiled)) return compiled;
+      return compiled.query(
+        undefined,
+        args.contextValue,
+        args.variableValues ?? {},
+      ) as Promise<ExecutionResult>;
+    },
+    onOperation(_req, args, result) {
+      const { mediaType } = args.contextValue as unknown as HttpContext;
+      const execution = result as ExecutionResult;
+      const headers = { 'content-type': mediaType };
+      if (!('data' in execution) || execution.data === undefined) {
+        // Variable coercion failed: the operation never ran, a request error (GraphQL over HTTP §7.1.2).
+        const errors = formatAll(execution.errors ?? [], logInternal);
+        return [
+          JSON.stringify({ errors }),
+          { status: mediaType === GRAPHQL_RESPONSE ? 400 : 200, statusText: 'Bad Request', headers },
+        ];
+      }
+      if (execution.errors?.length) {
+        const body = { data: execution.data, errors: formatAll(execution.errors, logInternal) };
+        return [JSON.stringify(body), { status: 200, statusText: 'OK', headers }];
+      }
+      const compiled = executor.compiled(args.document, args.operationName);
+      const body = isCompiledQuery(compiled) ? compiled.stringify(execution) : JSON.stringify(execution);
+      return [body, { status: 200, statusText: 'OK', headers }];
+    },
+  });
+
+  const sse = createSseHandler<AnyContext>({
+    schema,
+    onSubscribe(req, params) {
+      const prepared = executor.prepare(params.query);
+      if ('errors' in prepared)
+        return { errors: formatAll(prepared.errors, logInternal) } as unknown as ExecutionResult;
+      const operation = getOperationAST(prepared.document, params.operationName);
+      if (operation?.operation === 'mutation' && req.method === 'GET') {
+        return [null, { status: 405, statusText: 'Method Not Allowed', headers: { allow: 'POST' } }];
+      }
+      return {
+        schema,
+        document: prepared.document,
+        operationName: params.operationName,
+        variableValues: params.variables,
+        contextValue: createContext(
+          deps,
+          headerValue(req.raw.headers.authorization),
+        ) as unknown as AnyContext,
+      } satisfies ExecutionArgs;
+    },
+    onNext(_ctx, _req, result) {
+      if (!result.errors) return;
+      return { ...result, errors: formatAll(result.errors, logInternal) } as unknown as ExecutionResult;
+    },
+  });
+
+  const graphiql = options.graphiql
+    ? renderGraphiQL({ endpoint: GRAPHQL_PATH, title: 'Portico catalog', subscriptionsProtocol: 'WS' })
+    : undefined;
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const accept = request.headers.accept ?? '';
+    if (accept.includes('text/event-stream')) {
+      reply.hijack();
+      return sse(request, reply);
+    }
+    if (
+      graphiql &&
+      request.method === 'GET' &&
+      accept.includes('text/html') &&
+      !(request.query as Record<string, unknown>).query
+    ) {
+      return reply.type('text/html; charset=utf-8').send(graphiql);
+    }
+    const [body, init] = await http({
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      body: request.body as HttpRequest<unknown, unknown>['body'],
+      raw: request,
+      context: { reply },
+    });
+    reply.code(init.status);
+    if (init.headers) reply.headers(init.headers);
+    return reply.send(body ?? undefined);
+  };
+
+  server.register(async (scope) => {
+    // GraphQL over HTTP clients send `application/json; charset=utf-8`; the kit's JSON parser
+    // is matched on the whole header, so this scope parses the media type itself (same parser).
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string' },
+      scope.getDefaultJsonParser('error', 'error'),
+    );
+    scope.route({ method: ['GET', 'POST'], url: GRAPHQL_PATH, schema: { hide: true }, handler: handle });
+  });
+  registerWebSocket(server, options, logInternal);
+}
+
+function registerWebSocket(server: Server, options: TransportOptions, logInternal: (err: unknown) => void) {
+  const { schema, executor, deps } = options;
+  const wss = new WebSocketServer({ noServer: true });
+  useServer<{ authorization?: string } | undefined, { request: import('node:http').IncomingMessage }>(
+    {
+      schema,
+      onSubscribe(ctx, _id, payload) {
+        const prepared = executor.prepare(payload.query);
+        if ('errors' in prepared) return prepared.errors;
+        const fromParams = ctx.connectionParams?.authorization;
+        const authorization =
+          typeof fromParams === 'string' ? fromParams : headerValue(ctx.extra.request.headers.authorization);
+        return {
+          schema,
+          document: prepared.document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: createContext(deps, authorization),
+        };
+      },
+      onError: (_ctx, _id, _payload, errors) => formatAll(errors, logInternal),
+      onNext(_ctx, _id, _payload, _args, result) {
+        if (!result.errors) return;
+        return { ...result, errors: formatAll(result.errors, logInternal) };
+      },
+    },
+    wss,
+  );
+
+  const onUpgrade = (
+    request: import('node:http').IncomingMessage,
+    socket: import('node:stream').Duplex,
+    head: Buffer,
+  ) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== GRAPHQL_PATH) return; // another listener (or none) owns this path
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.server.on('upgrade', onUpgrade);
+  server.addHook('onClose', async () => {
+    server.server.off('upgrade', onUpgrade);
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+}
