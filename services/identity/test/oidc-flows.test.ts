@@ -107,6 +107,9 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(claims.client_id, WEB.id);
       assert.equal(claims.payload.aud, 'http://localhost:8000');
       assert.ok(claims.scopes.includes('orders:write'));
+      // Consented identity claims ride along (RFC 9068 §2.2.2), so the users service can seed a profile.
+      assert.equal(claims.payload.preferred_username, 'alice');
+      assert.equal(claims.payload.email, 'alice@example.com');
       // catalog:write is an admin scope: a customer asking for it does not get it.
       assert.ok(!claims.scopes.includes('catalog:write'));
       assert.equal(tokens.token_type.toLowerCase(), 'bearer');
@@ -117,6 +120,9 @@ for (const makeTarget of databaseTargets()) {
       const claims = await verifier.verify(tokens.access_token);
       assert.deepEqual(claims.roles, ['admin']);
       assert.ok(claims.scopes.includes('catalog:write'));
+      // No profile/email scope asked: no identity claims beyond sub.
+      assert.equal(claims.payload.email, undefined);
+      assert.equal(claims.payload.name, undefined);
     });
 
     test('a public client (the token CLI) gets the same kind of token', async () => {

@@ -25,7 +25,7 @@ try {
     const { port, host } = config as { port: number; host: string };
     await server.listen({ port, host });
     const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${port}`;
-    lines.push(...(banner?.(url) ?? [`${name.padEnd(11)} ${url}`]));
+    lines.push(...(banner?.(url, server) ?? [`${name.padEnd(11)} ${url}`]));
   }
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);

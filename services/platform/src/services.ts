@@ -5,18 +5,26 @@
  */
 import * as catalog from '@portico/catalog';
 import type { ServiceModule } from '@portico/http';
+import * as identity from '@portico/identity';
+import * as users from '@portico/users';
 
 export interface PlatformService {
   name: string;
   module: ServiceModule;
-  /** Lines for the start-up banner, given the address it listens on. */
-  banner?: (url: string) => string[];
+  /** Lines for the start-up banner, given the address it listens on and the built server. */
+  banner?: (url: string, server?: unknown) => string[];
 }
 
 export const services: PlatformService[] = [
+  { name: 'identity', module: identity as unknown as ServiceModule, banner: identity.banner },
   {
     name: 'catalog',
     module: catalog as unknown as ServiceModule,
     banner: (url) => [`catalog     ${url}/api/v1/products   (docs ${url}/docs)`],
+  },
+  {
+    name: 'users',
+    module: users as unknown as ServiceModule,
+    banner: (url) => [`users       ${url}/api/v1/users/me`],
   },
 ];

@@ -101,10 +101,20 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
         return rotated?.remainingTTL ?? config.ttl.refreshTokenSeconds;
       },
     },
-    extraTokenClaims: async (_ctx: unknown, token: TokenLike) => {
+    // RFC 9068 §2.2.2: identity claims may ride in the access token when the user
+    // consented to them (the profile/email scopes of the grant); roles always do, read
+    // fresh from the account at every issue, so a role change shows at the next refresh.
+    extraTokenClaims: async (ctx: KoaContextWithOIDC, token: TokenLike) => {
       if (token.kind !== 'AccessToken' || !token.accountId) return { roles: [] };
       const account = await accounts.findById(token.accountId);
-      return { roles: account?.roles ?? [] };
+      if (!account) return { roles: [] };
+      const grant = ctx.oidc.entities.Grant as { getOIDCScope(): string } | undefined;
+      const consented = new Set((grant?.getOIDCScope() ?? '').split(' '));
+      return {
+        roles: account.roles,
+        ...(consented.has('profile') ? { name: account.name, preferred_username: account.username } : {}),
+        ...(consented.has('email') && account.email ? { email: account.email } : {}),
+      };
     },
     features: {
       devInteractions: { enabled: false },
