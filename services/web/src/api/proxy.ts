@@ -1,0 +1,129 @@
+/**
+ * `/api/*` (other than the console's own routes) goes to the gateway, same origin for the
+ * browser, with the session's access token added on the way: the browser never sees a token.
+ * - state-changing methods pass the Origin and CSRF checks first
+ * - request and response headers are passed by allow-list (no cookies out, no Set-Cookie back)
+ * - a 401 from the API for a token we thought fresh gets one refresh and one retry
+ */
+import type { Server } from '@portico/http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Agent, type Dispatcher, request as send } from 'undici';
+import type { WebConfig } from '../config.ts';
+import { errors } from '../errors.ts';
+import type { AccessTokens } from '../oidc/tokens.ts';
+import { checkCsrfToken, checkOrigin, SAFE_METHODS } from '../session/csrf.ts';
+import type { Sessions } from '../session/sessions.ts';
+
+const REQUEST_HEADERS = [
+  'accept',
+  'accept-language',
+  'cache-control',
+  'content-type',
+  'if-match',
+  'if-none-match',
+  'idempotency-key',
+  'traceparent',
+  'tracestate',
+];
+
+const RESPONSE_HEADERS = [
+  'content-type',
+  'content-language',
+  'etag',
+  'last-modified',
+  'location',
+  'allow',
+  'ratelimit',
+  'ratelimit-policy',
+  'retry-after',
+  'x-cache',
+];
+
+export interface ProxyDeps {
+  config: WebConfig;
+  sessions: Sessions;
+  tokens: AccessTokens;
+  /** Overrides the connection pool (tests). */
+  dispatcher?: Dispatcher;
+}
+
+export function proxyRoutes(server: Server, { config, sessions, tokens, dispatcher }: ProxyDeps) {
+  const gateway = new URL(config.gatewayUrl);
+  const agent =
+    dispatcher ??
+    new Agent({ connections: 64, keepAliveTimeout: 10_000, headersTimeout: 30_000, bodyTimeout: 60_000 });
+  server.addHook('onClose', async () => {
+    if (!dispatcher) await agent.close();
+  });
+
+  // Bodies go through untouched, whatever their type.
+  server.removeAllContentTypeParsers();
+  server.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  async function forward(request: FastifyRequest, token: string | undefined) {
+    const target = new URL(request.url, gateway);
+    if (target.origin !== gateway.origin || !target.pathname.startsWith('/api/'))
+      throw errors.ORIGIN_NOT_ALLOWED('Only the API may be reached through /api');
+    const headers: Record<string, string> = { 'x-request-id': request.id };
+    for (const name of REQUEST_HEADERS) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    if (token) headers.authorization = `Bearer ${token}`;
+    const body = request.body as Buffer | undefined;
+    try {
+      return await send(target, {
+        method: request.method as Dispatcher.HttpMethod,
+        headers,
+        body: body && body.length > 0 ? body : undefined,
+        dispatcher: agent,
+      });
+    } catch (err) {
+      request.log.warn({ err }, 'gateway unreachable');
+      throw errors.GATEWAY_UNAVAILABLE('The API gateway does not answer right now. Try again in a moment.');
+    }
+  }
+
+  async function handler(request: FastifyRequest, reply: FastifyReply) {
+    const session = await sessions.read(request);
+    if (!SAFE_METHODS.has(request.method)) {
+      checkOrigin(request, config.publicUrl);
+      checkCsrfToken(session, request.headers['x-csrf-token']);
+    }
+    let token = await tokens.forSession(session, request.log);
+    let response = await forward(request, token);
+    if (response.statusCode === 401 && token && session?.data.tokens?.refreshToken) {
+      await response.body.dump();
+      token = await tokens.forSession(session, request.log, true);
+      response = await forward(request, token);
+    }
+
+    reply.code(response.statusCode);
+    for (const name of RESPONSE_HEADERS) {
+      const value = response.headers[name];
+      if (value === undefined) continue;
+      if (name === 'location' && typeof value === 'string') {
+        const location = new URL(value, gateway);
+        reply.header(
+          name,
+          location.origin === gateway.origin ? `${location.pathname}${location.search}` : value,
+        );
+      } else reply.header(name, value);
+    }
+    reply.header('x-upstream-request-id', response.headers['x-request-id']);
+    // What the API says is public is still per-user here (the token varies): keep it in this browser.
+    reply.header(
+      'cache-control',
+      response.headers['cache-control'] === 'no-store' ? 'no-store' : 'private, no-cache',
+    );
+    reply.header('vary', 'Cookie');
+    return reply.send(response.body);
+  }
+
+  server.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/api/*',
+    schema: { hide: true },
+    handler,
+  });
+}

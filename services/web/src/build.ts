@@ -1,0 +1,73 @@
+/**
+ * The web console: a backend-for-frontend. It signs people in with OpenID Connect, keeps
+ * their tokens in a server-side session, forwards `/api/*` to the gateway with the token,
+ * relays live product changes as server-sent events, and serves the console's page.
+ */
+import { createServer, type Server } from '@portico/http';
+import { openDatabase } from '@portico/store/sql';
+import type { Dispatcher } from 'undici';
+import { migrations } from '../migrations/index.ts';
+import { authRoutes } from './api/auth.ts';
+import { liveRoutes } from './api/live.ts';
+import { proxyRoutes } from './api/proxy.ts';
+import { ConfigSchema, type WebConfig } from './config.ts';
+import { createOidcClient } from './oidc/client.ts';
+import { createAccessTokens } from './oidc/tokens.ts';
+import { createSessions } from './session/sessions.ts';
+import { sqlSessionStore, type WebDatabase } from './session/store.ts';
+import { staticRoutes } from './ui/static.ts';
+
+export type { WebConfig };
+export { ConfigSchema };
+
+export interface WebDeps {
+  /** Connection pool for the gateway (tests). */
+  dispatcher?: Dispatcher;
+}
+
+const SWEEP_EVERY_MS = 10 * 60_000;
+
+export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Server> {
+  const database = openDatabase<WebDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
+  try {
+    await database.migrate(migrations);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const store = sqlSessionStore(database);
+  const sessions = createSessions(store, {
+    secure: config.publicUrl.startsWith('https:'),
+    idleSeconds: config.session.idleSeconds,
+    absoluteSeconds: config.session.absoluteSeconds,
+  });
+  const client = createOidcClient(config);
+  const tokens = createAccessTokens(client, sessions, config.oidc.refreshLeewaySeconds);
+
+  const server = await createServer({
+    name: 'web',
+    description: 'The Portico console: sign-in (OpenID Connect), /api/* to the gateway, live updates',
+    logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    health: { database: () => store.count() },
+  });
+  server.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  const sweep = setInterval(() => {
+    store.sweep().catch((err) => server.log.warn({ err }, 'expired session sweep failed'));
+  }, SWEEP_EVERY_MS);
+  sweep.unref();
+  server.addHook('onClose', async () => {
+    clearInterval(sweep);
+    await database.close();
+  });
+
+  await server.register(async (scope) => authRoutes(scope as Server, { config, client, sessions }));
+  await server.register(async (scope) =>
+    proxyRoutes(scope as Server, { config, sessions, tokens, dispatcher: deps.dispatcher }),
+  );
+  await server.register(async (scope) => liveRoutes(scope as Server, { config, sessions, tokens }));
+  staticRoutes(server, { identityOrigin: new URL(config.oidc.issuer).origin });
+  return server;
+}

@@ -1,0 +1,189 @@
+/**
+ * The console as an OpenID Connect relying party, on openid-client (OpenID Certified):
+ * - authorization code flow with PKCE S256, a fresh `state` and `nonce` per sign-in
+ * - the ID token's signature is checked against the provider's JWKS (non-repudiation
+ *   checks on), as are its `iss`, `aud`, `exp`, `iat` and `nonce`
+ * - userinfo read with a token scoped to OpenID (API tokens are for the API audience)
+ * - refresh before expiry; RP-initiated logout; the refresh token revoked at sign-out
+ * Discovery is lazy and retried, so the console starts even while identity does not answer.
+ */
+import * as oidc from 'openid-client';
+import type { WebConfig } from '../config.ts';
+import { errors } from '../errors.ts';
+import type { PendingLogin, SessionTokens, SessionUser } from '../session/store.ts';
+
+export interface StartedLogin {
+  url: URL;
+  state: string;
+  pending: Omit<PendingLogin, 'returnTo' | 'expiresAt'>;
+}
+
+export interface FinishedLogin {
+  user: SessionUser;
+  tokens: SessionTokens;
+}
+
+/** The provider refused (invalid_grant and friends), as opposed to could not be reached. */
+export class OidcRejected extends Error {
+  readonly error: string;
+  constructor(error: string, message: string) {
+    super(message);
+    this.name = 'OidcRejected';
+    this.error = error;
+  }
+}
+
+export type OidcClient = ReturnType<typeof createOidcClient>;
+
+export function createOidcClient(config: WebConfig) {
+  const { issuer, clientId, clientSecret, scope, userinfoScope } = config.oidc;
+  const redirectUri = `${config.publicUrl}/callback`;
+  const postLogoutRedirectUri = `${config.publicUrl}/`;
+  let discovered: Promise<oidc.Configuration> | undefined;
+
+  function configuration(): Promise<oidc.Configuration> {
+    if (!discovered) {
+      const execute = [oidc.enableNonRepudiationChecks];
+      if (issuer.startsWith('http:')) execute.push(oidc.allowInsecureRequests);
+      discovered = oidc
+        .discovery(new URL(issuer), clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
+          execute,
+          timeout: 5,
+        })
+        .catch((err) => {
+          discovered = undefined;
+          throw errors.IDENTITY_UNAVAILABLE(`The identity service at ${issuer} does not answer`, {
+            cause: err,
+          });
+        });
+    }
+    return discovered;
+  }
+
+  function rejected(err: unknown): never {
+    if (err instanceof oidc.ResponseBodyError)
+      throw new OidcRejected(err.error, err.error_description ?? err.error);
+    if (err instanceof oidc.AuthorizationResponseError)
+      throw new OidcRejected(err.error, err.error_description ?? err.error);
+    const e = err as { code?: string; message?: string };
+    if (
+      typeof e?.code === 'string' &&
+      e.code.startsWith('OAUTH_') &&
+      e.code !== 'OAUTH_HTTP_REQUEST_FORBIDDEN'
+    )
+      throw new OidcRejected('invalid_response', e.message ?? 'invalid response');
+    throw errors.IDENTITY_UNAVAILABLE('The identity service does not answer', { cause: err });
+  }
+
+  function tokensFrom(response: oidc.TokenEndpointResponse, previous?: SessionTokens): SessionTokens {
+    return {
+      accessToken: response.access_token,
+      refreshToken: response.refresh_token ?? previous?.refreshToken,
+      idToken: response.id_token ?? previous?.idToken,
+      expiresAt: Date.now() + (response.expires_in ?? 300) * 1000,
+      scope: response.scope ?? previous?.scope,
+    };
+  }
+
+  function userFrom(claims: Record<string, unknown>): SessionUser {
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return {
+      sub: String(claims.sub),
+      name: str(claims.name),
+      username: str(claims.preferred_username),
+      email: str(claims.email),
+      roles: Array.isArray(claims.roles)
+        ? claims.roles.filter((r): r is string => typeof r === 'string')
+        : [],
+    };
+  }
+
+  return {
+    redirectUri,
+
+    async startLogin(): Promise<StartedLogin> {
+      const conf = await configuration();
+      const codeVerifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const url = oidc.buildAuthorizationUrl(conf, {
+        redirect_uri: redirectUri,
+        scope,
+        code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+      });
+      return { url, state, pending: { nonce, codeVerifier } };
+    },
+
+    /** Exchanges the code; `callbackUrl` is the redirect URI with the provider's query. */
+    async finishLogin(callbackUrl: URL, state: string, pending: PendingLogin): Promise<FinishedLogin> {
+      const conf = await configuration();
+      let response: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+      try {
+        response = await oidc.authorizationCodeGrant(conf, callbackUrl, {
+          pkceCodeVerifier: pending.codeVerifier,
+          expectedState: state,
+          expectedNonce: pending.nonce,
+          idTokenExpected: true,
+        });
+      } catch (err) {
+        rejected(err);
+      }
+      const idClaims = response.claims()!;
+      let tokens = tokensFrom(response);
+      let profile: Record<string, unknown> = { ...idClaims };
+      try {
+        // The API token's audience is the API, so userinfo gets its own OpenID-scoped token;
+        // the refresh token rotates on the way and the API token is kept.
+        let userinfoToken = tokens.accessToken;
+        if (tokens.refreshToken) {
+          const narrowed = await oidc.refreshTokenGrant(conf, tokens.refreshToken, { scope: userinfoScope });
+          tokens = { ...tokens, refreshToken: narrowed.refresh_token ?? tokens.refreshToken };
+          userinfoToken = narrowed.access_token;
+        }
+        profile = { ...profile, ...(await oidc.fetchUserInfo(conf, userinfoToken, idClaims.sub)) };
+      } catch (err) {
+        if (err instanceof oidc.ResponseBodyError && err.error === 'invalid_grant') rejected(err);
+        // Userinfo is a nicety on top of a verified ID token: sign in with what it says.
+      }
+      return { user: userFrom(profile), tokens };
+    },
+
+    async refresh(tokens: SessionTokens): Promise<SessionTokens> {
+      if (!tokens.refreshToken) throw new OidcRejected('invalid_grant', 'no refresh token');
+      const conf = await configuration();
+      try {
+        return tokensFrom(await oidc.refreshTokenGrant(conf, tokens.refreshToken), tokens);
+      } catch (err) {
+        rejected(err);
+      }
+    },
+
+    /** Where to send the browser to end the provider's session too (RP-initiated logout). */
+    async logoutUrl(idToken: string | undefined): Promise<URL | undefined> {
+      try {
+        const conf = await configuration();
+        if (!conf.serverMetadata().end_session_endpoint) return undefined;
+        return oidc.buildEndSessionUrl(conf, {
+          post_logout_redirect_uri: postLogoutRedirectUri,
+          ...(idToken ? { id_token_hint: idToken } : {}),
+        });
+      } catch {
+        return undefined;
+      }
+    },
+
+    async revoke(tokens: SessionTokens | undefined): Promise<void> {
+      if (!tokens?.refreshToken) return;
+      try {
+        const conf = await configuration();
+        if (conf.serverMetadata().revocation_endpoint)
+          await oidc.tokenRevocation(conf, tokens.refreshToken, { token_type_hint: 'refresh_token' });
+      } catch {
+        // Best effort: the session is gone either way, and the grant ends with the OP session.
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The access token a request may use: the session's, refreshed shortly before it expires.
+ * Refreshes are single-flight per session: the provider rotates refresh tokens and treats
+ * a used one presented again as theft (revoking the grant), so two parallel API calls
+ * must not both refresh with the same token.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { errors } from '../errors.ts';
+import type { Sessions } from '../session/sessions.ts';
+import type { Session, SessionTokens } from '../session/store.ts';
+import { type OidcClient, OidcRejected } from './client.ts';
+
+export type AccessTokens = ReturnType<typeof createAccessTokens>;
+
+export function createAccessTokens(client: OidcClient, sessions: Sessions, leewaySeconds: number) {
+  const inflight = new Map<string, Promise<SessionTokens>>();
+
+  async function refresh(session: Session, log: FastifyBaseLogger): Promise<SessionTokens> {
+    const current = session.data.tokens!;
+    try {
+      const next = await client.refresh(current);
+      session.data.tokens = next;
+      await sessions.save(session);
+      return next;
+    } catch (err) {
+      if (err instanceof OidcRejected) {
+        log.info({ error: err.error }, 'refresh refused: the session is signed out');
+        session.data.tokens = undefined;
+        session.data.user = undefined;
+        await sessions.save(session);
+        throw errors.SESSION_EXPIRED('Your sign-in has expired: sign in again');
+      }
+      // The provider is unreachable: a token that is still valid keeps working meanwhile.
+      if (current.expiresAt > Date.now()) return current;
+      throw err;
+    }
+  }
+
+  return {
+    /**
+     * The token to call the API with, or undefined when the session is not signed in.
+     * `force` refreshes even if the token looks fresh (the API just refused it).
+     */
+    async forSession(session: Session | undefined, log: FastifyBaseLogger, force = false) {
+      const tokens = session?.data.tokens;
+      if (!session || !tokens) return undefined;
+      if (!force && tokens.expiresAt - Date.now() > leewaySeconds * 1000) return tokens.accessToken;
+      let pending = inflight.get(session.id);
+      if (!pending) {
+        pending = refresh(session, log).finally(() => inflight.delete(session.id));
+        inflight.set(session.id, pending);
+      }
+      const fresh = await pending;
+      // Another request of this session may have refreshed: this copy must not write back stale tokens.
+      if (session.data.tokens) session.data.tokens = fresh;
+      return fresh.accessToken;
+    },
+  };
+}

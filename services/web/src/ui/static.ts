@@ -1,0 +1,88 @@
+/**
+ * The console's front end: plain HTML, CSS and JavaScript from `public/`, no build step.
+ * Files are read once at start and served with an ETag (revalidated on every load, so a
+ * deploy shows at once). Every console path serves the same page; the script routes.
+ * The page's CSP allows only this origin's script and style, no inline code, no framing.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from '@portico/http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** Paths the console's script knows; each serves index.html. */
+export const CONSOLE_PATHS = [
+  '/',
+  '/products',
+  '/products/:id',
+  '/cart',
+  '/orders',
+  '/orders/:id',
+  '/dashboard',
+  '/admin/products/new',
+];
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+export function staticRoutes(server: Server, options: { identityOrigin: string }) {
+  const assets = new Map<string, Asset>();
+  for (const name of readdirSync(PUBLIC_DIR)) {
+    const body = readFileSync(join(PUBLIC_DIR, name));
+    const type = TYPES[extname(name)] ?? 'application/octet-stream';
+    assets.set(name, {
+      body,
+      type,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    });
+  }
+  const csp = [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    // Sign-out posts here and is redirected to the provider's end-session page.
+    `form-action 'self' ${options.identityOrigin}`,
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+  function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
+    reply
+      .header('etag', asset.etag)
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff');
+    if (asset.type.startsWith('text/html'))
+      reply
+        .header('content-security-policy', csp)
+        .header('x-frame-options', 'DENY')
+        .header('referrer-policy', 'same-origin');
+    if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+    return reply.type(asset.type).send(asset.body);
+  }
+
+  const index = assets.get('index.html')!;
+  for (const path of CONSOLE_PATHS) {
+    server.get(path, { schema: { hide: true } }, (request, reply) => send(request, reply, index));
+  }
+  server.get('/assets/:file', { schema: { hide: true } }, (request, reply) => {
+    const { file } = request.params as { file: string };
+    const asset = file === 'index.html' ? undefined : assets.get(file);
+    if (!asset) return reply.callNotFound();
+    return send(request, reply, asset);
+  });
+}
