@@ -1,0 +1,63 @@
+import { type Kysely, sql } from '@portico/store/sql';
+
+/**
+ * Carts carry a version: every change bumps it, and a checkout turns the cart into an
+ * order only with a conditional update on the version it priced, so two concurrent
+ * checkouts of one cart yield exactly one order.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('carts')
+    .addColumn('user_id', 'text', (c) => c.primaryKey())
+    .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('cart_items')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('user_id', 'text', (c) => c.notNull().references('carts.user_id').onDelete('cascade'))
+    .addColumn('product_id', 'text', (c) => c.notNull())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('unit_price_minor', 'bigint', (c) => c.notNull())
+    .addColumn('currency', 'text', (c) => c.notNull())
+    .addColumn('quantity', 'integer', (c) => c.notNull())
+    .addColumn('added_at', 'timestamptz', (c) => c.notNull())
+    .addUniqueConstraint('cart_items_user_product', ['user_id', 'product_id'])
+    .execute();
+
+  await db.schema
+    .createTable('orders')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) =>
+      c.notNull().check(sql`status in ('pending', 'paid', 'fulfilled', 'cancelled')`),
+    )
+    .addColumn('currency', 'text', (c) => c.notNull())
+    .addColumn('total_minor', 'bigint', (c) => c.notNull())
+    .addColumn('payment_id', 'text')
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('paid_at', 'timestamptz')
+    .addColumn('fulfilled_at', 'timestamptz')
+    .addColumn('cancelled_at', 'timestamptz')
+    .execute();
+  await db.schema
+    .createIndex('orders_user_created')
+    .on('orders')
+    .columns(['user_id', 'created_at', 'id'])
+    .execute();
+
+  await db.schema
+    .createTable('order_items')
+    .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id').onDelete('cascade'))
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addColumn('product_id', 'text', (c) => c.notNull())
+    .addColumn('category_id', 'text')
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('unit_price_minor', 'bigint', (c) => c.notNull())
+    .addColumn('quantity', 'integer', (c) => c.notNull())
+    .addColumn('line_total_minor', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('order_items_pk', ['order_id', 'position'])
+    .execute();
+}

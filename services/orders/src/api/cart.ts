@@ -1,0 +1,96 @@
+/** /api/v1/cart: the caller's own cart (the `add_to_cart` action of the catalog points here). */
+import { authenticate } from '@portico/auth';
+import { Type } from '@portico/config';
+import type { Server } from '@portico/http';
+import { etagFor, isFresh } from '@portico/http';
+import { addItem, getCart, MAX_QUANTITY, removeItem, setQuantity } from '../domain/cart.ts';
+import { type Context, callerOf } from './context.ts';
+import { CartItemSchema, CartSchema, cartItemView, cartView, ProblemSchema } from './schemas.ts';
+
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
+const ItemParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
+
+export function registerCartRoutes(server: Server, { db, catalog, verifier }: Context) {
+  const preHandler = [authenticate(verifier)];
+
+  server.get(
+    '/api/v1/cart',
+    {
+      preHandler,
+      schema: { tags: ['cart'], response: { 200: CartSchema, 304: Type.Null(), 401: ProblemSchema } },
+    },
+    async (request, reply) => {
+      const cart = await getCart(db, callerOf(request).userId);
+      const etag = etagFor('cart', cart.userId, cart.version);
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (isFresh(request, etag)) return reply.code(304).send(null);
+      return cartView(cart);
+    },
+  );
+
+  server.post(
+    '/api/v1/cart/items',
+    {
+      preHandler,
+      schema: {
+        tags: ['cart'],
+        body: Type.Object(
+          {
+            product_id: Type.String({ minLength: 1, maxLength: 100 }),
+            quantity: Type.Optional(Quantity),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ data: CartItemSchema }),
+          201: Type.Object({ data: CartItemSchema }),
+          ...problems,
+          409: ProblemSchema,
+          422: ProblemSchema,
+          503: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { item, created } = await addItem(db, catalog, {
+        userId: callerOf(request).userId,
+        productId: request.body.product_id,
+        quantity: request.body.quantity ?? 1,
+        requestId: request.id,
+      });
+      const view = cartItemView(item);
+      if (created) reply.code(201).header('location', view.links.self);
+      return { data: view };
+    },
+  );
+
+  server.patch(
+    '/api/v1/cart/items/:id',
+    {
+      preHandler,
+      schema: {
+        tags: ['cart'],
+        params: ItemParams,
+        body: Type.Object({ quantity: Quantity }, { additionalProperties: false }),
+        response: { 200: Type.Object({ data: CartItemSchema }), ...problems },
+      },
+    },
+    async (request) => {
+      const item = await setQuantity(db, callerOf(request).userId, request.params.id, request.body.quantity);
+      return { data: cartItemView(item) };
+    },
+  );
+
+  server.delete(
+    '/api/v1/cart/items/:id',
+    {
+      preHandler,
+      schema: { tags: ['cart'], params: ItemParams, response: { 204: Type.Null(), ...problems } },
+    },
+    async (request, reply) => {
+      await removeItem(db, callerOf(request).userId, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,19 @@
+import type { AccessClaims, TokenVerifier } from '@portico/auth';
+import { isAdmin } from '@portico/auth';
+import type { Kysely } from '@portico/store/sql';
+import type { FastifyRequest } from 'fastify';
+import type { CatalogClient } from '../data/catalog.ts';
+import type { OrdersDb } from '../data/schema.ts';
+import type { Caller } from '../domain/orders.ts';
+
+export interface Context {
+  db: Kysely<OrdersDb>;
+  catalog: CatalogClient;
+  verifier: TokenVerifier;
+}
+
+/** The authenticated caller; routes using it run after `authenticate`. */
+export function callerOf(request: FastifyRequest): Caller {
+  const auth = request.auth as AccessClaims;
+  return { userId: auth.sub, admin: isAdmin(auth) };
+}

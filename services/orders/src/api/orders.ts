@@ -1,0 +1,226 @@
+/**
+ * /api/v1/orders: checkout, read, list, cancel; fulfil for admins; mark-paid for the
+ * payments service (a token with the `orders:pay` scope); /api/v1/purchases feeds the
+ * catalog's recommendations.
+ */
+import { authenticate, authorize } from '@portico/auth';
+import { Type } from '@portico/config';
+import type { Server } from '@portico/http';
+import {
+  cancelOrder,
+  checkout,
+  fulfilOrder,
+  getOrder,
+  listOrders,
+  markPaid,
+  purchases,
+} from '../domain/orders.ts';
+import { errors } from '../errors.ts';
+import { type Context, callerOf } from './context.ts';
+import { OrderEnvelope, OrderListSchema, OrderStatusSchema, orderView, ProblemSchema } from './schemas.ts';
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const UserId = Type.String({ minLength: 1, maxLength: 200 });
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+
+/** The user whose data is asked for: your own unless you are an admin. */
+function subjectOf(caller: { userId: string; admin: boolean }, asked: string | undefined) {
+  if (asked === undefined || asked === caller.userId) return asked ?? caller.userId;
+  if (!caller.admin) throw errors.FORBIDDEN_USER("Only admins may read another user's orders");
+  return asked;
+}
+
+export function registerOrderRoutes(server: Server, { db, catalog, verifier }: Context) {
+  const preHandler = [authenticate(verifier)];
+
+  server.post(
+    '/api/v1/orders',
+    {
+      preHandler,
+      schema: {
+        tags: ['orders'],
+        description: "Turns the caller's cart into an order priced by the catalog now; empties the cart.",
+        response: {
+          201: OrderEnvelope,
+          ...problems,
+          409: ProblemSchema,
+          422: ProblemSchema,
+          503: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const order = await checkout(db, catalog, callerOf(request).userId, request.id);
+      const view = orderView(order);
+      return reply
+        .code(201)
+        .header('location', view.links.self)
+        .send({ data: view, links: { self: view.links.self } });
+    },
+  );
+
+  server.get(
+    '/api/v1/orders',
+    {
+      preHandler,
+      schema: {
+        tags: ['orders'],
+        description:
+          "The caller's orders, newest first. user_id other than your own needs the admin role; admins without user_id see everyone's.",
+        querystring: Type.Object(
+          {
+            user_id: Type.Optional(UserId),
+            status: Type.Optional(OrderStatusSchema),
+            page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: OrderListSchema, ...problems },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const { page, limit, status } = request.query;
+      const userId =
+        request.query.user_id === undefined && caller.admin
+          ? undefined
+          : subjectOf(caller, request.query.user_id);
+      const { orders, total } = await listOrders(db, { userId, status, page, limit });
+      const link = (p: number) => {
+        const qs = new URLSearchParams();
+        if (request.query.user_id !== undefined) qs.set('user_id', request.query.user_id);
+        if (status !== undefined) qs.set('status', status);
+        qs.set('page', String(p));
+        qs.set('limit', String(limit));
+        return `/api/v1/orders?${qs}`;
+      };
+      const hasNext = page * limit < total;
+      return {
+        data: orders.map(orderView),
+        pagination: { page, per_page: limit, total, has_next: hasNext, has_previous: page > 1 },
+        links: {
+          self: link(page),
+          next: hasNext ? link(page + 1) : null,
+          previous: page > 1 ? link(page - 1) : null,
+        },
+      };
+    },
+  );
+
+  server.get(
+    '/api/v1/orders/:id',
+    {
+      preHandler,
+      schema: { tags: ['orders'], params: IdParams, response: { 200: OrderEnvelope, ...problems } },
+    },
+    async (request) => {
+      const view = orderView(await getOrder(db, request.params.id, callerOf(request)));
+      return { data: view, links: { self: view.links.self } };
+    },
+  );
+
+  server.post(
+    '/api/v1/orders/:id/cancel',
+    {
+      preHandler,
+      schema: {
+        tags: ['orders'],
+        description: 'pending → cancelled; a paid order cannot be cancelled (409).',
+        params: IdParams,
+        response: { 200: OrderEnvelope, ...problems, 409: ProblemSchema },
+      },
+    },
+    async (request) => {
+      const view = orderView(await cancelOrder(db, request.params.id, callerOf(request)));
+      return { data: view, links: { self: view.links.self } };
+    },
+  );
+
+  server.post(
+    '/api/v1/orders/:id/fulfil',
+    {
+      preHandler: [...preHandler, authorize({ roles: ['admin'] })],
+      schema: {
+        tags: ['orders'],
+        description: 'paid → fulfilled (admins).',
+        params: IdParams,
+        response: { 200: OrderEnvelope, ...problems, 409: ProblemSchema },
+      },
+    },
+    async (request) => {
+      const view = orderView(await fulfilOrder(db, request.params.id, callerOf(request)));
+      return { data: view, links: { self: view.links.self } };
+    },
+  );
+
+  server.post(
+    '/api/v1/orders/:id/mark-paid',
+    {
+      preHandler: [...preHandler, authorize({ scopes: ['orders:pay'] })],
+      schema: {
+        tags: ['orders'],
+        description:
+          'pending → paid, called by the payments service (scope orders:pay). Idempotent per payment_id: a repeat answers 200 and changes nothing.',
+        params: IdParams,
+        body: Type.Object(
+          {
+            payment_id: Type.String({ minLength: 1, maxLength: 100 }),
+            amount_minor: Type.Integer({ minimum: 0 }),
+            currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: OrderEnvelope, ...problems, 409: ProblemSchema, 422: ProblemSchema },
+      },
+    },
+    async (request) => {
+      const { order } = await markPaid(db, request.params.id, {
+        paymentId: request.body.payment_id,
+        amountMinor: request.body.amount_minor,
+        currency: request.body.currency,
+      });
+      const view = orderView(order);
+      return { data: view, links: { self: view.links.self } };
+    },
+  );
+
+  server.get(
+    '/api/v1/purchases',
+    {
+      preHandler,
+      schema: {
+        tags: ['orders'],
+        description:
+          'Products a user has ordered (cancelled orders excluded), most-bought first. Your own unless you are an admin.',
+        querystring: Type.Object(
+          { user_id: Type.Optional(UserId), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            data: Type.Array(
+              Type.Object({
+                product_id: Type.String(),
+                category_id: Type.Union([Type.String(), Type.Null()]),
+                quantity: Type.Integer(),
+              }),
+            ),
+          }),
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      const userId = subjectOf(callerOf(request), request.query.user_id);
+      const rows = await purchases(db, userId, request.query.limit);
+      return {
+        data: rows.map((row) => ({
+          product_id: row.productId,
+          category_id: row.categoryId,
+          quantity: row.quantity,
+        })),
+      };
+    },
+  );
+}
