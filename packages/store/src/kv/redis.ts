@@ -1,0 +1,141 @@
+/**
+ * The Redis store. Each operation is one Lua script, so it is atomic and costs one
+ * round trip whatever the number of gateways. Time comes from the Redis server
+ * (`TIME`), so instances with skewed clocks still share one window. Commands fail
+ * fast while Redis is unreachable (no offline queue): callers decide to fail open.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { KvStore, WindowDecision } from './index.ts';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Prefix of every key, so several deployments or tests share one Redis. @default 'portico:' */
+  keyPrefix?: string;
+  /** Longest wait for one command before it counts as a failure. @default 250 ms */
+  commandTimeoutMs?: number;
+  /** Told when the connection goes down or comes back. */
+  onAvailabilityChange?: (available: boolean, error?: Error) => void;
+}
+
+// KEYS[1] log; ARGV limit, windowMs, member
+const SLIDING_WINDOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {1, limit - count - 1, tonumber(oldest[2]) + window - now}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, 0, tonumber(oldest[2]) + window - now}
+`;
+
+// KEYS[1] value key, KEYS[2..] tag sets; ARGV value, ttlMs
+const SET_TAGGED = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local ttl = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1
+`;
+
+// KEYS tag sets
+const PURGE_TAGS = `
+local n = 0
+for i = 1, #KEYS do
+  local members = redis.call('SMEMBERS', KEYS[i])
+  for j = 1, #members, 500 do
+    n = n + redis.call('DEL', unpack(members, j, math.min(j + 499, #members)))
+  end
+  redis.call('DEL', KEYS[i])
+end
+return n
+`;
+
+type ScriptRedis = Redis & {
+  slidingWindow(
+    key: string,
+    limit: number,
+    windowMs: number,
+    member: string,
+  ): Promise<[number, number, number]>;
+  setTagged(n: number, ...args: Array<string | Buffer | number>): Promise<number>;
+  purgeTags(n: number, ...keys: string[]): Promise<number>;
+};
+
+export function createRedisStore(options: RedisStoreOptions): KvStore {
+  const prefix = options.keyPrefix ?? 'portico:';
+  const redis = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs ?? 250,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    lazyConnect: false,
+  }) as ScriptRedis;
+  redis.defineCommand('slidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
+  redis.defineCommand('setTagged', { lua: SET_TAGGED });
+  redis.defineCommand('purgeTags', { lua: PURGE_TAGS });
+
+  let available = false;
+  const setAvailable = (next: boolean, error?: Error) => {
+    if (next === available) return;
+    available = next;
+    options.onAvailabilityChange?.(next, error);
+  };
+  redis.on('ready', () => setAvailable(true));
+  // ioredis keeps reconnecting on its own; an unhandled 'error' event would crash the process.
+  redis.on('error', (err: Error) => setAvailable(false, err));
+  redis.on('end', () => setAvailable(false));
+  redis.on('close', () => setAvailable(false, new Error('connection closed')));
+
+  const instance = randomBytes(6).toString('hex');
+  let sequence = 0;
+
+  return {
+    kind: 'redis',
+    get available() {
+      return available;
+    },
+
+    async hit(key, limit, windowMs): Promise<WindowDecision> {
+      const [allowed, remaining, resetMs] = await redis.slidingWindow(
+        `${prefix}rl:${key}`,
+        limit,
+        windowMs,
+        `${instance}:${sequence++}`,
+      );
+      return { allowed: allowed === 1, remaining, resetMs: Math.max(0, resetMs) };
+    },
+
+    async get(key) {
+      return (await redis.getBuffer(`${prefix}c:${key}`)) ?? undefined;
+    },
+
+    async set(key, value, ttlMs, tags = []) {
+      const keys = [`${prefix}c:${key}`, ...tags.map((tag) => `${prefix}t:${tag}`)];
+      await redis.setTagged(keys.length, ...keys, value, Math.max(1, Math.round(ttlMs)));
+    },
+
+    async purge(tags) {
+      if (tags.length === 0) return 0;
+      return redis.purgeTags(tags.length, ...tags.map((tag) => `${prefix}t:${tag}`));
+    },
+
+    async ping() {
+      await redis.ping();
+    },
+
+    async close() {
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The gateway service: `build(config)` returns a Fastify server (what `npm start` and
+ * `runService` expect). Fastify serves the gateway's own endpoints — /metrics, /usage,
+ * /openapi.json, /docs, and problem+json 404s for unknown paths — while proxied routes
+ * and /health are dispatched straight from Node's request event to the gateway's
+ * pipeline (docs/decisions/gateway-hot-path.md has the measurements behind that split).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { authenticate, authorize, createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createServer } from '@portico/http';
+import { createKvStore, type KvStore } from '@portico/store/kv';
+import type { FastifyInstance } from 'fastify';
+import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts';
+import { createGateway, type Gateway } from './gateway.ts';
+import { createMetrics } from './metrics.ts';
+import { cachedVerifier } from './policies/auth/index.ts';
+
+export type { GatewayConfig, GatewayFile };
+export { ConfigSchema };
+
+export interface BuildDeps {
+  /** Token verifier to use instead of one built from `config.auth` (tests pass the test issuer's). */
+  verifier?: TokenVerifier;
+  /** A gateway definition given in code instead of `config.file`. */
+  definition?: GatewayFile;
+  /** Store to use instead of one built from `config.redisUrl`. */
+  kv?: KvStore;
+  /**
+   * `node` (default): proxied routes go from Node's request event to the pipeline.
+   * `fastify`: through a Fastify catch-all route; kept to measure the difference.
+   */
+  hotPath?: 'node' | 'fastify';
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway;
+  }
+}
+
+export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promise<FastifyInstance> {
+  const hotPath = deps.hotPath ?? (process.env.GATEWAY_HOT_PATH === 'fastify' ? 'fastify' : 'node');
+  let gateway: Gateway | undefined;
+  let fastifyHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+
+  const server = await createServer({
+    name: 'gateway',
+    description: 'Portico API gateway: routing, auth, rate limits, caching, aggregation, health',
+    logLevel: config.logLevel,
+    fastify: {
+      serverFactory: (handler) => {
+        fastifyHandler = handler;
+        const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+          if (hotPath === 'node') {
+            if (req.url === '/health' || req.url?.startsWith('/health?')) return void serveHealth(res);
+            if (gateway?.dispatch(req, res)) return;
+          }
+          fastifyHandler!(req, res);
+        });
+        http.on('upgrade', (req, socket, head) => gateway?.upgrade(req, socket, head));
+        return http;
+      },
+    },
+  });
+
+  const verifier =
+    deps.verifier ??
+    createTokenVerifier({
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      jwksUri: config.auth.jwksUri || undefined,
+      hs256Secret: config.auth.hs256Secret || undefined,
+    });
+  const metrics = createMetrics(server.metrics);
+  const log = server.log;
+  const kv =
+    deps.kv ??
+    createKvStore({
+      url: config.redisUrl || undefined,
+      keyPrefix: config.redisKeyPrefix,
+      onAvailabilityChange(available, err) {
+        metrics.storeUp('redis', available);
+        if (available) log.info('redis connected: rate limits and cache are shared');
+        else log.warn({ err: err?.message }, 'redis unreachable: rate limits fail open, cache bypassed');
+      },
+    });
+  metrics.storeUp(kv.kind, kv.kind === 'memory' || kv.available);
+
+  gateway = createGateway({
+    source: deps.definition ?? config.file,
+    watch: config.watch && !deps.definition,
+    trustProxy: config.trustProxy,
+    kv,
+    verify: cachedVerifier(verifier),
+    metrics,
+    log,
+  });
+  server.decorate('gateway', gateway);
+
+  async function serveHealth(res: ServerResponse) {
+    const body = JSON.stringify(await gateway!.health());
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(body);
+  }
+
+  if (hotPath === 'fastify') {
+    server.route({
+      method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      url: '/api/*',
+      handler: (request, reply) => {
+        reply.hijack();
+        if (!gateway!.dispatch(request.raw, reply.raw)) {
+          reply.raw.writeHead(404).end();
+        }
+      },
+    });
+  }
+
+  server.get(
+    '/usage',
+    {
+      schema: { hide: true },
+      preHandler: [authenticate(verifier), authorize({ roles: ['admin'] })],
+    },
+    async () => ({ consumers: gateway!.usage() }),
+  );
+
+  server.addHook('onClose', async () => {
+    await gateway!.close();
+    if (!deps.kv) await kv.close();
+  });
+  return server;
+}

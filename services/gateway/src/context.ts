@@ -1,0 +1,79 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { AccessClaims } from '@portico/auth';
+import { clientAddress, USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from './headers.ts';
+import type { CompiledRoute } from './runtime.ts';
+
+/** What a route answers: from an upstream, the cache, or an aggregation. */
+export interface Reply {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  /** A stream is passed through as it arrives; a buffer was read (cache, transforms). */
+  body: Buffer | Readable | Relay | undefined;
+}
+
+/** A response body still arriving from the upstream, written to the client as it comes. */
+export interface Relay {
+  relay: true;
+  /** Writes what arrived and what will, then ends `res`; `done` is called once, when it ends or fails. */
+  attach(res: ServerResponse, done: (err?: Error) => void): void;
+  /** Reads the whole body instead. */
+  collect(): Promise<Buffer>;
+}
+
+export function isRelay(body: Reply['body']): body is Relay {
+  return body !== undefined && (body as Relay).relay === true;
+}
+
+/** One request's state as it moves through its route's pipeline. */
+export interface Context {
+  req: IncomingMessage;
+  res: ServerResponse;
+  id: string;
+  method: string;
+  /** The path as the client sent it (no query). */
+  path: string;
+  /** The query string with its `?`, or ''. */
+  search: string;
+  route: CompiledRoute;
+  /** Headers for the upstream; built on first use by `upstreamHeaders(ctx)` (a cache hit never needs them). */
+  upstreamHeaders: IncomingHttpHeaders | undefined;
+  trustProxy: boolean;
+  /** Policies that must see the whole upstream body (cache, field filters) set this before the proxy runs. */
+  bufferBody: boolean;
+  /** Path and query sent upstream; transforms may rewrite it. */
+  upstreamPath: string;
+  body: Buffer | undefined;
+  auth: AccessClaims | undefined;
+  /** Who is asking, for limits and usage: `user:<sub>` or `ip:<address>`; '' until `consumerOf(ctx)`. */
+  consumer: string;
+  /** Headers added to the answer whatever it is (rate-limit state, CORS, cache status). */
+  replyHeaders: Record<string, string>;
+  reply: Reply | undefined;
+  /** The upstream that answered, for metrics. */
+  upstream: string;
+  started: number;
+}
+
+/** A policy wraps the rest of the route: it may answer itself, or call `next` and look at the reply. */
+export type Policy = (ctx: Context, next: () => Promise<void>) => Promise<void>;
+export type Terminal = (ctx: Context) => Promise<void>;
+
+/** The upstream request headers: cleaned, with the request id, trace context and the verified identity. */
+export function upstreamHeaders(ctx: Context): IncomingHttpHeaders {
+  if (ctx.upstreamHeaders) return ctx.upstreamHeaders;
+  const headers = upstreamRequestHeaders(ctx.req, ctx.id, clientAddress(ctx.req, ctx.trustProxy));
+  if (ctx.auth) {
+    headers[USER_ID_HEADER] = ctx.auth.sub;
+    headers[USER_ROLES_HEADER] = ctx.auth.roles.join(',');
+  }
+  ctx.upstreamHeaders = headers;
+  return headers;
+}
+
+export function consumerOf(ctx: Context): string {
+  if (!ctx.consumer) {
+    ctx.consumer = ctx.auth ? `user:${ctx.auth.sub}` : `ip:${clientAddress(ctx.req, ctx.trustProxy)}`;
+  }
+  return ctx.consumer;
+}

@@ -1,0 +1,15 @@
+/** The gateway's own errors; each leaves as problem+json with the request id. */
+import { defineErrors } from '@portico/problem';
+
+export const errors = defineErrors({
+  ROUTE_NOT_FOUND: { status: 404, title: 'Not Found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed' },
+  BAD_PATH: { status: 400, title: 'Bad Request' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
+  RATE_LIMIT_EXCEEDED: { status: 429, title: 'Too Many Requests' },
+  UPSTREAM_ERROR: { status: 502, title: 'Bad Gateway' },
+  AGGREGATE_FAILED: { status: 502, title: 'Bad Gateway' },
+  UPSTREAM_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
+  CIRCUIT_OPEN: { status: 503, title: 'Service Unavailable' },
+  UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout' },
+});

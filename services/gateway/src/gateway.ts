@@ -1,0 +1,335 @@
+/**
+ * The gateway's request path on Node's own HTTP server objects: match a route, clean the
+ * headers, run the route's pipeline, write the answer (or problem+json), record metrics
+ * and usage. Also the gateway's /health, reloads of the gateway file, and WebSocket upgrades.
+ */
+import { watch } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename, dirname } from 'node:path';
+import { pipeline, Readable } from 'node:stream';
+import { type AccessClaims, AuthError } from '@portico/auth';
+import { requestIdFrom } from '@portico/http';
+import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
+import type { KvStore } from '@portico/store/kv';
+import type { FastifyBaseLogger } from 'fastify';
+import { type GatewayFile, loadGatewayFile } from './config.ts';
+import { type Context, consumerOf, isRelay } from './context.ts';
+import { errors } from './errors.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { compile, type Runtime } from './runtime.ts';
+import { describe } from './upstream/upstream.ts';
+import { proxyUpgrade } from './websocket.ts';
+
+export interface GatewayOptions {
+  source: string | GatewayFile;
+  watch: boolean;
+  trustProxy: boolean;
+  kv: KvStore;
+  verify: (token: string) => Promise<AccessClaims>;
+  metrics: GatewayMetrics;
+  log: FastifyBaseLogger;
+}
+
+export type Gateway = ReturnType<typeof createGateway>;
+
+/** `..` or `.` segments, raw or percent-encoded, and NUL never reach an upstream. */
+const UNSAFE_PATH = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|%2f|%5c|%00|\\/i;
+
+export function createGateway(options: GatewayOptions) {
+  const { kv, metrics, log } = options;
+  const started = Date.now();
+  const backend = kv.kind;
+  let reloads = 0;
+  let lastReloadError: string | undefined;
+  let lastStoreWarning = 0;
+
+  const hooks = {
+    decided: (route: string, decision: 'allowed' | 'rejected' | 'failed_open') =>
+      metrics.limiter(route, decision),
+    lookup: (route: string, result: 'hit' | 'miss' | 'bypass') => metrics.cache(route, result),
+    storeFailed(operation: string, err: unknown) {
+      metrics.storeError(backend, operation);
+      const now = Date.now();
+      if (now - lastStoreWarning > 5000) {
+        lastStoreWarning = now;
+        log.warn(
+          { operation, err: describe(err), backend },
+          'store unreachable: rate limits fail open and the cache is bypassed until it is back',
+        );
+      }
+    },
+  };
+  const upstreamHooks = {
+    onBreaker(upstream: string, instance: string, state: string) {
+      metrics.breaker(upstream, instance, state);
+      log.warn({ upstream, instance, state }, `circuit breaker ${state}`);
+    },
+    onHealth(upstream: string, instance: string, up: boolean) {
+      metrics.instanceUp(upstream, instance, up);
+      log.warn({ upstream, instance, up }, up ? 'instance re-admitted' : 'instance ejected by health check');
+    },
+  };
+  const build = (file: GatewayFile) => compile(file, { kv, verify: options.verify, hooks }, upstreamHooks);
+
+  let runtime: Runtime = build(loadGatewayFile(options.source));
+
+  async function reload(source: string | GatewayFile = options.source): Promise<boolean> {
+    let next: Runtime;
+    try {
+      next = build(loadGatewayFile(source));
+    } catch (err) {
+      lastReloadError = (err as Error).message;
+      metrics.reload('refused');
+      log.error({ err: lastReloadError }, 'gateway file refused; the previous one keeps serving');
+      return false;
+    }
+    const old = runtime;
+    runtime = next;
+    reloads++;
+    lastReloadError = undefined;
+    metrics.reload('applied');
+    log.info({ routes: next.routes.length }, 'gateway file reloaded');
+    void old.close();
+    return true;
+  }
+
+  const onHangup = () => void reload();
+  process.on('SIGHUP', onHangup);
+  let watcher: ReturnType<typeof watch> | undefined;
+  if (options.watch && typeof options.source === 'string') {
+    const file = options.source;
+    let pending: NodeJS.Timeout | undefined;
+    // Editors replace files rather than write them: watch the directory, filter by name.
+    watcher = watch(dirname(file), (_event, name) => {
+      if (name !== basename(file)) return;
+      clearTimeout(pending);
+      pending = setTimeout(() => void reload(), 50);
+    });
+    watcher.unref();
+  }
+
+  function writeReply(ctx: Context) {
+    const { res, reply } = ctx;
+    const headers = reply!.headers;
+    const extra = ctx.replyHeaders;
+    for (const name in extra) {
+      if (name === 'vary' && headers.vary) headers.vary = `${headers.vary}, ${extra.vary}`;
+      else headers[name] = extra[name];
+    }
+    headers['x-request-id'] = ctx.id;
+    const status = reply!.status;
+    res.writeHead(status, headers);
+    const body = reply!.body;
+    if (body === undefined || ctx.method === 'HEAD' || status === 204 || status === 304) {
+      res.end();
+      if (body instanceof Readable) body.resume();
+      finish(ctx, status);
+    } else if (Buffer.isBuffer(body)) {
+      res.end(body);
+      finish(ctx, status);
+    } else if (isRelay(body)) {
+      body.attach(res, (err) => {
+        if (err) log.debug({ err: describe(err), request_id: ctx.id }, 'response stream ended early');
+        finish(ctx, status);
+      });
+    } else {
+      pipeline(body, res, (err) => {
+        if (err) log.debug({ err: describe(err), request_id: ctx.id }, 'response stream ended early');
+        finish(ctx, status);
+      });
+    }
+  }
+
+  function writeProblem(ctx: Context, problem: ProblemError) {
+    const { res } = ctx;
+    if (problem.status >= 500)
+      log.error({ err: problem.cause ?? problem, code: problem.code, request_id: ctx.id }, problem.message);
+    else if (infoEnabled(log))
+      log.info({ code: problem.code, status: problem.status, request_id: ctx.id }, problem.message);
+    if (res.headersSent) {
+      res.destroy();
+      finish(ctx, problem.status);
+      return;
+    }
+    const body = JSON.stringify(problem.toProblem(ctx.id, ctx.path));
+    res.writeHead(problem.status, {
+      ...ctx.replyHeaders,
+      ...problem.headers,
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': ctx.id,
+    });
+    res.end(ctx.method === 'HEAD' ? undefined : body);
+    finish(ctx, problem.status);
+  }
+
+  function finish(ctx: Context, status: number) {
+    const seconds = (performance.now() - ctx.started) / 1000;
+    metrics.request(ctx.route.name, ctx.method, status, ctx.upstream, seconds, consumerOf(ctx));
+    if (infoEnabled(log)) {
+      log.info(
+        {
+          request_id: ctx.id,
+          route: ctx.route.name,
+          method: ctx.method,
+          path: ctx.path,
+          status,
+          ms: Math.round(seconds * 1e4) / 10,
+          upstream: ctx.upstream,
+          consumer: ctx.consumer,
+        },
+        'request completed',
+      );
+    }
+  }
+
+  async function run(
+    route: Runtime['routes'][number],
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: string,
+  ) {
+    const id = requestIdFrom(req);
+    const ctx: Context = {
+      req,
+      res,
+      id,
+      method: req.method ?? 'GET',
+      path,
+      search,
+      route,
+      upstreamHeaders: undefined,
+      trustProxy: options.trustProxy,
+      bufferBody: false,
+      upstreamPath: req.url!,
+      body: undefined,
+      auth: undefined,
+      consumer: '',
+      replyHeaders: {},
+      reply: undefined,
+      upstream: route.def.upstream ?? '-',
+      started: performance.now(),
+    };
+    try {
+      const preflight =
+        ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+      if (!route.methods.has(ctx.method) && !preflight) {
+        throw errors.METHOD_NOT_ALLOWED(`${ctx.method} is not allowed on ${path}`, {
+          headers: { allow: route.allow },
+        });
+      }
+      if (UNSAFE_PATH.test(path)) throw errors.BAD_PATH('The path has dot segments or encoded separators');
+      await route.handle(ctx);
+      writeReply(ctx);
+    } catch (err) {
+      writeProblem(ctx, toProblem(err));
+    }
+  }
+
+  return {
+    /** Serves a gateway route and returns true, or returns false for the host to answer. */
+    dispatch(req: IncomingMessage, res: ServerResponse): boolean {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const route = runtime.match(path);
+      if (!route) return false;
+      void run(route, req, res, path, q === -1 ? '' : url.slice(q));
+      return true;
+    },
+
+    upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const route = runtime.match(path);
+      proxyUpgrade({ route, req, socket, head, verify: options.verify, trustProxy: options.trustProxy, log });
+    },
+
+    reload,
+
+    get runtime() {
+      return runtime;
+    },
+
+    /** `/health`: the gateway's state, its store's, and every upstream's, checked now. */
+    async health() {
+      const rt = runtime;
+      const t0 = performance.now();
+      let store: Record<string, unknown>;
+      try {
+        await kv.ping();
+        store = { backend, status: 'healthy', response_time_ms: round(performance.now() - t0) };
+      } catch (err) {
+        store = {
+          backend,
+          status: 'unhealthy',
+          response_time_ms: round(performance.now() - t0),
+          error: describe(err),
+          impact: 'rate limits fail open; responses are not cached',
+        };
+      }
+      const services: Record<string, unknown> = {};
+      await Promise.all(
+        [...rt.upstreams.values()].map(async (upstream) => {
+          const results = await upstream.check();
+          const ok = results.filter((r) => r.ok).length;
+          services[upstream.name] = {
+            status: ok === results.length ? 'healthy' : ok === 0 ? 'unhealthy' : 'degraded',
+            response_time_ms: Math.max(...results.map((r) => r.response_time_ms)),
+            instances: upstream.instances.map((instance, i) => ({
+              url: instance.url,
+              status: results[i]!.ok ? 'healthy' : 'unhealthy',
+              response_time_ms: results[i]!.response_time_ms,
+              breaker: instance.breaker.state,
+              ...(results[i]!.error ? { error: results[i]!.error } : {}),
+              ...(results[i]!.status && !results[i]!.ok ? { http_status: results[i]!.status } : {}),
+            })),
+          };
+        }),
+      );
+      const healthy =
+        store.status === 'healthy' &&
+        Object.values(services).every((s) => (s as { status: string }).status === 'healthy');
+      return {
+        status: healthy ? 'healthy' : 'degraded',
+        service: 'gateway',
+        uptime_seconds: Math.round((Date.now() - started) / 1000),
+        config: {
+          file: typeof options.source === 'string' ? options.source : '(inline)',
+          loaded_at: rt.loadedAt.toISOString(),
+          routes: rt.routes.length,
+          reloads,
+          ...(lastReloadError ? { last_reload_error: lastReloadError } : {}),
+        },
+        store,
+        services,
+        timestamp: new Date().toISOString(),
+      };
+    },
+
+    usage: () => metrics.usage(),
+
+    async close() {
+      process.off('SIGHUP', onHangup);
+      watcher?.close();
+      await runtime.close();
+    },
+  };
+}
+
+function toProblem(err: unknown): ProblemError {
+  if (isProblemError(err)) return err;
+  if (err instanceof AuthError) return err;
+  return commonErrors.INTERNAL_ERROR('An unexpected error occurred', { cause: err });
+}
+
+function round(value: number) {
+  return Math.round(value * 100) / 100;
+}
+
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+function infoEnabled(log: FastifyBaseLogger): boolean {
+  return (LEVELS[log.level] ?? 100) <= 30;
+}

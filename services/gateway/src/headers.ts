@@ -1,0 +1,106 @@
+/**
+ * Header hygiene (RFC 9110 §7.6.1): hop-by-hop headers, and every header named in
+ * `Connection`, belong to one connection and are dropped in both directions.
+ * Identity headers are the gateway's to set: whatever a client sends under that
+ * name is removed before the gateway adds the verified ones.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export const USER_ID_HEADER = 'x-gateway-user-id';
+export const USER_ROLES_HEADER = 'x-gateway-user-roles';
+const IDENTITY_PREFIX = 'x-gateway-';
+
+/** W3C Trace Context: version 00, non-zero trace and parent ids. */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const tokens = new Set<string>();
+  for (const token of String(value).split(',')) tokens.add(token.trim().toLowerCase());
+  return tokens;
+}
+
+/** Headers for the upstream request; `keepUpgrade` keeps `Connection: upgrade` for WebSockets. */
+export function upstreamRequestHeaders(
+  req: IncomingMessage,
+  requestId: string,
+  clientIp: string,
+  keepUpgrade = false,
+): IncomingHttpHeaders {
+  const incoming = req.headers;
+  const named = connectionTokens(incoming.connection);
+  const out: IncomingHttpHeaders = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (name.startsWith(IDENTITY_PREFIX)) continue;
+    switch (name) {
+      case 'host':
+      case 'content-length':
+      case 'x-request-id':
+      case 'traceparent':
+      case 'tracestate':
+      case 'x-forwarded-for':
+      case 'x-forwarded-host':
+      case 'x-forwarded-proto':
+      case 'forwarded':
+        continue;
+    }
+    out[name] = incoming[name];
+  }
+  out['x-request-id'] = requestId;
+  const traceparent = incoming.traceparent;
+  if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
+    out.traceparent = traceparent;
+    if (incoming.tracestate) out.tracestate = incoming.tracestate;
+  } else {
+    // A new trace: ids from randomUUID, which draws from a cached entropy pool (cheap per request).
+    const a = randomUUID();
+    const b = randomUUID();
+    out.traceparent = `00-${a.slice(0, 8)}${a.slice(9, 13)}${a.slice(14, 18)}${a.slice(19, 23)}${a.slice(24)}-${b.slice(0, 8)}${b.slice(9, 13)}${b.slice(14, 18)}-01`;
+  }
+  const forwardedFor = incoming['x-forwarded-for'];
+  out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${clientIp}` : clientIp;
+  if (incoming.host) out['x-forwarded-host'] = incoming.host;
+  out['x-forwarded-proto'] = 'http';
+  if (keepUpgrade) {
+    out.connection = 'upgrade';
+    out.upgrade = incoming.upgrade;
+  }
+  return out;
+}
+
+/** The upstream's response headers without hop-by-hop ones. */
+export function downstreamHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): OutgoingHttpHeaders {
+  const named = connectionTokens(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,3 @@
+import { runService } from '@portico/http';
+
+await runService('gateway', await import('./build.ts'));

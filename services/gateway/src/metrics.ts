@@ -1,0 +1,114 @@
+/**
+ * Prometheus metrics of the gateway, in the server's registry (so /metrics shows them
+ * beside the process metrics), and per-consumer usage for analytics. Consumers are
+ * unbounded in number, so usage is kept out of Prometheus labels and served as JSON.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface Usage {
+  consumer: string;
+  route: string;
+  requests: number;
+  errors: number;
+  last_seen: string;
+}
+
+export function createMetrics(registry: Registry, maxConsumers = 10_000) {
+  const registers = [registry];
+  const duration = new Histogram({
+    name: 'gateway_request_duration_seconds',
+    help: 'Time to answer a request through the gateway, by route, method, status and upstream',
+    labelNames: ['route', 'method', 'status', 'upstream'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const cache = new Counter({
+    name: 'gateway_cache_lookups_total',
+    help: 'Response cache lookups by route and result (hit, miss, bypass)',
+    labelNames: ['route', 'result'] as const,
+    registers,
+  });
+  const limiter = new Counter({
+    name: 'gateway_ratelimit_decisions_total',
+    help: 'Rate limiter decisions by route (allowed, rejected, failed_open when the store is down)',
+    labelNames: ['route', 'decision'] as const,
+    registers,
+  });
+  const storeUp = new Gauge({
+    name: 'gateway_store_up',
+    help: '1 while the rate-limit and cache store answers, 0 while it does not',
+    labelNames: ['backend'] as const,
+    registers,
+  });
+  const storeErrors = new Counter({
+    name: 'gateway_store_errors_total',
+    help: 'Store operations that failed (the gateway kept serving), by operation',
+    labelNames: ['backend', 'operation'] as const,
+    registers,
+  });
+  const breaker = new Gauge({
+    name: 'gateway_upstream_breaker_state',
+    help: 'Circuit breaker per upstream instance: 0 closed, 1 half-open, 2 open',
+    labelNames: ['upstream', 'instance'] as const,
+    registers,
+  });
+  const instanceUp = new Gauge({
+    name: 'gateway_upstream_instance_up',
+    help: '1 while the active health check admits the instance',
+    labelNames: ['upstream', 'instance'] as const,
+    registers,
+  });
+  const reloads = new Counter({
+    name: 'gateway_config_reloads_total',
+    help: 'Gateway file reloads by result (applied, refused)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const children = new Map<string, ReturnType<typeof duration.labels>>();
+  const usage = new Map<string, Omit<Usage, 'last_seen'> & { seen: number }>();
+
+  return {
+    request(
+      route: string,
+      method: string,
+      status: number,
+      upstream: string,
+      seconds: number,
+      consumer: string,
+    ) {
+      // prom-client hashes label values on every labels() call: keep the bound children.
+      const series = `${route} ${method} ${status} ${upstream}`;
+      let child = children.get(series);
+      if (!child) {
+        child = duration.labels(route, method, String(status), upstream);
+        children.set(series, child);
+      }
+      child.observe(seconds);
+      const key = `${consumer}\u0000${route}`;
+      let row = usage.get(key);
+      if (!row) {
+        if (usage.size >= maxConsumers) return;
+        row = { consumer, route, requests: 0, errors: 0, seen: 0 };
+        usage.set(key, row);
+      }
+      row.requests++;
+      if (status >= 400) row.errors++;
+      row.seen = Date.now();
+    },
+    cache: (route: string, result: 'hit' | 'miss' | 'bypass') => cache.labels(route, result).inc(),
+    limiter: (route: string, decision: string) => limiter.labels(route, decision).inc(),
+    storeUp: (backend: string, up: boolean) => storeUp.labels(backend).set(up ? 1 : 0),
+    storeError: (backend: string, operation: string) => storeErrors.labels(backend, operation).inc(),
+    breaker: (upstream: string, instance: string, state: string) =>
+      breaker.labels(upstream, instance).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2),
+    instanceUp: (upstream: string, instance: string, up: boolean) =>
+      instanceUp.labels(upstream, instance).set(up ? 1 : 0),
+    reload: (result: 'applied' | 'refused') => reloads.labels(result).inc(),
+    usage: (): Usage[] =>
+      [...usage.values()]
+        .sort((a, b) => b.requests - a.requests)
+        .map(({ seen, ...row }) => ({ ...row, last_seen: new Date(seen).toISOString() })),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,59 @@
+/**
+ * Every route's pipeline, in one place and in order. A policy whose options a route
+ * does not set is left out of that route's chain, so it costs nothing.
+ *
+ *   request id, header hygiene       (gateway.ts, before any policy)
+ *   cors          policies/cors        preflight answered here; CORS headers on every answer
+ *   body-limit    policies/body-limit  413 before the body passes the route's limit
+ *   auth          policies/auth        401 / 403; the verified caller becomes the consumer
+ *   rate-limit    policies/rate-limit  429 + RateLimit headers; fails open without its store
+ *   cache         policies/cache       a hit answers here; a write purges
+ *   transform     policies/transform   path rewrite, headers both ways, response fields
+ *   ── aggregate  policies/aggregate   parallel branches, partial results
+ *   ── proxy      policies/proxy       round robin, breaker, timeout → 504, idempotent retries
+ *   metrics, usage, log              (gateway.ts, once the answer is written)
+ */
+import type { AccessClaims } from '@portico/auth';
+import type { KvStore } from '@portico/store/kv';
+import type { GatewayFile, RouteDef } from './config.ts';
+import type { Context, Policy, Terminal } from './context.ts';
+import { aggregate } from './policies/aggregate/index.ts';
+import { auth } from './policies/auth/index.ts';
+import { bodyLimit } from './policies/body-limit/index.ts';
+import { type CacheHooks, cache } from './policies/cache/index.ts';
+import { cors } from './policies/cors/index.ts';
+import { proxy } from './policies/proxy/index.ts';
+import { type RateLimitHooks, rateLimit } from './policies/rate-limit/index.ts';
+import { transform } from './policies/transform/index.ts';
+import type { Upstream } from './upstream/upstream.ts';
+
+export interface PipelineDeps {
+  file: GatewayFile;
+  upstreams: Map<string, Upstream>;
+  kv: KvStore;
+  verify: (token: string) => Promise<AccessClaims>;
+  hooks: RateLimitHooks & CacheHooks;
+  defaults: { timeoutMs: number; retries: number; bodyLimit: number };
+}
+
+export function buildPipeline(route: RouteDef, deps: PipelineDeps): Terminal {
+  const policies = [
+    cors(deps.file.cors),
+    bodyLimit(route.bodyLimit ?? deps.defaults.bodyLimit),
+    auth(route, deps.verify),
+    rateLimit(route, deps.kv, deps.hooks),
+    cache(route, deps.kv, deps.hooks),
+    transform(route),
+  ].filter((policy): policy is Policy => policy !== undefined);
+  const terminal = route.aggregate
+    ? aggregate(route, deps.upstreams, deps.defaults.timeoutMs)
+    : proxy(route, deps.upstreams.get(route.upstream!)!, deps.defaults);
+  return compose(policies, terminal);
+}
+
+function compose(policies: Policy[], terminal: Terminal): Terminal {
+  return policies.reduceRight<Terminal>(
+    (next, policy) => (ctx: Context) => policy(ctx, () => next(ctx)),
+    terminal,
+  );
+}

@@ -1,0 +1,77 @@
+/**
+ * Who may call a route, per method:
+ * - `public`: anyone; a token that is sent must still be valid (a bad token is never ignored);
+ * - `token`: a valid RFC 9068 access token (JWKS signature, iss, aud, exp, typ at+jwt);
+ * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope.
+ * The verified `sub` becomes the consumer for rate limits, cache keys and usage, and
+ * goes upstream as X-Gateway-User-Id / X-Gateway-User-Roles.
+ * Verified tokens are remembered until they expire, so a busy client costs one signature check.
+ */
+import { type AccessClaims, AuthError, isAllowed, type TokenVerifier } from '@portico/auth';
+import type { RouteDef } from '../../config.ts';
+import type { Policy } from '../../context.ts';
+
+type Rule = NonNullable<NonNullable<RouteDef['auth']>['default']>;
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/** The rule for one method: the method's own, else read/write, else default, else token. */
+export function ruleFor(auth: RouteDef['auth'], method: string): Rule {
+  const own = auth?.[method as 'GET'];
+  if (own) return own;
+  const group = READS.has(method) ? auth?.read : auth?.write;
+  return group ?? auth?.default ?? 'token';
+}
+
+export function auth(route: RouteDef, verify: (token: string) => Promise<AccessClaims>): Policy {
+  const rules = new Map<string, Rule>();
+  for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+    rules.set(method, ruleFor(route.auth, method));
+
+  return async (ctx, next) => {
+    const rule = rules.get(ctx.method) ?? 'token';
+    const header = ctx.req.headers.authorization;
+    let claims: AccessClaims | undefined;
+    if (header !== undefined) {
+      const match = BEARER.exec(header);
+      if (!match) throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
+      claims = await verify(match[1]!);
+    } else if (ctx.search.includes('access_token=')) {
+      throw new AuthError(
+        'invalid_request',
+        'Send the access token in the Authorization header, not the query string',
+      );
+    }
+    if (rule !== 'public') {
+      if (!claims) throw new AuthError(undefined, 'This route needs an access token');
+      if (rule !== 'token' && !isAllowed(claims, rule)) {
+        const wanted = [...(rule.roles ?? []).map((r) => `role ${r}`), ...(rule.scopes ?? [])].join(' or ');
+        throw new AuthError('insufficient_scope', `This operation needs ${wanted}`, {
+          scope: rule.scopes?.join(' '),
+        });
+      }
+    }
+    ctx.auth = claims;
+    return next();
+  };
+}
+
+/** Remembers verified tokens until they expire (bounded); failures are never remembered. */
+export function cachedVerifier(
+  verifier: TokenVerifier,
+  max = 10_000,
+): (token: string) => Promise<AccessClaims> {
+  const seen = new Map<string, AccessClaims>();
+  return async (token) => {
+    const known = seen.get(token);
+    if (known) {
+      if ((known.payload.exp ?? 0) * 1000 > Date.now()) return known;
+      seen.delete(token);
+    }
+    const claims = await verifier.verify(token);
+    if (seen.size >= max) seen.delete(seen.keys().next().value!);
+    seen.set(token, claims);
+    return claims;
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Request bodies up to the route's limit:
+ * - a declared Content-Length above the limit is refused (413) before any byte is read;
+ * - a chunked body is counted as it arrives and refused as soon as it passes the limit;
+ * - the body is held whole, so idempotent requests can be retried on another instance.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Policy } from '../../context.ts';
+import { errors } from '../../errors.ts';
+
+export function bodyLimit(limit: number): Policy {
+  return async (ctx, next) => {
+    const { req } = ctx;
+    const declared = req.headers['content-length'];
+    if (declared === undefined && req.headers['transfer-encoding'] === undefined) return next();
+    if (declared !== undefined && Number(declared) > limit) {
+      ctx.replyHeaders.connection = 'close';
+      throw errors.PAYLOAD_TOO_LARGE(`The request body is larger than this route accepts (${limit} bytes)`);
+    }
+    ctx.body = await readBody(req, limit);
+    if (ctx.body === undefined) {
+      // The rest of the body is never read, so this connection cannot carry another request.
+      ctx.replyHeaders.connection = 'close';
+      throw errors.PAYLOAD_TOO_LARGE(`The request body is larger than this route accepts (${limit} bytes)`);
+    }
+    return next();
+  };
+}
+
+/** The whole body, or undefined when it passes `limit` (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * A shared response cache for GET and HEAD (RFC 9111, as a gateway applies it):
+ * - only 200 answers; never `no-store`, `private`, `no-cache`, `Set-Cookie` or `Vary: *`;
+ * - freshness from `s-maxage`, else `max-age`, else the route's `ttl` (capped by `maxTtl`);
+ * - key: method, path, query with its parameters sorted, and the caller when a token was
+ *   verified, so one user's answer never reaches another;
+ * - `Age` and `X-Cache: HIT|MISS|BYPASS` on the answer;
+ * - a successful write through the gateway purges the resource, its sub-resources and
+ *   its collection;
+ * - the store unreachable: the request goes upstream, uncached.
+ */
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { KvStore } from '@portico/store/kv';
+import { ms, type RouteDef } from '../../config.ts';
+import { type Context, isRelay, type Policy } from '../../context.ts';
+
+export interface CacheHooks {
+  lookup(route: string, result: 'hit' | 'miss' | 'bypass'): void;
+  storeFailed(operation: string, err: unknown): void;
+}
+
+const UNCACHEABLE = /(?:^|,)\s*(?:no-store|private|no-cache)\b/i;
+const SKIP_STORED = new Set(['age', 'date', 'x-request-id', 'set-cookie', 'ratelimit', 'ratelimit-policy']);
+
+export function cache(route: RouteDef, kv: KvStore, hooks: CacheHooks): Policy | undefined {
+  const options = route.cache;
+  if (!options) return undefined;
+  const ttlMs = ms(options.ttl, 300_000);
+  const maxTtlMs = ms(options.maxTtl, 24 * 3_600_000);
+  const name = route.name;
+
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      await next();
+      const status = ctx.reply?.status ?? 500;
+      if (status < 400) {
+        try {
+          await kv.purge(purgeTags(name, ctx.path));
+        } catch (err) {
+          hooks.storeFailed('cache-purge', err);
+        }
+      }
+      return;
+    }
+
+    const key = cacheKey(name, ctx);
+    const noCache = /no-cache|no-store/i.test(String(ctx.req.headers['cache-control'] ?? ''));
+    if (!noCache) {
+      let stored: Buffer | undefined;
+      try {
+        stored = await kv.get(key);
+      } catch (err) {
+        hooks.storeFailed('cache-get', err);
+      }
+      if (stored) {
+        const entry = decode(stored);
+        hooks.lookup(name, 'hit');
+        const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)) + entry.age;
+        ctx.reply = {
+          status: 200,
+          headers: { ...entry.headers, age: String(age), 'content-length': String(entry.body.length) },
+          body: entry.body,
+        };
+        ctx.replyHeaders['x-cache'] = 'HIT';
+        return;
+      }
+    }
+
+    if (ctx.method === 'GET') ctx.bufferBody = true;
+    await next();
+    const reply = ctx.reply;
+    if (reply?.status !== 200 || reply.body === undefined || ctx.method !== 'GET') {
+      hooks.lookup(name, 'bypass');
+      ctx.replyHeaders['x-cache'] = 'BYPASS';
+      return;
+    }
+    const lifetime = freshness(reply.headers, ttlMs, maxTtlMs);
+    if (lifetime <= 0) {
+      hooks.lookup(name, 'bypass');
+      ctx.replyHeaders['x-cache'] = 'BYPASS';
+      return;
+    }
+    hooks.lookup(name, 'miss');
+    ctx.replyHeaders['x-cache'] = 'MISS';
+    const body = Buffer.isBuffer(reply.body)
+      ? reply.body
+      : isRelay(reply.body)
+        ? await reply.body.collect()
+        : await readAll(reply.body);
+    reply.body = body;
+    const age = Number(reply.headers.age ?? 0) || 0;
+    try {
+      await kv.set(key, encode(reply.headers, body, age), lifetime - age * 1000, entryTags(name, ctx.path));
+    } catch (err) {
+      hooks.storeFailed('cache-set', err);
+    }
+  };
+}
+
+function cacheKey(route: string, ctx: Context): string {
+  const query = ctx.search.length > 1 ? normaliseQuery(ctx.search.slice(1)) : '';
+  return `${route}|${ctx.path}?${query}|${ctx.auth ? ctx.auth.sub : ''}`;
+}
+
+/** Parameters sorted by name, then value, and re-encoded one way: `?b=2&a=1` and `?a=1&b=2` are one entry. */
+export function normaliseQuery(query: string): string {
+  const params = new URLSearchParams(query);
+  params.sort();
+  return params.toString();
+}
+
+function freshness(headers: OutgoingHttpHeaders, ttlMs: number, maxTtlMs: number): number {
+  const cc = String(headers['cache-control'] ?? '');
+  if (UNCACHEABLE.test(cc) || headers['set-cookie'] !== undefined) return 0;
+  const vary = String(headers.vary ?? '');
+  if (vary.includes('*')) return 0;
+  const varied = vary === '' ? [] : vary.split(',').map((h) => h.trim().toLowerCase());
+  if (varied.some((h) => h !== 'accept-encoding' && h !== 'origin')) return 0;
+  const shared = /(?:^|,)\s*s-maxage=(\d+)/i.exec(cc);
+  const max = /(?:^|,)\s*max-age=(\d+)/i.exec(cc);
+  const seconds = shared?.[1] ?? max?.[1];
+  return Math.min(seconds !== undefined ? Number(seconds) * 1000 : ttlMs, maxTtlMs);
+}
+
+function parent(path: string): string {
+  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.slice(0, trimmed.lastIndexOf('/')) || '/';
+}
+
+function entryTags(route: string, path: string): string[] {
+  return [`${route}|p|${path}`, `${route}|c|${parent(path)}`];
+}
+
+function purgeTags(route: string, path: string): string[] {
+  return [`${route}|p|${path}`, `${route}|c|${path}`, `${route}|p|${parent(path)}`];
+}
+
+interface Entry {
+  headers: OutgoingHttpHeaders;
+  body: Buffer;
+  storedAt: number;
+  age: number;
+}
+
+function encode(headers: OutgoingHttpHeaders, body: Buffer, age: number): Buffer {
+  const kept: OutgoingHttpHeaders = {};
+  for (const name in headers) if (!SKIP_STORED.has(name)) kept[name] = headers[name];
+  const meta = Buffer.from(JSON.stringify({ h: kept, t: Date.now(), a: age }));
+  const length = Buffer.allocUnsafe(4);
+  length.writeUInt32BE(meta.length);
+  return Buffer.concat([length, meta, body]);
+}
+
+// The memory store hands back the same Buffer for every hit: decode it once.
+const decoded = new WeakMap<Buffer, Entry>();
+
+function decode(stored: Buffer): Entry {
+  const known = decoded.get(stored);
+  if (known) return known;
+  const entry = parse(stored);
+  decoded.set(stored, entry);
+  return entry;
+}
+
+function parse(stored: Buffer): Entry {
+  const length = stored.readUInt32BE(0);
+  const meta = JSON.parse(stored.subarray(4, 4 + length).toString('utf8')) as {
+    h: OutgoingHttpHeaders;
+    t: number;
+    a: number;
+  };
+  return { headers: meta.h, storedAt: meta.t, age: meta.a, body: stored.subarray(4 + length) };
+}
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,177 @@
+/**
+ * The proxy: sends the request to one instance of the route's upstream.
+ * - instances round robin, skipping those ejected by health checks or with an open breaker;
+ *   none left: 503 at once, no connection attempted;
+ * - the route's timeout bounds the wait for the response head and each body gap: 504 when it passes;
+ * - a connection that fails is retried on the next instance, for idempotent methods only
+ *   (RFC 9110 §9.2.2); a timeout is not retried (the upstream may still be working);
+ * - connection failures, timeouts and 502/503/504 from an instance count against its breaker;
+ * - the body is relayed chunk by chunk from undici's dispatcher to the client socket, with
+ *   backpressure both ways, unless a policy asked for it whole (cache, field filters).
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { ms, type RouteDef } from '../../config.ts';
+import { type Context, type Relay, type Reply, type Terminal, upstreamHeaders } from '../../context.ts';
+import { errors } from '../../errors.ts';
+import { downstreamHeaders } from '../../headers.ts';
+import { describe, type Instance, type Upstream } from '../../upstream/upstream.ts';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+export function proxy(
+  route: RouteDef,
+  upstream: Upstream,
+  defaults: { timeoutMs: number; retries: number },
+): Terminal {
+  const timeout = ms(route.timeout, defaults.timeoutMs);
+  const retries = route.retries ?? defaults.retries;
+
+  return async (ctx) => {
+    ctx.upstream = upstream.name;
+    const attempts = IDEMPOTENT.has(ctx.method) ? 1 + retries : 1;
+    const options: Dispatcher.DispatchOptions = {
+      method: ctx.method as Dispatcher.HttpMethod,
+      path: ctx.upstreamPath,
+      headers: upstreamHeaders(ctx) as Record<string, string>,
+      body: ctx.body,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    };
+    let lastError: unknown;
+    let failed: Instance | undefined;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const instance = upstream.pick(failed);
+      if (!instance) {
+        if (lastError) break;
+        throw errors.CIRCUIT_OPEN(
+          `${upstream.name} is unavailable: no healthy instance will take requests now`,
+          {
+            headers: { 'retry-after': '1' },
+          },
+        );
+      }
+      try {
+        ctx.reply = await forward(instance, options, ctx);
+        return;
+      } catch (err) {
+        instance.breaker.failure();
+        if (TIMEOUTS.has(describe(err))) {
+          throw errors.UPSTREAM_TIMEOUT(`${upstream.name} did not answer within ${timeout} ms`, {
+            cause: err,
+          });
+        }
+        lastError = err;
+        failed = instance;
+      }
+    }
+    throw errors.UPSTREAM_ERROR(`${upstream.name} could not be reached (${describe(lastError)})`, {
+      cause: lastError,
+    });
+  };
+}
+
+/** Resolves with the response head (and a relay for its body), or with the whole body when asked. */
+function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: Context): Promise<Reply> {
+  const whole = ctx.bufferBody;
+  return new Promise<Reply>((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let started = false;
+    let status = 0;
+    let headers: IncomingHttpHeaders = {};
+    let chunks: Buffer[] = [];
+    let sink: ServerResponse | undefined;
+    let done: ((err?: Error) => void) | undefined;
+    let ended = false;
+    let held: Buffer | undefined;
+    let failed: Error | undefined;
+    let collector: { resolve(b: Buffer): void; reject(e: Error): void } | undefined;
+
+    const finish = (err?: Error) => {
+      const callback = done;
+      done = undefined;
+      callback?.(err);
+    };
+    const relay: Relay = {
+      relay: true,
+      attach(res, callback) {
+        sink = res;
+        done = callback;
+        if (failed) {
+          res.destroy(failed);
+          finish(failed);
+          return;
+        }
+        if (ended) {
+          // The whole (small) body is here: headers and body leave in one write.
+          res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+          chunks = [];
+          finish();
+          return;
+        }
+        for (const chunk of chunks) res.write(chunk);
+        chunks = [];
+        // The client went away: stop reading the upstream's answer.
+        res.once('close', () => {
+          if (!ended) controller?.abort(new Error('client closed the connection'));
+        });
+      },
+      collect() {
+        if (ended) return Promise.resolve(Buffer.concat(chunks));
+        if (failed) return Promise.reject(failed);
+        return new Promise((res, rej) => {
+          collector = { resolve: res, reject: rej };
+        });
+      },
+    };
+
+    instance.pool.dispatch(options, {
+      onRequestStart(c) {
+        controller = c;
+      },
+      onResponseStart(_c, statusCode, responseHeaders) {
+        started = true;
+        status = statusCode;
+        headers = responseHeaders;
+        if (statusCode === 502 || statusCode === 503 || statusCode === 504) instance.breaker.failure();
+        else instance.breaker.success();
+        if (!whole) resolve({ status, headers: downstreamHeaders(headers), body: relay });
+      },
+      onResponseData(c, chunk) {
+        if (!sink) {
+          chunks.push(chunk);
+          return;
+        }
+        // One chunk is held back so the last one goes out with end(): a one-chunk body is one write.
+        const previous = held;
+        held = chunk;
+        if (previous && !sink.write(previous)) {
+          c.pause();
+          sink.once('drain', () => c.resume());
+        }
+      },
+      onResponseEnd() {
+        ended = true;
+        if (whole) {
+          resolve({ status, headers: downstreamHeaders(headers), body: Buffer.concat(chunks) });
+        } else if (sink) {
+          sink.end(held);
+          held = undefined;
+          finish();
+        } else collector?.resolve(Buffer.concat(chunks));
+      },
+      onResponseError(_c, err) {
+        if (!started || whole) {
+          reject(err);
+          return;
+        }
+        failed = err;
+        if (sink) {
+          sink.destroy(err);
+          finish(err);
+        } else collector?.reject(err);
+      },
+    });
+  });
+}

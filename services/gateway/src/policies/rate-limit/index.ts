@@ -1,0 +1,54 @@
+/**
+ * Rate limits per consumer (user id, else client address) per route:
+ * - sliding-window log: at most `limit` requests in any `window`, never the 2x a fixed
+ *   window allows at its edge; in Redis one Lua script checks and records atomically,
+ *   so the limit holds across every gateway sharing that Redis;
+ * - `RateLimit-Policy` and `RateLimit` on every answer (draft-ietf-httpapi-ratelimit-headers),
+ *   429 with `Retry-After` and problem+json when refused;
+ * - the store unreachable: the request is let through (fail open), and logs, metrics and
+ *   /health say the limiter is degraded.
+ */
+import type { KvStore } from '@portico/store/kv';
+import { ms, type RouteDef } from '../../config.ts';
+import { consumerOf, type Policy } from '../../context.ts';
+import { errors } from '../../errors.ts';
+
+export interface RateLimitHooks {
+  decided(route: string, decision: 'allowed' | 'rejected' | 'failed_open'): void;
+  storeFailed(operation: string, err: unknown): void;
+}
+
+export function rateLimit(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): Policy | undefined {
+  const options = route.rateLimit;
+  if (!options) return undefined;
+  const { limit } = options;
+  const windowMs = ms(options.window, 60_000);
+  const name = route.name;
+  const policy = `"${name}";q=${limit};w=${Math.ceil(windowMs / 1000)}`;
+
+  return async (ctx, next) => {
+    let decision: Awaited<ReturnType<KvStore['hit']>>;
+    try {
+      decision = await kv.hit(`${name}:${consumerOf(ctx)}`, limit, windowMs);
+    } catch (err) {
+      hooks.storeFailed('rate-limit', err);
+      hooks.decided(name, 'failed_open');
+      return next();
+    }
+    const reset = Math.max(1, Math.ceil(decision.resetMs / 1000));
+    ctx.replyHeaders['ratelimit-policy'] = policy;
+    ctx.replyHeaders.ratelimit = `"${name}";r=${decision.remaining};t=${reset}`;
+    if (!decision.allowed) {
+      hooks.decided(name, 'rejected');
+      throw errors.RATE_LIMIT_EXCEEDED(
+        `Rate limit of ${limit} requests per ${Math.ceil(windowMs / 1000)} s exceeded on ${name}; retry in ${reset} s`,
+        {
+          headers: { 'retry-after': String(reset) },
+          extensions: { limit, window_seconds: windowMs / 1000, retry_after: reset },
+        },
+      );
+    }
+    hooks.decided(name, 'allowed');
+    return next();
+  };
+}

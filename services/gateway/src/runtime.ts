@@ -1,0 +1,82 @@
+/**
+ * A validated gateway file turned into what serves requests: upstreams with their pools
+ * and checks, and routes with their compiled pipelines, longest path first. A reload
+ * builds a new runtime and swaps it in; the old one closes once its requests are done.
+ */
+import { type GatewayFile, ms, type RouteDef } from './config.ts';
+import type { Terminal } from './context.ts';
+import { buildPipeline, type PipelineDeps } from './pipeline.ts';
+import { createUpstream, type Upstream, type UpstreamHooks } from './upstream/upstream.ts';
+
+export interface CompiledRoute {
+  name: string;
+  def: RouteDef;
+  path: string;
+  exact: boolean;
+  methods: Set<string>;
+  allow: string;
+  handle: Terminal;
+  upstream: Upstream | undefined;
+}
+
+export interface Runtime {
+  file: GatewayFile;
+  loadedAt: Date;
+  routes: CompiledRoute[];
+  upstreams: Map<string, Upstream>;
+  match(path: string): CompiledRoute | undefined;
+  close(): Promise<void>;
+}
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+export function compile(
+  file: GatewayFile,
+  deps: Omit<PipelineDeps, 'file' | 'upstreams' | 'defaults'>,
+  hooks: UpstreamHooks,
+): Runtime {
+  const upstreams = new Map<string, Upstream>();
+  for (const [name, def] of Object.entries(file.upstreams))
+    upstreams.set(name, createUpstream(name, def, hooks));
+  const defaults = {
+    timeoutMs: ms(file.defaults.timeout, 10_000),
+    retries: file.defaults.retries,
+    bodyLimit: file.defaults.bodyLimit,
+  };
+  const routes = file.routes
+    .map((def): CompiledRoute => {
+      const methods = new Set(def.methods ?? ALL_METHODS);
+      if (methods.has('GET')) methods.add('HEAD');
+      if (file.cors) methods.add('OPTIONS');
+      return {
+        name: def.name,
+        def,
+        path: def.path.length > 1 && def.path.endsWith('/') ? def.path.slice(0, -1) : def.path,
+        exact: def.exact,
+        methods,
+        allow: [...methods].join(', '),
+        handle: buildPipeline(def, { ...deps, file, upstreams, defaults }),
+        upstream: def.upstream ? upstreams.get(def.upstream) : undefined,
+      };
+    })
+    .sort((a, b) => b.path.length - a.path.length);
+
+  return {
+    file,
+    loadedAt: new Date(),
+    routes,
+    upstreams,
+    match(path) {
+      for (const route of routes) {
+        const p = route.path;
+        if (path === p) return route;
+        if (!route.exact && path.startsWith(p) && (p === '/' || path.charCodeAt(p.length) === 47))
+          return route;
+      }
+      return undefined;
+    },
+    async close() {
+      await Promise.all([...upstreams.values()].map((upstream) => upstream.close()));
+    },
+  };
+}

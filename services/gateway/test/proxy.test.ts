@@ -1,0 +1,348 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import {
+  definition,
+  json,
+  startGateway,
+  startUpstream,
+  type TestGateway,
+  type TestUpstream,
+} from './helpers.ts';
+
+/** A raw HTTP/1.1 request, so hop-by-hop headers go out exactly as written. */
+function raw(url: string, path: string, headers: Record<string, string>, method = 'GET', body?: string) {
+  return new Promise<{
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: string;
+  }>((resolve, reject) => {
+    const { hostname, port } = new URL(url);
+    const req = httpRequest({ hostname, port, path, method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('routing and header hygiene', () => {
+  let a: TestUpstream;
+  let b: TestUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    a = await startUpstream((_req, res, seen) => {
+      const body = JSON.stringify({ instance: 'a', ...seen });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        connection: 'keep-alive, x-upstream-private',
+        'x-upstream-private': 'secret',
+        'keep-alive': 'timeout=5',
+        'x-kept': 'yes',
+      });
+      res.end(body);
+    });
+    b = await startUpstream((_req, res, seen) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ instance: 'b', ...seen }));
+    });
+    gw = await startGateway(
+      definition({ svc: [a.url, b.url] }, [
+        { name: 'things', path: '/api/v1/things', upstream: 'svc', auth: { default: 'public' } },
+        {
+          name: 'exact',
+          path: '/api/v1/only',
+          exact: true,
+          methods: ['GET'],
+          upstream: 'svc',
+          auth: { default: 'public' },
+        },
+      ] as never),
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await a.close();
+    await b.close();
+  });
+
+  test('routes by path prefix at segment boundaries, round robin over instances', async () => {
+    const seen = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${gw.url}/api/v1/things/${i}?x=1`);
+      assert.equal(res.status, 200);
+      const body = await json(res);
+      assert.equal(body.url, `/api/v1/things/${i}?x=1`);
+      seen.push(body.instance);
+    }
+    assert.deepEqual(seen.sort(), ['a', 'a', 'b', 'b']);
+    const outside = await fetch(`${gw.url}/api/v1/thingsandmore`);
+    assert.equal(outside.status, 404);
+    assert.equal(outside.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    const problem = await json(outside);
+    assert.equal(problem.status, 404);
+    assert.equal(problem.request_id, outside.headers.get('x-request-id'));
+  });
+
+  test('exact routes and methods: 405 with Allow for other methods, 404 below an exact path', async () => {
+    assert.equal((await fetch(`${gw.url}/api/v1/only`)).status, 200);
+    const below = await fetch(`${gw.url}/api/v1/only/more`);
+    assert.equal(below.status, 404);
+    const post = await fetch(`${gw.url}/api/v1/only`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    assert.equal((await json(post)).code, 'METHOD_NOT_ALLOWED');
+  });
+
+  test('hop-by-hop and Connection-named headers are dropped both ways; identity headers from clients never pass', async () => {
+    let res: Awaited<ReturnType<typeof raw>>;
+    do {
+      res = await raw(gw.url, '/api/v1/things/h', {
+        connection: 'keep-alive, x-client-private',
+        'x-client-private': 'drop me',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        'proxy-authorization': 'Basic abc',
+        'x-gateway-user-id': 'admin',
+        'X-Gateway-User-Roles': 'admin',
+        'x-custom': 'kept',
+      });
+    } while (JSON.parse(res.body).instance !== 'a');
+    const seen = JSON.parse(res.body) as { headers: Record<string, string> };
+    assert.equal(seen.headers['x-client-private'], undefined);
+    assert.equal(seen.headers.te, undefined);
+    assert.equal(seen.headers['proxy-authorization'], undefined);
+    assert.equal(seen.headers['x-gateway-user-id'], undefined);
+    assert.equal(seen.headers['x-gateway-user-roles'], undefined);
+    assert.equal(seen.headers['x-custom'], 'kept');
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    // response side: the upstream's Connection-named header does not reach the client
+    assert.equal(res.headers['x-upstream-private'], undefined);
+    assert.equal(res.headers['x-kept'], 'yes');
+  });
+
+  test('X-Request-Id kept when well-formed, replaced otherwise; traceparent forwarded or started', async () => {
+    const kept = await fetch(`${gw.url}/api/v1/things/r`, {
+      headers: {
+        'x-request-id': 'client-req-0001',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
+    });
+    const keptBody = (await json(kept)) as { headers: Record<string, string> };
+    assert.equal(kept.headers.get('x-request-id'), 'client-req-0001');
+    assert.equal(keptBody.headers['x-request-id'], 'client-req-0001');
+    assert.equal(keptBody.headers.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+
+    const replaced = await fetch(`${gw.url}/api/v1/things/r`, {
+      headers: { 'x-request-id': 'bad id <script>', traceparent: 'garbage' },
+    });
+    const replacedBody = (await json(replaced)) as { headers: Record<string, string> };
+    assert.match(replaced.headers.get('x-request-id')!, /^[0-9a-f-]{36}$/);
+    assert.equal(replacedBody.headers['x-request-id'], replaced.headers.get('x-request-id'));
+    assert.match(replacedBody.headers.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  test('dot segments and encoded slashes are refused, never forwarded', async () => {
+    const res = await raw(gw.url, '/api/v1/things/%2e%2e/admin', {});
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body).code, 'BAD_PATH');
+  });
+
+  test('request bodies are forwarded; a body over the limit is 413 problem+json', async () => {
+    const small = await fetch(`${gw.url}/api/v1/things`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x' }),
+    });
+    assert.equal(((await json(small)) as { body: string }).body, '{"name":"x"}');
+    const big = await fetch(`${gw.url}/api/v1/things`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(1024 * 1024 + 1),
+    });
+    assert.equal(big.status, 413);
+    assert.equal((await json(big)).code, 'PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('timeouts, retries, breaker and health checks', () => {
+  test('an upstream slower than the route timeout is a 504 problem', async () => {
+    const slow = await startUpstream((_req, res) => {
+      setTimeout(() => res.end('late'), 2000).unref();
+    });
+    const gw = await startGateway(
+      definition({ slow: [slow.url] }, [
+        { name: 'slow', path: '/slow', upstream: 'slow', timeout: '150ms', auth: { default: 'public' } },
+      ] as never),
+    );
+    try {
+      const t0 = performance.now();
+      const res = await fetch(`${gw.url}/slow`);
+      assert.equal(res.status, 504);
+      assert.equal((await json(res)).code, 'UPSTREAM_TIMEOUT');
+      assert.ok(performance.now() - t0 < 1500);
+    } finally {
+      await gw.close();
+      await slow.close();
+    }
+  });
+
+  test('a dead instance: GET is retried on the next one, POST is not', async () => {
+    const live = await startUpstream();
+    const gw = await startGateway(
+      definition({ svc: ['http://127.0.0.1:1', live.url] }, [
+        { name: 'r', path: '/r', upstream: 'svc', retries: 1, auth: { default: 'public' } },
+      ] as never),
+    );
+    try {
+      const gets = await Promise.all([1, 2, 3, 4].map(() => fetch(`${gw.url}/r`).then((r) => r.status)));
+      assert.deepEqual(gets, [200, 200, 200, 200]);
+      const posts = [];
+      for (let i = 0; i < 4; i++)
+        posts.push((await fetch(`${gw.url}/r`, { method: 'POST', body: 'x' })).status);
+      assert.ok(posts.includes(502) || posts.includes(503), `some POST hit the dead instance: ${posts}`);
+      assert.equal(
+        live.seen.filter((s) => s.method === 'POST').length,
+        posts.filter((s) => s === 200).length,
+      );
+    } finally {
+      await gw.close();
+      await live.close();
+    }
+  });
+
+  test('upstream killed mid-load: fast 503s from the open breaker, recovery when it returns', async () => {
+    const up = await startUpstream();
+    const port = up.port;
+    const gw = await startGateway({
+      upstreams: { svc: { instances: [up.url], breaker: { failures: 3, cooldown: '300ms' } } },
+      routes: [{ name: 'b', path: '/b', upstream: 'svc', retries: 0, auth: { default: 'public' } }],
+    } as never);
+    let revived: Awaited<ReturnType<typeof startUpstream>> | undefined;
+    try {
+      let stop = false;
+      const outcomes: Array<{ status: number; ms: number; code?: string; phase: string }> = [];
+      let phase = 'up';
+      const worker = async () => {
+        while (!stop) {
+          const started = phase;
+          const t0 = performance.now();
+          const res = await fetch(`${gw.url}/b`);
+          const body = res.status === 200 ? await res.text() : ((await json(res)).code as string);
+          outcomes.push({ status: res.status, ms: performance.now() - t0, code: body, phase: started });
+        }
+      };
+      const workers = Array.from({ length: 8 }, worker);
+      while (outcomes.filter((o) => o.status === 200).length < 50) await new Promise((r) => setImmediate(r));
+      phase = 'down';
+      await up.close();
+      while (outcomes.filter((o) => o.phase === 'down' && o.code === 'CIRCUIT_OPEN').length < 50)
+        await new Promise((r) => setImmediate(r));
+      revived = await startUpstream(undefined, port);
+      phase = 'back';
+      const deadline = Date.now() + 10_000;
+      while (outcomes.filter((o) => o.phase === 'back' && o.status === 200).length < 20) {
+        assert.ok(Date.now() < deadline, 'the gateway did not recover');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      stop = true;
+      await Promise.all(workers);
+
+      const down = outcomes.filter((o) => o.phase === 'down');
+      const open = down.filter((o) => o.code === 'CIRCUIT_OPEN');
+      assert.ok(
+        down.every((o) => o.status === 502 || o.status === 503),
+        'only 502 (before it opens) and 503',
+      );
+      assert.ok(
+        down.filter((o) => o.status === 502).length <= 8 + 3,
+        'the breaker opened after a few failures',
+      );
+      const sorted = open.map((o) => o.ms).sort((x, y) => x - y);
+      assert.ok(
+        sorted[Math.floor(sorted.length / 2)]! < 50,
+        `503s are fast (median ${sorted[Math.floor(sorted.length / 2)]} ms)`,
+      );
+    } finally {
+      await gw.close();
+      await revived?.close();
+    }
+  });
+
+  test('active health checks eject a failing instance and re-admit it; /health reports both', async () => {
+    let healthy = true;
+    const flaky = await startUpstream();
+    flaky.server.removeAllListeners('request');
+    flaky.server.on('request', (req, res) => {
+      if (req.url === '/health') {
+        res.writeHead(healthy ? 200 : 500).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('flaky');
+    });
+    const steady = await startUpstream((_req, res) => void res.end('steady'));
+    const gw = await startGateway({
+      upstreams: {
+        svc: {
+          instances: [flaky.url, steady.url],
+          healthCheck: { path: '/health', interval: '50ms', unhealthyAfter: 1, healthyAfter: 1 },
+        },
+      },
+      routes: [{ name: 'h', path: '/h', upstream: 'svc', auth: { default: 'public' } }],
+    } as never);
+    try {
+      healthy = false;
+      const deadline = Date.now() + 5000;
+      // Ejected once several answers in a row come from the steady instance only.
+      let streak = 0;
+      while (streak < 6) {
+        assert.ok(Date.now() < deadline, 'never ejected');
+        streak = (await (await fetch(`${gw.url}/h`)).text()) === 'steady' ? streak + 1 : 0;
+      }
+      const health = await json(await fetch(`${gw.url}/health`));
+      assert.equal(health.status, 'degraded');
+      const svc = (
+        health.services as Record<string, { status: string; instances: Array<{ status: string }> }>
+      ).svc!;
+      assert.equal(svc.status, 'degraded');
+      assert.deepEqual(
+        svc.instances.map((i) => i.status),
+        ['unhealthy', 'healthy'],
+      );
+      healthy = true;
+      const seen = new Set<string>();
+      while (!seen.has('flaky')) {
+        assert.ok(Date.now() < deadline + 5000, 'never re-admitted');
+        seen.add(await (await fetch(`${gw.url}/h`)).text());
+      }
+    } finally {
+      await gw.close();
+      await flaky.close();
+      await steady.close();
+    }
+  });
+
+  test('an upstream that is not up does not stop the gateway from starting', async () => {
+    // Port 1: nothing listens there (a port freed by a test could be taken by another process).
+    const gw = await startGateway(
+      definition({ gone: ['http://127.0.0.1:1'] }, [
+        { name: 'g', path: '/g', upstream: 'gone', auth: { default: 'public' } },
+      ] as never),
+    );
+    try {
+      const health = await json(await fetch(`${gw.url}/health`));
+      assert.equal(health.status, 'degraded');
+      assert.equal((health.services as Record<string, { status: string }>).gone!.status, 'unhealthy');
+      const res = await fetch(`${gw.url}/g`);
+      assert.equal(res.status, 502);
+      assert.equal((await json(res)).code, 'UPSTREAM_ERROR');
+    } finally {
+      await gw.close();
+    }
+  });
+});
