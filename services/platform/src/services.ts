@@ -6,6 +6,7 @@
 import * as catalog from '@portico/catalog';
 import type { ServiceModule } from '@portico/http';
 import * as identity from '@portico/identity';
+import * as orders from '@portico/orders';
 import * as users from '@portico/users';
 
 export interface PlatformService {
@@ -26,5 +27,10 @@ export const services: PlatformService[] = [
     name: 'users',
     module: users as unknown as ServiceModule,
     banner: (url) => [`users       ${url}/api/v1/users/me`],
+  },
+  {
+    name: 'orders',
+    module: orders as unknown as ServiceModule,
+    banner: (url) => [`orders      ${url}/api/v1/orders   (cart ${url}/api/v1/cart)`],
   },
 ];
