@@ -11,10 +11,11 @@ import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
 import { accountStore } from './data/accounts.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
+import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
-import { createThrottle } from './domain/throttle.ts';
+import { createThrottle, redisFailureLog } from './domain/throttle.ts';
 import { loadKeys } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 
@@ -49,17 +50,24 @@ export async function build(config: Config): Promise<IdentityServer> {
   }
   const accounts = accountStore(database);
   const storage = sqlAdapter(database);
+  const redis = config.redis.url
+    ? redisAdapter({ url: config.redis.url, prefix: config.redis.keyPrefix })
+    : undefined;
   const keys = await loadKeys(config.keysFile);
   const demoLogins = config.demoAccounts ? await ensureDemoAccounts(accounts, config.demoLoginsFile) : [];
 
-  const provider = createProvider(config, { adapter: storage.Adapter, accounts, keys });
-  const login = createLogin(accounts, createThrottle(config.throttle));
+  const provider = createProvider(config, { adapter: redis?.Adapter ?? storage.Adapter, accounts, keys });
+  const throttle = createThrottle({
+    ...config.throttle,
+    ...(redis ? { log: redisFailureLog(redis.client, `${config.redis.keyPrefix}throttle:`) } : {}),
+  });
+  const login = createLogin(accounts, throttle);
 
   const server = (await createServer({
     name: 'identity',
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
-    health: { database: () => accounts.count() },
+    health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },
     fastify: { trustProxy: config.trustProxy },
   })) as IdentityServer;
   server.decorate('demoLogins', demoLogins);
@@ -84,6 +92,7 @@ export async function build(config: Config): Promise<IdentityServer> {
   sweep.unref();
   server.addHook('onClose', async () => {
     clearInterval(sweep);
+    await redis?.close();
     await database.close();
   });
   return server;

@@ -107,6 +107,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    redis: Type.Object(
+      {
+        url: Type.String({
+          default: '',
+          env: 'IDENTITY_REDIS_URL',
+          description: 'redis:// URL: keep sessions, codes, grants and tokens in Redis instead of SQL',
+        }),
+        keyPrefix: Type.String({ default: 'portico:identity:', env: 'IDENTITY_REDIS_PREFIX' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     trustProxy: Type.Boolean({
       default: false,
       env: 'IDENTITY_TRUST_PROXY',

@@ -3,15 +3,22 @@
  * random passwords, and login throttling per account and per IP as a user sees it.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { databaseTargets } from '@portico/store/testing';
+import { databaseTargets, redisTestUrl } from '@portico/store/testing';
+import { Redis } from 'ioredis';
 import { createBrowser } from '../src/cli/browser.ts';
 import { readDemoLogins } from '../src/domain/demo.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../src/domain/passwords.ts';
-import { createThrottle } from '../src/domain/throttle.ts';
+import {
+  createThrottle,
+  type FailureLog,
+  memoryFailureLog,
+  redisFailureLog,
+} from '../src/domain/throttle.ts';
 import { pkce, type RunningIdentity, startIdentity, WEB } from './helpers.ts';
 
 describe('password hashes', () => {
@@ -33,23 +40,48 @@ describe('password hashes', () => {
 });
 
 describe('throttle', () => {
-  test('per account and per IP, with the wait until the oldest failure ages out', () => {
-    let now = 1_000_000;
-    const throttle = createThrottle({
-      maxFailuresPerAccount: 3,
-      maxFailuresPerIp: 5,
-      windowSeconds: 60,
-      now: () => now,
-    });
-    for (let i = 0; i < 3; i++) throttle.fail('alice', '10.0.0.1');
-    assert.equal(throttle.retryAfter('alice', '10.0.0.9'), 60);
-    assert.equal(throttle.retryAfter('ALICE', '10.0.0.9'), 60, 'usernames are case-insensitive');
-    assert.equal(throttle.retryAfter('bob', '10.0.0.9'), 0);
-    for (let i = 0; i < 2; i++) throttle.fail(`user${i}`, '10.0.0.1');
-    assert.ok(throttle.retryAfter('carol', '10.0.0.1') > 0, 'the IP has 5 failures');
-    now += 61_000;
-    assert.equal(throttle.retryAfter('alice', '10.0.0.1'), 0);
+  const logs: Array<[string, () => FailureLog]> = [['memory', memoryFailureLog]];
+  const redisUrl = redisTestUrl();
+  const clients: Redis[] = [];
+  if (redisUrl) {
+    logs.push([
+      'redis',
+      () => {
+        const redis = new Redis(redisUrl);
+        clients.push(redis);
+        return redisFailureLog(redis, `test:${randomBytes(6).toString('hex')}:`);
+      },
+    ]);
+  }
+  after(async () => {
+    for (const c of clients) await c.quit();
   });
+
+  for (const [name, makeLog] of logs) {
+    test(`per account and per IP, with the wait until the oldest failure ages out (${name})`, async () => {
+      let now = 1_000_000;
+      const throttle = createThrottle({
+        maxFailuresPerAccount: 3,
+        maxFailuresPerIp: 5,
+        windowSeconds: 60,
+        log: makeLog(),
+        now: () => now,
+      });
+      for (let i = 0; i < 3; i++) await throttle.fail('alice', '10.0.0.1');
+      assert.equal(await throttle.retryAfter('alice', '10.0.0.9'), 60);
+      assert.equal(await throttle.retryAfter('ALICE', '10.0.0.9'), 60, 'usernames are case-insensitive');
+      assert.equal(await throttle.retryAfter('bob', '10.0.0.9'), 0);
+      for (let i = 0; i < 2; i++) await throttle.fail(`user${i}`, '10.0.0.1');
+      assert.ok((await throttle.retryAfter('carol', '10.0.0.1')) > 0, 'the IP has 5 failures');
+      now += 30_000;
+      assert.equal(await throttle.retryAfter('alice', '10.0.0.9'), 30);
+      now += 31_000;
+      assert.equal(await throttle.retryAfter('alice', '10.0.0.1'), 0);
+      await throttle.fail('dave', '10.0.0.2');
+      await throttle.succeed('dave');
+      assert.equal(await throttle.retryAfter('dave', '10.0.0.3'), 0);
+    });
+  }
 });
 
 for (const makeTarget of databaseTargets()) {

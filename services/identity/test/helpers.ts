@@ -2,9 +2,11 @@
  * Starts the identity service for a test: a real listener on a free loopback port with
  * the issuer set to that address, on the given database target.
  */
+
+import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { type DeepPartial, loadConfig } from '@portico/config';
-import type { DatabaseTarget } from '@portico/store/testing';
+import { type DatabaseTarget, databaseTargets, redisTestUrl } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
 import { ConfigSchema } from '../src/config.ts';
@@ -119,4 +121,30 @@ export async function pkce(): Promise<Pkce> {
     state: client.randomState(),
     nonce: client.randomNonce(),
   };
+}
+
+/**
+ * Where the provider's artefacts live in a test: each database target, and SQLite
+ * accounts with Redis artefacts when TEST_REDIS_URL is set (a random key prefix each).
+ */
+export interface StorageTarget {
+  name: string;
+  target: DatabaseTarget;
+  overrides: DeepPartial<IdentityConfig>;
+}
+
+export function storageTargets(): StorageTarget[] {
+  const out = databaseTargets().map((make): StorageTarget => {
+    const target = make();
+    return { name: target.name, target, overrides: {} };
+  });
+  const redis = redisTestUrl();
+  if (redis) {
+    out.push({
+      name: 'redis',
+      target: { name: 'sqlite', url: 'sqlite::memory:', cleanup: async () => {} },
+      overrides: { redis: { url: redis, keyPrefix: `test:${randomBytes(6).toString('hex')}:` } },
+    });
+  }
+  return out;
 }

@@ -6,11 +6,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
-import { databaseTargets } from '@portico/store/testing';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { type Browser, createBrowser } from '../src/cli/browser.ts';
-import { API_SCOPES, cliClient, type RunningIdentity, startIdentity, WEB, webClient } from './helpers.ts';
+import {
+  API_SCOPES,
+  cliClient,
+  type RunningIdentity,
+  startIdentity,
+  storageTargets,
+  WEB,
+  webClient,
+} from './helpers.ts';
 
 async function signIn(
   config: client.Configuration,
@@ -41,15 +48,14 @@ async function signIn(
   });
 }
 
-for (const makeTarget of databaseTargets()) {
-  const target = makeTarget();
-  describe(`OpenID Connect flows (${target.name})`, () => {
+for (const { name, target, overrides } of storageTargets()) {
+  describe(`OpenID Connect flows (${name})`, () => {
     let identity: RunningIdentity;
     let web: client.Configuration;
     let verifier: TokenVerifier;
 
     before(async () => {
-      identity = await startIdentity(target);
+      identity = await startIdentity(target, overrides);
       web = await webClient(identity.issuer);
       verifier = createTokenVerifier({
         issuer: identity.issuer,

@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, mock, test } from 'node:test';
-import { databaseTargets } from '@portico/store/testing';
 import { createBrowser } from '../src/cli/browser.ts';
-import { API_SCOPES, pkce, type RunningIdentity, startIdentity, WEB } from './helpers.ts';
+import { API_SCOPES, pkce, type RunningIdentity, startIdentity, storageTargets, WEB } from './helpers.ts';
 
 const basic = `Basic ${Buffer.from(`${WEB.id}:${WEB.secret}`).toString('base64')}`;
 
@@ -34,13 +33,12 @@ async function token(issuer: string, form: Record<string, string>) {
   return { response, body: (await response.json()) as Record<string, string> };
 }
 
-for (const makeTarget of databaseTargets()) {
-  const target = makeTarget();
-  describe(`RFC 9700 checks (${target.name})`, () => {
+for (const { name, target, overrides } of storageTargets()) {
+  describe(`RFC 9700 checks (${name})`, () => {
     let identity: RunningIdentity;
 
     before(async () => {
-      identity = await startIdentity(target);
+      identity = await startIdentity(target, overrides);
     });
     after(async () => {
       await identity?.close();

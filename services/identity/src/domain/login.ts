@@ -22,16 +22,16 @@ export function createLogin(accounts: AccountStore, throttle: Throttle): Login {
 
   return {
     async check(username, password, ip) {
-      const retryAfter = throttle.retryAfter(username, ip);
+      const retryAfter = await throttle.retryAfter(username, ip);
       if (retryAfter > 0) return { kind: 'throttled', retryAfter };
 
       const found = await accounts.findCredentials(username);
       const ok = await verifyPassword(password, found?.passwordHash ?? (await decoy));
       if (!found || !ok) {
-        throttle.fail(username, ip);
+        await throttle.fail(username, ip);
         return { kind: 'invalid' };
       }
-      throttle.succeed(username);
+      await throttle.succeed(username);
       if (needsRehash(found.passwordHash)) {
         await accounts.setPasswordHash(found.account.id, await hashPassword(password));
       }
