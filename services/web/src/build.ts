@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
+import type { CustomFetch } from 'openid-client';
 import type { Dispatcher } from 'undici';
 import { migrations } from '../migrations/index.ts';
 import { authRoutes } from './api/auth.ts';
@@ -23,6 +24,8 @@ export { ConfigSchema };
 export interface WebDeps {
   /** Connection pool for the gateway (tests). */
   dispatcher?: Dispatcher;
+  /** Replaces fetch for calls to the OpenID Provider (tests). */
+  oidcFetch?: CustomFetch;
 }
 
 const SWEEP_EVERY_MS = 10 * 60_000;
@@ -41,7 +44,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     idleSeconds: config.session.idleSeconds,
     absoluteSeconds: config.session.absoluteSeconds,
   });
-  const client = createOidcClient(config);
+  const client = createOidcClient(config, { fetch: deps.oidcFetch });
   const tokens = createAccessTokens(client, sessions, config.oidc.refreshLeewaySeconds);
 
   const server = await createServer({

@@ -36,6 +36,12 @@ export const ConfigSchema = Type.Object(
             'openid profile email offline_access catalog:read catalog:write orders:read orders:write payments:write users:read users:write',
           env: 'WEB_OIDC_SCOPE',
         }),
+        prompt: Type.String({
+          default: 'consent',
+          env: 'WEB_OIDC_PROMPT',
+          description:
+            'The `prompt` sent with each sign-in: OpenID Connect issues a refresh token (offline_access) only with consent; empty sends none',
+        }),
         /** Scopes for the token that reads userinfo (API tokens are for the API audience only). */
         userinfoScope: Type.String({ default: 'openid profile email' }),
         refreshLeewaySeconds: Type.Integer({

@@ -35,8 +35,13 @@ export class OidcRejected extends Error {
 
 export type OidcClient = ReturnType<typeof createOidcClient>;
 
-export function createOidcClient(config: WebConfig) {
-  const { issuer, clientId, clientSecret, scope, userinfoScope } = config.oidc;
+export interface OidcClientOptions {
+  /** Replaces fetch for every call to the provider (tests put a man in the middle). */
+  fetch?: oidc.CustomFetch;
+}
+
+export function createOidcClient(config: WebConfig, options: OidcClientOptions = {}) {
+  const { issuer, clientId, clientSecret, scope, userinfoScope, prompt } = config.oidc;
   const redirectUri = `${config.publicUrl}/callback`;
   const postLogoutRedirectUri = `${config.publicUrl}/`;
   let discovered: Promise<oidc.Configuration> | undefined;
@@ -49,6 +54,7 @@ export function createOidcClient(config: WebConfig) {
         .discovery(new URL(issuer), clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
           execute,
           timeout: 5,
+          ...(options.fetch ? { [oidc.customFetch]: options.fetch } : {}),
         })
         .catch((err) => {
           discovered = undefined;
@@ -113,6 +119,7 @@ export function createOidcClient(config: WebConfig) {
         code_challenge_method: 'S256',
         state,
         nonce,
+        ...(prompt ? { prompt } : {}),
       });
       return { url, state, pending: { nonce, codeVerifier } };
     },

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@portico/http';
+import { commonErrors } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
@@ -82,7 +83,7 @@ export function staticRoutes(server: Server, options: { identityOrigin: string }
   server.get('/assets/:file', { schema: { hide: true } }, (request, reply) => {
     const { file } = request.params as { file: string };
     const asset = file === 'index.html' ? undefined : assets.get(file);
-    if (!asset) return reply.callNotFound();
+    if (!asset) throw commonErrors.NOT_FOUND(`No asset ${file}`);
     return send(request, reply, asset);
   });
 }

@@ -14,7 +14,7 @@ import type { DatabaseTarget } from '@portico/store/testing';
 import { buildSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { build, ConfigSchema, type WebConfig } from '../../src/build.ts';
+import { build, ConfigSchema, type WebConfig, type WebDeps } from '../../src/build.ts';
 
 export const PUBLIC_URL = 'http://localhost:3000';
 export const HOST = 'localhost:3000';
@@ -197,6 +197,7 @@ export async function startWeb(
   issuer: string,
   gatewayUrl: string,
   overrides: DeepPartial<WebConfig> = {},
+  deps: WebDeps = {},
 ): Promise<Server> {
   const config = loadConfig('web', ConfigSchema, {
     env: {},
@@ -210,7 +211,7 @@ export async function startWeb(
       oidc: { issuer, ...overrides.oidc },
     },
   });
-  return build(config);
+  return build(config, deps);
 }
 
 /** A browser's cookies for one host, as far as these tests need them. */

@@ -1,0 +1,138 @@
+/**
+ * The console's page and its live updates: the page is served with a strict CSP for every
+ * console path, assets revalidate by ETag, and product changes published on the gateway's
+ * GraphQL subscription reach the browser as server-sent events, with the session's token
+ * on the upstream socket and never in the stream.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Server } from '@portico/http';
+import {
+  browser,
+  type FakeGateway,
+  type RunningIdentity,
+  signIn,
+  startFakeGateway,
+  startIdentity,
+  startWeb,
+} from './support/harness.ts';
+
+const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
+
+describe('the console page', () => {
+  let idp: RunningIdentity;
+  let gateway: FakeGateway;
+  let web: Server;
+
+  before(async () => {
+    idp = await startIdentity();
+    gateway = await startFakeGateway();
+    web = await startWeb(sqlite, idp.issuer, gateway.url);
+  });
+  after(async () => {
+    await web?.close();
+    await gateway?.close();
+    await idp?.close();
+  });
+
+  test('every console path serves the page with a CSP that allows no inline code', async () => {
+    for (const path of ['/', '/products', '/products/abc', '/cart', '/orders', '/orders/1', '/dashboard']) {
+      const res = await browser(web).request({ url: path });
+      assert.equal(res.statusCode, 200, path);
+      assert.match(String(res.headers['content-type']), /text\/html/);
+      const csp = String(res.headers['content-security-policy']);
+      assert.match(csp, /script-src 'self'(;|$)/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.match(res.body, /<script type="module" src="\/assets\/app.js"><\/script>/);
+      assert.doesNotMatch(res.body, /<script>/, 'no inline script');
+    }
+    assert.equal((await browser(web).request({ url: '/nowhere' })).statusCode, 404);
+  });
+
+  test('assets are served with an ETag and revalidate', async () => {
+    const js = await browser(web).request({ url: '/assets/app.js' });
+    assert.equal(js.statusCode, 200);
+    assert.match(String(js.headers['content-type']), /text\/javascript/);
+    assert.equal(js.headers['cache-control'], 'no-cache');
+    const again = await browser(web).request({
+      url: '/assets/app.js',
+      headers: { 'if-none-match': String(js.headers.etag) },
+    });
+    assert.equal(again.statusCode, 304);
+    assert.equal((await browser(web).request({ url: '/assets/missing.js' })).statusCode, 404);
+    assert.equal((await browser(web).request({ url: '/assets/..%2Fsrc%2Fbuild.ts' })).statusCode, 404);
+  });
+
+  test('GET /logout asks first; it signs out only by POST', async () => {
+    const { browser: b } = await signIn(web, idp);
+    const page = await b.request({ url: '/logout' });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /<form method="post" action="\/logout">/);
+    assert.match(page.body, /name="csrf" value="[A-Za-z0-9_-]{43}"/);
+    const { authenticated } = (await b.request({ url: '/api/session' })).json();
+    assert.equal(authenticated, true);
+  });
+});
+
+describe('live product changes', () => {
+  let idp: RunningIdentity;
+  let gateway: FakeGateway;
+  let web: Server;
+  let base: string;
+
+  before(async () => {
+    idp = await startIdentity();
+    gateway = await startFakeGateway();
+    web = await startWeb(sqlite, idp.issuer, gateway.url);
+    await web.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(web.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await web?.close();
+    await gateway?.close();
+    await idp?.close();
+  });
+
+  test('a productUpdated event reaches the browser as an SSE `product` event', async () => {
+    const { browser: b } = await signIn(web, idp);
+    const abort = new AbortController();
+    const res = await fetch(`${base}/events/products`, {
+      headers: { cookie: b.jar.header(), accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${pattern}: ${text}`);
+        text += value;
+      }
+    };
+    await until(/event: ready/);
+    await gateway.subscribed;
+    gateway.publish({ id: 'p-1', name: 'Lamp', price: 12.5, formattedPrice: '$12.50', inStock: true });
+    await until(/event: product\ndata: .*\n\n/);
+    const data = /event: product\ndata: (.*)\n/.exec(text)![1]!;
+    assert.deepEqual(JSON.parse(data), {
+      id: 'p-1',
+      name: 'Lamp',
+      price: 12.5,
+      formattedPrice: '$12.50',
+      inStock: true,
+    });
+    assert.doesNotMatch(text, /eyJ/, 'no token in the stream');
+    abort.abort();
+
+    const params = gateway.connections.at(-1);
+    assert.match(
+      String(params?.authorization),
+      /^Bearer eyJ/,
+      'the upstream socket carries the session token',
+    );
+  });
+});
