@@ -8,6 +8,7 @@ import type { ServiceModule } from '@portico/http';
 import * as identity from '@portico/identity';
 import * as orders from '@portico/orders';
 import * as users from '@portico/users';
+import * as web from '@portico/web';
 
 export interface PlatformService {
   name: string;
@@ -32,5 +33,10 @@ export const services: PlatformService[] = [
     name: 'orders',
     module: orders as unknown as ServiceModule,
     banner: (url) => [`orders      ${url}/api/v1/orders   (cart ${url}/api/v1/cart)`],
+  },
+  {
+    name: 'web',
+    module: web as unknown as ServiceModule,
+    banner: (url) => [`console     ${url}   (the web console: sign in with a demo login)`],
   },
 ];
