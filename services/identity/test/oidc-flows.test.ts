@@ -238,6 +238,10 @@ for (const { name, target, overrides } of storageTargets()) {
         post_logout_redirect_uri: WEB.postLogout,
         state: 'bye',
       });
+      const confirm = await browser.request(end);
+      assert.equal(confirm.status, 200);
+      assert.equal(confirm.headers.get('x-frame-options'), 'DENY');
+      await confirm.text();
       const back = await browser.logout(end);
       assert.ok(back);
       assert.equal(back.origin + back.pathname, WEB.postLogout);

@@ -171,6 +171,15 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // The provider's own pages (logout, errors) get the same anti-framing headers as ours.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (/^text\/html/.test(ctx.type)) {
+      ctx.set('x-frame-options', 'DENY');
+      ctx.set('content-security-policy', "frame-ancestors 'none'");
+      ctx.set('referrer-policy', 'no-referrer');
+    }
+  });
   return provider;
 }
 
