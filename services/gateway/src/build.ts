@@ -84,7 +84,8 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
         else log.warn({ err: err?.message }, 'redis unreachable: rate limits fail open, cache bypassed');
       },
     });
-  metrics.storeUp(kv.kind, kv.kind === 'memory' || kv.available);
+  // Start with the store connected when it can be; a store that is down never holds start-up back long.
+  metrics.storeUp(kv.kind, await kv.ready(2000));
 
   gateway = createGateway({
     source: deps.definition ?? config.file,

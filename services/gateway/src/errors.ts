@@ -1,4 +1,8 @@
-/** The gateway's own errors; each leaves as problem+json with the request id. */
+/**
+ * The gateway's own errors; each leaves as problem+json with the request id. Unlike an
+ * unexpected 500, the details of these 5xx (which upstream, which branch, how long) say
+ * nothing about internals and help the caller, so they are shown (`isGatewayError`).
+ */
 import { defineErrors } from '@portico/problem';
 
 export const errors = defineErrors({
@@ -13,3 +17,9 @@ export const errors = defineErrors({
   CIRCUIT_OPEN: { status: 503, title: 'Service Unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout' },
 });
+
+const OWN = new Set(Object.keys(errors));
+
+export function isGatewayError(code: string): boolean {
+  return OWN.has(code);
+}

@@ -14,7 +14,7 @@ import type { KvStore } from '@portico/store/kv';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile } from './config.ts';
 import { type Context, consumerOf, isRelay } from './context.ts';
-import { errors } from './errors.ts';
+import { errors, isGatewayError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { compile, type Runtime } from './runtime.ts';
 import { describe } from './upstream/upstream.ts';
@@ -73,7 +73,9 @@ export function createGateway(options: GatewayOptions) {
 
   let runtime: Runtime = build(loadGatewayFile(options.source));
 
+  let closed = false;
   async function reload(source: string | GatewayFile = options.source): Promise<boolean> {
+    if (closed) return false;
     let next: Runtime;
     try {
       next = build(loadGatewayFile(source));
@@ -89,16 +91,18 @@ export function createGateway(options: GatewayOptions) {
     lastReloadError = undefined;
     metrics.reload('applied');
     log.info({ routes: next.routes.length }, 'gateway file reloaded');
-    void old.close();
+    old
+      .close()
+      .catch((err) => log.warn({ err: describe(err) }, 'closing the previous upstream pools failed'));
     return true;
   }
 
   const onHangup = () => void reload();
   process.on('SIGHUP', onHangup);
   let watcher: ReturnType<typeof watch> | undefined;
+  let pending: NodeJS.Timeout | undefined;
   if (options.watch && typeof options.source === 'string') {
     const file = options.source;
-    let pending: NodeJS.Timeout | undefined;
     // Editors replace files rather than write them: watch the directory, filter by name.
     watcher = watch(dirname(file), (_event, name) => {
       if (name !== basename(file)) return;
@@ -151,7 +155,10 @@ export function createGateway(options: GatewayOptions) {
       finish(ctx, problem.status);
       return;
     }
-    const body = JSON.stringify(problem.toProblem(ctx.id, ctx.path));
+    const shape = problem.toProblem(ctx.id, ctx.path);
+    if (!problem.expose && isGatewayError(problem.code))
+      Object.assign(shape, { detail: problem.message }, problem.extensions);
+    const body = JSON.stringify(shape);
     res.writeHead(problem.status, {
       ...ctx.replyHeaders,
       ...problem.headers,
@@ -311,6 +318,8 @@ export function createGateway(options: GatewayOptions) {
     usage: () => metrics.usage(),
 
     async close() {
+      closed = true;
+      clearTimeout(pending);
       process.off('SIGHUP', onHangup);
       watcher?.close();
       await runtime.close();

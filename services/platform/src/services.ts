@@ -4,6 +4,7 @@
  * under PORTICO_DATA_DIR, in-process stores, the seed's ports on localhost).
  */
 import * as catalog from '@portico/catalog';
+import * as gateway from '@portico/gateway';
 import type { ServiceModule } from '@portico/http';
 import * as identity from '@portico/identity';
 import * as orders from '@portico/orders';
@@ -33,6 +34,11 @@ export const services: PlatformService[] = [
     name: 'orders',
     module: orders as unknown as ServiceModule,
     banner: (url) => [`orders      ${url}/api/v1/orders   (cart ${url}/api/v1/cart)`],
+  },
+  {
+    name: 'gateway',
+    module: gateway as unknown as ServiceModule,
+    banner: (url) => [`gateway     ${url}/api/v1/products   (health ${url}/health, metrics ${url}/metrics)`],
   },
   {
     name: 'web',

@@ -31,6 +31,8 @@ export interface KvStore {
   ping(): Promise<void>;
   /** False while the store is known to be unreachable. */
   readonly available: boolean;
+  /** Resolves true once connected, false at the first failure or after `timeoutMs`: never throws. */
+  ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

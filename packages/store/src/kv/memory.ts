@@ -125,6 +125,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
 
     async ping() {},
 
+    async ready() {
+      return true;
+    },
+
     async close() {
       clearInterval(sweep);
       entries.clear();

@@ -134,6 +134,23 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
       await redis.ping();
     },
 
+    ready(timeoutMs) {
+      if (available) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const settle = (value: boolean) => {
+          clearTimeout(timer);
+          redis.off('ready', onReady);
+          redis.off('error', onError);
+          resolve(value);
+        };
+        const onReady = () => settle(true);
+        const onError = () => settle(false);
+        const timer = setTimeout(() => settle(false), timeoutMs);
+        redis.once('ready', onReady);
+        redis.once('error', onError);
+      });
+    },
+
     async close() {
       redis.disconnect();
     },

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { before, describe, test } from 'node:test';
+import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { redisTestUrl } from '@portico/store/testing';
+import { definition, json, metric, startGateway, startUpstream, type TestUpstream } from './helpers.ts';
+
+const redisUrl = redisTestUrl();
+
+/** Counts GETs per path; `cache-control` per path prefix. */
+async function countingUpstream() {
+  let hits = 0;
+  const up = await startUpstream((req, res, seen) => {
+    if (req.method === 'GET') hits++;
+    const path = req.url!;
+    const cc = path.includes('nostore')
+      ? 'no-store'
+      : path.includes('private')
+        ? 'private, max-age=60'
+        : path.includes('short')
+          ? 'max-age=1'
+          : 'public, max-age=60';
+    const body = JSON.stringify({ n: hits, url: seen.url, user: seen.headers['x-gateway-user-id'] ?? null });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'cache-control': cc,
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  });
+  return { up, gets: () => hits };
+}
+
+function cached(up: TestUpstream) {
+  return definition({ svc: [up.url] }, [
+    {
+      name: 'products',
+      path: '/api/v1/products',
+      upstream: 'svc',
+      auth: { read: 'public', write: 'token' },
+      cache: { ttl: '1m' },
+    },
+  ] as never);
+}
+
+describe('response cache', () => {
+  let issuer: TestIssuer;
+  before(async () => {
+    issuer = await createTestIssuer();
+  });
+
+  test('memory: a 200 GET is stored; HIT carries Age and X-Cache; query order does not matter', async () => {
+    const { up, gets } = await countingUpstream();
+    const gw = await startGateway(cached(up), { verifier: issuer.verifier });
+    try {
+      const first = await fetch(`${gw.url}/api/v1/products?b=2&a=1`);
+      assert.equal(first.headers.get('x-cache'), 'MISS');
+      const firstBody = await json(first);
+      const second = await fetch(`${gw.url}/api/v1/products?a=1&b=2`);
+      assert.equal(second.headers.get('x-cache'), 'HIT');
+      assert.match(second.headers.get('age')!, /^\d+$/);
+      assert.deepEqual(await json(second), firstBody);
+      const head = await fetch(`${gw.url}/api/v1/products?a=1&b=2`, { method: 'HEAD' });
+      assert.equal(head.headers.get('x-cache'), 'HIT');
+      assert.equal(gets(), 1);
+      const other = await fetch(`${gw.url}/api/v1/products?a=1&b=3`);
+      assert.equal(other.headers.get('x-cache'), 'MISS');
+      assert.equal(gets(), 2);
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      assert.equal(metric(metrics, 'gateway_cache_lookups_total', { route: 'products', result: 'hit' }), 2);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
+  test('no-store and private are never stored; a client no-cache goes upstream', async () => {
+    const { up, gets } = await countingUpstream();
+    const gw = await startGateway(cached(up));
+    try {
+      for (const path of ['/api/v1/products/nostore', '/api/v1/products/private']) {
+        await (await fetch(`${gw.url}${path}`)).arrayBuffer();
+        const again = await fetch(`${gw.url}${path}`);
+        assert.equal(again.headers.get('x-cache'), 'BYPASS', path);
+      }
+      assert.equal(gets(), 4);
+      await (await fetch(`${gw.url}/api/v1/products/1`)).arrayBuffer();
+      const forced = await fetch(`${gw.url}/api/v1/products/1`, { headers: { 'cache-control': 'no-cache' } });
+      assert.equal(forced.headers.get('x-cache'), 'MISS');
+      assert.equal(gets(), 6);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
+  test('authenticated callers get their own entries', async () => {
+    const { up } = await countingUpstream();
+    const gw = await startGateway(cached(up), { verifier: issuer.verifier });
+    try {
+      const alice = { authorization: `Bearer ${await issuer.sign({ sub: 'alice' })}` };
+      const bob = { authorization: `Bearer ${await issuer.sign({ sub: 'bob' })}` };
+      assert.equal(
+        (await json(await fetch(`${gw.url}/api/v1/products/me`, { headers: alice }))).user,
+        'alice',
+      );
+      const bobs = await fetch(`${gw.url}/api/v1/products/me`, { headers: bob });
+      assert.equal(bobs.headers.get('x-cache'), 'MISS');
+      assert.equal((await json(bobs)).user, 'bob');
+      const anonymous = await fetch(`${gw.url}/api/v1/products/me`);
+      assert.equal(anonymous.headers.get('x-cache'), 'MISS');
+      assert.equal((await json(anonymous)).user, null);
+      const alices = await fetch(`${gw.url}/api/v1/products/me`, { headers: alice });
+      assert.equal(alices.headers.get('x-cache'), 'HIT');
+      assert.equal((await json(alices)).user, 'alice');
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
+  test('a write through the gateway purges the resource and its collection', async () => {
+    const { up, gets } = await countingUpstream();
+    const gw = await startGateway(cached(up), { verifier: issuer.verifier });
+    try {
+      const token = { authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'] })}` };
+      await (await fetch(`${gw.url}/api/v1/products/7`)).arrayBuffer();
+      await (await fetch(`${gw.url}/api/v1/products?page=1`)).arrayBuffer();
+      await (await fetch(`${gw.url}/api/v1/products/8`)).arrayBuffer();
+      assert.equal((await fetch(`${gw.url}/api/v1/products/7`)).headers.get('x-cache'), 'HIT');
+      assert.equal(gets(), 3);
+      const put = await fetch(`${gw.url}/api/v1/products/7`, { method: 'PUT', headers: token, body: '{}' });
+      assert.equal(put.status, 200);
+      assert.equal((await fetch(`${gw.url}/api/v1/products/7`)).headers.get('x-cache'), 'MISS');
+      assert.equal((await fetch(`${gw.url}/api/v1/products?page=1`)).headers.get('x-cache'), 'MISS');
+      assert.equal(
+        (await fetch(`${gw.url}/api/v1/products/8`)).headers.get('x-cache'),
+        'HIT',
+        'siblings stay',
+      );
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
+  test('Redis: two gateways share one cache, and a write on one purges for both', {
+    skip: !redisUrl,
+  }, async () => {
+    const { up, gets } = await countingUpstream();
+    const config = { redisUrl: redisUrl!, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:` };
+    const one = await startGateway(cached(up), { verifier: issuer.verifier, config });
+    const two = await startGateway(cached(up), { verifier: issuer.verifier, config });
+    try {
+      const miss = await fetch(`${one.url}/api/v1/products/42`);
+      assert.equal(miss.headers.get('x-cache'), 'MISS');
+      const body = await json(miss);
+      const hit = await fetch(`${two.url}/api/v1/products/42`);
+      assert.equal(hit.headers.get('x-cache'), 'HIT');
+      assert.deepEqual(await json(hit), body);
+      assert.equal(gets(), 1);
+      const token = { authorization: `Bearer ${await issuer.sign({ sub: 'admin' })}` };
+      await (
+        await fetch(`${two.url}/api/v1/products/42`, { method: 'PATCH', headers: token, body: '{}' })
+      ).arrayBuffer();
+      assert.equal((await fetch(`${one.url}/api/v1/products/42`)).headers.get('x-cache'), 'MISS');
+      assert.equal(gets(), 2);
+    } finally {
+      await one.close();
+      await two.close();
+      await up.close();
+    }
+  });
+
+  test('Redis unreachable: reads still answer, uncached', async () => {
+    const { up, gets } = await countingUpstream();
+    const gw = await startGateway(cached(up), { config: { redisUrl: 'redis://127.0.0.1:1' } });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await fetch(`${gw.url}/api/v1/products/1`)).status, 200);
+      assert.equal(gets(), 3);
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      assert.equal(metric(metrics, 'gateway_store_errors_total', { operation: 'cache-get' }), 3);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});
