@@ -1,0 +1,178 @@
+/**
+ * Idempotency-Key on every POST (draft-ietf-httpapi-idempotency-key-header):
+ * - no key: 400; the key is scoped to the caller (`sub`), so keys never collide across users;
+ * - the key row is written as `processing` BEFORE the handler runs (anything is charged), so a
+ *   concurrent duplicate finds it and gets 409 instead of a second effect;
+ * - a final answer (2xx or 4xx) is stored: the same key and body replay it (Idempotent-Replayed: true),
+ *   the same key with a different body is a 422;
+ * - a 5xx (timeout, upstream down) stores nothing: the key is released so a retry runs again,
+ *   which the domain makes safe (intent state + the processor's own idempotency key);
+ * - a request that crashed leaves its row `processing`: once its lease has passed, a retry takes over.
+ */
+import { createHash } from 'node:crypto';
+import { isProblemError, PROBLEM_CONTENT_TYPE } from '@portico/problem';
+import type { Kysely } from '@portico/store/sql';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { PaymentsDb } from '../data/schema.ts';
+import { errors } from '../errors.ts';
+
+export interface Outcome {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+export const REPLAY_HEADER = 'idempotent-replayed';
+
+/** JSON with sorted keys: the same body however its fields were ordered. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function idempotencyKeyOf(request: FastifyRequest): string {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined || key === '') {
+    throw errors.IDEMPOTENCY_KEY_REQUIRED('Every POST needs an Idempotency-Key header (e.g. a UUID)');
+  }
+  if (typeof key !== 'string' || !KEY.test(key)) {
+    throw errors.IDEMPOTENCY_KEY_INVALID('The Idempotency-Key must be 1 to 255 visible ASCII characters');
+  }
+  return key;
+}
+
+export async function idempotent(
+  db: Kysely<PaymentsDb>,
+  leaseMs: number,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  run: () => Promise<Outcome>,
+): Promise<FastifyReply> {
+  const key = idempotencyKeyOf(request);
+  const principal = request.auth?.sub ?? '';
+  const path = request.url.split('?')[0]!;
+  const hash = createHash('sha256')
+    .update(`${request.method} ${path}\n${canonical(request.body)}`)
+    .digest('base64url');
+
+  const claimed = await claim(db, principal, key, hash, leaseMs);
+  if (claimed !== true) {
+    if (claimed.request_hash !== hash) {
+      throw errors.IDEMPOTENCY_KEY_REUSED(
+        'This Idempotency-Key was already used with a different request; use a new key for a new request',
+      );
+    }
+    if (claimed.state === 'completed') {
+      return send(reply, {
+        status: claimed.response_status!,
+        headers: { ...JSON.parse(claimed.response_headers ?? '{}'), [REPLAY_HEADER]: 'true' },
+        body: JSON.parse(claimed.response_body ?? 'null'),
+      });
+    }
+    throw errors.IDEMPOTENCY_KEY_IN_USE('A request with this Idempotency-Key is still being processed', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+
+  let outcome: Outcome;
+  try {
+    outcome = await run();
+  } catch (err) {
+    if (isProblemError(err) && err.status < 500) {
+      outcome = {
+        status: err.status,
+        headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...err.headers },
+        body: err.toProblem(request.id, path),
+      };
+    } else {
+      await db
+        .deleteFrom('idempotency_keys')
+        .where('principal', '=', principal)
+        .where('key', '=', key)
+        .where('state', '=', 'processing')
+        .execute();
+      throw err;
+    }
+  }
+  await db
+    .updateTable('idempotency_keys')
+    .set({
+      state: 'completed',
+      response_status: outcome.status,
+      response_headers: JSON.stringify(outcome.headers ?? {}),
+      response_body: JSON.stringify(outcome.body),
+    })
+    .where('principal', '=', principal)
+    .where('key', '=', key)
+    .execute();
+  return send(reply, outcome);
+}
+
+type KeyRow = PaymentsDb['idempotency_keys'];
+
+/** true when this request now holds the key; otherwise the row that someone else holds or completed. */
+async function claim(
+  db: Kysely<PaymentsDb>,
+  principal: string,
+  key: string,
+  hash: string,
+  leaseMs: number,
+): Promise<true | KeyRow> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const now = new Date();
+    const lockedUntil = new Date(now.getTime() + leaseMs).toISOString();
+    const inserted = await db
+      .insertInto('idempotency_keys')
+      .values({
+        principal,
+        key,
+        request_hash: hash,
+        state: 'processing',
+        locked_until: lockedUntil,
+        response_status: null,
+        response_headers: null,
+        response_body: null,
+        created_at: now.toISOString(),
+      })
+      .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return true;
+
+    const row = await db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('principal', '=', principal)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (!row) continue; // released by a failed attempt in between: try to take it again
+    const expired = row.state === 'processing' && new Date(row.locked_until).getTime() < now.getTime();
+    if (!expired || row.request_hash !== hash) return row;
+    // The holder crashed (its lease ran out): take over, unless another retry just did.
+    const taken = await db
+      .updateTable('idempotency_keys')
+      .set({ locked_until: lockedUntil })
+      .where('principal', '=', principal)
+      .where('key', '=', key)
+      .where('state', '=', 'processing')
+      .where('locked_until', '=', row.locked_until)
+      .executeTakeFirst();
+    if (taken.numUpdatedRows === 1n) return true;
+  }
+  throw errors.IDEMPOTENCY_KEY_IN_USE('A request with this Idempotency-Key is still being processed', {
+    headers: { 'retry-after': '1' },
+  });
+}
+
+function send(reply: FastifyReply, outcome: Outcome): FastifyReply {
+  reply.code(outcome.status);
+  for (const [name, value] of Object.entries(outcome.headers ?? {})) reply.header(name, value);
+  const problem = String(outcome.headers?.['content-type'] ?? '').startsWith(PROBLEM_CONTENT_TYPE);
+  return reply.send(problem ? JSON.stringify(outcome.body) : outcome.body);
+}

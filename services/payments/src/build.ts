@@ -1,0 +1,84 @@
+/**
+ * The payments service (port 8004, the seed's `payment-service`): payment intents for
+ * orders, a card processor behind an interface, Idempotency-Key on every POST, and a
+ * sync loop that keeps telling the orders service about successful payments until it listens.
+ */
+import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createServer, type Server } from '@portico/http';
+import { openDatabase, sql } from '@portico/store/sql';
+import { registerIntentRoutes } from './api/intents.ts';
+import { type Config, ConfigSchema } from './config.ts';
+import { createOrdersClient, type OrdersClient } from './data/orders-client.ts';
+import { migrations, type PaymentsDb } from './data/schema.ts';
+import { clientCredentialsToken, type TokenSource } from './data/service-token.ts';
+import { type PaymentsContext, syncDueOrders } from './domain/intents.ts';
+import { type CardProcessor, createFakeProcessor } from './domain/processor.ts';
+
+export { ConfigSchema };
+
+export interface Deps {
+  verifier?: TokenVerifier;
+  /** The card processor; the embedded default is the fake one with test cards. */
+  processor?: CardProcessor;
+  /** This service's own access token (scope orders:pay); default: client credentials at identity. */
+  serviceToken?: TokenSource;
+  orders?: OrdersClient;
+}
+
+export async function build(config: Config, deps: Deps = {}): Promise<Server> {
+  // A request (or an intent being charged) is never taken over before its charge could have finished.
+  if (config.idempotency.leaseMs <= config.processor.timeoutMs) {
+    throw new TypeError('idempotency.leaseMs must be longer than processor.timeoutMs');
+  }
+  const database = openDatabase<PaymentsDb>({ url: config.databaseUrl, schema: config.databaseSchema });
+  await database.migrate(migrations);
+  const { db } = database;
+  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
+  const orders = deps.orders ?? createOrdersClient(config.orders);
+
+  const server = await createServer({
+    name: 'payments',
+    description: 'Payment intents with idempotent POSTs and a fake card processor.',
+    logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    health: { database: () => sql`select 1`.execute(db) },
+  });
+
+  const ctx: PaymentsContext = {
+    db,
+    orders,
+    processor: deps.processor ?? createFakeProcessor(),
+    serviceToken: deps.serviceToken ?? clientCredentialsToken(config.serviceClient),
+    processorTimeoutMs: config.processor.timeoutMs,
+    processingLeaseMs: config.idempotency.leaseMs,
+    sync: config.orderSync,
+    log: server.log,
+  };
+  registerIntentRoutes(server, ctx, verifier, config.idempotency.leaseMs);
+
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    const retention = new Date(Date.now() - config.idempotency.retentionHours * 3_600_000).toISOString();
+    running = Promise.all([
+      syncDueOrders(ctx),
+      db
+        .deleteFrom('idempotency_keys')
+        .where('state', '=', 'completed')
+        .where('created_at', '<', retention)
+        .execute(),
+    ])
+      .catch((err) => server.log.error({ err }, 'payments sync loop failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  }, config.orderSync.intervalMs);
+  timer.unref();
+
+  server.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+    await orders.close();
+    await database.close();
+  });
+  return server;
+}

@@ -1,0 +1,3 @@
+import { runService } from '@portico/http';
+
+await runService('payments', await import('./build.ts'));
