@@ -8,6 +8,7 @@ import * as gateway from '@portico/gateway';
 import type { ServiceModule } from '@portico/http';
 import * as identity from '@portico/identity';
 import * as orders from '@portico/orders';
+import * as payments from '@portico/payments';
 import * as users from '@portico/users';
 import * as web from '@portico/web';
 
@@ -34,6 +35,11 @@ export const services: PlatformService[] = [
     name: 'orders',
     module: orders as unknown as ServiceModule,
     banner: (url) => [`orders      ${url}/api/v1/orders   (cart ${url}/api/v1/cart)`],
+  },
+  {
+    name: 'payments',
+    module: payments as unknown as ServiceModule,
+    banner: (url) => [`payments    ${url}/api/v1/payment-intents`],
   },
   {
     name: 'gateway',
