@@ -11,7 +11,15 @@ export function serviceSettings(name: string, port: number) {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: port, env: `${NAME}_PORT` }),
     host: Type.String({ default: '127.0.0.1', env: `${NAME}_HOST` }),
     logLevel: Type.Union(
-      [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
+      [
+        Type.Literal('fatal'),
+        Type.Literal('error'),
+        Type.Literal('warn'),
+        Type.Literal('info'),
+        Type.Literal('debug'),
+        Type.Literal('trace'),
+        Type.Literal('silent'),
+      ],
       { default: 'info', env: 'LOG_LEVEL' },
     ),
     databaseUrl: Type.String({
@@ -20,6 +28,10 @@ export function serviceSettings(name: string, port: number) {
       env: 'DATABASE_URL',
       description: 'sqlite:<path> (embedded default) or a postgres:// URL; each service owns its own schema',
     }),
-    databaseSchema: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: name, env: `${NAME}_DATABASE_SCHEMA` }),
+    databaseSchema: Type.String({
+      pattern: '^[a-z_][a-z0-9_]*$',
+      default: name,
+      env: `${NAME}_DATABASE_SCHEMA`,
+    }),
   };
 }

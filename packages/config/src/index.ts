@@ -145,4 +145,5 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   }
   return out;
 }
+
 export { dataDir, serviceSettings } from './common.ts';

@@ -1,6 +1,6 @@
 export { checkPreconditions, etagFor, isFresh } from './conditional.ts';
 export { sendProblem, toProblemError } from './errors.ts';
 export type { CheckResult, HealthCheck } from './health.ts';
-export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
 export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
+export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
 export { createServer, type Server, type ServerOptions } from './server.ts';

@@ -16,10 +16,15 @@ export interface ServiceConfig {
  * A service's `main.ts`: read config (file from `<NAME>_CONFIG_FILE`, then environment),
  * build, listen, and close cleanly on SIGINT/SIGTERM. A bad config exits 1 with the key named.
  */
-export async function runService<S extends TSchema>(name: string, module: ServiceModule<S>): Promise<FastifyInstance> {
+export async function runService<S extends TSchema>(
+  name: string,
+  module: ServiceModule<S>,
+): Promise<FastifyInstance> {
   let config: Static<S>;
   try {
-    config = loadConfig(name, module.ConfigSchema, { file: process.env[`${name.toUpperCase()}_CONFIG_FILE`] });
+    config = loadConfig(name, module.ConfigSchema, {
+      file: process.env[`${name.toUpperCase()}_CONFIG_FILE`],
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

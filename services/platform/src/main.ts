@@ -33,6 +33,8 @@ try {
 }
 
 const ms = Math.round(performance.now() - t0);
-console.log(`\nPortico is ready in ${ms} ms (embedded defaults, data in ${process.env.PORTICO_DATA_DIR ?? '.data'}/)\n`);
+console.log(
+  `\nPortico is ready in ${ms} ms (embedded defaults, data in ${process.env.PORTICO_DATA_DIR ?? '.data'}/)\n`,
+);
 for (const line of lines) console.log(`  ${line}`);
 console.log('\nCtrl-C stops everything.\n');
