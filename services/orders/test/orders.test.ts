@@ -304,6 +304,9 @@ for (const makeTarget of databaseTargets()) {
 
       const bought = (await alice.call('GET', '/api/v1/purchases')).json().data;
       assert.deepEqual(bought, [{ product_id: 'p-book', category_id: 'c-books', quantity: 2 }]);
+      const popular = (await alice.call('GET', '/api/v1/popular-products?limit=100')).json().data;
+      assert.ok(popular.some((p: { product_id: string }) => p.product_id === 'p-book'));
+      assert.deepEqual(Object.keys(popular[0]), ['product_id'], 'ids only, no volumes');
     });
 
     test('concurrent checkouts of one cart yield exactly one order', async () => {

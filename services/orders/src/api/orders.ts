@@ -13,6 +13,7 @@ import {
   getOrder,
   listOrders,
   markPaid,
+  popularProducts,
   purchases,
 } from '../domain/orders.ts';
 import { errors } from '../errors.ts';
@@ -182,6 +183,29 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
       });
       const view = orderView(order);
       return { data: view, links: { self: view.links.self } };
+    },
+  );
+
+  server.get(
+    '/api/v1/popular-products',
+    {
+      preHandler,
+      schema: {
+        tags: ['orders'],
+        description: 'Products ranked by units ordered across all customers (ids only, no volumes).',
+        querystring: Type.Object(
+          { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ data: Type.Array(Type.Object({ product_id: Type.String() })) }),
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      const ids = await popularProducts(db, request.query.limit);
+      return { data: ids.map((product_id) => ({ product_id })) };
     },
   );
 

@@ -268,3 +268,21 @@ export async function purchases(db: Kysely<OrdersDb>, userId: string, limit: num
     quantity: Number(row.quantity),
   }));
 }
+
+/** Products ranked by units ordered across all users (cancelled orders excluded): ids only, no volumes. */
+export async function popularProducts(db: Kysely<OrdersDb>, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('order_items')
+    .innerJoin('orders', 'orders.id', 'order_items.order_id')
+    .select((eb) => [
+      'order_items.product_id',
+      eb.fn.sum<number | string>('order_items.quantity').as('units'),
+    ])
+    .where('orders.status', '!=', 'cancelled')
+    .groupBy('order_items.product_id')
+    .orderBy('units', 'desc')
+    .orderBy('order_items.product_id')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.product_id);
+}
