@@ -77,19 +77,19 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       if (!listeners) {
         listeners = new Set();
         channels.set(channel, listeners);
+        void serially(channel, () => subscriber.subscribe(prefix + channel)).catch(() => {});
       }
-      const first = listeners.size === 0;
-      listeners.add(entry);
+      // Counted (and fed) only once Redis confirmed the SUBSCRIBE.
       try {
-        if (first) await serially(channel, () => subscriber.subscribe(prefix + channel));
-        else await pending.get(channel);
+        await pending.get(channel);
       } catch (err) {
-        listeners.delete(entry);
+        if (listeners.size === 0 && channels.get(channel) === listeners) channels.delete(channel);
         throw err;
       }
+      listeners.add(entry);
       return async () => {
         if (!listeners.delete(entry) || listeners.size > 0 || closed) return;
-        channels.delete(channel);
+        if (channels.get(channel) === listeners) channels.delete(channel);
         await serially(channel, () =>
           channels.has(channel) ? Promise.resolve() : subscriber.unsubscribe(prefix + channel),
         );

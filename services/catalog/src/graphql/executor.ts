@@ -64,7 +64,7 @@ export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions):
         prepared = errors.length > 0 ? { errors } : { document };
       } catch (err) {
         if (!(err instanceof GraphQLError)) throw err;
-        const tokens = /Document contains more than/.test(err.message);
+        const tokens = /Document contains more tha[nt] \d+ tokens/.test(err.message);
         prepared = {
           errors: [
             tokens

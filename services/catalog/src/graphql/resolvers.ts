@@ -119,6 +119,13 @@ function toRestInput(input: ProductInput | ProductUpdateInput): Record<string, u
   });
 }
 
+function cursorId(text: string): string {
+  const cursor = decodeCursor(text);
+  const id = cursor.after ?? cursor.before;
+  if (id === undefined) throw errors.INVALID_CURSOR('The cursor is not one this API issued');
+  return id;
+}
+
 function pageSize(first: number | null | undefined, fallback: number): number {
   const size = first ?? fallback;
   if (!Number.isInteger(size) || size < 0)
@@ -153,7 +160,12 @@ export const resolvers: Resolvers<GraphQLContext, Models, ProductEvent> = {
       if (backwards && args.before == null)
         throw commonErrors.VALIDATION_ERROR('last needs before: walk backwards from a cursor you were given');
       const size = pageSize(backwards ? args.last : args.first, 20);
-      const position = backwards ? decodeCursor(args.before!) : args.after ? decodeCursor(args.after) : {};
+      // A cursor names an edge's product; after/before say which side of it to read.
+      const position = backwards
+        ? { before: cursorId(args.before!) }
+        : args.after
+          ? { after: cursorId(args.after) }
+          : {};
       const filter = { categoryId: args.categoryId ?? undefined, inStock: args.inStock ?? undefined };
       const [rows, totalCount] = await Promise.all([
         size === 0 ? Promise.resolve([]) : ctx.products.list({ ...filter, limit: size + 1, ...position }),
@@ -169,8 +181,8 @@ export const resolvers: Resolvers<GraphQLContext, Models, ProductEvent> = {
         pageInfo: {
           hasNextPage: before ? true : more,
           hasPreviousPage: before ? more : position.after !== undefined,
-          startCursor: items.length ? encodeCursor({ before: items[0]!.id }) : null,
-          endCursor: items.length ? encodeCursor({ after: items.at(-1)!.id }) : null,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
         },
       };
     },

@@ -150,10 +150,21 @@ export function registerTransports(server: Server, options: TransportOptions): v
     ? renderGraphiQL({ endpoint: GRAPHQL_PATH, title: 'Portico catalog', subscriptionsProtocol: 'WS' })
     : undefined;
 
+  // A connection that carried an event stream never counts as idle (its response was taken
+  // over from Fastify): shutting down ends it, or close would wait for the client to go.
+  const streams = new Set<import('node:net').Socket>();
+  server.addHook('preClose', (done) => {
+    for (const stream of streams) stream.destroy();
+    done();
+  });
+
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const accept = request.headers.accept ?? '';
     if (accept.includes('text/event-stream')) {
       reply.hijack();
+      const socket = request.raw.socket;
+      streams.add(socket);
+      socket.once('close', () => streams.delete(socket));
       return sse(request, reply);
     }
     if (
@@ -229,7 +240,7 @@ function registerWebSocket(server: Server, options: TransportOptions, logInterna
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   server.server.on('upgrade', onUpgrade);
-  server.addHook('onClose', async () => {
+  server.addHook('preClose', async () => {
     server.server.off('upgrade', onUpgrade);
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
