@@ -24,7 +24,10 @@ export const services: PlatformService[] = [
   {
     name: 'catalog',
     module: catalog as unknown as ServiceModule,
-    banner: (url) => [`catalog     ${url}/api/v1/products   (docs ${url}/docs)`],
+    banner: (url) => [
+      `catalog     ${url}/api/v1/products   (docs ${url}/docs)`,
+      `graphql     ${url}/graphql   (GraphiQL in a browser; ${url.replace(/^http/, 'ws')}/graphql for graphql-ws)`,
+    ],
   },
   {
     name: 'users',
