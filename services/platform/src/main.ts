@@ -2,9 +2,9 @@
  * `npm start`: the whole platform on embedded defaults, one process, one port per
  * service. Prints where to go once every service listens; Ctrl-C closes them all.
  */
-import { ConfigError, loadConfig } from '@portico/config';
+import { ConfigError, dataDir, loadConfig } from '@portico/config';
 import type { FastifyInstance } from 'fastify';
-import { services } from './services.ts';
+import { provideEmbeddedSecrets } from './secrets.ts';
 
 const t0 = performance.now();
 const started: FastifyInstance[] = [];
@@ -17,24 +17,35 @@ async function stop(code: number) {
 process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
 
-try {
-  for (const { name, module, banner } of services) {
+// Before the services' modules load: their config defaults read these variables.
+provideEmbeddedSecrets(dataDir);
+const { services } = await import('./services.ts');
+
+for (const { name, module, banner } of services) {
+  let port = 0;
+  try {
     const config = loadConfig(name, module.ConfigSchema, { env: { LOG_LEVEL: 'warn', ...process.env } });
     const server = await module.build(config);
     started.push(server);
-    const { port, host } = config as { port: number; host: string };
+    const { host } = config as { port: number; host: string };
+    port = (config as { port: number }).port;
     await server.listen({ port, host });
     const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${port}`;
     lines.push(...(banner?.(url, server) ?? [`${name.padEnd(11)} ${url}`]));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(
+        `${name} cannot listen on port ${port}: something else uses it (another \`npm start\`?). ` +
+          `Stop it, or choose another port with ${name.toUpperCase()}_PORT.`,
+      );
+    } else {
+      console.error(err instanceof ConfigError ? err.message : err);
+    }
+    await stop(1);
   }
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
-  await stop(1);
 }
 
 const ms = Math.round(performance.now() - t0);
-console.log(
-  `\nPortico is ready in ${ms} ms (embedded defaults, data in ${process.env.PORTICO_DATA_DIR ?? '.data'}/)\n`,
-);
+console.log(`\nPortico is ready in ${ms} ms (embedded defaults, data in ${dataDir}/)\n`);
 for (const line of lines) console.log(`  ${line}`);
 console.log('\nCtrl-C stops everything.\n');
