@@ -9,6 +9,7 @@ import { migrations } from '../migrations/index.ts';
 import { categoryRoutes } from './api/categories.ts';
 import { productRoutes } from './api/products.ts';
 import { createReadCache } from './api/read-cache.ts';
+import { recommendationRoutes } from './api/recommendations.ts';
 import { type CatalogConfig, ConfigSchema } from './config.ts';
 import type { CatalogDatabase } from './data/schema.ts';
 import { loadDemoData } from './demo-data.ts';
@@ -46,6 +47,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
 
   productRoutes(server, products, verifier, createReadCache({ ttlMs: config.readCacheTtlMs }));
   categoryRoutes(server, categories, verifier);
+  recommendationRoutes(server, products, verifier);
   await registerGraphQL(server, { config, database, products, categories, verifier });
   return server;
 }

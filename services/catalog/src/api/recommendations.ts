@@ -1,0 +1,104 @@
+/**
+ * GET /api/v1/recommendations?user_id= — as the seed's dashboard calls it. Your own
+ * unless you are an admin (403 otherwise); the order history behind it is read from
+ * the orders service with your token.
+ */
+import { type AccessClaims, authenticate, isAdmin, type TokenVerifier } from '@portico/auth';
+import { loadConfig } from '@portico/config';
+import type { Server } from '@portico/http';
+import { commonErrors } from '@portico/problem';
+import Type from 'typebox';
+import type { ProductService } from '../domain/products.ts';
+import { createOrderHistory, type OrderHistory, recommend } from '../domain/recommendations.ts';
+import { Problem, ProductOut } from './schemas.ts';
+import { productJson } from './serialize.ts';
+
+/** Where the orders service is; read from the environment like every other setting. */
+export const RecommendationSettings = Type.Object({
+  ordersUrl: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8003', env: 'ORDERS_URL' }),
+  ordersTimeoutMs: Type.Integer({
+    minimum: 10,
+    maximum: 10_000,
+    default: 800,
+    env: 'CATALOG_ORDERS_TIMEOUT_MS',
+    description: 'Budget for reading order history; past it recommendations fall back to popular products',
+  }),
+});
+
+const Query = Type.Object(
+  {
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    limit: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+  },
+  { additionalProperties: false },
+);
+
+const Recommended = Type.Object({
+  ...ProductOut.properties,
+  reason: Type.Union([Type.Literal('ordered_category'), Type.Literal('popular'), Type.Literal('in_stock')]),
+  links: Type.Object({ self: Type.String(), actions: Type.String() }),
+});
+
+export function recommendationRoutes(
+  server: Server,
+  products: ProductService,
+  verifier: TokenVerifier,
+  history: OrderHistory = fromEnvironment(),
+) {
+  server.get(
+    '/api/v1/recommendations',
+    {
+      preHandler: [authenticate(verifier)],
+      schema: {
+        tags: ['recommendations'],
+        summary: 'Products to recommend to a user',
+        description:
+          'In-stock products from the categories the user ordered from, else popular in-stock products. `meta.degraded` is true when order history could not be read in time.',
+        querystring: Query,
+        response: {
+          200: Type.Object({
+            data: Type.Array(Recommended),
+            meta: Type.Object({ personalised: Type.Boolean(), degraded: Type.Boolean() }),
+            links: Type.Object({ self: Type.String() }),
+          }),
+          400: Problem,
+          401: Problem,
+          403: Problem,
+        },
+      },
+    },
+    async (request, reply) => {
+      const auth = request.auth as AccessClaims;
+      const userId = request.query.user_id ?? auth.sub;
+      if (userId !== auth.sub && !isAdmin(auth)) {
+        throw commonErrors.FORBIDDEN("Only admins may read another user's recommendations");
+      }
+      const result = await recommend(products, history, {
+        userId,
+        authorization: request.headers.authorization!,
+        limit: request.query.limit,
+        requestId: request.id,
+      });
+      reply.header('cache-control', 'private, no-store');
+      return {
+        data: result.items.map(({ product, reason }) => ({
+          ...productJson(product),
+          reason,
+          links: {
+            self: `/api/v1/products/${product.id}`,
+            actions: `/api/v1/products/${product.id}/actions`,
+          },
+        })),
+        meta: { personalised: result.personalised, degraded: result.degraded },
+        links: {
+          self: `/api/v1/recommendations?${new URLSearchParams({ user_id: userId, limit: String(request.query.limit) })}`,
+        },
+      };
+    },
+  );
+}
+
+function fromEnvironment(): OrderHistory {
+  const settings = loadConfig('catalog', RecommendationSettings);
+  return createOrderHistory({ url: settings.ordersUrl, timeoutMs: settings.ordersTimeoutMs });
+}
