@@ -30,6 +30,8 @@ export interface BuildDeps {
    * `fastify`: through a Fastify catch-all route; kept to measure the difference.
    */
   hotPath?: 'node' | 'fastify';
+  /** Where logs go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
 }
 
 declare module 'fastify' {
@@ -48,6 +50,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     description: 'Portico API gateway: routing, auth, rate limits, caching, aggregation, health',
     logLevel: config.logLevel,
     fastify: {
+      ...(deps.logStream ? { logger: { level: config.logLevel, stream: deps.logStream } } : {}),
       serverFactory: (handler) => {
         fastifyHandler = handler;
         const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -78,6 +81,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     createKvStore({
       url: config.redisUrl || undefined,
       keyPrefix: config.redisKeyPrefix,
+      connectionName: `portico-gateway-${process.pid}-${config.redisKeyPrefix.replace(/[^A-Za-z0-9_-]/g, '')}`,
       onAvailabilityChange(available, err) {
         metrics.storeUp('redis', available);
         if (available) log.info('redis connected: rate limits and cache are shared');

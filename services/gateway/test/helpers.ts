@@ -75,13 +75,23 @@ export interface TestGateway {
 
 export async function startGateway(
   definition: GatewayFile | undefined,
-  options: { verifier?: TokenVerifier; kv?: KvStore; config?: Partial<GatewayConfig> } = {},
+  options: {
+    verifier?: TokenVerifier;
+    kv?: KvStore;
+    config?: Partial<GatewayConfig>;
+    logStream?: { write(line: string): void };
+  } = {},
 ): Promise<TestGateway> {
   const config = loadConfig('gateway', ConfigSchema, {
     env: {},
     overrides: { port: 0, logLevel: 'silent', watch: false, ...options.config } as never,
   });
-  const server = await build(config, { verifier: options.verifier, definition, kv: options.kv });
+  const server = await build(config, {
+    verifier: options.verifier,
+    definition,
+    kv: options.kv,
+    logStream: options.logStream,
+  });
   await server.listen({ port: 0, host: '127.0.0.1' });
   const port = (server.server.address() as AddressInfo).port;
   return { url: `http://127.0.0.1:${port}`, server, close: () => server.close() };

@@ -116,8 +116,44 @@ describe('rate limiting', () => {
     }
   });
 
-  test('Redis unreachable: the gateway starts and keeps serving, and says so in /health and /metrics', async () => {
-    const gw = await startGateway(limited(up, 2), { config: { redisUrl: 'redis://127.0.0.1:1' } });
+  test('Redis connection killed under load: requests keep flowing, the limit is enforced again once it is back', {
+    skip: !redisUrl,
+  }, async () => {
+    const prefix = `test:${randomBytes(6).toString('hex')}:`;
+    const gw = await startGateway(limited(up, 5, '2s'), {
+      config: { redisUrl: redisUrl!, redisKeyPrefix: prefix },
+    });
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redisUrl!);
+    try {
+      const name = `portico-gateway-${process.pid}-${prefix.replace(/[^A-Za-z0-9_-]/g, '')}`;
+      const list = (await admin.call('CLIENT', 'LIST')) as string;
+      const ids = list
+        .split('\n')
+        .filter((l) => l.includes(`name=${name} `))
+        .map((l) => /id=(\d+)/.exec(l)![1]!);
+      assert.equal(ids.length, 1, 'the gateway has one named connection');
+      await admin.call('CLIENT', 'KILL', 'ID', ids[0]!);
+      // every request is answered while the connection is down and while it comes back
+      const statuses: number[] = [];
+      const deadline = Date.now() + 5000;
+      while (!statuses.includes(429)) {
+        assert.ok(Date.now() < deadline, `the limit came back (${statuses.join(',')})`);
+        statuses.push((await fetch(`${gw.url}/api/v1/limited`)).status);
+      }
+      assert.ok(statuses.every((s) => s === 200 || s === 429));
+    } finally {
+      admin.disconnect();
+      await gw.close();
+    }
+  });
+
+  test('Redis unreachable: the gateway starts and keeps serving, and says so in logs, /health and /metrics', async () => {
+    const logs: string[] = [];
+    const gw = await startGateway(limited(up, 2), {
+      config: { redisUrl: 'redis://127.0.0.1:1', logLevel: 'warn' },
+      logStream: { write: (line) => void logs.push(line) },
+    });
     try {
       const statuses = [];
       for (let i = 0; i < 5; i++) statuses.push((await fetch(`${gw.url}/api/v1/limited`)).status);
@@ -135,6 +171,11 @@ describe('rate limiting', () => {
         5,
       );
       assert.equal(metric(metrics, 'gateway_store_up', { backend: 'redis' }), 0);
+      const warnings = logs.map((line) => JSON.parse(line) as { level: number; msg: string });
+      assert.ok(
+        warnings.some((w) => w.level === 40 && /rate limits fail open/.test(w.msg)),
+        'a warning says so',
+      );
     } finally {
       await gw.close();
     }

@@ -14,6 +14,8 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   /** Longest wait for one command before it counts as a failure. @default 250 ms */
   commandTimeoutMs?: number;
+  /** Shown in `CLIENT LIST`, so operators (and tests) can tell this connection apart. */
+  connectionName?: string;
   /** Told when the connection goes down or comes back. */
   onAvailabilityChange?: (available: boolean, error?: Error) => void;
 }
@@ -80,6 +82,7 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(100 * times, 2000),
     lazyConnect: false,
+    ...(options.connectionName ? { connectionName: options.connectionName } : {}),
   }) as ScriptRedis;
   redis.defineCommand('slidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
   redis.defineCommand('setTagged', { lua: SET_TAGGED });

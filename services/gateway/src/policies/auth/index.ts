@@ -57,21 +57,26 @@ export function auth(route: RouteDef, verify: (token: string) => Promise<AccessC
   };
 }
 
-/** Remembers verified tokens until they expire (bounded); failures are never remembered. */
+/**
+ * Remembers verified tokens until they expire (bounded); failures are never remembered.
+ * Keyed by the token's tail (its signature) so a lookup hashes a few dozen characters, not
+ * the whole token; a hit still compares the whole token.
+ */
 export function cachedVerifier(
   verifier: TokenVerifier,
   max = 10_000,
 ): (token: string) => Promise<AccessClaims> {
-  const seen = new Map<string, AccessClaims>();
+  const seen = new Map<string, { token: string; claims: AccessClaims }>();
   return async (token) => {
-    const known = seen.get(token);
-    if (known) {
-      if ((known.payload.exp ?? 0) * 1000 > Date.now()) return known;
-      seen.delete(token);
+    const key = token.slice(-48);
+    const known = seen.get(key);
+    if (known && known.token === token) {
+      if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) return known.claims;
+      seen.delete(key);
     }
     const claims = await verifier.verify(token);
     if (seen.size >= max) seen.delete(seen.keys().next().value!);
-    seen.set(token, claims);
+    seen.set(key, { token, claims });
     return claims;
   };
 }
