@@ -74,6 +74,22 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     clients: Type.Array(Client, { default: defaultClients() }),
+    clientSecrets: Type.Object(
+      {
+        web: Type.String({
+          default: '',
+          env: 'PORTICO_WEB_CLIENT_SECRET',
+          description:
+            'Secret of the portico-web client when its config gives none (npm start makes one per data dir)',
+        }),
+        service: Type.String({
+          default: '',
+          env: 'PORTICO_SERVICE_CLIENT_SECRET',
+          description: 'Secret of the portico-service client when its config gives none',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     keysFile: Type.String({
       default: join(dataDir, 'identity-keys.json'),
       env: 'IDENTITY_KEYS_FILE',
@@ -135,8 +151,6 @@ function defaultClients(): ClientConfig[] {
     {
       client_id: 'portico-web',
       client_name: 'Portico console',
-      // The embedded default's secret is public knowledge; deployments set their own.
-      client_secret: process.env.PORTICO_WEB_CLIENT_SECRET ?? 'portico-web-embedded-default-secret',
       token_endpoint_auth_method: 'client_secret_basic',
       grant_types: ['authorization_code', 'refresh_token'],
       redirect_uris: ['http://localhost:3000/callback'],
@@ -157,7 +171,6 @@ function defaultClients(): ClientConfig[] {
     {
       client_id: 'portico-service',
       client_name: 'Portico service-to-service',
-      client_secret: process.env.PORTICO_SERVICE_CLIENT_SECRET ?? 'portico-service-embedded-default-secret',
       token_endpoint_auth_method: 'client_secret_basic',
       grant_types: ['client_credentials'],
       redirect_uris: [],

@@ -44,6 +44,7 @@ export async function startIdentity(
         ...(target.schema ? { databaseSchema: target.schema } : {}),
         keysFile: '',
         demoLoginsFile: '',
+        clientSecrets: { web: WEB.secret, service: SERVICE_SECRET },
         logLevel: 'silent',
         ...overrides,
         issuer,
@@ -76,10 +77,11 @@ export async function startIdentity(
 
 export const WEB = {
   id: 'portico-web',
-  secret: 'portico-web-embedded-default-secret',
+  secret: randomBytes(24).toString('base64url'),
   redirect: 'http://localhost:3000/callback',
   postLogout: 'http://localhost:3000/',
 };
+export const SERVICE_SECRET = randomBytes(24).toString('base64url');
 export const CLI = { id: 'portico-cli', redirect: 'http://127.0.0.1/callback' };
 export const API_SCOPES = 'catalog:read catalog:write orders:read orders:write users:read users:write';
 

@@ -13,6 +13,7 @@ import {
   API_SCOPES,
   cliClient,
   type RunningIdentity,
+  SERVICE_SECRET,
   startIdentity,
   storageTargets,
   WEB,
@@ -213,7 +214,7 @@ for (const { name, target, overrides } of storageTargets()) {
         new URL(identity.issuer),
         'portico-service',
         undefined,
-        client.ClientSecretBasic('portico-service-embedded-default-secret'),
+        client.ClientSecretBasic(SERVICE_SECRET),
         { execute: [client.allowInsecureRequests] },
       );
       const tokens = await client.clientCredentialsGrant(service, {

@@ -9,6 +9,7 @@
  * - codes live `ttl.authorizationCodeSeconds` (60 s) and are single-use: a second use
  *   revokes the grant, and with it the refresh token issued for the first
  */
+import { randomBytes } from 'node:crypto';
 import Provider, {
   type Account,
   type AdapterConstructor,
@@ -60,7 +61,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
 
   const configuration: Configuration = {
     adapter: deps.adapter,
-    clients: config.clients.map(toClientMetadata),
+    clients: withSecrets(config).map(toClientMetadata),
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -185,6 +186,22 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
 
 async function ownToken(ctx: KoaContextWithOIDC, client: ClientInstance, token: TokenLike): Promise<boolean> {
   return token.clientId === client.clientId && ctx.oidc.client?.clientId === client.clientId;
+}
+
+/**
+ * Confidential clients without a configured secret get `clientSecrets.<name>`, or else a
+ * random one nobody knows: an unconfigured deployment fails closed, never on a known value.
+ */
+function withSecrets(config: Config): ClientConfig[] {
+  const given: Record<string, string> = {
+    'portico-web': config.clientSecrets.web,
+    'portico-service': config.clientSecrets.service,
+  };
+  return config.clients.map((client) =>
+    client.token_endpoint_auth_method === 'none' || client.client_secret
+      ? client
+      : { ...client, client_secret: given[client.client_id] || randomBytes(32).toString('base64url') },
+  );
 }
 
 /** Config clients as oidc-provider metadata: service clients have no redirects and no response types. */
