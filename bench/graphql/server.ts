@@ -3,7 +3,8 @@
  * kit plus our graphql-http + graphql-jit transport), `mercurius` and `yoga` in their default
  * set-up. All three serve the same executable schema (SDL + resolvers) over the same
  * services and the same demo data in SQLite, with the same per-request context (loaders).
- * Usage: node bench/graphql/server.ts <portico|mercurius|yoga> <port>
+ * `mercurius-jit` is Mercurius with its opt-in graphql-jit (`jit: 1`), for reference.
+ * Usage: node bench/graphql/server.ts <portico|mercurius|mercurius-jit|yoga> <port>
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createTestIssuer } from '@portico/auth/testing';
@@ -45,10 +46,12 @@ if (kind === 'portico') {
     verifier: issuer.verifier,
   };
   const schema = createSchema();
-  if (kind === 'mercurius') {
+  if (kind === 'mercurius' || kind === 'mercurius-jit') {
     const app = Fastify();
     await app.register(mercurius, {
       schema,
+      // Not the default: compiles a query with graphql-jit once it has been seen this many times.
+      ...(kind === 'mercurius-jit' ? { jit: 1 } : {}),
       context: (request) => createContext(deps, request.headers.authorization),
     });
     await app.listen({ port, host: '127.0.0.1' });

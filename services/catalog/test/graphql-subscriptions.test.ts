@@ -171,6 +171,30 @@ describe('productUpdated, in process (embedded default)', () => {
     await until(() => a.server.pubsub.listenerCount(PRODUCT_CHANNEL) === 0, 'the unsubscription');
   });
 
+  test('over graphql-ws, mutations take the token from the connection params', async () => {
+    const [id] = await firstProducts(a);
+    const mutation = `mutation { updateProduct(id: "${id}", input: { inStock: false }) { success } }`;
+    for (const [params, expected] of [
+      [{ authorization: admin.authorization }, { data: { updateProduct: { success: true } } }],
+      [{}, 'AUTHENTICATION_REQUIRED'],
+    ] as const) {
+      const client = createClient({
+        url: a.ws,
+        webSocketImpl: WebSocket,
+        lazy: true,
+        retryAttempts: 0,
+        connectionParams: params,
+      });
+      try {
+        const { value } = await client.iterate({ query: mutation }).next();
+        if (typeof expected === 'string') assert.equal(value!.errors![0]!.extensions!.code, expected);
+        else assert.deepEqual(value, expected);
+      } finally {
+        await client.dispose();
+      }
+    }
+  });
+
   test('subscriptions go through the same limits and errors', async () => {
     const client = createClient({ url: a.ws, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
     try {

@@ -242,7 +242,12 @@ export const resolvers: Resolvers<GraphQLContext, Models, ProductEvent> = {
         iterate<ProductEvent>(ctx.pubsub, PRODUCT_CHANNEL, {
           filter: (event) => event.type !== 'deleted' && (id == null || event.product.id === id),
         }),
-      resolve: (event) => event.product,
+      resolve: (event, _args, ctx) => {
+        // A subscription's context lives as long as it does: each event reads fresh categories.
+        ctx.loaders.category.clearAll();
+        ctx.loaders.categoryProducts.clearAll();
+        return event.product;
+      },
     },
   },
 
