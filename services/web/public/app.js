@@ -39,7 +39,7 @@ function flash(message, kind = 'info') {
 }
 
 function errorBox(err) {
-  return h('div', { class: 'error', role: 'alert' }, describe(err));
+  return h('div', { class: 'error', role: 'alert' }, typeof err === 'string' ? err : describe(err));
 }
 
 function money(amount, currency = 'USD') {
@@ -80,6 +80,8 @@ function describe(err) {
       return session.authenticated
         ? 'Your sign-in has expired. Sign in again to continue.'
         : 'You need to sign in to do this.';
+    case 402:
+      return p.detail || 'The card was declined. Try another card.';
     case 403:
       return p.detail || 'You are not allowed to do this.';
     case 404:
@@ -229,14 +231,22 @@ async function catalogView(params) {
   const form = h(
     'form',
     { role: 'search', class: 'filters', action: '/products', method: 'get' },
-    h('label', { for: 'q' }, 'Search products'),
-    h('input', { id: 'q', name: 'q', type: 'search', value: q, placeholder: 'Name or description' }),
-    h('label', { for: 'category' }, 'Category'),
     h(
-      'select',
-      { id: 'category', name: 'category_id' },
-      h('option', { value: '' }, 'All categories'),
-      categoryOptions.map((c) => h('option', { value: c.id, selected: c.id === categoryId }, c.name)),
+      'div',
+      { class: 'field grow' },
+      h('label', { for: 'q' }, 'Search products'),
+      h('input', { id: 'q', name: 'q', type: 'search', value: q, placeholder: 'Name or description' }),
+    ),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'category' }, 'Category'),
+      h(
+        'select',
+        { id: 'category', name: 'category_id' },
+        h('option', { value: '' }, 'All categories'),
+        categoryOptions.map((c) => h('option', { value: c.id, selected: c.id === categoryId }, c.name)),
+      ),
     ),
     h(
       'label',
@@ -773,9 +783,15 @@ async function orderView(id, opts = {}) {
   render(`Order ${order.id.slice(-8)}`, ...parts);
 }
 
-/** Payment with a test card; the Idempotency-Key stays the same across retries of one attempt. */
+/**
+ * Payment with a test card, following the order's `pay` link: a payment intent for the
+ * order, then its `confirm` link with the card. Each POST carries an Idempotency-Key; a
+ * retry after a lost answer (network error, 504) reuses it, a new attempt gets a new one.
+ */
 function paymentForm(order, status) {
-  const idempotencyKey = crypto.randomUUID();
+  const createKey = crypto.randomUUID();
+  let confirmKey = crypto.randomUUID();
+  let intent = null;
   const pay = h('button', { type: 'submit' }, `Pay ${money(order.total, order.currency)}`);
   const form = h(
     'form',
@@ -789,21 +805,31 @@ function paymentForm(order, status) {
           .map((s) => Number(s.trim()));
         pay.disabled = true;
         pay.setAttribute('aria-busy', 'true');
+        status.replaceChildren('Paying…');
         try {
-          await api('POST', order.links.pay, {
-            headers: { 'idempotency-key': idempotencyKey },
+          if (!intent?.links?.confirm) {
+            const created = await api('POST', order.links.pay, {
+              headers: { 'idempotency-key': createKey },
+              body: { order_id: order.id },
+            });
+            intent = created.data.data;
+          }
+          const confirmed = await api('POST', intent.links.confirm, {
+            headers: { 'idempotency-key': confirmKey },
             body: {
-              order_id: order.id,
               card: {
-                number: String(f.get('number')).replaceAll(' ', ''),
-                exp_month: month,
-                exp_year: year < 100 ? 2000 + year : year,
-                cvc: String(f.get('cvc')),
+                number: String(f.get('number')).replace(/[\s-]/g, ''),
+                exp_month: month || 0,
+                exp_year: year < 100 ? 2000 + year : year || 0,
+                cvc: String(f.get('cvc')).trim(),
               },
             },
           });
+          intent = confirmed.data.data;
           await orderView(order.id, { message: 'Payment accepted. Thank you!' });
         } catch (err) {
+          const lost = !(err instanceof ApiError) || err.status === 504;
+          if (!lost) confirmKey = crypto.randomUUID();
           status.replaceChildren(errorBox(err));
           pay.disabled = false;
           pay.removeAttribute('aria-busy');

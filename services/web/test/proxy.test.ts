@@ -22,6 +22,7 @@ import {
   startFakeGateway,
   startIdentity,
   startWeb,
+  WEB_CLIENT_SECRET,
 } from './support/harness.ts';
 
 const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
@@ -61,12 +62,12 @@ describe('the /api proxy', () => {
     assert.equal(seen.headers.cookie, undefined, 'the console’s cookie stays here');
     assert.equal(seen.headers['x-forwarded-for'], undefined);
     assert.ok(seen.headers['x-request-id']);
-    // Back to the browser: no upstream cookies or internal headers, same-origin Location, private caching.
+    // Back to the browser: no upstream cookies or internal headers, same-origin Location, nothing cached.
     assert.equal(res.headers['set-cookie'], undefined);
     assert.equal(res.headers['x-internal-secret'], undefined);
     assert.equal(res.headers.location, '/api/v1/things/1');
     assert.equal(res.headers.etag, '"v1"');
-    assert.equal(res.headers['cache-control'], 'private, no-cache');
+    assert.equal(res.headers['cache-control'], 'no-store');
   });
 
   test('an anonymous call goes without a token', async () => {
@@ -201,7 +202,7 @@ describe('access-token refresh', () => {
         new URL(idp.issuer),
         'portico-web',
         undefined,
-        oidc.ClientSecretBasic('portico-web-embedded-default-secret'),
+        oidc.ClientSecretBasic(WEB_CLIENT_SECRET),
         { execute: [oidc.allowInsecureRequests] },
       );
       await oidc.tokenRevocation(conf, stored!.data.tokens!.refreshToken!);

@@ -75,7 +75,7 @@ for (const makeTarget of databaseTargets()) {
 
     test('a full sign-in: new session id, user from userinfo, /api/protected answers', async () => {
       const { browser: b, start, done } = await signIn(web, idp, 'alice', '/cart');
-      assert.equal(done.statusCode, 303);
+      assert.equal(done.statusCode, 303, done.body);
       assert.equal(done.headers.location, '/cart');
       const before = String(start.headers['set-cookie']).split(';')[0];
       const afterCookie = String(done.headers['set-cookie']).split(';')[0];

@@ -111,11 +111,9 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
       } else reply.header(name, value);
     }
     reply.header('x-upstream-request-id', response.headers['x-request-id']);
-    // What the API says is public is still per-user here (the token varies): keep it in this browser.
-    reply.header(
-      'cache-control',
-      response.headers['cache-control'] === 'no-store' ? 'no-store' : 'private, no-cache',
-    );
+    // Answers made with someone's token are theirs: nothing is kept in the browser's cache
+    // (a shared computer keeps no cart or order after sign-out).
+    reply.header('cache-control', 'no-store');
     reply.header('vary', 'Cookie');
     return reply.send(response.body);
   }

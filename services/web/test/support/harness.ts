@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type Server as HttpServer, type Incom
 import { createServer as createNetServer } from 'node:net';
 import { type DeepPartial, loadConfig } from '@portico/config';
 import type { Server } from '@portico/http';
-import * as identity from '@portico/identity';
+import type { IdentityConfig, IdentityServer } from '@portico/identity';
 import type { DatabaseTarget } from '@portico/store/testing';
 import { buildSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -18,6 +18,10 @@ import { build, ConfigSchema, type WebConfig, type WebDeps } from '../../src/bui
 
 export const PUBLIC_URL = 'http://localhost:3000';
 export const HOST = 'localhost:3000';
+/** The portico-web client's secret, given to both ends the way the platform does (one variable). */
+export const WEB_CLIENT_SECRET =
+  process.env.PORTICO_WEB_CLIENT_SECRET || 'portico-web-test-secret-0123456789';
+process.env.PORTICO_WEB_CLIENT_SECRET = WEB_CLIENT_SECRET;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,18 +35,20 @@ export function freePort(): Promise<number> {
 }
 
 export interface RunningIdentity {
-  server: identity.IdentityServer;
+  server: IdentityServer;
   issuer: string;
   password(username: string): string;
   close(): Promise<void>;
 }
 
 export async function startIdentity(overrides: Record<string, unknown> = {}): Promise<RunningIdentity> {
+  // Imported here, after the secret is in the environment, for an identity that reads it at load.
+  const identity = await import('@portico/identity');
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
     const config = loadConfig('identity', identity.ConfigSchema, {
-      env: {},
+      env: { PORTICO_WEB_CLIENT_SECRET: WEB_CLIENT_SECRET },
       overrides: {
         databaseUrl: 'sqlite::memory:',
         keysFile: '',
@@ -51,7 +57,7 @@ export async function startIdentity(overrides: Record<string, unknown> = {}): Pr
         ...overrides,
         issuer,
         port,
-      } as DeepPartial<identity.IdentityConfig>,
+      } as DeepPartial<IdentityConfig>,
     });
     const server = await identity.build(config);
     try {
@@ -208,7 +214,7 @@ export async function startWeb(
       publicUrl: PUBLIC_URL,
       gatewayUrl,
       ...overrides,
-      oidc: { issuer, ...overrides.oidc },
+      oidc: { issuer, clientSecret: WEB_CLIENT_SECRET, ...overrides.oidc },
     },
   });
   return build(config, deps);

@@ -1,0 +1,310 @@
+/**
+ * The whole platform in a real browser: Debian's chromium driven by playwright-core against
+ * `npm start` (services/platform), on a fresh data dir. The customer signs in, searches, adds
+ * to the cart, checks out, pays, sees the order on the dashboard and signs out; then an admin
+ * changes a price and a customer page that is already open shows it without a reload.
+ * Screenshots of every step go to test-results/e2e/.
+ *
+ * The platform listens on the fixed embedded ports, so this is the one test file that starts
+ * it; when a port is taken it skips (outside CI) rather than fight another platform.
+ * PORTICO_E2E_DATA_DIR points it at a platform that is already running with that data dir.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SHOTS = join(ROOT, 'test-results', 'e2e');
+const CONSOLE = 'http://localhost:3000';
+const PORTS = [3000, 8000, 8001, 8002, 8003, 8004, 9000];
+const CHROMIUM = '/usr/bin/chromium';
+const STEP_TIMEOUT = 15_000;
+
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function whyNot(): Promise<string | undefined> {
+  if (process.env.PORTICO_E2E_DATA_DIR) return undefined;
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
+  const taken = [];
+  for (const port of PORTS) if (await portTaken(port)) taken.push(port);
+  if (taken.length) return `ports ${taken.join(', ')} are in use: another platform is running`;
+  return undefined;
+}
+
+const skip = await whyNot();
+if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+
+describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}` : false }, () => {
+  let platform: ChildProcess | undefined;
+  let dataDir: string;
+  let browser: Browser;
+  let customer: BrowserContext;
+  let page: Page;
+  let readyMs = 0;
+  const logins = new Map<string, string>();
+  let shot = 0;
+  const state: { product?: string; productUrl?: string; price?: string; order?: string } = {};
+
+  async function screenshot(p: Page, name: string) {
+    shot++;
+    await p.screenshot({ path: join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  }
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    dataDir = process.env.PORTICO_E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'portico-e2e-'));
+    if (!process.env.PORTICO_E2E_DATA_DIR) {
+      const t0 = performance.now();
+      platform = spawn(process.execPath, [join(ROOT, 'services/platform/src/main.ts')], {
+        cwd: ROOT,
+        env: { ...process.env, PORTICO_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`the platform did not start in 60 s:\n${output}`)),
+          60_000,
+        );
+        platform!.stdout!.on('data', (chunk: Buffer) => {
+          output += chunk;
+          if (output.includes('Ctrl-C stops everything')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        platform!.stderr!.on('data', (chunk: Buffer) => {
+          output += chunk;
+        });
+        platform!.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`the platform exited with ${code}:\n${output}`));
+        });
+      });
+      readyMs = Math.round(performance.now() - t0);
+      console.log(
+        `platform ready in ${readyMs} ms (spawn to banner): ${/ready in (\d+) ms/.exec(output)?.[0]}`,
+      );
+    }
+    const file = JSON.parse(readFileSync(join(dataDir, 'identity-demo-logins.json'), 'utf8')) as {
+      logins: Array<{ username: string; password: string }>;
+    };
+    for (const login of file.logins) logins.set(login.username, login.password);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    customer = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    customer.setDefaultTimeout(STEP_TIMEOUT);
+    page = await customer.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (platform && platform.exitCode === null) {
+      const exited = new Promise((resolve) => platform!.once('exit', resolve));
+      platform.kill('SIGINT');
+      await exited;
+    }
+    if (!process.env.PORTICO_E2E_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** The provider's pages: username and password, then consent when it asks. */
+  async function signInAtProvider(p: Page, username: string) {
+    await p.getByLabel('Username').fill(username);
+    await p.getByLabel('Password').fill(logins.get(username)!);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    const allow = p.getByRole('button', { name: 'Allow' });
+    await p.waitForURL((url) => url.origin === CONSOLE || url.pathname.includes('/interaction/'));
+    if (new URL(p.url()).origin !== CONSOLE) {
+      await screenshot(p, `consent-${username}`);
+      await allow.click();
+    }
+    await p.waitForURL((url) => url.origin === CONSOLE);
+  }
+
+  test('the customer signs in', async () => {
+    await page.goto(CONSOLE);
+    await page.getByRole('heading', { name: 'Catalog' }).waitFor();
+    await screenshot(page, 'catalog-signed-out');
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByLabel('Username').waitFor();
+    await screenshot(page, 'provider-login');
+    await signInAtProvider(page, 'alice');
+    await page.getByText('Signed in as Alice Example').waitFor();
+    await screenshot(page, 'signed-in');
+  });
+
+  test('searches the catalog', async () => {
+    await page.getByLabel('Search products').fill('keyboard');
+    await page.getByLabel('Search products').press('Enter');
+    const result = page.getByRole('link', { name: 'Mechanical keyboard' });
+    await result.waitFor();
+    await page.getByText(/1 product · page 1 of 1/).waitFor();
+    await screenshot(page, 'search-results');
+    await result.click();
+    await page.waitForURL(/\/products\/[^/?]+$/);
+    await page.locator('h1', { hasText: 'Mechanical keyboard' }).waitFor();
+    await page.locator('[data-action]').first().waitFor();
+    state.price = (await page.locator(`[data-price-for]`).first().textContent()) ?? '';
+    state.productUrl = page.url();
+    state.product = state.productUrl.split('/').pop();
+  });
+
+  test('adds the product to the cart with the button its actions offer', async () => {
+    // Customers get add_to_cart and no write actions.
+    assert.equal(await page.locator('[data-action]').count(), 1);
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.getByText('Added 1 × “Mechanical keyboard” to your cart.').waitFor();
+    await screenshot(page, 'added-to-cart');
+  });
+
+  test('checks out', async () => {
+    await page.getByRole('link', { name: 'Cart' }).click();
+    await page.getByRole('rowheader', { name: 'Mechanical keyboard' }).waitFor();
+    await page.getByText(`Subtotal: ${state.price}`).waitFor();
+    await screenshot(page, 'cart');
+    await page.getByRole('button', { name: 'Check out' }).click();
+    await page.waitForURL(/\/orders\/[^/]+$/);
+    await page.getByRole('heading', { name: /^Order / }).waitFor();
+    state.order = page.url().split('/').pop();
+    await screenshot(page, 'order-pending');
+  });
+
+  test('pays with the test card', async () => {
+    await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+    await page.getByRole('button', { name: /^Pay / }).click();
+    await page.getByText('Payment accepted. Thank you!').waitFor();
+    await page.locator('#order-status', { hasText: 'paid' }).waitFor();
+    await screenshot(page, 'order-paid');
+  });
+
+  test('sees the order on the dashboard', async () => {
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('heading', { name: 'Recent orders' }).waitFor();
+    await page.getByRole('link', { name: `Order ${state.order!.slice(-8)}` }).waitFor();
+    await screenshot(page, 'dashboard');
+  });
+
+  test('a phone-sized screen keeps its layout', async () => {
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    try {
+      const small = await phone.newPage();
+      small.setDefaultTimeout(STEP_TIMEOUT);
+      for (const [path, name] of [
+        ['/products', 'phone-catalog'],
+        [new URL(state.productUrl!).pathname, 'phone-product'],
+      ] as const) {
+        await small.goto(`${CONSOLE}${path}`);
+        await small.locator('h1').waitFor();
+        const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px at 390px`);
+        await screenshot(small, name);
+      }
+    } finally {
+      await phone.close();
+    }
+  });
+
+  test('works with the keyboard alone', async () => {
+    await page.goto(`${CONSOLE}/products`);
+    await page.getByRole('heading', { name: 'Catalog' }).waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    // Tab on to the search box and search without the mouse.
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(() => document.activeElement?.id === 'q')) break;
+    }
+    await page.keyboard.type('refactoring');
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: 'Refactoring' }).waitFor();
+  });
+
+  test('the customer signs out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // RP-initiated logout: the provider asks to confirm ending its session too.
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL((url) => url.origin === CONSOLE);
+    await page.getByRole('link', { name: 'Sign in' }).waitFor();
+    await screenshot(page, 'signed-out');
+    const session = await page.evaluate(() => fetch('/api/session').then((r) => r.json()));
+    assert.equal(session.authenticated, false);
+  });
+
+  test('an admin changes a price; an open customer page shows it without a reload', async () => {
+    await page.goto(state.productUrl!);
+    await page.locator('h1', { hasText: 'Mechanical keyboard' }).waitFor();
+    await page.waitForFunction(() => document.body.dataset.live === 'on');
+    const marker = await page.evaluate(() => {
+      (window as unknown as { marker: string }).marker = 'still the same page';
+      return 'still the same page';
+    });
+
+    // A price the product cannot have had yet, so the change is visible.
+    const newPrice = (100 + Math.floor(Math.random() * 90_000) / 1000).toFixed(2);
+    const adminContext = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    adminContext.setDefaultTimeout(STEP_TIMEOUT);
+    try {
+      const admin = await adminContext.newPage();
+      await admin.goto(
+        `${CONSOLE}/login?return_to=${encodeURIComponent(new URL(state.productUrl!).pathname)}`,
+      );
+      await signInAtProvider(admin, 'admin');
+      await admin.locator('h1', { hasText: 'Mechanical keyboard' }).waitFor();
+      // Admins get the write actions too, from the same hypermedia.
+      for (const name of ['Add to cart', 'Mark out of stock', 'Edit', 'Delete'])
+        await admin.getByRole('button', { name }).waitFor();
+      await screenshot(admin, 'admin-product');
+      await admin.getByRole('button', { name: 'Edit' }).click();
+      await admin.getByLabel('Price').fill('0');
+      await admin.getByRole('button', { name: 'Save' }).click();
+      await admin.getByRole('alert').filter({ hasText: /price/i }).waitFor();
+      await screenshot(admin, 'admin-invalid-price');
+      await admin.getByLabel('Price').fill(newPrice);
+      await admin.getByRole('button', { name: 'Save' }).click();
+      await admin.getByText('Saved.').waitFor();
+      await screenshot(admin, 'admin-saved');
+    } finally {
+      await adminContext.close();
+    }
+
+    await page.locator(`[data-price-for="${state.product}"]`, { hasText: `$${newPrice}` }).waitFor();
+    await page.getByText(`The price is now $${newPrice}.`).waitFor();
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { marker: string }).marker),
+      marker,
+      'no reload',
+    );
+    await screenshot(page, 'customer-sees-new-price');
+  });
+});
