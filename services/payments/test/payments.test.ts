@@ -288,6 +288,32 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(chargesFor(intent.id).length, 1);
     });
 
+    test('an order cancelled while its payment is charging: the charge is refunded, the order stays cancelled', async () => {
+      const alice = await customer(stack);
+      const order = await placeOrder(alice);
+      const intent = (
+        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+      ).json().data;
+      stack.hooks.beforeCharge = async () => {
+        const cancelled = await alice.orders('POST', `/api/v1/orders/${order.id}/cancel`);
+        assert.equal(cancelled.statusCode, 200);
+      };
+      try {
+        const res = await alice.payments('POST', intent.links.confirm, card(OK), randomUUID());
+        assert.equal(res.statusCode, 409);
+        assert.equal(res.json().code, 'ORDER_NOT_PAYABLE');
+      } finally {
+        stack.hooks.beforeCharge = undefined;
+      }
+      const charged = chargesFor(intent.id);
+      assert.equal(charged.length, 1);
+      assert.ok(stack.processor.refunds.includes(charged[0]!.chargeId));
+      const after = (await alice.payments('GET', `/api/v1/payment-intents/${intent.id}`)).json().data;
+      assert.equal(after.status, 'refunded');
+      assert.equal(after.order_sync, 'rejected');
+      assert.equal((await alice.orders('GET', `/api/v1/orders/${order.id}`)).json().data.status, 'cancelled');
+    });
+
     test('amounts and ownership are checked against the order', async () => {
       const alice = await customer(stack);
       const bob = await customer(stack);

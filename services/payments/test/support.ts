@@ -33,6 +33,8 @@ export interface Stack {
   /** A second connection to the payments database, to look at (or stage) what a crash leaves. */
   paymentsDb: Database<PaymentsDb>;
   serviceTokenFailures: { remaining: number };
+  /** Runs just before each charge reaches the processor: lets a test race something against it. */
+  hooks: { beforeCharge?: () => Promise<void> };
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startStack(makeTarget: () => DatabaseTarget, deps: Partial
   const file = join(tmpdir(), `portico-payments-${randomBytes(6).toString('hex')}.db`);
   const url = paymentsTarget.name === 'sqlite' ? `sqlite:${file}` : paymentsTarget.url;
   const processor = createFakeProcessor();
+  const hooks: Stack['hooks'] = {};
   const serviceTokenFailures = { remaining: 0 };
   const config = loadConfig('payments', ConfigSchema, {
     env: {},
@@ -64,7 +67,13 @@ export async function startStack(makeTarget: () => DatabaseTarget, deps: Partial
   });
   const payments = await build(config, {
     verifier: issuer.verifier,
-    processor,
+    processor: {
+      async charge(request, signal) {
+        await hooks.beforeCharge?.();
+        return processor.charge(request, signal);
+      },
+      refund: (chargeId, signal) => processor.refund(chargeId, signal),
+    },
     serviceToken: async () => {
       if (serviceTokenFailures.remaining > 0) {
         serviceTokenFailures.remaining--;
@@ -85,6 +94,7 @@ export async function startStack(makeTarget: () => DatabaseTarget, deps: Partial
     processor,
     paymentsDb,
     serviceTokenFailures,
+    hooks,
     async close() {
       await payments.close();
       await paymentsDb.close();
