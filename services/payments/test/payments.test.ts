@@ -30,13 +30,13 @@ for (const makeTarget of databaseTargets()) {
 
       const created = await alice.payments(
         'POST',
-        '/api/v1/payment-intents',
+        '/api/v1/payments',
         { order_id: order.id },
         randomUUID(),
       );
       assert.equal(created.statusCode, 201, created.body);
       const intent = created.json().data;
-      assert.equal(created.headers.location, `/api/v1/payment-intents/${intent.id}`);
+      assert.equal(created.headers.location, `/api/v1/payments/${intent.id}`);
       assert.deepEqual(
         {
           amount: intent.amount,
@@ -63,20 +63,20 @@ for (const makeTarget of databaseTargets()) {
         chargesFor(intent.id).map((c) => [c.amountMinor, c.currency]),
         [[4028, 'USD']],
       );
-      const read = await alice.payments('GET', `/api/v1/payment-intents/${intent.id}`);
+      const read = await alice.payments('GET', `/api/v1/payments/${intent.id}`);
       assert.equal(read.json().data.status, 'succeeded');
     });
 
     test('Idempotency-Key: required; same key and body replay; different body 422', async () => {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
-      const missing = await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id });
+      const missing = await alice.payments('POST', '/api/v1/payments', { order_id: order.id });
       assert.equal(missing.statusCode, 400);
       assert.equal(missing.json().code, 'IDEMPOTENCY_KEY_REQUIRED');
 
       const key = randomUUID();
-      const first = await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, key);
-      const again = await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, key);
+      const first = await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, key);
+      const again = await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, key);
       assert.equal(first.statusCode, 201);
       assert.equal(again.statusCode, 201);
       assert.equal(again.headers['idempotent-replayed'], 'true');
@@ -92,7 +92,7 @@ for (const makeTarget of databaseTargets()) {
 
       const other = await alice.payments(
         'POST',
-        '/api/v1/payment-intents',
+        '/api/v1/payments',
         { order_id: order.id, amount: 1 },
         key,
       );
@@ -101,7 +101,7 @@ for (const makeTarget of databaseTargets()) {
 
       // Keys belong to their caller: Bob's use of the same key is his own request.
       const bob = await customer(stack);
-      const bobs = await bob.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, key);
+      const bobs = await bob.payments('POST', '/api/v1/payments', { order_id: order.id }, key);
       assert.equal(bobs.statusCode, 404);
       assert.equal(bobs.json().code, 'ORDER_NOT_FOUND');
     });
@@ -110,7 +110,7 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
       const intent = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
       const key = randomUUID();
       const first = await alice.payments('POST', intent.links.confirm, card(OK), key);
@@ -130,7 +130,7 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
       const intent = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
       const key = randomUUID();
       const same = await Promise.all(
@@ -147,10 +147,10 @@ for (const makeTarget of databaseTargets()) {
 
       const order2 = await placeOrder(alice);
       const intent2 = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order2.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order2.id }, randomUUID())
       ).json().data;
       const intent3 = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order2.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order2.id }, randomUUID())
       ).json().data;
       const racing = await Promise.all(
         [intent2, intent2, intent3, intent3].map((i) =>
@@ -176,13 +176,13 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
       const intent = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
       const declined = await alice.payments('POST', intent.links.confirm, card(DECLINE), randomUUID());
       assert.equal(declined.statusCode, 402);
       assert.equal(declined.json().code, 'PAYMENT_DECLINED');
       assert.equal(declined.json().decline_code, 'card_declined');
-      const after = (await alice.payments('GET', `/api/v1/payment-intents/${intent.id}`)).json().data;
+      const after = (await alice.payments('GET', `/api/v1/payments/${intent.id}`)).json().data;
       assert.equal(after.status, 'requires_payment_method');
       assert.deepEqual(after.last_error, { code: 'card_declined', message: 'The card was declined' });
       assert.equal((await alice.orders('GET', `/api/v1/orders/${order.id}`)).json().data.status, 'pending');
@@ -207,7 +207,7 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
       const intent = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
       const key = randomUUID();
       const t0 = performance.now();
@@ -215,7 +215,7 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(slow.statusCode, 504);
       assert.equal(slow.json().code, 'PROCESSOR_TIMEOUT');
       assert.ok(performance.now() - t0 < 2000);
-      const state = (await alice.payments('GET', `/api/v1/payment-intents/${intent.id}`)).json().data;
+      const state = (await alice.payments('GET', `/api/v1/payments/${intent.id}`)).json().data;
       assert.equal(state.status, 'processing');
       assert.equal((await alice.orders('GET', `/api/v1/orders/${order.id}`)).json().data.status, 'pending');
 
@@ -229,7 +229,7 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
       const intent = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
       const key = randomUUID();
       const body = card(OK);
@@ -267,7 +267,7 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
       const intent = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
       stack.serviceTokenFailures.remaining = 5;
       const res = await alice.payments('POST', intent.links.confirm, card(OK), randomUUID());
@@ -281,7 +281,7 @@ for (const makeTarget of databaseTargets()) {
       );
       await eventually(
         async () =>
-          (await alice.payments('GET', `/api/v1/payment-intents/${intent.id}`)).json().data.order_sync ===
+          (await alice.payments('GET', `/api/v1/payments/${intent.id}`)).json().data.order_sync ===
           'done',
       );
       assert.equal(stack.serviceTokenFailures.remaining, 0);
@@ -292,7 +292,7 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer(stack);
       const order = await placeOrder(alice);
       const intent = (
-        await alice.payments('POST', '/api/v1/payment-intents', { order_id: order.id }, randomUUID())
+        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
       stack.hooks.beforeCharge = async () => {
         const cancelled = await alice.orders('POST', `/api/v1/orders/${order.id}/cancel`);
@@ -308,7 +308,7 @@ for (const makeTarget of databaseTargets()) {
       const charged = chargesFor(intent.id);
       assert.equal(charged.length, 1);
       assert.ok(stack.processor.refunds.includes(charged[0]!.chargeId));
-      const after = (await alice.payments('GET', `/api/v1/payment-intents/${intent.id}`)).json().data;
+      const after = (await alice.payments('GET', `/api/v1/payments/${intent.id}`)).json().data;
       assert.equal(after.status, 'refunded');
       assert.equal(after.order_sync, 'rejected');
       assert.equal((await alice.orders('GET', `/api/v1/orders/${order.id}`)).json().data.status, 'cancelled');
@@ -320,7 +320,7 @@ for (const makeTarget of databaseTargets()) {
       const order = await placeOrder(alice);
       const wrong = await alice.payments(
         'POST',
-        '/api/v1/payment-intents',
+        '/api/v1/payments',
         { order_id: order.id, amount: 39.97 },
         randomUUID(),
       );
@@ -328,20 +328,20 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(wrong.json().code, 'AMOUNT_MISMATCH');
       const right = await alice.payments(
         'POST',
-        '/api/v1/payment-intents',
+        '/api/v1/payments',
         { order_id: order.id, amount: 39.98, currency: 'USD' },
         randomUUID(),
       );
       assert.equal(right.statusCode, 201);
       const intent = right.json().data;
 
-      assert.equal((await bob.payments('GET', `/api/v1/payment-intents/${intent.id}`)).statusCode, 404);
+      assert.equal((await bob.payments('GET', `/api/v1/payments/${intent.id}`)).statusCode, 404);
       const steal = await bob.payments('POST', intent.links.confirm, card(OK), randomUUID());
       assert.equal(steal.statusCode, 404);
       assert.equal(steal.json().code, 'PAYMENT_NOT_FOUND');
       const unknown = await alice.payments(
         'POST',
-        '/api/v1/payment-intents',
+        '/api/v1/payments',
         { order_id: 'nope' },
         randomUUID(),
       );
@@ -354,7 +354,7 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(chargesFor(intent.id).length, 0);
       const anon = await stack.payments.inject({
         method: 'GET',
-        url: `/api/v1/payment-intents/${intent.id}`,
+        url: `/api/v1/payments/${intent.id}`,
       });
       assert.equal(anon.statusCode, 401);
     });

@@ -42,7 +42,7 @@ export const services: PlatformService[] = [
   {
     name: 'payments',
     module: payments as unknown as ServiceModule,
-    banner: (url) => [`payments    ${url}/api/v1/payment-intents`],
+    banner: (url) => [`payments    ${url}/api/v1/payments`],
   },
   {
     name: 'gateway',

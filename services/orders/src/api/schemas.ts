@@ -168,7 +168,7 @@ export function orderView(order: Order) {
     cancelled_at: order.cancelled_at,
     links: {
       self,
-      ...(order.status === 'pending' ? { cancel: `${self}/cancel`, pay: '/api/v1/payment-intents' } : {}),
+      ...(order.status === 'pending' ? { cancel: `${self}/cancel`, pay: '/api/v1/payments' } : {}),
     },
   };
 }

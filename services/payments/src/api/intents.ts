@@ -1,4 +1,4 @@
-/** /api/v1/payment-intents: create for an order, confirm with a card, read. Every POST is idempotent. */
+/** /api/v1/payments: payment intents — create for an order, confirm with a card, read. Every POST is idempotent. */
 import { type AccessClaims, authenticate, isAdmin, type TokenVerifier } from '@portico/auth';
 import { Type } from '@portico/config';
 import type { Server } from '@portico/http';
@@ -53,7 +53,7 @@ const problems = {
 };
 
 export function intentView(intent: IntentRow) {
-  const self = `/api/v1/payment-intents/${intent.id}`;
+  const self = `/api/v1/payments/${intent.id}`;
   const confirmable =
     intent.status === 'requires_confirmation' || intent.status === 'requires_payment_method';
   return {
@@ -95,7 +95,7 @@ export function registerIntentRoutes(
   const preHandler = [authenticate(verifier)];
 
   server.post(
-    '/api/v1/payment-intents',
+    '/api/v1/payments',
     {
       preHandler,
       schema: {
@@ -138,7 +138,7 @@ export function registerIntentRoutes(
   );
 
   server.post(
-    '/api/v1/payment-intents/:id/confirm',
+    '/api/v1/payments/:id/confirm',
     {
       preHandler,
       schema: {
@@ -179,7 +179,7 @@ export function registerIntentRoutes(
   );
 
   server.get(
-    '/api/v1/payment-intents/:id',
+    '/api/v1/payments/:id',
     {
       preHandler,
       schema: {
