@@ -28,12 +28,7 @@ for (const makeTarget of databaseTargets()) {
       ]);
       assert.equal(order.total_minor, 3998 + 30);
 
-      const created = await alice.payments(
-        'POST',
-        '/api/v1/payments',
-        { order_id: order.id },
-        randomUUID(),
-      );
+      const created = await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID());
       assert.equal(created.statusCode, 201, created.body);
       const intent = created.json().data;
       assert.equal(created.headers.location, `/api/v1/payments/${intent.id}`);
@@ -90,12 +85,7 @@ for (const makeTarget of databaseTargets()) {
         .execute();
       assert.equal(intents.length, 1, 'the replay created nothing');
 
-      const other = await alice.payments(
-        'POST',
-        '/api/v1/payments',
-        { order_id: order.id, amount: 1 },
-        key,
-      );
+      const other = await alice.payments('POST', '/api/v1/payments', { order_id: order.id, amount: 1 }, key);
       assert.equal(other.statusCode, 422);
       assert.equal(other.json().code, 'IDEMPOTENCY_KEY_REUSED');
 
@@ -281,8 +271,7 @@ for (const makeTarget of databaseTargets()) {
       );
       await eventually(
         async () =>
-          (await alice.payments('GET', `/api/v1/payments/${intent.id}`)).json().data.order_sync ===
-          'done',
+          (await alice.payments('GET', `/api/v1/payments/${intent.id}`)).json().data.order_sync === 'done',
       );
       assert.equal(stack.serviceTokenFailures.remaining, 0);
       assert.equal(chargesFor(intent.id).length, 1);
@@ -339,12 +328,7 @@ for (const makeTarget of databaseTargets()) {
       const steal = await bob.payments('POST', intent.links.confirm, card(OK), randomUUID());
       assert.equal(steal.statusCode, 404);
       assert.equal(steal.json().code, 'PAYMENT_NOT_FOUND');
-      const unknown = await alice.payments(
-        'POST',
-        '/api/v1/payments',
-        { order_id: 'nope' },
-        randomUUID(),
-      );
+      const unknown = await alice.payments('POST', '/api/v1/payments', { order_id: 'nope' }, randomUUID());
       assert.equal(unknown.statusCode, 404);
 
       assert.equal((await alice.orders('POST', `/api/v1/orders/${order.id}/cancel`)).statusCode, 200);
