@@ -259,13 +259,17 @@ for (const makeTarget of databaseTargets()) {
       const intent = (
         await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
       ).json().data;
-      stack.serviceTokenFailures.remaining = 5;
+      stack.serviceTokenFailures.remaining = Number.POSITIVE_INFINITY;
       const res = await alice.payments('POST', intent.links.confirm, card(OK), randomUUID());
       assert.equal(res.statusCode, 200);
       assert.equal(res.json().data.status, 'succeeded');
       assert.equal(res.json().data.order_sync, 'pending');
       assert.equal((await alice.orders('GET', `/api/v1/orders/${order.id}`)).json().data.status, 'pending');
+      const failing = (await alice.payments('GET', `/api/v1/payments/${intent.id}`)).json().data;
+      assert.equal(failing.status, 'succeeded');
+      assert.equal(failing.order_sync, 'pending');
 
+      stack.serviceTokenFailures.remaining = 2; // identity comes back after two more failures
       await eventually(
         async () => (await alice.orders('GET', `/api/v1/orders/${order.id}`)).json().data.status === 'paid',
       );

@@ -241,7 +241,8 @@ export async function confirmIntent(ctx: PaymentsContext, input: ConfirmInput): 
       last_error_code: null,
       last_error_message: null,
       order_sync: 'pending',
-      order_sync_next_at: at,
+      // The sync loop steps in only if this request does not get to tell the order itself.
+      order_sync_next_at: new Date(Date.now() + ctx.processingLeaseMs).toISOString(),
       updated_at: at,
     })
     .where('id', '=', intent.id)
