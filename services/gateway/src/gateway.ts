@@ -15,6 +15,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile } from './config.ts';
 import { type Context, consumerOf, isRelay } from './context.ts';
 import { errors, isGatewayError } from './errors.ts';
+import { endWith } from './headers.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { compile, type Runtime } from './runtime.ts';
 import { describe } from './upstream/upstream.ts';
@@ -129,7 +130,7 @@ export function createGateway(options: GatewayOptions) {
       if (body instanceof Readable) body.resume();
       finish(ctx, status);
     } else if (Buffer.isBuffer(body)) {
-      res.end(body);
+      endWith(res, body);
       finish(ctx, status);
     } else if (isRelay(body)) {
       body.attach(res, (err) => {

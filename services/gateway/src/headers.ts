@@ -104,3 +104,13 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
   }
   return req.socket.remoteAddress ?? 'unknown';
 }
+
+/**
+ * Ends a response with a small body in one socket write. Node joins the head and the first
+ * chunk into one string write when the chunk is a string; a Buffer goes out as a writev of two.
+ * latin1 maps bytes to characters one to one, so the bytes on the wire are unchanged.
+ */
+export function endWith(res: import('node:http').ServerResponse, body: Buffer): void {
+  if (body.length <= 16_384 && !res.headersSent) res.end(body.toString('latin1'), 'latin1');
+  else res.end(body);
+}

@@ -14,7 +14,7 @@ import type { Dispatcher } from 'undici';
 import { ms, type RouteDef } from '../../config.ts';
 import { type Context, type Relay, type Reply, type Terminal, upstreamHeaders } from '../../context.ts';
 import { errors } from '../../errors.ts';
-import { downstreamHeaders } from '../../headers.ts';
+import { downstreamHeaders, endWith } from '../../headers.ts';
 import { describe, type Instance, type Upstream } from '../../upstream/upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -105,7 +105,7 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
         }
         if (ended) {
           // The whole (small) body is here: headers and body leave in one write.
-          res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+          endWith(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
           chunks = [];
           finish();
           return;
