@@ -60,6 +60,13 @@ for (const makeTarget of databaseTargets()) {
       );
       const read = await alice.payments('GET', `/api/v1/payments/${intent.id}`);
       assert.equal(read.json().data.status, 'succeeded');
+      const mine = (await alice.payments('GET', `/api/v1/payments?order_id=${order.id}`)).json().data;
+      assert.deepEqual(
+        mine.map((i: { id: string; status: string }) => [i.id, i.status]),
+        [[intent.id, 'succeeded']],
+      );
+      const bob = await customer(stack);
+      assert.deepEqual((await bob.payments('GET', `/api/v1/payments?order_id=${order.id}`)).json().data, []);
     });
 
     test('Idempotency-Key: required; same key and body replay; different body 422', async () => {

@@ -9,6 +9,7 @@ import {
   confirmIntent,
   createIntent,
   getIntent,
+  listIntents,
   type PaymentsContext,
 } from '../domain/intents.ts';
 import { fromMinor, toMinor } from '../domain/money.ts';
@@ -176,6 +177,33 @@ export function registerIntentRoutes(
         });
         return { status: 200, body: { data: intentView(intent) } };
       }),
+  );
+
+  server.get(
+    '/api/v1/payments',
+    {
+      preHandler,
+      schema: {
+        tags: ['payments'],
+        description:
+          "Your payment intents (everyone's for admins), newest first; order_id narrows to one order.",
+        querystring: Type.Object(
+          {
+            order_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ data: Type.Array(IntentSchema) }), 400: Problem, 401: Problem },
+      },
+    },
+    async (request) => {
+      const rows = await listIntents(ctx.db, callerOf(request), {
+        orderId: request.query.order_id,
+        limit: request.query.limit,
+      });
+      return { data: rows.map(intentView) };
+    },
   );
 
   server.get(

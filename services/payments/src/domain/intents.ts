@@ -45,6 +45,18 @@ export async function getIntent(db: Kysely<PaymentsDb>, id: string, caller: Call
   return intent;
 }
 
+/** The caller's intents (everyone's for admins), newest first, optionally for one order. */
+export async function listIntents(
+  db: Kysely<PaymentsDb>,
+  caller: Caller,
+  query: { orderId?: string; limit: number },
+): Promise<IntentRow[]> {
+  let q = db.selectFrom('payment_intents').selectAll();
+  if (!caller.admin) q = q.where('user_id', '=', caller.userId);
+  if (query.orderId !== undefined) q = q.where('order_id', '=', query.orderId);
+  return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+}
+
 export interface CreateInput {
   orderId: string;
   caller: Caller;
