@@ -157,6 +157,29 @@ for (const makeTarget of databaseTargets()) {
       }
     });
 
+    test('checkout with If-Match orders exactly the cart the client saw', async () => {
+      const alice = await customer();
+      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 1 });
+      const seen = await alice.call('GET', '/api/v1/cart');
+      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 1 });
+      const stale = await server.inject({
+        method: 'POST',
+        url: '/api/v1/orders',
+        headers: { ...bearer(alice.token), 'if-match': String(seen.headers.etag) },
+      });
+      assert.equal(stale.statusCode, 412);
+      assert.equal(stale.json().code, 'PRECONDITION_FAILED');
+      assert.equal((await alice.call('GET', '/api/v1/orders')).json().pagination.total, 0);
+      const current = await alice.call('GET', '/api/v1/cart');
+      const ok = await server.inject({
+        method: 'POST',
+        url: '/api/v1/orders',
+        headers: { ...bearer(alice.token), 'if-match': String(current.headers.etag) },
+      });
+      assert.equal(ok.statusCode, 201);
+      assert.equal(ok.json().data.items.length, 2);
+    });
+
     test('checkout refuses a product that went out of stock; nothing is written', async () => {
       const alice = await customer();
       await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 1 });

@@ -3,13 +3,18 @@ import { authenticate } from '@portico/auth';
 import { Type } from '@portico/config';
 import type { Server } from '@portico/http';
 import { etagFor, isFresh } from '@portico/http';
-import { addItem, getCart, MAX_QUANTITY, removeItem, setQuantity } from '../domain/cart.ts';
+import { addItem, type Cart, getCart, MAX_QUANTITY, removeItem, setQuantity } from '../domain/cart.ts';
 import { type Context, callerOf } from './context.ts';
 import { CartItemSchema, CartSchema, cartItemView, cartView, ProblemSchema } from './schemas.ts';
 
 const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
 const ItemParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
+
+/** Changes with every change to the cart; a checkout may send it as If-Match. */
+export function cartEtag(cart: Cart): string {
+  return etagFor('cart', cart.userId, cart.version);
+}
 
 export function registerCartRoutes(server: Server, { db, catalog, verifier }: Context) {
   const preHandler = [authenticate(verifier)];
@@ -22,7 +27,7 @@ export function registerCartRoutes(server: Server, { db, catalog, verifier }: Co
     },
     async (request, reply) => {
       const cart = await getCart(db, callerOf(request).userId);
-      const etag = etagFor('cart', cart.userId, cart.version);
+      const etag = cartEtag(cart);
       reply.header('etag', etag).header('cache-control', 'private, no-cache');
       if (isFresh(request, etag)) return reply.code(304).send(null);
       return cartView(cart);

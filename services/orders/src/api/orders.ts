@@ -5,7 +5,7 @@
  */
 import { authenticate, authorize } from '@portico/auth';
 import { Type } from '@portico/config';
-import type { Server } from '@portico/http';
+import { checkPreconditions, type Server } from '@portico/http';
 import {
   cancelOrder,
   checkout,
@@ -17,6 +17,7 @@ import {
   purchases,
 } from '../domain/orders.ts';
 import { errors } from '../errors.ts';
+import { cartEtag } from './cart.ts';
 import { type Context, callerOf } from './context.ts';
 import { OrderEnvelope, OrderListSchema, OrderStatusSchema, orderView, ProblemSchema } from './schemas.ts';
 
@@ -40,18 +41,22 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
       preHandler,
       schema: {
         tags: ['orders'],
-        description: "Turns the caller's cart into an order priced by the catalog now; empties the cart.",
+        description:
+          "Turns the caller's cart into an order priced by the catalog now; empties the cart. If-Match with the cart's ETag orders exactly the cart you saw (412 otherwise).",
         response: {
           201: OrderEnvelope,
           ...problems,
           409: ProblemSchema,
+          412: ProblemSchema,
           422: ProblemSchema,
           503: ProblemSchema,
         },
       },
     },
     async (request, reply) => {
-      const order = await checkout(db, catalog, callerOf(request).userId, request.id);
+      const order = await checkout(db, catalog, callerOf(request).userId, request.id, (cart) =>
+        checkPreconditions(request, cartEtag(cart)),
+      );
       const view = orderView(order);
       return reply
         .code(201)

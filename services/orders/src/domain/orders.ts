@@ -12,7 +12,7 @@ import type { Kysely } from '@portico/store/sql';
 import type { CatalogClient, CatalogProduct } from '../data/catalog.ts';
 import type { OrderItemRow, OrderRow, OrderStatus, OrdersDb } from '../data/schema.ts';
 import { errors } from '../errors.ts';
-import { getCart } from './cart.ts';
+import { type Cart, getCart } from './cart.ts';
 import { uuidv7 } from './ids.ts';
 
 export interface Order extends OrderRow {
@@ -30,8 +30,11 @@ export async function checkout(
   catalog: CatalogClient,
   userId: string,
   requestId?: string,
+  /** Throws to refuse the cart as it is now (If-Match against the cart's ETag). */
+  precondition?: (cart: Cart) => void,
 ): Promise<Order> {
   const cart = await getCart(db, userId);
+  precondition?.(cart);
   if (cart.items.length === 0) throw errors.CART_EMPTY('The cart is empty: add products before ordering');
 
   // Priced outside the transaction: no lock is held while the catalog is asked.
