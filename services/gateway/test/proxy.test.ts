@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   definition,
   json,
+  metric,
   startGateway,
   startUpstream,
   type TestGateway,
@@ -81,6 +82,16 @@ describe('routing and header hygiene', () => {
       seen.push(body.instance);
     }
     assert.deepEqual(seen.sort(), ['a', 'a', 'b', 'b']);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.equal(
+      metric(metrics, 'gateway_request_duration_seconds_count', {
+        route: 'things',
+        method: 'GET',
+        status: '200',
+        upstream: 'svc',
+      }),
+      4,
+    );
     const outside = await fetch(`${gw.url}/api/v1/thingsandmore`);
     assert.equal(outside.status, 404);
     assert.equal(outside.headers.get('content-type'), 'application/problem+json; charset=utf-8');
