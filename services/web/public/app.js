@@ -759,7 +759,8 @@ async function orderView(id, opts = {}) {
     ),
     status,
   ];
-  if (order.status === 'pending' && order.links.pay) parts.push(paymentForm(order, status));
+  if (order.status === 'pending' && order.links.pay && !opts.paymentAccepted)
+    parts.push(paymentForm(order, status));
   if (order.links.cancel) {
     const cancel = h(
       'button',
@@ -826,7 +827,21 @@ function paymentForm(order, status) {
             },
           });
           intent = confirmed.data.data;
-          await orderView(order.id, { message: 'Payment accepted. Thank you!' });
+          // The payments service tells the orders service; give it a moment to show as paid.
+          let paid = false;
+          for (let i = 0; i < 10 && !paid; i++) {
+            const current = await api('GET', `/api/v1/orders/${encodeURIComponent(order.id)}`).catch(
+              () => null,
+            );
+            paid = current?.data?.data?.status !== 'pending';
+            if (!paid) await new Promise((r) => setTimeout(r, 500));
+          }
+          await orderView(order.id, {
+            message: paid
+              ? 'Payment accepted. Thank you!'
+              : 'Payment accepted. Thank you! The order will show as paid in a moment.',
+            paymentAccepted: true,
+          });
         } catch (err) {
           const lost = !(err instanceof ApiError) || err.status === 504;
           if (!lost) confirmKey = crypto.randomUUID();

@@ -71,6 +71,6 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     proxyRoutes(scope as Server, { config, sessions, tokens, dispatcher: deps.dispatcher }),
   );
   await server.register(async (scope) => liveRoutes(scope as Server, { config, sessions, tokens }));
-  staticRoutes(server, { identityOrigin: new URL(config.oidc.issuer).origin });
+  staticRoutes(server, { identityOrigin: new URL(config.oidc.issuer).origin, publicUrl: config.publicUrl });
   return server;
 }

@@ -51,6 +51,12 @@ describe('the console page', () => {
     assert.equal((await browser(web).request({ url: '/nowhere' })).statusCode, 404);
   });
 
+  test('another name for the host is sent to the console’s own origin', async () => {
+    const res = await browser(web).request({ url: '/products?q=usb', headers: { host: '127.0.0.1:3000' } });
+    assert.equal(res.statusCode, 308);
+    assert.equal(res.headers.location, 'http://localhost:3000/products?q=usb');
+  });
+
   test('assets are served with an ETag and revalidate', async () => {
     const js = await browser(web).request({ url: '/assets/app.js' });
     assert.equal(js.statusCode, 200);

@@ -56,6 +56,8 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
   let customer: BrowserContext;
   let page: Page;
   let readyMs = 0;
+  let adminContext: BrowserContext | undefined;
+  let admin: Page | undefined;
   const logins = new Map<string, string>();
   let shot = 0;
   const state: { product?: string; productUrl?: string; price?: string; order?: string } = {};
@@ -124,6 +126,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
   });
 
   after(async () => {
+    await adminContext?.close();
     await browser?.close();
     if (platform && platform.exitCode === null) {
       const exited = new Promise((resolve) => platform!.once('exit', resolve));
@@ -132,6 +135,18 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     }
     if (!process.env.PORTICO_E2E_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
   });
+
+  /** A step of the journey; when it fails, the page as it was goes into the screenshots. */
+  function step(name: string, fn: () => Promise<void>) {
+    test(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        await screenshot(page, `FAILED-${name.replaceAll(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+        throw err;
+      }
+    });
+  }
 
   /** The provider's pages: username and password, then consent when it asks. */
   async function signInAtProvider(p: Page, username: string) {
@@ -147,7 +162,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await p.waitForURL((url) => url.origin === CONSOLE);
   }
 
-  test('the customer signs in', async () => {
+  step('the customer signs in', async () => {
     await page.goto(CONSOLE);
     await page.getByRole('heading', { name: 'Catalog' }).waitFor();
     await screenshot(page, 'catalog-signed-out');
@@ -159,7 +174,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await screenshot(page, 'signed-in');
   });
 
-  test('searches the catalog', async () => {
+  step('searches the catalog', async () => {
     await page.getByLabel('Search products').fill('keyboard');
     await page.getByLabel('Search products').press('Enter');
     const result = page.getByRole('link', { name: 'Mechanical keyboard' });
@@ -175,7 +190,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     state.product = state.productUrl.split('/').pop();
   });
 
-  test('adds the product to the cart with the button its actions offer', async () => {
+  step('adds the product to the cart with the button its actions offer', async () => {
     // Customers get add_to_cart and no write actions.
     assert.equal(await page.locator('[data-action]').count(), 1);
     await page.getByRole('button', { name: 'Add to cart' }).click();
@@ -183,7 +198,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await screenshot(page, 'added-to-cart');
   });
 
-  test('checks out', async () => {
+  step('checks out', async () => {
     await page.getByRole('link', { name: 'Cart' }).click();
     await page.getByRole('rowheader', { name: 'Mechanical keyboard' }).waitFor();
     await page.getByText(`Subtotal: ${state.price}`).waitFor();
@@ -195,22 +210,30 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await screenshot(page, 'order-pending');
   });
 
-  test('pays with the test card', async () => {
+  step('pays with the test card', async () => {
     await page.getByLabel('Card number').fill('4242 4242 4242 4242');
     await page.getByRole('button', { name: /^Pay / }).click();
     await page.getByText('Payment accepted. Thank you!').waitFor();
-    await page.locator('#order-status', { hasText: 'paid' }).waitFor();
+    await screenshot(page, 'payment-accepted');
+    // The payments service tells the orders service; the order is paid once it has.
+    const deadline = Date.now() + STEP_TIMEOUT;
+    while ((await page.locator('#order-status').textContent()) !== 'paid') {
+      assert.ok(Date.now() < deadline, 'the order did not become paid');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await page.reload();
+      await page.locator('#order-status').waitFor();
+    }
     await screenshot(page, 'order-paid');
   });
 
-  test('sees the order on the dashboard', async () => {
+  step('sees the order on the dashboard', async () => {
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.getByRole('heading', { name: 'Recent orders' }).waitFor();
     await page.getByRole('link', { name: `Order ${state.order!.slice(-8)}` }).waitFor();
     await screenshot(page, 'dashboard');
   });
 
-  test('a phone-sized screen keeps its layout', async () => {
+  step('a phone-sized screen keeps its layout', async () => {
     const phone = await browser.newContext({
       viewport: { width: 390, height: 844 },
       isMobile: true,
@@ -234,7 +257,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     }
   });
 
-  test('works with the keyboard alone', async () => {
+  step('works with the keyboard alone', async () => {
     await page.goto(`${CONSOLE}/products`);
     await page.getByRole('heading', { name: 'Catalog' }).waitFor();
     await page.keyboard.press('Tab');
@@ -250,7 +273,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await page.getByRole('link', { name: 'Refactoring' }).waitFor();
   });
 
-  test('the customer signs out', async () => {
+  step('the customer signs out', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     // RP-initiated logout: the provider asks to confirm ending its session too.
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
@@ -261,7 +284,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     assert.equal(session.authenticated, false);
   });
 
-  test('an admin changes a price; an open customer page shows it without a reload', async () => {
+  step('an admin changes a price; an open customer page shows it without a reload', async () => {
     await page.goto(state.productUrl!);
     await page.locator('h1', { hasText: 'Mechanical keyboard' }).waitFor();
     await page.waitForFunction(() => document.body.dataset.live === 'on');
@@ -272,31 +295,25 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
 
     // A price the product cannot have had yet, so the change is visible.
     const newPrice = (100 + Math.floor(Math.random() * 90_000) / 1000).toFixed(2);
-    const adminContext = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    adminContext = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     adminContext.setDefaultTimeout(STEP_TIMEOUT);
-    try {
-      const admin = await adminContext.newPage();
-      await admin.goto(
-        `${CONSOLE}/login?return_to=${encodeURIComponent(new URL(state.productUrl!).pathname)}`,
-      );
-      await signInAtProvider(admin, 'admin');
-      await admin.locator('h1', { hasText: 'Mechanical keyboard' }).waitFor();
-      // Admins get the write actions too, from the same hypermedia.
-      for (const name of ['Add to cart', 'Mark out of stock', 'Edit', 'Delete'])
-        await admin.getByRole('button', { name }).waitFor();
-      await screenshot(admin, 'admin-product');
-      await admin.getByRole('button', { name: 'Edit' }).click();
-      await admin.getByLabel('Price').fill('0');
-      await admin.getByRole('button', { name: 'Save' }).click();
-      await admin.getByRole('alert').filter({ hasText: /price/i }).waitFor();
-      await screenshot(admin, 'admin-invalid-price');
-      await admin.getByLabel('Price').fill(newPrice);
-      await admin.getByRole('button', { name: 'Save' }).click();
-      await admin.getByText('Saved.').waitFor();
-      await screenshot(admin, 'admin-saved');
-    } finally {
-      await adminContext.close();
-    }
+    admin = await adminContext.newPage();
+    await admin.goto(`${CONSOLE}/login?return_to=${encodeURIComponent(new URL(state.productUrl!).pathname)}`);
+    await signInAtProvider(admin, 'admin');
+    await admin.locator('h1', { hasText: 'Mechanical keyboard' }).waitFor();
+    // Admins get the write actions too, from the same hypermedia.
+    for (const name of ['Add to cart', 'Mark out of stock', 'Edit', 'Delete'])
+      await admin.getByRole('button', { name }).waitFor();
+    await screenshot(admin, 'admin-product');
+    await admin.getByRole('button', { name: 'Edit' }).click();
+    await admin.getByLabel('Price').fill('0');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByRole('alert').filter({ hasText: /price/i }).waitFor();
+    await screenshot(admin, 'admin-invalid-price');
+    await admin.getByLabel('Price').fill(newPrice);
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.getByText('Saved.').waitFor();
+    await screenshot(admin, 'admin-saved');
 
     await page.locator(`[data-price-for="${state.product}"]`, { hasText: `$${newPrice}` }).waitFor();
     await page.getByText(`The price is now $${newPrice}.`).waitFor();
@@ -306,5 +323,24 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
       'no reload',
     );
     await screenshot(page, 'customer-sees-new-price');
+  });
+
+  step('the admin creates a product, and deletes it', async () => {
+    assert.ok(admin, 'the admin signed in in the step before');
+    await admin.getByRole('link', { name: 'New product' }).click();
+    await admin.getByRole('heading', { name: 'New product' }).waitFor();
+    await admin.getByLabel('Name').fill('E2E test lamp');
+    await admin.getByLabel('Description').fill('Made by the browser test');
+    await admin.getByLabel('Price').fill('12.50');
+    await admin.locator('#p-category option').first().waitFor({ state: 'attached' });
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.locator('h1', { hasText: 'E2E test lamp' }).waitFor();
+    await admin.getByText('$12.50').waitFor();
+    await screenshot(admin, 'admin-created');
+    admin.once('dialog', (dialog) => void dialog.accept());
+    await admin.getByRole('button', { name: 'Delete' }).click();
+    await admin.getByText('“E2E test lamp” was deleted.').waitFor();
+    await admin.getByRole('heading', { name: 'Catalog' }).waitFor();
+    await screenshot(admin, 'admin-deleted');
   });
 });

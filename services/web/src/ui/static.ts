@@ -39,7 +39,7 @@ interface Asset {
   etag: string;
 }
 
-export function staticRoutes(server: Server, options: { identityOrigin: string }) {
+export function staticRoutes(server: Server, options: { identityOrigin: string; publicUrl: string }) {
   const assets = new Map<string, Asset>();
   for (const name of readdirSync(PUBLIC_DIR)) {
     const body = readFileSync(join(PUBLIC_DIR, name));
@@ -77,8 +77,14 @@ export function staticRoutes(server: Server, options: { identityOrigin: string }
   }
 
   const index = assets.get('index.html')!;
+  const canonical = new URL(options.publicUrl);
   for (const path of CONSOLE_PATHS) {
-    server.get(path, { schema: { hide: true } }, (request, reply) => send(request, reply, index));
+    server.get(path, { schema: { hide: true } }, (request, reply) => {
+      // The session cookie and the Origin check belong to one host: send other names for it there.
+      if (request.headers.host !== canonical.host)
+        return reply.redirect(`${canonical.origin}${request.url}`, 308);
+      return send(request, reply, index);
+    });
   }
   server.get('/assets/:file', { schema: { hide: true } }, (request, reply) => {
     const { file } = request.params as { file: string };
