@@ -9,7 +9,7 @@
  *   which the domain makes safe (intent state + the processor's own idempotency key);
  * - a request that crashed leaves its row `processing`: once its lease has passed, a retry takes over.
  */
-import { createHash } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { isProblemError, PROBLEM_CONTENT_TYPE } from '@portico/problem';
 import type { Kysely } from '@portico/store/sql';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -58,13 +58,11 @@ export async function idempotent(
   const key = idempotencyKeyOf(request);
   const principal = request.auth?.sub ?? '';
   const path = request.url.split('?')[0]!;
-  const hash = createHash('sha256')
-    .update(`${request.method} ${path}\n${canonical(request.body)}`)
-    .digest('base64url');
+  const fingerprintOf = `${request.method} ${path}\n${canonical(request.body)}`;
 
-  const claimed = await claim(db, principal, key, hash, leaseMs);
+  const claimed = await claim(db, principal, key, fingerprintOf, leaseMs);
   if (claimed !== true) {
-    if (claimed.request_hash !== hash) {
+    if (!(await sameRequest(claimed.request_hash, fingerprintOf))) {
       throw errors.IDEMPOTENCY_KEY_REUSED(
         'This Idempotency-Key was already used with a different request; use a new key for a new request',
       );
@@ -117,14 +115,34 @@ export async function idempotent(
 
 type KeyRow = PaymentsDb['idempotency_keys'];
 
+/**
+ * What is kept of a request to recognise it again: a salted scrypt digest, because the
+ * body of a confirm holds a card number and CVC, which a plain hash would leave open to
+ * brute force. Stored as `<salt>.<digest>`.
+ */
+async function fingerprint(text: string, salt: Buffer = randomBytes(16)): Promise<string> {
+  const digest = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(text, salt, 32, { N: 4096, r: 8, p: 1 }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+  return `${salt.toString('base64url')}.${digest.toString('base64url')}`;
+}
+
+async function sameRequest(stored: string, text: string): Promise<boolean> {
+  const [salt = ''] = stored.split('.');
+  const again = Buffer.from(await fingerprint(text, Buffer.from(salt, 'base64url')));
+  const before = Buffer.from(stored);
+  return again.length === before.length && timingSafeEqual(again, before);
+}
+
 /** true when this request now holds the key; otherwise the row that someone else holds or completed. */
 async function claim(
   db: Kysely<PaymentsDb>,
   principal: string,
   key: string,
-  hash: string,
+  text: string,
   leaseMs: number,
 ): Promise<true | KeyRow> {
+  const hash = await fingerprint(text);
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = new Date();
     const lockedUntil = new Date(now.getTime() + leaseMs).toISOString();
@@ -153,7 +171,7 @@ async function claim(
       .executeTakeFirst();
     if (!row) continue; // released by a failed attempt in between: try to take it again
     const expired = row.state === 'processing' && new Date(row.locked_until).getTime() < now.getTime();
-    if (!expired || row.request_hash !== hash) return row;
+    if (!expired || !(await sameRequest(row.request_hash, text))) return row;
     // The holder crashed (its lease ran out): take over, unless another retry just did.
     const taken = await db
       .updateTable('idempotency_keys')
