@@ -34,8 +34,9 @@ export const ConfigSchema = Type.Object(
         tokenUrl: Type.String({ default: 'http://localhost:9000/token', env: 'PAYMENTS_TOKEN_URL' }),
         clientId: Type.String({ default: 'portico-service', env: 'PAYMENTS_CLIENT_ID' }),
         clientSecret: Type.String({
-          default: 'portico-service-embedded-default-secret',
+          default: '',
           env: 'PORTICO_SERVICE_CLIENT_SECRET',
+          description: 'Secret of the portico-service client (npm start supplies one per data dir)',
         }),
         scope: Type.String({ default: 'orders:pay' }),
         resource: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
