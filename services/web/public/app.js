@@ -387,10 +387,12 @@ async function productView(id, opts = {}) {
           type: 'button',
           class: 'secondary',
           dataset: { action: action.name },
-          onclick: () =>
+          onclick: () => {
             panel.replaceChildren(
               productForm(action.body ?? product, (body, button) => run(action, body, button)),
-            ),
+            );
+            panel.querySelector('input')?.focus();
+          },
         },
         label,
       );

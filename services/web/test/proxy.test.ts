@@ -123,6 +123,14 @@ describe('the /api proxy', () => {
       body,
     });
     assert.equal(swapped.statusCode, 403);
+    const anonymous = await browser(web).request({
+      method: 'POST',
+      url: '/api/v1/cart/items',
+      headers: { ...json, origin: PUBLIC_URL },
+      body,
+    });
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(anonymous.json().code, 'LOGIN_REQUIRED');
     assert.equal(gateway.requests.length, 0, 'nothing refused reached the gateway');
 
     const ok = await b.request({

@@ -88,6 +88,8 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
     const session = await sessions.read(request);
     if (!SAFE_METHODS.has(request.method)) {
       checkOrigin(request, config.publicUrl);
+      // Every change the API offers needs a user; say so before talking about tokens.
+      if (!session?.data.user) throw errors.LOGIN_REQUIRED('Sign in to do this');
       checkCsrfToken(session, request.headers['x-csrf-token']);
     }
     let token = await tokens.forSession(session, request.log);
@@ -110,7 +112,8 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
         );
       } else reply.header(name, value);
     }
-    reply.header('x-upstream-request-id', response.headers['x-request-id']);
+    const upstreamId = response.headers['x-request-id'];
+    if (typeof upstreamId === 'string') reply.header('x-upstream-request-id', upstreamId);
     // Answers made with someone's token are theirs: nothing is kept in the browser's cache
     // (a shared computer keeps no cart or order after sign-out).
     reply.header('cache-control', 'no-store');

@@ -61,7 +61,7 @@ export function createSessions(store: SessionStore, options: SessionOptions) {
       const session = id ? await store.get(id) : undefined;
       if (session && Date.now() - session.updatedAt > TOUCH_AFTER_MS) {
         session.expiresAt = expiryFrom(session.createdAt);
-        await store.save(session);
+        await store.touch(session);
       }
       cache.set(request, session ?? null);
       return session;

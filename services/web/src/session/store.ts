@@ -95,6 +95,8 @@ export interface SessionStore {
   create(data: SessionData, expiresAt: number): Promise<Session>;
   get(id: string): Promise<Session | undefined>;
   save(session: Session): Promise<void>;
+  /** Moves the expiry only: never writes data, so it cannot undo a concurrent save. */
+  touch(session: Session): Promise<void>;
   destroy(id: string): Promise<void>;
   /** Deletes expired rows; returns how many. */
   sweep(): Promise<number>;
@@ -150,6 +152,18 @@ export function sqlSessionStore(database: Database<WebDatabase>): SessionStore {
           expires_at: new Date(session.expiresAt).toISOString(),
         })
         .where('id', '=', lookup)
+        .execute();
+    },
+
+    async touch(session) {
+      session.updatedAt = Date.now();
+      await db
+        .updateTable('sessions')
+        .set({
+          updated_at: new Date(session.updatedAt).toISOString(),
+          expires_at: new Date(session.expiresAt).toISOString(),
+        })
+        .where('id', '=', keys(session.id).lookup)
         .execute();
     },
 
