@@ -3,6 +3,7 @@
  * their tokens in a server-side session, forwards `/api/*` to the gateway with the token,
  * relays live product changes as server-sent events, and serves the console's page.
  */
+import { ConfigError } from '@portico/config';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import type { CustomFetch } from 'openid-client';
@@ -31,6 +32,11 @@ export interface WebDeps {
 const SWEEP_EVERY_MS = 10 * 60_000;
 
 export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Server> {
+  if (config.oidc.clientSecret.length < 16) {
+    throw new ConfigError('web', [
+      'oidc.clientSecret needs 16+ characters: set PORTICO_WEB_CLIENT_SECRET to the portico-web secret the identity service has (npm start sets it)',
+    ]);
+  }
   const database = openDatabase<WebDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
   try {
     await database.migrate(migrations);

@@ -27,9 +27,10 @@ export const ConfigSchema = Type.Object(
         // The same variable the identity service reads for its portico-web client, so one
         // value set for the platform configures both ends.
         clientSecret: Type.String({
-          minLength: 16,
-          default: 'portico-web-embedded-default-secret',
+          default: '',
           env: 'PORTICO_WEB_CLIENT_SECRET',
+          description:
+            'Required (no well-known default); `npm start` makes one per data dir for identity and web',
         }),
         scope: Type.String({
           default:

@@ -82,6 +82,15 @@ describe('the console page', () => {
   });
 });
 
+describe('configuration', () => {
+  test('without the client secret the console refuses to start, naming the variable', async () => {
+    await assert.rejects(
+      startWeb(sqlite, 'http://127.0.0.1:9', 'http://127.0.0.1:9', { oidc: { clientSecret: '' } }),
+      /PORTICO_WEB_CLIENT_SECRET/,
+    );
+  });
+});
+
 describe('live product changes', () => {
   let idp: RunningIdentity;
   let gateway: FakeGateway;

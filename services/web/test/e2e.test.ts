@@ -264,6 +264,23 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     } finally {
       await phone.close();
     }
+    // The signed-in pages too, in the customer's own window narrowed to a phone's width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const [path, name] of [
+        [`/orders/${state.order}`, 'phone-order'],
+        ['/dashboard', 'phone-dashboard'],
+      ] as const) {
+        await page.goto(`${CONSOLE}${path}`);
+        await page.locator('h1').waitFor();
+        await page.locator('table').first().waitFor();
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px at 390px`);
+        await screenshot(page, name);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1200, height: 900 });
+    }
   });
 
   step('works with the keyboard alone', async () => {
