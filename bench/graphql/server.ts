@@ -21,7 +21,10 @@ import { loadDemoData } from '../../services/catalog/src/demo-data.ts';
 import { createCategoryService } from '../../services/catalog/src/domain/categories.ts';
 import { createProductService } from '../../services/catalog/src/domain/products.ts';
 import { type ContextDeps, createContext } from '../../services/catalog/src/graphql/context.ts';
+import { createExecutor } from '../../services/catalog/src/graphql/executor.ts';
+import { DEFAULT_LIMITS } from '../../services/catalog/src/graphql/protection.ts';
 import { createSchema } from '../../services/catalog/src/graphql/schema.ts';
+import { registerTransports } from '../../services/catalog/src/graphql/transport.ts';
 
 const [kind, portText] = process.argv.slice(2);
 const port = Number(portText);
@@ -46,7 +49,12 @@ if (kind === 'portico') {
     verifier: issuer.verifier,
   };
   const schema = createSchema();
-  if (kind === 'mercurius' || kind === 'mercurius-jit') {
+  if (kind === 'portico-bare') {
+    const app = Fastify();
+    const executor = createExecutor(schema, { introspection: true, limits: DEFAULT_LIMITS });
+    registerTransports(app as never, { schema, executor, deps, graphiql: false });
+    await app.listen({ port, host: '127.0.0.1' });
+  } else if (kind === 'mercurius' || kind === 'mercurius-jit') {
     const app = Fastify();
     await app.register(mercurius, {
       schema,

@@ -2,8 +2,7 @@
  * The hot path. A document is parsed (with a token limit) and validated (the spec's rules
  * plus our limits) once per distinct query text, then compiled by graphql-jit once per
  * operation; both are kept in a bounded LRU. A request for a known query costs one map
- * lookup before its resolvers run, and its result is serialised by the compiled query's
- * own schema-aware stringifier.
+ * lookup before its resolvers run.
  */
 import {
   type DocumentNode,
@@ -88,9 +87,9 @@ export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions):
       const key = operationName ?? '';
       let compiled = byName.get(key);
       if (!compiled) {
-        compiled = compileQuery(schema, document, operationName ?? undefined, {
-          customJSONSerializer: true,
-        });
+        // No customJSONSerializer: on Node 24, JSON.stringify is about 3x faster than the
+        // fast-json-stringify serializer graphql-jit would generate (measured on our results).
+        compiled = compileQuery(schema, document, operationName ?? undefined);
         byName.set(key, compiled);
       }
       return compiled;

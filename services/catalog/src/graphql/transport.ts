@@ -106,16 +106,16 @@ export function registerTransports(server: Server, options: TransportOptions): v
         const errors = formatAll(execution.errors ?? [], logInternal);
         return [
           JSON.stringify({ errors }),
-          { status: mediaType === GRAPHQL_RESPONSE ? 400 : 200, statusText: 'Bad Request', headers },
+          mediaType === GRAPHQL_RESPONSE
+            ? { status: 400, statusText: 'Bad Request', headers }
+            : { status: 200, statusText: 'OK', headers },
         ];
       }
       if (execution.errors?.length) {
         const body = { data: execution.data, errors: formatAll(execution.errors, logInternal) };
         return [JSON.stringify(body), { status: 200, statusText: 'OK', headers }];
       }
-      const compiled = executor.compiled(args.document, args.operationName);
-      const body = isCompiledQuery(compiled) ? compiled.stringify(execution) : JSON.stringify(execution);
-      return [body, { status: 200, statusText: 'OK', headers }];
+      return [JSON.stringify(execution), { status: 200, statusText: 'OK', headers }];
     },
   });
 
