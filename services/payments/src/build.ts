@@ -56,17 +56,21 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   registerIntentRoutes(server, ctx, verifier, config.idempotency.leaseMs);
 
   let running: Promise<unknown> | undefined;
+  let purgedAt = 0;
+  // Completed keys are forgotten after the retention period; checked once a minute.
+  const purge = async () => {
+    if (Date.now() - purgedAt < 60_000) return;
+    purgedAt = Date.now();
+    const retention = new Date(Date.now() - config.idempotency.retentionHours * 3_600_000).toISOString();
+    await db
+      .deleteFrom('idempotency_keys')
+      .where('state', '=', 'completed')
+      .where('created_at', '<', retention)
+      .execute();
+  };
   const timer = setInterval(() => {
     if (running) return;
-    const retention = new Date(Date.now() - config.idempotency.retentionHours * 3_600_000).toISOString();
-    running = Promise.all([
-      syncDueOrders(ctx),
-      db
-        .deleteFrom('idempotency_keys')
-        .where('state', '=', 'completed')
-        .where('created_at', '<', retention)
-        .execute(),
-    ])
+    running = Promise.all([syncDueOrders(ctx), purge()])
       .catch((err) => server.log.error({ err }, 'payments sync loop failed'))
       .finally(() => {
         running = undefined;
