@@ -65,6 +65,8 @@ export const ConfigSchema = Type.Object(
             { name: 'orders:read' },
             { name: 'orders:write' },
             { name: 'payments:write' },
+            // The payments service marks orders paid with its own credential; no user role grants it.
+            { name: 'orders:pay', roles: [] },
             { name: 'users:read' },
             { name: 'users:write' },
           ],
@@ -175,7 +177,7 @@ function defaultClients(): ClientConfig[] {
       grant_types: ['client_credentials'],
       redirect_uris: [],
       post_logout_redirect_uris: [],
-      scope: api,
+      scope: `${api} orders:pay`,
       application_type: 'web',
     },
   ];

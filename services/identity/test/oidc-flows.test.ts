@@ -225,6 +225,23 @@ for (const { name, target, overrides } of storageTargets()) {
       assert.equal(claims.sub, 'portico-service');
       assert.deepEqual(claims.roles, []);
       assert.deepEqual(claims.scopes, ['catalog:read']);
+
+      // Marking orders paid is the payments service's alone: it may ask for orders:pay…
+      const pay = await client.clientCredentialsGrant(service, {
+        scope: 'orders:pay',
+        resource: 'http://localhost:8000',
+      });
+      assert.deepEqual((await verifier.verify(pay.access_token)).scopes, ['orders:pay']);
+    });
+
+    test('no user client can obtain orders:pay', async () => {
+      // …and the clients that act for people do not have it at all.
+      for (const id of ['portico-web', 'portico-cli']) {
+        const registered = identity.config.clients.find((c) => c.client_id === id)!;
+        assert.ok(!registered.scope.split(' ').includes('orders:pay'), id);
+      }
+      const rule = identity.config.api.scopes.find((s) => s.name === 'orders:pay');
+      assert.deepEqual(rule?.roles, [], 'no role grants orders:pay to a user');
     });
 
     test('RP-initiated logout ends the session and returns to the registered URI', async () => {
