@@ -24,6 +24,7 @@ async function app() {
   server.get('/things/:id', async (request) => {
     throw errors.THING_NOT_FOUND(`Thing ${(request.params as { id: string }).id} not found`);
   });
+  server.post('/ping', async () => ({ pong: true }));
   server.get('/boom', async () => {
     throw new Error('database password is hunter2');
   });
@@ -85,6 +86,20 @@ describe('http kit', () => {
     assert.equal(big.statusCode, 413);
     assert.equal(big.json().code, 'PAYLOAD_TOO_LARGE');
     assert.equal((await post('{"name":"a","count":1}', 'application/merge-patch+json')).statusCode, 201);
+    const empty = await post('');
+    assert.equal(empty.statusCode, 400, 'a route that needs a body says so');
+    assert.equal(empty.json().code, 'VALIDATION_ERROR');
+  });
+
+  test('an empty JSON body on a route without one is no body, not an error', async () => {
+    const server = await app();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/ping',
+      payload: '',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(res.statusCode, 200);
   });
 
   test('query strings are coerced and validated', async () => {
