@@ -136,6 +136,12 @@ const Route = Type.Object(
     methods: Type.Optional(Type.Array(Method, { minItems: 1 })),
     upstream: Type.Optional(Type.String()),
     timeout: Type.Optional(Duration),
+    bodyTimeout: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(ms|s|m|h)$' })], {
+        description:
+          'Longest gap between two chunks of the response body (default: timeout; 0: none, for SSE)',
+      }),
+    ),
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
     bodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
     websocket: Type.Boolean({ default: false, description: 'Pass WebSocket upgrades through' }),

@@ -225,3 +225,43 @@ describe('/usage and errors', () => {
     }
   });
 });
+
+describe('event streams', () => {
+  test('a streamed body is relayed chunk by chunk, and bodyTimeout 0 lets it idle past the route timeout', async () => {
+    let push: (line: string) => void = () => {};
+    let end: () => void = () => {};
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      res.flushHeaders();
+      push = (line) => res.write(`data: ${line}\n\n`);
+      end = () => res.end();
+    });
+    const gw = await startGateway(
+      definition({ svc: [up.url] }, [
+        {
+          name: 'sse',
+          path: '/events',
+          upstream: 'svc',
+          timeout: '100ms',
+          bodyTimeout: 0,
+          auth: { default: 'public' },
+        },
+      ] as never),
+    );
+    try {
+      const res = await fetch(`${gw.url}/events`);
+      assert.equal(res.headers.get('content-type'), 'text/event-stream');
+      const reader = res.body!.getReader();
+      push('one');
+      assert.equal(new TextDecoder().decode((await reader.read()).value), 'data: one\n\n');
+      await new Promise((r) => setTimeout(r, 300)); // idle for longer than the route timeout
+      push('two');
+      assert.equal(new TextDecoder().decode((await reader.read()).value), 'data: two\n\n');
+      end();
+      assert.equal((await reader.read()).done, true);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});

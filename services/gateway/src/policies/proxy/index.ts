@@ -2,7 +2,8 @@
  * The proxy: sends the request to one instance of the route's upstream.
  * - instances round robin, skipping those ejected by health checks or with an open breaker;
  *   none left: 503 at once, no connection attempted;
- * - the route's timeout bounds the wait for the response head and each body gap: 504 when it passes;
+ * - the route's timeout bounds the wait for the response head (504 when it passes) and, unless
+ *   `bodyTimeout` says otherwise (0 for event streams), each gap in the body;
  * - a connection that fails is retried on the next instance, for idempotent methods only
  *   (RFC 9110 §9.2.2); a timeout is not retried (the upstream may still be working);
  * - connection failures, timeouts and 502/503/504 from an instance count against its breaker;
@@ -26,6 +27,7 @@ export function proxy(
   defaults: { timeoutMs: number; retries: number },
 ): Terminal {
   const timeout = ms(route.timeout, defaults.timeoutMs);
+  const bodyTimeout = ms(route.bodyTimeout, timeout);
   const retries = route.retries ?? defaults.retries;
 
   return async (ctx) => {
@@ -37,7 +39,7 @@ export function proxy(
       headers: upstreamHeaders(ctx) as Record<string, string>,
       body: ctx.body,
       headersTimeout: timeout,
-      bodyTimeout: timeout,
+      bodyTimeout,
     };
     let lastError: unknown;
     let failed: Instance | undefined;
@@ -84,7 +86,6 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
     let sink: ServerResponse | undefined;
     let done: ((err?: Error) => void) | undefined;
     let ended = false;
-    let held: Buffer | undefined;
     let failed: Error | undefined;
     let collector: { resolve(b: Buffer): void; reject(e: Error): void } | undefined;
 
@@ -110,6 +111,8 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
           finish();
           return;
         }
+        // Still arriving (a large body or an event stream): pass the head on now, then each chunk as it comes.
+        if (chunks.length === 0) res.flushHeaders();
         for (const chunk of chunks) res.write(chunk);
         chunks = [];
         // The client went away: stop reading the upstream's answer.
@@ -143,10 +146,7 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
           chunks.push(chunk);
           return;
         }
-        // One chunk is held back so the last one goes out with end(): a one-chunk body is one write.
-        const previous = held;
-        held = chunk;
-        if (previous && !sink.write(previous)) {
+        if (!sink.write(chunk)) {
           c.pause();
           sink.once('drain', () => c.resume());
         }
@@ -156,8 +156,7 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
         if (whole) {
           resolve({ status, headers: downstreamHeaders(headers), body: Buffer.concat(chunks) });
         } else if (sink) {
-          sink.end(held);
-          held = undefined;
+          sink.end();
           finish();
         } else collector?.resolve(Buffer.concat(chunks));
       },
