@@ -3,7 +3,7 @@
  * beside the process metrics), and per-consumer usage for analytics. Consumers are
  * unbounded in number, so usage is kept out of Prometheus labels and served as JSON.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface Usage {
   consumer: string;
@@ -15,13 +15,7 @@ export interface Usage {
 
 export function createMetrics(registry: Registry, maxConsumers = 10_000) {
   const registers = [registry];
-  const duration = new Histogram({
-    name: 'gateway_request_duration_seconds',
-    help: 'Time to answer a request through the gateway, by route, method, status and upstream',
-    labelNames: ['route', 'method', 'status', 'upstream'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers,
-  });
+  const duration = requestHistogram(registry);
   const cache = new Counter({
     name: 'gateway_cache_lookups_total',
     help: 'Response cache lookups by route and result (hit, miss, bypass)',
@@ -64,7 +58,6 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
     labelNames: ['result'] as const,
     registers,
   });
-  const children = new Map<string, ReturnType<typeof duration.labels>>();
   const usage = new Map<string, Omit<Usage, 'last_seen'> & { seen: number }>();
 
   return {
@@ -76,14 +69,7 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
       seconds: number,
       consumer: string,
     ) {
-      // prom-client hashes label values on every labels() call: keep the bound children.
-      const series = `${route} ${method} ${status} ${upstream}`;
-      let child = children.get(series);
-      if (!child) {
-        child = duration.labels(route, method, String(status), upstream);
-        children.set(series, child);
-      }
-      child.observe(seconds);
+      duration.observe(route, method, status, upstream, seconds);
       const key = `${consumer}\u0000${route}`;
       let row = usage.get(key);
       if (!row) {
@@ -112,3 +98,65 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
 }
 
 export type GatewayMetrics = ReturnType<typeof createMetrics>;
+
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface Series {
+  labels: Record<string, string>;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * `gateway_request_duration_seconds`, observed on every request. prom-client's Histogram
+ * validates and hashes the label set on each observation (a few µs at tens of thousands of
+ * requests a second); this keeps one series object per label set and does the bucketing
+ * itself, and hands prom-client the usual `_bucket`/`_sum`/`_count` samples when scraped.
+ */
+function requestHistogram(registry: Registry) {
+  const name = 'gateway_request_duration_seconds';
+  const help = 'Time to answer a request through the gateway, by route, method, status and upstream';
+  const series = new Map<string, Series>();
+  registry.registerMetric({
+    name,
+    help,
+    type: 'histogram',
+    get: async () => {
+      const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> =
+        [];
+      for (const s of series.values()) {
+        let cumulative = 0;
+        BUCKETS.forEach((le, i) => {
+          cumulative += s.counts[i]!;
+          values.push({ metricName: `${name}_bucket`, labels: { le, ...s.labels }, value: cumulative });
+        });
+        values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', ...s.labels }, value: s.count });
+        values.push({ metricName: `${name}_sum`, labels: s.labels, value: s.sum });
+        values.push({ metricName: `${name}_count`, labels: s.labels, value: s.count });
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
+    },
+    reset: () => series.clear(),
+  } as never);
+  return {
+    observe(route: string, method: string, status: number, upstream: string, seconds: number) {
+      const key = `${route} ${method} ${status} ${upstream}`;
+      let s = series.get(key);
+      if (!s) {
+        s = {
+          labels: { route, method, status: String(status), upstream },
+          counts: BUCKETS.map(() => 0),
+          sum: 0,
+          count: 0,
+        };
+        series.set(key, s);
+      }
+      let i = 0;
+      while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
+      if (i < BUCKETS.length) s.counts[i]!++;
+      s.sum += seconds;
+      s.count++;
+    },
+  };
+}
