@@ -144,6 +144,12 @@ ${lines.join('\n')}
 
 graphql-http 1.23.1 server audit (\`node bench/graphql/audit.ts\`, same servers): Portico and Yoga pass
 13/13 MUST, 23/23 SHOULD, 25/25 MAY; Mercurius passes 12/13 MUST, 16/23 SHOULD, 19/25 MAY.
+
+Reading: the target is Mercurius in its default set-up. Mercurius with its opt-in graphql-jit (not its default;
+the same audit failures) is shown for reference: it executes the same way ours does, so what separates the two is
+per-request HTTP work, most of it the catalog's HTTP kit (request ids, Prometheus metrics, problem+json); the same
+transport on a bare Fastify is \`portico-bare\` in server.ts. On this shared machine, absolute numbers vary by ±30%
+between runs; the interleaving keeps the ratios comparable.
 `;
   await writeFile(join(root, 'bench/results/graphql.md'), report);
   console.log(report);

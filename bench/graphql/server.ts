@@ -3,8 +3,9 @@
  * kit plus our graphql-http + graphql-jit transport), `mercurius` and `yoga` in their default
  * set-up. All three serve the same executable schema (SDL + resolvers) over the same
  * services and the same demo data in SQLite, with the same per-request context (loaders).
- * `mercurius-jit` is Mercurius with its opt-in graphql-jit (`jit: 1`), for reference.
- * Usage: node bench/graphql/server.ts <portico|mercurius|mercurius-jit|yoga> <port>
+ * `mercurius-jit` is Mercurius with its opt-in graphql-jit (`jit: 1`), for reference;
+ * `portico-bare` is our transport on a bare Fastify, to see what the HTTP kit costs.
+ * Usage: node bench/graphql/server.ts <portico|portico-bare|mercurius|mercurius-jit|yoga> <port>
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createTestIssuer } from '@portico/auth/testing';

@@ -38,16 +38,10 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   subscriber.on('message', (fullChannel: string, text: string) => {
     const listeners = channels.get(fullChannel.slice(prefix.length));
     if (!listeners || !fullChannel.startsWith(prefix)) return;
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch (err) {
-      report(err as Error);
-      return;
-    }
+    // Each listener gets its own copy, as in memory: no listener can change what another sees.
     for (const listener of [...listeners]) {
       try {
-        listener(message);
+        listener(JSON.parse(text));
       } catch (err) {
         report(err as Error);
       }
