@@ -761,8 +761,29 @@ async function orderView(id, opts = {}) {
     ),
     status,
   ];
-  if (order.status === 'pending' && order.links.pay && !opts.paymentAccepted)
-    parts.push(paymentForm(order, status));
+  if (order.status === 'pending' && order.links.pay) {
+    // A payment may already be under way for this order (another tab, an earlier visit).
+    const intents = opts.paymentAccepted
+      ? []
+      : await api('GET', `${order.links.pay}?order_id=${encodeURIComponent(order.id)}`)
+          .then(({ data }) => data.data ?? [])
+          .catch(() => []);
+    const settled = intents.find((i) => i.status === 'succeeded' || i.status === 'processing');
+    if (opts.paymentAccepted || settled) {
+      const card = settled?.card ? ` (card ending ${settled.card.last4})` : '';
+      parts.push(
+        h('p', { class: 'muted' }, `Payment received${card}; the order will show as paid in a moment.`),
+      );
+    } else {
+      parts.push(
+        paymentForm(
+          order,
+          status,
+          intents.find((i) => i.links?.confirm),
+        ),
+      );
+    }
+  }
   if (order.links.cancel) {
     const cancel = h(
       'button',
@@ -791,10 +812,10 @@ async function orderView(id, opts = {}) {
  * order, then its `confirm` link with the card. Each POST carries an Idempotency-Key; a
  * retry after a lost answer (network error, 504) reuses it, a new attempt gets a new one.
  */
-function paymentForm(order, status) {
+function paymentForm(order, status, existing) {
   const createKey = crypto.randomUUID();
   let confirmKey = crypto.randomUUID();
-  let intent = null;
+  let intent = existing ?? null;
   const pay = h('button', { type: 'submit' }, `Pay ${money(order.total, order.currency)}`);
   const form = h(
     'form',
@@ -839,9 +860,7 @@ function paymentForm(order, status) {
             if (!paid) await new Promise((r) => setTimeout(r, 500));
           }
           await orderView(order.id, {
-            message: paid
-              ? 'Payment accepted. Thank you!'
-              : 'Payment accepted. Thank you! The order will show as paid in a moment.',
+            message: 'Payment accepted. Thank you!',
             paymentAccepted: true,
           });
         } catch (err) {

@@ -137,8 +137,8 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
   });
 
   /** A step of the journey; when it fails, the page as it was goes into the screenshots. */
-  function step(name: string, fn: () => Promise<void>, options: { todo?: string } = {}) {
-    test(name, options, async () => {
+  function step(name: string, fn: () => Promise<void>) {
+    test(name, async () => {
       try {
         await fn();
       } catch (err) {
@@ -210,30 +210,21 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await screenshot(page, 'order-pending');
   });
 
-  step(
-    'pays with the test card',
-    async () => {
-      await page.getByLabel('Card number').fill('4242 4242 4242 4242');
-      await page.getByRole('button', { name: /^Pay / }).click();
-      await page.getByText('Payment accepted. Thank you!').waitFor();
-      await screenshot(page, 'payment-accepted');
-      // The payments service tells the orders service; the order is paid once it has.
-      const deadline = Date.now() + STEP_TIMEOUT;
-      while ((await page.locator('#order-status').textContent()) !== 'paid') {
-        assert.ok(Date.now() < deadline, 'the order did not become paid');
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        await page.reload();
-        await page.locator('#order-status').waitFor();
-      }
-      await screenshot(page, 'order-paid');
-    },
-    {
-      // Known gap outside the console, reported: identity does not grant the payments service's
-      // client the orders:pay scope yet, so the orders service refuses mark-paid (403) and the
-      // order stays pending. The card payment itself succeeds. Remove this once identity grants it.
-      todo: process.env.PORTICO_E2E_STRICT ? undefined : 'orders:pay is not granted to portico-service yet',
-    },
-  );
+  step('pays with the test card', async () => {
+    await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+    await page.getByRole('button', { name: /^Pay / }).click();
+    await page.getByText('Payment accepted. Thank you!').waitFor();
+    await screenshot(page, 'payment-accepted');
+    // The payments service tells the orders service; the order is paid once it has.
+    const deadline = Date.now() + STEP_TIMEOUT;
+    while ((await page.locator('#order-status').textContent()) !== 'paid') {
+      assert.ok(Date.now() < deadline, 'the order did not become paid');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await page.reload();
+      await page.locator('#order-status').waitFor();
+    }
+    await screenshot(page, 'order-paid');
+  });
 
   step('sees the order on the dashboard', async () => {
     await page.getByRole('link', { name: 'Dashboard' }).click();
