@@ -31,7 +31,10 @@ function h(tag, attrs = {}, ...children) {
 
 function render(title, ...children) {
   document.title = `${title} · Portico`;
-  main.replaceChildren(h('h1', { tabindex: '-1' }, title), ...children);
+  main.replaceChildren(
+    h('h1', { tabindex: '-1' }, title),
+    ...children.filter((c) => c !== null && c !== undefined && c !== false),
+  );
 }
 
 function flash(message, kind = 'info') {

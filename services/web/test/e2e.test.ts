@@ -174,6 +174,13 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await screenshot(page, 'signed-in');
   });
 
+  step('pages through the catalog', async () => {
+    await page.getByRole('link', { name: 'Next →' }).click();
+    await page.getByText(/products · page 2 of \d+/).waitFor();
+    await page.getByRole('link', { name: '← Previous' }).click();
+    await page.getByText(/products · page 1 of \d+/).waitFor();
+  });
+
   step('searches the catalog', async () => {
     await page.getByLabel('Search products').fill('keyboard');
     await page.getByLabel('Search products').press('Enter');
