@@ -131,7 +131,11 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     if (platform && platform.exitCode === null) {
       const exited = new Promise((resolve) => platform!.once('exit', resolve));
       platform.kill('SIGINT');
-      await exited;
+      // Ctrl-C must stop it; if it does not within 10 s, the test says so and kills it.
+      const stuck = setTimeout(() => platform?.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(stuck);
+      assert.equal(code, 0, 'the platform stops cleanly on Ctrl-C');
     }
     if (!process.env.PORTICO_E2E_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
   });
