@@ -304,6 +304,12 @@ for (const makeTarget of databaseTargets()) {
         }
       });
 
+      test('a subscription over plain HTTP says where subscriptions are served', async () => {
+        const { body } = await gql('subscription { productUpdated { id } }');
+        assert.equal(body.data, undefined);
+        assert.equal(body.errors![0]!.extensions.code, 'SUBSCRIPTION_NEEDS_STREAM');
+      });
+
       test('GraphiQL for browsers and introspection are on in the embedded default', async () => {
         const page = await h.server.inject({ url: '/graphql', headers: { accept: 'text/html' } });
         assert.equal(page.statusCode, 200);

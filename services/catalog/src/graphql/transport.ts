@@ -17,7 +17,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   type ExecutionArgs,
   type ExecutionResult,
-  type GraphQLError,
+  GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
   getOperationAST,
@@ -77,6 +77,14 @@ export function registerTransports(server: Server, options: TransportOptions): v
     onSubscribe(req, params) {
       const prepared = executor.prepare(params.query);
       if ('errors' in prepared) return [...prepared.errors];
+      if (getOperationAST(prepared.document, params.operationName)?.operation === 'subscription') {
+        return [
+          new GraphQLError(
+            'Subscriptions are served over WebSocket (graphql-transport-ws) or SSE (Accept: text/event-stream) at this URL',
+            { extensions: { code: 'SUBSCRIPTION_NEEDS_STREAM', http: { status: 400 } } },
+          ),
+        ];
+      }
       const raw = req.raw;
       const context = createContext(deps, headerValue(raw.headers.authorization)) as HttpContext;
       context.mediaType = acceptedMediaType(headerValue(raw.headers.accept));
