@@ -60,48 +60,66 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
   let admin: Page | undefined;
   const logins = new Map<string, string>();
   let shot = 0;
-  const state: { product?: string; productUrl?: string; price?: string; order?: string } = {};
+  const state: { product?: string; productUrl?: string; price?: string; newPrice?: string; order?: string } =
+    {};
 
   async function screenshot(p: Page, name: string) {
     shot++;
     await p.screenshot({ path: join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
   }
 
+  /** `npm start` on the test's data dir; resolves with the milliseconds to its ready banner. */
+  async function startPlatform(): Promise<number> {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [join(ROOT, 'services/platform/src/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, PORTICO_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    platform = child;
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the platform did not start in 60 s:\n${output}`)),
+        60_000,
+      );
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes('Ctrl-C stops everything')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk;
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the platform exited with ${code}:\n${output}`));
+      });
+    });
+    return Math.round(performance.now() - t0);
+  }
+
+  /** Ctrl-C: it must stop cleanly (exit 0) within 10 s, or the test says so and kills it. */
+  async function stopPlatform() {
+    const child = platform;
+    platform = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(stuck);
+    assert.equal(code, 0, 'the platform stops cleanly on Ctrl-C');
+  }
+
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     dataDir = process.env.PORTICO_E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'portico-e2e-'));
     if (!process.env.PORTICO_E2E_DATA_DIR) {
-      const t0 = performance.now();
-      platform = spawn(process.execPath, [join(ROOT, 'services/platform/src/main.ts')], {
-        cwd: ROOT,
-        env: { ...process.env, PORTICO_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`the platform did not start in 60 s:\n${output}`)),
-          60_000,
-        );
-        platform!.stdout!.on('data', (chunk: Buffer) => {
-          output += chunk;
-          if (output.includes('Ctrl-C stops everything')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        platform!.stderr!.on('data', (chunk: Buffer) => {
-          output += chunk;
-        });
-        platform!.once('exit', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`the platform exited with ${code}:\n${output}`));
-        });
-      });
-      readyMs = Math.round(performance.now() - t0);
-      console.log(
-        `platform ready in ${readyMs} ms (spawn to banner): ${/ready in (\d+) ms/.exec(output)?.[0]}`,
-      );
+      readyMs = await startPlatform();
+      console.log(`platform ready in ${readyMs} ms (spawn to banner, first start with demo data)`);
     }
     const file = JSON.parse(readFileSync(join(dataDir, 'identity-demo-logins.json'), 'utf8')) as {
       logins: Array<{ username: string; password: string }>;
@@ -128,15 +146,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
   after(async () => {
     await adminContext?.close();
     await browser?.close();
-    if (platform && platform.exitCode === null) {
-      const exited = new Promise((resolve) => platform!.once('exit', resolve));
-      platform.kill('SIGINT');
-      // Ctrl-C must stop it; if it does not within 10 s, the test says so and kills it.
-      const stuck = setTimeout(() => platform?.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(stuck);
-      assert.equal(code, 0, 'the platform stops cleanly on Ctrl-C');
-    }
+    await stopPlatform();
     if (!process.env.PORTICO_E2E_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -323,6 +333,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
 
     // A price the product cannot have had yet, so the change is visible.
     const newPrice = (100 + Math.floor(Math.random() * 90_000) / 1000).toFixed(2);
+    state.newPrice = newPrice;
     adminContext = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     adminContext.setDefaultTimeout(STEP_TIMEOUT);
     admin = await adminContext.newPage();
@@ -370,5 +381,21 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await admin.getByText('“E2E test lamp” was deleted.').waitFor();
     await admin.getByRole('heading', { name: 'Catalog' }).waitFor();
     await screenshot(admin, 'admin-deleted');
+  });
+
+  step('a second start keeps the data of the first, and the admin stays signed in', async () => {
+    if (process.env.PORTICO_E2E_DATA_DIR) return; // not ours to restart
+    assert.ok(admin);
+    await stopPlatform();
+    const ms = await startPlatform();
+    console.log(`platform ready in ${ms} ms (spawn to banner, second start on the same data)`);
+    await admin.goto(state.productUrl!);
+    await admin.locator('h1', { hasText: 'Mechanical keyboard' }).waitFor();
+    await admin.getByText('Signed in as Portico Admin').waitFor();
+    await admin.locator(`[data-price-for="${state.product}"]`, { hasText: `$${state.newPrice}` }).waitFor();
+    // The session's token still verifies: the signing keys were kept too.
+    await admin.getByRole('link', { name: 'Cart' }).click();
+    await admin.getByText('Your cart is empty.').waitFor();
+    await screenshot(admin, 'after-restart');
   });
 });
