@@ -446,6 +446,10 @@ async function productView(id, opts = {}) {
     applyLive(p);
     const after = p.formattedPrice ?? money(p.price, p.currency);
     if (before !== after) status.replaceChildren(`The price is now ${after}.`);
+    // What may be done depends on the stock: ask for the actions again (unless a form is open).
+    if (p.inStock !== product.in_stock && !panel.hasChildNodes()) {
+      productView(id, { message: p.inStock ? 'Back in stock.' : 'Now out of stock.' });
+    }
   };
   if (opts.message) status.focus?.();
 }

@@ -362,6 +362,22 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
       'no reload',
     );
     await screenshot(page, 'customer-sees-new-price');
+
+    // Stock too, and the buttons follow: out of stock, the product offers no add_to_cart.
+    await admin.getByRole('button', { name: 'Mark out of stock' }).click();
+    await admin.getByText('Marked out of stock.').waitFor();
+    await page.locator(`[data-stock-for="${state.product}"]`, { hasText: 'Out of stock' }).waitFor();
+    await page.getByText('Now out of stock.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add to cart' }).count(), 0);
+    await screenshot(page, 'customer-sees-out-of-stock');
+    await admin.getByRole('button', { name: 'Mark in stock' }).click();
+    await admin.getByText('Marked in stock.').waitFor();
+    await page.getByRole('button', { name: 'Add to cart' }).waitFor();
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { marker: string }).marker),
+      marker,
+      'still no reload',
+    );
   });
 
   step('the admin creates a product, and deletes it', async () => {
