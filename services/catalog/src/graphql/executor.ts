@@ -32,8 +32,13 @@ type Compiled = CompiledQuery | ExecutionResult;
 export interface Executor {
   rules: ValidationRule[];
   prepare(query: string): Prepared;
-  /** The compiled operation, or the errors that stopped it compiling. */
-  compiled(document: DocumentNode, operationName: string | null | undefined): Compiled;
+  /**
+   * The compiled operation, or the errors that stopped it compiling; undefined the first
+   * time an operation runs (run it with graphql-js then): compiling costs milliseconds, so
+   * only operations seen twice are worth it, and a flood of one-off queries cannot make
+   * the server compile each of them.
+   */
+  compiled(document: DocumentNode, operationName: string | null | undefined): Compiled | undefined;
 }
 
 export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions): Executor {
@@ -44,7 +49,7 @@ export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions):
     ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
   const documents = new Map<string, Prepared>();
-  const compiledByDocument = new WeakMap<DocumentNode, Map<string, Compiled>>();
+  const compiledByDocument = new WeakMap<DocumentNode, Map<string, Compiled | 'seen'>>();
 
   return {
     rules,
@@ -86,7 +91,11 @@ export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions):
       }
       const key = operationName ?? '';
       let compiled = byName.get(key);
-      if (!compiled) {
+      if (compiled === undefined) {
+        byName.set(key, 'seen');
+        return undefined;
+      }
+      if (compiled === 'seen') {
         // No customJSONSerializer: on Node 24, JSON.stringify is about 3x faster than the
         // fast-json-stringify serializer graphql-jit would generate (measured on our results).
         compiled = compileQuery(schema, document, operationName ?? undefined);

@@ -21,6 +21,7 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
   getOperationAST,
+  execute as graphqlExecute,
 } from 'graphql';
 import { createHandler as createHttpHandler, type Request as HttpRequest } from 'graphql-http';
 import { isCompiledQuery } from 'graphql-jit';
@@ -63,7 +64,7 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 function formatAll(errors: readonly GraphQLError[], log: (err: unknown) => void): GraphQLFormattedError[] {
-  return errors.map((error) => formatError(error, log).toJSON());
+  return errors.map((error) => formatError(error, log));
 }
 
 export function registerTransports(server: Server, options: TransportOptions): void {
@@ -73,7 +74,8 @@ export function registerTransports(server: Server, options: TransportOptions): v
   const http = createHttpHandler<FastifyRequest, { reply: FastifyReply }, AnyContext>({
     schema,
     validationRules: executor.rules,
-    formatError: (error) => formatError(error, logInternal),
+    // graphql-http only JSON-encodes what this returns: the formatted shape is what goes out.
+    formatError: (error) => formatError(error, logInternal) as unknown as GraphQLError,
     onSubscribe(req, params) {
       const prepared = executor.prepare(params.query);
       if ('errors' in prepared) return [...prepared.errors];
@@ -98,6 +100,7 @@ export function registerTransports(server: Server, options: TransportOptions): v
     },
     execute(args) {
       const compiled = executor.compiled(args.document, args.operationName);
+      if (compiled === undefined) return graphqlExecute(args);
       if (!isCompiledQuery(compiled)) return compiled;
       return compiled.query(
         undefined,
