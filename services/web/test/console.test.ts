@@ -77,6 +77,10 @@ describe('the console page', () => {
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /<form method="post" action="\/logout">/);
     assert.match(page.body, /name="csrf" value="[A-Za-z0-9_-]{43}"/);
+    assert.match(
+      String(page.headers['content-security-policy']),
+      /default-src 'none'.*frame-ancestors 'none'/,
+    );
     const { authenticated } = (await b.request({ url: '/api/session' })).json();
     assert.equal(authenticated, true);
   });

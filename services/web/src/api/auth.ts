@@ -36,12 +36,18 @@ export function safeReturnTo(value: unknown): string {
   return value;
 }
 
-function html(reply: FastifyReply, status: number, body: string) {
-  return reply.code(status).headers(NO_STORE).type('text/html; charset=utf-8').send(body);
-}
-
 export function authRoutes(server: Server, { config, client, sessions }: AuthDeps) {
   const publicUrl = new URL(config.publicUrl);
+  // The few pages rendered here: no script at all, framed by no one; the sign-out form's
+  // redirect goes on to the provider.
+  const pageHeaders = {
+    ...NO_STORE,
+    'content-security-policy': `default-src 'none'; style-src 'self'; form-action 'self' ${new URL(config.oidc.issuer).origin}; base-uri 'none'; frame-ancestors 'none'`,
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+  };
+  const html = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).headers(pageHeaders).type('text/html; charset=utf-8').send(body);
 
   server.addContentTypeParser(
     'application/x-www-form-urlencoded',
