@@ -274,10 +274,16 @@ export function ms(value: number | string | undefined, fallback: number): number
  * schema: every route names an upstream that exists, names are unique, patterns compile.
  */
 export function loadGatewayFile(source: string | GatewayFile): GatewayFile {
-  const file =
-    typeof source === 'string'
-      ? loadConfig('gateway file', GatewayFileSchema, { file: source, env: {} })
-      : loadConfig('gateway file', GatewayFileSchema, { env: {}, overrides: source as never });
+  let file: GatewayFile;
+  try {
+    file =
+      typeof source === 'string'
+        ? loadConfig('gateway file', GatewayFileSchema, { file: source, env: {} })
+        : loadConfig('gateway file', GatewayFileSchema, { env: {}, overrides: source as never });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError('gateway file', readable(err.issues));
+    throw err;
+  }
   const issues: string[] = [];
   const names = new Set<string>();
   file.routes.forEach((route, i) => {
@@ -307,4 +313,27 @@ export function loadGatewayFile(source: string | GatewayFile): GatewayFile {
   });
   if (issues.length > 0) throw new ConfigError('gateway file', issues);
   return file;
+}
+
+const DURATION_KEY = /^(.*\.)?(timeout|bodyTimeout|interval|cooldown|window|ttl|maxTtl|maxAge)$/;
+const AUTH_RULE_KEY = /^routes\.\d+\.auth\.[A-Za-z]+$/;
+
+/**
+ * A value that fits none of a union's shapes gets one error per shape from the validator
+ * ("must be integer", "must match pattern", "must match a schema in anyOf"); say once what
+ * the key accepts instead.
+ */
+function readable(issues: string[]): string[] {
+  const out: string[] = [];
+  for (const issue of issues) {
+    const key = issue.split(' ')[0]!;
+    let line = issue;
+    if (DURATION_KEY.test(key) && !issue.startsWith('unknown key')) {
+      line = `${key} must be milliseconds or a duration such as "500ms", "10s", "1m", "1h"`;
+    } else if (AUTH_RULE_KEY.test(key) && !/\.(roles|scopes)\b/.test(key)) {
+      line = `${key} must be "public", "token", or { roles: [...], scopes: [...] }`;
+    }
+    if (!out.includes(line)) out.push(line);
+  }
+  return out;
 }
