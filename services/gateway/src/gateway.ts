@@ -225,7 +225,7 @@ export function createGateway(options: GatewayOptions) {
         ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
       if (!route.methods.has(ctx.method) && !preflight) {
         throw errors.METHOD_NOT_ALLOWED(`${ctx.method} is not allowed on ${path}`, {
-          headers: { allow: route.allow },
+          headers: { allow: runtime.allowFor(path) },
         });
       }
       if (UNSAFE_PATH.test(path)) throw errors.BAD_PATH('The path has dot segments or encoded separators');
@@ -242,7 +242,10 @@ export function createGateway(options: GatewayOptions) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      const route = runtime.match(path);
+      const method = req.method ?? 'GET';
+      // A CORS preflight asks about the method it names, not OPTIONS.
+      const asked = method === 'OPTIONS' ? (req.headers['access-control-request-method'] ?? method) : method;
+      const route = runtime.match(path, String(asked));
       if (!route) return false;
       void run(route, req, res, path, q === -1 ? '' : url.slice(q));
       return true;

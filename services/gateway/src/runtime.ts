@@ -14,7 +14,6 @@ export interface CompiledRoute {
   path: string;
   exact: boolean;
   methods: Set<string>;
-  allow: string;
   handle: Terminal;
   upstream: Upstream | undefined;
 }
@@ -24,7 +23,13 @@ export interface Runtime {
   loadedAt: Date;
   routes: CompiledRoute[];
   upstreams: Map<string, Upstream>;
-  match(path: string): CompiledRoute | undefined;
+  /**
+   * The route for this path and method, longest path first; when routes cover the path but
+   * none takes the method, the first of them (the caller answers 405 with `allowFor`).
+   */
+  match(path: string, method?: string): CompiledRoute | undefined;
+  /** Every method some route takes on this path, for `Allow`. */
+  allowFor(path: string): string;
   close(): Promise<void>;
 }
 
@@ -54,7 +59,6 @@ export function compile(
         path: def.path.length > 1 && def.path.endsWith('/') ? def.path.slice(0, -1) : def.path,
         exact: def.exact,
         methods,
-        allow: [...methods].join(', '),
         handle: buildPipeline(def, { ...deps, file, upstreams, defaults }),
         upstream: def.upstream ? upstreams.get(def.upstream) : undefined,
       };
@@ -66,17 +70,28 @@ export function compile(
     loadedAt: new Date(),
     routes,
     upstreams,
-    match(path) {
+    match(path, method) {
+      let fallback: CompiledRoute | undefined;
       for (const route of routes) {
-        const p = route.path;
-        if (path === p) return route;
-        if (!route.exact && path.startsWith(p) && (p === '/' || path.charCodeAt(p.length) === 47))
-          return route;
+        if (!covers(route, path)) continue;
+        if (method === undefined || route.methods.has(method)) return route;
+        fallback ??= route;
       }
-      return undefined;
+      return fallback;
+    },
+    allowFor(path) {
+      const methods = new Set<string>();
+      for (const route of routes) if (covers(route, path)) for (const m of route.methods) methods.add(m);
+      return [...methods].join(', ');
     },
     async close() {
       await Promise.all([...upstreams.values()].map((upstream) => upstream.close()));
     },
   };
+}
+
+function covers(route: CompiledRoute, path: string): boolean {
+  const p = route.path;
+  if (path === p) return true;
+  return !route.exact && path.startsWith(p) && (p === '/' || path.charCodeAt(p.length) === 47);
 }

@@ -357,3 +357,27 @@ describe('timeouts, retries, breaker and health checks', () => {
     }
   });
 });
+
+describe('routing by method', () => {
+  test('one path, two routes: reads go to one upstream, writes to another; Allow lists both', async () => {
+    const reads = await startUpstream((_q, res) => void res.end('reads'));
+    const writes = await startUpstream((_q, res) => void res.end('writes'));
+    const gw = await startGateway(
+      definition({ reads: [reads.url], writes: [writes.url] }, [
+        { name: 'read', path: '/items', methods: ['GET'], upstream: 'reads', auth: { default: 'public' } },
+        { name: 'write', path: '/items', methods: ['POST'], upstream: 'writes', auth: { default: 'public' } },
+      ] as never),
+    );
+    try {
+      assert.equal(await (await fetch(`${gw.url}/items/1`)).text(), 'reads');
+      assert.equal(await (await fetch(`${gw.url}/items`, { method: 'POST', body: 'x' })).text(), 'writes');
+      const del = await fetch(`${gw.url}/items/1`, { method: 'DELETE' });
+      assert.equal(del.status, 405);
+      assert.equal(del.headers.get('allow'), 'GET, HEAD, POST');
+    } finally {
+      await gw.close();
+      await reads.close();
+      await writes.close();
+    }
+  });
+});
