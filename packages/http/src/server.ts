@@ -48,7 +48,8 @@ export type Server = FastifyInstance<
   TypeBoxTypeProvider
 > & { metrics: Registry };
 
-const JSON_TYPES = /^application\/(?:[\w.+-]+\+)?json$/;
+// The media type's essence, whatever parameters follow (charset=utf-8), in any case (RFC 9110 §8.3.1).
+const JSON_TYPES = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 export async function createServer(options: ServerOptions): Promise<Server> {
   const server = Fastify({

@@ -86,6 +86,9 @@ describe('http kit', () => {
     assert.equal(big.statusCode, 413);
     assert.equal(big.json().code, 'PAYLOAD_TOO_LARGE');
     assert.equal((await post('{"name":"a","count":1}', 'application/merge-patch+json')).statusCode, 201);
+    assert.equal((await post('{"name":"a","count":1}', 'application/json; charset=utf-8')).statusCode, 201);
+    assert.equal((await post('{"name":"a","count":1}', 'Application/JSON;charset=UTF-8')).statusCode, 201);
+    assert.equal((await post('{"name":"a","count":1}', 'application/jsonp')).statusCode, 415);
     const empty = await post('');
     assert.equal(empty.statusCode, 400, 'a route that needs a body says so');
     assert.equal(empty.json().code, 'VALIDATION_ERROR');
