@@ -15,6 +15,7 @@ import type { CatalogDatabase } from './data/schema.ts';
 import { loadDemoData } from './demo-data.ts';
 import { type CategoryService, createCategoryService } from './domain/categories.ts';
 import { createProductService, type ProductService } from './domain/products.ts';
+import { createOrderHistory, type OrderHistory } from './domain/recommendations.ts';
 import { registerGraphQL } from './graphql/index.ts';
 
 export type { CatalogConfig };
@@ -23,6 +24,8 @@ export { ConfigSchema };
 export interface CatalogDeps {
   /** Token verifier override (tests pass a test issuer's). */
   verifier?: TokenVerifier;
+  /** Where recommendations read order history (default: the orders service in config). */
+  orderHistory?: OrderHistory;
 }
 
 export type CatalogServer = Server & { products: ProductService; categories: CategoryService };
@@ -47,7 +50,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
 
   productRoutes(server, products, verifier, createReadCache({ ttlMs: config.readCacheTtlMs }));
   categoryRoutes(server, categories, verifier);
-  recommendationRoutes(server, products, verifier);
+  recommendationRoutes(server, products, verifier, deps.orderHistory ?? createOrderHistory(config.orders));
   await registerGraphQL(server, { config, database, products, categories, verifier });
   return server;
 }

@@ -1,7 +1,7 @@
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
-import { loadConfig } from '@portico/config';
+import { type DeepPartial, loadConfig } from '@portico/config';
 import type { DatabaseTarget } from '@portico/store/testing';
-import { build, type CatalogServer, ConfigSchema } from '../src/build.ts';
+import { build, type CatalogConfig, type CatalogServer, ConfigSchema } from '../src/build.ts';
 
 export interface Harness {
   server: CatalogServer;
@@ -13,7 +13,12 @@ export interface Harness {
 
 export async function startCatalog(
   target: DatabaseTarget,
-  options: { demoData?: boolean; readCacheTtlMs?: number; issuer?: TestIssuer } = {},
+  options: {
+    demoData?: boolean;
+    readCacheTtlMs?: number;
+    issuer?: TestIssuer;
+    config?: DeepPartial<CatalogConfig>;
+  } = {},
 ): Promise<Harness> {
   const issuer = options.issuer ?? (await createTestIssuer());
   const config = loadConfig('catalog', ConfigSchema, {
@@ -24,6 +29,7 @@ export async function startCatalog(
       logLevel: 'silent',
       demoData: options.demoData ?? true,
       ...(options.readCacheTtlMs === undefined ? {} : { readCacheTtlMs: options.readCacheTtlMs }),
+      ...options.config,
     },
   });
   const server = await build(config, { verifier: issuer.verifier });

@@ -54,9 +54,7 @@ for (const makeTarget of databaseTargets()) {
 
     before(async () => {
       orders = await startFakeOrders();
-      process.env.ORDERS_URL = orders.url;
-      process.env.CATALOG_ORDERS_TIMEOUT_MS = '300';
-      h = await startCatalog(target);
+      h = await startCatalog(target, { config: { orders: { url: orders.url, timeoutMs: 300 } } });
       all = await h.server.products.list({ limit: 100 });
     });
     after(async () => {

@@ -4,26 +4,13 @@
  * the orders service with your token.
  */
 import { type AccessClaims, authenticate, isAdmin, type TokenVerifier } from '@portico/auth';
-import { loadConfig } from '@portico/config';
 import type { Server } from '@portico/http';
 import { commonErrors } from '@portico/problem';
 import Type from 'typebox';
 import type { ProductService } from '../domain/products.ts';
-import { createOrderHistory, type OrderHistory, recommend } from '../domain/recommendations.ts';
+import { type OrderHistory, recommend } from '../domain/recommendations.ts';
 import { Problem, ProductOut } from './schemas.ts';
 import { productJson } from './serialize.ts';
-
-/** Where the orders service is; read from the environment like every other setting. */
-export const RecommendationSettings = Type.Object({
-  ordersUrl: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8003', env: 'ORDERS_URL' }),
-  ordersTimeoutMs: Type.Integer({
-    minimum: 10,
-    maximum: 10_000,
-    default: 800,
-    env: 'CATALOG_ORDERS_TIMEOUT_MS',
-    description: 'Budget for reading order history; past it recommendations fall back to popular products',
-  }),
-});
 
 const Query = Type.Object(
   {
@@ -43,7 +30,7 @@ export function recommendationRoutes(
   server: Server,
   products: ProductService,
   verifier: TokenVerifier,
-  history: OrderHistory = fromEnvironment(),
+  history: OrderHistory,
 ) {
   server.get(
     '/api/v1/recommendations',
@@ -96,9 +83,4 @@ export function recommendationRoutes(
       };
     },
   );
-}
-
-function fromEnvironment(): OrderHistory {
-  const settings = loadConfig('catalog', RecommendationSettings);
-  return createOrderHistory({ url: settings.ordersUrl, timeoutMs: settings.ordersTimeoutMs });
 }
