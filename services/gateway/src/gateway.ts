@@ -7,7 +7,7 @@ import { watch } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
-import { type AccessClaims, AuthError } from '@portico/auth';
+import { AuthError } from '@portico/auth';
 import { requestIdFrom } from '@portico/http';
 import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import type { KvStore } from '@portico/store/kv';
@@ -17,6 +17,7 @@ import { type Context, consumerOf, isRelay } from './context.ts';
 import { errors, isGatewayError } from './errors.ts';
 import { endWith } from './headers.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { Verify } from './policies/auth/index.ts';
 import { compile, type Runtime } from './runtime.ts';
 import { describe } from './upstream/upstream.ts';
 import { proxyUpgrade } from './websocket.ts';
@@ -26,7 +27,7 @@ export interface GatewayOptions {
   watch: boolean;
   trustProxy: boolean;
   kv: KvStore;
-  verify: (token: string) => Promise<AccessClaims>;
+  verify: Verify;
   metrics: GatewayMetrics;
   log: FastifyBaseLogger;
 }

@@ -13,12 +13,11 @@
  *   ── proxy      policies/proxy       round robin, breaker, timeout → 504, idempotent retries
  *   metrics, usage, log              (gateway.ts, once the answer is written)
  */
-import type { AccessClaims } from '@portico/auth';
 import type { KvStore } from '@portico/store/kv';
 import type { GatewayFile, RouteDef } from './config.ts';
 import type { Context, Policy, Terminal } from './context.ts';
 import { aggregate } from './policies/aggregate/index.ts';
-import { auth } from './policies/auth/index.ts';
+import { auth, type Verify } from './policies/auth/index.ts';
 import { bodyLimit } from './policies/body-limit/index.ts';
 import { type CacheHooks, cache } from './policies/cache/index.ts';
 import { cors } from './policies/cors/index.ts';
@@ -31,7 +30,7 @@ export interface PipelineDeps {
   file: GatewayFile;
   upstreams: Map<string, Upstream>;
   kv: KvStore;
-  verify: (token: string) => Promise<AccessClaims>;
+  verify: Verify;
   hooks: RateLimitHooks & CacheHooks;
   defaults: { timeoutMs: number; retries: number; bodyLimit: number };
 }

@@ -13,7 +13,7 @@ import { isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portic
 import type { FastifyBaseLogger } from 'fastify';
 import { errors } from './errors.ts';
 import { clientAddress, USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from './headers.ts';
-import { ruleFor } from './policies/auth/index.ts';
+import { ruleFor, type Verify } from './policies/auth/index.ts';
 import type { CompiledRoute } from './runtime.ts';
 
 export function proxyUpgrade(options: {
@@ -21,7 +21,7 @@ export function proxyUpgrade(options: {
   req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
-  verify: (token: string) => Promise<AccessClaims>;
+  verify: Verify;
   trustProxy: boolean;
   log: FastifyBaseLogger;
 }) {

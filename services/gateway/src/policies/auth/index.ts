@@ -14,7 +14,8 @@ import type { Policy } from '../../context.ts';
 type Rule = NonNullable<NonNullable<RouteDef['auth']>['default']>;
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+/** RFC 6750 §2.1 b64token. */
+const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** The rule for one method: the method's own, else read/write, else default, else token. */
 export function ruleFor(auth: RouteDef['auth'], method: string): Rule {
@@ -24,7 +25,9 @@ export function ruleFor(auth: RouteDef['auth'], method: string): Rule {
   return group ?? auth?.default ?? 'token';
 }
 
-export function auth(route: RouteDef, verify: (token: string) => Promise<AccessClaims>): Policy {
+export type Verify = (token: string) => AccessClaims | Promise<AccessClaims>;
+
+export function auth(route: RouteDef, verify: Verify): Policy {
   const rules = new Map<string, Rule>();
   for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
     rules.set(method, ruleFor(route.auth, method));
@@ -34,9 +37,11 @@ export function auth(route: RouteDef, verify: (token: string) => Promise<AccessC
     const header = ctx.req.headers.authorization;
     let claims: AccessClaims | undefined;
     if (header !== undefined) {
-      const match = BEARER.exec(header);
-      if (!match) throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
-      claims = await verify(match[1]!);
+      if (!/^bearer /i.test(header)) {
+        throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
+      }
+      const found = verify(header.slice(7));
+      claims = found instanceof Promise ? await found : found;
     } else if (ctx.search.includes('access_token=')) {
       throw new AuthError(
         'invalid_request',
@@ -60,23 +65,25 @@ export function auth(route: RouteDef, verify: (token: string) => Promise<AccessC
 /**
  * Remembers verified tokens until they expire (bounded); failures are never remembered.
  * Keyed by the token's tail (its signature) so a lookup hashes a few dozen characters, not
- * the whole token; a hit still compares the whole token.
+ * the whole token; a hit still compares the whole token and answers without a promise.
+ * A token is checked for RFC 6750 syntax before it is verified the first time.
  */
-export function cachedVerifier(
-  verifier: TokenVerifier,
-  max = 10_000,
-): (token: string) => Promise<AccessClaims> {
+export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
   const seen = new Map<string, { token: string; claims: AccessClaims }>();
-  return async (token) => {
+  return (token) => {
     const key = token.slice(-48);
     const known = seen.get(key);
     if (known && known.token === token) {
       if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) return known.claims;
       seen.delete(key);
     }
-    const claims = await verifier.verify(token);
-    if (seen.size >= max) seen.delete(seen.keys().next().value!);
-    seen.set(key, { token, claims });
-    return claims;
+    if (!TOKEN.test(token)) {
+      throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
+    }
+    return verifier.verify(token).then((claims) => {
+      if (seen.size >= max) seen.delete(seen.keys().next().value!);
+      seen.set(key, { token, claims });
+      return claims;
+    });
   };
 }

@@ -5,26 +5,37 @@
  * - the body is held whole, so idempotent requests can be retried on another instance.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Policy } from '../../context.ts';
+import type { Context, Policy } from '../../context.ts';
 import { errors } from '../../errors.ts';
 
 export function bodyLimit(limit: number): Policy {
-  return async (ctx, next) => {
+  // Not async: a request without a body (most reads) passes straight on, without a promise of its own.
+  return (ctx, next) => {
     const { req } = ctx;
     const declared = req.headers['content-length'];
     if (declared === undefined && req.headers['transfer-encoding'] === undefined) return next();
-    if (declared !== undefined && Number(declared) > limit) {
-      ctx.replyHeaders.connection = 'close';
-      throw errors.PAYLOAD_TOO_LARGE(`The request body is larger than this route accepts (${limit} bytes)`);
-    }
-    ctx.body = await readBody(req, limit);
-    if (ctx.body === undefined) {
-      // The rest of the body is never read, so this connection cannot carry another request.
-      ctx.replyHeaders.connection = 'close';
-      throw errors.PAYLOAD_TOO_LARGE(`The request body is larger than this route accepts (${limit} bytes)`);
-    }
-    return next();
+    return readThenNext(ctx, next, limit, declared);
   };
+}
+
+async function readThenNext(
+  ctx: Context,
+  next: () => Promise<void>,
+  limit: number,
+  declared: string | undefined,
+) {
+  const { req } = ctx;
+  if (declared !== undefined && Number(declared) > limit) {
+    ctx.replyHeaders.connection = 'close';
+    throw errors.PAYLOAD_TOO_LARGE(`The request body is larger than this route accepts (${limit} bytes)`);
+  }
+  ctx.body = await readBody(req, limit);
+  if (ctx.body === undefined) {
+    // The rest of the body is never read, so this connection cannot carry another request.
+    ctx.replyHeaders.connection = 'close';
+    throw errors.PAYLOAD_TOO_LARGE(`The request body is larger than this route accepts (${limit} bytes)`);
+  }
+  return next();
 }
 
 /** The whole body, or undefined when it passes `limit` (the rest is not read). */
