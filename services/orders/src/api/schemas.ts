@@ -1,8 +1,8 @@
 /** Wire shapes of the orders API: they validate, serialise, and document (OpenAPI). */
 import { Type } from '@portico/config';
+import { toDecimal as fromMinor } from '@portico/money';
 import type { CartItemRow, OrderItemRow } from '../data/schema.ts';
 import type { Cart } from '../domain/cart.ts';
-import { fromMinor } from '../domain/money.ts';
 import type { Order } from '../domain/orders.ts';
 
 const Timestamp = Type.String({ format: 'date-time' });

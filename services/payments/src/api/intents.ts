@@ -2,6 +2,7 @@
 import { type AccessClaims, authenticate, isAdmin, type TokenVerifier } from '@portico/auth';
 import { Type } from '@portico/config';
 import type { Server } from '@portico/http';
+import { toDecimal as fromMinor, toMinor } from '@portico/money';
 import type { FastifyRequest } from 'fastify';
 import type { IntentRow } from '../data/schema.ts';
 import {
@@ -12,7 +13,6 @@ import {
   listIntents,
   type PaymentsContext,
 } from '../domain/intents.ts';
-import { fromMinor, toMinor } from '../domain/money.ts';
 import { errors } from '../errors.ts';
 import { idempotent } from './idempotency.ts';
 

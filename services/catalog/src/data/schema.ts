@@ -1,0 +1,26 @@
+export interface CategoriesTable {
+  id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProductsTable {
+  id: string;
+  name: string;
+  description: string;
+  price_minor: number;
+  currency: string;
+  category_id: string;
+  /** boolean on PostgreSQL, 0/1 on SQLite: read through `Boolean()`. */
+  in_stock: boolean | number;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CatalogDatabase {
+  categories: CategoriesTable;
+  products: ProductsTable;
+}

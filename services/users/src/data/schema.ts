@@ -1,0 +1,13 @@
+export interface ProfileRow {
+  /** The identity `sub`. */
+  id: string;
+  display_name: string | null;
+  email: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UsersDatabase {
+  profiles: ProfileRow;
+}
