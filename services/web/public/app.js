@@ -331,6 +331,9 @@ async function productView(id, opts = {}) {
     if (action.method === 'DELETE' && !confirm(`Delete “${product.name}”? This cannot be undone.`)) return;
     button?.setAttribute('aria-busy', 'true');
     if (button) button.disabled = true;
+    // Our own change comes back as a live event too: this page re-reads the product itself.
+    const live = onProduct;
+    if (action.name !== 'add_to_cart') onProduct = null;
     const headers =
       etag && action.href.startsWith('/api/v1/products/') && action.method !== 'POST'
         ? { 'if-match': etag }
@@ -349,6 +352,7 @@ async function productView(id, opts = {}) {
       };
       await productView(id, { message: words[action.name] ?? `${humanize(action.name)}: done.` });
     } catch (err) {
+      onProduct = live;
       status.replaceChildren(errorBox(err));
       if (err instanceof ApiError && err.status === 412) await productView(id, { message: describe(err) });
     } finally {

@@ -124,7 +124,8 @@ export function sqlSessionStore(database: Database<WebDatabase>): SessionStore {
     },
 
     async get(id) {
-      if (!ID.test(id)) return undefined;
+      // Canonical encodings only: the last character's spare bits give each id four spellings.
+      if (!ID.test(id) || Buffer.from(id, 'base64url').toString('base64url') !== id) return undefined;
       const { lookup, seal: key } = keys(id);
       const row = await db.selectFrom('sessions').selectAll().where('id', '=', lookup).executeTakeFirst();
       if (!row) return undefined;
