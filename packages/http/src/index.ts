@@ -3,4 +3,5 @@ export { sendProblem, toProblemError } from './errors.ts';
 export type { CheckResult, HealthCheck } from './health.ts';
 export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
+export { ProblemSchema } from './schemas.ts';
 export { createServer, type Server, type ServerOptions } from './server.ts';

@@ -138,16 +138,6 @@ export const ActionOut = Type.Object({
 });
 export const ActionsEnvelope = Type.Object({ data: ProductOut, actions: Type.Array(ActionOut) });
 
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.Optional(Type.String()),
-    code: Type.String(),
-    request_id: Type.Optional(Type.String()),
-  },
-  { additionalProperties: true, description: 'RFC 9457 problem details' },
-);
+export { ProblemSchema as Problem } from '@portico/http';
 
 export const NotModified = Type.Null({ description: 'Not Modified: your copy (If-None-Match) is current' });

@@ -40,14 +40,4 @@ export const ProfilePatch = Type.Object(
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
 
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.Optional(Type.String()),
-    code: Type.String(),
-    request_id: Type.Optional(Type.String()),
-  },
-  { additionalProperties: true },
-);
+export { ProblemSchema as Problem } from '@portico/http';
