@@ -13,10 +13,20 @@ export function categoriesTable(db: Executor<CatalogDatabase>) {
       return db.selectFrom('categories').selectAll().where('id', 'in', ids).execute();
     },
     async list(limit: number, offset: number): Promise<CategoryRow[]> {
-      return db.selectFrom('categories').selectAll().orderBy('name').orderBy('id').limit(limit).offset(offset).execute();
+      return db
+        .selectFrom('categories')
+        .selectAll()
+        .orderBy('name')
+        .orderBy('id')
+        .limit(limit)
+        .offset(offset)
+        .execute();
     },
     async count(): Promise<number> {
-      const row = await db.selectFrom('categories').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('categories')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async insert(row: CategoryRow): Promise<void> {

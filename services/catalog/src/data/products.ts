@@ -24,16 +24,14 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
   function filtered(filter: ProductFilter) {
     let query = db.selectFrom('products') as SelectQueryBuilder<CatalogDatabase, 'products', object>;
     if (filter.categoryId !== undefined) query = query.where('category_id', '=', filter.categoryId);
-    if (filter.categoryIds !== undefined) query = query.where('category_id', 'in', filter.categoryIds.length ? filter.categoryIds : ['']);
+    if (filter.categoryIds !== undefined)
+      query = query.where('category_id', 'in', filter.categoryIds.length ? filter.categoryIds : ['']);
     if (filter.inStock !== undefined) query = query.where('in_stock', '=', filter.inStock);
     if (filter.q) {
       const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const op = dialect === 'postgres' ? 'ilike' : 'like';
       query = query.where((eb) =>
-        eb.or([
-          eb(eb.ref('name'), op, eb.val(pattern)),
-          eb(eb.ref('description'), op, eb.val(pattern)),
-        ]),
+        eb.or([eb(eb.ref('name'), op, eb.val(pattern)), eb(eb.ref('description'), op, eb.val(pattern))]),
       );
     }
     return query;
@@ -57,11 +55,18 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       return query.orderBy('id').limit(limit).execute();
     },
     async pageBefore(filter: ProductFilter, limit: number, beforeId: string): Promise<ProductRow[]> {
-      const rows = await filtered(filter).selectAll().where('id', '<', beforeId).orderBy('id', 'desc').limit(limit).execute();
+      const rows = await filtered(filter)
+        .selectAll()
+        .where('id', '<', beforeId)
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
       return rows.reverse();
     },
     async count(filter: ProductFilter): Promise<number> {
-      const row = await filtered(filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const row = await filtered(filter)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
     async insert(row: ProductRow): Promise<void> {

@@ -9,8 +9,9 @@
  *   replay detection rely on.
  * - Expired rows are invisible to `find*` at once and swept in the background.
  */
-import { type Adapter, type AdapterConstructor, type AdapterPayload, errors } from 'oidc-provider';
+
 import type { Database } from '@portico/store/sql';
+import { type Adapter, type AdapterConstructor, type AdapterPayload, errors } from 'oidc-provider';
 import type { IdentityDatabase, OidcModelRow } from './schema.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -108,7 +109,10 @@ export function sqlAdapter(database: Database<IdentityDatabase>): SqlAdapterFact
           await db
             .deleteFrom('oidc_models')
             .where((eb) =>
-              eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]),
+              eb.or([
+                eb('grant_id', '=', grantId),
+                eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)]),
+              ]),
             )
             .execute();
         }

@@ -4,8 +4,9 @@
  * timeout, 5xx, a body that is not a product) is CATALOG_UNAVAILABLE: the caller
  * gets a 503 and nothing is written.
  */
-import { Agent, request } from 'undici';
+
 import { toMinor } from '@portico/money';
+import { Agent, request } from 'undici';
 import { errors } from '../errors.ts';
 
 export interface CatalogProduct {

@@ -95,7 +95,10 @@ export function createOrdersClient({ url, timeoutMs }: { url: string; timeoutMs:
         if ([404, 409, 422].includes(res.status)) {
           return { outcome: 'rejected', status: res.status, code: res.json?.code ?? 'UNKNOWN' };
         }
-        return { outcome: 'unavailable', reason: `orders answered ${res.status} ${res.json?.code ?? ''}`.trim() };
+        return {
+          outcome: 'unavailable',
+          reason: `orders answered ${res.status} ${res.json?.code ?? ''}`.trim(),
+        };
       } catch (err) {
         return { outcome: 'unavailable', reason: (err as Error).message };
       }
