@@ -97,22 +97,3 @@ export async function build(config: Config): Promise<IdentityServer> {
   });
   return server;
 }
-
-/** Start-up banner lines for `npm start`: where to sign in, and the demo logins of a first start. */
-export function banner(url: string, server?: unknown): string[] {
-  const identity = server as Partial<IdentityServer> | undefined;
-  const lines = [`identity    ${url}   (OpenID Provider: ${url}/.well-known/openid-configuration)`];
-  const logins = identity?.demoLogins ?? [];
-  const file = identity?.demoLoginsFile;
-  if (logins.length > 0) {
-    lines.push(
-      `            demo logins (shown on this first start only${file ? `; kept in ${file}, mode 0600` : ''}):`,
-    );
-    for (const l of logins)
-      lines.push(`              ${l.username.padEnd(6)} ${l.password}   (${l.roles.join(', ')})`);
-  } else if (file) {
-    lines.push(`            demo passwords: ${file} (delete the data dir to start afresh)`);
-  }
-  lines.push('            access token for curl: npm run -s token -- --user alice');
-  return lines;
-}

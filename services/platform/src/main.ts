@@ -4,11 +4,13 @@
  */
 import { ConfigError, dataDir, loadConfig } from '@portico/config';
 import type { FastifyInstance } from 'fastify';
+import { banner, type DemoLogin } from './banner.ts';
 import { provideEmbeddedSecrets } from './secrets.ts';
 
 const t0 = performance.now();
 const started: FastifyInstance[] = [];
-const lines: string[] = [];
+const urls: Record<string, string> = {};
+let identity: { demoLogins?: DemoLogin[]; demoLoginsFile?: string } = {};
 
 async function stop(code: number) {
   await Promise.allSettled(started.map((server) => server.close()));
@@ -21,7 +23,7 @@ process.once('SIGTERM', () => void stop(0));
 provideEmbeddedSecrets(dataDir);
 const { services } = await import('./services.ts');
 
-for (const { name, module, banner } of services) {
+for (const { name, module } of services) {
   let port = 0;
   try {
     const config = loadConfig(name, module.ConfigSchema, { env: { LOG_LEVEL: 'warn', ...process.env } });
@@ -30,8 +32,8 @@ for (const { name, module, banner } of services) {
     const { host } = config as { port: number; host: string };
     port = (config as { port: number }).port;
     await server.listen({ port, host });
-    const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${port}`;
-    lines.push(...(banner?.(url, server) ?? [`${name.padEnd(11)} ${url}`]));
+    urls[name] = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+    if (name === 'identity') identity = server as typeof identity;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(
@@ -45,7 +47,12 @@ for (const { name, module, banner } of services) {
   }
 }
 
-const ms = Math.round(performance.now() - t0);
-console.log(`\nPortico is ready in ${ms} ms (embedded defaults, data in ${dataDir}/)\n`);
-for (const line of lines) console.log(`  ${line}`);
-console.log('\nCtrl-C stops everything.\n');
+console.log(
+  `\n${banner({
+    ms: Math.round(performance.now() - t0),
+    dataDir,
+    urls,
+    logins: identity.demoLogins ?? [],
+    loginsFile: identity.demoLoginsFile,
+  })}`,
+);

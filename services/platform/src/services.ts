@@ -15,43 +15,15 @@ import * as web from '@portico/web';
 export interface PlatformService {
   name: string;
   module: ServiceModule;
-  /** Lines for the start-up banner, given the address it listens on and the built server. */
-  banner?: (url: string, server?: unknown) => string[];
 }
 
+/** Start order: the identity provider first (others fetch its keys), the console last. */
 export const services: PlatformService[] = [
-  { name: 'identity', module: identity as unknown as ServiceModule, banner: identity.banner },
-  {
-    name: 'catalog',
-    module: catalog as unknown as ServiceModule,
-    banner: (url) => [
-      `catalog     ${url}/api/v1/products   (docs ${url}/docs)`,
-      `graphql     ${url}/graphql   (GraphiQL in a browser; ${url.replace(/^http/, 'ws')}/graphql for graphql-ws)`,
-    ],
-  },
-  {
-    name: 'users',
-    module: users as unknown as ServiceModule,
-    banner: (url) => [`users       ${url}/api/v1/users/me`],
-  },
-  {
-    name: 'orders',
-    module: orders as unknown as ServiceModule,
-    banner: (url) => [`orders      ${url}/api/v1/orders   (cart ${url}/api/v1/cart)`],
-  },
-  {
-    name: 'payments',
-    module: payments as unknown as ServiceModule,
-    banner: (url) => [`payments    ${url}/api/v1/payments`],
-  },
-  {
-    name: 'gateway',
-    module: gateway as unknown as ServiceModule,
-    banner: (url) => [`gateway     ${url}/api/v1/products   (health ${url}/health, metrics ${url}/metrics)`],
-  },
-  {
-    name: 'web',
-    module: web as unknown as ServiceModule,
-    banner: (url) => [`console     ${url}   (the web console: sign in with a demo login)`],
-  },
+  { name: 'identity', module: identity as unknown as ServiceModule },
+  { name: 'catalog', module: catalog as unknown as ServiceModule },
+  { name: 'users', module: users as unknown as ServiceModule },
+  { name: 'orders', module: orders as unknown as ServiceModule },
+  { name: 'payments', module: payments as unknown as ServiceModule },
+  { name: 'gateway', module: gateway as unknown as ServiceModule },
+  { name: 'web', module: web as unknown as ServiceModule },
 ];
