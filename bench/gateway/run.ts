@@ -5,12 +5,12 @@
  * Debian's wrk (C, one thread) so the load generator takes as little CPU as possible.
  * Writes bench/results/gateway.md.
  *
- *   node bench/gateway/run.ts            (BENCH_SECONDS=5 per round, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50)
+ *   node bench/gateway/run.ts            (BENCH_SECONDS=4 per round, BENCH_ROUNDS=5, BENCH_CONNECTIONS=50)
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestIssuer } from '@portico/auth/testing';
@@ -18,8 +18,9 @@ import { createTestIssuer } from '@portico/auth/testing';
 const exec = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
 const node = process.execPath;
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const loadBefore = loadavg()[0]!.toFixed(2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const only = process.env.BENCH_ONLY?.split(',');
 const dir = mkdtempSync(join(tmpdir(), 'portico-bench-gw-'));
@@ -292,7 +293,7 @@ const lines = [
   '',
   `Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versions.node}, \`node bench/gateway/run.ts\`.`,
   `Each row: wrk -t1 -c${connections}, ${rounds} rounds of ${seconds} s interleaved across all servers after a 2 s warm-up each; the round with the median requests/s is shown (all rounds in the last column).`,
-  'The upstream, the proxy and wrk share the same two cores, and other jobs were running on this machine too, so requests/s moves with them;',
+  `The upstream, the proxy and wrk share the same two cores, and other jobs were running on this machine too (1-minute load average ${loadBefore} before the run, ${loadavg()[0]!.toFixed(2)} after), so requests/s moves with them;`,
   '"CPU µs/request" (user + system time of the proxy process per request, from /proc) is the steadier measure of what each proxy costs.',
   '',
   '| server | requests/s | p50 ms | p99 ms | vs direct | vs nginx | vs @fastify/http-proxy | CPU µs/request | non-2xx | socket errors | notes | rounds (req/s) |',

@@ -76,12 +76,14 @@ export function createGateway(options: GatewayOptions) {
   let runtime: Runtime = build(loadGatewayFile(options.source));
 
   let closed = false;
+  let lastHealth: { at: number; runtime: Runtime; body: ReturnType<typeof checkHealth> } | undefined;
   async function reload(source: string | GatewayFile = options.source): Promise<boolean> {
     if (closed) return false;
     let next: Runtime;
     try {
       next = build(loadGatewayFile(source));
     } catch (err) {
+      lastHealth = undefined;
       lastReloadError = (err as Error).message;
       metrics.reload('refused');
       log.error({ err: lastReloadError }, 'gateway file refused; the previous one keeps serving');
@@ -264,60 +266,17 @@ export function createGateway(options: GatewayOptions) {
       return runtime;
     },
 
-    /** `/health`: the gateway's state, its store's, and every upstream's, checked now. */
-    async health() {
-      const rt = runtime;
-      const t0 = performance.now();
-      let store: Record<string, unknown>;
-      try {
-        await kv.ping();
-        store = { backend, status: 'healthy', response_time_ms: round(performance.now() - t0) };
-      } catch (err) {
-        store = {
-          backend,
-          status: 'unhealthy',
-          response_time_ms: round(performance.now() - t0),
-          error: describe(err),
-          impact: 'rate limits fail open; responses are not cached',
-        };
+    /**
+     * `/health`: the gateway's state, its store's, and every upstream's, checked now. Callers
+     * arriving within a second share one round of checks, so a flood of /health requests
+     * is never a flood on the upstreams.
+     */
+    health() {
+      const now = Date.now();
+      if (!lastHealth || now - lastHealth.at > 1000 || lastHealth.runtime !== runtime) {
+        lastHealth = { at: now, runtime, body: checkHealth() };
       }
-      const services: Record<string, unknown> = {};
-      await Promise.all(
-        [...rt.upstreams.values()].map(async (upstream) => {
-          const results = await upstream.check();
-          const ok = results.filter((r) => r.ok).length;
-          services[upstream.name] = {
-            status: ok === results.length ? 'healthy' : ok === 0 ? 'unhealthy' : 'degraded',
-            response_time_ms: Math.max(...results.map((r) => r.response_time_ms)),
-            instances: upstream.instances.map((instance, i) => ({
-              url: instance.url,
-              status: results[i]!.ok ? 'healthy' : 'unhealthy',
-              response_time_ms: results[i]!.response_time_ms,
-              breaker: instance.breaker.state,
-              ...(results[i]!.error ? { error: results[i]!.error } : {}),
-              ...(results[i]!.status && !results[i]!.ok ? { http_status: results[i]!.status } : {}),
-            })),
-          };
-        }),
-      );
-      const healthy =
-        store.status === 'healthy' &&
-        Object.values(services).every((s) => (s as { status: string }).status === 'healthy');
-      return {
-        status: healthy ? 'healthy' : 'degraded',
-        service: 'gateway',
-        uptime_seconds: Math.round((Date.now() - started) / 1000),
-        config: {
-          file: typeof options.source === 'string' ? options.source : '(inline)',
-          loaded_at: rt.loadedAt.toISOString(),
-          routes: rt.routes.length,
-          reloads,
-          ...(lastReloadError ? { last_reload_error: lastReloadError } : {}),
-        },
-        store,
-        services,
-        timestamp: new Date().toISOString(),
-      };
+      return lastHealth.body;
     },
 
     usage: () => metrics.usage(),
@@ -330,6 +289,61 @@ export function createGateway(options: GatewayOptions) {
       await runtime.close();
     },
   };
+
+  async function checkHealth() {
+    const rt = runtime;
+    const t0 = performance.now();
+    let store: Record<string, unknown>;
+    try {
+      await kv.ping();
+      store = { backend, status: 'healthy', response_time_ms: round(performance.now() - t0) };
+    } catch (err) {
+      store = {
+        backend,
+        status: 'unhealthy',
+        response_time_ms: round(performance.now() - t0),
+        error: describe(err),
+        impact: 'rate limits fail open; responses are not cached',
+      };
+    }
+    const services: Record<string, unknown> = {};
+    await Promise.all(
+      [...rt.upstreams.values()].map(async (upstream) => {
+        const results = await upstream.check();
+        const ok = results.filter((r) => r.ok).length;
+        services[upstream.name] = {
+          status: ok === results.length ? 'healthy' : ok === 0 ? 'unhealthy' : 'degraded',
+          response_time_ms: Math.max(...results.map((r) => r.response_time_ms)),
+          instances: upstream.instances.map((instance, i) => ({
+            url: instance.url,
+            status: results[i]!.ok ? 'healthy' : 'unhealthy',
+            response_time_ms: results[i]!.response_time_ms,
+            breaker: instance.breaker.state,
+            ...(results[i]!.error ? { error: results[i]!.error } : {}),
+            ...(results[i]!.status && !results[i]!.ok ? { http_status: results[i]!.status } : {}),
+          })),
+        };
+      }),
+    );
+    const healthy =
+      store.status === 'healthy' &&
+      Object.values(services).every((s) => (s as { status: string }).status === 'healthy');
+    return {
+      status: healthy ? 'healthy' : 'degraded',
+      service: 'gateway',
+      uptime_seconds: Math.round((Date.now() - started) / 1000),
+      config: {
+        file: typeof options.source === 'string' ? options.source : '(inline)',
+        loaded_at: rt.loadedAt.toISOString(),
+        routes: rt.routes.length,
+        reloads,
+        ...(lastReloadError ? { last_reload_error: lastReloadError } : {}),
+      },
+      store,
+      services,
+      timestamp: new Date().toISOString(),
+    };
+  }
 }
 
 function toProblem(err: unknown): ProblemError {
