@@ -4,7 +4,7 @@
  * are refreshed before they expire, once per session however many calls race.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -161,7 +161,8 @@ describe('the /api proxy', () => {
 });
 
 describe('access-token refresh', () => {
-  const dbUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'web-')), 'web.db')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'web-'));
+  const dbUrl = `sqlite:${join(dir, 'web.db')}`;
   let idp: RunningIdentity;
   let gateway: FakeGateway;
   let web: Server;
@@ -178,6 +179,7 @@ describe('access-token refresh', () => {
     await web?.close();
     await gateway?.close();
     await idp?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('refreshes before expiry, once for many parallel calls, and keeps working round after round', async () => {

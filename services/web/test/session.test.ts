@@ -3,7 +3,7 @@
  * what a browser sees (redirects, cookies, pages) and what the server keeps.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,10 +25,14 @@ import {
 for (const makeTarget of databaseTargets()) {
   const base = makeTarget();
   // A file, not :memory:, so the test can open the same SQLite database the service uses.
-  const target =
-    base.name === 'sqlite'
-      ? { ...base, url: `sqlite:${join(mkdtempSync(join(tmpdir(), 'web-')), 'web.db')}` }
-      : base;
+  const dir = base.name === 'sqlite' ? mkdtempSync(join(tmpdir(), 'web-')) : undefined;
+  const target = dir
+    ? {
+        ...base,
+        url: `sqlite:${join(dir, 'web.db')}`,
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      }
+    : base;
   describe(`sign-in and sessions (${target.name})`, () => {
     let idp: RunningIdentity;
     let gateway: FakeGateway;
@@ -115,7 +119,11 @@ for (const makeTarget of databaseTargets()) {
         assert.ok(rows.length > 0);
         for (const row of rows) {
           assert.notEqual(row.id, cookie);
-          assert.doesNotMatch(row.data, /eyJ|alice/);
+          // Sealed: neither the profile nor a JWT (its `{"alg"` header) appears in the stored bytes.
+          const stored = Buffer.from(row.data, 'base64url');
+          assert.ok(
+            !stored.includes('Alice Example') && !stored.includes('"alg"') && !row.data.includes('.eyJ'),
+          );
         }
       } finally {
         await database.close();
