@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { commonErrors } from '@portico/problem';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export function etagFor(...parts: Array<string | number>): string {
   return `"${createHash('sha1').update(parts.join('\u0000')).digest('base64url').slice(0, 22)}"`;
@@ -36,4 +36,10 @@ export function checkPreconditions(request: FastifyRequest, currentEtag: string)
       },
     );
   }
+}
+
+/** 304 Not Modified: no body, no Content-Length/Type claiming one (RFC 9110 §15.4.5). */
+export function notModified(reply: FastifyReply): FastifyReply {
+  reply.code(304).removeHeader('content-type').removeHeader('content-length');
+  return reply.send();
 }

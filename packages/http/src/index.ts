@@ -1,4 +1,4 @@
-export { checkPreconditions, etagFor, isFresh } from './conditional.ts';
+export { checkPreconditions, etagFor, isFresh, notModified } from './conditional.ts';
 export { sendProblem, toProblemError } from './errors.ts';
 export type { CheckResult, HealthCheck } from './health.ts';
 export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';

@@ -270,6 +270,16 @@ for (const makeTarget of databaseTargets()) {
         const cached = await get(`/api/v1/products/${id}`, { 'if-none-match': etag });
         assert.equal(cached.statusCode, 304);
         assert.equal(cached.body, '');
+        assert.ok(
+          !cached.headers['content-length'] || cached.headers['content-length'] === '0',
+          'a 304 claims no body',
+        );
+        assert.equal(cached.headers.etag, etag);
+        const hit = await get(`/api/v1/products/${id}`, { 'if-none-match': etag });
+        assert.ok(
+          !hit.headers['content-length'] || hit.headers['content-length'] === '0',
+          'nor from the read cache',
+        );
         const head = await h.server.inject({ method: 'HEAD', url: `/api/v1/products/${id}` });
         assert.equal(head.statusCode, 200);
         assert.equal(head.body, '');

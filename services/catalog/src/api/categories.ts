@@ -1,5 +1,5 @@
 import { authenticate, authorize, type TokenVerifier } from '@portico/auth';
-import { etagFor, isFresh, type Server } from '@portico/http';
+import { etagFor, isFresh, notModified, type Server } from '@portico/http';
 import type { CategoryService } from '../domain/categories.ts';
 import { link, offsetOf, perPage } from './pagination.ts';
 import { READ_CACHE_CONTROL, WRITERS } from './products.ts';
@@ -39,7 +39,7 @@ export function categoryRoutes(server: Server, categories: CategoryService, veri
       const hasNext = offset + rows.length < total;
       const etag = etagFor(request.url, total, ...rows.map((c) => `${c.id}:${c.updatedAt}`));
       reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-      if (isFresh(request, etag)) return reply.code(304).send(null);
+      if (isFresh(request, etag)) return notModified(reply);
       return {
         data: rows.map(categoryJson),
         pagination: { page, per_page: size, total, has_next: hasNext, has_previous: page > 1 },
@@ -97,7 +97,7 @@ export function categoryRoutes(server: Server, categories: CategoryService, veri
       const category = await categories.get(request.params.id);
       const etag = etagFor(category.id, category.updatedAt);
       reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-      if (isFresh(request, etag)) return reply.code(304).send(null);
+      if (isFresh(request, etag)) return notModified(reply);
       return { data: categoryJson(category), links: categoryLinks(category.id) };
     },
   );

@@ -1,5 +1,5 @@
 import { authenticate, authorize, isAllowed, type TokenVerifier } from '@portico/auth';
-import { checkPreconditions, etagFor, isFresh, type Server } from '@portico/http';
+import { checkPreconditions, etagFor, isFresh, notModified, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { productActions } from '../domain/actions.ts';
@@ -61,7 +61,7 @@ export function productRoutes(
   function sendCached(request: FastifyRequest, reply: FastifyReply, hit: CachedRead | undefined): boolean {
     if (!hit) return false;
     reply.header('etag', hit.etag).header('cache-control', READ_CACHE_CONTROL);
-    if (isFresh(request, hit.etag)) reply.code(304).send(null);
+    if (isFresh(request, hit.etag)) notModified(reply);
     else reply.type(JSON_TYPE).send(hit.body);
     return true;
   }
@@ -70,7 +70,7 @@ export function productRoutes(
     const text = Buffer.from(JSON.stringify(body));
     cache.set(key, etag, text);
     reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-    if (isFresh(request, etag)) return reply.code(304).send(null);
+    if (isFresh(request, etag)) return notModified(reply);
     return reply.type(JSON_TYPE).send(text);
   }
 

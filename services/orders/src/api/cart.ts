@@ -2,7 +2,7 @@
 import { authenticate } from '@portico/auth';
 import { Type } from '@portico/config';
 import type { Server } from '@portico/http';
-import { etagFor, isFresh } from '@portico/http';
+import { etagFor, isFresh, notModified } from '@portico/http';
 import { addItem, type Cart, getCart, MAX_QUANTITY, removeItem, setQuantity } from '../domain/cart.ts';
 import { type Context, callerOf } from './context.ts';
 import { CartItemSchema, CartSchema, cartItemView, cartView, ProblemSchema } from './schemas.ts';
@@ -29,7 +29,7 @@ export function registerCartRoutes(server: Server, { db, catalog, verifier }: Co
       const cart = await getCart(db, callerOf(request).userId);
       const etag = cartEtag(cart);
       reply.header('etag', etag).header('cache-control', 'private, no-cache');
-      if (isFresh(request, etag)) return reply.code(304).send(null);
+      if (isFresh(request, etag)) return notModified(reply);
       return cartView(cart);
     },
   );

@@ -4,7 +4,7 @@
  * token's `name`/`preferred_username` and `email` when present.
  */
 import { type AccessClaims, authenticate, authorize, isAdmin, type TokenVerifier } from '@portico/auth';
-import { checkPreconditions, etagFor, isFresh, type Server } from '@portico/http';
+import { checkPreconditions, etagFor, isFresh, notModified, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import type { Profile, ProfileService } from '../domain/profiles.ts';
@@ -34,7 +34,7 @@ const etag = (p: Profile) => etagFor(p.id, p.version);
 function send(request: FastifyRequest, reply: FastifyReply, profile: Profile) {
   const tag = etag(profile);
   reply.header('etag', tag).header('cache-control', 'private, no-cache');
-  if (request.method === 'GET' && isFresh(request, tag)) return reply.code(304).send();
+  if (request.method === 'GET' && isFresh(request, tag)) return notModified(reply);
   return reply.send({
     data: {
       id: profile.id,
