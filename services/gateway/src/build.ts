@@ -89,7 +89,10 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
       },
     });
   // Start with the store connected when it can be; a store that is down never holds start-up back long.
-  metrics.storeUp(kv.kind, await kv.ready(2000));
+  const storeReady = await kv.ready(2000);
+  metrics.storeUp(kv.kind, storeReady);
+  if (!storeReady)
+    log.warn('redis unreachable at start: rate limits fail open, cache bypassed, until it answers');
 
   gateway = createGateway({
     source: deps.definition ?? config.file,
