@@ -56,6 +56,7 @@ export function upstreamRequestHeaders(
       case 'x-forwarded-host':
       case 'x-forwarded-proto':
       case 'forwarded':
+      case 'via':
         continue;
     }
     out[name] = incoming[name];
@@ -75,6 +76,9 @@ export function upstreamRequestHeaders(
   out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${clientIp}` : clientIp;
   if (incoming.host) out['x-forwarded-host'] = incoming.host;
   out['x-forwarded-proto'] = 'http';
+  // RFC 9110 §7.6.3: an HTTP-to-HTTP gateway sends Via on every request it forwards.
+  const via = incoming.via;
+  out.via = via ? `${via}, 1.1 portico-gateway` : '1.1 portico-gateway';
   if (keepUpgrade) {
     out.connection = 'upgrade';
     out.upgrade = incoming.upgrade;

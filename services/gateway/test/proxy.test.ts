@@ -132,6 +132,7 @@ describe('routing and header hygiene', () => {
     assert.equal(seen.headers['x-gateway-user-roles'], undefined);
     assert.equal(seen.headers['x-custom'], 'kept');
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers.via, '1.1 portico-gateway');
     // response side: the upstream's Connection-named header does not reach the client
     assert.equal(res.headers['x-upstream-private'], undefined);
     assert.equal(res.headers['x-kept'], 'yes');
