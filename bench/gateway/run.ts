@@ -107,6 +107,7 @@ const ports = {
   gateway: 18104,
   gatewayFastify: 18105,
   jwks: 18106,
+  gatewayRedis: 18107,
 };
 
 // The identity provider's part: a JWKS endpoint, and a token it signed.
@@ -220,6 +221,11 @@ try {
     UPSTREAM: `http://127.0.0.1:${ports.upstream}`,
   });
   const gw = launch(node, [join(root, 'services/gateway/src/main.ts')], gatewayEnv(ports.gateway, 'node'));
+  const withRedis = launch(node, [join(root, 'services/gateway/src/main.ts')], {
+    ...gatewayEnv(ports.gatewayRedis, 'node'),
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    GATEWAY_REDIS_PREFIX: `bench:${process.pid}:`,
+  });
   const viaFastify = launch(
     node,
     [join(root, 'services/gateway/src/main.ts')],
@@ -231,6 +237,7 @@ try {
   await waitFor(`http://127.0.0.1:${ports.fastify}/`);
   await waitFor(`http://127.0.0.1:${ports.gateway}/api/v1/products/42`, bearer);
   await waitFor(`http://127.0.0.1:${ports.gatewayFastify}/api/v1/products/42`, bearer);
+  await waitFor(`http://127.0.0.1:${ports.gatewayRedis}/api/v1/products/42`, bearer);
   const worker = Number(
     readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(' ')[0],
   );
@@ -277,6 +284,13 @@ try {
       url: `http://127.0.0.1:${ports.gatewayFastify}${path}`,
       headers: [auth],
       note: 'same pipeline behind a Fastify catch-all route',
+    },
+    {
+      name: 'Portico gateway: JWT + rate limit in Redis',
+      pid: withRedis.pid!,
+      url: `http://127.0.0.1:${ports.gatewayRedis}${path}`,
+      headers: [auth],
+      note: 'scaled-out mode: the limit shared through Redis, one Lua call per request',
     },
   ]);
 } finally {

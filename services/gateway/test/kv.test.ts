@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { createMemoryStore, createRedisStore, type KvStore } from '@portico/store/kv';
+import { createMemoryStore, createRedisStore, EXACT_LIMIT, type KvStore } from '@portico/store/kv';
 import { redisTestUrl } from '@portico/store/testing';
 
 const redisUrl = redisTestUrl();
@@ -34,6 +34,24 @@ for (const [name, open] of backends) {
           assert.ok(refused.resetMs > 0 && refused.resetMs <= 60_000);
         }
         assert.equal((await kv.hit('other', 10, 60_000)).allowed, true, 'keys are independent');
+      } finally {
+        await kv.close();
+      }
+    });
+
+    test(`above ${EXACT_LIMIT} per window: the O(1) sliding counter admits exactly the limit in a fresh window`, async () => {
+      const kv = await open();
+      try {
+        const limit = EXACT_LIMIT + 500;
+        const hour = 3_600_000;
+        const before = Math.floor(Date.now() / hour);
+        const decisions = await Promise.all(
+          Array.from({ length: limit + 300 }, () => kv.hit('big', limit, hour)),
+        );
+        const admitted = decisions.filter((d) => d.allowed).length;
+        if (Math.floor(Date.now() / hour) === before) assert.equal(admitted, limit);
+        else assert.ok(admitted <= 2 * limit, 'crossed a window edge: the previous window still counts');
+        assert.ok(decisions.filter((d) => !d.allowed).every((d) => d.remaining === 0 && d.resetMs > 0));
       } finally {
         await kv.close();
       }

@@ -18,8 +18,12 @@ export interface WindowDecision {
 export interface KvStore {
   readonly kind: 'memory' | 'redis';
   /**
-   * Sliding-window log: admits a hit only when fewer than `limit` hits were admitted in the
-   * last `windowMs`, checked and recorded atomically. Refused hits are not recorded.
+   * Sliding window, checked and recorded atomically; refused hits are not recorded.
+   * Up to `EXACT_LIMIT` hits per window it is a log: a hit is admitted only when fewer than
+   * `limit` were admitted in the last `windowMs`, exactly. Above that a log would cost memory
+   * in proportion to the limit, so it is a sliding-window counter (the previous fixed window's
+   * count weighted by how much of it the sliding window still covers, plus the current one's),
+   * O(1) and within a fraction of a percent of the log for steady traffic.
    */
   hit(key: string, limit: number, windowMs: number): Promise<WindowDecision>;
   get(key: string): Promise<Buffer | undefined>;
@@ -47,3 +51,4 @@ export function createKvStore(options: KvOptions = {}): KvStore {
 
 export { createMemoryStore, type MemoryStoreOptions } from './memory.ts';
 export { createRedisStore, type RedisStoreOptions } from './redis.ts';
+export { EXACT_LIMIT } from './window.ts';

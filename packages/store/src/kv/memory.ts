@@ -4,6 +4,7 @@
  * least recently used one.
  */
 import type { KvStore, WindowDecision } from './index.ts';
+import { EXACT_LIMIT } from './window.ts';
 
 export interface MemoryStoreOptions {
   /** Upper bound on cached bytes (values plus keys); least recently used go first. @default 64 MiB */
@@ -15,6 +16,13 @@ interface Entry {
   expires: number;
   tags: string[] | undefined;
   size: number;
+}
+
+interface Counter {
+  /** Start of the current fixed window. */
+  start: number;
+  current: number;
+  previous: number;
 }
 
 interface Log {
@@ -29,11 +37,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
   const entries = new Map<string, Entry>();
   const tagIndex = new Map<string, Set<string>>();
   const logs = new Map<string, Log>();
+  const counters = new Map<string, Counter>();
   let bytes = 0;
 
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const [key, log] of logs) if (log.expires <= now) logs.delete(key);
+    for (const [key, counter] of counters) if (counter.start < now - 3_600_000) counters.delete(key);
     for (const [key, entry] of entries) if (entry.expires <= now) remove(key, entry);
   }, 10_000);
   sweep.unref();
@@ -54,6 +64,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
 
     async hit(key, limit, windowMs): Promise<WindowDecision> {
       const now = Date.now();
+      if (limit > EXACT_LIMIT) {
+        const start = now - (now % windowMs);
+        let counter = counters.get(key);
+        if (!counter) {
+          counter = { start, current: 0, previous: 0 };
+          counters.set(key, counter);
+        }
+        if (counter.start !== start) {
+          counter.previous = counter.start === start - windowMs ? counter.current : 0;
+          counter.current = 0;
+          counter.start = start;
+        }
+        const estimate = counter.previous * (1 - (now - start) / windowMs) + counter.current;
+        const resetMs = start + windowMs - now;
+        if (estimate + 1 > limit) return { allowed: false, remaining: 0, resetMs };
+        counter.current++;
+        return { allowed: true, remaining: Math.max(0, Math.floor(limit - estimate - 1)), resetMs };
+      }
       let log = logs.get(key);
       if (!log) {
         log = { times: [], start: 0, expires: 0 };
@@ -134,6 +162,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
       entries.clear();
       tagIndex.clear();
       logs.clear();
+      counters.clear();
       bytes = 0;
     },
   };

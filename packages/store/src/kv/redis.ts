@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { KvStore, WindowDecision } from './index.ts';
+import { EXACT_LIMIT } from './window.ts';
 
 export interface RedisStoreOptions {
   url: string;
@@ -36,6 +37,34 @@ if count < limit then
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, 0, tonumber(oldest[2]) + window - now}
+`;
+
+// KEYS[1] counter hash; ARGV limit, windowMs
+const WINDOW_COUNTER = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local start = now - (now % window)
+local state = redis.call('HMGET', KEYS[1], 'start', 'current', 'previous')
+local current = tonumber(state[2]) or 0
+local previous = tonumber(state[3]) or 0
+local was = tonumber(state[1])
+if was ~= start then
+  if was == start - window then previous = current else previous = 0 end
+  current = 0
+end
+local estimate = previous * (1 - (now - start) / window) + current
+local reset = start + window - now
+if estimate + 1 > limit then
+  redis.call('HSET', KEYS[1], 'start', start, 'current', current, 'previous', previous)
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+  return {0, 0, reset}
+end
+current = current + 1
+redis.call('HSET', KEYS[1], 'start', start, 'current', current, 'previous', previous)
+redis.call('PEXPIRE', KEYS[1], window * 2)
+return {1, math.max(0, math.floor(limit - estimate - 1)), reset}
 `;
 
 // KEYS[1] value key, KEYS[2..] tag sets; ARGV value, ttlMs
@@ -69,6 +98,7 @@ type ScriptRedis = Redis & {
     windowMs: number,
     member: string,
   ): Promise<[number, number, number]>;
+  windowCounter(key: string, limit: number, windowMs: number): Promise<[number, number, number]>;
   setTagged(n: number, ...args: Array<string | Buffer | number>): Promise<number>;
   purgeTags(n: number, ...keys: string[]): Promise<number>;
 };
@@ -85,6 +115,7 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
   }) as ScriptRedis;
   redis.defineCommand('slidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
+  redis.defineCommand('windowCounter', { numberOfKeys: 1, lua: WINDOW_COUNTER });
   redis.defineCommand('setTagged', { lua: SET_TAGGED });
   redis.defineCommand('purgeTags', { lua: PURGE_TAGS });
 
@@ -110,12 +141,10 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
     },
 
     async hit(key, limit, windowMs): Promise<WindowDecision> {
-      const [allowed, remaining, resetMs] = await redis.slidingWindow(
-        `${prefix}rl:${key}`,
-        limit,
-        windowMs,
-        `${instance}:${sequence++}`,
-      );
+      const [allowed, remaining, resetMs] =
+        limit > EXACT_LIMIT
+          ? await redis.windowCounter(`${prefix}rc:${key}`, limit, windowMs)
+          : await redis.slidingWindow(`${prefix}rl:${key}`, limit, windowMs, `${instance}:${sequence++}`);
       return { allowed: allowed === 1, remaining, resetMs: Math.max(0, resetMs) };
     },
 
