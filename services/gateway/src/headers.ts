@@ -115,6 +115,6 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
  * latin1 maps bytes to characters one to one, so the bytes on the wire are unchanged.
  */
 export function endWith(res: import('node:http').ServerResponse, body: Buffer): void {
-  if (body.length <= 16_384 && !res.headersSent) res.end(body.toString('latin1'), 'latin1');
+  if (body.length <= 16_384) res.end(body.toString('latin1'), 'latin1');
   else res.end(body);
 }

@@ -94,6 +94,33 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
       done = undefined;
       callback?.(err);
     };
+    // Chunks that reach an attached client wait for the end of the current event-loop turn:
+    // a body that ends meanwhile leaves with its head in one write; a stream still flows
+    // (and an event stream's head goes out) one turn later.
+    let scheduled = false;
+    // `headersSent` turns true at writeHead, before anything reaches the socket: keep our own flag.
+    let wrote = false;
+    const flush = () => {
+      scheduled = false;
+      if (!sink || ended || failed) return;
+      wrote = true;
+      if (chunks.length === 0) {
+        sink.flushHeaders();
+        return;
+      }
+      let ok = true;
+      for (const chunk of chunks) ok = sink.write(chunk) && ok;
+      chunks = [];
+      if (!ok) {
+        controller?.pause();
+        sink.once('drain', () => controller?.resume());
+      }
+    };
+    const schedule = () => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(flush);
+    };
     const relay: Relay = {
       relay: true,
       attach(res, callback) {
@@ -111,10 +138,8 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
           finish();
           return;
         }
-        // Still arriving (a large body or an event stream): pass the head on now, then each chunk as it comes.
-        if (chunks.length === 0) res.flushHeaders();
-        for (const chunk of chunks) res.write(chunk);
-        chunks = [];
+        // Still arriving (a large body or an event stream).
+        schedule();
         // The client went away: stop reading the upstream's answer.
         res.once('close', () => {
           if (!ended) controller?.abort(new Error('client closed the connection'));
@@ -141,22 +166,21 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
         else instance.breaker.success();
         if (!whole) resolve({ status, headers: downstreamHeaders(headers), body: relay });
       },
-      onResponseData(c, chunk) {
-        if (!sink) {
-          chunks.push(chunk);
-          return;
-        }
-        if (!sink.write(chunk)) {
-          c.pause();
-          sink.once('drain', () => c.resume());
-        }
+      onResponseData(_c, chunk) {
+        chunks.push(chunk);
+        if (sink) schedule();
       },
       onResponseEnd() {
         ended = true;
         if (whole) {
           resolve({ status, headers: downstreamHeaders(headers), body: Buffer.concat(chunks) });
         } else if (sink) {
-          sink.end();
+          if (!wrote) endWith(sink, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+          else {
+            for (const chunk of chunks) sink.write(chunk);
+            sink.end();
+          }
+          chunks = [];
           finish();
         } else collector?.resolve(Buffer.concat(chunks));
       },
