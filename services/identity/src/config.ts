@@ -27,6 +27,12 @@ const Client = Type.Object(
     /** Space-separated scopes this client may ask for (OpenID and API scopes alike). */
     scope: Type.String(),
     application_type: Type.Union([Type.Literal('web'), Type.Literal('native')], { default: 'web' }),
+    /**
+     * Portico's own applications: the user is not asked to consent (their roles still decide
+     * which API scopes they get) and a refresh token comes without `prompt=consent`.
+     * @default false
+     */
+    first_party: Type.Boolean({ default: false }),
   },
   { additionalProperties: false },
 );
@@ -159,6 +165,7 @@ function defaultClients(): ClientConfig[] {
       post_logout_redirect_uris: ['http://localhost:3000/'],
       scope: `openid profile email offline_access ${api}`,
       application_type: 'web',
+      first_party: true,
     },
     {
       client_id: 'portico-cli',
@@ -169,6 +176,7 @@ function defaultClients(): ClientConfig[] {
       post_logout_redirect_uris: [],
       scope: `openid profile email offline_access ${api}`,
       application_type: 'native',
+      first_party: true,
     },
     {
       client_id: 'portico-service',
@@ -179,6 +187,7 @@ function defaultClients(): ClientConfig[] {
       post_logout_redirect_uris: [],
       scope: `${api} orders:pay`,
       application_type: 'web',
+      first_party: false,
     },
   ];
 }

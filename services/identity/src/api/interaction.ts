@@ -33,6 +33,7 @@ const PAGE_HEADERS = {
 export async function interactionRoutes(server: FastifyInstance, deps: InteractionDeps): Promise<void> {
   const { provider, accounts, login, config } = deps;
   const roleScopes = new Map(config.api.scopes.map((s) => [s.name, s.roles]));
+  const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
 
   server.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -80,6 +81,27 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
   }
 
   /** The resource scopes this account may be given; the rest are refused at consent. */
+  /** Grants what the interaction asks for, less the API scopes the account's roles do not allow. */
+  async function approve(
+    interaction: InteractionDetails,
+    account: { id: string; roles: string[] },
+  ): Promise<string | undefined> {
+    const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = interaction.prompt.details;
+    const grant = interaction.grantId
+      ? await provider.Grant.find(interaction.grantId)
+      : new provider.Grant({ accountId: account.id, clientId: interaction.params.client_id! });
+    if (!grant) return undefined;
+    if (missingOIDCScope?.length) grant.addOIDCScope(missingOIDCScope.join(' '));
+    if (missingOIDCClaims?.length) grant.addOIDCClaims(missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(missingResourceScopes ?? {})) {
+      const allowed = scopes.filter((s) => permitted(s, account.roles));
+      const refused = scopes.filter((s) => !permitted(s, account.roles));
+      if (allowed.length) grant.addResourceScope(resource, allowed.join(' '));
+      if (refused.length) grant.rejectResourceScope(resource, refused.join(' '));
+    }
+    return grant.save();
+  }
+
   function permitted(scope: string, roles: string[]): boolean {
     const needs = roleScopes.get(scope);
     return !needs || needs.some((r) => roles.includes(r));
@@ -101,6 +123,11 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         ? await accounts.findById(interaction.session.accountId)
         : undefined;
       if (!account) return html(reply, 400, errorPage('login_required', 'Sign in again.'));
+      if (firstParty.has(interaction.params.client_id as string)) {
+        const grantId = await approve(interaction, account);
+        if (!grantId) return html(reply, 400, errorPage('invalid_request', 'This sign-in has expired.'));
+        return finish(request, reply, { consent: interaction.grantId ? {} : { grantId } }, true);
+      }
       const { missingOIDCScope = [], missingResourceScopes = {} } = interaction.prompt.details;
       const resourceScopes = Object.values(missingResourceScopes)
         .flat()
@@ -174,20 +201,8 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     }
     const account = await accounts.findById(interaction.session.accountId);
     if (!account) return html(reply, 400, errorPage('login_required', 'Sign in again.'));
-    const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = interaction.prompt.details;
-    const grant = interaction.grantId
-      ? await provider.Grant.find(interaction.grantId)
-      : new provider.Grant({ accountId: account.id, clientId: interaction.params.client_id! });
-    if (!grant) return html(reply, 400, errorPage('invalid_request', 'This sign-in has expired.'));
-    if (missingOIDCScope?.length) grant.addOIDCScope(missingOIDCScope.join(' '));
-    if (missingOIDCClaims?.length) grant.addOIDCClaims(missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(missingResourceScopes ?? {})) {
-      const allowed = scopes.filter((s) => permitted(s, account.roles));
-      const refused = scopes.filter((s) => !permitted(s, account.roles));
-      if (allowed.length) grant.addResourceScope(resource, allowed.join(' '));
-      if (refused.length) grant.rejectResourceScope(resource, refused.join(' '));
-    }
-    const grantId = await grant.save();
+    const grantId = await approve(interaction, account);
+    if (!grantId) return html(reply, 400, errorPage('invalid_request', 'This sign-in has expired.'));
     return finish(request, reply, { consent: interaction.grantId ? {} : { grantId } }, true);
   });
 

@@ -30,6 +30,7 @@ declare module 'oidc-provider' {
     clientId: string;
     clientName?: string;
     scope?: string;
+    grantTypeAllowed(type: string): boolean;
   }
 
   export interface AccountClaims {

@@ -59,6 +59,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
     };
   }
 
+  const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
+
   const configuration: Configuration = {
     adapter: deps.adapter,
     clients: withSecrets(config).map(toClientMetadata),
@@ -82,6 +84,11 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       email: ['email', 'email_verified'],
     },
     pkce: { required: () => true },
+    // OpenID Connect ties refresh tokens to offline_access and that to prompt=consent; a
+    // first-party client, which is never shown a consent page, gets one without asking.
+    issueRefreshToken: async (_ctx: unknown, client: ClientInstance, code: { scopes: Set<string> }) =>
+      client.grantTypeAllowed('refresh_token') &&
+      (code.scopes.has('offline_access') || firstParty.has(client.clientId)),
     findAccount,
     conformIdTokenClaims: true,
     rotateRefreshToken: () => true,
@@ -207,7 +214,7 @@ function withSecrets(config: Config): ClientConfig[] {
 /** Config clients as oidc-provider metadata: service clients have no redirects and no response types. */
 function toClientMetadata(client: ClientConfig): Record<string, unknown> {
   const interactive = client.grant_types.includes('authorization_code');
-  const { redirect_uris, post_logout_redirect_uris, ...rest } = client;
+  const { redirect_uris, post_logout_redirect_uris, first_party: _firstParty, ...rest } = client;
   return {
     ...rest,
     response_types: interactive ? ['code'] : [],
