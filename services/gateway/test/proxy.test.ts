@@ -159,6 +159,44 @@ describe('routing and header hygiene', () => {
     assert.match(replacedBody.headers.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
+  test('a chunked body is counted as it arrives and refused once past the limit', async () => {
+    const { hostname, port } = new URL(gw.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          hostname,
+          port,
+          path: '/api/v1/things',
+          method: 'POST',
+          agent: false,
+          headers: { 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
+      req.on('error', (err) =>
+        (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
+      );
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 2 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    assert.equal(status, 413);
+    assert.ok(
+      [...a.seen, ...b.seen].every((seen) => seen.body.length <= 1024 * 1024),
+      'never forwarded',
+    );
+  });
+
   test('dot segments and encoded slashes are refused, never forwarded', async () => {
     const res = await raw(gw.url, '/api/v1/things/%2e%2e/admin', {});
     assert.equal(res.status, 400);
