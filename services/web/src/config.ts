@@ -41,7 +41,7 @@ export const ConfigSchema = Type.Object(
           default: '',
           env: 'WEB_OIDC_PROMPT',
           description:
-            'The `prompt` sent with each sign-in; empty sends none. Portico\'s identity service treats the console as a first-party client (no consent page, a refresh token without prompt=consent); another provider may need `consent` for a refresh token',
+            "The `prompt` sent with each sign-in; empty sends none. Portico's identity service treats the console as a first-party client (no consent page, a refresh token without prompt=consent); another provider may need `consent` for a refresh token",
         }),
         /** Scopes for the token that reads userinfo (API tokens are for the API audience only). */
         userinfoScope: Type.String({ default: 'openid profile email' }),
