@@ -5,7 +5,8 @@ import Type from 'typebox';
 export const dataDir = process.env.PORTICO_DATA_DIR ?? '.data';
 
 /** Settings every service has: where it listens, how it logs, where its data lives. */
-export function serviceSettings(name: string, port: number) {
+/** Where a service listens and how it logs. */
+export function listenSettings(name: string, port: number) {
   const NAME = name.toUpperCase();
   return {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: port, env: `${NAME}_PORT` }),
@@ -22,6 +23,13 @@ export function serviceSettings(name: string, port: number) {
       ],
       { default: 'info', env: 'LOG_LEVEL' },
     ),
+  };
+}
+
+/** `listenSettings` plus the database the service owns. */
+export function serviceSettings(name: string, port: number) {
+  return {
+    ...listenSettings(name, port),
     databaseUrl: Type.String({
       pattern: '^(sqlite:|postgres(ql)?://)',
       default: `sqlite:${join(dataDir, `${name}.db`)}`,
@@ -31,7 +39,7 @@ export function serviceSettings(name: string, port: number) {
     databaseSchema: Type.String({
       pattern: '^[a-z_][a-z0-9_]*$',
       default: name,
-      env: `${NAME}_DATABASE_SCHEMA`,
+      env: `${name.toUpperCase()}_DATABASE_SCHEMA`,
     }),
   };
 }

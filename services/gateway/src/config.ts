@@ -7,26 +7,13 @@
  *   and every problem names the key that is wrong.
  */
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, type Static, Type } from '@portico/config';
+import { ConfigError, listenSettings, loadConfig, type Static, Type } from '@portico/config';
 
 export const EMBEDDED_FILE = fileURLToPath(new URL('../gateway.yaml', import.meta.url));
 
 export const ConfigSchema = Type.Object(
   {
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, env: 'GATEWAY_PORT' }),
-    host: Type.String({ default: '127.0.0.1', env: 'GATEWAY_HOST' }),
-    logLevel: Type.Union(
-      [
-        Type.Literal('fatal'),
-        Type.Literal('error'),
-        Type.Literal('warn'),
-        Type.Literal('info'),
-        Type.Literal('debug'),
-        Type.Literal('trace'),
-        Type.Literal('silent'),
-      ],
-      { default: 'info', env: 'LOG_LEVEL' },
-    ),
+    ...listenSettings('gateway', 8000),
     file: Type.String({
       default: EMBEDDED_FILE,
       env: 'GATEWAY_FILE',

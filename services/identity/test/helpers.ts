@@ -4,8 +4,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { createServer as createNetServer } from 'node:net';
 import { type DeepPartial, loadConfig } from '@portico/config';
+import { freePort } from '@portico/http/testing';
 import { type DatabaseTarget, databaseTargets, redisTestUrl } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
@@ -17,17 +17,6 @@ export interface RunningIdentity {
   config: IdentityConfig;
   login(username: string): { username: string; password: string };
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startIdentity(

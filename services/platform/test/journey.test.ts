@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DeepPartial, loadConfig, type TSchema } from '@portico/config';
 import type { ServiceModule } from '@portico/http';
+import { freePort } from '@portico/http/testing';
 import { openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import type { FastifyInstance } from 'fastify';
@@ -28,17 +28,6 @@ import { services } from '../src/services.ts';
 const NAMES = ['identity', 'users', 'catalog', 'orders', 'payments', 'gateway'] as const;
 type Name = (typeof NAMES)[number];
 const API_SCOPES = 'openid catalog:read orders:read orders:write payments:write users:read users:write';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();

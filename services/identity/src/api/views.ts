@@ -3,18 +3,13 @@
  * Every field has a label, errors are announced (role="alert") and take the focus
  * target, and every value is escaped.
  */
+import { escapeHtml } from '@portico/http';
+
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}
 label{display:block;margin-top:1rem;font-weight:600}input{font:inherit;width:100%;padding:.5rem;margin-top:.25rem;box-sizing:border-box;border:1px solid #555;border-radius:4px}
 button{font:inherit;margin-top:1.25rem;padding:.5rem 1rem;border-radius:4px;border:1px solid #1a4d8f;background:#1a4d8f;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#1a4d8f}:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
 .error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}ul{padding-left:1.25rem}`;
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
 
 function page(title: string, body: string): string {
   return `<!doctype html>

@@ -1,11 +1,5 @@
 /** Server-rendered pages for the few steps that happen outside the console's script. */
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
+import { escapeHtml } from '@portico/http';
 
 export function page(title: string, body: string): string {
   return `<!doctype html>

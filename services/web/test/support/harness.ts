@@ -5,10 +5,11 @@
  * the way a browser does: the console's /login, the provider's login and consent pages,
  * the console's /callback.
  */
+
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { type DeepPartial, loadConfig } from '@portico/config';
 import type { Server } from '@portico/http';
+import { freePort } from '@portico/http/testing';
 import type { IdentityConfig, IdentityServer } from '@portico/identity';
 import type { DatabaseTarget } from '@portico/store/testing';
 import { buildSchema } from 'graphql';
@@ -23,16 +24,7 @@ export const WEB_CLIENT_SECRET =
   process.env.PORTICO_WEB_CLIENT_SECRET || 'portico-web-test-secret-0123456789';
 process.env.PORTICO_WEB_CLIENT_SECRET = WEB_CLIENT_SECRET;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RunningIdentity {
   server: IdentityServer;
