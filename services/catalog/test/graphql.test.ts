@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { createTestIssuer } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import { databaseTargets } from '@portico/store/testing';
@@ -329,6 +330,17 @@ for (const makeTarget of databaseTargets()) {
         assert.equal(page.statusCode, 200);
         assert.match(page.headers['content-type'] as string, /^text\/html/);
         assert.match(page.body, /GraphiQL|graphiql/);
+        assert.doesNotMatch(
+          page.body,
+          /<script[^>]+src=["']?https?:|<link[^>]+href=["']?https?:/,
+          'no CDN: GraphiQL works offline',
+        );
+        const gzipped = await h.server.inject({
+          url: '/graphql',
+          headers: { accept: 'text/html', 'accept-encoding': 'gzip, br' },
+        });
+        assert.equal(gzipped.headers['content-encoding'], 'gzip');
+        assert.equal(gunzipSync(gzipped.rawPayload).toString(), page.body);
         const schema = await gql('{ __schema { queryType { name } } }');
         assert.equal(schema.body.data!.__schema.queryType.name, 'Query');
       });
