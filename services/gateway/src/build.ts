@@ -3,7 +3,7 @@
  * `runService` expect). Fastify serves the gateway's own endpoints — /metrics, /usage,
  * /openapi.json, /docs, and problem+json 404s for unknown paths — while proxied routes
  * and /health are dispatched straight from Node's request event to the gateway's
- * pipeline (docs/decisions/gateway-hot-path.md has the measurements behind that split).
+ * pipeline (docs/decisions/0005-gateway-hot-path.md has the measurements behind that split).
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { authenticate, authorize, createTokenVerifier, type TokenVerifier } from '@portico/auth';
