@@ -94,7 +94,13 @@ for (const makeTarget of databaseTargets()) {
         const deep = await get('/api/v1/products?page=99999999&per_page=100');
         assert.equal(deep.statusCode, 400);
         assert.equal(deep.json().code, 'PAGE_TOO_DEEP');
-        assert.equal((await get('/api/v1/products?page=4')).json().data.length, 0);
+        const past = (await get('/api/v1/products?page=4')).json();
+        assert.equal(past.data.length, 0);
+        assert.equal(past.pagination.total, 60, 'the total holds past the last page');
+        assert.equal(
+          (await get(`/api/v1/products?category_id=${categoryId}&page=2&per_page=5`)).json().pagination.total,
+          12,
+        );
         assert.equal(
           (await get('/api/v1/products?utm_source=x')).statusCode,
           200,

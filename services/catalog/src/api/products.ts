@@ -129,10 +129,7 @@ export function productRoutes(
       } else {
         const page = request.query.page ?? 1;
         const offset = offsetOf(page, size);
-        const [rows, total] = await Promise.all([
-          products.list({ ...filter, limit: size, offset }),
-          products.count(filter),
-        ]);
+        const { items: rows, total } = await products.page(filter, size, offset);
         items = rows;
         const hasNext = offset + rows.length < total;
         body = {

@@ -3,7 +3,7 @@
  * the composite indexes ending in `id`, so offset pages, keyset (cursor) pages and
  * counts never scan the whole table. Search (`q`) is the exception: a substring scan.
  */
-import type { Executor, SqlDialect } from '@portico/store/sql';
+import { type Executor, type SqlDialect, sql } from '@portico/store/sql';
 import type { SelectQueryBuilder } from 'kysely';
 import type { CatalogDatabase, ProductsTable } from './schema.ts';
 
@@ -47,6 +47,31 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     },
     async page(filter: ProductFilter, limit: number, offset: number): Promise<ProductRow[]> {
       return filtered(filter).selectAll().orderBy('id').limit(limit).offset(offset).execute();
+    },
+    /**
+     * An offset page and the filter's total. PostgreSQL: one query (the window count is taken
+     * before LIMIT), since a round trip costs more than the count. SQLite: two, since it runs
+     * in process and counting on the index beats materialising the window (measured).
+     */
+    async pageWithTotal(
+      filter: ProductFilter,
+      limit: number,
+      offset: number,
+    ): Promise<{ rows: ProductRow[]; total: number }> {
+      if (dialect === 'sqlite') {
+        const rows = await this.page(filter, limit, offset);
+        return { rows, total: await this.count(filter) };
+      }
+      const rows = await filtered(filter)
+        .selectAll()
+        .select(sql<number>`count(*) over ()`.as('total_count'))
+        .orderBy('id')
+        .limit(limit)
+        .offset(offset)
+        .execute();
+      if (rows.length > 0) return { rows, total: Number(rows[0]!.total_count) };
+      // Past the last page there is no row to carry the count.
+      return { rows, total: offset === 0 ? 0 : await this.count(filter) };
     },
     /** Keyset page: rows after `afterId` (or before it, walking backwards), in id order. */
     async pageAfter(filter: ProductFilter, limit: number, afterId?: string): Promise<ProductRow[]> {

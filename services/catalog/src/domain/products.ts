@@ -227,6 +227,16 @@ export function createProductService(database: Database<CatalogDatabase>) {
       return rows.map(toProduct);
     },
 
+    /** An offset page with the filter's total, in one query. */
+    async page(
+      filter: ProductFilter,
+      limit: number,
+      offset: number,
+    ): Promise<{ items: Product[]; total: number }> {
+      const { rows, total } = await products.pageWithTotal(filter, limit, offset);
+      return { items: rows.map(toProduct), total };
+    },
+
     async count(filter: ProductFilter): Promise<number> {
       return products.count(filter);
     },
