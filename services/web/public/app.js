@@ -1007,7 +1007,10 @@ function routeFor(pathname) {
   return null;
 }
 
+let shown = '';
+
 async function show(focus) {
+  shown = location.pathname + location.search;
   onProduct = null;
   const view = routeFor(location.pathname);
   main.setAttribute('aria-busy', 'true');
@@ -1045,6 +1048,8 @@ document.addEventListener('click', (event) => {
     return;
   const url = new URL(link.href, location.origin);
   if (url.origin !== location.origin || !routeFor(url.pathname)) return;
+  // An anchor on this page (the skip link) moves focus; it is not a navigation.
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) return;
   event.preventDefault();
   if (!link.closest('#flash')) flashBox.replaceChildren();
   navigate(url.pathname + url.search);
@@ -1062,7 +1067,11 @@ document.addEventListener('submit', (event) => {
   navigate(`${url.pathname}${query.size ? `?${query}` : ''}`);
 });
 
-window.addEventListener('popstate', () => show(true));
+// Back/forward re-renders the view; a jump to an anchor on the same page (the skip link) fires
+// popstate too, and must leave the page, and the user's place in it, alone.
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== shown) show(true);
+});
 
 await loadSession();
 connectLive();

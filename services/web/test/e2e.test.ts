@@ -311,12 +311,22 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     await page.getByRole('heading', { name: 'Catalog' }).waitFor();
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    // The skip link moves the user into the page; it must not reload the view under them.
+    let reloads = 0;
+    const count = (request: { url(): string }) => {
+      if (request.url().includes('/api/v1/products')) reloads++;
+    };
+    page.on('request', count);
     await page.keyboard.press('Enter');
+    await page.waitForURL(/#main$/);
     // Tab on to the search box and search without the mouse.
     for (let i = 0; i < 20; i++) {
       await page.keyboard.press('Tab');
       if (await page.evaluate(() => document.activeElement?.id === 'q')) break;
     }
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'q', 'Tab reaches the search box');
+    page.off('request', count);
+    assert.equal(reloads, 0, 'following the skip link fetched nothing');
     await page.keyboard.type('refactoring');
     await page.keyboard.press('Enter');
     await page.getByRole('link', { name: 'Refactoring' }).waitFor();
