@@ -11,9 +11,11 @@ import {
   browser,
   type FakeGateway,
   type RunningIdentity,
+  type Stack,
   signIn,
   startFakeGateway,
   startIdentity,
+  startStack,
   startWeb,
 } from './support/harness.ts';
 
@@ -21,19 +23,14 @@ const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async
 
 describe('the console page', () => {
   let idp: RunningIdentity;
-  let gateway: FakeGateway;
   let web: Server;
 
+  let stack: Stack | undefined;
   before(async () => {
-    idp = await startIdentity();
-    gateway = await startFakeGateway();
-    web = await startWeb(sqlite, idp.issuer, gateway.url);
+    stack = await startStack(sqlite);
+    ({ idp, web } = stack);
   });
-  after(async () => {
-    await web?.close();
-    await gateway?.close();
-    await idp?.close();
-  });
+  after(() => stack?.close());
 
   test('every console path serves the page with a CSP that allows no inline code', async () => {
     for (const path of ['/', '/products', '/products/abc', '/cart', '/orders', '/orders/1', '/dashboard']) {

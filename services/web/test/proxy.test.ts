@@ -17,10 +17,12 @@ import {
   type FakeGateway,
   PUBLIC_URL,
   type RunningIdentity,
+  type Stack,
   session,
   signIn,
   startFakeGateway,
   startIdentity,
+  startStack,
   startWeb,
   WEB_CLIENT_SECRET,
 } from './support/harness.ts';
@@ -37,16 +39,12 @@ describe('the /api proxy', () => {
   let gateway: FakeGateway;
   let web: Server;
 
+  let stack: Stack | undefined;
   before(async () => {
-    idp = await startIdentity();
-    gateway = await startFakeGateway();
-    web = await startWeb(sqlite, idp.issuer, gateway.url);
+    stack = await startStack(sqlite);
+    ({ idp, gateway, web } = stack);
   });
-  after(async () => {
-    await web?.close();
-    await gateway?.close();
-    await idp?.close();
-  });
+  after(() => stack?.close());
 
   test('a signed-in call carries the session’s RFC 9068 access token, and nothing of the browser’s', async () => {
     const { browser: b } = await signIn(web, idp);

@@ -12,14 +12,12 @@ import { openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import {
   browser,
-  type FakeGateway,
   PUBLIC_URL,
   type RunningIdentity,
+  type Stack,
   session,
   signIn,
-  startFakeGateway,
-  startIdentity,
-  startWeb,
+  startStack,
 } from './support/harness.ts';
 
 for (const makeTarget of databaseTargets()) {
@@ -35,20 +33,14 @@ for (const makeTarget of databaseTargets()) {
     : base;
   describe(`sign-in and sessions (${target.name})`, () => {
     let idp: RunningIdentity;
-    let gateway: FakeGateway;
     let web: Server;
 
+    let stack: Stack | undefined;
     before(async () => {
-      idp = await startIdentity();
-      gateway = await startFakeGateway();
-      web = await startWeb(target, idp.issuer, gateway.url);
+      stack = await startStack(target);
+      ({ idp, web } = stack);
     });
-    after(async () => {
-      await web?.close();
-      await gateway?.close();
-      await idp?.close();
-      await target.cleanup();
-    });
+    after(() => stack?.close());
 
     test('/login sends the browser to the provider with PKCE S256, state and nonce', async () => {
       const b = browser(web);

@@ -212,6 +212,32 @@ export async function startWeb(
   return build(config, deps);
 }
 
+export interface Stack {
+  idp: RunningIdentity;
+  gateway: FakeGateway;
+  web: Server;
+  /** Stops all three, newest first, and drops the target's data. */
+  close(): Promise<void>;
+}
+
+/** The real identity service, a fake gateway, and the console in front of them. */
+export async function startStack(target: DatabaseTarget): Promise<Stack> {
+  const idp = await startIdentity();
+  const gateway = await startFakeGateway();
+  const web = await startWeb(target, idp.issuer, gateway.url);
+  return {
+    idp,
+    gateway,
+    web,
+    async close() {
+      await web.close();
+      await gateway.close();
+      await idp.close();
+      await target.cleanup();
+    },
+  };
+}
+
 /** A browser's cookies for one host, as far as these tests need them. */
 export class CookieJar {
   readonly cookies = new Map<string, string>();
