@@ -4,6 +4,7 @@
  * only: a token in the query string leaks into logs and is refused (RFC 9700 §2.3).
  */
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { parseBearer } from './bearer.ts';
 import { AuthError } from './errors.ts';
 import type { AccessClaims, TokenVerifier } from './verifier.ts';
 
@@ -13,8 +14,6 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
-
 export function bearerToken(request: FastifyRequest): string | undefined {
   const query = request.query as Record<string, unknown> | undefined;
   if (query && typeof query === 'object' && 'access_token' in query) {
@@ -23,11 +22,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
       'Send the access token in the Authorization header, not the query string',
     );
   }
-  const header = request.headers.authorization;
-  if (header === undefined) return undefined;
-  const match = BEARER.exec(header);
-  if (!match) throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
-  return match[1];
+  return parseBearer(request.headers.authorization);
 }
 
 export function authenticate(

@@ -1,3 +1,4 @@
+export { parseBearer } from './bearer.ts';
 export { AuthError, type BearerError } from './errors.ts';
 export { type AuthorizeOptions, authenticate, authorize, bearerToken, isAdmin, isAllowed } from './hooks.ts';
 export {
