@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { ADMIN_SCOPES, createTestIssuer, type TestIssuer } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import { redisTestUrl } from '@portico/store/testing';
 import { createClient } from 'graphql-ws';
@@ -134,7 +134,9 @@ describe('productUpdated, in process (embedded default)', () => {
   let admin: Record<string, string>;
   before(async () => {
     issuer = await createTestIssuer();
-    admin = { authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: '' })}` };
+    admin = {
+      authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: ADMIN_SCOPES })}`,
+    };
     a = await startInstance(issuer, 'sqlite::memory:');
   });
   after(() => a.server.close());
@@ -226,7 +228,9 @@ describe('productUpdated across instances (Redis pub/sub)', {
   let admin: Record<string, string>;
   before(async () => {
     issuer = await createTestIssuer();
-    admin = { authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: '' })}` };
+    admin = {
+      authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: ADMIN_SCOPES })}`,
+    };
     // Two instances over one database and one Redis; a random prefix keeps parallel runs apart.
     dir = await mkdtemp(join(tmpdir(), 'catalog-pubsub-'));
     const prefix = `t${randomBytes(6).toString('hex')}:`;

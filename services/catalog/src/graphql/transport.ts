@@ -13,6 +13,7 @@
  * the Authorization header, which browsers never add on their own.
  */
 import { gzipSync } from 'node:zlib';
+import { PUBLIC } from '@portico/auth';
 import type { Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -223,7 +224,14 @@ export function registerTransports(server: Server, options: TransportOptions): v
       { parseAs: 'string' },
       scope.getDefaultJsonParser('error', 'error'),
     );
-    scope.route({ method: ['GET', 'POST'], url: GRAPHQL_PATH, schema: { hide: true }, handler: handle });
+    // GraphQL authorises per field (context.ts), so the endpoint itself is public.
+    scope.route({
+      method: ['GET', 'POST'],
+      url: GRAPHQL_PATH,
+      config: { access: PUBLIC },
+      schema: { hide: true },
+      handler: handle,
+    });
   });
   registerWebSocket(server, options, logInternal);
 }
