@@ -27,7 +27,12 @@ for (const { name, module } of services) {
   let port = 0;
   try {
     // The developer set-up: GraphiQL and introspection on (both off by default elsewhere).
-    const env = { LOG_LEVEL: 'warn', GRAPHQL_INTROSPECTION: 'true', GRAPHQL_GRAPHIQL: 'true', ...process.env };
+    const env = {
+      LOG_LEVEL: 'warn',
+      GRAPHQL_INTROSPECTION: 'true',
+      GRAPHQL_GRAPHIQL: 'true',
+      ...process.env,
+    };
     const config = loadConfig(name, module.ConfigSchema, { env });
     const server = await module.build(config);
     started.push(server);
