@@ -1,3 +1,16 @@
+export {
+  BEARER_SCHEME,
+  type DeclaredRoute,
+  declaredRoutes,
+  enforceAccess,
+  isPublic,
+  needs,
+  PUBLIC,
+  PUBLIC_OPTIONAL_TOKEN,
+  type PublicAccess,
+  type RouteAccess,
+  type ScopedAccess,
+} from './access.ts';
 export { parseBearer } from './bearer.ts';
 export { AuthError, type BearerError } from './errors.ts';
 export { type AuthorizeOptions, authenticate, authorize, bearerToken, isAdmin, isAllowed } from './hooks.ts';

@@ -56,3 +56,8 @@ export async function createTestIssuer(
     },
   };
 }
+
+/** The API scopes identity grants a customer by default (admins also get catalog:write). */
+export const USER_SCOPES =
+  'openid catalog:read orders:read orders:write payments:read payments:write users:read users:write';
+export const ADMIN_SCOPES = `${USER_SCOPES} catalog:write`;

@@ -125,6 +125,18 @@ export async function createServer(options: ServerOptions): Promise<Server> {
         version: options.version ?? '0.1.0',
         description: options.description,
       },
+      // Operations name their scope under this scheme (@portico/auth's route declarations).
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'An RFC 9068 access token from the identity service; each operation lists the scope it needs',
+          },
+        },
+      },
     },
   });
   await server.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

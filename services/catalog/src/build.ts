@@ -2,7 +2,7 @@
  * The catalog service: products and categories over REST (levels 2 and 3).
  * `build` wires it from validated config; `main.ts` only listens.
  */
-import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -47,10 +47,11 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   server.decorate('products', products);
   server.decorate('categories', categories);
   server.addHook('onClose', () => database.close());
+  enforceAccess(server, verifier);
 
-  productRoutes(server, products, verifier, createReadCache({ ttlMs: config.readCacheTtlMs }));
-  categoryRoutes(server, categories, verifier);
-  recommendationRoutes(server, products, verifier, deps.orderHistory ?? createOrderHistory(config.orders));
+  productRoutes(server, products, createReadCache({ ttlMs: config.readCacheTtlMs }));
+  categoryRoutes(server, categories);
+  recommendationRoutes(server, products, deps.orderHistory ?? createOrderHistory(config.orders));
   await registerGraphQL(server, { config, database, products, categories, verifier });
   return server;
 }

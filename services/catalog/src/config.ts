@@ -45,8 +45,17 @@ export const ConfigSchema = Type.Object(
     graphql: Type.Object(
       {
         enabled: Type.Boolean({ default: true, env: 'CATALOG_GRAPHQL' }),
-        introspection: Type.Boolean({ default: true, env: 'GRAPHQL_INTROSPECTION' }),
-        graphiql: Type.Boolean({ default: true, env: 'GRAPHQL_GRAPHIQL' }),
+        introspection: Type.Boolean({
+          default: false,
+          env: 'GRAPHQL_INTROSPECTION',
+          description:
+            'Answer __schema/__type: off by default, on in the embedded developer set-up (npm start)',
+        }),
+        graphiql: Type.Boolean({
+          default: false,
+          env: 'GRAPHQL_GRAPHIQL',
+          description: 'Serve GraphiQL to browsers at /graphql: off by default, on in npm start',
+        }),
         maxDepth: Type.Integer({ minimum: 1, default: 8, env: 'GRAPHQL_MAX_DEPTH' }),
         maxCost: Type.Integer({ minimum: 1, default: 5000, env: 'GRAPHQL_MAX_COST' }),
         maxAliases: Type.Integer({ minimum: 0, default: 30, env: 'GRAPHQL_MAX_ALIASES' }),

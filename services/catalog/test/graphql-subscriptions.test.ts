@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import { redisTestUrl } from '@portico/store/testing';
 import { createClient } from 'graphql-ws';
@@ -134,7 +134,9 @@ describe('productUpdated, in process (embedded default)', () => {
   let admin: Record<string, string>;
   before(async () => {
     issuer = await createTestIssuer();
-    admin = { authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: '' })}` };
+    admin = {
+      authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: ADMIN_SCOPES })}`,
+    };
     a = await startInstance(issuer, 'sqlite::memory:');
   });
   after(() => a.server.close());
@@ -215,6 +217,70 @@ describe('productUpdated, in process (embedded default)', () => {
   });
 });
 
+describe('subscriptions are authenticated like queries, before their document is read', () => {
+  let issuer: TestIssuer;
+  let a: Instance;
+  before(async () => {
+    issuer = await createTestIssuer();
+    a = await startInstance(issuer, 'sqlite::memory:');
+  });
+  after(() => a.server.close());
+  const invalid = 'subscription { productUpdated(nope: 2) { id } }';
+
+  test('graphql-ws: bad credentials close the socket 4403 whatever the document; a good lower-case bearer subscribes', async () => {
+    const expired = await issuer.sign({ sub: 'x', scope: USER_SCOPES }, { expiresIn: -60 });
+    for (const authorization of [`Bearer ${expired}`, 'Basic dTpw', 'Bearer not.a.token']) {
+      const client = createClient({
+        url: a.ws,
+        webSocketImpl: WebSocket,
+        lazy: true,
+        retryAttempts: 0,
+        connectionParams: { authorization },
+      });
+      try {
+        await assert.rejects(client.iterate({ query: invalid }).next(), (event: { code?: number }) => {
+          assert.equal(event.code, 4403, authorization);
+          return true;
+        });
+      } finally {
+        await client.dispose();
+      }
+    }
+    const good = await issuer.sign({ sub: 'u', scope: USER_SCOPES });
+    const client = createClient({
+      url: a.ws,
+      webSocketImpl: WebSocket,
+      lazy: true,
+      retryAttempts: 0,
+      connectionParams: { authorization: `bearer ${good}` },
+    });
+    try {
+      await assert.rejects(
+        client.iterate({ query: invalid }).next(),
+        (errors: Array<{ message: string }>) => {
+          assert.match(errors[0]!.message, /Unknown argument "nope"/);
+          return true;
+        },
+      );
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  test('SSE and HTTP: a bad token is a 401 problem before validation', async () => {
+    for (const accept of ['text/event-stream', 'application/json']) {
+      const res = await fetch(`${a.http}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: 'Bearer not.a.token' },
+        body: JSON.stringify({ query: invalid }),
+      });
+      assert.equal(res.status, 401, accept);
+      assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+      assert.equal(((await res.json()) as { code: string }).code, 'INVALID_TOKEN');
+    }
+  });
+});
+
 const redisUrl = redisTestUrl();
 describe('productUpdated across instances (Redis pub/sub)', {
   skip: !redisUrl && 'TEST_REDIS_URL is not set',
@@ -226,7 +292,9 @@ describe('productUpdated across instances (Redis pub/sub)', {
   let admin: Record<string, string>;
   before(async () => {
     issuer = await createTestIssuer();
-    admin = { authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: '' })}` };
+    admin = {
+      authorization: `Bearer ${await issuer.sign({ sub: 'admin', roles: ['admin'], scope: ADMIN_SCOPES })}`,
+    };
     // Two instances over one database and one Redis; a random prefix keeps parallel runs apart.
     dir = await mkdtemp(join(tmpdir(), 'catalog-pubsub-'));
     const prefix = `t${randomBytes(6).toString('hex')}:`;

@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { createTestIssuer } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import { databaseTargets } from '@portico/store/testing';
+import { getIntrospectionQuery } from 'graphql';
 import { build, ConfigSchema } from '../src/build.ts';
 import { formatPrice } from '../src/domain/money.ts';
 import { type Harness, startCatalog } from './helpers.ts';
@@ -18,7 +19,7 @@ for (const makeTarget of databaseTargets()) {
     let h: Harness;
     let categoryId: string;
     before(async () => {
-      h = await startCatalog(target);
+      h = await startCatalog(target, { config: { graphql: { introspection: true, graphiql: true } } });
       categoryId = (await h.server.inject({ url: '/api/v1/categories' })).json().data[0].id;
     });
     after(() => h.close());
@@ -325,7 +326,7 @@ for (const makeTarget of databaseTargets()) {
         assert.equal(body.errors![0]!.extensions.code, 'SUBSCRIPTION_NEEDS_STREAM');
       });
 
-      test('GraphiQL for browsers and introspection are on in the embedded default', async () => {
+      test('GraphiQL for browsers and introspection, where turned on (the developer set-up)', async () => {
         const page = await h.server.inject({ url: '/graphql', headers: { accept: 'text/html' } });
         assert.equal(page.statusCode, 200);
         assert.match(page.headers['content-type'] as string, /^text\/html/);
@@ -349,14 +350,13 @@ for (const makeTarget of databaseTargets()) {
 }
 
 describe('catalog GraphQL configured for production', () => {
-  test('introspection and GraphiQL can be turned off', async () => {
+  test('introspection and GraphiQL are off by default', async () => {
     const issuer = await createTestIssuer();
     const config = loadConfig('catalog', ConfigSchema, {
       env: {},
       overrides: {
         databaseUrl: 'sqlite::memory:',
         logLevel: 'silent',
-        graphql: { introspection: false, graphiql: false },
       },
     });
     const server = await build(config, { verifier: issuer.verifier });
@@ -380,6 +380,81 @@ describe('catalog GraphQL configured for production', () => {
       assert.equal(ok.json().data.products.length, 1);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('GraphQL limits count introspection like any other field', () => {
+  const ofType = (n: number): string => (n === 0 ? 'name' : `name ofType { ${ofType(n - 1)} }`);
+  async function catalog(introspection: boolean) {
+    const issuer = await createTestIssuer();
+    const config = loadConfig('catalog', ConfigSchema, {
+      env: {},
+      overrides: { databaseUrl: 'sqlite::memory:', logLevel: 'silent', graphql: { introspection } },
+    });
+    const server = await build(config, { verifier: issuer.verifier });
+    const post = async (query: string) => {
+      const res = await server.inject({
+        method: 'POST',
+        url: '/graphql',
+        headers: { 'content-type': 'application/json' },
+        payload: { query },
+      });
+      return { status: res.statusCode, body: res.json() as Gql, bytes: res.body.length };
+    };
+    return { server, post };
+  }
+  const codes = (body: Gql) => (body.errors ?? []).map((e) => e.extensions?.code);
+
+  test('depth, aliases and cost under __type and __schema are refused, introspection on or off', async () => {
+    for (const introspection of [false, true]) {
+      const { server, post } = await catalog(introspection);
+      try {
+        // Depth 13 under __type, next to a real field: no schema dump, so counted as usual.
+        const deep = await post(
+          `{ products(first: 1) { id } __type(name: "Product") { fields { type { ${ofType(9)} } } } }`,
+        );
+        assert.ok(codes(deep.body).includes('DEPTH_LIMIT_EXCEEDED'), JSON.stringify(deep.body));
+        assert.equal(deep.body.data, undefined);
+        // 40 aliases under __type.
+        const aliased = Array.from({ length: 40 }, (_, i) => `a${i}: name`).join(' ');
+        const many = await post(`{ __type(name: "Product") { ${aliased} } }`);
+        assert.ok(codes(many.body).includes('ALIAS_LIMIT_EXCEEDED'));
+        // 50 aliased schema dumps: refused, never a 500 KB answer.
+        const dumps = Array.from(
+          { length: 50 },
+          (_, i) => `s${i}: __schema { types { fields { name } } }`,
+        ).join(' ');
+        const amplified = await post(`{ ${dumps} }`);
+        assert.ok(codes(amplified.body).includes('ALIAS_LIMIT_EXCEEDED'));
+        assert.equal(amplified.body.data, undefined);
+        assert.ok(amplified.bytes < 32_768, `${amplified.bytes} bytes of errors, no data`);
+        // Under the alias limit, the cost of ten dumps still refuses them.
+        const ten = Array.from(
+          { length: 10 },
+          (_, i) => `s${i}: __schema { types { fields { name } } }`,
+        ).join(' ');
+        assert.ok(codes((await post(`{ ${ten} }`)).body).includes('COST_LIMIT_EXCEEDED'));
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  test("where introspection is on, GraphiQL's own schema query is answered; off, it is refused", async () => {
+    const on = await catalog(true);
+    const off = await catalog(false);
+    try {
+      const query = getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true });
+      const answered = await on.post(query);
+      assert.equal(answered.body.errors, undefined);
+      assert.equal((answered.body.data!.__schema as Json).queryType.name, 'Query');
+      const refused = await off.post(query);
+      assert.equal(refused.body.data, undefined);
+      assert.ok(refused.body.errors!.some((e) => /introspection/i.test(e.message)));
+    } finally {
+      await on.server.close();
+      await off.server.close();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import { type DeepPartial, loadConfig } from '@portico/config';
 import type { DatabaseTarget } from '@portico/store/testing';
 import { build, type CatalogConfig, type CatalogServer, ConfigSchema } from '../src/build.ts';
@@ -34,7 +34,7 @@ export async function startCatalog(
   });
   const server = await build(config, { verifier: issuer.verifier });
   const bearer = async (roles: string[]) => ({
-    authorization: `Bearer ${await issuer.sign({ sub: `user-${roles.join('-')}`, roles, scope: 'openid' })}`,
+    authorization: `Bearer ${await issuer.sign({ sub: `user-${roles.join('-')}`, roles, scope: roles.includes('admin') ? ADMIN_SCOPES : USER_SCOPES })}`,
   });
   return {
     server,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { USER_SCOPES } from '@portico/auth/testing';
 import { databaseTargets } from '@portico/store/testing';
 import type { Product } from '../src/domain/products.ts';
 import { type Harness, startCatalog } from './helpers.ts';
@@ -45,7 +46,7 @@ for (const makeTarget of databaseTargets()) {
     let h: Harness;
     let orders: Awaited<ReturnType<typeof startFakeOrders>>;
     let all: Product[];
-    const token = (sub: string, roles = ['customer']) => h.issuer.sign({ sub, roles, scope: 'openid' });
+    const token = (sub: string, roles = ['customer']) => h.issuer.sign({ sub, roles, scope: USER_SCOPES });
     const ask = async (sub: string, query = '', roles?: string[]) =>
       h.server.inject({
         url: `/api/v1/recommendations${query}`,

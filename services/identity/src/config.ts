@@ -70,6 +70,7 @@ export const ConfigSchema = Type.Object(
             { name: 'catalog:write', roles: ['admin'] },
             { name: 'orders:read' },
             { name: 'orders:write' },
+            { name: 'payments:read' },
             { name: 'payments:write' },
             // The payments service marks orders paid with its own credential; no user role grants it.
             { name: 'orders:pay', roles: [] },
@@ -154,7 +155,8 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 
 function defaultClients(): ClientConfig[] {
-  const api = 'catalog:read catalog:write orders:read orders:write payments:write users:read users:write';
+  const api =
+    'catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
   return [
     {
       client_id: 'portico-web',

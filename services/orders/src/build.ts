@@ -2,7 +2,7 @@
  * The orders service (port 8003, the seed's `order-service`): carts and orders.
  * Prices, names and stock come from the catalog over HTTP at the moment of checkout.
  */
-import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase, sql } from '@portico/store/sql';
 import { registerCartRoutes } from './api/cart.ts';
@@ -33,7 +33,8 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     health: { database: () => sql`select 1`.execute(db) },
   });
-  const context = { db, catalog, verifier };
+  enforceAccess(server, verifier);
+  const context = { db, catalog };
   registerCartRoutes(server, context);
   registerOrderRoutes(server, context);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import type { Server } from '@portico/http';
 import { databaseTargets } from '@portico/store/testing';
 import { bearer, buildOrders } from './support/app.ts';
@@ -22,7 +22,7 @@ for (const makeTarget of databaseTargets()) {
     /** A fresh customer per test, so tests share one server without sharing state. */
     async function customer() {
       const sub = `user-${++n}-${Math.random().toString(36).slice(2, 8)}`;
-      const token = await issuer.sign({ sub, roles: ['customer'], scope: 'openid' });
+      const token = await issuer.sign({ sub, roles: ['customer'], scope: USER_SCOPES });
       const call = (method: string, url: string, payload?: unknown) =>
         server.inject({
           method: method as 'GET',
@@ -217,7 +217,7 @@ for (const makeTarget of databaseTargets()) {
       assert.equal((await bob.call('GET', `/api/v1/purchases?user_id=${alice.sub}`)).statusCode, 403);
       assert.equal((await bob.call('GET', `/api/v1/orders?user_id=${bob.sub}`)).json().pagination.total, 0);
 
-      const admin = await issuer.sign({ sub: 'admin-1', roles: ['admin'], scope: 'openid' });
+      const admin = await issuer.sign({ sub: 'admin-1', roles: ['admin'], scope: ADMIN_SCOPES });
       const asAdmin = await server.inject({
         url: `/api/v1/orders/${order.id}`,
         headers: bearer(admin),
@@ -272,7 +272,7 @@ for (const makeTarget of databaseTargets()) {
     test('state machine: cancel while pending; paid only via orders:pay, idempotently; fulfil by admins', async () => {
       const alice = await customer();
       const payments = await issuer.sign({ sub: 'payments-service', roles: [], scope: 'orders:pay' });
-      const admin = await issuer.sign({ sub: 'admin-1', roles: ['admin'], scope: 'openid' });
+      const admin = await issuer.sign({ sub: 'admin-1', roles: ['admin'], scope: ADMIN_SCOPES });
       const as = (token: string, url: string, payload?: object) =>
         server.inject({ method: 'POST', url, headers: bearer(token), ...(payload ? { payload } : {}) });
 

@@ -3,7 +3,7 @@
  * orders, a card processor behind an interface, Idempotency-Key on every POST, and a
  * sync loop that keeps telling the orders service about successful payments until it listens.
  */
-import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase, sql } from '@portico/store/sql';
 import { registerIntentRoutes } from './api/intents.ts';
@@ -53,7 +53,8 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     sync: config.orderSync,
     log: server.log,
   };
-  registerIntentRoutes(server, ctx, verifier, config.idempotency.leaseMs);
+  enforceAccess(server, verifier);
+  registerIntentRoutes(server, ctx, config.idempotency.leaseMs);
 
   let running: Promise<unknown> | undefined;
   let purgedAt = 0;

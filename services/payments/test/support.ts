@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import type { Server } from '@portico/http';
 import { type Database, openDatabase } from '@portico/store/sql';
@@ -114,7 +114,7 @@ let n = 0;
 /** A customer with a real token, and helpers to call both services as them. */
 export async function customer(stack: Stack, roles = ['customer']) {
   const sub = `user-${++n}-${randomBytes(3).toString('hex')}`;
-  const token = await stack.issuer.sign({ sub, roles, scope: 'openid orders:write payments:write' });
+  const token = await stack.issuer.sign({ sub, roles, scope: USER_SCOPES });
   const headers = { authorization: `Bearer ${token}` };
   return {
     sub,

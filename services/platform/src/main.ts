@@ -26,7 +26,14 @@ const { services } = await import('./services.ts');
 for (const { name, module } of services) {
   let port = 0;
   try {
-    const config = loadConfig(name, module.ConfigSchema, { env: { LOG_LEVEL: 'warn', ...process.env } });
+    // The developer set-up: GraphiQL and introspection on (both off by default elsewhere).
+    const env = {
+      LOG_LEVEL: 'warn',
+      GRAPHQL_INTROSPECTION: 'true',
+      GRAPHQL_GRAPHIQL: 'true',
+      ...process.env,
+    };
+    const config = loadConfig(name, module.ConfigSchema, { env });
     const server = await module.build(config);
     started.push(server);
     const { host } = config as { port: number; host: string };

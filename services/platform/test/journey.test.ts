@@ -27,7 +27,8 @@ import { services } from '../src/services.ts';
 
 const NAMES = ['identity', 'users', 'catalog', 'orders', 'payments', 'gateway'] as const;
 type Name = (typeof NAMES)[number];
-const API_SCOPES = 'openid catalog:read orders:read orders:write payments:write users:read users:write';
+const API_SCOPES =
+  'openid catalog:read orders:read orders:write payments:read payments:write users:read users:write';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();

@@ -2,7 +2,7 @@
  * The users service: profiles keyed by the identity `sub`, behind access tokens
  * checked with @portico/auth. `build` wires it from validated config; `main.ts` listens.
  */
-import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -39,6 +39,7 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
   })) as UsersServer;
   server.decorate('profiles', profiles);
   server.addHook('onClose', () => database.close());
-  userRoutes(server, profiles, verifier);
+  enforceAccess(server, verifier);
+  userRoutes(server, profiles);
   return server;
 }

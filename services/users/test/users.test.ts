@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import { databaseTargets } from '@portico/store/testing';
 import { build, ConfigSchema, type UsersServer } from '../src/build.ts';
@@ -15,7 +15,7 @@ for (const makeTarget of databaseTargets()) {
     let admin: Record<string, string>;
 
     const bearer = async (claims: Record<string, unknown>) => ({
-      authorization: `Bearer ${await issuer.sign(claims)}`,
+      authorization: `Bearer ${await issuer.sign({ scope: USER_SCOPES, ...claims })}`,
     });
 
     before(async () => {
@@ -32,7 +32,6 @@ for (const makeTarget of databaseTargets()) {
       alice = await bearer({
         sub: 'sub-alice',
         roles: ['customer'],
-        scope: 'users:read',
         name: 'Alice Example',
         email: 'alice@example.com',
       });

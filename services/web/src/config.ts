@@ -34,7 +34,7 @@ export const ConfigSchema = Type.Object(
         }),
         scope: Type.String({
           default:
-            'openid profile email offline_access catalog:read catalog:write orders:read orders:write payments:write users:read users:write',
+            'openid profile email offline_access catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write',
           env: 'WEB_OIDC_SCOPE',
         }),
         prompt: Type.String({

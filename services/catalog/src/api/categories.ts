@@ -1,8 +1,8 @@
-import { authenticate, authorize, type TokenVerifier } from '@portico/auth';
+import { PUBLIC } from '@portico/auth';
 import { etagFor, isFresh, notModified, type Server } from '@portico/http';
 import type { CategoryService } from '../domain/categories.ts';
 import { link, offsetOf, perPage } from './pagination.ts';
-import { READ_CACHE_CONTROL, WRITERS } from './products.ts';
+import { READ_CACHE_CONTROL, WRITE } from './products.ts';
 import {
   CategoryEnvelope,
   CategoryInput,
@@ -14,7 +14,7 @@ import {
 } from './schemas.ts';
 import { categoryJson } from './serialize.ts';
 
-export function categoryRoutes(server: Server, categories: CategoryService, verifier: TokenVerifier) {
+export function categoryRoutes(server: Server, categories: CategoryService) {
   const tags = ['categories'];
   const categoryLinks = (id: string) => ({
     self: `/api/v1/categories/${id}`,
@@ -24,6 +24,7 @@ export function categoryRoutes(server: Server, categories: CategoryService, veri
   server.get(
     '/api/v1/categories',
     {
+      config: { access: PUBLIC },
       schema: {
         tags,
         summary: 'List categories',
@@ -55,7 +56,7 @@ export function categoryRoutes(server: Server, categories: CategoryService, veri
   server.post(
     '/api/v1/categories',
     {
-      preHandler: [authenticate(verifier), authorize(WRITERS)],
+      config: { access: WRITE },
       schema: {
         tags,
         summary: 'Create a category',
@@ -68,7 +69,6 @@ export function categoryRoutes(server: Server, categories: CategoryService, veri
           409: Problem,
           415: Problem,
         },
-        security: [{ bearer: [] }],
       },
     },
     async (request, reply) => {
@@ -86,6 +86,7 @@ export function categoryRoutes(server: Server, categories: CategoryService, veri
   server.get(
     '/api/v1/categories/:id',
     {
+      config: { access: PUBLIC },
       schema: {
         tags,
         summary: 'Get a category',

@@ -1,4 +1,4 @@
-import { authenticate, authorize, isAllowed, type TokenVerifier } from '@portico/auth';
+import { needs, PUBLIC, PUBLIC_OPTIONAL_TOKEN } from '@portico/auth';
 import { checkPreconditions, etagFor, isFresh, notModified, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -21,7 +21,9 @@ import { productJson, productLinks } from './serialize.ts';
 
 export const READ_CACHE_CONTROL = 'public, max-age=5';
 const JSON_TYPE = 'application/json; charset=utf-8';
-export const WRITERS = { roles: ['admin'], scopes: ['catalog:write'] };
+/** Catalog writes: the catalog:write scope, which identity grants only to admins and services. */
+export const WRITE_SCOPE = 'catalog:write';
+export const WRITE = needs(WRITE_SCOPE);
 
 const problems = {
   400: Problem,
@@ -50,12 +52,7 @@ function sendProduct(reply: FastifyReply, product: Product, status = 200) {
     .send({ data: productJson(product), links: productLinks(product) });
 }
 
-export function productRoutes(
-  server: Server,
-  products: ProductService,
-  verifier: TokenVerifier,
-  cache: ReadCache,
-) {
+export function productRoutes(server: Server, products: ProductService, cache: ReadCache) {
   products.subscribe(() => cache.clear());
 
   function sendCached(request: FastifyRequest, reply: FastifyReply, hit: CachedRead | undefined): boolean {
@@ -74,12 +71,12 @@ export function productRoutes(
     return reply.type(JSON_TYPE).send(text);
   }
 
-  const writer = [authenticate(verifier), authorize(WRITERS)];
   const tags = ['products'];
 
   server.get(
     '/api/v1/products',
     {
+      config: { access: PUBLIC },
       schema: {
         tags,
         summary: 'List products',
@@ -156,13 +153,12 @@ export function productRoutes(
   server.post(
     '/api/v1/products',
     {
-      preHandler: writer,
+      config: { access: WRITE },
       schema: {
         tags,
         summary: 'Create a product',
         body: ProductInput,
         response: { 201: ProductEnvelope, ...problems },
-        security: [{ bearer: [] }],
       },
     },
     async (request, reply) => {
@@ -175,6 +171,7 @@ export function productRoutes(
   server.get(
     '/api/v1/products/:id',
     {
+      config: { access: PUBLIC },
       schema: {
         tags,
         summary: 'Get a product',
@@ -194,7 +191,7 @@ export function productRoutes(
   server.put(
     '/api/v1/products/:id',
     {
-      preHandler: writer,
+      config: { access: WRITE },
       schema: {
         tags,
         summary: 'Replace a product',
@@ -203,7 +200,6 @@ export function productRoutes(
         params: IdParams,
         body: ProductInput,
         response: { 200: ProductEnvelope, ...problems },
-        security: [{ bearer: [] }],
       },
     },
     async (request, reply) =>
@@ -213,14 +209,13 @@ export function productRoutes(
   server.patch(
     '/api/v1/products/:id',
     {
-      preHandler: writer,
+      config: { access: WRITE },
       schema: {
         tags,
         summary: 'Change some fields of a product (JSON merge patch)',
         params: IdParams,
         body: ProductPatch,
         response: { 200: ProductEnvelope, ...problems },
-        security: [{ bearer: [] }],
       },
     },
     async (request, reply) =>
@@ -230,13 +225,12 @@ export function productRoutes(
   server.delete(
     '/api/v1/products/:id',
     {
-      preHandler: writer,
+      config: { access: WRITE },
       schema: {
         tags,
         summary: 'Delete a product',
         params: IdParams,
         response: { 204: Type.Null({ description: 'Deleted' }), ...problems },
-        security: [{ bearer: [] }],
       },
     },
     async (request, reply) => {
@@ -248,7 +242,7 @@ export function productRoutes(
   server.get(
     '/api/v1/products/:id/actions',
     {
-      preHandler: authenticate(verifier, { optional: true }),
+      config: { access: PUBLIC_OPTIONAL_TOKEN },
       schema: {
         tags,
         summary: 'What can be done with this product now (hypermedia)',
@@ -258,7 +252,7 @@ export function productRoutes(
     },
     async (request, reply) => {
       const product = await products.get(request.params.id);
-      const canWrite = request.auth ? isAllowed(request.auth, WRITERS) : false;
+      const canWrite = request.auth?.scopes.includes(WRITE_SCOPE) ?? false;
       const data = productJson(product);
       reply.header('cache-control', 'private, no-cache').header('vary', 'Authorization');
       return { data, actions: productActions(product, data, canWrite) };

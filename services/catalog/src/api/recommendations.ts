@@ -3,7 +3,7 @@
  * unless you are an admin (403 otherwise); the order history behind it is read from
  * the orders service with your token.
  */
-import { type AccessClaims, authenticate, isAdmin, type TokenVerifier } from '@portico/auth';
+import { type AccessClaims, isAdmin, needs } from '@portico/auth';
 import type { Server } from '@portico/http';
 import { commonErrors } from '@portico/problem';
 import Type from 'typebox';
@@ -26,16 +26,11 @@ const Recommended = Type.Object({
   links: Type.Object({ self: Type.String(), actions: Type.String() }),
 });
 
-export function recommendationRoutes(
-  server: Server,
-  products: ProductService,
-  verifier: TokenVerifier,
-  history: OrderHistory,
-) {
+export function recommendationRoutes(server: Server, products: ProductService, history: OrderHistory) {
   server.get(
     '/api/v1/recommendations',
     {
-      preHandler: [authenticate(verifier)],
+      config: { access: needs('catalog:read') },
       schema: {
         tags: ['recommendations'],
         summary: 'Products to recommend to a user',

@@ -1,7 +1,7 @@
-import { type AccessClaims, AuthError, isAllowed, type TokenVerifier } from '@portico/auth';
+import { type AccessClaims, AuthError, parseBearer, type TokenVerifier } from '@portico/auth';
 import type { PubSub } from '@portico/store/pubsub';
 import type { Database } from '@portico/store/sql';
-import { WRITERS } from '../api/products.ts';
+import { WRITE_SCOPE } from '../api/products.ts';
 import type { CatalogDatabase } from '../data/schema.ts';
 import type { CategoryService } from '../domain/categories.ts';
 import type { ProductService } from '../domain/products.ts';
@@ -25,8 +25,6 @@ export interface ContextDeps {
   verifier: TokenVerifier;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
-
 /**
  * `authorization` is the header value (HTTP, SSE) or the `authorization` connection param
  * (graphql-ws). Tokens are verified only when a resolver asks, so reads pay nothing.
@@ -44,24 +42,21 @@ export function createContext(deps: ContextDeps, authorization: string | undefin
     },
     auth() {
       claims ??= (async () => {
-        if (authorization === undefined || authorization === '') return undefined;
-        const match = BEARER.exec(authorization);
-        if (!match)
-          throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
-        return deps.verifier.verify(match[1]!);
+        const token = parseBearer(authorization === '' ? undefined : authorization);
+        return token === undefined ? undefined : deps.verifier.verify(token);
       })();
       return claims;
     },
   };
 }
 
-/** The same rule as REST writes: the admin role or the catalog:write scope. */
+/** The same rule as REST writes: the catalog:write scope. */
 export async function requireWriter(context: GraphQLContext): Promise<AccessClaims> {
   const claims = await context.auth();
   if (!claims) throw new AuthError(undefined, 'This operation needs an access token');
-  if (!isAllowed(claims, WRITERS)) {
-    throw new AuthError('insufficient_scope', 'This operation needs role admin or catalog:write', {
-      scope: WRITERS.scopes.join(' '),
+  if (!claims.scopes.includes(WRITE_SCOPE)) {
+    throw new AuthError('insufficient_scope', `This operation needs the ${WRITE_SCOPE} scope`, {
+      scope: WRITE_SCOPE,
     });
   }
   return claims;

@@ -45,7 +45,7 @@ export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions):
   const cacheSize = options.cacheSize ?? 1000;
   const rules = [
     ...specifiedRules,
-    ...protectionRules(options.limits),
+    ...protectionRules(options.limits, { introspection: options.introspection }),
     ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
   const documents = new Map<string, Prepared>();

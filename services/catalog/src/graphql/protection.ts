@@ -1,6 +1,7 @@
 /**
  * Limits that keep one request from costing the server more than a page of REST would:
  * tokens (checked while parsing, before any work), depth, aliases and a static cost.
+ * Introspection (`__schema`, `__type`) counts like every other field: it is no way around them.
  * Each failure is a validation error with a stable `extensions.code` and a message that
  * says which limit was hit and by how much.
  */
@@ -15,7 +16,10 @@ import {
   isNonNullType,
   Kind,
   type OperationDefinitionNode,
+  SchemaMetaFieldDef,
   type SelectionSetNode,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
@@ -41,12 +45,33 @@ function limitError(code: string, message: string, node?: OperationDefinitionNod
   return new GraphQLError(message, { nodes: node, extensions: { code, http: { status: 400 } } });
 }
 
-export function protectionRules(limits: Limits): ValidationRule[] {
-  return [(context) => operationLimits(context, limits)];
+/**
+ * GraphiQL's own schema query nests `ofType` 15 deep and would cost ~340 000 by list sizes.
+ * Where introspection is on (the developer set-up only: it is off by default), one plain
+ * schema dump per operation is allowed that far: a query whose root fields are only
+ * `__schema` (once, unaliased), `__type` and `__typename` is held to this depth and no cost.
+ * Aliases still count, so it cannot be repeated; anything else mixed in is counted as usual.
+ */
+export const SCHEMA_DUMP_MAX_DEPTH = 16;
+
+export function protectionRules(limits: Limits, options: { introspection?: boolean } = {}): ValidationRule[] {
+  return [(context) => operationLimits(context, limits, options.introspection ?? false)];
+}
+
+function isSchemaDump(operation: OperationDefinitionNode): boolean {
+  if (operation.operation !== 'query') return false;
+  let schemas = 0;
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD || selection.alias) return false;
+    const name = selection.name.value;
+    if (name === '__schema') schemas++;
+    else if (name !== '__type' && name !== '__typename') return false;
+  }
+  return schemas <= 1;
 }
 
 /** Walks each operation once (fragments inlined, each fragment at most once per path). */
-function operationLimits(context: ValidationContext, limits: Limits): ASTVisitor {
+function operationLimits(context: ValidationContext, limits: Limits, introspection: boolean): ASTVisitor {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of context.getDocument().definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -74,12 +99,8 @@ function operationLimits(context: ValidationContext, limits: Limits): ASTVisitor
         for (const selection of selections.selections) {
           if (selection.kind === Kind.FIELD) {
             if (selection.alias) aliases++;
-            if (selection.name.value.startsWith('__')) continue;
             maxDepth = Math.max(maxDepth, depth);
-            const field =
-              parent && 'getFields' in parent
-                ? (parent.getFields() as Record<string, GraphQLField<unknown, unknown>>)[selection.name.value]
-                : undefined;
+            const field = fieldOf(parent, selection.name.value, parent === root);
             // A connection's page size is counted once, on the connection field, not again on `edges`.
             const multiplier = parent?.name.endsWith('Connection') ? 1 : listSize(selection, field);
             const child = selection.selectionSet
@@ -103,11 +124,13 @@ function operationLimits(context: ValidationContext, limits: Limits): ASTVisitor
       };
 
       const cost = walk(operation.selectionSet, root, 1, new Set());
-      if (maxDepth > limits.maxDepth) {
+      const dump = introspection && isSchemaDump(operation);
+      const depthLimit = dump ? Math.max(limits.maxDepth, SCHEMA_DUMP_MAX_DEPTH) : limits.maxDepth;
+      if (maxDepth > depthLimit) {
         context.reportError(
           limitError(
             'DEPTH_LIMIT_EXCEEDED',
-            `Query depth ${maxDepth} exceeds the limit of ${limits.maxDepth}`,
+            `Query depth ${maxDepth} exceeds the limit of ${depthLimit}`,
             operation,
           ),
         );
@@ -121,7 +144,7 @@ function operationLimits(context: ValidationContext, limits: Limits): ASTVisitor
           ),
         );
       }
-      if (cost > limits.maxCost) {
+      if (!dump && cost > limits.maxCost) {
         context.reportError(
           limitError(
             'COST_LIMIT_EXCEEDED',
@@ -132,6 +155,23 @@ function operationLimits(context: ValidationContext, limits: Limits): ASTVisitor
       }
     },
   };
+}
+
+/**
+ * The field a selection names, introspection included: `__schema` and `__type` on the root and
+ * `__typename` anywhere are counted like any other field, and so is everything under them.
+ */
+function fieldOf(
+  parent: ReturnType<typeof getNamedType> | null | undefined,
+  name: string,
+  isRoot: boolean,
+): GraphQLField<unknown, unknown> | undefined {
+  if (name === '__typename') return TypeNameMetaFieldDef;
+  if (isRoot && name === '__schema') return SchemaMetaFieldDef;
+  if (isRoot && name === '__type') return TypeMetaFieldDef;
+  return parent && 'getFields' in parent
+    ? (parent.getFields() as Record<string, GraphQLField<unknown, unknown>>)[name]
+    : undefined;
 }
 
 /** How many items a field may return: 1 for a single value, else its page argument or the default. */

@@ -13,6 +13,7 @@
  * the Authorization header, which browsers never add on their own.
  */
 import { gzipSync } from 'node:zlib';
+import { PUBLIC_OPTIONAL_TOKEN } from '@portico/auth';
 import type { Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -223,9 +224,25 @@ export function registerTransports(server: Server, options: TransportOptions): v
       { parseAs: 'string' },
       scope.getDefaultJsonParser('error', 'error'),
     );
-    scope.route({ method: ['GET', 'POST'], url: GRAPHQL_PATH, schema: { hide: true }, handler: handle });
+    // GraphQL authorises per field (context.ts), so the endpoint is public; a token that is sent
+    // is verified first (HTTP and SSE alike), so a bad one is a 401 before the document is read.
+    scope.route({
+      method: ['GET', 'POST'],
+      url: GRAPHQL_PATH,
+      config: { access: PUBLIC_OPTIONAL_TOKEN },
+      schema: { hide: true },
+      handler: handle,
+    });
   });
   registerWebSocket(server, options, logInternal);
+}
+
+function connectionAuthorization(ctx: {
+  connectionParams?: Readonly<Record<string, unknown>>;
+  extra: { request: import('node:http').IncomingMessage };
+}): string | undefined {
+  const fromParams = ctx.connectionParams?.authorization;
+  return typeof fromParams === 'string' ? fromParams : headerValue(ctx.extra.request.headers.authorization);
 }
 
 function registerWebSocket(server: Server, options: TransportOptions, logInternal: (err: unknown) => void) {
@@ -234,12 +251,21 @@ function registerWebSocket(server: Server, options: TransportOptions, logInterna
   useServer<{ authorization?: string } | undefined, { request: import('node:http').IncomingMessage }>(
     {
       schema,
+      // The same rule as HTTP: credentials (the `authorization` connection param, else the
+      // upgrade's header) are verified when the socket opens, before any document is looked
+      // at; bad ones close it with 4403 Forbidden.
+      async onConnect(ctx) {
+        try {
+          await createContext(deps, connectionAuthorization(ctx)).auth();
+          return true;
+        } catch {
+          return false;
+        }
+      },
       onSubscribe(ctx, _id, payload) {
         const prepared = executor.prepare(payload.query);
         if ('errors' in prepared) return prepared.errors;
-        const fromParams = ctx.connectionParams?.authorization;
-        const authorization =
-          typeof fromParams === 'string' ? fromParams : headerValue(ctx.extra.request.headers.authorization);
+        const authorization = connectionAuthorization(ctx);
         return {
           schema,
           document: prepared.document,

@@ -16,7 +16,7 @@ import { FlowError } from './browser.ts';
 import { obtainToken } from './token-flow.ts';
 
 const API_SCOPES =
-  'catalog:read catalog:write orders:read orders:write payments:write users:read users:write';
+  'catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
 
 const USAGE = `usage: npm run -s token -- --user <name> [--password <pw>] [--issuer <url>] [--scope "<scopes>"] [--json]`;
 

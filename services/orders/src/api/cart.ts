@@ -1,5 +1,5 @@
 /** /api/v1/cart: the caller's own cart (the `add_to_cart` action of the catalog points here). */
-import { authenticate } from '@portico/auth';
+import { needs } from '@portico/auth';
 import { Type } from '@portico/config';
 import type { Server } from '@portico/http';
 import { etagFor, isFresh, notModified } from '@portico/http';
@@ -16,13 +16,11 @@ export function cartEtag(cart: Cart): string {
   return etagFor('cart', cart.userId, cart.version);
 }
 
-export function registerCartRoutes(server: Server, { db, catalog, verifier }: Context) {
-  const preHandler = [authenticate(verifier)];
-
+export function registerCartRoutes(server: Server, { db, catalog }: Context) {
   server.get(
     '/api/v1/cart',
     {
-      preHandler,
+      config: { access: needs('orders:read') },
       schema: { tags: ['cart'], response: { 200: CartSchema, 304: Type.Null(), 401: ProblemSchema } },
     },
     async (request, reply) => {
@@ -37,7 +35,7 @@ export function registerCartRoutes(server: Server, { db, catalog, verifier }: Co
   server.post(
     '/api/v1/cart/items',
     {
-      preHandler,
+      config: { access: needs('orders:write') },
       schema: {
         tags: ['cart'],
         body: Type.Object(
@@ -73,7 +71,7 @@ export function registerCartRoutes(server: Server, { db, catalog, verifier }: Co
   server.patch(
     '/api/v1/cart/items/:id',
     {
-      preHandler,
+      config: { access: needs('orders:write') },
       schema: {
         tags: ['cart'],
         params: ItemParams,
@@ -90,7 +88,7 @@ export function registerCartRoutes(server: Server, { db, catalog, verifier }: Co
   server.delete(
     '/api/v1/cart/items/:id',
     {
-      preHandler,
+      config: { access: needs('orders:write') },
       schema: { tags: ['cart'], params: ItemParams, response: { 204: Type.Null(), ...problems } },
     },
     async (request, reply) => {

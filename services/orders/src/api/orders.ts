@@ -3,7 +3,7 @@
  * payments service (a token with the `orders:pay` scope); /api/v1/purchases feeds the
  * catalog's recommendations.
  */
-import { authenticate, authorize } from '@portico/auth';
+import { needs } from '@portico/auth';
 import { Type } from '@portico/config';
 import { checkPreconditions, type Server } from '@portico/http';
 import {
@@ -32,13 +32,11 @@ function subjectOf(caller: { userId: string; admin: boolean }, asked: string | u
   return asked;
 }
 
-export function registerOrderRoutes(server: Server, { db, catalog, verifier }: Context) {
-  const preHandler = [authenticate(verifier)];
-
+export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
   server.post(
     '/api/v1/orders',
     {
-      preHandler,
+      config: { access: needs('orders:write') },
       schema: {
         tags: ['orders'],
         description:
@@ -68,7 +66,7 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
   server.get(
     '/api/v1/orders',
     {
-      preHandler,
+      config: { access: needs('orders:read') },
       schema: {
         tags: ['orders'],
         description:
@@ -117,7 +115,7 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
   server.get(
     '/api/v1/orders/:id',
     {
-      preHandler,
+      config: { access: needs('orders:read') },
       schema: { tags: ['orders'], params: IdParams, response: { 200: OrderEnvelope, ...problems } },
     },
     async (request) => {
@@ -129,7 +127,7 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
   server.post(
     '/api/v1/orders/:id/cancel',
     {
-      preHandler,
+      config: { access: needs('orders:write') },
       schema: {
         tags: ['orders'],
         description: 'pending → cancelled; a paid order cannot be cancelled (409).',
@@ -146,7 +144,7 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
   server.post(
     '/api/v1/orders/:id/fulfil',
     {
-      preHandler: [...preHandler, authorize({ roles: ['admin'] })],
+      config: { access: needs('orders:write', { roles: ['admin'] }) },
       schema: {
         tags: ['orders'],
         description: 'paid → fulfilled (admins).',
@@ -163,7 +161,7 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
   server.post(
     '/api/v1/orders/:id/mark-paid',
     {
-      preHandler: [...preHandler, authorize({ scopes: ['orders:pay'] })],
+      config: { access: needs('orders:pay') },
       schema: {
         tags: ['orders'],
         description:
@@ -194,7 +192,7 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
   server.get(
     '/api/v1/popular-products',
     {
-      preHandler,
+      config: { access: needs('orders:read') },
       schema: {
         tags: ['orders'],
         description: 'Products ranked by units ordered across all customers (ids only, no volumes).',
@@ -217,7 +215,7 @@ export function registerOrderRoutes(server: Server, { db, catalog, verifier }: C
   server.get(
     '/api/v1/purchases',
     {
-      preHandler,
+      config: { access: needs('orders:read') },
       schema: {
         tags: ['orders'],
         description:

@@ -1,5 +1,5 @@
 /** /api/v1/payments: payment intents — create for an order, confirm with a card, read. Every POST is idempotent. */
-import { type AccessClaims, authenticate, isAdmin, type TokenVerifier } from '@portico/auth';
+import { type AccessClaims, isAdmin, needs } from '@portico/auth';
 import { Type } from '@portico/config';
 import type { Server } from '@portico/http';
 import { toDecimal as fromMinor, toMinor } from '@portico/money';
@@ -87,18 +87,11 @@ function callerOf(request: FastifyRequest): Caller {
   return { userId: auth.sub, admin: isAdmin(auth) };
 }
 
-export function registerIntentRoutes(
-  server: Server,
-  ctx: PaymentsContext,
-  verifier: TokenVerifier,
-  leaseMs: number,
-) {
-  const preHandler = [authenticate(verifier)];
-
+export function registerIntentRoutes(server: Server, ctx: PaymentsContext, leaseMs: number) {
   server.post(
     '/api/v1/payments',
     {
-      preHandler,
+      config: { access: needs('payments:write') },
       schema: {
         tags: ['payments'],
         description:
@@ -141,7 +134,7 @@ export function registerIntentRoutes(
   server.post(
     '/api/v1/payments/:id/confirm',
     {
-      preHandler,
+      config: { access: needs('payments:write') },
       schema: {
         tags: ['payments'],
         description:
@@ -182,7 +175,7 @@ export function registerIntentRoutes(
   server.get(
     '/api/v1/payments',
     {
-      preHandler,
+      config: { access: needs('payments:read') },
       schema: {
         tags: ['payments'],
         description:
@@ -209,7 +202,7 @@ export function registerIntentRoutes(
   server.get(
     '/api/v1/payments/:id',
     {
-      preHandler,
+      config: { access: needs('payments:read') },
       schema: {
         tags: ['payments'],
         params: IdParams,

@@ -3,7 +3,7 @@
  * anyone's by id. The profile is created the first time its owner calls, from the
  * token's `name`/`preferred_username` and `email` when present.
  */
-import { type AccessClaims, authenticate, authorize, isAdmin, type TokenVerifier } from '@portico/auth';
+import { type AccessClaims, isAdmin, needs } from '@portico/auth';
 import { checkPreconditions, etagFor, isFresh, notModified, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
@@ -11,7 +11,7 @@ import type { Profile, ProfileService } from '../domain/profiles.ts';
 import { errors } from '../errors.ts';
 import { IdParams, Problem, ProfileEnvelope, ProfilePatch } from './schemas.ts';
 
-const USER_ROLES = { roles: ['customer', 'admin'] };
+const USERS = { roles: ['customer', 'admin'] };
 const problems = {
   400: Problem,
   401: Problem,
@@ -47,14 +47,13 @@ function send(request: FastifyRequest, reply: FastifyReply, profile: Profile) {
   });
 }
 
-export function userRoutes(server: Server, profiles: ProfileService, verifier: TokenVerifier) {
-  const user = [authenticate(verifier), authorize(USER_ROLES)];
+export function userRoutes(server: Server, profiles: ProfileService) {
   const tags = ['users'];
 
   server.get(
     '/api/v1/users/me',
     {
-      preHandler: user,
+      config: { access: needs('users:read', USERS) },
       schema: {
         tags,
         summary: 'Your profile (created on the first call)',
@@ -70,7 +69,7 @@ export function userRoutes(server: Server, profiles: ProfileService, verifier: T
   server.patch(
     '/api/v1/users/me',
     {
-      preHandler: user,
+      config: { access: needs('users:write', USERS) },
       schema: {
         tags,
         summary: 'Change your display name or email (If-Match supported)',
@@ -97,7 +96,7 @@ export function userRoutes(server: Server, profiles: ProfileService, verifier: T
   server.get(
     '/api/v1/users/:id',
     {
-      preHandler: user,
+      config: { access: needs('users:read', USERS) },
       schema: {
         tags,
         summary: 'A profile by id: your own, or anyone’s for an admin',
