@@ -42,7 +42,7 @@ export function registerCartRoutes(server: Server, { db, catalog, verifier }: Co
         tags: ['cart'],
         body: Type.Object(
           {
-            product_id: Type.String({ minLength: 1, maxLength: 100 }),
+            product_id: Type.String({ format: 'uuid' }),
             quantity: Type.Optional(Quantity),
           },
           { additionalProperties: false },
