@@ -1,4 +1,5 @@
 export { checkPreconditions, etagFor, isFresh, notModified } from './conditional.ts';
+export { DEPENDENCY_FAILURE_HEADER, dependencyFailure, isTransportError } from './dependency.ts';
 export { sendProblem, toProblemError } from './errors.ts';
 export type { CheckResult, HealthCheck } from './health.ts';
 export { escapeHtml } from './html.ts';

@@ -60,6 +60,12 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
           }
           fastifyHandler!(req, res);
         });
+        // Expect: 100-continue (expect.ts): gateway routes send 100 when they read the body.
+        http.on('checkContinue', (req, res) => {
+          if (hotPath === 'node' && gateway?.dispatch(req, res)) return;
+          res.writeContinue();
+          fastifyHandler!(req, res);
+        });
         http.on('upgrade', (req, socket, head) => gateway?.upgrade(req, socket, head));
         return http;
       },

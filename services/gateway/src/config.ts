@@ -77,7 +77,18 @@ const Upstream = Type.Object(
   {
     instances: Type.Array(Type.String({ pattern: '^https?://[^/]+$' }), { minItems: 1 }),
     connections: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'Pooled connections per instance (128)' }),
+      Type.Integer({
+        minimum: 1,
+        description:
+          'Pooled connections per instance (128), which is also how many requests it carries at once',
+      }),
+    ),
+    queue: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Requests that may wait for a free connection (default: connections × instances); past it, a fast 503',
+      }),
     ),
     healthCheck: Type.Optional(
       Type.Object(
@@ -102,6 +113,12 @@ const Upstream = Type.Object(
             Type.Integer({ minimum: 1, description: 'Consecutive failures that open it (5)' }),
           ),
           cooldown: Type.Optional(Duration),
+          stallAfter: Type.Optional(
+            Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(ms|s|m|h)$' })], {
+              description:
+                'An instance that answers nothing this long with requests outstanding is probed and, if the probe fails too, ejected (1s; 0: off)',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -302,7 +319,7 @@ export function loadGatewayFile(source: string | GatewayFile): GatewayFile {
   return file;
 }
 
-const DURATION_KEY = /^(.*\.)?(timeout|bodyTimeout|interval|cooldown|window|ttl|maxTtl|maxAge)$/;
+const DURATION_KEY = /^(.*\.)?(timeout|bodyTimeout|interval|cooldown|stallAfter|window|ttl|maxTtl|maxAge)$/;
 const AUTH_RULE_KEY = /^routes\.\d+\.auth\.[A-Za-z]+$/;
 
 /**

@@ -15,6 +15,7 @@ export const errors = defineErrors({
   AGGREGATE_FAILED: { status: 502, title: 'Bad Gateway' },
   UPSTREAM_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
   CIRCUIT_OPEN: { status: 503, title: 'Service Unavailable' },
+  UPSTREAM_BUSY: { status: 503, title: 'Service Unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout' },
 });
 

@@ -66,6 +66,14 @@ export function createGateway(options: GatewayOptions) {
       metrics.breaker(upstream, instance, state);
       log.warn({ upstream, instance, state }, `circuit breaker ${state}`);
     },
+    onStall(upstream: string, instance: string, ejected: boolean) {
+      log.warn(
+        { upstream, instance },
+        ejected
+          ? 'instance stalled: no answer and no health probe, ejected'
+          : 'instance slow to answer but passes its health probe: kept',
+      );
+    },
     onHealth(upstream: string, instance: string, up: boolean) {
       metrics.instanceUp(upstream, instance, up);
       log.warn({ upstream, instance, up }, up ? 'instance re-admitted' : 'instance ejected by health check');

@@ -57,6 +57,8 @@ export function upstreamRequestHeaders(
       case 'x-forwarded-proto':
       case 'forwarded':
       case 'via':
+      // Answered here (expect.ts); the body is read whole before the request goes upstream.
+      case 'expect':
         continue;
     }
     out[name] = incoming[name];

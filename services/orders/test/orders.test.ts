@@ -7,9 +7,27 @@ import { bearer, buildOrders } from './support/app.ts';
 import { type FakeCatalog, startFakeCatalog } from './support/fake-catalog.ts';
 
 const PRODUCTS = [
-  { id: 'p-book', name: 'Book', price: 19.99, category_id: 'c-books', in_stock: true },
-  { id: 'p-pen', name: 'Pen', price: 0.1, category_id: 'c-office', in_stock: true },
-  { id: 'p-lamp', name: 'Lamp', price: 45, category_id: 'c-home', in_stock: false },
+  {
+    id: '01900000-0000-7000-8000-00000000b00c',
+    name: 'Book',
+    price: 19.99,
+    category_id: 'c-books',
+    in_stock: true,
+  },
+  {
+    id: '01900000-0000-7000-8000-0000000000e2',
+    name: 'Pen',
+    price: 0.1,
+    category_id: 'c-office',
+    in_stock: true,
+  },
+  {
+    id: '01900000-0000-7000-8000-00000000a3b0',
+    name: 'Lamp',
+    price: 45,
+    category_id: 'c-home',
+    in_stock: false,
+  },
 ];
 
 for (const makeTarget of databaseTargets()) {
@@ -52,30 +70,58 @@ for (const makeTarget of databaseTargets()) {
 
     test('cart: add, add again, change, remove; unknown and out-of-stock products refused', async () => {
       const alice = await customer();
-      const added = await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 1 });
+      const added = await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 1,
+      });
       assert.equal(added.statusCode, 201);
       const item = added.json().data;
       assert.equal(added.headers.location, `/api/v1/cart/items/${item.id}`);
       assert.equal(item.unit_price, 19.99);
       assert.equal(item.unit_price_minor, 1999);
 
-      const again = await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 2 });
+      const again = await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 2,
+      });
       assert.equal(again.statusCode, 200);
       assert.equal(again.json().data.quantity, 3);
       assert.equal(again.json().data.line_total_minor, 5997);
 
-      const unknown = await alice.call('POST', '/api/v1/cart/items', { product_id: 'nope', quantity: 1 });
+      const unknown = await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000ff',
+        quantity: 1,
+      });
       assert.equal(unknown.statusCode, 422);
       assert.equal(unknown.json().code, 'PRODUCT_NOT_FOUND');
-      const sold = await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-lamp', quantity: 1 });
+      // Not an id at all (a lone surrogate used to throw inside the catalog client and read as
+      // "catalog unavailable"): the schema refuses it before any call.
+      for (const product_id of ['nope', '\ud800', '../health']) {
+        const malformed = await alice.call('POST', '/api/v1/cart/items', { product_id, quantity: 1 });
+        assert.equal(malformed.statusCode, 400, product_id);
+        assert.equal(malformed.json().code, 'VALIDATION_ERROR');
+      }
+      const sold = await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000a3b0',
+        quantity: 1,
+      });
       assert.equal(sold.statusCode, 409);
       assert.equal(sold.json().code, 'PRODUCT_OUT_OF_STOCK');
-      const bad = await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 0 });
+      const bad = await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 0,
+      });
       assert.equal(bad.statusCode, 400);
-      const extra = await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', price: 0 });
+      const extra = await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        price: 0,
+      });
       assert.equal(extra.json().code, 'UNKNOWN_FIELD');
 
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 5 });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 5,
+      });
       const cart = await alice.call('GET', '/api/v1/cart');
       assert.equal(cart.statusCode, 200);
       assert.deepEqual(
@@ -83,8 +129,8 @@ for (const makeTarget of databaseTargets()) {
           .json()
           .data.items.map((i: { product_id: string; quantity: number }) => [i.product_id, i.quantity]),
         [
-          ['p-book', 3],
-          ['p-pen', 5],
+          ['01900000-0000-7000-8000-00000000b00c', 3],
+          ['01900000-0000-7000-8000-0000000000e2', 5],
         ],
       );
       assert.equal(cart.json().data.subtotal_minor, 5997 + 50);
@@ -109,17 +155,23 @@ for (const makeTarget of databaseTargets()) {
       const after = (await alice.call('GET', '/api/v1/cart')).json().data;
       assert.deepEqual(
         after.items.map((i: { product_id: string }) => i.product_id),
-        ['p-pen'],
+        ['01900000-0000-7000-8000-0000000000e2'],
       );
       assert.ok(after.version > cart.json().data.version);
     });
 
     test('checkout: prices and names from the catalog at that moment, exact totals, cart emptied', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 3 });
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 1 });
-      catalog.products.get('p-book')!.price = 17.5;
-      catalog.products.get('p-book')!.name = 'Book (2nd edition)';
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 3,
+      });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 1,
+      });
+      catalog.products.get('01900000-0000-7000-8000-00000000b00c')!.price = 17.5;
+      catalog.products.get('01900000-0000-7000-8000-00000000b00c')!.name = 'Book (2nd edition)';
       try {
         const res = await alice.call('POST', '/api/v1/orders');
         assert.equal(res.statusCode, 201);
@@ -152,16 +204,22 @@ for (const makeTarget of databaseTargets()) {
         assert.equal(empty.statusCode, 422);
         assert.equal(empty.json().code, 'CART_EMPTY');
       } finally {
-        catalog.products.get('p-book')!.price = 19.99;
-        catalog.products.get('p-book')!.name = 'Book';
+        catalog.products.get('01900000-0000-7000-8000-00000000b00c')!.price = 19.99;
+        catalog.products.get('01900000-0000-7000-8000-00000000b00c')!.name = 'Book';
       }
     });
 
     test('checkout with If-Match orders exactly the cart the client saw', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 1 });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 1,
+      });
       const seen = await alice.call('GET', '/api/v1/cart');
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 1 });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 1,
+      });
       const stale = await server.inject({
         method: 'POST',
         url: '/api/v1/orders',
@@ -182,14 +240,17 @@ for (const makeTarget of databaseTargets()) {
 
     test('checkout refuses a product that went out of stock; nothing is written', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 1 });
-      catalog.products.get('p-pen')!.in_stock = false;
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 1,
+      });
+      catalog.products.get('01900000-0000-7000-8000-0000000000e2')!.in_stock = false;
       try {
         const res = await alice.call('POST', '/api/v1/orders');
         assert.equal(res.statusCode, 409);
         assert.equal(res.json().code, 'PRODUCT_OUT_OF_STOCK');
       } finally {
-        catalog.products.get('p-pen')!.in_stock = true;
+        catalog.products.get('01900000-0000-7000-8000-0000000000e2')!.in_stock = true;
       }
       assert.equal((await alice.call('GET', '/api/v1/cart')).json().data.items.length, 1);
       assert.equal((await alice.call('GET', '/api/v1/orders')).json().pagination.total, 0);
@@ -198,7 +259,10 @@ for (const makeTarget of databaseTargets()) {
     test("ownership: someone else's order is a 404; another user's list is a 403 unless admin", async () => {
       const alice = await customer();
       const bob = await customer();
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 1 });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 1,
+      });
       const order = (await alice.call('POST', '/api/v1/orders')).json().data;
 
       const peek = await bob.call('GET', `/api/v1/orders/${order.id}`);
@@ -237,7 +301,10 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer();
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: i + 1 });
+        await alice.call('POST', '/api/v1/cart/items', {
+          product_id: '01900000-0000-7000-8000-0000000000e2',
+          quantity: i + 1,
+        });
         ids.push((await alice.call('POST', '/api/v1/orders')).json().data.id);
       }
       const first = (await alice.call('GET', '/api/v1/orders?limit=2')).json();
@@ -276,7 +343,10 @@ for (const makeTarget of databaseTargets()) {
       const as = (token: string, url: string, payload?: object) =>
         server.inject({ method: 'POST', url, headers: bearer(token), ...(payload ? { payload } : {}) });
 
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 2 });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 2,
+      });
       const order = (await alice.call('POST', '/api/v1/orders')).json().data;
       const paid = { payment_id: 'pi_1', amount_minor: 3998, currency: 'USD' };
 
@@ -311,7 +381,10 @@ for (const makeTarget of databaseTargets()) {
       const fulfilled = await as(admin, `/api/v1/orders/${order.id}/fulfil`);
       assert.equal(fulfilled.json().data.status, 'fulfilled');
 
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 1 });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 1,
+      });
       const second = (await alice.call('POST', '/api/v1/orders')).json().data;
       assert.equal(
         (await alice.call('POST', `/api/v1/orders/${second.id}/cancel`)).json().data.status,
@@ -326,16 +399,26 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(late.json().code, 'INVALID_STATE_TRANSITION');
 
       const bought = (await alice.call('GET', '/api/v1/purchases')).json().data;
-      assert.deepEqual(bought, [{ product_id: 'p-book', category_id: 'c-books', quantity: 2 }]);
+      assert.deepEqual(bought, [
+        { product_id: '01900000-0000-7000-8000-00000000b00c', category_id: 'c-books', quantity: 2 },
+      ]);
       const popular = (await alice.call('GET', '/api/v1/popular-products?limit=100')).json().data;
-      assert.ok(popular.some((p: { product_id: string }) => p.product_id === 'p-book'));
+      assert.ok(
+        popular.some((p: { product_id: string }) => p.product_id === '01900000-0000-7000-8000-00000000b00c'),
+      );
       assert.deepEqual(Object.keys(popular[0]), ['product_id'], 'ids only, no volumes');
     });
 
     test('concurrent checkouts of one cart yield exactly one order', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 1 });
-      await alice.call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 2 });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 1,
+      });
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-0000000000e2',
+        quantity: 2,
+      });
       const results = await Promise.all(
         Array.from({ length: 8 }, () => alice.call('POST', '/api/v1/orders')),
       );
@@ -357,7 +440,10 @@ for (const makeTarget of databaseTargets()) {
       try {
         const call = (method: 'GET' | 'POST', url: string, payload?: object) =>
           local.inject({ method, url, headers: bearer(alice.token), ...(payload ? { payload } : {}) });
-        await call('POST', '/api/v1/cart/items', { product_id: 'p-book', quantity: 2 });
+        await call('POST', '/api/v1/cart/items', {
+          product_id: '01900000-0000-7000-8000-00000000b00c',
+          quantity: 2,
+        });
         const before = (await call('GET', '/api/v1/cart')).json().data;
 
         await own.down();
@@ -365,7 +451,10 @@ for (const makeTarget of databaseTargets()) {
         assert.equal(res.statusCode, 503);
         assert.equal(res.json().code, 'CATALOG_UNAVAILABLE');
         assert.equal(res.headers['retry-after'], '5');
-        const add = await call('POST', '/api/v1/cart/items', { product_id: 'p-pen', quantity: 1 });
+        const add = await call('POST', '/api/v1/cart/items', {
+          product_id: '01900000-0000-7000-8000-0000000000e2',
+          quantity: 1,
+        });
         assert.equal(add.statusCode, 503);
 
         assert.deepEqual((await call('GET', '/api/v1/cart')).json().data, before);
@@ -385,7 +474,7 @@ for (const makeTarget of databaseTargets()) {
           method: 'POST',
           url: '/api/v1/cart/items',
           headers,
-          payload: { product_id: 'p-pen', quantity: 1 },
+          payload: { product_id: '01900000-0000-7000-8000-0000000000e2', quantity: 1 },
         });
         own.hang();
         const t0 = performance.now();

@@ -23,8 +23,8 @@ for (const makeTarget of databaseTargets()) {
     test('journey: add to cart, order, pay; the order shows paid', async () => {
       const alice = await customer(stack);
       const order = await placeOrder(alice, [
-        ['p-book', 2],
-        ['p-pen', 3],
+        ['01900000-0000-7000-8000-00000000b00c', 2],
+        ['01900000-0000-7000-8000-0000000000e2', 3],
       ]);
       assert.equal(order.total_minor, 3998 + 30);
 
@@ -339,8 +339,17 @@ for (const makeTarget of databaseTargets()) {
       const steal = await bob.payments('POST', intent.links.confirm, card(OK), randomUUID());
       assert.equal(steal.statusCode, 404);
       assert.equal(steal.json().code, 'PAYMENT_NOT_FOUND');
-      const unknown = await alice.payments('POST', '/api/v1/payments', { order_id: 'nope' }, randomUUID());
+      const unknown = await alice.payments(
+        'POST',
+        '/api/v1/payments',
+        { order_id: '01900000-0000-7000-8000-0000000000ff' },
+        randomUUID(),
+      );
       assert.equal(unknown.statusCode, 404);
+      for (const order_id of ['nope', '\ud800']) {
+        const malformed = await alice.payments('POST', '/api/v1/payments', { order_id }, randomUUID());
+        assert.equal(malformed.statusCode, 400, order_id);
+      }
 
       assert.equal((await alice.orders('POST', `/api/v1/orders/${order.id}/cancel`)).statusCode, 200);
       const late = await alice.payments('POST', intent.links.confirm, card(OK), randomUUID());

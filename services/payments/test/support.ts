@@ -19,8 +19,20 @@ import type { PaymentsDb } from '../src/data/schema.ts';
 import { createFakeProcessor, type FakeProcessor } from '../src/domain/processor.ts';
 
 export const PRODUCTS = [
-  { id: 'p-book', name: 'Book', price: 19.99, category_id: 'c-books', in_stock: true },
-  { id: 'p-pen', name: 'Pen', price: 0.1, category_id: 'c-office', in_stock: true },
+  {
+    id: '01900000-0000-7000-8000-00000000b00c',
+    name: 'Book',
+    price: 19.99,
+    category_id: 'c-books',
+    in_stock: true,
+  },
+  {
+    id: '01900000-0000-7000-8000-0000000000e2',
+    name: 'Pen',
+    price: 0.1,
+    category_id: 'c-office',
+    in_stock: true,
+  },
 ];
 
 export interface Stack {
@@ -134,7 +146,10 @@ export async function customer(stack: Stack, roles = ['customer']) {
 export type Customer = Awaited<ReturnType<typeof customer>>;
 
 /** Cart → order; returns the pending order. */
-export async function placeOrder(who: Customer, items: Array<[string, number]> = [['p-book', 2]]) {
+export async function placeOrder(
+  who: Customer,
+  items: Array<[string, number]> = [['01900000-0000-7000-8000-00000000b00c', 2]],
+) {
   for (const [product_id, quantity] of items) {
     const res = await who.orders('POST', '/api/v1/cart/items', { product_id, quantity });
     if (res.statusCode >= 300) throw new Error(`add to cart: ${res.statusCode} ${res.body}`);

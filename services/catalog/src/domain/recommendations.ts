@@ -26,8 +26,14 @@ export interface OrderHistory {
 
 export function createOrderHistory(options: { url: string; timeoutMs: number }): OrderHistory {
   const base = options.url.replace(/\/+$/, '');
-  async function get(path: string, authorization: string, requestId?: string): Promise<unknown[]> {
-    const res = await fetch(`${base}${path}`, {
+  async function get(
+    path: string,
+    query: Record<string, string>,
+    authorization: string,
+    requestId?: string,
+  ): Promise<unknown[]> {
+    // URLSearchParams encodes any string (a lone surrogate becomes U+FFFD) and never throws.
+    const res = await fetch(`${base}${path}?${new URLSearchParams(query)}`, {
       headers: {
         accept: 'application/json',
         authorization,
@@ -37,19 +43,15 @@ export function createOrderHistory(options: { url: string; timeoutMs: number }):
     });
     if (res.status !== 200) {
       await res.body?.cancel();
-      throw new Error(`orders answered ${res.status} for ${path.split('?')[0]}`);
+      throw new Error(`orders answered ${res.status} for ${path}`);
     }
     const body = (await res.json()) as { data?: unknown };
-    if (!Array.isArray(body.data)) throw new Error(`orders sent no list for ${path.split('?')[0]}`);
+    if (!Array.isArray(body.data)) throw new Error(`orders sent no list for ${path}`);
     return body.data;
   }
   return {
     async purchases(userId, authorization, requestId) {
-      const rows = await get(
-        `/api/v1/purchases?user_id=${encodeURIComponent(userId)}`,
-        authorization,
-        requestId,
-      );
+      const rows = await get('/api/v1/purchases', { user_id: userId }, authorization, requestId);
       return rows.flatMap((row) => {
         const r = row as { product_id?: unknown; category_id?: unknown; quantity?: unknown };
         if (typeof r.product_id !== 'string') return [];
@@ -63,7 +65,7 @@ export function createOrderHistory(options: { url: string; timeoutMs: number }):
       });
     },
     async popular(authorization, limit, requestId) {
-      const rows = await get(`/api/v1/popular-products?limit=${limit}`, authorization, requestId);
+      const rows = await get('/api/v1/popular-products', { limit: String(limit) }, authorization, requestId);
       return rows.flatMap((row) => {
         const id = (row as { product_id?: unknown }).product_id;
         return typeof id === 'string' ? [id] : [];

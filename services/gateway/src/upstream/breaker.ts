@@ -14,6 +14,8 @@ export interface Breaker {
   available(): boolean;
   success(): void;
   failure(): void;
+  /** Opens now, whatever the count (an instance found stalled). */
+  trip(): void;
   reset(): void;
 }
 
@@ -63,6 +65,10 @@ export function createBreaker(options: {
     failure() {
       failures++;
       if (state === 'half-open' || failures >= options.failures) open();
+    },
+    trip() {
+      failures = 0;
+      open();
     },
     reset() {
       failures = 0;

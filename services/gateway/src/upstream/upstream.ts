@@ -1,19 +1,48 @@
 /**
- * An upstream service: its instances, each with a keep-alive connection pool, a
- * breaker (passive health) and an active health check, chosen round robin among
+ * An upstream service: its instances, each with a keep-alive connection pool, a breaker
+ * (passive health), an active health check and a stall detector, chosen round robin among
  * those that may take a request now.
+ *
+ * Bulkhead: an instance carries at most `connections` requests at once (one per pooled
+ * connection, so undici never queues one where its wait cannot be seen). Past that, requests
+ * wait in this upstream's own queue, at most `queue` of them, each until its deadline; a full
+ * queue is a fast 503. One upstream in trouble holds its own slots, never another's.
+ *
+ * Stall detection (outlier ejection): an instance that has requests outstanding and has sent
+ * no response head for `breaker.stallAfter` is probed at once on a connection of its own; if
+ * the probe does not pass within `stallAfter` either, the instance is ejected (its breaker
+ * opens) and its idempotent requests are handed back to be retried on a peer. A frozen or
+ * hung process is out within about two `stallAfter`, not after `failures` route timeouts; a
+ * slow endpoint on a live process is not ejected, since its health check still answers.
  */
+import { DEPENDENCY_FAILURE_HEADER } from '@portico/http';
 import { Pool } from 'undici';
 import { ms, type UpstreamDef } from '../config.ts';
 import { type Breaker, type BreakerState, createBreaker } from './breaker.ts';
 
+/** One request in flight on an instance, as the stall detector sees it. */
+export interface Attempt {
+  started: number;
+  /** Whether the request may be sent again elsewhere (idempotent). */
+  retryable: boolean;
+  /** Ends the attempt with `err`, whatever it is waiting for. */
+  abort(err: Error): void;
+}
+
 export interface Instance {
   url: string;
   pool: Pool;
+  /** A connection of its own for health checks, so they never wait behind requests. */
+  probe: Pool;
   breaker: Breaker;
   /** Last active check says it answers. Starts true: an upstream that is down is found by its checks. */
   up: boolean;
   lastCheck: CheckResult | undefined;
+  /** Requests in flight, at most `limit`. */
+  inflight: Set<Attempt>;
+  limit: number;
+  /** When it last sent a response head (performance.now()). */
+  lastAnswer: number;
 }
 
 export interface CheckResult {
@@ -24,14 +53,37 @@ export interface CheckResult {
   at: string;
 }
 
+/** The instance stopped answering: its idempotent requests go to a peer. */
+export class StalledError extends Error {
+  code = 'PORTICO_INSTANCE_STALLED';
+}
+
+/** This upstream's queue is full: answered at once, nothing is sent. */
+export class SaturatedError extends Error {
+  code = 'PORTICO_UPSTREAM_SATURATED';
+}
+
+/** The request's deadline passed while it waited for a slot. */
+export class QueueTimeoutError extends Error {
+  code = 'PORTICO_QUEUE_TIMEOUT';
+}
+
 export interface Upstream {
   name: string;
   instances: Instance[];
   /**
    * The next instance that may take a request, or undefined when none may (all ejected or open).
-   * `avoid` (the instance that just failed) is taken only when no other may.
+   * `avoid` (the instance that just failed) is taken only when no other may. Takes no slot.
    */
   pick(avoid?: Instance): Instance | undefined;
+  /**
+   * An instance with a free slot, waiting in this upstream's queue until `deadline`
+   * (performance.now() time) when all are busy; undefined when no instance may take requests.
+   * Rejects with SaturatedError when the queue is full, QueueTimeoutError at the deadline.
+   * The caller adds its attempt to `instance.inflight` and calls `release` when it is done.
+   */
+  acquire(deadline: number, avoid?: Instance): Promise<Instance | undefined>;
+  release(instance: Instance, attempt: Attempt): void;
   /** Runs every instance's health check now. */
   check(): Promise<CheckResult[]>;
   close(): Promise<void>;
@@ -40,10 +92,20 @@ export interface Upstream {
 export interface UpstreamHooks {
   onBreaker?: (upstream: string, instance: string, state: BreakerState) => void;
   onHealth?: (upstream: string, instance: string, up: boolean) => void;
+  onStall?: (upstream: string, instance: string, ejected: boolean) => void;
+}
+
+interface Waiter {
+  deadline: number;
+  avoid: Instance | undefined;
+  resolve(instance: Instance | undefined): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
 }
 
 export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHooks = {}): Upstream {
   const cooldownMs = ms(def.breaker?.cooldown, 5000);
+  const stallAfter = ms(def.breaker?.stallAfter, 1000);
   const check = {
     path: def.healthCheck?.path ?? '/health',
     timeout: ms(def.healthCheck?.timeout, 2000),
@@ -51,14 +113,17 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     unhealthyAfter: def.healthCheck?.unhealthyAfter ?? 2,
     healthyAfter: def.healthCheck?.healthyAfter ?? 1,
   };
+  const connections = def.connections ?? 128;
+  const queueLimit = def.queue ?? connections * def.instances.length;
   const instances: Instance[] = def.instances.map((url) => ({
     url,
     pool: new Pool(url, {
-      connections: def.connections ?? 128,
+      connections,
       pipelining: 1,
       keepAliveTimeout: 30_000,
       connectTimeout: 2000,
     }),
+    probe: new Pool(url, { connections: 1, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: 2000 }),
     breaker: createBreaker({
       failures: def.breaker?.failures ?? 5,
       cooldownMs,
@@ -66,37 +131,46 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     }),
     up: true,
     lastCheck: undefined,
+    inflight: new Set(),
+    limit: connections,
+    lastAnswer: performance.now(),
   }));
   let next = 0;
   let passes = new Map<Instance, number>();
   let fails = new Map<Instance, number>();
+  const queue: Waiter[] = [];
+  let closed = false;
 
-  async function checkOne(instance: Instance): Promise<CheckResult> {
+  async function probe(instance: Instance, timeout: number): Promise<CheckResult> {
     const t0 = performance.now();
-    let result: CheckResult;
     try {
-      const response = await instance.pool.request({
+      const response = await instance.probe.request({
         method: 'GET',
         path: check.path,
-        headersTimeout: check.timeout,
-        bodyTimeout: check.timeout,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: AbortSignal.timeout(timeout),
         headers: { 'user-agent': 'portico-gateway-health' },
       });
       await response.body.dump();
-      result = {
+      return {
         ok: response.statusCode >= 200 && response.statusCode < 300,
         status: response.statusCode,
         response_time_ms: round(performance.now() - t0),
         at: new Date().toISOString(),
       };
     } catch (err) {
-      result = {
+      return {
         ok: false,
         response_time_ms: round(performance.now() - t0),
         error: describe(err),
         at: new Date().toISOString(),
       };
     }
+  }
+
+  async function checkOne(instance: Instance): Promise<CheckResult> {
+    const result = await probe(instance, check.timeout);
     instance.lastCheck = result;
     const counter = result.ok ? passes : fails;
     (result.ok ? fails : passes).set(instance, 0);
@@ -106,15 +180,111 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       instance.up = true;
       instance.breaker.reset();
       hooks.onHealth?.(name, instance.url, true);
+      wake();
     } else if (!result.ok && instance.up && n >= check.unhealthyAfter) {
       instance.up = false;
       hooks.onHealth?.(name, instance.url, false);
-    } else if (result.ok && instance.breaker.state === 'open') {
+    } else if (result.ok && instance.breaker.state !== 'closed') {
       // An open breaker whose instance answers its health check again is re-admitted now.
       instance.breaker.reset();
+      wake();
     }
     return result;
   }
+
+  /** An instance that may take a request now and has a free slot (takes the half-open probe slot). */
+  function free(avoid?: Instance): Instance | undefined {
+    const n = instances.length;
+    for (let i = 0; i < n; i++) {
+      const instance = instances[(next + i) % n]!;
+      if (instance === avoid || !instance.up || instance.inflight.size >= instance.limit) continue;
+      if (!instance.breaker.tryAcquire()) continue;
+      next = (next + i + 1) % n;
+      return instance;
+    }
+    if (avoid?.up && avoid.inflight.size < avoid.limit && avoid.breaker.tryAcquire()) return avoid;
+    return undefined;
+  }
+
+  /** Whether any instance may take requests at all (busy or not). */
+  function anyAvailable(): boolean {
+    return instances.some((instance) => instance.up && instance.breaker.available());
+  }
+
+  function wake() {
+    while (queue.length > 0) {
+      const waiter = queue[0]!;
+      if (!anyAvailable()) {
+        queue.shift();
+        clearTimeout(waiter.timer);
+        waiter.resolve(undefined);
+        continue;
+      }
+      const instance = free(waiter.avoid);
+      if (!instance) return;
+      queue.shift();
+      clearTimeout(waiter.timer);
+      waiter.resolve(instance);
+    }
+  }
+
+  // Stall detection and re-admission of instances it ejected.
+  const suspected = new Set<Instance>();
+  const ejected = new Set<Instance>();
+  async function suspect(instance: Instance) {
+    suspected.add(instance);
+    try {
+      const result = await probe(instance, stallAfter);
+      if (closed || result.ok) {
+        if (!closed) hooks.onStall?.(name, instance.url, false);
+        return;
+      }
+      ejected.add(instance);
+      instance.breaker.trip();
+      hooks.onStall?.(name, instance.url, true);
+      const err = new StalledError(
+        `${instance.url} sent nothing for ${stallAfter} ms and failed its health probe`,
+      );
+      for (const attempt of [...instance.inflight]) if (attempt.retryable) attempt.abort(err);
+    } finally {
+      suspected.delete(instance);
+    }
+  }
+  async function readmit(instance: Instance) {
+    suspected.add(instance);
+    try {
+      const result = await probe(instance, stallAfter);
+      if (!closed && result.ok) {
+        ejected.delete(instance);
+        instance.lastAnswer = performance.now();
+        instance.breaker.reset();
+        wake();
+      }
+    } finally {
+      suspected.delete(instance);
+    }
+  }
+  const watchdog =
+    stallAfter > 0
+      ? setInterval(
+          () => {
+            const now = performance.now();
+            for (const instance of instances) {
+              if (suspected.has(instance)) continue;
+              if (ejected.has(instance)) {
+                if (instance.breaker.available()) void readmit(instance);
+                continue;
+              }
+              if (instance.inflight.size === 0 || now - instance.lastAnswer < stallAfter) continue;
+              let oldest = now;
+              for (const attempt of instance.inflight) if (attempt.started < oldest) oldest = attempt.started;
+              if (now - oldest >= stallAfter) void suspect(instance);
+            }
+          },
+          Math.max(25, Math.min(250, stallAfter / 4)),
+        )
+      : undefined;
+  watchdog?.unref();
 
   const interval = check.interval;
   const timer =
@@ -140,15 +310,62 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       if (avoid?.up && avoid.breaker.tryAcquire()) return avoid;
       return undefined;
     },
+    acquire(deadline, avoid) {
+      const instance = queue.length === 0 ? free(avoid) : undefined;
+      if (instance) return Promise.resolve(instance);
+      if (!anyAvailable()) return Promise.resolve(undefined);
+      if (queue.length >= queueLimit) {
+        return Promise.reject(
+          new SaturatedError(`${name} is at capacity (${queueLimit} requests already waiting)`),
+        );
+      }
+      return new Promise<Instance | undefined>((resolve, reject) => {
+        const waiter: Waiter = {
+          deadline,
+          avoid,
+          resolve,
+          reject,
+          timer: setTimeout(
+            () => {
+              const at = queue.indexOf(waiter);
+              if (at !== -1) queue.splice(at, 1);
+              reject(new QueueTimeoutError(`no ${name} connection was free before the deadline`));
+            },
+            Math.max(0, deadline - performance.now()),
+          ),
+        };
+        queue.push(waiter);
+      });
+    },
+    release(instance, attempt) {
+      if (instance.inflight.delete(attempt)) wake();
+    },
     check: () => Promise.all(instances.map(checkOne)),
     async close() {
+      closed = true;
       if (timer) clearInterval(timer);
+      if (watchdog) clearInterval(watchdog);
       passes = new Map();
       fails = new Map();
+      for (const waiter of queue.splice(0)) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(undefined);
+      }
       // close() lets requests in flight finish: a reload never cuts one off.
-      await Promise.all(instances.map((instance) => instance.pool.close()));
+      await Promise.all(instances.flatMap((instance) => [instance.pool.close(), instance.probe.close()]));
     },
   };
+}
+
+/**
+ * Whether an answer counts against the instance that sent it: a 502, 503 or 504 it produced
+ * itself. One that says it reports a dependency's outage (`Portico-Dependency-Failure`) does
+ * not: the instance answered, and the requests that do not need that dependency still work.
+ */
+export function instanceFault(status: number, headers: Record<string, unknown>): boolean {
+  return (
+    (status === 502 || status === 503 || status === 504) && headers[DEPENDENCY_FAILURE_HEADER] === undefined
+  );
 }
 
 export function describe(err: unknown): string {

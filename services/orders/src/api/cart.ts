@@ -40,7 +40,7 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
         tags: ['cart'],
         body: Type.Object(
           {
-            product_id: Type.String({ minLength: 1, maxLength: 100 }),
+            product_id: Type.String({ format: 'uuid' }),
             quantity: Type.Optional(Quantity),
           },
           { additionalProperties: false },

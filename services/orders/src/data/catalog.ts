@@ -1,10 +1,14 @@
 /**
  * The catalog, seen from the orders service: one product by id, over HTTP, with a
- * hard time budget. Anything but a product or a clear 404 (refused connection,
- * timeout, 5xx, a body that is not a product) is CATALOG_UNAVAILABLE: the caller
- * gets a 503 and nothing is written.
+ * hard time budget. When the catalog does not answer (refused connection, timeout)
+ * or answers something else than a product or a clear 404 (5xx, a body that is not a
+ * product), it is CATALOG_UNAVAILABLE: a 503 marked as a dependency failure, so the
+ * gateway keeps this instance in rotation, and nothing is written. Ids are checked by
+ * the route's schema (uuid) before they get here; anything else thrown is not the
+ * catalog's doing and is rethrown as it is.
  */
 
+import { dependencyFailure, isTransportError } from '@portico/http';
 import { toMinor } from '@portico/money';
 import { Agent, request } from 'undici';
 import { errors } from '../errors.ts';
@@ -40,10 +44,11 @@ export function createCatalogClient({ url, timeoutMs }: CatalogClientOptions): C
 
   return {
     async getProduct(id, requestId) {
+      const path = `${base}/api/v1/products/${encodeURIComponent(id)}`;
       let status: number;
       let body: unknown;
       try {
-        const res = await request(`${base}/api/v1/products/${encodeURIComponent(id)}`, {
+        const res = await request(path, {
           dispatcher: agent,
           signal: AbortSignal.timeout(timeoutMs),
           headers: { accept: 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
@@ -51,16 +56,17 @@ export function createCatalogClient({ url, timeoutMs }: CatalogClientOptions): C
         status = res.statusCode;
         body = status === 200 ? await res.body.json() : await res.body.dump().then(() => undefined);
       } catch (err) {
+        if (!isTransportError(err) && !(err instanceof SyntaxError)) throw err;
         throw errors.CATALOG_UNAVAILABLE('The catalog did not answer in time; try again shortly', {
           cause: err,
-          headers: { 'retry-after': '5' },
+          headers: dependencyFailure('catalog'),
         });
       }
       if (status === 404) return null;
       if (status !== 200) {
         throw errors.CATALOG_UNAVAILABLE('The catalog is not available; try again shortly', {
           cause: new Error(`catalog answered ${status} for product ${id}`),
-          headers: { 'retry-after': '5' },
+          headers: dependencyFailure('catalog'),
         });
       }
       return parseProduct(body, id);
@@ -88,6 +94,7 @@ function parseProduct(body: unknown, id: string): CatalogProduct {
   if (!ok || !Number.isSafeInteger(priceMinor)) {
     throw errors.CATALOG_UNAVAILABLE('The catalog sent a product this service cannot read', {
       cause: new Error(`unexpected catalog body for product ${id}: ${JSON.stringify(body)?.slice(0, 200)}`),
+      headers: dependencyFailure('catalog'),
     });
   }
   return {

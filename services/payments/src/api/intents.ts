@@ -99,7 +99,7 @@ export function registerIntentRoutes(server: Server, ctx: PaymentsContext, lease
         headers: IdempotencyHeader,
         body: Type.Object(
           {
-            order_id: Type.String({ minLength: 1, maxLength: 100 }),
+            order_id: Type.String({ format: 'uuid' }),
             amount: Type.Optional(Type.Number({ minimum: 0 })),
             currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
           },

@@ -1,8 +1,11 @@
 /**
  * The orders service, seen from payments. Reads use the caller's own bearer token, so
  * the orders service's ownership rules decide what a customer may pay for; marking an
- * order paid uses this service's own credential (scope `orders:pay`).
+ * order paid uses this service's own credential (scope `orders:pay`). Only a transport failure
+ * or a bad answer is ORDERS_UNAVAILABLE (a 503 marked as a dependency failure for the gateway);
+ * anything else thrown inside a call is not the orders service's doing and is rethrown.
  */
+import { dependencyFailure, isTransportError } from '@portico/http';
 import { Agent, request } from 'undici';
 import { errors } from '../errors.ts';
 
@@ -60,16 +63,18 @@ export function createOrdersClient({ url, timeoutMs }: { url: string; timeoutMs:
 
   return {
     async getOrder(id, authorization, requestId) {
+      const path = `/api/v1/orders/${encodeURIComponent(id)}`;
       let res: Awaited<ReturnType<typeof call>>;
       try {
-        res = await call('GET', `/api/v1/orders/${encodeURIComponent(id)}`, {
+        res = await call('GET', path, {
           authorization,
           ...(requestId ? { 'x-request-id': requestId } : {}),
         });
       } catch (err) {
+        if (!isTransportError(err)) throw err;
         throw errors.ORDERS_UNAVAILABLE('The orders service did not answer in time; nothing was charged', {
           cause: err,
-          headers: { 'retry-after': '5' },
+          headers: dependencyFailure('orders'),
         });
       }
       if (res.status === 404) throw errors.ORDER_NOT_FOUND(`Order with id ${id} not found`);
@@ -77,17 +82,18 @@ export function createOrdersClient({ url, timeoutMs }: { url: string; timeoutMs:
       if (res.status !== 200 || !order || typeof order.total_minor !== 'number') {
         throw errors.ORDERS_UNAVAILABLE('The orders service is not available; nothing was charged', {
           cause: new Error(`orders answered ${res.status} for order ${id}`),
-          headers: { 'retry-after': '5' },
+          headers: dependencyFailure('orders'),
         });
       }
       return order;
     },
 
     async markPaid(id, payment, token) {
+      const path = `/api/v1/orders/${encodeURIComponent(id)}/mark-paid`;
       try {
         const res = await call(
           'POST',
-          `/api/v1/orders/${encodeURIComponent(id)}/mark-paid`,
+          path,
           { authorization: `Bearer ${token}` },
           { payment_id: payment.paymentId, amount_minor: payment.amountMinor, currency: payment.currency },
         );
@@ -100,6 +106,7 @@ export function createOrdersClient({ url, timeoutMs }: { url: string; timeoutMs:
           reason: `orders answered ${res.status} ${res.json?.code ?? ''}`.trim(),
         };
       } catch (err) {
+        if (!isTransportError(err)) throw err;
         return { outcome: 'unavailable', reason: (err as Error).message };
       }
     },

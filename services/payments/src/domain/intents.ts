@@ -14,6 +14,7 @@
  *   reached, again with backoff from the sync loop until it answers.
  */
 import { randomUUID } from 'node:crypto';
+import { dependencyFailure } from '@portico/http';
 import { isUniqueViolation, type Kysely } from '@portico/store/sql';
 import type { OrdersClient } from '../data/orders-client.ts';
 import type { IntentRow, PaymentsDb } from '../data/schema.ts';
@@ -214,7 +215,7 @@ export async function confirmIntent(ctx: PaymentsContext, input: ConfirmInput): 
     if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
       throw errors.PROCESSOR_TIMEOUT(
         'The card processor did not answer in time; retry with the same Idempotency-Key to learn the outcome',
-        { cause: err },
+        { cause: err, headers: dependencyFailure('card-processor', 1) },
       );
     }
     throw err;

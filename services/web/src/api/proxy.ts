@@ -4,8 +4,12 @@
  * - state-changing methods pass the Origin and CSRF checks first
  * - request and response headers are passed by allow-list (no cookies out, no Set-Cookie back)
  * - a 401 from the API for a token we thought fresh gets one refresh and one retry
+ * - the visitor's address is appended to X-Forwarded-For: the gateway trusts this hop (it is
+ *   configured as a trusted proxy there), so each anonymous visitor keeps a rate-limit bucket
+ *   of their own instead of all of them sharing the console's
+ * - only a gateway that does not answer is GATEWAY_UNAVAILABLE; anything else thrown is a 500
  */
-import type { Server } from '@portico/http';
+import { dependencyFailure, isTransportError, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, type Dispatcher, request as send } from 'undici';
 import type { WebConfig } from '../config.ts';
@@ -70,6 +74,8 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
       if (typeof value === 'string') headers[name] = value;
     }
     if (token) headers.authorization = `Bearer ${token}`;
+    // The console's own Fastify does not trust X-Forwarded-For, so request.ip is the socket's peer.
+    headers['x-forwarded-for'] = request.ip;
     const body = request.body as Buffer | undefined;
     try {
       return await send(target, {
@@ -79,8 +85,12 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
         dispatcher: agent,
       });
     } catch (err) {
+      if (!isTransportError(err)) throw err;
       request.log.warn({ err }, 'gateway unreachable');
-      throw errors.GATEWAY_UNAVAILABLE('The API gateway does not answer right now. Try again in a moment.');
+      throw errors.GATEWAY_UNAVAILABLE('The API gateway does not answer right now. Try again in a moment.', {
+        cause: err,
+        headers: dependencyFailure('gateway', 1),
+      });
     }
   }
 

@@ -10,7 +10,7 @@
 import { ms, type RouteDef } from '../../config.ts';
 import { type Context, type Terminal, upstreamHeaders } from '../../context.ts';
 import { errors } from '../../errors.ts';
-import { describe, type Upstream } from '../../upstream/upstream.ts';
+import { describe, instanceFault, type Upstream } from '../../upstream/upstream.ts';
 
 interface BranchError {
   status: number;
@@ -83,7 +83,7 @@ async function callBranch(
       signal,
     });
     const text = await response.body.text();
-    if (response.statusCode >= 500) instance.breaker.failure();
+    if (instanceFault(response.statusCode, response.headers)) instance.breaker.failure();
     else instance.breaker.success();
     let value: unknown;
     try {

@@ -1,12 +1,14 @@
 /**
  * Request bodies up to the route's limit:
- * - a declared Content-Length above the limit is refused (413) before any byte is read;
+ * - a declared Content-Length above the limit is refused (413) before any byte is read (and
+ *   before 100 Continue, which goes out only when the body is read: expect.ts);
  * - a chunked body is counted as it arrives and refused as soon as it passes the limit;
  * - the body is held whole, so idempotent requests can be retried on another instance.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context, Policy } from '../../context.ts';
 import { errors } from '../../errors.ts';
+import { continueIfExpected } from '../../expect.ts';
 
 export function bodyLimit(limit: number): Policy {
   // Not async: a request without a body (most reads) passes straight on, without a promise of its own.
@@ -29,6 +31,7 @@ async function readThenNext(
     ctx.replyHeaders.connection = 'close';
     throw errors.PAYLOAD_TOO_LARGE(`The request body is larger than this route accepts (${limit} bytes)`);
   }
+  continueIfExpected(req, ctx.res);
   ctx.body = await readBody(req, limit);
   if (ctx.body === undefined) {
     // The rest of the body is never read, so this connection cannot carry another request.

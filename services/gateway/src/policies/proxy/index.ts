@@ -1,12 +1,18 @@
 /**
  * The proxy: sends the request to one instance of the route's upstream.
- * - instances round robin, skipping those ejected by health checks or with an open breaker;
- *   none left: 503 at once, no connection attempted;
- * - the route's timeout bounds the wait for the response head (504 when it passes) and, unless
- *   `bodyTimeout` says otherwise (0 for event streams), each gap in the body;
- * - a connection that fails is retried on the next instance, for idempotent methods only
- *   (RFC 9110 §9.2.2); a timeout is not retried (the upstream may still be working);
- * - connection failures, timeouts and 502/503/504 from an instance count against its breaker;
+ * - instances round robin, skipping those ejected by health checks, stall detection or an open
+ *   breaker; none left: 503 at once, no connection attempted;
+ * - the route's timeout is a deadline from the request's arrival: time waiting for a free
+ *   connection (the upstream's bulkhead queue), connecting and waiting for the response head
+ *   all count, and at the deadline the answer is 504 whatever it was waiting for. Unless
+ *   `bodyTimeout` says otherwise (0 for event streams), it also bounds each gap in the body;
+ * - a full queue is a fast 503 (UPSTREAM_BUSY): one upstream's trouble holds its own slots only;
+ * - a connection that fails is retried on the next instance for idempotent methods (RFC 9110
+ *   §9.2.2), and for any method when the connection was refused (nothing was sent); a request
+ *   stuck on an instance that stall detection ejects is retried on a peer when idempotent,
+ *   within what is left of the deadline; a timeout at the deadline is not retried;
+ * - connection failures, timeouts and 502/503/504 the instance produced itself count against
+ *   its breaker; an answer marked `Portico-Dependency-Failure` (its dependency is down) does not;
  * - the body is relayed chunk by chunk from undici's dispatcher to the client socket, with
  *   backpressure both ways, unless a policy asked for it whole (cache, field filters).
  */
@@ -16,10 +22,23 @@ import { ms, type RouteDef } from '../../config.ts';
 import { type Context, type Relay, type Reply, type Terminal, upstreamHeaders } from '../../context.ts';
 import { errors } from '../../errors.ts';
 import { downstreamHeaders, endWith } from '../../headers.ts';
-import { describe, type Instance, type Upstream } from '../../upstream/upstream.ts';
+import {
+  type Attempt,
+  describe,
+  type Instance,
+  instanceFault,
+  SaturatedError,
+  StalledError,
+  type Upstream,
+} from '../../upstream/upstream.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** The request's deadline passed before the response head came. */
+class DeadlineError extends Error {
+  code = 'PORTICO_DEADLINE';
+}
 
 export function proxy(
   route: RouteDef,
@@ -32,19 +51,30 @@ export function proxy(
 
   return async (ctx) => {
     ctx.upstream = upstream.name;
-    const attempts = IDEMPOTENT.has(ctx.method) ? 1 + retries : 1;
+    const idempotent = IDEMPOTENT.has(ctx.method);
+    const deadline = ctx.started + timeout;
     const options: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,
       path: ctx.upstreamPath,
       headers: upstreamHeaders(ctx) as Record<string, string>,
       body: ctx.body,
-      headersTimeout: timeout,
+      // The deadline below ends the wait; this is only a backstop.
+      headersTimeout: timeout + 1000,
       bodyTimeout,
     };
+    const timedOut = (cause?: unknown) =>
+      errors.UPSTREAM_TIMEOUT(`${upstream.name} did not answer within ${timeout} ms`, { cause });
     let lastError: unknown;
     let failed: Instance | undefined;
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      const instance = upstream.pick(failed);
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      let instance: Instance | undefined;
+      try {
+        instance = await upstream.acquire(deadline, failed);
+      } catch (err) {
+        if (err instanceof SaturatedError)
+          throw errors.UPSTREAM_BUSY(err.message, { headers: { 'retry-after': '1' } });
+        throw timedOut(err);
+      }
       if (!instance) {
         if (lastError) break;
         throw errors.CIRCUIT_OPEN(
@@ -55,17 +85,19 @@ export function proxy(
         );
       }
       try {
-        ctx.reply = await forward(instance, options, ctx);
+        ctx.reply = await forward(instance, upstream, options, ctx, deadline, idempotent);
         return;
       } catch (err) {
-        instance.breaker.failure();
-        if (TIMEOUTS.has(describe(err))) {
-          throw errors.UPSTREAM_TIMEOUT(`${upstream.name} did not answer within ${timeout} ms`, {
-            cause: err,
-          });
-        }
         lastError = err;
         failed = instance;
+        if (err instanceof StalledError) {
+          // Already ejected; its idempotent requests move on while there is time left.
+          if (performance.now() >= deadline) throw timedOut(err);
+          continue;
+        }
+        instance.breaker.failure();
+        if (err instanceof DeadlineError || TIMEOUTS.has(describe(err))) throw timedOut(err);
+        if (!idempotent && describe(err) !== 'ECONNREFUSED') break;
       }
     }
     throw errors.UPSTREAM_ERROR(`${upstream.name} could not be reached (${describe(lastError)})`, {
@@ -75,10 +107,42 @@ export function proxy(
 }
 
 /** Resolves with the response head (and a relay for its body), or with the whole body when asked. */
-function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: Context): Promise<Reply> {
+function forward(
+  instance: Instance,
+  upstream: Upstream,
+  options: Dispatcher.DispatchOptions,
+  ctx: Context,
+  deadline: number,
+  retryable: boolean,
+): Promise<Reply> {
   const whole = ctx.bufferBody;
   return new Promise<Reply>((resolve, reject) => {
     let controller: Dispatcher.DispatchController | undefined;
+    // Set when the deadline passed or stall detection gave up before undici handed a controller.
+    let abortWith: Error | undefined;
+    const attempt: Attempt = {
+      started: performance.now(),
+      retryable,
+      abort(err) {
+        if (started) return;
+        abortWith = err;
+        clearTimeout(timer);
+        reject(err);
+        controller?.abort(err);
+      },
+    };
+    instance.inflight.add(attempt);
+    let released = false;
+    const release = () => {
+      clearTimeout(timer);
+      if (released) return;
+      released = true;
+      upstream.release(instance, attempt);
+    };
+    const timer = setTimeout(
+      () => attempt.abort(new DeadlineError(`no response head before the deadline`)),
+      Math.max(0, deadline - performance.now()),
+    );
     let started = false;
     let status = 0;
     let headers: IncomingHttpHeaders = {};
@@ -157,12 +221,16 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
     instance.pool.dispatch(options, {
       onRequestStart(c) {
         controller = c;
+        if (abortWith) c.abort(abortWith);
       },
       onResponseStart(_c, statusCode, responseHeaders) {
+        if (abortWith) return;
         started = true;
+        clearTimeout(timer);
+        instance.lastAnswer = performance.now();
         status = statusCode;
         headers = responseHeaders;
-        if (statusCode === 502 || statusCode === 503 || statusCode === 504) instance.breaker.failure();
+        if (instanceFault(statusCode, responseHeaders)) instance.breaker.failure();
         else instance.breaker.success();
         if (!whole) resolve({ status, headers: downstreamHeaders(headers), body: relay });
       },
@@ -171,6 +239,7 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
         if (sink) schedule();
       },
       onResponseEnd() {
+        release();
         ended = true;
         if (whole) {
           resolve({ status, headers: downstreamHeaders(headers), body: Buffer.concat(chunks) });
@@ -185,6 +254,8 @@ function forward(instance: Instance, options: Dispatcher.DispatchOptions, ctx: C
         } else collector?.resolve(Buffer.concat(chunks));
       },
       onResponseError(_c, err) {
+        release();
+        if (abortWith) return;
         if (!started || whole) {
           reject(err);
           return;

@@ -1,0 +1,202 @@
+/**
+ * Failure isolation in the gateway: the route timeout is a deadline from arrival, the
+ * bulkhead gives a fast 503 once an upstream's queue is full and leaves other upstreams
+ * alone, Expect: 100-continue is answered here, and a dependency outage an upstream reports
+ * does not count against it.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { describe, test } from 'node:test';
+import { json, startGateway, startUpstream } from './helpers.ts';
+
+/** An upstream that takes requests and never answers them (until closed). */
+async function hungUpstream() {
+  return startUpstream(() => {});
+}
+
+describe('deadlines and bulkheads', () => {
+  test('timeout 1s, 2 connections, an upstream that never answers: every request is a 504 at about 1 s, queued or not', async () => {
+    const hung = await hungUpstream();
+    const gw = await startGateway({
+      upstreams: {
+        svc: { instances: [hung.url], connections: 2, queue: 10, breaker: { stallAfter: 0, failures: 100 } },
+      },
+      routes: [
+        { name: 'r', path: '/r', upstream: 'svc', timeout: 1000, retries: 0, auth: { default: 'public' } },
+      ],
+    } as never);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const t0 = performance.now();
+          const res = await fetch(`${gw.url}/r`);
+          const body = await json(res);
+          return { status: res.status, code: body.code, ms: performance.now() - t0 };
+        }),
+      );
+      for (const r of results) {
+        assert.equal(r.status, 504, String(r.code));
+        assert.equal(r.code, 'UPSTREAM_TIMEOUT');
+        // Before: 1.5, 1.5, 3.0, 3.0, 4.5, 4.5 s (the queue for a connection was not counted).
+        assert.ok(r.ms >= 950 && r.ms < 1900, `answered after ${Math.round(r.ms)} ms`);
+      }
+    } finally {
+      await gw.close();
+      await hung.close();
+    }
+  });
+
+  test('a full queue is a fast 503 UPSTREAM_BUSY, and another upstream is not slowed by it', async () => {
+    const hung = await hungUpstream();
+    const other = await startUpstream();
+    const gw = await startGateway({
+      upstreams: {
+        slow: { instances: [hung.url], connections: 2, queue: 2, breaker: { stallAfter: 0, failures: 100 } },
+        fast: { instances: [other.url] },
+      },
+      routes: [
+        {
+          name: 'slow',
+          path: '/slow',
+          upstream: 'slow',
+          timeout: 3000,
+          retries: 0,
+          auth: { default: 'public' },
+        },
+        { name: 'fast', path: '/fast', upstream: 'fast', auth: { default: 'public' } },
+      ],
+    } as never);
+    try {
+      // Two take the connections, two wait in the queue.
+      const held = Array.from({ length: 4 }, () => fetch(`${gw.url}/slow`).then((r) => r.status));
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = performance.now();
+      const busy = await fetch(`${gw.url}/slow`);
+      const busyMs = performance.now() - t0;
+      assert.equal(busy.status, 503);
+      assert.equal((await json(busy)).code, 'UPSTREAM_BUSY');
+      assert.equal(busy.headers.get('retry-after'), '1');
+      assert.ok(busyMs < 500, `the refusal took ${Math.round(busyMs)} ms`);
+      const fast = await Promise.all(
+        Array.from({ length: 20 }, () => fetch(`${gw.url}/fast`).then((r) => r.status)),
+      );
+      assert.deepEqual(new Set(fast), new Set([200]));
+      assert.deepEqual(await Promise.all(held), [504, 504, 504, 504]);
+    } finally {
+      await gw.close();
+      await hung.close();
+      await other.close();
+    }
+  });
+
+  test('answers marked Portico-Dependency-Failure do not open the breaker; unmarked 503s do', async () => {
+    let marked = true;
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(503, {
+        'content-type': 'application/problem+json',
+        ...(marked ? { 'portico-dependency-failure': 'catalog' } : {}),
+      });
+      res.end('{"code":"CATALOG_UNAVAILABLE"}');
+    });
+    const gw = await startGateway({
+      upstreams: { svc: { instances: [up.url], breaker: { failures: 3, cooldown: '10s' } } },
+      routes: [{ name: 'r', path: '/r', upstream: 'svc', retries: 0, auth: { default: 'public' } }],
+    } as never);
+    try {
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(`${gw.url}/r`);
+        assert.equal(res.status, 503);
+        assert.equal((await json(res)).code, 'CATALOG_UNAVAILABLE');
+      }
+      marked = false;
+      const codes: unknown[] = [];
+      for (let i = 0; i < 5; i++) codes.push((await json(await fetch(`${gw.url}/r`))).code);
+      assert.deepEqual(codes, [
+        'CATALOG_UNAVAILABLE',
+        'CATALOG_UNAVAILABLE',
+        'CATALOG_UNAVAILABLE',
+        'CIRCUIT_OPEN',
+        'CIRCUIT_OPEN',
+      ]);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});
+
+/** A raw request with Expect: 100-continue; resolves with whether 100 came, the status and the body. */
+function expecting(url: string, method: string, body: Buffer) {
+  return new Promise<{ continued: boolean; status: number; body: string }>((resolve, reject) => {
+    let continued = false;
+    const req = request(
+      url,
+      {
+        method,
+        headers: {
+          expect: '100-continue',
+          'content-type': 'application/json',
+          'content-length': body.length,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ continued, status: res.statusCode!, body: text }));
+      },
+    );
+    req.on('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    req.on('error', reject);
+    req.on('response', () => {
+      if (!continued) req.destroy();
+    });
+    req.flushHeaders();
+  });
+}
+
+describe('Expect: 100-continue (RFC 9110 §10.1.1)', () => {
+  test('answered by the gateway: 100 then the upstream answer; never forwarded; a refusal comes before the body', async () => {
+    const up = await startUpstream();
+    const gw = await startGateway({
+      upstreams: { svc: { instances: [up.url], breaker: { failures: 1 } } },
+      routes: [
+        {
+          name: 'r',
+          path: '/r',
+          upstream: 'svc',
+          methods: ['POST'],
+          bodyLimit: 4096,
+          auth: { default: 'public' },
+        },
+      ],
+    } as never);
+    try {
+      const body = Buffer.from(JSON.stringify({ text: 'x'.repeat(2000) }));
+      for (let i = 0; i < 5; i++) {
+        const ok = await expecting(`${gw.url}/r`, 'POST', body);
+        assert.equal(ok.status, 200, ok.body);
+        assert.ok(ok.continued);
+        const seen = JSON.parse(ok.body) as { headers: Record<string, string>; body: string };
+        assert.equal(seen.headers.expect, undefined);
+        assert.equal(seen.body, body.toString());
+      }
+      const tooLarge = await expecting(`${gw.url}/r`, 'POST', Buffer.alloc(5000, 'a'));
+      assert.equal(tooLarge.status, 413);
+      assert.equal(tooLarge.continued, false);
+      const wrongMethod = await expecting(`${gw.url}/r`, 'PUT', body);
+      assert.equal(wrongMethod.status, 405);
+      assert.equal(wrongMethod.continued, false);
+      // The breaker (one failure opens it) never saw a failure.
+      assert.equal((await fetch(`${gw.url}/r`, { method: 'POST', body: '{}' })).status, 200);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * Real processes for fault tests: services started as `node services/<name>/src/main.ts` with
+ * their configuration in the environment, a Redis of the test's own (never the shared one),
+ * a TCP proxy that can freeze a database connection, and a JWKS endpoint for test tokens.
+ * Everything listens on 127.0.0.1; every process is stopped (and resumed first, if paused).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer as createNetServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface Proc {
+  name: string;
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** stdout and stderr, as they came. */
+  output: () => string;
+  pause(): void;
+  resume(): void;
+  kill9(): Promise<void>;
+  /** SIGTERM, and the exit code once it has exited. */
+  stop(): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+const running = new Set<Proc>();
+
+/** A port that was free a moment ago (for processes that take their port from the environment). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${last})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function track(name: string, child: ChildProcess, port: number, url: string): Proc {
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const proc: Proc = {
+    name,
+    url,
+    port,
+    child,
+    output: () => out,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+      }
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    exited,
+  };
+  running.add(proc);
+  void exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** `node services/<service>/src/main.ts` on a free port, ready once `/health` answers. */
+export async function startService(
+  service: string,
+  env: Record<string, string>,
+  options: { port?: number; name?: string } = {},
+): Promise<Proc> {
+  const port = options.port ?? (await freePort());
+  const upper = service.toUpperCase();
+  const child = spawn(process.execPath, [join(ROOT, `services/${service}/src/main.ts`)], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'warn',
+      [`${upper}_PORT`]: String(port),
+      [`${upper}_HOST`]: '127.0.0.1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const proc = track(options.name ?? service, child, port, url);
+  await waitFor(`${proc.name} to answer on ${url}`, async () => {
+    if (child.exitCode !== null) throw new Error(`${proc.name} exited: ${proc.output().slice(-2000)}`);
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel();
+    return res.status < 500;
+  });
+  return proc;
+}
+
+/** A Redis of this test's own on a free port (so it can be paused without touching anyone else's). */
+export async function startRedis(): Promise<Proc> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const proc = track('redis', child, port, `redis://127.0.0.1:${port}`);
+  await waitFor('redis to listen', () => proc.output().includes('Ready to accept connections'));
+  return proc;
+}
+
+/** Stops every process a test started (resumed first if paused). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((proc) => proc.stop()));
+}
+
+/** A directory for databases and gateway files, removed by the returned function. */
+export async function scratch(): Promise<{
+  dir: string;
+  file(name: string, body: unknown): Promise<string>;
+  remove(): Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'portico-faults-'));
+  return {
+    dir,
+    async file(name, body) {
+      const path = join(dir, name);
+      await writeFile(path, typeof body === 'string' ? body : JSON.stringify(body, null, 2));
+      return path;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The test issuer's keys served over HTTP, for services that read a JWKS URI. */
+export async function startJwks(): Promise<{ issuer: TestIssuer; jwksUri: string; close(): Promise<void> }> {
+  const issuer = await createTestIssuer();
+  const server = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(issuer.jwks));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    issuer,
+    jwksUri: `http://127.0.0.1:${port}/jwks`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A TCP proxy in front of `target` that can freeze: while frozen, bytes are held in both
+ * directions (connections stay open), as a paused database looks from its clients.
+ */
+export async function startFreezableProxy(target: { host: string; port: number }) {
+  let frozen = false;
+  const held: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const pipe = (from: Socket, to: Socket) => {
+    from.on('data', (chunk: Buffer) => {
+      if (frozen) {
+        from.pause();
+        held.push(() => {
+          to.write(chunk);
+          from.resume();
+        });
+      } else to.write(chunk);
+    });
+    from.on('end', () => to.end());
+    from.on('error', () => to.destroy());
+    from.on('close', () => to.destroy());
+  };
+  const server = createNetServer((client) => {
+    const upstream = new Socket();
+    sockets.add(client);
+    sockets.add(upstream);
+    upstream.connect(target.port, target.host);
+    pipe(client, upstream);
+    pipe(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      for (const release of held.splice(0)) release();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
