@@ -149,6 +149,20 @@ const Route = Type.Object(
     retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
     bodyLimit: Type.Optional(Type.Integer({ minimum: 0 })),
     websocket: Type.Boolean({ default: false, description: 'Pass WebSocket upgrades through' }),
+    scopes: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          'Scopes a token must carry, all of them, on every method of the route that is not public (403 insufficient_scope)',
+      }),
+    ),
+    idleTimeout: Type.Optional(Duration),
+    maxConnections: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Open WebSocket and event-stream connections per consumer on this route',
+      }),
+    ),
     auth: Type.Optional(
       Type.Object(
         {
@@ -239,8 +253,23 @@ export const GatewayFileSchema = Type.Object(
         timeout: Type.Optional(Duration),
         retries: Type.Integer({ minimum: 0, maximum: 5, default: 1 }),
         bodyLimit: Type.Integer({ minimum: 0, default: 1024 * 1024 }),
+        idleTimeout: Type.Optional(Duration),
+        maxConnections: Type.Integer({ minimum: 1, default: 20 }),
       },
       { additionalProperties: false, default: {} },
+    ),
+    authFailures: Type.Object(
+      {
+        limit: Type.Integer({ minimum: 1, default: 20 }),
+        window: Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+(ms|s|m|h)$' })], {
+          default: '1m',
+        }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Failed authentications per client address before 429 (checked before any signature)',
+      },
     ),
     cors: Type.Optional(
       Type.Object(
@@ -319,7 +348,7 @@ export function loadGatewayFile(source: string | GatewayFile): GatewayFile {
   return file;
 }
 
-const DURATION_KEY = /^(.*\.)?(timeout|bodyTimeout|interval|cooldown|stallAfter|window|ttl|maxTtl|maxAge)$/;
+const DURATION_KEY = /^(.*\.)?(timeout|bodyTimeout|idleTimeout|interval|cooldown|stallAfter|window|ttl|maxTtl|maxAge)$/;
 const AUTH_RULE_KEY = /^routes\.\d+\.auth\.[A-Za-z]+$/;
 
 /**

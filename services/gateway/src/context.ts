@@ -72,8 +72,15 @@ export function upstreamHeaders(ctx: Context): IncomingHttpHeaders {
 }
 
 export function consumerOf(ctx: Context): string {
-  if (!ctx.consumer) {
-    ctx.consumer = ctx.auth ? `user:${ctx.auth.sub}` : `ip:${clientAddress(ctx.req, ctx.trustProxy)}`;
-  }
+  if (!ctx.consumer) ctx.consumer = consumerFor(ctx.req, ctx.trustProxy, ctx.auth);
   return ctx.consumer;
+}
+
+/** `user:<sub>` for a verified caller, else `ip:<client address>`: one bucket whatever the transport. */
+export function consumerFor(
+  req: IncomingMessage,
+  trustProxy: boolean,
+  claims: AccessClaims | undefined,
+): string {
+  return claims ? `user:${claims.sub}` : `ip:${clientAddress(req, trustProxy)}`;
 }

@@ -11,6 +11,8 @@ export const errors = defineErrors({
   BAD_PATH: { status: 400, title: 'Bad Request' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   RATE_LIMIT_EXCEEDED: { status: 429, title: 'Too Many Requests' },
+  TOO_MANY_AUTH_FAILURES: { status: 429, title: 'Too Many Requests' },
+  TOO_MANY_CONNECTIONS: { status: 429, title: 'Too Many Requests' },
   UPSTREAM_ERROR: { status: 502, title: 'Bad Gateway' },
   AGGREGATE_FAILED: { status: 502, title: 'Bad Gateway' },
   UPSTREAM_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },

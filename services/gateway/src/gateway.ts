@@ -12,15 +12,17 @@ import { requestIdFrom } from '@portico/http';
 import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import type { KvStore } from '@portico/store/kv';
 import type { FastifyBaseLogger } from 'fastify';
-import { type GatewayFile, loadGatewayFile } from './config.ts';
+import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
+import { connectionCounter } from './connections.ts';
 import { type Context, consumerOf, isRelay } from './context.ts';
 import { errors, isGatewayError } from './errors.ts';
 import { endWith } from './headers.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { failureMeter } from './policies/auth/failures.ts';
 import type { Verify } from './policies/auth/index.ts';
 import { compile, type Runtime } from './runtime.ts';
 import { describe } from './upstream/upstream.ts';
-import { proxyUpgrade } from './websocket.ts';
+import { proxyUpgrade } from './websocket/proxy.ts';
 
 export interface GatewayOptions {
   source: string | GatewayFile;
@@ -79,7 +81,24 @@ export function createGateway(options: GatewayOptions) {
       log.warn({ upstream, instance, up }, up ? 'instance re-admitted' : 'instance ejected by health check');
     },
   };
-  const build = (file: GatewayFile) => compile(file, { kv, verify: options.verify, hooks }, upstreamHooks);
+  // Open WebSocket sessions and event streams outlive a reload: their counts are the gateway's.
+  const connections = connectionCounter();
+  const build = (file: GatewayFile) =>
+    compile(
+      file,
+      {
+        kv,
+        verify: options.verify,
+        hooks,
+        connections,
+        failures: failureMeter(
+          kv,
+          { limit: file.authFailures.limit, windowMs: ms(file.authFailures.window, 60_000) },
+          hooks,
+        ),
+      },
+      upstreamHooks,
+    );
 
   let runtime: Runtime = build(loadGatewayFile(options.source));
 
@@ -264,8 +283,18 @@ export function createGateway(options: GatewayOptions) {
 
     upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) {
       const path = (req.url ?? '/').split('?')[0]!;
-      const route = runtime.match(path);
-      proxyUpgrade({ route, req, socket, head, verify: options.verify, trustProxy: options.trustProxy, log });
+      const route = UNSAFE_PATH.test(path) ? undefined : runtime.match(path);
+      proxyUpgrade({
+        route,
+        req,
+        socket,
+        head,
+        trustProxy: options.trustProxy,
+        connections,
+        metrics,
+        log,
+        timeoutMs: ms(runtime.file.defaults.timeout, 10_000),
+      });
     },
 
     reload,

@@ -5,8 +5,9 @@
  *   request id, header hygiene       (gateway.ts, before any policy)
  *   cors          policies/cors        preflight answered here; CORS headers on every answer
  *   body-limit    policies/body-limit  413 before the body passes the route's limit
- *   auth          policies/auth        401 / 403; the verified caller becomes the consumer
+ *   auth          policies/auth        401 / 403 / 429 on failed-auth metering; the verified caller becomes the consumer
  *   rate-limit    policies/rate-limit  429 + RateLimit headers; fails open without its store
+ *   streams       policies/streams     an event stream takes a slot of the consumer's connection cap
  *   cache         policies/cache       a hit answers here; a write purges
  *   transform     policies/transform   path rewrite, headers both ways, response fields
  *   ── aggregate  policies/aggregate   parallel branches, partial results
@@ -15,14 +16,17 @@
  */
 import type { KvStore } from '@portico/store/kv';
 import type { GatewayFile, RouteDef } from './config.ts';
+import type { Connections } from './connections.ts';
 import type { Context, Policy, Terminal } from './context.ts';
 import { aggregate } from './policies/aggregate/index.ts';
+import type { FailureMeter } from './policies/auth/failures.ts';
 import { auth, type Verify } from './policies/auth/index.ts';
 import { bodyLimit } from './policies/body-limit/index.ts';
 import { type CacheHooks, cache } from './policies/cache/index.ts';
 import { cors } from './policies/cors/index.ts';
 import { proxy } from './policies/proxy/index.ts';
 import { type RateLimitHooks, rateLimit } from './policies/rate-limit/index.ts';
+import { streams } from './policies/streams/index.ts';
 import { transform } from './policies/transform/index.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
@@ -31,16 +35,19 @@ export interface PipelineDeps {
   upstreams: Map<string, Upstream>;
   kv: KvStore;
   verify: Verify;
+  failures: FailureMeter;
+  connections: Connections;
   hooks: RateLimitHooks & CacheHooks;
-  defaults: { timeoutMs: number; retries: number; bodyLimit: number };
+  defaults: { timeoutMs: number; retries: number; bodyLimit: number; maxConnections: number };
 }
 
 export function buildPipeline(route: RouteDef, deps: PipelineDeps): Terminal {
   const policies = [
     cors(deps.file.cors),
     bodyLimit(route.bodyLimit ?? deps.defaults.bodyLimit),
-    auth(route, deps.verify),
+    auth(route, deps.verify, deps.failures),
     rateLimit(route, deps.kv, deps.hooks),
+    streams(route, route.maxConnections ?? deps.defaults.maxConnections, deps.connections),
     cache(route, deps.kv, deps.hooks),
     transform(route),
   ].filter((policy): policy is Policy => policy !== undefined);

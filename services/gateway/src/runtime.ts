@@ -6,6 +6,8 @@
 import { type GatewayFile, ms, type RouteDef } from './config.ts';
 import type { Terminal } from './context.ts';
 import { buildPipeline, type PipelineDeps } from './pipeline.ts';
+import { type Authenticator, authenticator } from './policies/auth/index.ts';
+import { type Limiter, limiter } from './policies/rate-limit/index.ts';
 import { createUpstream, type Upstream, type UpstreamHooks } from './upstream/upstream.ts';
 
 export interface CompiledRoute {
@@ -16,6 +18,14 @@ export interface CompiledRoute {
   methods: Set<string>;
   handle: Terminal;
   upstream: Upstream | undefined;
+  /** What a WebSocket session on this route is held to: the route's auth, bucket and limits. */
+  edge: {
+    authenticate: Authenticator;
+    limit: Limiter | undefined;
+    bodyLimit: number;
+    maxConnections: number;
+    idleTimeoutMs: number;
+  };
 }
 
 export interface Runtime {
@@ -47,7 +57,9 @@ export function compile(
     timeoutMs: ms(file.defaults.timeout, 10_000),
     retries: file.defaults.retries,
     bodyLimit: file.defaults.bodyLimit,
+    maxConnections: file.defaults.maxConnections,
   };
+  const idleTimeoutMs = ms(file.defaults.idleTimeout, 5 * 60_000);
   const routes = file.routes
     .map((def): CompiledRoute => {
       const methods = new Set(def.methods ?? ALL_METHODS);
@@ -61,6 +73,13 @@ export function compile(
         methods,
         handle: buildPipeline(def, { ...deps, file, upstreams, defaults }),
         upstream: def.upstream ? upstreams.get(def.upstream) : undefined,
+        edge: {
+          authenticate: authenticator(def, deps.verify, deps.failures),
+          limit: limiter(def, deps.kv, deps.hooks),
+          bodyLimit: def.bodyLimit ?? defaults.bodyLimit,
+          maxConnections: def.maxConnections ?? defaults.maxConnections,
+          idleTimeoutMs: ms(def.idleTimeout, idleTimeoutMs),
+        },
       };
     })
     .sort((a, b) => b.path.length - a.path.length);

@@ -247,7 +247,8 @@ function connectionAuthorization(ctx: {
 
 function registerWebSocket(server: Server, options: TransportOptions, logInternal: (err: unknown) => void) {
   const { schema, executor, deps } = options;
-  const wss = new WebSocketServer({ noServer: true });
+  // A message is held to the same limit as an HTTP body (ws defaults to 100 MiB); larger closes 1009.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: server.initialConfig.bodyLimit });
   useServer<{ authorization?: string } | undefined, { request: import('node:http').IncomingMessage }>(
     {
       schema,

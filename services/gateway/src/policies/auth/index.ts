@@ -3,13 +3,20 @@
  * - `public`: anyone; a token that is sent must still be valid (a bad token is never ignored);
  * - `token`: a valid RFC 9068 access token (JWKS signature, iss, aud, exp, typ at+jwt);
  * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope.
+ * A route's `scopes: [...]` adds scopes the token must carry, all of them, on every method
+ * whose rule is not `public` (RFC 6750 §3.1 insufficient_scope, the missing ones named).
  * The verified `sub` becomes the consumer for rate limits, cache keys and usage, and
  * goes upstream as X-Gateway-User-Id / X-Gateway-User-Roles.
  * Verified tokens are remembered until they expire, so a busy client costs one signature check.
+ * Failed authentication is metered per client address (failures.ts), checked before any
+ * signature is. HTTP requests and WebSocket upgrades go through the same `authenticator`.
  */
-import { type AccessClaims, AuthError, isAllowed, type TokenVerifier } from '@portico/auth';
+import type { IncomingMessage } from 'node:http';
+import { type AccessClaims, AuthError, isAllowed, parseBearer, type TokenVerifier } from '@portico/auth';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
+import { clientAddress } from '../../headers.ts';
+import type { FailureMeter } from './failures.ts';
 
 type Rule = NonNullable<NonNullable<RouteDef['auth']>['default']>;
 
@@ -25,39 +32,82 @@ export function ruleFor(auth: RouteDef['auth'], method: string): Rule {
   return group ?? auth?.default ?? 'token';
 }
 
-export type Verify = (token: string) => AccessClaims | Promise<AccessClaims>;
+/** Verifies a token; `cached` answers from what was verified before without checking a signature. */
+export type Verify = ((token: string) => AccessClaims | Promise<AccessClaims>) & {
+  cached?: (token: string) => AccessClaims | undefined;
+};
 
-export function auth(route: RouteDef, verify: Verify): Policy {
+/** Checks one request against the route's rule for `method`: the verified claims, or none on a public rule. */
+export type Authenticator = (
+  req: IncomingMessage,
+  method: string,
+  search: string,
+  trustProxy: boolean,
+) => Promise<AccessClaims | undefined>;
+
+export function authenticator(route: RouteDef, verify: Verify, failures: FailureMeter): Authenticator {
   const rules = new Map<string, Rule>();
   for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
     rules.set(method, ruleFor(route.auth, method));
+  const required = route.scopes ?? [];
 
+  async function verified(req: IncomingMessage, search: string, trustProxy: boolean) {
+    const header = req.headers.authorization;
+    if (header === undefined) {
+      if (search.includes('access_token=')) {
+        throw new AuthError(
+          'invalid_request',
+          'Send the access token in the Authorization header, not the query string',
+        );
+      }
+      return undefined;
+    }
+    let token: string | undefined;
+    try {
+      token = parseBearer(header);
+    } catch (err) {
+      await failures.failed(clientAddress(req, trustProxy));
+      throw err;
+    }
+    const known = token && verify.cached?.(token);
+    if (known) return known;
+    const address = clientAddress(req, trustProxy);
+    const release = await failures.admit(address);
+    try {
+      return await verify(token!);
+    } catch (err) {
+      await failures.failed(address);
+      throw err;
+    } finally {
+      release();
+    }
+  }
+
+  return async (req, method, search, trustProxy) => {
+    const rule = rules.get(method) ?? 'token';
+    const claims = await verified(req, search, trustProxy);
+    if (rule === 'public') return claims;
+    if (!claims) throw new AuthError(undefined, 'This route needs an access token');
+    if (rule !== 'token' && !isAllowed(claims, rule)) {
+      const wanted = [...(rule.roles ?? []).map((r) => `role ${r}`), ...(rule.scopes ?? [])].join(' or ');
+      throw new AuthError('insufficient_scope', `This operation needs ${wanted}`, {
+        scope: rule.scopes?.join(' '),
+      });
+    }
+    const missing = required.filter((scope) => !claims.scopes.includes(scope));
+    if (missing.length > 0) {
+      throw new AuthError('insufficient_scope', `This route needs the scopes ${required.join(' and ')}`, {
+        scope: required.join(' '),
+      });
+    }
+    return claims;
+  };
+}
+
+export function auth(route: RouteDef, verify: Verify, failures: FailureMeter): Policy {
+  const check = authenticator(route, verify, failures);
   return async (ctx, next) => {
-    const rule = rules.get(ctx.method) ?? 'token';
-    const header = ctx.req.headers.authorization;
-    let claims: AccessClaims | undefined;
-    if (header !== undefined) {
-      if (!/^bearer /i.test(header)) {
-        throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
-      }
-      const found = verify(header.slice(7));
-      claims = found instanceof Promise ? await found : found;
-    } else if (ctx.search.includes('access_token=')) {
-      throw new AuthError(
-        'invalid_request',
-        'Send the access token in the Authorization header, not the query string',
-      );
-    }
-    if (rule !== 'public') {
-      if (!claims) throw new AuthError(undefined, 'This route needs an access token');
-      if (rule !== 'token' && !isAllowed(claims, rule)) {
-        const wanted = [...(rule.roles ?? []).map((r) => `role ${r}`), ...(rule.scopes ?? [])].join(' or ');
-        throw new AuthError('insufficient_scope', `This operation needs ${wanted}`, {
-          scope: rule.scopes?.join(' '),
-        });
-      }
-    }
-    ctx.auth = claims;
+    ctx.auth = await check(ctx.req, ctx.method, ctx.search, ctx.trustProxy);
     return next();
   };
 }
@@ -70,20 +120,27 @@ export function auth(route: RouteDef, verify: Verify): Policy {
  */
 export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
   const seen = new Map<string, { token: string; claims: AccessClaims }>();
-  return (token) => {
+  const cached = (token: string): AccessClaims | undefined => {
     const key = token.slice(-48);
     const known = seen.get(key);
     if (known && known.token === token) {
       if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) return known.claims;
       seen.delete(key);
     }
+    return undefined;
+  };
+  const verify = (token: string) => {
+    const known = cached(token);
+    if (known) return known;
     if (!TOKEN.test(token)) {
       throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
     }
     return verifier.verify(token).then((claims) => {
+      const key = token.slice(-48);
       if (seen.size >= max) seen.delete(seen.keys().next().value!);
       seen.set(key, { token, claims });
       return claims;
     });
   };
+  return Object.assign(verify, { cached });
 }

@@ -18,7 +18,13 @@ export interface RateLimitHooks {
   storeFailed(operation: string, err: unknown): void;
 }
 
-export function rateLimit(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): Policy | undefined {
+/**
+ * One hit against `consumer`'s bucket on the route: the RateLimit headers to send, or a thrown
+ * 429. WebSocket upgrades and every WebSocket message go through the same bucket as requests.
+ */
+export type Limiter = (consumer: string) => Promise<Record<string, string> | undefined>;
+
+export function limiter(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): Limiter | undefined {
   const options = route.rateLimit;
   if (!options) return undefined;
   const { limit } = options;
@@ -26,29 +32,38 @@ export function rateLimit(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): 
   const name = route.name;
   const policy = `"${name}";q=${limit};w=${Math.ceil(windowMs / 1000)}`;
 
-  return async (ctx, next) => {
+  return async (consumer) => {
     let decision: Awaited<ReturnType<KvStore['hit']>>;
     try {
-      decision = await kv.hit(`${name}:${consumerOf(ctx)}`, limit, windowMs);
+      decision = await kv.hit(`${name}:${consumer}`, limit, windowMs);
     } catch (err) {
       hooks.storeFailed('rate-limit', err);
       hooks.decided(name, 'failed_open');
-      return next();
+      return undefined;
     }
     const reset = Math.max(1, Math.ceil(decision.resetMs / 1000));
-    ctx.replyHeaders['ratelimit-policy'] = policy;
-    ctx.replyHeaders.ratelimit = `"${name}";r=${decision.remaining};t=${reset}`;
+    const headers = { 'ratelimit-policy': policy, ratelimit: `"${name}";r=${decision.remaining};t=${reset}` };
     if (!decision.allowed) {
       hooks.decided(name, 'rejected');
       throw errors.RATE_LIMIT_EXCEEDED(
         `Rate limit of ${limit} requests per ${Math.ceil(windowMs / 1000)} s exceeded on ${name}; retry in ${reset} s`,
         {
-          headers: { 'retry-after': String(reset) },
+          headers: { ...headers, 'retry-after': String(reset) },
           extensions: { limit, window_seconds: windowMs / 1000, retry_after: reset },
         },
       );
     }
     hooks.decided(name, 'allowed');
+    return headers;
+  };
+}
+
+export function rateLimit(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): Policy | undefined {
+  const hit = limiter(route, kv, hooks);
+  if (!hit) return undefined;
+  return async (ctx, next) => {
+    const headers = await hit(consumerOf(ctx));
+    if (headers) Object.assign(ctx.replyHeaders, headers);
     return next();
   };
 }

@@ -1,0 +1,75 @@
+/**
+ * Failed authentication, metered per client address: token guessing and signature-check
+ * load are not free. A bad token, a malformed Authorization header or a token that fails
+ * verification each count one failure in a sliding window (the rate limiter's store, so
+ * every gateway sharing Redis shares the count). Once `limit` failures are counted the
+ * address is blocked for the rest of the window: every request from it that would verify
+ * a token answers 429 with `Retry-After` before any signature is checked.
+ * Verifications in flight per address are capped at `limit` in each process, so a burst
+ * of parallel guesses cannot slip past the count before it is recorded.
+ * The store unreachable: the meter fails open, as the rate limiter does.
+ */
+import type { KvStore } from '@portico/store/kv';
+import { errors } from '../../errors.ts';
+import type { RateLimitHooks } from '../rate-limit/index.ts';
+
+export interface FailureMeter {
+  /** Throws 429 when `address` is blocked or has `limit` verifications in flight; else reserves a slot. */
+  admit(address: string): Promise<() => void>;
+  /** Counts one failed authentication from `address`. */
+  failed(address: string): Promise<void>;
+}
+
+export function failureMeter(
+  kv: KvStore,
+  options: { limit: number; windowMs: number },
+  hooks: Pick<RateLimitHooks, 'storeFailed'>,
+): FailureMeter {
+  const { limit, windowMs } = options;
+  const inFlight = new Map<string, number>();
+
+  function refuse(retryAfter: number): never {
+    throw errors.TOO_MANY_AUTH_FAILURES(
+      `Too many failed authentications from this address; retry in ${retryAfter} s`,
+      {
+        headers: { 'retry-after': String(retryAfter) },
+        extensions: { limit, window_seconds: windowMs / 1000, retry_after: retryAfter },
+      },
+    );
+  }
+
+  return {
+    async admit(address) {
+      let blocked: Buffer | undefined;
+      try {
+        blocked = await kv.get(`authfail-block:${address}`);
+      } catch (err) {
+        hooks.storeFailed('auth-failures', err);
+      }
+      if (blocked) refuse(Math.max(1, Math.ceil((Number(blocked.toString()) - Date.now()) / 1000)));
+      const pending = inFlight.get(address) ?? 0;
+      if (pending >= limit) refuse(1);
+      inFlight.set(address, pending + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (inFlight.get(address) ?? 1) - 1;
+        if (left <= 0) inFlight.delete(address);
+        else inFlight.set(address, left);
+      };
+    },
+
+    async failed(address) {
+      try {
+        const decision = await kv.hit(`authfail:${address}`, limit, windowMs);
+        if (!decision.allowed || decision.remaining === 0) {
+          const until = Date.now() + Math.max(1000, decision.resetMs);
+          await kv.set(`authfail-block:${address}`, Buffer.from(String(until)), until - Date.now());
+        }
+      } catch (err) {
+        hooks.storeFailed('auth-failures', err);
+      }
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * A refused WebSocket upgrade answers like any refused request: a status, problem+json and
+ * the problem's headers (WWW-Authenticate, Retry-After, RateLimit…), serialised by Node's
+ * own HTTP response on the upgrade's socket, then the socket is closed.
+ */
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { AuthError } from '@portico/auth';
+import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
+import { isGatewayError } from '../errors.ts';
+
+export function refuse(
+  req: IncomingMessage,
+  socket: Duplex,
+  err: unknown,
+  id: string,
+  path: string,
+): ProblemError | undefined {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return undefined;
+  }
+  const problem: ProblemError =
+    isProblemError(err) || err instanceof AuthError
+      ? (err as ProblemError)
+      : commonErrors.INTERNAL_ERROR('An unexpected error occurred', { cause: err });
+  const shape = problem.toProblem(id, path);
+  if (!problem.expose && isGatewayError(problem.code))
+    Object.assign(shape, { detail: problem.message }, problem.extensions);
+  const body = JSON.stringify(shape);
+  const res = new ServerResponse(req);
+  res.assignSocket(socket as Socket);
+  res.shouldKeepAlive = false;
+  res.writeHead(problem.status, {
+    ...problem.headers,
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-request-id': id,
+    connection: 'close',
+  });
+  res.once('finish', () => (socket as Socket).destroySoon());
+  res.end(body);
+  return problem;
+}
