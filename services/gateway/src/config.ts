@@ -348,7 +348,8 @@ export function loadGatewayFile(source: string | GatewayFile): GatewayFile {
   return file;
 }
 
-const DURATION_KEY = /^(.*\.)?(timeout|bodyTimeout|idleTimeout|interval|cooldown|stallAfter|window|ttl|maxTtl|maxAge)$/;
+const DURATION_KEY =
+  /^(.*\.)?(timeout|bodyTimeout|idleTimeout|interval|cooldown|stallAfter|window|ttl|maxTtl|maxAge)$/;
 const AUTH_RULE_KEY = /^routes\.\d+\.auth\.[A-Za-z]+$/;
 
 /**
