@@ -4,6 +4,7 @@
  * Portable SQL only: the same migrations run on SQLite and PostgreSQL.
  */
 import type { Migration } from '@portico/store/sql';
+import { loginAttempts } from './login-attempts.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': {
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('oidc_models').execute();
     },
   },
+  '002_login_attempts': loginAttempts,
 };

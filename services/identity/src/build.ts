@@ -10,12 +10,13 @@ import { migrations } from '../migrations/index.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
 import { accountStore } from './data/accounts.ts';
+import { redisAttempts, sqlAttempts } from './data/attempts.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
 import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
-import { createThrottle, redisFailureLog } from './domain/throttle.ts';
+import { createThrottle } from './domain/throttle.ts';
 import { loadKeys } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 
@@ -59,7 +60,9 @@ export async function build(config: Config): Promise<IdentityServer> {
   const provider = createProvider(config, { adapter: redis?.Adapter ?? storage.Adapter, accounts, keys });
   const throttle = createThrottle({
     ...config.throttle,
-    ...(redis ? { log: redisFailureLog(redis.client, `${config.redis.keyPrefix}throttle:`) } : {}),
+    counter: redis
+      ? redisAttempts(redis.client, `${config.redis.keyPrefix}throttle:`)
+      : sqlAttempts(database),
   });
   const login = createLogin(accounts, throttle);
 
