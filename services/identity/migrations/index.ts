@@ -4,6 +4,7 @@
  * Portable SQL only: the same migrations run on SQLite and PostgreSQL.
  */
 import type { Migration } from '@portico/store/sql';
+import { hashedSecrets } from './hashed-secrets.ts';
 import { loginAttempts } from './login-attempts.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '002_login_attempts': loginAttempts,
+  '003_hashed_secrets': hashedSecrets,
 };

@@ -11,6 +11,7 @@ import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
 import { accountStore } from './data/accounts.ts';
 import { redisAttempts, sqlAttempts } from './data/attempts.ts';
+import { withHashedIds } from './data/hashed-ids.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
 import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
@@ -57,7 +58,8 @@ export async function build(config: Config): Promise<IdentityServer> {
   const keys = await loadKeys(config.keysFile);
   const demoLogins = config.demoAccounts ? await ensureDemoAccounts(accounts, config.demoLoginsFile) : [];
 
-  const provider = createProvider(config, { adapter: redis?.Adapter ?? storage.Adapter, accounts, keys });
+  const adapter = withHashedIds(redis?.Adapter ?? storage.Adapter);
+  const provider = createProvider(config, { adapter, accounts, keys });
   const throttle = createThrottle({
     ...config.throttle,
     counter: redis

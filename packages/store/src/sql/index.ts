@@ -16,6 +16,7 @@ export { sql } from 'kysely';
 export type { Migration } from 'kysely/migration';
 export { columnTypes } from './columns.ts';
 export { uuidv7 } from './ids.ts';
+export { secretKey } from './secret-key.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
