@@ -5,7 +5,8 @@
  * - redirect URIs are matched exactly as registered (the library's rule)
  * - access tokens for the API are RFC 9068 JWTs (`typ: at+jwt`) with `sub`, `roles`,
  *   `scope`, `client_id`, audience = the API resource (RFC 8707 resource indicators)
- * - refresh tokens rotate on every use; a used one presented again revokes the grant
+ * - a public client's refresh tokens rotate on every use, and a used one presented again
+ *   revokes the grant; a confidential client's are bound to its secret and do not rotate
  * - codes live `ttl.authorizationCodeSeconds` (60 s) and are single-use: a second use
  *   revokes the grant, and with it the refresh token issued for the first
  */
@@ -91,7 +92,12 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       (code.scopes.has('offline_access') || firstParty.has(client.clientId)),
     findAccount,
     conformIdTokenClaims: true,
-    rotateRefreshToken: () => true,
+    // RFC 9700 §4.14.2: a public client's refresh tokens rotate, and a used one presented again
+    // revokes the grant. A confidential client's are bound to its client authentication (the
+    // sender constraint the RFC allows instead): they do not rotate, so replicas of the console
+    // refreshing one session at once both succeed, without sticky sessions or a lease.
+    rotateRefreshToken: (ctx: KoaContextWithOIDC) =>
+      (ctx.oidc.client as { clientAuthMethod?: string } | undefined)?.clientAuthMethod === 'none',
     allowOmittingSingleRegisteredRedirectUri: false,
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     ttl: {
