@@ -23,6 +23,7 @@ import Provider, {
 import { errorPage, logoutPage, logoutSuccessPage } from '../api/views.ts';
 import type { ClientConfig, Config } from '../config.ts';
 import type { AccountStore } from '../data/accounts.ts';
+import { scopePolicy } from '../domain/scope-policy.ts';
 import type { ProviderKeys } from './keys.ts';
 
 export interface ProviderDeps {
@@ -61,6 +62,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
   }
 
   const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
+  const policy = scopePolicy(config.api.scopes);
 
   const configuration: Configuration = {
     adapter: deps.adapter,
@@ -129,6 +131,22 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
         ...(consented.has('profile') ? { name: account.name, preferred_username: account.username } : {}),
         ...(consented.has('email') && account.email ? { email: account.email } : {}),
       };
+    },
+    formats: {
+      customizers: {
+        // The grant's API scopes are filtered again by the roles read at this issue (the
+        // `roles` claim above): a role taken away takes its scopes at the next refresh.
+        // Client-credentials tokens have no account and keep their client's scopes.
+        jwt: async (
+          _ctx: KoaContextWithOIDC,
+          token: TokenLike,
+          jwt: { payload: Record<string, unknown> },
+        ) => {
+          if (!token.accountId || typeof jwt.payload.scope !== 'string') return;
+          const roles = Array.isArray(jwt.payload.roles) ? (jwt.payload.roles as string[]) : [];
+          jwt.payload.scope = policy.filter(jwt.payload.scope, roles);
+        },
+      },
     },
     features: {
       devInteractions: { enabled: false },
