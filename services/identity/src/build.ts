@@ -7,6 +7,7 @@
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
+import { trustProxyOption } from './api/forwarded.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
 import { accountStore } from './data/accounts.ts';
@@ -73,7 +74,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },
-    fastify: { trustProxy: config.trustProxy },
+    fastify: { trustProxy: trustProxyOption(config) },
   })) as IdentityServer;
   server.decorate('demoLogins', demoLogins);
   server.decorate('demoLoginsFile', config.demoLoginsFile);

@@ -203,6 +203,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // Koa reads X-Forwarded-For from the left unless told how many entries its proxies wrote.
+  (provider as unknown as { maxIpsCount: number }).maxIpsCount = config.proxyHops;
   // The provider's own pages (logout, errors) get the same anti-framing headers as ours.
   provider.use(async (ctx, next) => {
     await next();
