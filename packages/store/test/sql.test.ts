@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   columnTypes,
@@ -80,3 +83,29 @@ for (const makeTarget of databaseTargets()) {
     });
   });
 }
+
+test('SQLite files are their owner’s alone: directory 0700 when made, database, -wal and -shm 0600', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'portico-modes-'));
+  const previous = process.umask(0o022);
+  try {
+    const file = join(root, 'data', 'nested', 'service.db');
+    const database = openDatabase<DB>({ url: `sqlite:${file}` });
+    await sql`create table t (v text)`.execute(database.db);
+    await sql`insert into t values ('secret')`.execute(database.db);
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    assert.equal(mode(join(root, 'data')), 0o700);
+    assert.equal(mode(join(root, 'data', 'nested')), 0o700);
+    for (const path of [file, `${file}-wal`, `${file}-shm`]) assert.equal(mode(path), 0o600, path);
+    await database.close();
+
+    // A database left world-readable by an older version is tightened when opened.
+    chmodSync(file, 0o644);
+    const again = openDatabase<DB>({ url: `sqlite:${file}` });
+    await sql`insert into t values ('more')`.execute(again.db);
+    assert.equal(mode(file), 0o600);
+    await again.close();
+  } finally {
+    process.umask(previous);
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,8 @@
  * Portable SQL only: the same migrations run on SQLite and PostgreSQL.
  */
 import type { Migration } from '@portico/store/sql';
+import { hashedSecrets } from './hashed-secrets.ts';
+import { loginAttempts } from './login-attempts.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': {
@@ -43,4 +45,6 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('oidc_models').execute();
     },
   },
+  '002_login_attempts': loginAttempts,
+  '003_hashed_secrets': hashedSecrets,
 };

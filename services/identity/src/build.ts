@@ -7,15 +7,18 @@
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
+import { trustProxyOption } from './api/forwarded.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
 import { accountStore } from './data/accounts.ts';
+import { redisAttempts, sqlAttempts } from './data/attempts.ts';
+import { withHashedIds } from './data/hashed-ids.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
 import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
-import { createThrottle, redisFailureLog } from './domain/throttle.ts';
+import { createThrottle } from './domain/throttle.ts';
 import { loadKeys } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 
@@ -56,10 +59,13 @@ export async function build(config: Config): Promise<IdentityServer> {
   const keys = await loadKeys(config.keysFile);
   const demoLogins = config.demoAccounts ? await ensureDemoAccounts(accounts, config.demoLoginsFile) : [];
 
-  const provider = createProvider(config, { adapter: redis?.Adapter ?? storage.Adapter, accounts, keys });
+  const adapter = withHashedIds(redis?.Adapter ?? storage.Adapter);
+  const provider = createProvider(config, { adapter, accounts, keys });
   const throttle = createThrottle({
     ...config.throttle,
-    ...(redis ? { log: redisFailureLog(redis.client, `${config.redis.keyPrefix}throttle:`) } : {}),
+    counter: redis
+      ? redisAttempts(redis.client, `${config.redis.keyPrefix}throttle:`)
+      : sqlAttempts(database),
   });
   const login = createLogin(accounts, throttle);
 
@@ -68,7 +74,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },
-    fastify: { trustProxy: config.trustProxy },
+    fastify: { trustProxy: trustProxyOption(config) },
   })) as IdentityServer;
   server.decorate('demoLogins', demoLogins);
   server.decorate('demoLoginsFile', config.demoLoginsFile);

@@ -148,6 +148,19 @@ export const ConfigSchema = Type.Object(
       env: 'IDENTITY_TRUST_PROXY',
       description: 'Honour X-Forwarded-* (only behind a proxy that sets them)',
     }),
+    proxyHops: Type.Integer({
+      minimum: 1,
+      default: 1,
+      env: 'IDENTITY_PROXY_HOPS',
+      description:
+        'With trustProxy: how many proxies (counted from this service) append to X-Forwarded-For; the client is the entry just left of theirs',
+    }),
+    trustedProxies: Type.String({
+      default: '',
+      env: 'IDENTITY_TRUSTED_PROXIES',
+      description:
+        'With trustProxy: comma-separated CIDRs of the proxies in front; the client is the rightmost X-Forwarded-For entry outside them (replaces proxyHops)',
+    }),
   },
   { additionalProperties: false },
 );

@@ -8,17 +8,16 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openDatabase } from '@portico/store/sql';
 import { databaseTargets, redisTestUrl } from '@portico/store/testing';
 import { Redis } from 'ioredis';
+import { migrations } from '../migrations/index.ts';
 import { createBrowser } from '../src/cli/browser.ts';
+import { type AttemptCounter, memoryAttempts, redisAttempts, sqlAttempts } from '../src/data/attempts.ts';
+import type { IdentityDatabase } from '../src/data/schema.ts';
 import { readDemoLogins } from '../src/domain/demo.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../src/domain/passwords.ts';
-import {
-  createThrottle,
-  type FailureLog,
-  memoryFailureLog,
-  redisFailureLog,
-} from '../src/domain/throttle.ts';
+import { createThrottle } from '../src/domain/throttle.ts';
 import { pkce, type RunningIdentity, startIdentity, WEB } from './helpers.ts';
 
 describe('password hashes', () => {
@@ -39,47 +38,81 @@ describe('password hashes', () => {
   });
 });
 
-describe('throttle', () => {
-  const logs: Array<[string, () => FailureLog]> = [['memory', memoryFailureLog]];
+describe('throttle: attempts counted atomically before the password is checked', () => {
+  const counters: Array<[string, () => Promise<AttemptCounter>]> = [['memory', async () => memoryAttempts()]];
+  const cleanups: Array<() => Promise<void>> = [];
+  for (const makeTarget of databaseTargets()) {
+    counters.push([
+      `sql ${makeTarget().name}`,
+      async () => {
+        const target = makeTarget();
+        const database = openDatabase<IdentityDatabase>({ url: target.url, schema: target.schema });
+        await database.migrate(migrations);
+        cleanups.push(async () => {
+          await database.close();
+          await target.cleanup();
+        });
+        return sqlAttempts(database);
+      },
+    ]);
+  }
   const redisUrl = redisTestUrl();
-  const clients: Redis[] = [];
   if (redisUrl) {
-    logs.push([
+    counters.push([
       'redis',
-      () => {
+      async () => {
         const redis = new Redis(redisUrl);
-        clients.push(redis);
-        return redisFailureLog(redis, `test:${randomBytes(6).toString('hex')}:`);
+        cleanups.push(async () => void (await redis.quit()));
+        return redisAttempts(redis, `test:${randomBytes(6).toString('hex')}:`);
       },
     ]);
   }
   after(async () => {
-    for (const c of clients) await c.quit();
+    for (const cleanup of cleanups) await cleanup();
   });
 
-  for (const [name, makeLog] of logs) {
-    test(`per account and per IP, with the wait until the oldest failure ages out (${name})`, async () => {
+  for (const [name, makeCounter] of counters) {
+    test(`10 parallel attempts on one account, then on one IP: exactly the limit pass (${name})`, async () => {
+      const throttle = createThrottle({
+        maxFailuresPerAccount: 5,
+        maxFailuresPerIp: 5,
+        windowSeconds: 60,
+        counter: await makeCounter(),
+      });
+      const account = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => throttle.attempt('alice', `10.0.0.${i}`)),
+      );
+      assert.equal(account.filter((wait) => wait === 0).length, 5, account.join(','));
+      assert.ok(account.filter((wait) => wait > 0).every((wait) => wait <= 60));
+      const ip = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => throttle.attempt(`user${i}`, '10.9.9.9')),
+      );
+      assert.equal(ip.filter((wait) => wait === 0).length, 5, ip.join(','));
+    });
+  }
+
+  for (const [name, makeCounter] of counters.filter(([n]) => n !== 'redis')) {
+    test(`per account and per IP, until the window closes; a success clears the account (${name})`, async () => {
       let now = 1_000_000;
       const throttle = createThrottle({
         maxFailuresPerAccount: 3,
         maxFailuresPerIp: 5,
         windowSeconds: 60,
-        log: makeLog(),
+        counter: await makeCounter(),
         now: () => now,
       });
-      for (let i = 0; i < 3; i++) await throttle.fail('alice', '10.0.0.1');
-      assert.equal(await throttle.retryAfter('alice', '10.0.0.9'), 60);
-      assert.equal(await throttle.retryAfter('ALICE', '10.0.0.9'), 60, 'usernames are case-insensitive');
-      assert.equal(await throttle.retryAfter('bob', '10.0.0.9'), 0);
-      for (let i = 0; i < 2; i++) await throttle.fail(`user${i}`, '10.0.0.1');
-      assert.ok((await throttle.retryAfter('carol', '10.0.0.1')) > 0, 'the IP has 5 failures');
+      for (let i = 0; i < 3; i++) assert.equal(await throttle.attempt('alice', '10.0.0.1'), 0);
+      assert.equal(await throttle.attempt('ALICE', '10.0.0.9'), 60, 'usernames are case-insensitive');
+      assert.equal(await throttle.attempt('bob', '10.0.0.9'), 0);
+      assert.equal(await throttle.attempt('carol', '10.0.0.1'), 0, 'the IP has 4 attempts');
+      assert.equal(await throttle.attempt('dave', '10.0.0.1'), 0, 'the IP has 5 attempts');
+      assert.ok((await throttle.attempt('erin', '10.0.0.1')) > 0, 'the 6th from the IP is refused');
       now += 30_000;
-      assert.equal(await throttle.retryAfter('alice', '10.0.0.9'), 30);
+      assert.equal(await throttle.attempt('alice', '10.0.0.9'), 30);
       now += 31_000;
-      assert.equal(await throttle.retryAfter('alice', '10.0.0.1'), 0);
-      await throttle.fail('dave', '10.0.0.2');
-      await throttle.succeed('dave');
-      assert.equal(await throttle.retryAfter('dave', '10.0.0.3'), 0);
+      assert.equal(await throttle.attempt('alice', '10.0.0.7'), 0, 'a new window');
+      await throttle.succeed('alice', '10.0.0.7');
+      for (let i = 0; i < 3; i++) assert.equal(await throttle.attempt('alice', '10.0.0.8'), 0);
     });
   }
 });
@@ -191,6 +224,38 @@ for (const makeTarget of databaseTargets()) {
         password: identity.login('alice').password,
       });
       assert.equal(other.status, 303);
+    });
+
+    test('8 parallel wrong passwords for one account: as many 401s as the limit, the rest 429', async () => {
+      const p = await pkce();
+      const browser = createBrowser();
+      const auth = new URL('/auth', identity.issuer);
+      auth.search = new URLSearchParams({
+        client_id: WEB.id,
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: WEB.redirect,
+        code_challenge: p.challenge,
+        code_challenge_method: 'S256',
+      }).toString();
+      const start = await browser.request(auth);
+      const interaction = new URL(start.headers.get('location')!, identity.issuer);
+      const loginUrl = new URL(`${interaction.pathname}/login`, identity.issuer);
+      const statuses = await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          const response = await browser.request(loginUrl, {
+            username: 'parallel-target',
+            password: `guess ${i}`,
+          });
+          await response.arrayBuffer();
+          return response.status;
+        }),
+      );
+      assert.deepEqual(
+        statuses.toSorted(),
+        [401, 401, 401, 429, 429, 429, 429, 429],
+        'the limit is 3 per account here',
+      );
     });
 
     test('unknown usernames fail like wrong passwords', async () => {

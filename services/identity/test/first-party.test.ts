@@ -5,13 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createTokenVerifier } from '@portico/auth';
 import { loadConfig } from '@portico/config';
+import { openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
 import { ConfigSchema } from '../src/config.ts';
+import type { IdentityDatabase } from '../src/data/schema.ts';
 import { type RunningIdentity, startIdentity, WEB, webClient } from './helpers.ts';
 
 const PARTNER = {
@@ -123,3 +128,52 @@ describe('first-party clients', () => {
     assert.equal(tokens.refresh_token, undefined);
   });
 });
+
+for (const makeTarget of databaseTargets()) {
+  const target = makeTarget();
+  describe(`a role change takes effect at the next refresh (${target.name})`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-roles-'));
+    const database = target.name === 'sqlite' ? { url: `sqlite:${join(dir, 'identity.db')}` } : target;
+    let identity: RunningIdentity;
+    before(async () => {
+      identity = await startIdentity(database);
+    });
+    after(async () => {
+      await identity.close();
+      await target.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('an admin demoted to customer loses catalog:write when the token is refreshed', async () => {
+      const web = await webClient(identity.issuer);
+      const verify = createTokenVerifier({
+        issuer: identity.issuer,
+        audience: 'http://localhost:8000',
+        jwksUri: `${identity.issuer}/jwks`,
+      });
+      const admin = await signIn(
+        web,
+        WEB.redirect,
+        identity.login('admin'),
+        'openid catalog:read catalog:write',
+      );
+      assert.ok((await verify.verify(admin.tokens.access_token)).scopes.includes('catalog:write'));
+
+      const store = openDatabase<IdentityDatabase>({ url: database.url, schema: target.schema });
+      try {
+        await store.db
+          .updateTable('accounts')
+          .set({ roles: JSON.stringify(['customer']) })
+          .where('username', '=', 'admin')
+          .execute();
+      } finally {
+        await store.close();
+      }
+      const refreshed = await client.refreshTokenGrant(web, admin.tokens.refresh_token!);
+      const claims = await verify.verify(refreshed.access_token);
+      assert.deepEqual(claims.roles, ['customer']);
+      assert.ok(!claims.scopes.includes('catalog:write'), claims.scopes.join(' '));
+      assert.ok(claims.scopes.includes('catalog:read'), 'scopes the new role allows stay');
+    });
+  });
+}

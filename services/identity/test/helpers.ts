@@ -75,16 +75,10 @@ export const CLI = { id: 'portico-cli', redirect: 'http://127.0.0.1/callback' };
 export const API_SCOPES = 'catalog:read catalog:write orders:read orders:write users:read users:write';
 
 /** openid-client configured for the confidential web client, ID token signatures checked. */
-export async function webClient(issuer: string): Promise<client.Configuration> {
-  const config = await client.discovery(
-    new URL(issuer),
-    WEB.id,
-    WEB.secret,
-    client.ClientSecretBasic(WEB.secret),
-    {
-      execute: [client.allowInsecureRequests],
-    },
-  );
+export async function webClient(issuer: string, secret = WEB.secret): Promise<client.Configuration> {
+  const config = await client.discovery(new URL(issuer), WEB.id, secret, client.ClientSecretBasic(secret), {
+    execute: [client.allowInsecureRequests],
+  });
   client.enableNonRepudiationChecks(config);
   return config;
 }

@@ -158,35 +158,47 @@ for (const { name, target, overrides } of storageTargets()) {
       await assert.rejects(client.fetchUserInfo(web, api.access_token, sub));
     });
 
-    test('refresh rotates the refresh token; a replayed one revokes the whole grant', async () => {
+    test('a public client’s refresh token rotates; a replayed one revokes the whole grant', async () => {
+      const cli = await cliClient(identity.issuer);
       const first = await signIn(
-        web,
+        cli,
         createBrowser(),
         identity.login('alice'),
         `openid offline_access ${API_SCOPES}`,
+        'http://127.0.0.1/callback',
       );
       assert.ok(first.refresh_token);
-      const second = await client.refreshTokenGrant(web, first.refresh_token!);
+      const second = await client.refreshTokenGrant(cli, first.refresh_token!);
       assert.ok(second.refresh_token);
       assert.notEqual(second.refresh_token, first.refresh_token);
       const claims = await verifier.verify(second.access_token);
       assert.deepEqual(claims.roles, ['customer']);
 
       // Replay of the first (already used) refresh token: refused, and the grant is gone.
-      await assert.rejects(
-        client.refreshTokenGrant(web, first.refresh_token!),
-        (err: client.ResponseBodyError) => {
+      for (const token of [first.refresh_token!, second.refresh_token!]) {
+        await assert.rejects(client.refreshTokenGrant(cli, token), (err: client.ResponseBodyError) => {
           assert.equal(err.error, 'invalid_grant');
           return true;
-        },
+        });
+      }
+    });
+
+    test('a confidential client’s refresh token, bound to its secret, survives parallel refreshes', async () => {
+      const first = await signIn(
+        web,
+        createBrowser(),
+        identity.login('alice'),
+        `openid offline_access ${API_SCOPES}`,
       );
-      await assert.rejects(
-        client.refreshTokenGrant(web, second.refresh_token!),
-        (err: client.ResponseBodyError) => {
-          assert.equal(err.error, 'invalid_grant');
-          return true;
-        },
+      const parallel = await Promise.all(
+        [1, 2, 3].map(() => client.refreshTokenGrant(web, first.refresh_token!)),
       );
+      for (const result of parallel)
+        assert.equal(result.refresh_token ?? first.refresh_token, first.refresh_token);
+      assert.equal(new Set(parallel.map((r) => r.access_token)).size, 3);
+      // Without the client's secret the token is worth nothing.
+      const stranger = await webClient(identity.issuer, 'not-the-portico-web-secret');
+      await assert.rejects(client.refreshTokenGrant(stranger, first.refresh_token!));
     });
 
     test('introspection reports a live refresh token; revocation (RFC 7009) ends it', async () => {

@@ -1,6 +1,6 @@
 /**
  * The embedded default's client secrets: random, made on first start, kept in the data
- * directory (mode 0600) so the identity service and its clients (the console, the
+ * directory (file 0600, directory 0700) so the identity service and its clients (the console, the
  * payments service) agree across restarts. A deployment sets the variables itself.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,9 @@ import { join } from 'node:path';
 const NAMES = ['PORTICO_WEB_CLIENT_SECRET', 'PORTICO_SERVICE_CLIENT_SECRET'] as const;
 
 export function provideEmbeddedSecrets(dataDir: string, env: NodeJS.ProcessEnv = process.env): void {
+  // The data directory holds every service's database and keys: its owner's alone.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
   const file = join(dataDir, 'client-secrets.json');
   let stored: Partial<Record<(typeof NAMES)[number], string>> = {};
   if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8'));
@@ -22,7 +25,6 @@ export function provideEmbeddedSecrets(dataDir: string, env: NodeJS.ProcessEnv =
     env[name] ??= stored[name];
   }
   if (changed) {
-    mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -47,12 +47,14 @@ test('the banner: console, gateway, GraphiQL, docs and the demo logins in one sh
 test('embedded client secrets: random, kept across starts (mode 0600), never overriding the environment', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'portico-platform-'));
   try {
+    await chmod(dir, 0o755); // as an older version left it
     const env1: NodeJS.ProcessEnv = {};
     provideEmbeddedSecrets(dir, env1);
     assert.match(env1.PORTICO_WEB_CLIENT_SECRET!, /^[\w-]{43}$/);
     assert.notEqual(env1.PORTICO_WEB_CLIENT_SECRET, env1.PORTICO_SERVICE_CLIENT_SECRET);
     const file = join(dir, 'client-secrets.json');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.equal((await stat(dir)).mode & 0o777, 0o700, 'the data directory is its owner’s alone');
     const env2: NodeJS.ProcessEnv = {};
     provideEmbeddedSecrets(dir, env2);
     assert.deepEqual(env2, env1, 'a second start keeps the secrets');

@@ -196,8 +196,33 @@ describe('access-token refresh', () => {
       seen.add(token!);
       assert.equal(claimsOf(token).aud, 'http://localhost:8000');
     }
-    // Refresh tokens rotate; a reused one would have revoked the grant and signed us out.
+    // A refresh that failed would have signed the session out.
     assert.equal((await session(b)).authenticated, true);
+  });
+
+  test('two console replicas on one database refresh the same session at once; it stays signed in', async () => {
+    const other = await startWeb({ ...sqlite, url: dbUrl }, idp.issuer, gateway.url, {
+      oidc: { refreshLeewaySeconds: 3600 },
+    });
+    try {
+      const { browser: b } = await signIn(web, idp);
+      const onOther = browser(other);
+      for (const [name, value] of b.jar.cookies) onOther.jar.cookies.set(name, value);
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all(
+          [b, onOther, b, onOther].map((replica) => replica.request({ url: '/api/v1/orders' })),
+        );
+        assert.deepEqual(
+          results.map((r) => r.statusCode),
+          [200, 200, 200, 200],
+          results.map((r) => r.body).join('\n'),
+        );
+      }
+      assert.equal((await session(b)).authenticated, true);
+      assert.equal((await session(onOther)).authenticated, true);
+    } finally {
+      await other.close();
+    }
   });
 
   test('a refused refresh signs the session out with SESSION_EXPIRED', async () => {

@@ -4,18 +4,19 @@
  * portable queries and one set of migrations; `dialect` is there for the rare
  * statement that must differ.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { openNodeSqlite } from './node-sqlite.ts';
+import { preparePrivateFile, tightenPrivateFiles } from './private-files.ts';
 
 export type { Transaction } from 'kysely';
 export { sql } from 'kysely';
 export type { Migration } from 'kysely/migration';
 export { columnTypes } from './columns.ts';
 export { uuidv7 } from './ids.ts';
+export { secretKey } from './secret-key.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -54,8 +55,9 @@ export function openDatabase<DB>(options: DatabaseOptions): Database<DB> {
 
 function openSqlite<DB>(path: string): Database<DB> {
   const file = path === ':memory:' || path === '' ? ':memory:' : resolve(path);
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') preparePrivateFile(file);
   const { kysely } = openNodeSqlite(file);
+  if (file !== ':memory:') tightenPrivateFiles(file);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: kysely }) });
   return {
     db,

@@ -11,6 +11,7 @@ import type { InteractionDetails, InteractionResult } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { AccountStore } from '../data/accounts.ts';
 import type { Login } from '../domain/login.ts';
+import { scopePolicy } from '../domain/scope-policy.ts';
 import { consentPage, describeScope, errorPage, loginPage } from './views.ts';
 
 export interface InteractionDeps {
@@ -32,7 +33,7 @@ const PAGE_HEADERS = {
 
 export async function interactionRoutes(server: FastifyInstance, deps: InteractionDeps): Promise<void> {
   const { provider, accounts, login, config } = deps;
-  const roleScopes = new Map(config.api.scopes.map((s) => [s.name, s.roles]));
+  const { permitted } = scopePolicy(config.api.scopes);
   const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
 
   server.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
@@ -100,11 +101,6 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       if (refused.length) grant.rejectResourceScope(resource, refused.join(' '));
     }
     return grant.save();
-  }
-
-  function permitted(scope: string, roles: string[]): boolean {
-    const needs = roleScopes.get(scope);
-    return !needs || needs.some((r) => roles.includes(r));
   }
 
   server.get('/interaction/:uid', { schema: { hide: true } }, async (request, reply) => {

@@ -22,7 +22,16 @@ export interface AccountRow {
   updated_at: string;
 }
 
+/** Login attempts per account or IP in the current window (data/attempts.ts). */
+export interface LoginAttemptRow {
+  attempt_key: string;
+  count: number;
+  /** When the window closes, ms since the epoch. */
+  reset_at: number;
+}
+
 export interface IdentityDatabase {
   oidc_models: OidcModelRow;
   accounts: AccountRow;
+  login_attempts: LoginAttemptRow;
 }

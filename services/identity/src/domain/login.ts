@@ -22,16 +22,14 @@ export function createLogin(accounts: AccountStore, throttle: Throttle): Login {
 
   return {
     async check(username, password, ip) {
-      const retryAfter = await throttle.retryAfter(username, ip);
+      // Counted before the (slow) hash, atomically: concurrent guesses cannot all get through.
+      const retryAfter = await throttle.attempt(username, ip);
       if (retryAfter > 0) return { kind: 'throttled', retryAfter };
 
       const found = await accounts.findCredentials(username);
       const ok = await verifyPassword(password, found?.passwordHash ?? (await decoy));
-      if (!found || !ok) {
-        await throttle.fail(username, ip);
-        return { kind: 'invalid' };
-      }
-      await throttle.succeed(username);
+      if (!found || !ok) return { kind: 'invalid' };
+      await throttle.succeed(username, ip);
       if (needsRehash(found.passwordHash)) {
         await accounts.setPasswordHash(found.account.id, await hashPassword(password));
       }

@@ -5,7 +5,8 @@
  * - redirect URIs are matched exactly as registered (the library's rule)
  * - access tokens for the API are RFC 9068 JWTs (`typ: at+jwt`) with `sub`, `roles`,
  *   `scope`, `client_id`, audience = the API resource (RFC 8707 resource indicators)
- * - refresh tokens rotate on every use; a used one presented again revokes the grant
+ * - a public client's refresh tokens rotate on every use, and a used one presented again
+ *   revokes the grant; a confidential client's are bound to its secret and do not rotate
  * - codes live `ttl.authorizationCodeSeconds` (60 s) and are single-use: a second use
  *   revokes the grant, and with it the refresh token issued for the first
  */
@@ -22,6 +23,7 @@ import Provider, {
 import { errorPage, logoutPage, logoutSuccessPage } from '../api/views.ts';
 import type { ClientConfig, Config } from '../config.ts';
 import type { AccountStore } from '../data/accounts.ts';
+import { scopePolicy } from '../domain/scope-policy.ts';
 import type { ProviderKeys } from './keys.ts';
 
 export interface ProviderDeps {
@@ -60,6 +62,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
   }
 
   const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
+  const policy = scopePolicy(config.api.scopes);
 
   const configuration: Configuration = {
     adapter: deps.adapter,
@@ -91,7 +94,12 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       (code.scopes.has('offline_access') || firstParty.has(client.clientId)),
     findAccount,
     conformIdTokenClaims: true,
-    rotateRefreshToken: () => true,
+    // RFC 9700 §4.14.2: a public client's refresh tokens rotate, and a used one presented again
+    // revokes the grant. A confidential client's are bound to its client authentication (the
+    // sender constraint the RFC allows instead): they do not rotate, so replicas of the console
+    // refreshing one session at once both succeed, without sticky sessions or a lease.
+    rotateRefreshToken: (ctx: KoaContextWithOIDC) =>
+      (ctx.oidc.client as { clientAuthMethod?: string } | undefined)?.clientAuthMethod === 'none',
     allowOmittingSingleRegisteredRedirectUri: false,
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     ttl: {
@@ -123,6 +131,22 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
         ...(consented.has('profile') ? { name: account.name, preferred_username: account.username } : {}),
         ...(consented.has('email') && account.email ? { email: account.email } : {}),
       };
+    },
+    formats: {
+      customizers: {
+        // The grant's API scopes are filtered again by the roles read at this issue (the
+        // `roles` claim above): a role taken away takes its scopes at the next refresh.
+        // Client-credentials tokens have no account and keep their client's scopes.
+        jwt: async (
+          _ctx: KoaContextWithOIDC,
+          token: TokenLike,
+          jwt: { payload: Record<string, unknown> },
+        ) => {
+          if (!token.accountId || typeof jwt.payload.scope !== 'string') return;
+          const roles = Array.isArray(jwt.payload.roles) ? (jwt.payload.roles as string[]) : [];
+          jwt.payload.scope = policy.filter(jwt.payload.scope, roles);
+        },
+      },
     },
     features: {
       devInteractions: { enabled: false },
@@ -179,6 +203,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // Koa reads X-Forwarded-For from the left unless told how many entries its proxies wrote.
+  (provider as unknown as { maxIpsCount: number }).maxIpsCount = config.proxyHops;
   // The provider's own pages (logout, errors) get the same anti-framing headers as ours.
   provider.use(async (ctx, next) => {
     await next();

@@ -1,8 +1,9 @@
 /**
  * The access token a request may use: the session's, refreshed shortly before it expires.
- * Refreshes are single-flight per session: the provider rotates refresh tokens and treats
- * a used one presented again as theft (revoking the grant), so two parallel API calls
- * must not both refresh with the same token.
+ * Refreshes are single-flight per session within one process, which saves the provider
+ * round trips. Across replicas none is needed: the console is a confidential client, whose
+ * refresh token the provider does not rotate (it is bound to the client secret), so two
+ * replicas refreshing one session at once both succeed and no sticky sessions are required.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { errors } from '../errors.ts';
