@@ -130,19 +130,6 @@ export async function startService(
   return proc;
 }
 
-/** A Redis of this test's own on a free port (so it can be paused without touching anyone else's). */
-export async function startRedis(): Promise<Proc> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const proc = track('redis', child, port, `redis://127.0.0.1:${port}`);
-  await waitFor('redis to listen', () => proc.output().includes('Ready to accept connections'));
-  return proc;
-}
-
 /** Stops every process a test started (resumed first if paused). */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((proc) => proc.stop()));
