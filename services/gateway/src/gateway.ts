@@ -15,7 +15,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile } from './config.ts';
 import { type Context, consumerOf, isRelay } from './context.ts';
 import { errors, isGatewayError } from './errors.ts';
-import { endWith } from './headers.ts';
+import { endWith, type TrustProxy } from './headers.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Verify } from './policies/auth/index.ts';
 import { compile, type Runtime } from './runtime.ts';
@@ -25,7 +25,8 @@ import { proxyUpgrade } from './websocket.ts';
 export interface GatewayOptions {
   source: string | GatewayFile;
   watch: boolean;
-  trustProxy: boolean;
+  /** Which hops' X-Forwarded-For to believe (headers.ts). */
+  trustProxy: TrustProxy;
   kv: KvStore;
   verify: Verify;
   metrics: GatewayMetrics;

@@ -12,7 +12,13 @@ import { type AccessClaims, AuthError, isAllowed } from '@portico/auth';
 import { isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import type { FastifyBaseLogger } from 'fastify';
 import { errors } from './errors.ts';
-import { clientAddress, USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from './headers.ts';
+import {
+  clientAddress,
+  type TrustProxy,
+  USER_ID_HEADER,
+  USER_ROLES_HEADER,
+  upstreamRequestHeaders,
+} from './headers.ts';
 import { ruleFor, type Verify } from './policies/auth/index.ts';
 import type { CompiledRoute } from './runtime.ts';
 
@@ -22,7 +28,7 @@ export function proxyUpgrade(options: {
   socket: Duplex;
   head: Buffer;
   verify: Verify;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   log: FastifyBaseLogger;
 }) {
   const { route, req, socket, head, log } = options;

@@ -26,7 +26,10 @@ const { services } = await import('./services.ts');
 for (const { name, module } of services) {
   let port = 0;
   try {
-    const config = loadConfig(name, module.ConfigSchema, { env: { LOG_LEVEL: 'warn', ...process.env } });
+    // The console calls the gateway over loopback: it is the trusted hop that names each visitor.
+    const config = loadConfig(name, module.ConfigSchema, {
+      env: { LOG_LEVEL: 'warn', GATEWAY_TRUSTED_PROXIES: 'loopback', ...process.env },
+    });
     const server = await module.build(config);
     started.push(server);
     const { host } = config as { port: number; host: string };
