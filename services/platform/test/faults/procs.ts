@@ -121,12 +121,20 @@ export async function startService(
   });
   const url = `http://127.0.0.1:${port}`;
   const proc = track(options.name ?? service, child, port, url);
-  await waitFor(`${proc.name} to answer on ${url}`, async () => {
-    if (child.exitCode !== null) throw new Error(`${proc.name} exited: ${proc.output().slice(-2000)}`);
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-    await res.body?.cancel();
-    return res.status < 500;
-  });
+  try {
+    await waitFor(
+      `${proc.name} to answer on ${url}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${proc.name} exited`);
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        await res.body?.cancel();
+        return res.status < 500;
+      },
+      45_000,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${proc.output().slice(-2000)}`);
+  }
   return proc;
 }
 
