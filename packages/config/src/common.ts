@@ -23,6 +23,19 @@ export function listenSettings(name: string, port: number) {
       ],
       { default: 'info', env: 'LOG_LEVEL' },
     ),
+    shutdownDelayMs: Type.Integer({
+      minimum: 0,
+      default: 0,
+      env: 'SHUTDOWN_DELAY_MS',
+      description:
+        'On SIGTERM, keep serving this long while /health says draining, so load balancers stop sending first',
+    }),
+    shutdownTimeoutMs: Type.Integer({
+      minimum: 0,
+      default: 10_000,
+      env: 'SHUTDOWN_TIMEOUT_MS',
+      description: 'Longest wait for requests and streams in flight on shutdown; then they are cut',
+    }),
   };
 }
 

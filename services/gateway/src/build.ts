@@ -7,11 +7,13 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { authenticate, authorize, createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { ConfigError } from '@portico/config';
 import { createServer } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
+import { type TrustProxy, trustedProxies } from './headers.ts';
 import { createMetrics } from './metrics.ts';
 import { cachedVerifier } from './policies/auth/index.ts';
 
@@ -72,6 +74,12 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     },
   });
 
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = trustedProxies(config.trustedProxies);
+  } catch (err) {
+    throw new ConfigError('gateway', [`trustedProxies: ${(err as Error).message}`]);
+  }
   const verifier =
     deps.verifier ??
     createTokenVerifier({
@@ -103,7 +111,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
   gateway = createGateway({
     source: deps.definition ?? config.file,
     watch: config.watch && !deps.definition,
-    trustProxy: config.trustProxy,
+    trustProxy,
     kv,
     verify: cachedVerifier(verifier),
     metrics,

@@ -26,10 +26,11 @@ export const ConfigSchema = Type.Object(
       description: 'Rate limits and cache in Redis, shared by every gateway; empty keeps them in process',
     }),
     redisKeyPrefix: Type.String({ default: 'portico:gw:', env: 'GATEWAY_REDIS_PREFIX' }),
-    trustProxy: Type.Boolean({
-      default: false,
-      env: 'GATEWAY_TRUST_PROXY',
-      description: 'Take the client address from X-Forwarded-For (only behind a trusted load balancer)',
+    trustedProxies: Type.String({
+      default: '',
+      env: 'GATEWAY_TRUSTED_PROXIES',
+      description:
+        'Proxies whose X-Forwarded-For is believed, read from the right: empty (none), a hop count, or addresses/CIDRs/loopback/uniquelocal, comma-separated',
     }),
     auth: Type.Object(
       {

@@ -1,7 +1,13 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { AccessClaims } from '@portico/auth';
-import { clientAddress, USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from './headers.ts';
+import {
+  clientAddress,
+  type TrustProxy,
+  USER_ID_HEADER,
+  USER_ROLES_HEADER,
+  upstreamRequestHeaders,
+} from './headers.ts';
 import type { CompiledRoute } from './runtime.ts';
 
 /** What a route answers: from an upstream, the cache, or an aggregation. */
@@ -38,7 +44,7 @@ export interface Context {
   route: CompiledRoute;
   /** Headers for the upstream; built on first use by `upstreamHeaders(ctx)` (a cache hit never needs them). */
   upstreamHeaders: IncomingHttpHeaders | undefined;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** Policies that must see the whole upstream body (cache, field filters) set this before the proxy runs. */
   bufferBody: boolean;
   /** Path and query sent upstream; transforms may rewrite it. */
@@ -79,7 +85,7 @@ export function consumerOf(ctx: Context): string {
 /** `user:<sub>` for a verified caller, else `ip:<client address>`: one bucket whatever the transport. */
 export function consumerFor(
   req: IncomingMessage,
-  trustProxy: boolean,
+  trustProxy: TrustProxy,
   claims: AccessClaims | undefined,
 ): string {
   return claims ? `user:${claims.sub}` : `ip:${clientAddress(req, trustProxy)}`;

@@ -16,7 +16,7 @@ import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
 import { connectionCounter } from './connections.ts';
 import { type Context, consumerOf, isRelay } from './context.ts';
 import { errors, isGatewayError } from './errors.ts';
-import { endWith } from './headers.ts';
+import { endWith, type TrustProxy } from './headers.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { failureMeter } from './policies/auth/failures.ts';
 import type { Verify } from './policies/auth/index.ts';
@@ -27,7 +27,8 @@ import { proxyUpgrade } from './websocket/proxy.ts';
 export interface GatewayOptions {
   source: string | GatewayFile;
   watch: boolean;
-  trustProxy: boolean;
+  /** Which hops' X-Forwarded-For to believe (headers.ts). */
+  trustProxy: TrustProxy;
   kv: KvStore;
   verify: Verify;
   metrics: GatewayMetrics;

@@ -3,9 +3,16 @@
  * `Connection`, belong to one connection and are dropped in both directions.
  * Identity headers are the gateway's to set: whatever a client sends under that
  * name is removed before the gateway adds the verified ones.
+ *
+ * The client's address (for rate limits, usage and X-Forwarded-For): X-Forwarded-For is read
+ * from the right, each hop only when the address that handed it over is a trusted proxy, so a
+ * client can put anything on the left of the list and never choose its own address
+ * (the rule of RFC 7239 §8.3 for Forwarded, applied to X-Forwarded-For). Trusted proxies are
+ * configured: none (the default), a number of hops, or addresses and CIDR ranges.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import proxyaddr from '@fastify/proxy-addr';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -102,13 +109,26 @@ export function downstreamHeaders(
   return out;
 }
 
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
-    if (first) return first;
+/** Whether the address `hop` steps from the gateway (0: the socket's peer) is a trusted proxy. */
+export type TrustProxy = (address: string, hop: number) => boolean;
+
+/**
+ * `GATEWAY_TRUSTED_PROXIES`: '' trusts no one; a number trusts that many hops; otherwise a
+ * comma-separated list of addresses, CIDR ranges and the names `loopback`, `linklocal`,
+ * `uniquelocal`. Throws with the entry it cannot read.
+ */
+export function trustedProxies(value: string): TrustProxy {
+  const text = value.trim();
+  if (text === '') return () => false;
+  if (/^[0-9]+$/.test(text)) {
+    const hops = Number(text);
+    return (_address, hop) => hop < hops;
   }
-  return req.socket.remoteAddress ?? 'unknown';
+  return proxyaddr.compile(text.split(',').map((entry) => entry.trim()));
+}
+
+export function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
+  return proxyaddr(req, trust) ?? req.socket.remoteAddress ?? 'unknown';
 }
 
 /**

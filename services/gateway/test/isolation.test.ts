@@ -200,3 +200,81 @@ describe('Expect: 100-continue (RFC 9110 §10.1.1)', () => {
     }
   });
 });
+
+describe('the client address behind trusted proxies', () => {
+  async function statuses(url: string, forwardedFor: string[]) {
+    const out: number[] = [];
+    for (const xff of forwardedFor) {
+      const res = await fetch(url, { headers: { 'x-forwarded-for': xff } });
+      await res.arrayBuffer();
+      out.push(res.status);
+    }
+    return out;
+  }
+  const file = (upstream: string) =>
+    ({
+      upstreams: { svc: { instances: [upstream] } },
+      routes: [
+        {
+          name: 'r',
+          path: '/r',
+          upstream: 'svc',
+          auth: { default: 'public' },
+          rateLimit: { limit: 2, window: '1m' },
+        },
+      ],
+    }) as never;
+
+  test('read from the right, past trusted hops only: each visitor behind the console has a bucket, and the left of the list is never believed', async () => {
+    const up = await startUpstream();
+    const gw = await startGateway(file(up.url), { config: { trustedProxies: 'loopback' } });
+    try {
+      // Two visitors behind one trusted hop (the console on 127.0.0.1): a bucket each.
+      assert.deepEqual(
+        await statuses(`${gw.url}/r`, ['203.0.113.5', '203.0.113.5', '203.0.113.5']),
+        [200, 200, 429],
+      );
+      assert.deepEqual(await statuses(`${gw.url}/r`, ['203.0.113.6', '203.0.113.6']), [200, 200]);
+      // A visitor who writes another address on the left is still the address the trusted hop saw.
+      assert.deepEqual(await statuses(`${gw.url}/r`, ['198.51.100.9, 203.0.113.6']), [429]);
+      // Trusted hops are skipped from the right: a loopback hop before the visitor is passed over.
+      assert.deepEqual(await statuses(`${gw.url}/r`, ['198.51.100.7, 127.0.0.1']), [200]);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
+  test('trusting no one (the default), X-Forwarded-For is ignored: the socket address is the client', async () => {
+    const up = await startUpstream();
+    const gw = await startGateway(file(up.url));
+    try {
+      assert.deepEqual(
+        await statuses(`${gw.url}/r`, ['203.0.113.1', '203.0.113.2', '203.0.113.3']),
+        [200, 200, 429],
+      );
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+
+  test('a hop count trusts that many hops from the right', async () => {
+    const up = await startUpstream();
+    const gw = await startGateway(file(up.url), { config: { trustedProxies: '2' } });
+    try {
+      // socket (hop 0) and 10.0.0.2 (hop 1) are trusted: the client is 203.0.113.8, whatever is left of it.
+      assert.deepEqual(
+        await statuses(`${gw.url}/r`, [
+          '1.1.1.1, 203.0.113.8, 10.0.0.2',
+          '2.2.2.2, 203.0.113.8, 10.0.0.2',
+          '203.0.113.8, 10.0.0.2',
+        ]),
+        [200, 200, 429],
+      );
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});

@@ -26,11 +26,13 @@ const { services } = await import('./services.ts');
 for (const { name, module } of services) {
   let port = 0;
   try {
-    // The developer set-up: GraphiQL and introspection on (both off by default elsewhere).
+    // The developer set-up: GraphiQL and introspection on (both off by default elsewhere). The
+    // console calls the gateway over loopback: it is the trusted hop that names each visitor.
     const env = {
       LOG_LEVEL: 'warn',
       GRAPHQL_INTROSPECTION: 'true',
       GRAPHQL_GRAPHIQL: 'true',
+      GATEWAY_TRUSTED_PROXIES: 'loopback',
       ...process.env,
     };
     const config = loadConfig(name, module.ConfigSchema, { env });

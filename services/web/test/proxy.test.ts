@@ -58,7 +58,8 @@ describe('the /api proxy', () => {
     assert.equal(claims.client_id, 'portico-web');
     assert.deepEqual(claims.roles, ['customer']);
     assert.equal(seen.headers.cookie, undefined, 'the console’s cookie stays here');
-    assert.equal(seen.headers['x-forwarded-for'], undefined);
+    // The visitor as the console saw it (for the gateway's per-address limits), never what the browser claimed.
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.ok(seen.headers['x-request-id']);
     // Back to the browser: no upstream cookies or internal headers, same-origin Location, nothing cached.
     assert.equal(res.headers['set-cookie'], undefined);

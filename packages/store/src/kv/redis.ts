@@ -2,10 +2,12 @@
  * The Redis store. Each operation is one Lua script, so it is atomic and costs one
  * round trip whatever the number of gateways. Time comes from the Redis server
  * (`TIME`), so instances with skewed clocks still share one window. Commands fail
- * fast while Redis is unreachable (no offline queue): callers decide to fail open.
+ * fast while Redis is unreachable (no offline queue) or has stopped answering (liveness.ts:
+ * detected once, by silence, then skipped until a probe passes): callers decide to fail open.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { watchLiveness } from '../liveness.ts';
 import type { KvStore, WindowDecision } from './index.ts';
 import { EXACT_LIMIT } from './window.ts';
 
@@ -13,8 +15,14 @@ export interface RedisStoreOptions {
   url: string;
   /** Prefix of every key, so several deployments or tests share one Redis. @default 'portico:' */
   keyPrefix?: string;
-  /** Longest wait for one command before it counts as a failure. @default 250 ms */
+  /**
+   * Longest silence from Redis, with commands outstanding, before it counts as not answering
+   * (measured from the last reply or the oldest command's write, so a burst queued on the
+   * connection is not mistaken for an outage). @default 250 ms
+   */
   commandTimeoutMs?: number;
+  /** Commands in flight at once; past it a command fails at once. @default 10,000 */
+  maxInFlight?: number;
   /** Shown in `CLIENT LIST`, so operators (and tests) can tell this connection apart. */
   connectionName?: string;
   /** Told when the connection goes down or comes back. */
@@ -108,7 +116,6 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
   const redis = new Redis(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs ?? 250,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(100 * times, 2000),
     lazyConnect: false,
@@ -119,17 +126,28 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
   redis.defineCommand('setTagged', { lua: SET_TAGGED });
   redis.defineCommand('purgeTags', { lua: PURGE_TAGS });
 
+  let connected = false;
   let available = false;
-  const setAvailable = (next: boolean, error?: Error) => {
+  const update = (error?: Error) => {
+    const next = connected && live.responsive;
     if (next === available) return;
     available = next;
     options.onAvailabilityChange?.(next, error);
   };
-  redis.on('ready', () => setAvailable(true));
+  const setConnected = (next: boolean, error?: Error) => {
+    connected = next;
+    update(error);
+  };
+  const live = watchLiveness(redis, {
+    silenceMs: options.commandTimeoutMs ?? 250,
+    maxInFlight: options.maxInFlight,
+    onChange: (_responsive, error) => update(error),
+  });
+  redis.on('ready', () => setConnected(true));
   // ioredis keeps reconnecting on its own; an unhandled 'error' event would crash the process.
-  redis.on('error', (err: Error) => setAvailable(false, err));
-  redis.on('end', () => setAvailable(false));
-  redis.on('close', () => setAvailable(false, new Error('connection closed')));
+  redis.on('error', (err: Error) => setConnected(false, err));
+  redis.on('end', () => setConnected(false));
+  redis.on('close', () => setConnected(false, new Error('connection closed')));
 
   const instance = randomBytes(6).toString('hex');
   let sequence = 0;
@@ -141,29 +159,30 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
     },
 
     async hit(key, limit, windowMs): Promise<WindowDecision> {
-      const [allowed, remaining, resetMs] =
+      const [allowed, remaining, resetMs] = await live.run(() =>
         limit > EXACT_LIMIT
-          ? await redis.windowCounter(`${prefix}rc:${key}`, limit, windowMs)
-          : await redis.slidingWindow(`${prefix}rl:${key}`, limit, windowMs, `${instance}:${sequence++}`);
+          ? redis.windowCounter(`${prefix}rc:${key}`, limit, windowMs)
+          : redis.slidingWindow(`${prefix}rl:${key}`, limit, windowMs, `${instance}:${sequence++}`),
+      );
       return { allowed: allowed === 1, remaining, resetMs: Math.max(0, resetMs) };
     },
 
     async get(key) {
-      return (await redis.getBuffer(`${prefix}c:${key}`)) ?? undefined;
+      return (await live.run(() => redis.getBuffer(`${prefix}c:${key}`))) ?? undefined;
     },
 
     async set(key, value, ttlMs, tags = []) {
       const keys = [`${prefix}c:${key}`, ...tags.map((tag) => `${prefix}t:${tag}`)];
-      await redis.setTagged(keys.length, ...keys, value, Math.max(1, Math.round(ttlMs)));
+      await live.run(() => redis.setTagged(keys.length, ...keys, value, Math.max(1, Math.round(ttlMs))));
     },
 
     async purge(tags) {
       if (tags.length === 0) return 0;
-      return redis.purgeTags(tags.length, ...tags.map((tag) => `${prefix}t:${tag}`));
+      return live.run(() => redis.purgeTags(tags.length, ...tags.map((tag) => `${prefix}t:${tag}`)));
     },
 
     async ping() {
-      await redis.ping();
+      await live.run(() => redis.ping());
     },
 
     ready(timeoutMs) {
@@ -184,6 +203,7 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
     },
 
     async close() {
+      live.close();
       redis.disconnect();
     },
   };

@@ -2,17 +2,22 @@
  * The Redis pub/sub: one connection publishes, one is in subscriber mode and carries
  * every channel this instance listens to, whatever the number of listeners (a channel
  * is SUBSCRIBEd on its first listener and UNSUBSCRIBEd after its last). Channels carry
- * `keyPrefix`, so deployments and tests can share one Redis.
+ * `keyPrefix`, so deployments and tests can share one Redis. A Redis that stops answering is
+ * found by silence (liveness.ts) and skipped: publish and subscribe fail at once instead of
+ * hanging, until a probe passes.
  */
 import { Redis } from 'ioredis';
+import { watchLiveness } from '../liveness.ts';
 import type { Listener, PubSub } from './index.ts';
 
 export interface RedisPubSubOptions {
   url: string;
   /** Prefix of every channel. @default 'portico:' */
   keyPrefix?: string;
-  /** Told when a message cannot be parsed or a listener throws. */
+  /** Told when a message cannot be parsed or a listener throws, or Redis stops answering. */
   onError?: (error: Error) => void;
+  /** Longest silence from Redis with commands outstanding. @default 1000 ms */
+  silenceMs?: number;
 }
 
 export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
@@ -29,6 +34,15 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   // ioredis reconnects (and re-subscribes) on its own; an unhandled 'error' would crash the process.
   publisher.on('error', report);
   subscriber.on('error', report);
+  const watch = (redis: Redis) =>
+    watchLiveness(redis, {
+      silenceMs: options.silenceMs ?? 1000,
+      onChange: (responsive, error) => {
+        if (!responsive && error) report(error);
+      },
+    });
+  const publishing = watch(publisher);
+  const subscribing = watch(subscriber);
 
   const channels = new Map<string, Set<Listener>>();
   /** Pending SUBSCRIBE/UNSUBSCRIBE per channel, so they reach Redis in call order. */
@@ -61,7 +75,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
 
     async publish(channel, message) {
       if (closed) throw new Error('pub/sub is closed');
-      await publisher.publish(prefix + channel, JSON.stringify(message));
+      await publishing.run(() => publisher.publish(prefix + channel, JSON.stringify(message)));
     },
 
     async subscribe(channel, listener) {
@@ -71,7 +85,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
       if (!listeners) {
         listeners = new Set();
         channels.set(channel, listeners);
-        void serially(channel, () => subscriber.subscribe(prefix + channel)).catch(() => {});
+        void serially(channel, () => subscribing.run(() => subscriber.subscribe(prefix + channel))).catch(
+          () => {},
+        );
       }
       // Counted (and fed) only once Redis confirmed the SUBSCRIBE.
       try {
@@ -85,7 +101,9 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
         if (!listeners.delete(entry) || listeners.size > 0 || closed) return;
         if (channels.get(channel) === listeners) channels.delete(channel);
         await serially(channel, () =>
-          channels.has(channel) ? Promise.resolve() : subscriber.unsubscribe(prefix + channel),
+          channels.has(channel)
+            ? Promise.resolve()
+            : subscribing.run(() => subscriber.unsubscribe(prefix + channel)),
         );
       };
     },
@@ -95,6 +113,8 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
     async close() {
       closed = true;
       channels.clear();
+      publishing.close();
+      subscribing.close();
       publisher.disconnect();
       subscriber.disconnect();
     },

@@ -25,7 +25,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Connections } from '../connections.ts';
 import { consumerFor } from '../context.ts';
 import { errors } from '../errors.ts';
-import { clientAddress, USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from '../headers.ts';
+import {
+  clientAddress,
+  type TrustProxy,
+  USER_ID_HEADER,
+  USER_ROLES_HEADER,
+  upstreamRequestHeaders,
+} from '../headers.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { CompiledRoute } from '../runtime.ts';
 import { refuse } from './refuse.ts';
@@ -36,7 +42,7 @@ export interface UpgradeOptions {
   req: IncomingMessage;
   socket: Duplex;
   head: Buffer;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   connections: Connections;
   metrics: GatewayMetrics;
   log: FastifyBaseLogger;

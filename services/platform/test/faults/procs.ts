@@ -121,25 +121,20 @@ export async function startService(
   });
   const url = `http://127.0.0.1:${port}`;
   const proc = track(options.name ?? service, child, port, url);
-  await waitFor(`${proc.name} to answer on ${url}`, async () => {
-    if (child.exitCode !== null) throw new Error(`${proc.name} exited: ${proc.output().slice(-2000)}`);
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-    await res.body?.cancel();
-    return res.status < 500;
-  });
-  return proc;
-}
-
-/** A Redis of this test's own on a free port (so it can be paused without touching anyone else's). */
-export async function startRedis(): Promise<Proc> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const proc = track('redis', child, port, `redis://127.0.0.1:${port}`);
-  await waitFor('redis to listen', () => proc.output().includes('Ready to accept connections'));
+  try {
+    await waitFor(
+      `${proc.name} to answer on ${url}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${proc.name} exited`);
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        await res.body?.cancel();
+        return res.status < 500;
+      },
+      45_000,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${proc.output().slice(-2000)}`);
+  }
   return proc;
 }
 

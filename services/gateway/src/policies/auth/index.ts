@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import { type AccessClaims, AuthError, isAllowed, parseBearer, type TokenVerifier } from '@portico/auth';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
-import { clientAddress } from '../../headers.ts';
+import { clientAddress, type TrustProxy } from '../../headers.ts';
 import type { FailureMeter } from './failures.ts';
 
 type Rule = NonNullable<NonNullable<RouteDef['auth']>['default']>;
@@ -42,7 +42,7 @@ export type Authenticator = (
   req: IncomingMessage,
   method: string,
   search: string,
-  trustProxy: boolean,
+  trustProxy: TrustProxy,
 ) => Promise<AccessClaims | undefined>;
 
 export function authenticator(route: RouteDef, verify: Verify, failures: FailureMeter): Authenticator {
@@ -51,7 +51,7 @@ export function authenticator(route: RouteDef, verify: Verify, failures: Failure
     rules.set(method, ruleFor(route.auth, method));
   const required = route.scopes ?? [];
 
-  async function verified(req: IncomingMessage, search: string, trustProxy: boolean) {
+  async function verified(req: IncomingMessage, search: string, trustProxy: TrustProxy) {
     const header = req.headers.authorization;
     if (header === undefined) {
       if (search.includes('access_token=')) {
