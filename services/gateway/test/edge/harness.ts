@@ -16,6 +16,8 @@ export interface Edge {
   catalog: FastifyInstance;
   catalogUrl: string;
   issuer: TestIssuer;
+  /** Signatures the gateway has checked so far (cache misses that reached the verifier). */
+  verifications(): number;
   /** Bearer header for a customer with the given scopes. */
   bearer(scope?: string, sub?: string): Promise<{ authorization: string }>;
   close(): Promise<void>;
@@ -24,6 +26,7 @@ export interface Edge {
 export async function startEdge(
   routes: (catalog: string) => GatewayFile['routes'],
   extra: Partial<GatewayFile> = {},
+  upstreams: Record<string, string[]> = {},
 ): Promise<Edge> {
   const issuer = await createTestIssuer();
   const config = loadConfig('catalog', CatalogSchema, {
@@ -32,14 +35,24 @@ export async function startEdge(
   });
   const catalog = await buildCatalog(config, { verifier: issuer.verifier });
   const catalogUrl = await catalog.listen({ port: 0, host: '127.0.0.1' });
-  const gateway = await startGateway(definition({ catalog: [catalogUrl] }, routes('catalog'), extra), {
-    verifier: issuer.verifier,
-  });
+  let verifications = 0;
+  const gateway = await startGateway(
+    definition({ catalog: [catalogUrl], ...upstreams }, routes('catalog'), extra),
+    {
+      verifier: {
+        verify(token) {
+          verifications++;
+          return issuer.verifier.verify(token);
+        },
+      },
+    },
+  );
   return {
     gateway,
     catalog,
     catalogUrl,
     issuer,
+    verifications: () => verifications,
     async bearer(scope = 'openid', sub = `user-${Math.random().toString(36).slice(2)}`) {
       return { authorization: `Bearer ${await issuer.sign({ sub, roles: ['customer'], scope })}` };
     },
@@ -73,7 +86,7 @@ export function raw(url: string, request: string | Buffer, waitMs = 3000): Promi
 
 /** Status codes of every response in a raw answer, in order. */
 export function statuses(answer: string): number[] {
-  return [...answer.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+  return [...answer.matchAll(/HTTP\/1\.1 (\d{3}) [A-Z]/g)].map((m) => Number(m[1]));
 }
 
 export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {

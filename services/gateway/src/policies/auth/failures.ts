@@ -5,8 +5,9 @@
  * every gateway sharing Redis shares the count). Once `limit` failures are counted the
  * address is blocked for the rest of the window: every request from it that would verify
  * a token answers 429 with `Retry-After` before any signature is checked.
- * Verifications in flight per address are capped at `limit` in each process, so a burst
- * of parallel guesses cannot slip past the count before it is recorded.
+ * Verifications in flight per address are capped, in each process, at what is left of the
+ * address's allowance (`limit` less the failures counted in the window), so a burst of
+ * parallel guesses cannot slip past the count before it is recorded.
  * The store unreachable: the meter fails open, as the rate limiter does.
  */
 import type { KvStore } from '@portico/store/kv';
@@ -27,6 +28,8 @@ export function failureMeter(
 ): FailureMeter {
   const { limit, windowMs } = options;
   const inFlight = new Map<string, number>();
+  /** What the store said was left of each address's allowance after its last failure, until when. */
+  const left = new Map<string, { remaining: number; until: number }>();
 
   function refuse(retryAfter: number): never {
     throw errors.TOO_MANY_AUTH_FAILURES(
@@ -48,7 +51,10 @@ export function failureMeter(
       }
       if (blocked) refuse(Math.max(1, Math.ceil((Number(blocked.toString()) - Date.now()) / 1000)));
       const pending = inFlight.get(address) ?? 0;
-      if (pending >= limit) refuse(1);
+      const known = left.get(address);
+      if (known && known.until <= Date.now()) left.delete(address);
+      const allowance = known && known.until > Date.now() ? known.remaining : limit;
+      if (pending >= allowance) refuse(1);
       inFlight.set(address, pending + 1);
       let released = false;
       return () => {
@@ -63,6 +69,11 @@ export function failureMeter(
     async failed(address) {
       try {
         const decision = await kv.hit(`authfail:${address}`, limit, windowMs);
+        if (left.size >= 10_000) left.delete(left.keys().next().value!);
+        left.set(address, {
+          remaining: decision.allowed ? decision.remaining : 0,
+          until: Date.now() + decision.resetMs,
+        });
         if (!decision.allowed || decision.remaining === 0) {
           const until = Date.now() + Math.max(1000, decision.resetMs);
           await kv.set(`authfail-block:${address}`, Buffer.from(String(until)), until - Date.now());
