@@ -10,6 +10,8 @@ export interface ServiceModule<S extends TSchema = TSchema> {
 export interface ServiceConfig {
   port: number;
   host: string;
+  operatorPort: number;
+  operatorHost: string;
 }
 
 /**
@@ -33,8 +35,10 @@ export async function runService<S extends TSchema>(
     throw err;
   }
   const server = await module.build(config);
-  const { port, host } = config as unknown as ServiceConfig;
+  const { port, host, operatorPort, operatorHost } = config as unknown as ServiceConfig;
   await server.listen({ port, host });
+  const operator = await server.operator.listen({ port: operatorPort, host: operatorHost });
+  server.log.info({ url: operator }, 'operator endpoints (/metrics, /health) listening');
   const stop = async (signal: string) => {
     server.log.info({ signal }, 'shutting down');
     await server.close();

@@ -269,3 +269,42 @@ describe('route scopes (all of them, on every method that is not public)', () =>
     await ok.body?.cancel();
   });
 });
+
+describe('what each public endpoint reveals', () => {
+  let edge: Edge;
+  before(async () => {
+    edge = await startEdge(routes);
+  });
+  after(() => edge.close());
+
+  test('public /health is one word; /metrics, /usage and the detail are only on the operator listener', async () => {
+    const health = await fetch(`${edge.gateway.url}/health`);
+    assert.equal(health.status, 200);
+    const text = await health.text();
+    assert.deepEqual(JSON.parse(text), { status: 'up' });
+    assert.doesNotMatch(text, /127\.0\.0\.1|http:|\.ya?ml|\//);
+    for (const path of ['/metrics', '/usage']) {
+      const res = await fetch(`${edge.gateway.url}${path}`, { headers: await edge.bearer('openid') });
+      assert.equal(res.status, 404, `${path} on the public port`);
+      await res.body?.cancel();
+    }
+    const detail = (await (await fetch(`${edge.gateway.operatorUrl}/health`)).json()) as {
+      services: Record<string, { instances: { url: string }[] }>;
+    };
+    assert.equal(detail.services.catalog!.instances[0]!.url, edge.catalogUrl);
+    assert.match(await (await fetch(`${edge.gateway.operatorUrl}/metrics`)).text(), /gateway_/);
+    assert.equal(new URL(edge.gateway.operatorUrl).hostname, '127.0.0.1');
+  });
+
+  test('a degraded gateway still says only "degraded" in public', async () => {
+    await edge.catalog.close();
+    const deadline = Date.now() + 10_000;
+    let body: unknown;
+    do {
+      body = await (await fetch(`${edge.gateway.url}/health`)).json();
+      if ((body as { status: string }).status === 'degraded') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } while (Date.now() < deadline);
+    assert.deepEqual(body, { status: 'degraded' });
+  });
+});
