@@ -151,4 +151,44 @@ describe('live product changes', () => {
       'the upstream socket carries the session token',
     );
   });
+
+  test('N anonymous browsers share one upstream subscription; it closes when the last one leaves', async () => {
+    const before = gateway.connections.length;
+    const browsers = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const abort = new AbortController();
+        const res = await fetch(`${base}/events/products`, {
+          headers: { accept: 'text/event-stream' },
+          signal: abort.signal,
+        });
+        assert.equal(res.status, 200);
+        const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+        let text = '';
+        const until = async (pattern: RegExp) => {
+          while (!pattern.test(text)) {
+            const { value, done } = await reader.read();
+            if (done) throw new Error(`stream ended before ${pattern}: ${text}`);
+            text += value;
+          }
+        };
+        return { abort, until };
+      }),
+    );
+    await Promise.all(browsers.map((b) => b.until(/event: ready/)));
+    assert.equal(gateway.connections.length - before, 1, 'one upstream graphql-ws connection');
+    assert.equal(gateway.sockets(), 1);
+    await waitFor(() => gateway.subscriptions() === 1, 'the shared subscription');
+    gateway.publish({ id: 'p-2', name: 'Desk', price: 99, formattedPrice: '$99.00', inStock: true });
+    await Promise.all(browsers.map((b) => b.until(/event: product\ndata: .*"p-2".*\n\n/)));
+    for (const b of browsers) b.abort.abort();
+    await waitFor(() => gateway.sockets() === 0, 'the upstream socket to close');
+  });
 });
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
