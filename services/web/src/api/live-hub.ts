@@ -40,6 +40,8 @@ export function liveHub(url: string, log: FastifyBaseLogger) {
       webSocketImpl: WebSocket,
       lazy: false,
       retryAttempts: 3,
+      // A ping message a minute keeps a quiet feed inside the gateway's WebSocket idle timeout.
+      keepAlive: 60_000,
       connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     });
     const entry: Shared = { client, listeners: new Set(), ready: false, stop: () => {} };
