@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { WebSocket } from 'ws';
 import type { GatewayFile } from '../../src/build.ts';
-import { type Edge, startEdge, until } from './harness.ts';
+import { type Edge, raw, startEdge, statuses, until } from './harness.ts';
 
 type Route = GatewayFile['routes'][number];
 
@@ -211,6 +211,18 @@ describe('WebSocket: message size, idle timeout, connection cap, auth', () => {
       return again !== undefined;
     }, 'slots freed when the streams end');
     await agent.destroy();
+  });
+
+  test('an upgrade to a path with dot segments or encoded separators is 400 problem+json (raw socket)', async () => {
+    for (const path of ['/graphql/../graphql', '/private%2fgraphql', '/x/%2e%2e/graphql']) {
+      const answer = await raw(
+        edge.gateway.url,
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      assert.deepEqual(statuses(answer), [400], path);
+      assert.match(answer, /application\/problem\+json/);
+    }
   });
 
   test('the upgrade is authenticated like a request: 401 without or with a bad token, 403 without every route scope', async () => {
