@@ -12,6 +12,7 @@
  */
 import type { KvStore } from '@portico/store/kv';
 import { errors } from '../../errors.ts';
+import { slots } from '../../slots.ts';
 import type { RateLimitHooks } from '../rate-limit/index.ts';
 
 export interface FailureMeter {
@@ -27,7 +28,7 @@ export function failureMeter(
   hooks: Pick<RateLimitHooks, 'storeFailed'>,
 ): FailureMeter {
   const { limit, windowMs } = options;
-  const inFlight = new Map<string, number>();
+  const inFlight = slots();
   /** What the store said was left of each address's allowance after its last failure, until when. */
   const left = new Map<string, { remaining: number; until: number }>();
 
@@ -50,20 +51,12 @@ export function failureMeter(
         hooks.storeFailed('auth-failures', err);
       }
       if (blocked) refuse(Math.max(1, Math.ceil((Number(blocked.toString()) - Date.now()) / 1000)));
-      const pending = inFlight.get(address) ?? 0;
       const known = left.get(address);
       if (known && known.until <= Date.now()) left.delete(address);
       const allowance = known && known.until > Date.now() ? known.remaining : limit;
-      if (pending >= allowance) refuse(1);
-      inFlight.set(address, pending + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (inFlight.get(address) ?? 1) - 1;
-        if (left <= 0) inFlight.delete(address);
-        else inFlight.set(address, left);
-      };
+      const release = inFlight.take(address, allowance);
+      if (!release) refuse(1);
+      return release;
     },
 
     async failed(address) {
