@@ -5,12 +5,20 @@ import Type from 'typebox';
 export const dataDir = process.env.PORTICO_DATA_DIR ?? '.data';
 
 /** Settings every service has: where it listens, how it logs, where its data lives. */
-/** Where a service listens and how it logs. */
+/** Where a service listens (its public port, and the operator port: public + 10000 by default) and how it logs. */
 export function listenSettings(name: string, port: number) {
   const NAME = name.toUpperCase();
   return {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: port, env: `${NAME}_PORT` }),
     host: Type.String({ default: '127.0.0.1', env: `${NAME}_HOST` }),
+    operatorPort: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: port + 10_000,
+      env: `${NAME}_OPERATOR_PORT`,
+      description: "/metrics, the detailed /health (and the gateway's /usage): never route it publicly",
+    }),
+    operatorHost: Type.String({ default: '127.0.0.1', env: `${NAME}_OPERATOR_HOST` }),
     logLevel: Type.Union(
       [
         Type.Literal('fatal'),

@@ -8,14 +8,18 @@ export interface CheckResult {
 
 export type HealthCheck = () => Promise<unknown>;
 
-/** `/health`: 200 while every check passes, 503 with the failing check named otherwise. */
+/**
+ * `/health` on the public port says one word: `{"status":"up"}` (200) while every check
+ * passes, `{"status":"degraded"}` (503) otherwise. Which check failed, why, how long each
+ * took and the uptime are on the operator listener's `/health`.
+ */
 export function registerHealth(
   server: FastifyInstance,
   service: string,
   checks: Record<string, HealthCheck>,
 ) {
   const started = Date.now();
-  server.get('/health', { schema: { hide: true } }, async (_request, reply) => {
+  async function detail() {
     const results: Record<string, CheckResult> = {};
     await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
@@ -33,13 +37,26 @@ export function registerHealth(
       }),
     );
     const healthy = Object.values(results).every((r) => r.status === 'healthy');
-    reply.code(healthy ? 200 : 503).header('cache-control', 'no-store');
     return {
       status: healthy ? 'healthy' : 'unhealthy',
       service,
       uptime_seconds: Math.round((Date.now() - started) / 1000),
       checks: results,
       timestamp: new Date().toISOString(),
+    };
+  }
+  server.get('/health', { schema: { hide: true } }, async (_request, reply) => {
+    const { status } = await detail();
+    const up = status === 'healthy';
+    reply.code(up ? 200 : 503).header('cache-control', 'no-store');
+    return { status: up ? 'up' : 'degraded' };
+  });
+  server.operator.route('/health', async () => {
+    const body = await detail();
+    return {
+      status: body.status === 'healthy' ? 200 : 503,
+      type: 'application/json; charset=utf-8',
+      body: JSON.stringify(body),
     };
   });
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-/** A registry per server: the all-in-one process runs several servers side by side. */
+/** A registry per server (the all-in-one process runs several side by side), served on the operator listener. */
 export function registerMetrics(server: FastifyInstance, service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
@@ -24,9 +24,10 @@ export function registerMetrics(server: FastifyInstance, service: string): Regis
     );
     done();
   });
-  server.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.type(registry.contentType);
-    return registry.metrics();
-  });
+  // On the operator listener only: the public port has no /metrics.
+  server.operator.route('/metrics', async () => ({
+    type: registry.contentType,
+    body: await registry.metrics(),
+  }));
   return registry;
 }

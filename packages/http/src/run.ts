@@ -13,6 +13,8 @@ export interface ServiceConfig {
   host: string;
   shutdownDelayMs?: number;
   shutdownTimeoutMs?: number;
+  operatorPort: number;
+  operatorHost: string;
 }
 
 /**
@@ -49,6 +51,8 @@ export async function runService<S extends TSchema>(
   const settings = config as unknown as ServiceConfig;
   const drain = drainable(server.server);
   await server.listen({ port: settings.port, host: settings.host });
+  const operator = await server.operator.listen({ port: settings.operatorPort, host: settings.operatorHost });
+  server.log.info({ url: operator }, 'operator endpoints (/metrics, /health) listening');
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;

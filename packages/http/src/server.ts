@@ -1,8 +1,10 @@
 /**
  * The Fastify server every Portico service starts from: request ids, pino logs,
  * problem+json for every error, 404/405 with `Allow`, strict JSON bodies (415 for
- * anything else), `/health`, `/metrics`, and OpenAPI 3.1 at `/openapi.json` with a
+ * anything else), a one-word public `/health`, and OpenAPI 3.1 at `/openapi.json` with a
  * reference UI at `/docs`, generated from the same route schemas that validate.
+ * `/metrics` and the detailed `/health` are on `server.operator` (operator.ts), a listener of
+ * their own that `runService` and `npm start` open on the operator port.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,6 +24,7 @@ import type { Registry } from 'prom-client';
 import { sendProblem, toProblemError } from './errors.ts';
 import { type HealthCheck, registerHealth } from './health.ts';
 import { registerMetrics } from './metrics.ts';
+import { createOperator } from './operator.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -142,6 +145,9 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   await server.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
 
+  const operator = createOperator();
+  server.decorate('operator', operator);
+  server.addHook('onClose', () => operator.close());
   server.metrics = registerMetrics(server, options.name);
   registerHealth(server, options.name, options.health ?? {});
   return server;

@@ -128,15 +128,30 @@ describe('http kit', () => {
     assert.equal(missing.json().code, 'NOT_FOUND');
   });
 
-  test('health, metrics and OpenAPI are served', async () => {
+  test('health, metrics and OpenAPI are served; /metrics and the health detail only on the operator listener', async () => {
     const server = await app();
-    assert.equal((await server.inject({ url: '/health' })).json().status, 'healthy');
+    const health = await server.inject({ url: '/health' });
+    assert.deepEqual(health.json(), { status: 'up' });
     await server.inject({ url: '/things/1' });
-    const metrics = await server.inject({ url: '/metrics' });
-    assert.match(
-      metrics.body,
-      /http_request_duration_seconds_count\{[^}]*route="\/things\/:id"[^}]*status_code="404"/,
-    );
+    assert.equal((await server.inject({ url: '/metrics' })).statusCode, 404);
+    const operator = await server.operator.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const metrics = await (await fetch(`${operator}/metrics`)).text();
+      assert.match(
+        metrics,
+        /http_request_duration_seconds_count\{[^}]*route="\/things\/:id"[^}]*status_code="404"/,
+      );
+      const detail = (await (await fetch(`${operator}/health`)).json()) as Record<string, unknown>;
+      assert.equal(detail.status, 'healthy');
+      assert.equal(typeof detail.uptime_seconds, 'number');
+      const missing = await fetch(`${operator}/things`);
+      assert.equal(missing.status, 404);
+      assert.equal(missing.headers.get('content-type'), 'application/problem+json');
+      await missing.body?.cancel();
+    } finally {
+      await server.operator.close();
+    }
+    assert.equal(server.operator.url, undefined);
     const spec = (await server.inject({ url: '/openapi.json' })).json();
     assert.equal(spec.openapi, '3.1.0');
     assert.ok(spec.paths['/things']);

@@ -1,12 +1,14 @@
 /**
  * The gateway service: `build(config)` returns a Fastify server (what `npm start` and
- * `runService` expect). Fastify serves the gateway's own endpoints — /metrics, /usage,
- * /openapi.json, /docs, and problem+json 404s for unknown paths — while proxied routes
- * and /health are dispatched straight from Node's request event to the gateway's
- * pipeline (docs/decisions/0005-gateway-hot-path.md has the measurements behind that split).
+ * `runService` expect). Fastify serves the gateway's own endpoints — /openapi.json, /docs,
+ * and problem+json 404s for unknown paths — while proxied routes and the public /health
+ * are dispatched straight from Node's request event to the gateway's pipeline
+ * (docs/decisions/0005-gateway-hot-path.md has the measurements behind that split).
+ * The detailed /health (upstreams, store, config file), /metrics and /usage are on the
+ * operator listener only (@portico/http operator.ts).
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { authenticate, authorize, createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { ConfigError } from '@portico/config';
 import { createServer } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
@@ -119,11 +121,23 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
   });
   server.decorate('gateway', gateway);
 
+  // Public: one word. 200 while the gateway serves, degraded included: a load balancer must not
+  // pull every gateway because one upstream is down (the routes to the others still work).
   async function serveHealth(res: ServerResponse) {
-    const body = JSON.stringify(await gateway!.health());
+    const { status } = await gateway!.health();
+    const body = JSON.stringify({ status: status === 'healthy' ? 'up' : 'degraded' });
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     res.end(body);
   }
+  const JSON_TYPE = 'application/json; charset=utf-8';
+  server.operator.route('/health', async () => ({
+    type: JSON_TYPE,
+    body: JSON.stringify(await gateway!.health()),
+  }));
+  server.operator.route('/usage', async () => ({
+    type: JSON_TYPE,
+    body: JSON.stringify({ consumers: gateway!.usage() }),
+  }));
 
   if (hotPath === 'fastify') {
     server.route({
@@ -137,15 +151,6 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
       },
     });
   }
-
-  server.get(
-    '/usage',
-    {
-      schema: { hide: true },
-      preHandler: [authenticate(verifier), authorize({ roles: ['admin'] })],
-    },
-    async () => ({ consumers: gateway!.usage() }),
-  );
 
   server.addHook('onClose', async () => {
     await gateway!.close();

@@ -23,6 +23,7 @@ import type { Verify } from './policies/auth/index.ts';
 import { compile, type Runtime } from './runtime.ts';
 import { describe } from './upstream/upstream.ts';
 import { proxyUpgrade } from './websocket/proxy.ts';
+import { refuse } from './websocket/refuse.ts';
 
 export interface GatewayOptions {
   source: string | GatewayFile;
@@ -284,7 +285,18 @@ export function createGateway(options: GatewayOptions) {
 
     upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) {
       const path = (req.url ?? '/').split('?')[0]!;
-      const route = UNSAFE_PATH.test(path) ? undefined : runtime.match(path);
+      if (UNSAFE_PATH.test(path)) {
+        socket.on('error', () => socket.destroy());
+        refuse(
+          req,
+          socket,
+          errors.BAD_PATH('The path has dot segments or encoded separators'),
+          requestIdFrom(req),
+          path,
+        );
+        return;
+      }
+      const route = runtime.match(path);
       proxyUpgrade({
         route,
         req,

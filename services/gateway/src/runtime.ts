@@ -8,6 +8,7 @@ import type { Terminal } from './context.ts';
 import { buildPipeline, type PipelineDeps } from './pipeline.ts';
 import { type Authenticator, authenticator } from './policies/auth/index.ts';
 import { type Limiter, limiter } from './policies/rate-limit/index.ts';
+import { upgradeTransform } from './policies/transform/index.ts';
 import { createUpstream, type Upstream, type UpstreamHooks } from './upstream/upstream.ts';
 
 export interface CompiledRoute {
@@ -25,6 +26,8 @@ export interface CompiledRoute {
     bodyLimit: number;
     maxConnections: number;
     idleTimeoutMs: number;
+    /** The upstream path for a request path, after the route's rewrite; applies its request header operations. */
+    transform: ReturnType<typeof upgradeTransform>;
   };
 }
 
@@ -79,6 +82,7 @@ export function compile(
           bodyLimit: def.bodyLimit ?? defaults.bodyLimit,
           maxConnections: def.maxConnections ?? defaults.maxConnections,
           idleTimeoutMs: ms(def.idleTimeout, idleTimeoutMs),
+          transform: upgradeTransform(def),
         },
       };
     })

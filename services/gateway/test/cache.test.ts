@@ -66,7 +66,7 @@ describe('response cache', () => {
       const other = await fetch(`${gw.url}/api/v1/products?a=1&b=3`);
       assert.equal(other.headers.get('x-cache'), 'MISS');
       assert.equal(gets(), 2);
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gw.operatorUrl}/metrics`)).text();
       assert.equal(metric(metrics, 'gateway_cache_lookups_total', { route: 'products', result: 'hit' }), 2);
     } finally {
       await gw.close();
@@ -178,7 +178,7 @@ describe('response cache', () => {
     try {
       for (let i = 0; i < 3; i++) assert.equal((await fetch(`${gw.url}/api/v1/products/1`)).status, 200);
       assert.equal(gets(), 3);
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gw.operatorUrl}/metrics`)).text();
       assert.equal(metric(metrics, 'gateway_store_errors_total', { operation: 'cache-get' }), 3);
     } finally {
       await gw.close();

@@ -108,7 +108,7 @@ describe('the gateway file', () => {
       const refused = await gw.server.gateway.reload();
       assert.equal(refused, false);
       assert.equal(await (await fetch(`${gw.url}/r`)).text(), 'two');
-      const health = await json(await fetch(`${gw.url}/health`));
+      const health = await json(await fetch(`${gw.operatorUrl}/health`));
       assert.match(
         (health.config as { last_reload_error: string }).last_reload_error,
         /routes\.0\.upstream "nowhere"/,

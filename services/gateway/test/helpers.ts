@@ -69,6 +69,8 @@ export async function startUpstream(handler: Handler = echo, port = 0): Promise<
 
 export interface TestGateway {
   url: string;
+  /** The operator listener: /metrics, the detailed /health, /usage. */
+  operatorUrl: string;
   server: FastifyInstance;
   close(): Promise<void>;
 }
@@ -94,7 +96,8 @@ export async function startGateway(
   });
   await server.listen({ port: 0, host: '127.0.0.1' });
   const port = (server.server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, server, close: () => server.close() };
+  const operatorUrl = await server.operator.listen({ port: 0, host: '127.0.0.1' });
+  return { url: `http://127.0.0.1:${port}`, operatorUrl, server, close: () => server.close() };
 }
 
 /** A gateway file with one upstream and the given routes. */

@@ -82,7 +82,7 @@ describe('routing and header hygiene', () => {
       seen.push(body.instance);
     }
     assert.deepEqual(seen.sort(), ['a', 'a', 'b', 'b']);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.operatorUrl}/metrics`)).text();
     assert.equal(
       metric(metrics, 'gateway_request_duration_seconds_count', {
         route: 'things',
@@ -353,7 +353,7 @@ describe('timeouts, retries, breaker and health checks', () => {
         assert.ok(Date.now() < deadline, 'never ejected');
         streak = (await (await fetch(`${gw.url}/h`)).text()) === 'steady' ? streak + 1 : 0;
       }
-      const health = await json(await fetch(`${gw.url}/health`));
+      const health = await json(await fetch(`${gw.operatorUrl}/health`));
       assert.equal(health.status, 'degraded');
       const svc = (
         health.services as Record<string, { status: string; instances: Array<{ status: string }> }>
@@ -384,7 +384,7 @@ describe('timeouts, retries, breaker and health checks', () => {
       ] as never),
     );
     try {
-      const health = await json(await fetch(`${gw.url}/health`));
+      const health = await json(await fetch(`${gw.operatorUrl}/health`));
       assert.equal(health.status, 'degraded');
       assert.equal((health.services as Record<string, { status: string }>).gone!.status, 'unhealthy');
       const res = await fetch(`${gw.url}/g`);

@@ -61,7 +61,7 @@ describe('rate limiting', () => {
       assert.equal(asUser.status, 200);
       assert.match(asUser.headers.get('ratelimit')!, /r=2/);
 
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gw.operatorUrl}/metrics`)).text();
       assert.equal(
         metric(metrics, 'gateway_ratelimit_decisions_total', { route: 'limited', decision: 'rejected' }),
         3,
@@ -113,7 +113,7 @@ describe('rate limiting', () => {
       );
       assert.equal(results.filter((s) => s === 200).length, 10);
       assert.equal(results.filter((s) => s === 429).length, 20);
-      const health = await json(await fetch(`${one.url}/health`));
+      const health = await json(await fetch(`${one.operatorUrl}/health`));
       assert.deepEqual((health.store as { backend: string; status: string }).backend, 'redis');
       assert.equal((health.store as { status: string }).status, 'healthy');
     } finally {
@@ -164,13 +164,13 @@ describe('rate limiting', () => {
       const statuses = [];
       for (let i = 0; i < 5; i++) statuses.push((await fetch(`${gw.url}/api/v1/limited`)).status);
       assert.deepEqual(statuses, [200, 200, 200, 200, 200], 'fails open');
-      const health = await json(await fetch(`${gw.url}/health`));
+      const health = await json(await fetch(`${gw.operatorUrl}/health`));
       assert.equal(health.status, 'degraded');
       const store = health.store as { backend: string; status: string; impact: string };
       assert.equal(store.backend, 'redis');
       assert.equal(store.status, 'unhealthy');
       assert.match(store.impact, /fail open/);
-      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gw.operatorUrl}/metrics`)).text();
       assert.equal(metric(metrics, 'gateway_ratelimit_decisions_total', { decision: 'failed_open' }), 5);
       assert.equal(
         metric(metrics, 'gateway_store_errors_total', { backend: 'redis', operation: 'rate-limit' }),

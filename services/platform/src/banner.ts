@@ -11,17 +11,19 @@ export interface BannerInput {
   ms: number;
   dataDir: string;
   urls: Record<string, string>;
+  /** Each service's operator listener (/metrics, detailed /health; the gateway's /usage). */
+  operators?: Record<string, string>;
   /** Passwords, on the start that created the accounts; afterwards only where they are kept. */
   logins: DemoLogin[];
   loginsFile?: string;
 }
 
-export function banner({ ms, dataDir, urls, logins, loginsFile }: BannerInput): string {
+export function banner({ ms, dataDir, urls, operators = {}, logins, loginsFile }: BannerInput): string {
   const lines = [`Portico is ready in ${ms} ms (embedded defaults, data in ${dataDir}/)`, ''];
   const row = (label: string, value: string | undefined, note = '') =>
     value && lines.push(`  ${label.padEnd(10)}${value}${note ? `   ${note}` : ''}`);
   row('console', urls.web, '← start here');
-  row('gateway', urls.gateway, '(every API below, one front door: /health, /metrics)');
+  row('gateway', urls.gateway, '(every API below, one front door)');
   row('GraphiQL', urls.gateway && `${urls.gateway}/graphql`);
   row('API docs', urls.catalog && `${urls.catalog}/docs`, '(each service serves /docs and /openapi.json)');
   if (logins.length > 0) {
@@ -36,6 +38,16 @@ export function banner({ ms, dataDir, urls, logins, loginsFile }: BannerInput): 
   const others = ['identity', 'users', 'catalog', 'orders', 'payments']
     .filter((name) => urls[name])
     .map((name) => `${name} :${new URL(urls[name]!).port}`);
-  lines.push('', `  services  ${others.join(' · ')}`, '', 'Ctrl-C stops everything.', '');
+  lines.push('', `  services  ${others.join(' · ')}`);
+  if (operators.gateway) {
+    const ports = ['identity', 'users', 'catalog', 'orders', 'payments', 'web']
+      .filter((name) => operators[name])
+      .map((name) => `${name} :${new URL(operators[name]!).port}`);
+    lines.push(
+      `  operator  ${operators.gateway}/metrics · /health · /usage   (gateway; local only, never routed)`,
+      `            ${ports.join(' · ')}   (each: /metrics · /health)`,
+    );
+  }
+  lines.push('', 'Ctrl-C stops everything.', '');
   return lines.join('\n');
 }

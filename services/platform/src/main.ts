@@ -10,6 +10,7 @@ import { provideEmbeddedSecrets } from './secrets.ts';
 const t0 = performance.now();
 const started: FastifyInstance[] = [];
 const urls: Record<string, string> = {};
+const operators: Record<string, string> = {};
 let identity: { demoLogins?: DemoLogin[]; demoLoginsFile?: string } = {};
 
 async function stop(code: number) {
@@ -25,6 +26,7 @@ const { services } = await import('./services.ts');
 
 for (const { name, module } of services) {
   let port = 0;
+  let portKey = 'PORT';
   try {
     // The developer set-up: GraphiQL and introspection on (both off by default elsewhere). The
     // console calls the gateway over loopback: it is the trusted hop that names each visitor.
@@ -38,16 +40,23 @@ for (const { name, module } of services) {
     const config = loadConfig(name, module.ConfigSchema, { env });
     const server = await module.build(config);
     started.push(server);
-    const { host } = config as { port: number; host: string };
+    const { host, operatorPort, operatorHost } = config as {
+      host: string;
+      operatorPort: number;
+      operatorHost: string;
+    };
     port = (config as { port: number }).port;
     await server.listen({ port, host });
     urls[name] = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+    port = operatorPort;
+    portKey = 'OPERATOR_PORT';
+    operators[name] = await server.operator.listen({ port: operatorPort, host: operatorHost });
     if (name === 'identity') identity = server as typeof identity;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(
         `${name} cannot listen on port ${port}: something else uses it (another \`npm start\`?). ` +
-          `Stop it, or choose another port with ${name.toUpperCase()}_PORT.`,
+          `Stop it, or choose another port with ${name.toUpperCase()}_${portKey}.`,
       );
     } else {
       console.error(err instanceof ConfigError ? err.message : err);
@@ -61,6 +70,7 @@ console.log(
     ms: Math.round(performance.now() - t0),
     dataDir,
     urls,
+    operators,
     logins: identity.demoLogins ?? [],
     loginsFile: identity.demoLoginsFile,
   })}`,

@@ -16,11 +16,17 @@ const urls = {
   web: 'http://localhost:3000',
 };
 
-test('the banner: console, gateway, GraphiQL, docs and the demo logins in one short block', () => {
+test('the banner: console, gateway, GraphiQL, docs, operator endpoints and the demo logins in one short block', () => {
   const first = banner({
     ms: 812,
     dataDir: '.data',
     urls,
+    operators: Object.fromEntries(
+      Object.entries(urls).map(([name, url]) => [
+        name,
+        `http://127.0.0.1:${Number(new URL(url).port) + 10_000}`,
+      ]),
+    ),
     logins: [
       { username: 'alice', password: 'pw-a', roles: ['customer'] },
       { username: 'admin', password: 'pw-b', roles: ['admin'] },
@@ -32,7 +38,17 @@ test('the banner: console, gateway, GraphiQL, docs and the demo logins in one sh
   assert.match(first, /GraphiQL {2}http:\/\/localhost:8000\/graphql/);
   assert.match(first, /alice {2}pw-a {3}\(customer\)/);
   assert.match(first, /identity :9000 · users :8001 · catalog :8002 · orders :8003 · payments :8004/);
-  assert.ok(first.split('\n').length <= 16, 'short');
+  assert.match(first, /operator {2}http:\/\/127\.0\.0\.1:18000\/metrics · \/health · \/usage/);
+  assert.match(
+    first,
+    /identity :19000 · users :18001 · catalog :18002 · orders :18003 · payments :18004 · web :13000/,
+  );
+  assert.doesNotMatch(
+    first,
+    /gateway .*\/metrics.*front door/,
+    'the public port does not advertise /metrics',
+  );
+  assert.ok(first.split('\n').length <= 18, 'short');
   const later = banner({
     ms: 500,
     dataDir: '.data',

@@ -120,20 +120,13 @@ describe('live product changes', () => {
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    const until = async (pattern: RegExp) => {
-      while (!pattern.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${pattern}: ${text}`);
-        text += value;
-      }
-    };
+    const stream = events(res);
+    const until = stream.until;
     await until(/event: ready/);
     await gateway.subscribed;
     gateway.publish({ id: 'p-1', name: 'Lamp', price: 12.5, formattedPrice: '$12.50', inStock: true });
     await until(/event: product\ndata: .*\n\n/);
-    const data = /event: product\ndata: (.*)\n/.exec(text)![1]!;
+    const data = /event: product\ndata: (.*)\n/.exec(stream.text())![1]!;
     assert.deepEqual(JSON.parse(data), {
       id: 'p-1',
       name: 'Lamp',
@@ -141,7 +134,7 @@ describe('live product changes', () => {
       formattedPrice: '$12.50',
       inStock: true,
     });
-    assert.doesNotMatch(text, /eyJ/, 'no token in the stream');
+    assert.doesNotMatch(stream.text(), /eyJ/, 'no token in the stream');
     abort.abort();
 
     const params = gateway.connections.at(-1);
@@ -151,4 +144,51 @@ describe('live product changes', () => {
       'the upstream socket carries the session token',
     );
   });
+
+  test('N anonymous browsers share one upstream subscription; it closes when the last one leaves', async () => {
+    const before = gateway.connections.length;
+    const browsers = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const abort = new AbortController();
+        const res = await fetch(`${base}/events/products`, {
+          headers: { accept: 'text/event-stream' },
+          signal: abort.signal,
+        });
+        assert.equal(res.status, 200);
+        return { abort, until: events(res).until };
+      }),
+    );
+    await Promise.all(browsers.map((b) => b.until(/event: ready/)));
+    assert.equal(gateway.connections.length - before, 1, 'one upstream graphql-ws connection');
+    assert.equal(gateway.sockets(), 1);
+    await waitFor(() => gateway.subscriptions() === 1, 'the shared subscription');
+    gateway.publish({ id: 'p-2', name: 'Desk', price: 99, formattedPrice: '$99.00', inStock: true });
+    await Promise.all(browsers.map((b) => b.until(/event: product\ndata: .*"p-2".*\n\n/)));
+    for (const b of browsers) b.abort.abort();
+    await waitFor(() => gateway.sockets() === 0, 'the upstream socket to close');
+  });
 });
+
+/** Reads an event stream as it arrives: `until` waits for a pattern in what came so far. */
+function events(res: Response) {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  return {
+    text: () => text,
+    async until(pattern: RegExp) {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${pattern}: ${text}`);
+        text += value;
+      }
+    },
+  };
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

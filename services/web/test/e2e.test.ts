@@ -22,7 +22,9 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHOTS = join(ROOT, 'test-results', 'e2e');
 const CONSOLE = 'http://localhost:3000';
-const PORTS = [3000, 8000, 8001, 8002, 8003, 8004, 9000];
+const PUBLIC_PORTS = [3000, 8000, 8001, 8002, 8003, 8004, 9000];
+/** `npm start` opens each service's operator listener too, at its port + 10000. */
+const PORTS = [...PUBLIC_PORTS, ...PUBLIC_PORTS.map((port) => port + 10_000)];
 const CHROMIUM = '/usr/bin/chromium';
 const STEP_TIMEOUT = 15_000;
 

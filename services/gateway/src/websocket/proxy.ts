@@ -106,7 +106,8 @@ export function proxyUpgrade(options: UpgradeOptions): void {
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean);
-      const target = new URL(url, instance.url.replace(/^http/, 'ws'));
+      // Joined as text, never resolved: a path such as `//host/…` cannot pick another host.
+      const target = new URL(`${instance.url.replace(/^http/, 'ws')}${edge.transform(url, headers)}`);
       const up = new WebSocket(target, protocols, {
         headers: headers as Record<string, string>,
         perMessageDeflate: false,

@@ -40,7 +40,11 @@ export function refuse(
     'x-request-id': id,
     connection: 'close',
   });
-  res.once('finish', () => (socket as Socket).destroySoon());
+  // Closed once the answer is flushed, without waiting for the client's side of the close.
+  res.once('finish', () => {
+    socket.once('finish', () => socket.destroy());
+    socket.end();
+  });
   res.end(body);
   return problem;
 }

@@ -2,14 +2,16 @@
  * Live product changes for the browser as server-sent events (`GET /events/products`):
  * the BFF holds a graphql-ws subscription (`productUpdated`) on the gateway's /graphql
  * with the session's token, so the browser needs neither a token nor a cross-origin socket.
+ * Browsers asking for the same subscription with the same credential share one upstream
+ * subscription (live-hub.ts): anonymous visitors cost the gateway one socket, not one each.
  * Each event is `event: product` with the product as JSON; `: ping` comments keep proxies
  * from closing an idle stream; EventSource reconnects by itself when the stream ends.
  */
 import type { Server } from '@portico/http';
-import { createClient } from 'graphql-ws';
 import type { WebConfig } from '../config.ts';
 import type { AccessTokens } from '../oidc/tokens.ts';
 import type { Sessions } from '../session/sessions.ts';
+import { liveHub } from './live-hub.ts';
 
 export interface LiveDeps {
   config: WebConfig;
@@ -19,10 +21,8 @@ export interface LiveDeps {
 
 export function liveRoutes(server: Server, { config, sessions, tokens }: LiveDeps) {
   const url = `${config.gatewayUrl.replace(/^http/, 'ws')}/graphql`;
-  const open = new Set<() => void>();
-  server.addHook('preClose', async () => {
-    for (const close of open) close();
-  });
+  const hub = liveHub(url, server.log);
+  server.addHook('preClose', async () => hub.close());
 
   server.get(
     '/events/products',
@@ -40,50 +40,37 @@ export function liveRoutes(server: Server, { config, sessions, tokens }: LiveDep
       });
       res.write('retry: 3000\n\n');
 
-      const client = createClient({
-        url,
-        webSocketImpl: WebSocket,
-        lazy: false,
-        retryAttempts: 3,
-        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-      });
       const heartbeat = setInterval(() => res.write(': ping\n\n'), config.live.heartbeatSeconds * 1000);
       let closed = false;
+      let leave = () => {};
       const close = () => {
         if (closed) return;
         closed = true;
         clearInterval(heartbeat);
-        open.delete(close);
-        void client.dispose();
+        leave();
         res.end();
       };
-      open.add(close);
-      // Tell the page when the upstream socket is up (a subscription says nothing until a change).
-      client.on('connected', () => {
-        if (!closed) res.write('event: ready\ndata: {}\n\n');
-      });
       request.raw.on('close', close);
-
-      client.subscribe<{ productUpdated?: unknown }>(
-        { query: config.live.subscription },
-        {
-          next: (result) => {
-            if (result.data?.productUpdated) {
-              res.write(`event: product\ndata: ${JSON.stringify(result.data.productUpdated)}\n\n`);
-            } else if (result.errors) {
-              res.write(`event: problem\ndata: ${JSON.stringify({ errors: result.errors })}\n\n`);
-            }
-          },
-          error: (err) => {
-            request.log.warn({ err: err instanceof Error ? err : String(err) }, 'live subscription failed');
-            res.write(
-              `event: problem\ndata: ${JSON.stringify({ detail: 'Live updates are unavailable' })}\n\n`,
-            );
-            close();
-          },
-          complete: close,
+      leave = hub.join(config.live.subscription, token, {
+        // Tell the page when the upstream socket is up (a subscription says nothing until a change).
+        ready: () => {
+          if (!closed) res.write('event: ready\ndata: {}\n\n');
         },
-      );
+        next: (result) => {
+          if (closed) return;
+          if (result.data?.productUpdated) {
+            res.write(`event: product\ndata: ${JSON.stringify(result.data.productUpdated)}\n\n`);
+          } else if (result.errors) {
+            res.write(`event: problem\ndata: ${JSON.stringify({ errors: result.errors })}\n\n`);
+          }
+        },
+        end: (detail) => {
+          if (detail && !closed) res.write(`event: problem\ndata: ${JSON.stringify({ detail })}\n\n`);
+          close();
+        },
+      });
+      // The browser may have gone while the session was read.
+      if (request.raw.destroyed || res.destroyed) close();
     },
   );
 }

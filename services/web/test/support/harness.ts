@@ -83,6 +83,9 @@ export interface FakeGateway {
   /** connectionParams of every graphql-ws connection. */
   connections: Array<Record<string, unknown> | undefined>;
   subscribed: Promise<void>;
+  /** graphql-ws sockets open now, and productUpdated subscriptions running now. */
+  sockets(): number;
+  subscriptions(): number;
   close(): Promise<void>;
 }
 
@@ -178,6 +181,8 @@ export async function startFakeGateway(
     requests,
     connections,
     subscribed,
+    sockets: () => wss.clients.size,
+    subscriptions: () => listeners.size,
     publish: (p) => {
       for (const l of listeners) l(p);
     },

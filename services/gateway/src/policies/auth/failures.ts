@@ -5,12 +5,14 @@
  * every gateway sharing Redis shares the count). Once `limit` failures are counted the
  * address is blocked for the rest of the window: every request from it that would verify
  * a token answers 429 with `Retry-After` before any signature is checked.
- * Verifications in flight per address are capped at `limit` in each process, so a burst
- * of parallel guesses cannot slip past the count before it is recorded.
+ * Verifications in flight per address are capped, in each process, at what is left of the
+ * address's allowance (`limit` less the failures counted in the window), so a burst of
+ * parallel guesses cannot slip past the count before it is recorded.
  * The store unreachable: the meter fails open, as the rate limiter does.
  */
 import type { KvStore } from '@portico/store/kv';
 import { errors } from '../../errors.ts';
+import { slots } from '../../slots.ts';
 import type { RateLimitHooks } from '../rate-limit/index.ts';
 
 export interface FailureMeter {
@@ -26,7 +28,9 @@ export function failureMeter(
   hooks: Pick<RateLimitHooks, 'storeFailed'>,
 ): FailureMeter {
   const { limit, windowMs } = options;
-  const inFlight = new Map<string, number>();
+  const inFlight = slots();
+  /** What the store said was left of each address's allowance after its last failure, until when. */
+  const left = new Map<string, { remaining: number; until: number }>();
 
   function refuse(retryAfter: number): never {
     throw errors.TOO_MANY_AUTH_FAILURES(
@@ -47,22 +51,22 @@ export function failureMeter(
         hooks.storeFailed('auth-failures', err);
       }
       if (blocked) refuse(Math.max(1, Math.ceil((Number(blocked.toString()) - Date.now()) / 1000)));
-      const pending = inFlight.get(address) ?? 0;
-      if (pending >= limit) refuse(1);
-      inFlight.set(address, pending + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (inFlight.get(address) ?? 1) - 1;
-        if (left <= 0) inFlight.delete(address);
-        else inFlight.set(address, left);
-      };
+      const known = left.get(address);
+      if (known && known.until <= Date.now()) left.delete(address);
+      const allowance = known && known.until > Date.now() ? known.remaining : limit;
+      const release = inFlight.take(address, allowance);
+      if (!release) refuse(1);
+      return release;
     },
 
     async failed(address) {
       try {
         const decision = await kv.hit(`authfail:${address}`, limit, windowMs);
+        if (left.size >= 10_000) left.delete(left.keys().next().value!);
+        left.set(address, {
+          remaining: decision.allowed ? decision.remaining : 0,
+          until: Date.now() + decision.resetMs,
+        });
         if (!decision.allowed || decision.remaining === 0) {
           const until = Date.now() + Math.max(1000, decision.resetMs);
           await kv.set(`authfail-block:${address}`, Buffer.from(String(until)), until - Date.now());

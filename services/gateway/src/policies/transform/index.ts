@@ -51,6 +51,18 @@ export function transform(route: RouteDef): Policy | undefined {
   };
 }
 
+/** What applies to a WebSocket upgrade: the path rewrite and the request header operations. */
+export function upgradeTransform(route: RouteDef): (path: string, headers: IncomingHttpHeaders) => string {
+  const options = route.transform;
+  const rewrite = options?.rewrite ? new RegExp(options.rewrite.pattern) : undefined;
+  const replacement = options?.rewrite?.replacement ?? '';
+  const requestOps = normalise(options?.request?.headers);
+  return (path, headers) => {
+    if (requestOps) applyHeaders(headers, requestOps);
+    return rewrite ? path.replace(rewrite, replacement) : path;
+  };
+}
+
 function normalise(ops: HeaderOps | undefined): HeaderOps | undefined {
   if (!ops) return undefined;
   const lower = (m?: Record<string, string>) =>
