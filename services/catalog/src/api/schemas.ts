@@ -67,8 +67,8 @@ export const ProductListQuery = Type.Object(
         minLength: 1,
         maxLength: 200,
         description:
-          'Full-text search in name and description: every word must match, a word of two or more ' +
-          'letters also matches words it starts ("head" finds "headphones"); case-insensitive; ' +
+          'Full-text search in name and description: every word must match, and the last word, of two ' +
+          'or more letters, also matches words it starts ("usb head" finds "USB headphones"); case-insensitive; ' +
           'punctuation and operators are ignored (the text is never query syntax). Offset pages ' +
           'come best match first (the name weighs more than the description), ranked among the ' +
           '1,000 most recently added matches; cursor pages come in id order.',

@@ -2,9 +2,10 @@
  * What a user typed, as search terms: the runs of letters and digits in it, case-folded.
  * Nothing else survives, so the text is data and never query syntax: `AND`, `NEAR`, `-`,
  * `*`, quotes, parentheses, `%` and `_` are words or separators, not operators. Each term
- * is then written out quoted (FTS5) or as a quoted lexeme (tsquery), every term must
- * match, and a term of two or more characters also matches longer words it starts
- * ("head" finds "headphones"): the same rule on both databases.
+ * is then written out quoted (FTS5) or as a quoted lexeme (tsquery) and every term must
+ * match. The last term is the word still being typed: of two or more characters, it also
+ * matches longer words it starts ("usb head" finds "USB headphones"). The same rule on both
+ * databases; only the last term is a prefix because a prefix reads every word it starts.
  */
 const MAX_TERMS = 16;
 
@@ -19,7 +20,8 @@ export function searchTerms(input: string): SearchTerm[] {
       .normalize('NFC')
       .toLowerCase()
       .match(/[\p{L}\p{N}]+/gu) ?? [];
-  return [...new Set(words)].slice(0, MAX_TERMS).map((text) => ({ text, prefix: text.length >= 2 }));
+  const unique = [...new Set(words)].slice(0, MAX_TERMS);
+  return unique.map((text, i) => ({ text, prefix: i === unique.length - 1 && text.length >= 2 }));
 }
 
 /** An FTS5 MATCH expression: `"head"* "usb"` (implicit AND). */
