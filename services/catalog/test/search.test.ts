@@ -71,22 +71,7 @@ for (const makeTarget of databaseTargets()) {
 
     test('user text is data: quotes, wildcards, operators and escapes are never syntax', async () => {
       const special = '50% off "quoted" AND (special) *star* NEAR_me';
-      for (const q of [
-        '%',
-        '_',
-        '"',
-        '*',
-        '-',
-        '(',
-        ')',
-        "'",
-        '\\',
-        ':*',
-        '&|!',
-        '""',
-        '^',
-        '%_%',
-      ]) {
+      for (const q of ['%', '_', '"', '*', '-', '(', ')', "'", '\\', ':*', '&|!', '""', '^', '%_%']) {
         const page = await search(q);
         assert.equal(page.pagination.total, 0, `q=${q}`);
       }
