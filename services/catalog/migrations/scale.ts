@@ -66,28 +66,36 @@ const sqlite: Migration = {
         on conflict (category_id, in_stock) do update set n = n + 1;
     end`.execute(db);
 
+    // The index also holds each product's filters as tags (`c<category id without dashes>`,
+    // `s0`/`s1`), so a search within a category or stock is one match in the index instead of
+    // a row lookup per match. FTS5 reads external content by column name: a view supplies them.
+    await sql`create view products_search_source as
+      select seq, name, description,
+        'c' || replace(category_id, '-', '') || ' s' || in_stock as tags
+      from products`.execute(db);
     // prefix='2 3': prefix queries of two and three characters read a prefix index, not every term.
     await sql`create virtual table products_search using fts5(
-      name, description,
-      content = 'products', content_rowid = 'seq',
+      name, description, tags,
+      content = 'products_search_source', content_rowid = 'seq',
       tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3'
     )`.execute(db);
-    // The name weighs ten times the description in the ranking (bm25's column weights).
-    await sql`insert into products_search (products_search, rank) values ('rank', 'bm25(10.0, 1.0)')`.execute(
-      db,
-    );
     await sql`insert into products_search (products_search) values ('rebuild')`.execute(db);
+    const tags = (row: 'new' | 'old') =>
+      sql.raw(`'c' || replace(${row}.category_id, '-', '') || ' s' || ${row}.in_stock`);
     await sql`create trigger products_search_insert after insert on products begin
-      insert into products_search (rowid, name, description) values (new.seq, new.name, new.description);
+      insert into products_search (rowid, name, description, tags)
+        values (new.seq, new.name, new.description, ${tags('new')});
     end`.execute(db);
     await sql`create trigger products_search_delete after delete on products begin
-      insert into products_search (products_search, rowid, name, description)
-        values ('delete', old.seq, old.name, old.description);
+      insert into products_search (products_search, rowid, name, description, tags)
+        values ('delete', old.seq, old.name, old.description, ${tags('old')});
     end`.execute(db);
-    await sql`create trigger products_search_update after update of name, description on products begin
-      insert into products_search (products_search, rowid, name, description)
-        values ('delete', old.seq, old.name, old.description);
-      insert into products_search (rowid, name, description) values (new.seq, new.name, new.description);
+    await sql`create trigger products_search_update
+      after update of name, description, category_id, in_stock on products begin
+      insert into products_search (products_search, rowid, name, description, tags)
+        values ('delete', old.seq, old.name, old.description, ${tags('old')});
+      insert into products_search (rowid, name, description, tags)
+        values (new.seq, new.name, new.description, ${tags('new')});
     end`.execute(db);
   },
 };
@@ -140,9 +148,13 @@ const postgres: Migration = {
 
     // Punctuation becomes a space first, so the words are the same runs of letters and digits
     // SQLite's unicode61 tokenizer sees ("usb-c" is "usb" and "c" on both, "3.5" is "3" and "5").
+    // Name is weight A, description B; the filters are tags of weight D (as in FTS5), so a
+    // search within a category or stock is one GIN match; user words only match A and B.
     await sql`alter table products add column search tsvector generated always as (
       setweight(to_tsvector('simple', regexp_replace(name, '[[:punct:][:space:]]+', ' ', 'g')), 'A') ||
-      setweight(to_tsvector('simple', regexp_replace(description, '[[:punct:][:space:]]+', ' ', 'g')), 'B')
+      setweight(to_tsvector('simple', regexp_replace(description, '[[:punct:][:space:]]+', ' ', 'g')), 'B') ||
+      setweight(to_tsvector('simple',
+        'c' || replace(category_id, '-', '') || ' s' || case when in_stock then '1' else '0' end), 'D')
     ) stored`.execute(db);
     await sql`create index products_search on products using gin (search)`.execute(db);
   },

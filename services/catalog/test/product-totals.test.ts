@@ -206,6 +206,11 @@ for (const makeTarget of databaseTargets()) {
           'Brass bell',
           'Brass lamp',
         ]);
+        const oak = await get(`q=oak&category_id=${category}&in_stock=false`);
+        assert.deepEqual(
+          oak.data.map((p: { name: string }) => p.name),
+          ['Oak desk'],
+        );
       } finally {
         await h.close();
       }

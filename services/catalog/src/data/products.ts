@@ -6,13 +6,14 @@
  *   (`id >= (select id … offset n limit 1)`, an index-only walk), then one page of rows is read.
  * - Totals come from `product_counts` (kept by triggers in every write's transaction), never
  *   from counting the filter's rows.
- * - Search goes through the full-text index (FTS5 / tsvector + GIN) and ranks the
- *   SEARCH_WINDOW most recently added matches; a query matching more says so (`exact: false`).
+ * - Search goes through the full-text index (FTS5 / tsvector + GIN), which also holds the
+ *   category and stock of each product, and ranks the SEARCH_WINDOW most recently added
+ *   matches; a query matching more says so (`exact: false`).
  */
 import { type Executor, type SqlDialect, sql } from '@portico/store/sql';
 import type { SelectQueryBuilder } from 'kysely';
 import type { CatalogDatabase, ProductsTable } from './schema.ts';
-import { fts5Query, type SearchTerm, searchTerms, tsQuery } from './search-terms.ts';
+import { fts5Query, type IndexedFilter, type SearchTerm, searchTerms, tsQuery } from './search-terms.ts';
 
 export type ProductRow = ProductsTable;
 
@@ -65,54 +66,44 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       if (terms.length === 0) return query.where(sql<boolean>`1 = 0`);
       query = query.where(
         sqlite
-          ? sql<boolean>`seq in (select rowid from products_search where products_search match ${fts5Query(terms)})`
-          : sql<boolean>`search @@ to_tsquery('simple', ${tsQuery(terms)})`,
+          ? sql<boolean>`seq in (select rowid from products_search where products_search match ${fts5Query(terms)!})`
+          : sql<boolean>`search @@ to_tsquery('simple', ${tsQuery(terms)!})`,
       );
     }
     return query;
   }
 
-  /** The filter's conditions other than `q`, as SQL on `products` aliased `p`. */
-  function conditions(filter: ProductFilter) {
-    const parts = [sql`true`];
-    if (filter.categoryId !== undefined) parts.push(sql`p.category_id = ${filter.categoryId}`);
-    if (filter.categoryIds !== undefined)
-      parts.push(
-        filter.categoryIds.length
-          ? sql`p.category_id in (${sql.join(filter.categoryIds)})`
-          : sql`p.category_id = ''`,
-      );
-    if (filter.inStock !== undefined)
-      parts.push(sql`p.in_stock = ${sqlite ? Number(filter.inStock) : filter.inStock}`);
-    return sql.join(parts, sql` and `);
+  /** The list filters, as a search answers them inside the full-text index. */
+  function indexed(filter: ProductFilter): IndexedFilter {
+    let categoryIds = filter.categoryIds;
+    if (filter.categoryId !== undefined)
+      categoryIds = !categoryIds || categoryIds.includes(filter.categoryId) ? [filter.categoryId] : [];
+    return { categoryIds, inStock: filter.inStock };
   }
-
-  const narrowed = (filter: ProductFilter) =>
-    filter.categoryId !== undefined || filter.categoryIds !== undefined || filter.inStock !== undefined;
 
   /** Up to `limit` of the newest matches with their scores (higher is better), best first. */
   async function rankWindow(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<Ranked[]> {
-    let rows: Ranked[];
+    let rows: Ranked[] = [];
     if (sqlite) {
-      const match = fts5Query(terms);
-      // bm25 is lower for better matches; the weights (name 10, description 1) are the table's rank.
-      const query = narrowed(filter)
-        ? sql<Ranked>`select s.rowid as key, -bm25(products_search, 10.0, 1.0) as score
-            from products_search s join products p on p.seq = s.rowid
-            where products_search match ${match} and ${conditions(filter)}
-            order by s.rowid desc limit ${limit}`
-        : sql<Ranked>`select rowid as key, -bm25(products_search, 10.0, 1.0) as score
+      const match = fts5Query(terms, indexed(filter));
+      // bm25 is lower for better matches: the name weighs 10, the description 1, the tags nothing.
+      if (match !== undefined)
+        rows = (
+          await sql<Ranked>`select rowid as key, -bm25(products_search, 10.0, 1.0, 0.0) as score
             from products_search where products_search match ${match}
-            order by rowid desc limit ${limit}`;
-      rows = (await query.execute(db)).rows;
+            order by rowid desc limit ${limit}`.execute(db)
+        ).rows;
     } else {
+      const match = tsQuery(terms, indexed(filter));
       // ts_rank weights are {D, C, B, A}: the name (A) weighs ten times the description (B).
-      rows = (
-        await sql<Ranked>`select p.id as key, ts_rank('{0, 0, 0.1, 1.0}', p.search, query) as score
-          from products p, to_tsquery('simple', ${tsQuery(terms)}) query
-          where p.search @@ query and ${conditions(filter)}
-          order by p.id desc limit ${limit}`.execute(db)
-      ).rows;
+      // It ranks the words alone: with the tags in the query, their positions would count.
+      if (match !== undefined)
+        rows = (
+          await sql<Ranked>`select p.id as key, ts_rank('{0, 0, 0.1, 1.0}', p.search, words) as score
+            from products p, to_tsquery('simple', ${match}) match, to_tsquery('simple', ${tsQuery(terms)!}) words
+            where p.search @@ match
+            order by p.id desc limit ${limit}`.execute(db)
+        ).rows;
     }
     return rows.sort((a, b) => b.score - a.score || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
   }

@@ -24,12 +24,50 @@ export function searchTerms(input: string): SearchTerm[] {
   return unique.map((text, i) => ({ text, prefix: i === unique.length - 1 && text.length >= 2 }));
 }
 
-/** An FTS5 MATCH expression: `"head"* "usb"` (implicit AND). */
-export function fts5Query(terms: readonly SearchTerm[]): string {
-  return terms.map((t) => `"${t.text}"${t.prefix ? '*' : ''}`).join(' ');
+/**
+ * The filters a search can answer inside the index: both indexes hold each product's
+ * category and stock as tags (`c<category id without dashes>`, `s0`/`s1`; see the migration).
+ */
+export interface IndexedFilter {
+  categoryIds?: readonly string[];
+  inStock?: boolean;
 }
 
-/** A to_tsquery('simple', …) expression: `'head':* & 'usb':*`. */
-export function tsQuery(terms: readonly SearchTerm[]): string {
-  return terms.map((t) => `'${t.text}'${t.prefix ? ':*' : ''}`).join(' & ');
+/** A category's tag, or undefined for an id no category can have (ours are UUIDs). */
+function categoryTag(id: string): string | undefined {
+  return /^[0-9a-zA-Z-]+$/.test(id) ? `c${id.replaceAll('-', '').toLowerCase()}` : undefined;
+}
+
+function tags(filter: IndexedFilter): { categories?: string[]; stock?: string } | undefined {
+  const categories = filter.categoryIds?.map(categoryTag).filter((t) => t !== undefined);
+  if (categories?.length === 0) return undefined;
+  return { categories, stock: filter.inStock === undefined ? undefined : `s${Number(filter.inStock)}` };
+}
+
+/**
+ * An FTS5 MATCH expression: the words in name or description, the filters in tags:
+ * `{name description} : ("usb" "head"*) AND tags : ("c0193…") AND tags : "s1"`.
+ * Undefined when the filter can match nothing.
+ */
+export function fts5Query(terms: readonly SearchTerm[], filter: IndexedFilter = {}): string | undefined {
+  const t = tags(filter);
+  if (!t) return undefined;
+  const words = terms.map((term) => `"${term.text}"${term.prefix ? '*' : ''}`).join(' ');
+  let query = `{name description} : (${words})`;
+  if (t.categories) query += ` AND tags : (${t.categories.map((c) => `"${c}"`).join(' OR ')})`;
+  if (t.stock) query += ` AND tags : "${t.stock}"`;
+  return query;
+}
+
+/**
+ * A to_tsquery('simple', …) expression: words of weight A (name) or B (description), the
+ * filters as weight-D tags: `'usb':AB & 'head':*AB & ( 'c0193…':D ) & 's1':D`.
+ */
+export function tsQuery(terms: readonly SearchTerm[], filter: IndexedFilter = {}): string | undefined {
+  const t = tags(filter);
+  if (!t) return undefined;
+  const parts = terms.map((term) => `'${term.text}':${term.prefix ? '*' : ''}AB`);
+  if (t.categories) parts.push(`( ${t.categories.map((c) => `'${c}':D`).join(' | ')} )`);
+  if (t.stock) parts.push(`'${t.stock}':D`);
+  return parts.join(' & ');
 }
