@@ -1,4 +1,5 @@
 import { columnTypes, type Migration, type SqlDialect, sql } from '@portico/store/sql';
+import { scaleMigration } from './scale.ts';
 
 export function migrations(dialect: SqlDialect): Record<string, Migration> {
   const t = columnTypes(dialect);
@@ -55,5 +56,6 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
         await db.schema.dropTable('categories').execute();
       },
     },
+    '002_counts_and_search': scaleMigration(dialect),
   };
 }

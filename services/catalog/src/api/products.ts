@@ -81,7 +81,9 @@ export function productRoutes(server: Server, products: ProductService, cache: R
         tags,
         summary: 'List products',
         description:
-          'Filter by category, stock and text; offset pages (page/per_page) or keyset pages (cursor).',
+          'Filter by category, stock and text; offset pages (page/per_page) or keyset pages (cursor). ' +
+          'Every page costs the same at a thousand products or a million: totals are kept with each ' +
+          'write, deep offsets are skipped inside an index, and search reads a full-text index.',
         querystring: ProductListQuery,
         response: { 200: ProductList, 304: NotModified, 400: Problem },
       },
@@ -99,7 +101,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
         const position = decodeCursor(cursor);
         const [rows, total] = await Promise.all([
           products.list({ ...filter, limit: size + 1, ...position }),
-          products.count(filter),
+          products.total(filter),
         ]);
         const more = rows.length > size;
         items = position.before !== undefined ? rows.slice(more ? 1 : 0) : rows.slice(0, size);
@@ -111,7 +113,8 @@ export function productRoutes(server: Server, products: ProductService, cache: R
           data: items.map(productJson),
           pagination: {
             per_page: size,
-            total,
+            total: total.value,
+            total_is_exact: total.exact,
             has_next: hasNext,
             has_previous: hasPrevious,
             next_cursor: next,
@@ -128,10 +131,17 @@ export function productRoutes(server: Server, products: ProductService, cache: R
         const offset = offsetOf(page, size);
         const { items: rows, total } = await products.page(filter, size, offset);
         items = rows;
-        const hasNext = offset + rows.length < total;
+        const hasNext = offset + rows.length < total.value;
         body = {
           data: rows.map(productJson),
-          pagination: { page, per_page: size, total, has_next: hasNext, has_previous: page > 1 },
+          pagination: {
+            page,
+            per_page: size,
+            total: total.value,
+            total_is_exact: total.exact,
+            has_next: hasNext,
+            has_previous: page > 1,
+          },
           links: {
             self: link('/api/v1/products', { ...filters, page, per_page: size }),
             next: hasNext ? link('/api/v1/products', { ...filters, page: page + 1, per_page: size }) : null,

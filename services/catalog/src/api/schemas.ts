@@ -63,7 +63,16 @@ export const ProductListQuery = Type.Object(
     category_id: Type.Optional(Id),
     in_stock: Type.Optional(Type.Boolean()),
     q: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: 'Search in name and description' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'Full-text search in name and description: every word must match, and the last word, of two ' +
+          'or more letters, also matches words it starts ("usb head" finds "USB headphones"); case-insensitive; ' +
+          'punctuation and operators are ignored (the text is never query syntax). Offset pages ' +
+          'come best match first (the name weighs more than the description), ranked among the ' +
+          '1,000 most recently added matches; cursor pages come in id order.',
+      }),
     ),
     page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
     per_page: Type.Optional(Type.Integer({ minimum: 1, default: 20, description: 'Capped at 100' })),
@@ -117,10 +126,25 @@ export const Pagination = Type.Object({
   previous_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
+export const ProductPagination = Type.Object({
+  ...Pagination.properties,
+  total: Type.Integer({
+    description:
+      'Products matching the filters. Exact for category and stock filters (kept with every write, ' +
+      'never counted per request), on offset and cursor pages alike. With `q` it is exact up to ' +
+      '1,000 matches; past that it is 1,000 and total_is_exact is false.',
+  }),
+  total_is_exact: Type.Boolean({
+    description:
+      'false when total is a lower bound: a search matched more than the 1,000 products it ranks ' +
+      '(pages stop there; narrow the query or add filters to reach the rest)',
+  }),
+});
+
 export const ProductEnvelope = Type.Object({ data: ProductOut, links: Links });
 export const ProductList = Type.Object({
   data: Type.Array(ProductOut),
-  pagination: Pagination,
+  pagination: ProductPagination,
   links: Links,
 });
 export const CategoryEnvelope = Type.Object({ data: CategoryOut, links: Links });

@@ -1,11 +1,19 @@
 /**
- * Product queries. Every list walks an index: filters by category and/or stock use
- * the composite indexes ending in `id`, so offset pages, keyset (cursor) pages and
- * counts never scan the whole table. Search (`q`) is the exception: a substring scan.
+ * Product queries, each bounded by the page it returns rather than the table it reads:
+ *
+ * - Lists walk an index (the primary key, or the composite indexes ending in `id` for
+ *   category and/or stock). A deep offset page seeks: the offset is skipped inside the index
+ *   (`id >= (select id … offset n limit 1)`, an index-only walk), then one page of rows is read.
+ * - Totals come from `product_counts` (kept by triggers in every write's transaction), never
+ *   from counting the filter's rows.
+ * - Search goes through the full-text index (FTS5 / tsvector + GIN), which also holds the
+ *   category and stock of each product, and ranks the SEARCH_WINDOW most recently added
+ *   matches; a query matching more says so (`exact: false`).
  */
 import { type Executor, type SqlDialect, sql } from '@portico/store/sql';
 import type { SelectQueryBuilder } from 'kysely';
 import type { CatalogDatabase, ProductsTable } from './schema.ts';
+import { fts5Query, type IndexedFilter, type SearchTerm, searchTerms, tsQuery } from './search-terms.ts';
 
 export type ProductRow = ProductsTable;
 
@@ -16,83 +24,176 @@ export interface ProductFilter {
   q?: string;
 }
 
+/** A list's total: exact, or (for a search matching more than SEARCH_WINDOW) a lower bound. */
+export interface Total {
+  value: number;
+  exact: boolean;
+}
+
 export type ProductChanges = Partial<
   Pick<ProductRow, 'name' | 'description' | 'price_minor' | 'category_id' | 'in_stock' | 'updated_at'>
 >;
 
+/** How many of the newest matches a search ranks: its cost stays flat however many match. */
+export const SEARCH_WINDOW = 1000;
+
+const COLUMNS = [
+  'id',
+  'name',
+  'description',
+  'price_minor',
+  'currency',
+  'category_id',
+  'in_stock',
+  'version',
+  'created_at',
+  'updated_at',
+] as const;
+
+type Ranked = { key: string | number; score: number };
+
 export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect) {
+  const sqlite = dialect === 'sqlite';
+
   function filtered(filter: ProductFilter) {
     let query = db.selectFrom('products') as SelectQueryBuilder<CatalogDatabase, 'products', object>;
     if (filter.categoryId !== undefined) query = query.where('category_id', '=', filter.categoryId);
     if (filter.categoryIds !== undefined)
       query = query.where('category_id', 'in', filter.categoryIds.length ? filter.categoryIds : ['']);
     if (filter.inStock !== undefined) query = query.where('in_stock', '=', filter.inStock);
-    if (filter.q) {
-      const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const op = dialect === 'postgres' ? 'ilike' : 'like';
-      query = query.where((eb) =>
-        eb.or([eb(eb.ref('name'), op, eb.val(pattern)), eb(eb.ref('description'), op, eb.val(pattern))]),
+    if (filter.q !== undefined) {
+      const terms = searchTerms(filter.q);
+      if (terms.length === 0) return query.where(sql<boolean>`1 = 0`);
+      query = query.where(
+        sqlite
+          ? sql<boolean>`seq in (select rowid from products_search where products_search match ${fts5Query(terms)!})`
+          : sql<boolean>`search @@ to_tsquery('simple', ${tsQuery(terms)!})`,
       );
     }
     return query;
   }
 
+  /** The list filters, as a search answers them inside the full-text index. */
+  function indexed(filter: ProductFilter): IndexedFilter {
+    let categoryIds = filter.categoryIds;
+    if (filter.categoryId !== undefined)
+      categoryIds = !categoryIds || categoryIds.includes(filter.categoryId) ? [filter.categoryId] : [];
+    return { categoryIds, inStock: filter.inStock };
+  }
+
+  /** Up to `limit` of the newest matches with their scores (higher is better), best first. */
+  async function rankWindow(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<Ranked[]> {
+    let rows: Ranked[] = [];
+    if (sqlite) {
+      const match = fts5Query(terms, indexed(filter));
+      // bm25 is lower for better matches: the name weighs 10, the description 1, the tags nothing.
+      if (match !== undefined)
+        rows = (
+          await sql<Ranked>`select rowid as key, -bm25(products_search, 10.0, 1.0, 0.0) as score
+            from products_search where products_search match ${match}
+            order by rowid desc limit ${limit}`.execute(db)
+        ).rows;
+    } else {
+      const match = tsQuery(terms, indexed(filter));
+      // ts_rank weights are {D, C, B, A}: the name (A) weighs ten times the description (B).
+      // It ranks the words alone: with the tags in the query, their positions would count.
+      if (match !== undefined)
+        rows = (
+          await sql<Ranked>`select p.id as key, ts_rank('{0, 0, 0.1, 1.0}', p.search, words) as score
+            from products p, to_tsquery('simple', ${match}) match, to_tsquery('simple', ${tsQuery(terms)!}) words
+            where p.search @@ match
+            order by p.id desc limit ${limit}`.execute(db)
+        ).rows;
+    }
+    return rows.sort((a, b) => b.score - a.score || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+  }
+
+  async function byKeys(keys: ReadonlyArray<string | number>): Promise<ProductRow[]> {
+    if (keys.length === 0) return [];
+    const column = sqlite ? 'seq' : 'id';
+    const rows = (
+      await sql<ProductRow & { key: string | number }>`select ${sql.join(COLUMNS.map((c) => sql.ref(c)))},
+        ${sql.ref(column)} as key from products where ${sql.ref(column)} in (${sql.join(keys)})`.execute(db)
+    ).rows;
+    const byKey = new Map(rows.map((row) => [row.key, row]));
+    return keys.flatMap((key) => {
+      const row = byKey.get(key);
+      if (!row) return [];
+      const { key: _, ...product } = row;
+      return [product];
+    });
+  }
+
+  async function countedTotal(filter: ProductFilter): Promise<number> {
+    let query = db
+      .selectFrom('product_counts')
+      .select((eb) => eb.fn.sum<number | string | null>('n').as('n'));
+    if (filter.categoryId !== undefined) query = query.where('category_id', '=', filter.categoryId);
+    if (filter.categoryIds !== undefined)
+      query = query.where('category_id', 'in', filter.categoryIds.length ? filter.categoryIds : ['']);
+    if (filter.inStock !== undefined) query = query.where('in_stock', '=', filter.inStock);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.n ?? 0);
+  }
+
   return {
     async byId(id: string): Promise<ProductRow | undefined> {
-      return db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+      return db.selectFrom('products').select(COLUMNS).where('id', '=', id).executeTakeFirst();
     },
     async byIds(ids: readonly string[]): Promise<ProductRow[]> {
       if (ids.length === 0) return [];
-      return db.selectFrom('products').selectAll().where('id', 'in', ids).execute();
+      return db.selectFrom('products').select(COLUMNS).where('id', 'in', ids).execute();
     },
+    /** An offset page: in id order, or with `q` in rank order (best first). */
     async page(filter: ProductFilter, limit: number, offset: number): Promise<ProductRow[]> {
-      return filtered(filter).selectAll().orderBy('id').limit(limit).offset(offset).execute();
+      if (filter.q !== undefined) return (await this.search(filter, limit, offset)).rows;
+      let query = filtered(filter).select(COLUMNS).orderBy('id').limit(limit);
+      // Skip `offset` entries in the index, then read one page of rows from there.
+      if (offset > 0)
+        query = query.where('id', '>=', filtered(filter).select('id').orderBy('id').limit(1).offset(offset));
+      return query.execute();
     },
-    /**
-     * An offset page and the filter's total. PostgreSQL: one query (the window count is taken
-     * before LIMIT), since a round trip costs more than the count. SQLite: two, since it runs
-     * in process and counting on the index beats materialising the window (measured).
-     */
+    /** A ranked page of a search and its total. */
+    async search(
+      filter: ProductFilter,
+      limit: number,
+      offset: number,
+    ): Promise<{ rows: ProductRow[]; total: Total }> {
+      const terms = searchTerms(filter.q ?? '');
+      if (terms.length === 0) return { rows: [], total: { value: 0, exact: true } };
+      const ranked = await rankWindow(filter, terms, SEARCH_WINDOW + 1);
+      const total = { value: Math.min(ranked.length, SEARCH_WINDOW), exact: ranked.length <= SEARCH_WINDOW };
+      const keys = ranked.slice(0, SEARCH_WINDOW).slice(offset, offset + limit);
+      return { rows: await byKeys(keys.map((r) => r.key)), total };
+    },
     async pageWithTotal(
       filter: ProductFilter,
       limit: number,
       offset: number,
-    ): Promise<{ rows: ProductRow[]; total: number }> {
-      if (dialect === 'sqlite') {
-        const rows = await this.page(filter, limit, offset);
-        return { rows, total: await this.count(filter) };
-      }
-      const rows = await filtered(filter)
-        .selectAll()
-        .select(sql<number>`count(*) over ()`.as('total_count'))
-        .orderBy('id')
-        .limit(limit)
-        .offset(offset)
-        .execute();
-      if (rows.length > 0) return { rows, total: Number(rows[0]!.total_count) };
-      // Past the last page there is no row to carry the count.
-      return { rows, total: offset === 0 ? 0 : await this.count(filter) };
+    ): Promise<{ rows: ProductRow[]; total: Total }> {
+      if (filter.q !== undefined) return this.search(filter, limit, offset);
+      const [rows, total] = await Promise.all([this.page(filter, limit, offset), this.total(filter)]);
+      return { rows, total };
     },
     /** Keyset page: rows after `afterId` (or before it, walking backwards), in id order. */
     async pageAfter(filter: ProductFilter, limit: number, afterId?: string): Promise<ProductRow[]> {
-      let query = filtered(filter).selectAll();
+      let query = filtered(filter).select(COLUMNS);
       if (afterId !== undefined) query = query.where('id', '>', afterId);
       return query.orderBy('id').limit(limit).execute();
     },
     async pageBefore(filter: ProductFilter, limit: number, beforeId: string): Promise<ProductRow[]> {
       const rows = await filtered(filter)
-        .selectAll()
+        .select(COLUMNS)
         .where('id', '<', beforeId)
         .orderBy('id', 'desc')
         .limit(limit)
         .execute();
       return rows.reverse();
     },
-    async count(filter: ProductFilter): Promise<number> {
-      const row = await filtered(filter)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
+    /** Exact from the counts table; a search's is exact up to SEARCH_WINDOW matches. */
+    async total(filter: ProductFilter): Promise<Total> {
+      if (filter.q === undefined) return { value: await countedTotal(filter), exact: true };
+      return (await this.search(filter, 0, 0)).total;
     },
     async insert(row: ProductRow): Promise<void> {
       await db.insertInto('products').values(row).execute();
@@ -113,9 +214,6 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       if (version !== undefined) query = query.where('version', '=', version);
       const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
-    },
-    async countInCategory(categoryId: string): Promise<number> {
-      return this.count({ categoryId });
     },
   };
 }

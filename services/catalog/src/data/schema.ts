@@ -20,7 +20,15 @@ export interface ProductsTable {
   updated_at: string;
 }
 
+/** Products per (category, stock) pair, kept by triggers: list totals without counting rows. */
+export interface ProductCountsTable {
+  category_id: string;
+  in_stock: boolean | number;
+  n: number;
+}
+
 export interface CatalogDatabase {
   categories: CategoriesTable;
   products: ProductsTable;
+  product_counts: ProductCountsTable;
 }

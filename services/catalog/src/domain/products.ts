@@ -6,7 +6,13 @@
  */
 import { type Database, isForeignKeyViolation, uuidv7 } from '@portico/store/sql';
 import { categoriesTable } from '../data/categories.ts';
-import { type ProductChanges, type ProductFilter, type ProductRow, productsTable } from '../data/products.ts';
+import {
+  type ProductChanges,
+  type ProductFilter,
+  type ProductRow,
+  productsTable,
+  type Total,
+} from '../data/products.ts';
 import type { CatalogDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import { CURRENCY, parsePrice } from './money.ts';
@@ -36,6 +42,8 @@ export interface ProductInput {
 export type ProductPatch = Partial<ProductInput>;
 
 export type ProductEvent = { type: 'created' | 'updated' | 'deleted'; product: Product };
+
+export type { Total };
 
 export interface ListQuery extends ProductFilter {
   limit: number;
@@ -217,6 +225,7 @@ export function createProductService(database: Database<CatalogDatabase>) {
       emit('deleted', current);
     },
 
+    /** Offset pages are in id order, or with `q` best match first; cursor pages are in id order. */
     async list(query: ListQuery): Promise<Product[]> {
       const rows =
         query.before !== undefined
@@ -227,18 +236,24 @@ export function createProductService(database: Database<CatalogDatabase>) {
       return rows.map(toProduct);
     },
 
-    /** An offset page with the filter's total, in one query. */
+    /** An offset page with the filter's total (see `total`). */
     async page(
       filter: ProductFilter,
       limit: number,
       offset: number,
-    ): Promise<{ items: Product[]; total: number }> {
+    ): Promise<{ items: Product[]; total: Total }> {
       const { rows, total } = await products.pageWithTotal(filter, limit, offset);
       return { items: rows.map(toProduct), total };
     },
 
+    /**
+     * How many products match: exact and kept in step with every write for category and stock
+     * filters; for a search, exact up to the ranked window and a lower bound past it.
+     */
+    total: (filter: ProductFilter): Promise<Total> => products.total(filter),
+
     async count(filter: ProductFilter): Promise<number> {
-      return products.count(filter);
+      return (await products.total(filter)).value;
     },
   };
 }

@@ -1,0 +1,116 @@
+/**
+ * Bulk loads for the scale bench, into a catalog whose schema the service has already
+ * migrated: SQLite through node:sqlite (multi-row INSERTs in one transaction), PostgreSQL
+ * through psql's COPY. The triggers stay on, so counts and search indexes are filled
+ * the way every write fills them.
+ */
+import { spawn } from 'node:child_process';
+import { DatabaseSync } from 'node:sqlite';
+import { CATEGORY_COUNT, categoryId, products } from './products.ts';
+
+const ROWS_PER_INSERT = 500;
+const CREATED = '2026-01-01T00:00:00.000Z';
+
+export function fillSqlite(path: string, from: number, to: number): void {
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = OFF');
+  db.exec('PRAGMA cache_size = -262144');
+  db.exec('BEGIN');
+  if (from === 0) {
+    const category = db.prepare(
+      'insert into categories (id, name, description, created_at, updated_at) values (?, ?, ?, ?, ?)',
+    );
+    for (let c = 0; c < CATEGORY_COUNT; c++)
+      category.run(categoryId(c), `Category ${c}`, '', CREATED, CREATED);
+  }
+  const columns =
+    '(id, name, description, price_minor, currency, category_id, in_stock, version, created_at, updated_at)';
+  const tuple = `(?, ?, ?, ?, 'EUR', ?, ?, 1, '${CREATED}', '${CREATED}')`;
+  const full = db.prepare(
+    `insert into products ${columns} values ${Array(ROWS_PER_INSERT).fill(tuple).join(',')}`,
+  );
+  let batch: Array<string | number> = [];
+  for (const p of products(from, to)) {
+    batch.push(p.id, p.name, p.description, p.price_minor, p.category_id, p.in_stock ? 1 : 0);
+    if (batch.length === ROWS_PER_INSERT * 6) {
+      full.run(...batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0)
+    db.prepare(
+      `insert into products ${columns} values ${Array(batch.length / 6)
+        .fill(tuple)
+        .join(',')}`,
+    ).run(...batch);
+  db.exec('COMMIT');
+  db.exec('ANALYZE');
+  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  db.close();
+}
+
+function psql(url: string, schema: string, command: string, input?: () => Iterable<string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'psql',
+      [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `set search_path = ${schema}`, '-c', command],
+      {
+        stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql: ${stderr}`))));
+    if (input) {
+      const stdin = child.stdin!;
+      const lines = input()[Symbol.iterator]();
+      const pump = () => {
+        for (;;) {
+          const next = lines.next();
+          if (next.done) return stdin.end();
+          if (!stdin.write(next.value)) return stdin.once('drain', pump);
+        }
+      };
+      pump();
+    }
+  });
+}
+
+const csv = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+export async function fillPostgres(url: string, schema: string, from: number, to: number): Promise<void> {
+  if (from === 0) {
+    const values = Array.from(
+      { length: CATEGORY_COUNT },
+      (_, c) => `('${categoryId(c)}', 'Category ${c}', '', '${CREATED}', '${CREATED}')`,
+    );
+    await psql(
+      url,
+      schema,
+      `insert into categories (id, name, description, created_at, updated_at) values ${values.join(',')}`,
+    );
+  }
+  await psql(
+    url,
+    schema,
+    'copy products (id, name, description, price_minor, currency, category_id, in_stock, version, created_at, updated_at) from stdin (format csv)',
+    function* () {
+      let chunk = '';
+      for (const p of products(from, to)) {
+        chunk += `${p.id},${csv(p.name)},${csv(p.description)},${p.price_minor},EUR,${p.category_id},${p.in_stock},1,${CREATED},${CREATED}\n`;
+        if (chunk.length > 1 << 16) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+      if (chunk) yield chunk;
+    },
+  );
+  // Index-only scans (deep offset pages) need the visibility map; the planner needs statistics.
+  await psql(url, schema, 'vacuum analyze products');
+  await psql(url, schema, 'vacuum analyze product_counts');
+}

@@ -1,0 +1,189 @@
+/**
+ * Search through the full-text index (FTS5 on SQLite, tsvector + GIN on PostgreSQL), on a
+ * real socket: ranking, prefixes, every word required, user text that is never query syntax,
+ * the index kept in step with writes, and the documented totals.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { databaseTargets } from '@portico/store/testing';
+import { SEARCH_WINDOW } from '../src/data/products.ts';
+import { type Harness, startCatalog } from './helpers.ts';
+
+interface Page {
+  data: Array<{ id: string; name: string }>;
+  pagination: { total: number; total_is_exact: boolean; has_next: boolean; next_cursor?: string | null };
+}
+
+const PRODUCTS: Array<[string, string]> = [
+  ['Wireless keyboard', 'Bluetooth, quiet keys'],
+  ['Keyboard cable', 'USB-C to USB-A, braided'],
+  ['Desk mat', 'Felt, large enough for a keyboard plus a mouse'],
+  ['Headphones', 'Over-ear, 3.5 mm jack'],
+  ['50% off "quoted" AND (special) *star* NEAR_me', 'Edge cases: 100% cotton_shirt \\ back-slash'],
+  ['Café crème mug', 'Ceramic'],
+];
+
+for (const makeTarget of databaseTargets()) {
+  const target = makeTarget();
+  describe(`catalog search (${target.name})`, () => {
+    let h: Harness;
+    let base: string;
+    let category: string;
+    const ids = new Map<string, string>();
+    before(async () => {
+      h = await startCatalog(target, { demoData: false, readCacheTtlMs: 0 });
+      base = await h.server.listen({ port: 0, host: '127.0.0.1' });
+      category = (await h.server.categories.create({ name: 'Things' })).id;
+      for (const [name, description] of PRODUCTS)
+        ids.set(
+          name,
+          (await h.server.products.create({ name, description, price: 3, category_id: category })).id,
+        );
+    });
+    after(() => h.close());
+
+    const search = async (q: string, extra = ''): Promise<Page> => {
+      const res = await fetch(`${base}/api/v1/products?q=${encodeURIComponent(q)}${extra}`);
+      assert.equal(res.status, 200, `q=${q}`);
+      return (await res.json()) as Page;
+    };
+    const names = async (q: string, extra = '') => (await search(q, extra)).data.map((p) => p.name);
+
+    test('ranks a match in the name above one in the description', async () => {
+      const found = await names('keyboard');
+      assert.equal(found.length, 3);
+      assert.equal(found.at(-1), 'Desk mat');
+      assert.deepEqual(found.slice(0, 2).sort(), ['Keyboard cable', 'Wireless keyboard']);
+    });
+
+    test('every word must match; the last one, of two or more letters, also matches words it starts', async () => {
+      assert.deepEqual(await names('wireless keyboard'), ['Wireless keyboard']);
+      assert.deepEqual(await names('KEYBOARD wire'), ['Wireless keyboard']);
+      assert.deepEqual(await names('keyb wireless'), [], 'only the last word is a prefix');
+      assert.deepEqual(await names('head'), ['Headphones']);
+      assert.deepEqual(await names('usb-c'), ['Keyboard cable']);
+      assert.deepEqual(await names('3.5'), ['Headphones']);
+      assert.deepEqual(await names('café'), ['Café crème mug']);
+      // One letter is a word of its own, not a prefix of every word.
+      assert.deepEqual(await names('k'), []);
+      assert.deepEqual(await names('nothing like this'), []);
+    });
+
+    test('user text is data: quotes, wildcards, operators and escapes are never syntax', async () => {
+      const special = '50% off "quoted" AND (special) *star* NEAR_me';
+      for (const q of ['%', '_', '"', '*', '-', '(', ')', "'", '\\', ':*', '&|!', '""', '^', '%_%']) {
+        const page = await search(q);
+        assert.equal(page.pagination.total, 0, `q=${q}`);
+      }
+      for (const q of [
+        'AND',
+        'and',
+        'NEAR',
+        '"quoted"',
+        '(special)',
+        '*star*',
+        'near_me',
+        '100%',
+        'NEAR()',
+        'cotton_shirt',
+        'back\\slash',
+      ])
+        assert.deepEqual(await names(q), [special], `q=${q}`);
+      // `-` is not NOT, `OR` is a word (all words must match), parentheses do not group.
+      assert.deepEqual((await names('-keyboard')).length, 3);
+      assert.deepEqual(await names('keyboard OR mouse'), []);
+      assert.deepEqual(await names('(keyboard mouse)'), ['Desk mat']);
+      assert.deepEqual(await names('NEAR(keyboard mouse)'), []);
+      assert.deepEqual(await names("keyboard' OR '1'='1"), []);
+      // The index also tags each product with its category and stock: words never match them.
+      assert.deepEqual(await names('s1'), []);
+      assert.deepEqual(await names(`c${category.replaceAll('-', '')}`), []);
+      assert.deepEqual(await names('keyboard', '&category_id=%22%20OR%20%22x'), []);
+    });
+
+    test('the index follows every write in its transaction', async () => {
+      const created = await h.server.products.create({
+        name: 'Zebra lamp',
+        description: 'striped',
+        price: 1,
+        category_id: category,
+      });
+      assert.deepEqual(await names('zebra'), ['Zebra lamp']);
+      await h.server.products.patch(created.id, { name: 'Okapi lamp', description: 'plain' });
+      assert.deepEqual(await names('zebra'), []);
+      assert.deepEqual(await names('striped'), []);
+      assert.deepEqual(await names('okapi plain'), ['Okapi lamp']);
+      await h.server.products.patch(created.id, { in_stock: false });
+      assert.deepEqual(await names('okapi', '&in_stock=true'), []);
+      assert.deepEqual(await names('okapi', '&in_stock=false'), ['Okapi lamp']);
+      await h.server.products.remove(created.id);
+      assert.deepEqual(await names('okapi'), []);
+    });
+
+    test('filters, cursor pages and GraphQL searchProducts use the same index', async () => {
+      const other = await h.server.categories.create({ name: 'Other things' });
+      const moved = await h.server.products.create({
+        name: 'Keyboard tray',
+        description: '',
+        price: 2,
+        category_id: other.id,
+        in_stock: false,
+      });
+      assert.deepEqual(await names('keyboard', `&category_id=${other.id}`), ['Keyboard tray']);
+      assert.deepEqual(await names('keyboard', `&category_id=${other.id}&in_stock=true`), []);
+      await h.server.products.patch(moved.id, { category_id: category, in_stock: true });
+      assert.deepEqual(await names('keyboard', `&category_id=${other.id}`), []);
+      assert.ok(
+        (await names('keyboard', `&category_id=${category}&in_stock=true`)).includes('Keyboard tray'),
+      );
+      await h.server.products.remove(moved.id);
+
+      assert.deepEqual(await names('keyboard', `&category_id=${category}&in_stock=true&per_page=1`), [
+        (await names('keyboard'))[0]!,
+      ]);
+      const cursorPage = await search('keyboard', '&cursor=&per_page=2');
+      assert.equal(cursorPage.pagination.total, 3);
+      assert.equal(cursorPage.pagination.total_is_exact, true);
+      assert.deepEqual(
+        cursorPage.data.map((p) => p.id),
+        [...cursorPage.data.map((p) => p.id)].sort(),
+        'cursor pages are in id order',
+      );
+      const res = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ searchProducts(query: "keyboard") { name } }' }),
+      });
+      const body = (await res.json()) as { data: { searchProducts: Array<{ name: string }> } };
+      assert.deepEqual(
+        body.data.searchProducts.map((p) => p.name),
+        await names('keyboard'),
+      );
+    });
+
+    test(`past ${SEARCH_WINDOW} matches the total is a lower bound and pages stop there`, async () => {
+      const bulk = await h.server.categories.create({ name: 'Bulk' });
+      for (let i = 0; i <= SEARCH_WINDOW; i++)
+        await h.server.products.create({
+          name: `Bolt ${i}`,
+          description: '',
+          price: 1,
+          category_id: bulk.id,
+        });
+      const first = await search('bolt', '&per_page=100');
+      assert.equal(first.pagination.total, SEARCH_WINDOW);
+      assert.equal(first.pagination.total_is_exact, false);
+      assert.equal(first.pagination.has_next, true);
+      const last = await search('bolt', `&per_page=100&page=${SEARCH_WINDOW / 100}`);
+      assert.equal(last.data.length, 100);
+      assert.equal(last.pagination.has_next, false);
+      assert.equal((await search('bolt', `&per_page=100&page=${SEARCH_WINDOW / 100 + 1}`)).data.length, 0);
+      // The newest matches are the ones ranked.
+      assert.ok(first.data.some((p) => p.name === `Bolt ${SEARCH_WINDOW}`));
+      // Without `q` the totals stay exact.
+      const listed = await (await fetch(`${base}/api/v1/products?category_id=${bulk.id}`)).json();
+      assert.equal(listed.pagination.total, SEARCH_WINDOW + 1);
+      assert.equal(listed.pagination.total_is_exact, true);
+    });
+  });
+}
