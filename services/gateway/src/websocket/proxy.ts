@@ -136,7 +136,7 @@ export function proxyUpgrade(options: UpgradeOptions): void {
         );
         done(502);
       });
-      up.once('error', (err) => {
+      up.on('error', (err) => {
         if (!settled) {
           settled = true;
           socket.off('close', abort);

@@ -8,6 +8,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { type RawData, WebSocket } from 'ws';
 
+const MAX_WAITING = 16;
+
 export interface SessionOptions {
   limit: (() => Promise<unknown>) | undefined;
   idleTimeoutMs: number;
@@ -18,6 +20,7 @@ export interface SessionOptions {
 
 export function join(client: WebSocket, up: WebSocket, options: SessionOptions): void {
   let queue: Promise<void> = Promise.resolve();
+  let waiting = 0;
   const idle =
     options.idleTimeoutMs > 0
       ? setTimeout(() => {
@@ -33,6 +36,8 @@ export function join(client: WebSocket, up: WebSocket, options: SessionOptions):
       if (up.readyState === WebSocket.OPEN) up.send(data, { binary: isBinary });
       return;
     }
+    // Messages waiting for the limiter hold memory: stop reading the client while many wait.
+    if (++waiting === MAX_WAITING) client.pause();
     queue = queue.then(async () => {
       try {
         await options.limit!();
@@ -40,6 +45,8 @@ export function join(client: WebSocket, up: WebSocket, options: SessionOptions):
         end(client, 1008, 'rate limit exceeded');
         end(up, 1000, 'client closed');
         return;
+      } finally {
+        if (waiting-- === MAX_WAITING) client.resume();
       }
       if (up.readyState === WebSocket.OPEN) up.send(data, { binary: isBinary });
     });
