@@ -91,7 +91,7 @@ try {
   };
   const ids = list.data.map((p) => p.id);
 
-  // The mix: list pages, one product, categories, a 404, malformed input, an anonymous cart (401).
+  // The mix: list pages, one product, categories, a 404, a malformed limit, an anonymous cart (401).
   let n = 0;
   const next = (): [string, RequestInit] => {
     const i = n++;
@@ -192,7 +192,7 @@ try {
 
 \`npm run soak -- --duration ${duration} --rate ${rate}\` on ${result.at.slice(0, 10)}: catalog, orders and the
 gateway as separate processes (SQLite), mixed traffic through the gateway (product lists and
-pages, single products, categories, a 404, a 400, an anonymous cart 401).
+pages, single products, categories, a 404, a malformed limit, an anonymous cart 401).
 For 30 minutes: \`npm run soak -- --duration 1800\` (add \`--rate 300\` for the issue's rate).
 
 - ${result.requests} requests, ${skipped} ticks skipped (200 in flight); statuses ${JSON.stringify(result.statuses)}
