@@ -1,13 +1,13 @@
 /**
  * Real processes for fault tests: services started as `node services/<name>/src/main.ts` with
- * their configuration in the environment, a Redis of the test's own (never the shared one),
- * a TCP proxy that can freeze a database connection, and a JWKS endpoint for test tokens.
+ * their configuration in the environment, and a JWKS endpoint for test tokens. (A Redis of a
+ * test's own: `startOwnRedis()` in @portico/store/testing.)
  * Everything listens on 127.0.0.1; every process is stopped (and resumed first, if paused).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import { type AddressInfo, createServer as createNetServer, Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,54 +174,5 @@ export async function startJwks(): Promise<{ issuer: TestIssuer; jwksUri: string
     issuer,
     jwksUri: `http://127.0.0.1:${port}/jwks`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-/**
- * A TCP proxy in front of `target` that can freeze: while frozen, bytes are held in both
- * directions (connections stay open), as a paused database looks from its clients.
- */
-export async function startFreezableProxy(target: { host: string; port: number }) {
-  let frozen = false;
-  const held: Array<() => void> = [];
-  const sockets = new Set<Socket>();
-  const pipe = (from: Socket, to: Socket) => {
-    from.on('data', (chunk: Buffer) => {
-      if (frozen) {
-        from.pause();
-        held.push(() => {
-          to.write(chunk);
-          from.resume();
-        });
-      } else to.write(chunk);
-    });
-    from.on('end', () => to.end());
-    from.on('error', () => to.destroy());
-    from.on('close', () => to.destroy());
-  };
-  const server = createNetServer((client) => {
-    const upstream = new Socket();
-    sockets.add(client);
-    sockets.add(upstream);
-    upstream.connect(target.port, target.host);
-    pipe(client, upstream);
-    pipe(upstream, client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    port,
-    freeze() {
-      frozen = true;
-    },
-    thaw() {
-      frozen = false;
-      for (const release of held.splice(0)) release();
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
   };
 }
