@@ -18,7 +18,7 @@ import type { IdentityDatabase } from '../src/data/schema.ts';
 import { readDemoLogins } from '../src/domain/demo.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../src/domain/passwords.ts';
 import { createThrottle } from '../src/domain/throttle.ts';
-import { pkce, type RunningIdentity, startIdentity, WEB } from './helpers.ts';
+import { atLoginForm, pkce, type RunningIdentity, startIdentity, WEB } from './helpers.ts';
 
 describe('password hashes', () => {
   test('scrypt with its parameters recorded; verifies the right password only', async () => {
@@ -193,20 +193,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('wrong passwords are answered 401, then 429 with Retry-After, even for the right password', async () => {
-      const p = await pkce();
-      const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const interaction = new URL(start.headers.get('location')!, identity.issuer);
-      const loginUrl = new URL(`${interaction.pathname}/login`, identity.issuer);
+      const { browser, loginUrl } = await atLoginForm(identity.issuer);
       for (let i = 0; i < 3; i++) {
         const response = await browser.request(loginUrl, { username: 'admin', password: `guess ${i}` });
         assert.equal(response.status, 401);
@@ -227,20 +214,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('8 parallel wrong passwords for one account: as many 401s as the limit, the rest 429', async () => {
-      const p = await pkce();
-      const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const interaction = new URL(start.headers.get('location')!, identity.issuer);
-      const loginUrl = new URL(`${interaction.pathname}/login`, identity.issuer);
+      const { browser, loginUrl } = await atLoginForm(identity.issuer);
       const statuses = await Promise.all(
         Array.from({ length: 8 }, async (_, i) => {
           const response = await browser.request(loginUrl, {
