@@ -12,13 +12,12 @@ import { openDatabase } from '@portico/store/sql';
 import { databaseTargets, redisTestUrl } from '@portico/store/testing';
 import { Redis } from 'ioredis';
 import { migrations } from '../migrations/index.ts';
-import { createBrowser } from '../src/cli/browser.ts';
 import { type AttemptCounter, memoryAttempts, redisAttempts, sqlAttempts } from '../src/data/attempts.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
 import { readDemoLogins } from '../src/domain/demo.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../src/domain/passwords.ts';
 import { createThrottle } from '../src/domain/throttle.ts';
-import { pkce, type RunningIdentity, startIdentity, WEB } from './helpers.ts';
+import { atLoginForm, type RunningIdentity, startIdentity } from './helpers.ts';
 
 describe('password hashes', () => {
   test('scrypt with its parameters recorded; verifies the right password only', async () => {
@@ -163,19 +162,8 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('the login page is plain accessible HTML', async () => {
-      const p = await pkce();
-      const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const page = await browser.request(new URL(start.headers.get('location')!, identity.issuer));
+      const { browser, interaction } = await atLoginForm(identity.issuer);
+      const page = await browser.request(interaction);
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       assert.equal(page.headers.get('cache-control'), 'no-store');
@@ -193,20 +181,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('wrong passwords are answered 401, then 429 with Retry-After, even for the right password', async () => {
-      const p = await pkce();
-      const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const interaction = new URL(start.headers.get('location')!, identity.issuer);
-      const loginUrl = new URL(`${interaction.pathname}/login`, identity.issuer);
+      const { browser, loginUrl } = await atLoginForm(identity.issuer);
       for (let i = 0; i < 3; i++) {
         const response = await browser.request(loginUrl, { username: 'admin', password: `guess ${i}` });
         assert.equal(response.status, 401);
@@ -227,20 +202,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('8 parallel wrong passwords for one account: as many 401s as the limit, the rest 429', async () => {
-      const p = await pkce();
-      const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const interaction = new URL(start.headers.get('location')!, identity.issuer);
-      const loginUrl = new URL(`${interaction.pathname}/login`, identity.issuer);
+      const { browser, loginUrl } = await atLoginForm(identity.issuer);
       const statuses = await Promise.all(
         Array.from({ length: 8 }, async (_, i) => {
           const response = await browser.request(loginUrl, {
@@ -259,20 +221,8 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('unknown usernames fail like wrong passwords', async () => {
-      const p = await pkce();
-      const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const interaction = new URL(start.headers.get('location')!, identity.issuer);
-      const response = await browser.request(new URL(`${interaction.pathname}/login`, identity.issuer), {
+      const { browser, loginUrl } = await atLoginForm(identity.issuer);
+      const response = await browser.request(loginUrl, {
         username: 'mallory',
         password: 'x',
       });

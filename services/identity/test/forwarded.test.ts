@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createBrowser } from '../src/cli/browser.ts';
-import { pkce, startIdentity, WEB } from './helpers.ts';
+import { atLoginForm, startIdentity } from './helpers.ts';
 
 async function loginAttempts(
   settings: { proxyHops?: number; trustedProxies?: string },
@@ -22,24 +21,12 @@ async function loginAttempts(
     },
   );
   try {
-    const p = await pkce();
-    const browser = createBrowser();
-    const auth = new URL('/auth', identity.issuer);
-    auth.search = new URLSearchParams({
-      client_id: WEB.id,
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: WEB.redirect,
-      code_challenge: p.challenge,
-      code_challenge_method: 'S256',
-    }).toString();
-    const start = await browser.request(auth);
-    const interaction = new URL(start.headers.get('location')!, identity.issuer);
+    const { browser, interaction, loginUrl } = await atLoginForm(identity.issuer);
     await (await browser.request(interaction)).arrayBuffer();
     const cookie = [...browser.cookies()].map(([k, v]) => `${k}=${v}`).join('; ');
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await fetch(new URL(`${interaction.pathname}/login`, identity.issuer), {
+      const res = await fetch(loginUrl, {
         method: 'POST',
         redirect: 'manual',
         headers: {

@@ -9,6 +9,7 @@ import { freePort } from '@portico/http/testing';
 import { type DatabaseTarget, databaseTargets, redisTestUrl } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
+import { type Browser, createBrowser } from '../src/cli/browser.ts';
 import { ConfigSchema } from '../src/config.ts';
 
 export interface RunningIdentity {
@@ -132,4 +133,24 @@ export function storageTargets(): StorageTarget[] {
     });
   }
   return out;
+}
+
+/** A browser at the login form of a fresh authorization request; returns it and the form's URL. */
+export async function atLoginForm(
+  issuer: string,
+): Promise<{ browser: Browser; loginUrl: URL; interaction: URL }> {
+  const p = await pkce();
+  const browser = createBrowser();
+  const auth = new URL('/auth', issuer);
+  auth.search = new URLSearchParams({
+    client_id: WEB.id,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: WEB.redirect,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  const start = await browser.request(auth);
+  const interaction = new URL(start.headers.get('location')!, issuer);
+  return { browser, interaction, loginUrl: new URL(`${interaction.pathname}/login`, issuer) };
 }
