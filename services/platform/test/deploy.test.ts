@@ -17,6 +17,7 @@ import { loadConfig } from '@portico/config';
 import { loadGatewayFile } from '@portico/gateway/config';
 import { ConfigSchema as IdentitySchema } from '@portico/identity/config';
 import { parseAllDocuments } from 'yaml';
+import { DEFAULT_PORTS } from '../../../deploy/image/ports.ts';
 import { type K8sObject as Doc, parseImage, render } from '../../../deploy/kubernetes/render.ts';
 import { services } from '../src/services.ts';
 
@@ -87,6 +88,7 @@ for (const overlay of readdirSync(overlays)) {
         assert.ok(existsSync(join(root, `services/${name}/src/main.ts`)));
         const port = envNames(module.ConfigSchema).get(`${name.toUpperCase()}_PORT`);
         assert.equal(container.ports[0].containerPort, port, name);
+        assert.equal(DEFAULT_PORTS[name], port, 'the image’s health check knows the port');
         assert.equal(named('Service', name).spec.ports[0].port, port, name);
         const budget = named('PodDisruptionBudget', name).spec;
         assert.ok(matches(budget.selector, podOf(name).metadata.labels), `the budget covers ${name}`);

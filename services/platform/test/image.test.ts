@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort } from '@portico/http/testing';
 import { databaseTargets, redisTestUrl } from '@portico/store/testing';
+import pg from 'pg';
 
 const root = join(import.meta.dirname, '../../..');
 const run = promisify(execFile);
@@ -55,7 +56,7 @@ async function freePorts(count: number): Promise<number[]> {
 }
 
 /** Polls until the container's HEALTHCHECK says healthy; fails at once if it exits. */
-async function healthy(container: string, deadlineMs = 240_000): Promise<number> {
+async function healthy(container: string, deadlineMs = 360_000): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     const [status, health] = (
@@ -64,7 +65,12 @@ async function healthy(container: string, deadlineMs = 240_000): Promise<number>
     if (health === 'healthy') return Date.now() - t0;
     if (status !== 'running' || Date.now() - t0 > deadlineMs) {
       const logs = spawnSync('docker', ['logs', '--tail', '40', container], { encoding: 'utf8' });
-      assert.fail(`${container} is ${status}/${health}:\n${logs.stdout}${logs.stderr}`);
+      const checks = spawnSync('docker', ['inspect', '-f', '{{json .State.Health.Log}}', container], {
+        encoding: 'utf8',
+      });
+      assert.fail(
+        `${container} is ${status}/${health}:\n${logs.stdout}${logs.stderr}\nchecks: ${checks.stdout}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -86,6 +92,46 @@ async function terminate(container: string): Promise<{ ms: number; code: number 
 
 /** Runs node inside the container (there is no shell in the image). */
 const inside = (container: string, script: string) => docker('exec', container, 'node', '-e', script);
+
+const services = ['identity', 'users', 'catalog', 'orders', 'payments', 'gateway', 'web'] as const;
+
+/**
+ * Free loopback ports for the seven services, the settings that point them at each other
+ * (what the embedded defaults do on the default ports), and a gateway file naming them.
+ */
+async function layout(t: TestContext) {
+  const free = await freePorts(services.length);
+  const ports = Object.fromEntries(services.map((s, i) => [s, free[i]!])) as Record<
+    (typeof services)[number],
+    number
+  >;
+  const { identity, users, catalog, orders, payments, gateway, web } = ports;
+  const local = (port: number) => `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'portico-image-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const gatewayFile = readFileSync(join(root, 'services/gateway/gateway.yaml'), 'utf8')
+    .replaceAll('127.0.0.1:8001', `127.0.0.1:${users}`)
+    .replaceAll('127.0.0.1:8002', `127.0.0.1:${catalog}`)
+    .replaceAll('127.0.0.1:8003', `127.0.0.1:${orders}`)
+    .replaceAll('127.0.0.1:8004', `127.0.0.1:${payments}`);
+  writeFileSync(join(dir, 'gateway.yaml'), gatewayFile, { mode: 0o644 });
+  const env: Record<string, string> = {
+    ...Object.fromEntries(services.map((s) => [`${s.toUpperCase()}_PORT`, `${ports[s]}`])),
+    GATEWAY_FILE: '/etc/portico/gateway.yaml',
+    IDENTITY_ISSUER: local(identity),
+    IDENTITY_API_AUDIENCE: local(gateway),
+    AUTH_ISSUER: local(identity),
+    AUTH_AUDIENCE: local(gateway),
+    AUTH_JWKS_URI: `${local(identity)}/jwks`,
+    ORDERS_URL: local(orders),
+    CATALOG_URL: local(catalog),
+    PAYMENTS_TOKEN_URL: `${local(identity)}/token`,
+    WEB_PUBLIC_URL: local(web),
+    WEB_GATEWAY_URL: local(gateway),
+    WEB_OIDC_ISSUER: local(identity),
+  };
+  return { ports, env, mount: `-v ${join(dir, 'gateway.yaml')}:/etc/portico/gateway.yaml:ro` };
+}
 
 describe('the image', { skip }, () => {
   before(
@@ -152,45 +198,12 @@ describe('the image', { skip }, () => {
   });
 
   test('no arguments: the embedded platform, healthy on a read-only root as non-root, serving through the gateway, stopped by SIGTERM', {
-    timeout: 360_000,
+    timeout: 480_000,
   }, async (t) => {
-    const [identity, users, catalog, orders, payments, gateway, web] = await freePorts(7);
-    const local = (port: number | undefined) => `http://127.0.0.1:${port}`;
-    // The embedded gateway file names the default ports; this run's file names these.
-    const dir = mkdtempSync(join(tmpdir(), 'portico-image-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const gatewayFile = readFileSync(join(root, 'services/gateway/gateway.yaml'), 'utf8')
-      .replaceAll('127.0.0.1:8001', `127.0.0.1:${users}`)
-      .replaceAll('127.0.0.1:8002', `127.0.0.1:${catalog}`)
-      .replaceAll('127.0.0.1:8003', `127.0.0.1:${orders}`)
-      .replaceAll('127.0.0.1:8004', `127.0.0.1:${payments}`);
-    writeFileSync(join(dir, 'gateway.yaml'), gatewayFile, { mode: 0o644 });
-    const container = await start(
-      'platform',
-      undefined,
-      {
-        IDENTITY_PORT: `${identity}`,
-        USERS_PORT: `${users}`,
-        CATALOG_PORT: `${catalog}`,
-        ORDERS_PORT: `${orders}`,
-        PAYMENTS_PORT: `${payments}`,
-        GATEWAY_PORT: `${gateway}`,
-        WEB_PORT: `${web}`,
-        GATEWAY_FILE: '/etc/portico/gateway.yaml',
-        IDENTITY_ISSUER: local(identity),
-        IDENTITY_API_AUDIENCE: local(gateway),
-        AUTH_ISSUER: local(identity),
-        AUTH_AUDIENCE: local(gateway),
-        AUTH_JWKS_URI: `${local(identity)}/jwks`,
-        ORDERS_URL: local(orders),
-        CATALOG_URL: local(catalog),
-        PAYMENTS_TOKEN_URL: `${local(identity)}/token`,
-        WEB_PUBLIC_URL: local(web),
-        WEB_GATEWAY_URL: local(gateway),
-        WEB_OIDC_ISSUER: local(identity),
-      },
-      `-v ${join(dir, 'gateway.yaml')}:/etc/portico/gateway.yaml:ro`,
-    );
+    const { ports, env, mount } = await layout(t);
+    const local = (port: number) => `http://127.0.0.1:${port}`;
+    const { gateway, web } = ports;
+    const container = await start('platform', undefined, env, mount);
     const ms = await healthy(container);
     console.log(`embedded platform healthy in ${ms} ms`);
 
@@ -235,8 +248,8 @@ describe('the image', { skip }, () => {
     assert.ok(stop.ms < 8000, `${stop.ms} ms`);
   });
 
-  test('one service per container: catalog on PostgreSQL and Redis, healthy, stopped by SIGTERM', {
-    timeout: 360_000,
+  test('one service per container, on PostgreSQL and Redis: migrated by the init step, a token from identity accepted through the gateway, stopped by SIGTERM', {
+    timeout: 720_000,
   }, async (t) => {
     const target = databaseTargets()
       .map((make) => make())
@@ -246,17 +259,31 @@ describe('the image', { skip }, () => {
       t.skip('TEST_DATABASE_URL and TEST_REDIS_URL are needed (CI sets them)');
       return;
     }
-    t.after(() => target.cleanup());
-    const [port] = await freePorts(1);
-    const env = {
-      CATALOG_PORT: `${port}`,
+    const schemas = services.filter((s) => s !== 'gateway').map((s) => `${target.schema}_${s}`);
+    t.after(async () => {
+      const client = new pg.Client({ connectionString: target.url });
+      await client.connect();
+      for (const schema of schemas) await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    });
+    const { ports, env: platform, mount } = await layout(t);
+    const env: Record<string, string> = {
+      ...platform,
       DATABASE_URL: target.url,
-      CATALOG_DATABASE_SCHEMA: target.schema!,
       REDIS_URL: redis,
+      IDENTITY_REDIS_URL: redis,
+      IDENTITY_REDIS_PREFIX: `${prefix}:identity:`,
+      GATEWAY_REDIS_PREFIX: `${prefix}:gw:`,
       PUBSUB_KEY_PREFIX: `${prefix}:`,
+      PORTICO_WEB_CLIENT_SECRET: randomBytes(24).toString('base64url'),
+      PORTICO_SERVICE_CLIENT_SECRET: randomBytes(24).toString('base64url'),
       GRAPHQL_GRAPHIQL: 'false',
       GRAPHQL_INTROSPECTION: 'false',
+      ...Object.fromEntries(
+        services.map((s) => [`${s.toUpperCase()}_DATABASE_SCHEMA`, `${target.schema}_${s}`]),
+      ),
     };
+
     // The init step a Kubernetes pod runs first: migrate, exit 0, serve nothing.
     const migrate = spawnSync(
       'docker',
@@ -275,20 +302,42 @@ describe('the image', { skip }, () => {
     );
     assert.equal(migrate.status, 0, migrate.stderr);
     assert.match(migrate.stdout, /catalog: migrations applied/);
-    const container = await start('catalog', 'catalog', env);
-    await healthy(container);
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/categories`);
-    assert.equal(res.status, 200);
-    assert.ok(((await res.json()) as { data: unknown[] }).data.length > 0, 'seeded in PostgreSQL');
-    const introspection = await fetch(`http://127.0.0.1:${port}/graphql`, {
+
+    const containers = [];
+    for (const service of services) containers.push(await start(service, service, env, mount));
+    await Promise.all(containers.map((c) => healthy(c)));
+
+    const api = `http://127.0.0.1:${ports.gateway}`;
+    const categories = await fetch(`${api}/api/v1/categories`);
+    assert.equal(categories.status, 200);
+    assert.ok(((await categories.json()) as { data: unknown[] }).data.length > 0, 'seeded in PostgreSQL');
+    const introspection = await fetch(`http://127.0.0.1:${ports.catalog}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
     });
     assert.match(await introspection.text(), /introspection/i, 'introspection is off');
 
-    const stop = await terminate(container);
-    assert.equal(stop.code, 0);
-    assert.ok(stop.ms < 8000, `${stop.ms} ms`);
+    // A service token from the identity container, verified by the gateway and orders containers.
+    const basic = Buffer.from(`portico-service:${env.PORTICO_SERVICE_CLIENT_SECRET}`).toString('base64');
+    const token = await fetch(`http://127.0.0.1:${ports.identity}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'orders:read', resource: api }),
+    });
+    assert.equal(token.status, 200, await token.clone().text());
+    const { access_token } = (await token.json()) as { access_token: string };
+    const orders = await fetch(`${api}/api/v1/orders`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    assert.equal(orders.status, 200, await orders.clone().text());
+    const anonymous = await fetch(`${api}/api/v1/orders`);
+    assert.equal(anonymous.status, 401);
+
+    for (const container of containers) {
+      const stop = await terminate(container);
+      assert.equal(stop.code, 0, container);
+      assert.ok(stop.ms < 8000, `${container}: ${stop.ms} ms`);
+    }
   });
 });
