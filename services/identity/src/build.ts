@@ -7,15 +7,22 @@
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
+import { accountActions } from './accounts/accounts.ts';
+import { formGuard } from './accounts/csrf.ts';
+import { accountRoutes } from './accounts/routes.ts';
+import { accountSessions } from './accounts/sessions.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
+import { accountTokens } from './data/account-tokens.ts';
 import { accountStore } from './data/accounts.ts';
+import { auditLog } from './data/audit.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
 import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
 import { createThrottle, redisFailureLog } from './domain/throttle.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
 import { loadKeys } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 
@@ -28,6 +35,8 @@ export type IdentityServer = Server & {
   /** Where the demo passwords are kept ('' when nowhere). */
   demoLoginsFile: string;
   issuer: string;
+  /** How this identity sends mail; `mailer.mailbox` is the development mailbox when it runs one. */
+  mailer: Mailer;
 };
 
 /** Paths oidc-provider owns (its default `routes`, plus discovery). */
@@ -62,6 +71,16 @@ export async function build(config: Config): Promise<IdentityServer> {
     ...(redis ? { log: redisFailureLog(redis.client, `${config.redis.keyPrefix}throttle:`) } : {}),
   });
   const login = createLogin(accounts, throttle);
+  const tokens = accountTokens(database);
+  const audit = auditLog(database);
+  if (config.accounts.signup && !config.mail.smtpUrl && !config.mail.devMailbox) {
+    await redis?.close();
+    await database.close();
+    throw new Error(
+      'accounts.signup needs mail: set mail.smtpUrl (IDENTITY_SMTP_URL), or turn on mail.devMailbox (IDENTITY_DEV_MAILBOX)',
+    );
+  }
+  const mailer = await createMailer(config.mail);
 
   const server = (await createServer({
     name: 'identity',
@@ -73,6 +92,27 @@ export async function build(config: Config): Promise<IdentityServer> {
   server.decorate('demoLogins', demoLogins);
   server.decorate('demoLoginsFile', config.demoLoginsFile);
   server.decorate('issuer', config.issuer);
+  server.decorate('mailer', mailer);
+  const reportError = (err: unknown) => server.log.error({ err }, 'account background task failed');
+  const sessions = accountSessions(database, provider, reportError);
+  const actions = accountActions({
+    accounts,
+    tokens,
+    mailer,
+    audit,
+    login,
+    config,
+    endSessions: async (accountId) => {
+      await sessions.endAll(accountId);
+    },
+    onBackgroundError: reportError,
+  });
+  const issuerUrl = new URL(config.issuer);
+  const guard = formGuard({
+    key: keys.cookieKeys[0]!,
+    origin: issuerUrl.origin,
+    secure: issuerUrl.protocol === 'https:',
+  });
 
   provider.on('server_error', (_ctx, err) => server.log.error({ err }, 'oidc-provider server error'));
   provider.on('grant.revoked', (_ctx, grantId) => server.log.info({ grantId }, 'grant revoked'));
@@ -84,14 +124,27 @@ export async function build(config: Config): Promise<IdentityServer> {
     handle(request.raw, reply.raw);
   });
 
-  await server.register(async (scope) => interactionRoutes(scope, { provider, accounts, login, config }));
+  await server.register(async (scope) =>
+    interactionRoutes(scope, {
+      provider,
+      accounts,
+      login,
+      config,
+      sendVerification: actions.sendVerification,
+    }),
+  );
+  await server.register(async (scope) => accountRoutes(scope, { actions, guard, config }));
 
   const sweep = setInterval(() => {
     storage.sweep().catch((err) => server.log.warn({ err }, 'expired OIDC artefact sweep failed'));
+    Promise.all([tokens.sweep(), sessions.sweep()]).catch((err) =>
+      server.log.warn({ err }, 'expired account link sweep failed'),
+    );
   }, 10 * 60_000);
   sweep.unref();
   server.addHook('onClose', async () => {
     clearInterval(sweep);
+    await mailer.close();
     await redis?.close();
     await database.close();
   });

@@ -9,6 +9,7 @@ import { freePort } from '@portico/http/testing';
 import { type DatabaseTarget, databaseTargets, redisTestUrl } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
+import { createBrowser } from '../src/cli/browser.ts';
 import { ConfigSchema } from '../src/config.ts';
 
 export interface RunningIdentity {
@@ -138,4 +139,50 @@ export function storageTargets(): StorageTarget[] {
     });
   }
   return out;
+}
+
+/**
+ * Signs in through the provider's pages as the web client and exchanges the code:
+ * the tokens, or the FlowError of the page that refused.
+ */
+export async function signInWeb(
+  issuer: string,
+  credentials: { username: string; password: string },
+  scope = `openid profile email offline_access ${API_SCOPES}`,
+) {
+  const config = await webClient(issuer);
+  const p = await pkce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: WEB.redirect,
+    scope,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    state: p.state,
+  });
+  const callback = await createBrowser().authorize(url, WEB.redirect, credentials);
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: p.verifier,
+    expectedState: p.state,
+  });
+  return { config, tokens };
+}
+
+/** The newest development-mailbox message to `to` whose subject matches, polled for up to 20 s. */
+export async function waitForMail(identity: RunningIdentity, to: string, subject: RegExp, after = '') {
+  const mailbox = identity.server.mailer.mailbox;
+  if (!mailbox) throw new Error('this identity runs no development mailbox');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const found = mailbox.list({ to }).find((m) => subject.test(m.subject) && m.receivedAt > after);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} matching ${subject}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The first link in a mail's text that starts with `prefix`. */
+export function linkIn(text: string, prefix: string): URL {
+  const found = text.split(/\s+/).find((word) => word.startsWith(prefix));
+  if (!found) throw new Error(`no ${prefix} link in:\n${text}`);
+  return new URL(found);
 }

@@ -42,7 +42,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
 
   async function findAccount(_ctx: unknown, sub: string): Promise<Account | undefined> {
     const account = await accounts.findById(sub);
-    if (!account) return undefined;
+    // A disabled account has no claims to give: its refresh tokens and sessions stop working.
+    if (!account || account.disabled) return undefined;
     return {
       accountId: account.id,
       async claims() {
@@ -51,7 +52,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
           name: account.name,
           preferred_username: account.username,
           email: account.email ?? undefined,
-          email_verified: account.email ? false : undefined,
+          email_verified: account.email ? account.emailVerified : undefined,
           updated_at: Math.floor(Date.parse(account.updatedAt) / 1000),
           roles: account.roles,
         };
