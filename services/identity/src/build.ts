@@ -4,6 +4,7 @@
  * /jwks, /session/end, introspection, revocation) are handed to it untouched, before
  * Fastify parses anything; Fastify serves the login/consent pages, /health and /metrics.
  */
+import { createTokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -11,6 +12,9 @@ import { accountActions } from './accounts/accounts.ts';
 import { formGuard } from './accounts/csrf.ts';
 import { accountRoutes } from './accounts/routes.ts';
 import { accountSessions } from './accounts/sessions.ts';
+import { identityRevoker } from './admin/revoker.ts';
+import { adminRoutes } from './admin/routes.ts';
+import { adminUsers } from './admin/users.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
 import { accountTokens } from './data/account-tokens.ts';
@@ -23,7 +27,7 @@ import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
 import { createThrottle, redisFailureLog } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
-import { loadKeys } from './oidc/keys.ts';
+import { loadKeys, publicJwks } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 
 export type { Config as IdentityConfig };
@@ -95,6 +99,12 @@ export async function build(config: Config): Promise<IdentityServer> {
   server.decorate('mailer', mailer);
   const reportError = (err: unknown) => server.log.error({ err }, 'account background task failed');
   const sessions = accountSessions(database, provider, reportError);
+  const revoker = identityRevoker(config);
+  await Promise.race([revoker.ready, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  // A client revoking its refresh token (RFC 7009) revokes the grant: its access tokens stop too.
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
+    revoker.revokeGrant(grantId).catch(reportError);
+  });
   const actions = accountActions({
     accounts,
     tokens,
@@ -103,6 +113,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     login,
     config,
     endSessions: async (accountId) => {
+      await revoker.revokeSubject(accountId);
       await sessions.endAll(accountId);
     },
     onBackgroundError: reportError,
@@ -134,6 +145,21 @@ export async function build(config: Config): Promise<IdentityServer> {
     }),
   );
   await server.register(async (scope) => accountRoutes(scope, { actions, guard, config }));
+  const verifier = createTokenVerifier({
+    issuer: config.issuer,
+    audience: config.api.audience,
+    jwks: publicJwks(keys),
+    revocations: revoker.list,
+  });
+  await server.register(async (scope) =>
+    adminRoutes(scope, {
+      verifier,
+      users: adminUsers({ accounts, sessions, audit, revoker, config }),
+      sessions,
+      audit,
+      mailbox: mailer.mailbox,
+    }),
+  );
 
   const sweep = setInterval(() => {
     storage.sweep().catch((err) => server.log.warn({ err }, 'expired OIDC artefact sweep failed'));
@@ -145,6 +171,7 @@ export async function build(config: Config): Promise<IdentityServer> {
   server.addHook('onClose', async () => {
     clearInterval(sweep);
     await mailer.close();
+    await revoker.close();
     await redis?.close();
     await database.close();
   });

@@ -179,6 +179,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    revocations: Type.Object(
+      {
+        redisUrl: Type.String({
+          default: '',
+          env: 'REDIS_URL',
+          description:
+            'Publish revoked tokens, accounts and grants on this Redis, where gateways and services listen; empty: in process',
+        }),
+        keyPrefix: Type.String({ default: 'portico:', env: 'AUTH_REVOCATION_PREFIX' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     trustProxy: Type.Boolean({
       default: false,
       env: 'IDENTITY_TRUST_PROXY',

@@ -3,7 +3,8 @@ import { defineErrors } from '@portico/problem';
 /** The identity service's stable error codes (account pages and the admin API). */
 export const errors = defineErrors({
   ACCOUNT_NOT_FOUND: { status: 404, title: 'Not Found' },
-  CLIENT_NOT_FOUND: { status: 404, title: 'Not Found' },
+  GRANT_NOT_FOUND: { status: 404, title: 'Not Found' },
+  SESSION_NOT_FOUND: { status: 404, title: 'Not Found' },
   USERNAME_TAKEN: { status: 409, title: 'Conflict' },
   EMAIL_TAKEN: { status: 409, title: 'Conflict' },
   WEAK_PASSWORD: { status: 422, title: 'Unprocessable Content' },

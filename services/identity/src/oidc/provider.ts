@@ -121,6 +121,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       const consented = new Set((grant?.getOIDCScope() ?? '').split(' '));
       return {
         roles: account.roles,
+        // Names the grant, so revoking it stops this token at every verifier (revocation list).
+        ...(token.grantId ? { grant_id: token.grantId } : {}),
         ...(consented.has('profile') ? { name: account.name, preferred_username: account.username } : {}),
         ...(consented.has('email') && account.email ? { email: account.email } : {}),
       };

@@ -5,9 +5,9 @@
  * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope.
  * The verified `sub` becomes the consumer for rate limits, cache keys and usage, and
  * goes upstream as X-Gateway-User-Id / X-Gateway-User-Roles.
- * Verified tokens are remembered until they expire, so a busy client costs one signature check.
+ * Verified tokens are remembered until they expire or are revoked, so a busy client costs one signature check.
  */
-import { type AccessClaims, AuthError, isAllowed, type TokenVerifier } from '@portico/auth';
+import { type AccessClaims, AuthError, isAllowed, revoked, type TokenVerifier } from '@portico/auth';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
 
@@ -74,6 +74,10 @@ export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
     const key = token.slice(-48);
     const known = seen.get(key);
     if (known && known.token === token) {
+      if (verifier.isRevoked?.(known.claims)) {
+        seen.delete(key);
+        throw revoked();
+      }
       if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) return known.claims;
       seen.delete(key);
     }
