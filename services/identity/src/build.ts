@@ -144,7 +144,9 @@ export async function build(config: Config): Promise<IdentityServer> {
       sendVerification: actions.sendVerification,
     }),
   );
-  await server.register(async (scope) => accountRoutes(scope, { actions, guard, config }));
+  await server.register(async (scope) =>
+    accountRoutes(scope, { actions, guard, config, mail: mailer.kind !== 'none' }),
+  );
   const verifier = createTokenVerifier({
     issuer: config.issuer,
     audience: config.api.audience,

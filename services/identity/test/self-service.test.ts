@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { type Browser, createBrowser, FlowError } from '../src/cli/browser.ts';
-import { linkIn, type RunningIdentity, signInWeb, startIdentity, waitForMail } from './helpers.ts';
+import { type DevMailbox, startDevMailbox } from '../src/mail/dev-mailbox.ts';
+import { linkIn, pkce, type RunningIdentity, signInWeb, startIdentity, WEB, waitForMail } from './helpers.ts';
 
 const invalidGrant = (err: unknown) =>
   (err as { cause?: { error?: string } }).cause?.error === 'invalid_grant';
@@ -27,6 +28,23 @@ async function submit(browser: Browser, page: URL, action: URL, fields: Record<s
     hidden[m[1]!] = m[2]!;
   const response = await browser.request(action, { ...hidden, csrf: csrfOf(html), ...fields });
   return { status: response.status, html: await response.text() };
+}
+
+/** The provider's sign-in page, reached as the web client would. */
+async function loginPageHtml(issuer: string): Promise<string> {
+  const p = await pkce();
+  const browser = createBrowser();
+  const auth = new URL('/auth', issuer);
+  auth.search = new URLSearchParams({
+    client_id: WEB.id,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: WEB.redirect,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  const start = await browser.request(auth);
+  return (await browser.request(new URL(start.headers.get('location')!, issuer))).text();
 }
 
 async function signUp(identity: RunningIdentity, fields: Record<string, string>, browser = createBrowser()) {
@@ -50,6 +68,12 @@ for (const makeTarget of databaseTargets()) {
     after(async () => {
       await identity?.close();
       await target.cleanup();
+    });
+
+    test('the sign-in page links to sign-up and password reset', async () => {
+      const html = await loginPageHtml(identity.issuer);
+      assert.match(html, /<a href="\/account\/signup">Create an account<\/a>/);
+      assert.match(html, /<a href="\/account\/reset">Forgot your password\?<\/a>/);
     });
 
     test('sign up, refused sign-in until the address is confirmed by the mailed link, then signed in', async () => {
@@ -181,6 +205,18 @@ for (const makeTarget of databaseTargets()) {
       });
       assert.equal(crossSite.status, 403);
       assert.equal(codeOf(await crossSite.text()), 'ORIGIN_NOT_ALLOWED');
+      const sameSite = await fetch(url, {
+        method: 'POST',
+        headers: {
+          cookie,
+          origin: 'null',
+          'sec-fetch-site': 'same-site',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ ...fields, csrf: csrfOf(html) }),
+      });
+      assert.equal(sameSite.status, 403, 'another port of the same host is another origin');
+      assert.equal(codeOf(await sameSite.text()), 'ORIGIN_NOT_ALLOWED');
       assert.equal(
         (await identity.server.mailer.mailbox!.list({ to: 'frank@example.org' })).length,
         0,
@@ -292,5 +328,63 @@ describe('sign-up off', () => {
     assert.equal((await fetch(new URL('/account/signup', identity.issuer))).status, 404);
     const reset = await fetch(new URL('/account/reset', identity.issuer));
     assert.equal(reset.status, 200, 'reset stays');
+  });
+});
+
+describe('no mail configured (sign-up off, no development mailbox)', () => {
+  const target = databaseTargets()[0]!();
+  let identity: RunningIdentity;
+  before(async () => {
+    identity = await startIdentity(target, { accounts: { signup: false }, mail: { devMailbox: false } });
+  });
+  after(async () => {
+    await identity?.close();
+    await target.cleanup();
+  });
+  test('no reset by mail, password change stays', async () => {
+    assert.equal((await fetch(new URL('/account/reset', identity.issuer))).status, 404);
+    assert.equal((await fetch(new URL('/account/password', identity.issuer))).status, 200);
+    assert.doesNotMatch(
+      await loginPageHtml(identity.issuer),
+      /\/account\//,
+      'the sign-in page offers neither',
+    );
+  });
+  test('sign-up on without a way to send mail is refused at start, naming the keys', async () => {
+    const other = databaseTargets()[0]!();
+    await assert.rejects(startIdentity(other, { mail: { devMailbox: false } }), /mail\.smtpUrl/);
+    await other.cleanup();
+  });
+});
+
+describe('mail through a configured SMTP server', () => {
+  const target = databaseTargets()[0]!();
+  let identity: RunningIdentity;
+  let server: DevMailbox;
+  before(async () => {
+    // Any SMTP server will do: here a second development mailbox plays the company's relay.
+    server = await startDevMailbox(10);
+    identity = await startIdentity(target, {
+      mail: { smtpUrl: `smtp://127.0.0.1:${server.port}`, from: 'Portico <id@example.org>' },
+    });
+  });
+  after(async () => {
+    await identity?.close();
+    await server?.close();
+    await target.cleanup();
+  });
+  test('a reset link is delivered over SMTP to the configured server', async () => {
+    assert.equal(identity.server.mailer.kind, 'smtp');
+    assert.equal(identity.server.mailer.mailbox, undefined, 'no in-process mailbox then');
+    const url = new URL('/account/reset', identity.issuer);
+    assert.equal((await submit(createBrowser(), url, url, { email: 'alice@example.com' })).status, 200);
+    const deadline = Date.now() + 20_000;
+    while (server.list({ to: 'alice@example.com' }).length === 0) {
+      assert.ok(Date.now() < deadline, 'the mail never arrived');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const [mail] = server.list({ to: 'alice@example.com' });
+    assert.equal(mail!.from, 'id@example.org');
+    assert.match(mail!.text, /\/account\/reset\/confirm\?token=[\w-]{43}\s/);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * CSRF defence for the account forms (sign-up, password change and reset), which run
  * outside an OIDC interaction and so have no interaction cookie to lean on:
- * - a cross-site post is refused by its Origin (or Referer) and `Sec-Fetch-Site`;
+ * - a post from another origin is refused by its `Sec-Fetch-Site` or its Origin (or Referer);
  * - and the form must carry a token that matches the browser's form cookie: the cookie
  *   holds a random nonce (HttpOnly, SameSite=Strict), the form an HMAC of it under the
  *   provider's cookie key, compared in constant time (the signed double-submit pattern).
@@ -45,11 +45,14 @@ export function formGuard(options: { key: string; origin: string; secure: boolea
       return sign(nonce);
     },
     check(request, presented) {
-      if (request.headers['sec-fetch-site'] === 'cross-site')
-        throw errors.ORIGIN_NOT_ALLOWED('Cross-site forms may not change an account');
+      const site = request.headers['sec-fetch-site'];
+      if (site !== undefined && site !== 'same-origin' && site !== 'none')
+        throw errors.ORIGIN_NOT_ALLOWED('Forms from other sites may not change an account');
+      // Our pages send `Referrer-Policy: no-referrer`, so a browser posts them with `Origin: null`;
+      // then Sec-Fetch-Site (above) and the token (below) decide.
       const origin =
         request.headers.origin ?? (request.headers.referer ? safeOrigin(request.headers.referer) : undefined);
-      if (origin !== undefined && origin !== options.origin)
+      if (origin !== undefined && origin !== 'null' && origin !== options.origin)
         throw errors.ORIGIN_NOT_ALLOWED(`Forms from ${origin} may not change an account here`);
       const nonce = nonceOf(request);
       if (!nonce || typeof presented !== 'string')

@@ -25,6 +25,8 @@ export interface AccountRouteDeps {
   actions: AccountActions;
   guard: FormGuard;
   config: Config;
+  /** Mail can be sent: without it there is no password reset by mail. */
+  mail: boolean;
 }
 
 const HIDE = { schema: { hide: true } };
@@ -112,6 +114,31 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
     ),
   );
 
+  server.get('/account/password', HIDE, async (request, reply) =>
+    html(reply, 200, changePasswordPage({ csrf: guard.token(request, reply) }, min)),
+  );
+  server.post('/account/password', HIDE, async (request, reply) =>
+    post(
+      request,
+      reply,
+      (state) => changePasswordPage(state, min),
+      async () => {
+        const b = request.body;
+        await actions.changePassword(
+          formField(b, 'username', 64).trim(),
+          formField(b, 'current'),
+          formField(b, 'password'),
+          request.ip,
+        );
+        return messagePage(
+          'Password changed',
+          'Your new password is set, and every device signed in with the old one is signed out.',
+        );
+      },
+    ),
+  );
+
+  if (!deps.mail) return;
   server.get('/account/reset', HIDE, async (request, reply) =>
     html(reply, 200, resetRequestPage({ csrf: guard.token(request, reply) })),
   );
@@ -151,28 +178,4 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
       },
     );
   });
-
-  server.get('/account/password', HIDE, async (request, reply) =>
-    html(reply, 200, changePasswordPage({ csrf: guard.token(request, reply) }, min)),
-  );
-  server.post('/account/password', HIDE, async (request, reply) =>
-    post(
-      request,
-      reply,
-      (state) => changePasswordPage(state, min),
-      async () => {
-        const b = request.body;
-        await actions.changePassword(
-          formField(b, 'username', 64).trim(),
-          formField(b, 'current'),
-          formField(b, 'password'),
-          request.ip,
-        );
-        return messagePage(
-          'Password changed',
-          'Your new password is set, and every device signed in with the old one is signed out.',
-        );
-      },
-    ),
-  );
 }

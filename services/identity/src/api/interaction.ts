@@ -27,6 +27,10 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
   const { provider, accounts, login, config, sendVerification } = deps;
   const roleScopes = new Map(config.api.scopes.map((s) => [s.name, s.roles]));
   const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
+  const links = {
+    signup: config.accounts.signup,
+    reset: Boolean(config.mail.smtpUrl || config.mail.devMailbox),
+  };
 
   acceptForms(server);
 
@@ -103,7 +107,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         200,
         loginPage({
-          signup: config.accounts.signup,
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username: interaction.params.login_hint,
@@ -152,7 +156,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         400,
         loginPage({
-          signup: config.accounts.signup,
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username,
@@ -167,7 +171,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         429,
         loginPage({
-          signup: config.accounts.signup,
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username,
@@ -181,7 +185,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         401,
         loginPage({
-          signup: config.accounts.signup,
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username,
@@ -196,7 +200,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         403,
         loginPage({
-          signup: config.accounts.signup,
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username,
@@ -212,7 +216,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         403,
         loginPage({
-          signup: config.accounts.signup,
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username,

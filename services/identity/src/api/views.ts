@@ -35,6 +35,8 @@ export interface LoginView {
   error?: string;
   /** Offer self-service sign-up. */
   signup?: boolean;
+  /** Offer a password reset by mail. */
+  reset?: boolean;
 }
 
 export function loginPage(view: LoginView): string {
@@ -57,8 +59,16 @@ ${error}
 <form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
 <button type="submit" class="secondary">Cancel</button>
 </form>
-<p><a href="/account/reset">Forgot your password?</a>${view.signup ? ' · <a href="/account/signup">Create an account</a>' : ''}</p>`,
+${accountLinks(view)}`,
   );
+}
+
+function accountLinks(view: LoginView): string {
+  const links = [
+    view.reset ? '<a href="/account/reset">Forgot your password?</a>' : '',
+    view.signup ? '<a href="/account/signup">Create an account</a>' : '',
+  ].filter(Boolean);
+  return links.length ? `<p>${links.join(' · ')}</p>` : '';
 }
 
 export interface ConsentView {
