@@ -19,7 +19,7 @@ import {
   memoryFailureLog,
   redisFailureLog,
 } from '../src/domain/throttle.ts';
-import { pkce, type RunningIdentity, startIdentity, WEB } from './helpers.ts';
+import { type RunningIdentity, startIdentity, startSignIn } from './helpers.ts';
 
 describe('password hashes', () => {
   test('scrypt with its parameters recorded; verifies the right password only', async () => {
@@ -130,19 +130,9 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('the login page is plain accessible HTML', async () => {
-      const p = await pkce();
       const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const page = await browser.request(new URL(start.headers.get('location')!, identity.issuer));
+      const interaction = await startSignIn(identity.issuer, browser);
+      const page = await browser.request(interaction);
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       assert.equal(page.headers.get('cache-control'), 'no-store');
@@ -160,19 +150,8 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('wrong passwords are answered 401, then 429 with Retry-After, even for the right password', async () => {
-      const p = await pkce();
       const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const interaction = new URL(start.headers.get('location')!, identity.issuer);
+      const interaction = await startSignIn(identity.issuer, browser);
       const loginUrl = new URL(`${interaction.pathname}/login`, identity.issuer);
       for (let i = 0; i < 3; i++) {
         const response = await browser.request(loginUrl, { username: 'admin', password: `guess ${i}` });
@@ -194,19 +173,8 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('unknown usernames fail like wrong passwords', async () => {
-      const p = await pkce();
       const browser = createBrowser();
-      const auth = new URL('/auth', identity.issuer);
-      auth.search = new URLSearchParams({
-        client_id: WEB.id,
-        response_type: 'code',
-        scope: 'openid',
-        redirect_uri: WEB.redirect,
-        code_challenge: p.challenge,
-        code_challenge_method: 'S256',
-      }).toString();
-      const start = await browser.request(auth);
-      const interaction = new URL(start.headers.get('location')!, identity.issuer);
+      const interaction = await startSignIn(identity.issuer, browser);
       const response = await browser.request(new URL(`${interaction.pathname}/login`, identity.issuer), {
         username: 'mallory',
         password: 'x',

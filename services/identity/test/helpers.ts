@@ -9,7 +9,7 @@ import { freePort } from '@portico/http/testing';
 import { type DatabaseTarget, databaseTargets, redisTestUrl } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
-import { createBrowser } from '../src/cli/browser.ts';
+import { type Browser, createBrowser } from '../src/cli/browser.ts';
 import { ConfigSchema } from '../src/config.ts';
 
 export interface RunningIdentity {
@@ -185,4 +185,20 @@ export function linkIn(text: string, prefix: string): URL {
   const found = text.split(/\s+/).find((word) => word.startsWith(prefix));
   if (!found) throw new Error(`no ${prefix} link in:\n${text}`);
   return new URL(found);
+}
+
+/** Starts a sign-in as the web client in `browser`: the provider's interaction (login page) URL. */
+export async function startSignIn(issuer: string, browser: Browser, scope = 'openid'): Promise<URL> {
+  const p = await pkce();
+  const auth = new URL('/auth', issuer);
+  auth.search = new URLSearchParams({
+    client_id: WEB.id,
+    response_type: 'code',
+    scope,
+    redirect_uri: WEB.redirect,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+  }).toString();
+  const start = await browser.request(auth);
+  return new URL(start.headers.get('location')!, issuer);
 }

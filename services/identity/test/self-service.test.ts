@@ -11,7 +11,14 @@ import { databaseTargets } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { type Browser, createBrowser, FlowError } from '../src/cli/browser.ts';
 import { type DevMailbox, startDevMailbox } from '../src/mail/dev-mailbox.ts';
-import { linkIn, pkce, type RunningIdentity, signInWeb, startIdentity, WEB, waitForMail } from './helpers.ts';
+import {
+  linkIn,
+  type RunningIdentity,
+  signInWeb,
+  startIdentity,
+  startSignIn,
+  waitForMail,
+} from './helpers.ts';
 
 const invalidGrant = (err: unknown) =>
   (err as { cause?: { error?: string } }).cause?.error === 'invalid_grant';
@@ -32,19 +39,8 @@ async function submit(browser: Browser, page: URL, action: URL, fields: Record<s
 
 /** The provider's sign-in page, reached as the web client would. */
 async function loginPageHtml(issuer: string): Promise<string> {
-  const p = await pkce();
   const browser = createBrowser();
-  const auth = new URL('/auth', issuer);
-  auth.search = new URLSearchParams({
-    client_id: WEB.id,
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: WEB.redirect,
-    code_challenge: p.challenge,
-    code_challenge_method: 'S256',
-  }).toString();
-  const start = await browser.request(auth);
-  return (await browser.request(new URL(start.headers.get('location')!, issuer))).text();
+  return (await browser.request(await startSignIn(issuer, browser))).text();
 }
 
 async function signUp(identity: RunningIdentity, fields: Record<string, string>, browser = createBrowser()) {
