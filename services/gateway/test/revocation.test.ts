@@ -123,6 +123,9 @@ describe('token revocation across two gateways (Redis)', {
       fresh = await issuer.sign({ sub: 'u-disabled', roles: ['customer'] });
     }
     for (const gw of gateways) assert.equal(await call(gw, fresh), 200);
+    console.log(
+      `revoked → refused at both gateways in ${timings.map((t) => t.toFixed(0)).join(', ')} ms (jti, sub, grant)`,
+    );
     assert.ok(
       Math.max(...timings) < 5000,
       `revocations took ${timings.map((t) => t.toFixed(0)).join(', ')} ms`,
