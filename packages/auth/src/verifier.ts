@@ -17,6 +17,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { AuthError } from './errors.ts';
+import type { RevocationCheck } from './revocation.ts';
 
 export interface VerifierOptions {
   issuer: string;
@@ -36,6 +37,8 @@ export interface VerifierOptions {
    * An issuer that publishes a new key before signing with it never hits this. @default 30000 ms
    */
   jwksCooldown?: number;
+  /** Revoked tokens, accounts and grants (revocation.ts): a token they cover is refused. */
+  revocations?: RevocationCheck;
 }
 
 export interface AccessClaims {
@@ -48,6 +51,8 @@ export interface AccessClaims {
 
 export interface TokenVerifier {
   verify(token: string): Promise<AccessClaims>;
+  /** Whether claims verified earlier have since been revoked (for callers that cache claims). */
+  isRevoked?(claims: AccessClaims): boolean;
 }
 
 const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'EdDSA'];
@@ -91,9 +96,17 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       } catch (err) {
         throw err instanceof AuthError ? err : new AuthError('invalid_token', describe(err), { cause: err });
       }
+      if (options.revocations?.isRevoked(payload)) throw revoked();
       return toClaims(payload);
     },
+    ...(options.revocations
+      ? { isRevoked: (claims: AccessClaims) => options.revocations!.isRevoked(claims.payload) }
+      : {}),
   };
+}
+
+export function revoked(): AuthError {
+  return new AuthError('invalid_token', 'The access token was revoked');
 }
 
 function headerAlg(token: string): string {

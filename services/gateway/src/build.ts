@@ -8,7 +8,8 @@
  * operator listener only (@portico/http operator.ts).
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTokenVerifier, revocationBus, subscribeRevocations, type TokenVerifier } from '@portico/auth';
 import { ConfigError } from '@portico/config';
 import { createServer } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
@@ -82,6 +83,11 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
   } catch (err) {
     throw new ConfigError('gateway', [`trustedProxies: ${(err as Error).message}`]);
   }
+  // Identity publishes revoked tokens, accounts and grants; cached claims are re-checked against them.
+  const bus = deps.verifier
+    ? undefined
+    : revocationBus({ url: config.redisUrl || undefined, keyPrefix: config.auth.revocationPrefix });
+  const revocations = bus ? subscribeRevocations(bus) : undefined;
   const verifier =
     deps.verifier ??
     createTokenVerifier({
@@ -89,6 +95,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
       audience: config.auth.audience,
       jwksUri: config.auth.jwksUri || undefined,
       hs256Secret: config.auth.hs256Secret || undefined,
+      ...(revocations ? { revocations } : {}),
     });
   const metrics = createMetrics(server.metrics);
   const log = server.log;
@@ -106,6 +113,11 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     });
   // Start with the store connected when it can be; a store that is down never holds start-up back long.
   const storeReady = await kv.ready(2000);
+  if (revocations) {
+    const live = await Promise.race([revocations.ready.then(() => true), sleep(2000, false, { ref: false })]);
+    if (!live)
+      log.warn('token revocations not subscribed yet (redis unreachable): revoked tokens pass until it is');
+  }
   metrics.storeUp(kv.kind, storeReady);
   if (!storeReady)
     log.warn('redis unreachable at start: rate limits fail open, cache bypassed, until it answers');
@@ -154,6 +166,8 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
 
   server.addHook('onClose', async () => {
     await gateway!.close();
+    await revocations?.close();
+    await bus?.close();
     if (!deps.kv) await kv.close();
   });
   return server;

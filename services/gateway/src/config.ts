@@ -43,6 +43,12 @@ export const ConfigSchema = Type.Object(
           description:
             'Opt-in shared secret for HS256 tokens (32+ bytes); empty accepts only signed JWKS keys',
         }),
+        revocationPrefix: Type.String({
+          default: 'portico:',
+          env: 'AUTH_REVOCATION_PREFIX',
+          description:
+            'Channel prefix of the token revocations identity publishes on Redis (redisUrl); in process without it',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

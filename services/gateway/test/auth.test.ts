@@ -124,7 +124,13 @@ describe('auth: JWT via the issuer keys, rules per method', () => {
       ] as never),
       {
         config: {
-          auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUri: '', hs256Secret: secret },
+          auth: {
+            issuer: issuer.issuer,
+            audience: issuer.audience,
+            jwksUri: '',
+            hs256Secret: secret,
+            revocationPrefix: 'portico:',
+          },
         },
       },
     );

@@ -25,6 +25,7 @@ describe('the gateway file', () => {
       catalog: ['http://127.0.0.1:8002'],
       orders: ['http://127.0.0.1:8003'],
       payments: ['http://127.0.0.1:8004'],
+      identity: ['http://127.0.0.1:9000'],
     });
     const route = (name: string) => file.routes.find((r) => r.name === name)!;
     assert.equal(route('users').rateLimit?.limit, 100);
@@ -40,6 +41,7 @@ describe('the gateway file', () => {
     ]);
     for (const name of ['users', 'orders', 'payments', 'cart', 'dashboard'])
       assert.deepEqual(route(name).auth, { default: 'token' });
+    assert.deepEqual(route('identity-admin').auth, { default: { roles: ['admin'] } });
   });
 
   test('errors name the bad key', () => {

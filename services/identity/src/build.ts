@@ -4,14 +4,24 @@
  * /jwks, /session/end, introspection, revocation) are handed to it untouched, before
  * Fastify parses anything; Fastify serves the login/consent pages, /health and /metrics.
  */
+import { createTokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
+import { accountActions } from './accounts/accounts.ts';
+import { formGuard } from './accounts/csrf.ts';
+import { accountRoutes } from './accounts/routes.ts';
+import { accountSessions } from './accounts/sessions.ts';
+import { identityRevoker } from './admin/revoker.ts';
+import { adminRoutes } from './admin/routes.ts';
+import { adminUsers } from './admin/users.ts';
 import { trustProxyOption } from './api/forwarded.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { type Config, ConfigSchema } from './config.ts';
+import { accountTokens } from './data/account-tokens.ts';
 import { accountStore } from './data/accounts.ts';
 import { redisAttempts, sqlAttempts } from './data/attempts.ts';
+import { auditLog } from './data/audit.ts';
 import { withHashedIds } from './data/hashed-ids.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
 import { redisAdapter } from './data/redis-adapter.ts';
@@ -19,7 +29,8 @@ import type { IdentityDatabase } from './data/schema.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
 import { createThrottle } from './domain/throttle.ts';
-import { loadKeys } from './oidc/keys.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
+import { loadKeys, publicJwks } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 
 export type { Config as IdentityConfig };
@@ -31,6 +42,8 @@ export type IdentityServer = Server & {
   /** Where the demo passwords are kept ('' when nowhere). */
   demoLoginsFile: string;
   issuer: string;
+  /** How this identity sends mail; `mailer.mailbox` is the development mailbox when it runs one. */
+  mailer: Mailer;
 };
 
 /** Paths oidc-provider owns (its default `routes`, plus discovery). */
@@ -68,6 +81,16 @@ export async function build(config: Config): Promise<IdentityServer> {
       : sqlAttempts(database),
   });
   const login = createLogin(accounts, throttle);
+  const tokens = accountTokens(database);
+  const audit = auditLog(database);
+  if (config.accounts.signup && !config.mail.smtpUrl && !config.mail.devMailbox) {
+    await redis?.close();
+    await database.close();
+    throw new Error(
+      'accounts.signup needs mail: set mail.smtpUrl (IDENTITY_SMTP_URL), or turn on mail.devMailbox (IDENTITY_DEV_MAILBOX)',
+    );
+  }
+  const mailer = await createMailer(config.mail);
 
   const server = (await createServer({
     name: 'identity',
@@ -79,6 +102,34 @@ export async function build(config: Config): Promise<IdentityServer> {
   server.decorate('demoLogins', demoLogins);
   server.decorate('demoLoginsFile', config.demoLoginsFile);
   server.decorate('issuer', config.issuer);
+  server.decorate('mailer', mailer);
+  const reportError = (err: unknown) => server.log.error({ err }, 'account background task failed');
+  const sessions = accountSessions(database, provider, reportError);
+  const revoker = identityRevoker(config);
+  await Promise.race([revoker.ready, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  // A client revoking its refresh token (RFC 7009) revokes the grant: its access tokens stop too.
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
+    revoker.revokeGrant(grantId).catch(reportError);
+  });
+  const actions = accountActions({
+    accounts,
+    tokens,
+    mailer,
+    audit,
+    login,
+    config,
+    endSessions: async (accountId) => {
+      await revoker.revokeSubject(accountId);
+      await sessions.endAll(accountId);
+    },
+    onBackgroundError: reportError,
+  });
+  const issuerUrl = new URL(config.issuer);
+  const guard = formGuard({
+    key: keys.cookieKeys[0]!,
+    origin: issuerUrl.origin,
+    secure: issuerUrl.protocol === 'https:',
+  });
 
   provider.on('server_error', (_ctx, err) => server.log.error({ err }, 'oidc-provider server error'));
   provider.on('grant.revoked', (_ctx, grantId) => server.log.info({ grantId }, 'grant revoked'));
@@ -90,14 +141,45 @@ export async function build(config: Config): Promise<IdentityServer> {
     handle(request.raw, reply.raw);
   });
 
-  await server.register(async (scope) => interactionRoutes(scope, { provider, accounts, login, config }));
+  await server.register(async (scope) =>
+    interactionRoutes(scope, {
+      provider,
+      accounts,
+      login,
+      config,
+      sendVerification: actions.sendVerification,
+    }),
+  );
+  await server.register(async (scope) =>
+    accountRoutes(scope, { actions, guard, config, mail: mailer.kind !== 'none' }),
+  );
+  const verifier = createTokenVerifier({
+    issuer: config.issuer,
+    audience: config.api.audience,
+    jwks: publicJwks(keys),
+    revocations: revoker.list,
+  });
+  await server.register(async (scope) =>
+    adminRoutes(scope, {
+      verifier,
+      users: adminUsers({ accounts, sessions, audit, revoker, config }),
+      sessions,
+      audit,
+      mailbox: mailer.mailbox,
+    }),
+  );
 
   const sweep = setInterval(() => {
     storage.sweep().catch((err) => server.log.warn({ err }, 'expired OIDC artefact sweep failed'));
+    Promise.all([tokens.sweep(), sessions.sweep()]).catch((err) =>
+      server.log.warn({ err }, 'expired account link sweep failed'),
+    );
   }, 10 * 60_000);
   sweep.unref();
   server.addHook('onClose', async () => {
     clearInterval(sweep);
+    await mailer.close();
+    await revoker.close();
     await redis?.close();
     await database.close();
   });

@@ -143,6 +143,55 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    accounts: Type.Object(
+      {
+        signup: Type.Boolean({
+          default: true,
+          env: 'IDENTITY_SIGNUP',
+          description:
+            'Anyone may create an account from the sign-in page (verified by email before first sign-in)',
+        }),
+        verifyEmailTtlSeconds: Type.Integer({ minimum: 300, maximum: 7 * 86400, default: 86400 }),
+        resetPasswordTtlSeconds: Type.Integer({ minimum: 60, maximum: 86400, default: 1800 }),
+        minPasswordLength: Type.Integer({ minimum: 8, maximum: 128, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    mail: Type.Object(
+      {
+        from: Type.String({
+          default: 'Portico <no-reply@portico.localhost>',
+          env: 'IDENTITY_MAIL_FROM',
+          description: 'The From of verification and password-reset mail',
+        }),
+        smtpUrl: Type.String({
+          default: '',
+          env: 'IDENTITY_SMTP_URL',
+          description:
+            'smtp:// or smtps:// URL (user and password in it) of the server that sends mail; empty: the development mailbox',
+        }),
+        devMailbox: Type.Boolean({
+          default: true,
+          env: 'IDENTITY_DEV_MAILBOX',
+          description:
+            'With no smtpUrl, keep mail in an in-process SMTP mailbox that admins read in the console (development only)',
+        }),
+        devMailboxSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    revocations: Type.Object(
+      {
+        redisUrl: Type.String({
+          default: '',
+          env: 'REDIS_URL',
+          description:
+            'Publish revoked tokens, accounts and grants on this Redis, where gateways and services listen; empty: in process',
+        }),
+        keyPrefix: Type.String({ default: 'portico:', env: 'AUTH_REVOCATION_PREFIX' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     trustProxy: Type.Boolean({
       default: false,
       env: 'IDENTITY_TRUST_PROXY',

@@ -135,22 +135,73 @@ export function storageTargets(): StorageTarget[] {
   return out;
 }
 
+/**
+ * Signs in through the provider's pages as the web client and exchanges the code:
+ * the tokens, or the FlowError of the page that refused.
+ */
+export async function signInWeb(
+  issuer: string,
+  credentials: { username: string; password: string },
+  scope = `openid profile email offline_access ${API_SCOPES}`,
+) {
+  const config = await webClient(issuer);
+  const p = await pkce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: WEB.redirect,
+    scope,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    state: p.state,
+  });
+  const callback = await createBrowser().authorize(url, WEB.redirect, credentials);
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: p.verifier,
+    expectedState: p.state,
+  });
+  return { config, tokens };
+}
+
+/** The newest development-mailbox message to `to` whose subject matches, polled for up to 20 s. */
+export async function waitForMail(identity: RunningIdentity, to: string, subject: RegExp, after = '') {
+  const mailbox = identity.server.mailer.mailbox;
+  if (!mailbox) throw new Error('this identity runs no development mailbox');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const found = mailbox.list({ to }).find((m) => subject.test(m.subject) && m.receivedAt > after);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} matching ${subject}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The first link in a mail's text that starts with `prefix`. */
+export function linkIn(text: string, prefix: string): URL {
+  const found = text.split(/\s+/).find((word) => word.startsWith(prefix));
+  if (!found) throw new Error(`no ${prefix} link in:\n${text}`);
+  return new URL(found);
+}
+
 /** A browser at the login form of a fresh authorization request; returns it and the form's URL. */
 export async function atLoginForm(
   issuer: string,
 ): Promise<{ browser: Browser; loginUrl: URL; interaction: URL }> {
-  const p = await pkce();
   const browser = createBrowser();
+  const interaction = await startSignIn(issuer, browser);
+  return { browser, interaction, loginUrl: new URL(`${interaction.pathname}/login`, issuer) };
+}
+
+/** Starts a sign-in as the web client in `browser`: the provider's interaction (login page) URL. */
+export async function startSignIn(issuer: string, browser: Browser, scope = 'openid'): Promise<URL> {
+  const p = await pkce();
   const auth = new URL('/auth', issuer);
   auth.search = new URLSearchParams({
     client_id: WEB.id,
     response_type: 'code',
-    scope: 'openid',
+    scope,
     redirect_uri: WEB.redirect,
     code_challenge: p.challenge,
     code_challenge_method: 'S256',
   }).toString();
   const start = await browser.request(auth);
-  const interaction = new URL(start.headers.get('location')!, issuer);
-  return { browser, interaction, loginUrl: new URL(`${interaction.pathname}/login`, issuer) };
+  return new URL(start.headers.get('location')!, issuer);
 }

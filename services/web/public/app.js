@@ -162,9 +162,12 @@ async function loadSession() {
     );
   }
   const nav = document.getElementById('nav');
-  nav.querySelector('.admin')?.remove();
+  for (const item of nav.querySelectorAll('.admin')) item.remove();
   if (isAdmin())
-    nav.append(h('li', { class: 'admin' }, h('a', { href: '/admin/products/new' }, 'New product')));
+    nav.append(
+      h('li', { class: 'admin' }, h('a', { href: '/admin/products/new' }, 'New product')),
+      h('li', { class: 'admin' }, h('a', { href: '/admin/users' }, 'Users')),
+    );
 }
 
 function isAdmin() {
@@ -986,6 +989,179 @@ async function dashboardView() {
   onProduct = applyLive;
 }
 
+// ---------------------------------------------------------------- identity administration
+
+function adminOnly(title) {
+  if (isAdmin()) return false;
+  render(title, h('p', {}, 'Only administrators can see this page.'));
+  return true;
+}
+
+function adminTabs() {
+  return h(
+    'nav',
+    { 'aria-label': 'Identity administration', class: 'tabs' },
+    h('a', { href: '/admin/users' }, 'Users'),
+    ' · ',
+    h('a', { href: '/admin/audit' }, 'Audit log'),
+    ' · ',
+    h('a', { href: '/admin/mailbox' }, 'Mailbox'),
+  );
+}
+
+async function usersView(params) {
+  if (adminOnly('Users')) return;
+  const q = params.get('q') ?? '';
+  const { data } = await api('GET', `/api/v1/identity/users?${new URLSearchParams({ q, limit: '50' })}`);
+  const search = h(
+    'form',
+    { method: 'get', action: '/admin/users', role: 'search' },
+    h('label', { for: 'user-q' }, 'Search users'),
+    h('input', { id: 'user-q', name: 'q', type: 'search', value: q }),
+    h('button', { type: 'submit' }, 'Search'),
+  );
+  const rows = data.data.map((u) => {
+    const status = h(
+      'td',
+      {},
+      u.disabled ? 'Disabled' : u.email_verified || !u.email ? 'Active' : 'Unconfirmed',
+    );
+    const toggle = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async () => {
+          toggle.disabled = true;
+          try {
+            await api(
+              'POST',
+              `/api/v1/identity/users/${encodeURIComponent(u.id)}/${u.disabled ? 'enable' : 'disable'}`,
+            );
+            flash(`${u.username} was ${u.disabled ? 'enabled' : 'disabled'}.`);
+            await usersView(params);
+          } catch (err) {
+            flash(describe(err), 'error');
+            toggle.disabled = false;
+          }
+        },
+      },
+      u.disabled ? `Enable ${u.username}` : `Disable ${u.username}`,
+    );
+    return h(
+      'tr',
+      {},
+      h('td', {}, u.username),
+      h('td', {}, u.name),
+      h('td', {}, u.email ?? ''),
+      h('td', {}, u.roles.join(', ')),
+      status,
+      h('td', {}, toggle),
+    );
+  });
+  render(
+    'Users',
+    adminTabs(),
+    search,
+    h('p', {}, `${data.total} user(s)`),
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Username', 'Name', 'Email', 'Roles', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+  );
+}
+
+async function auditView() {
+  if (adminOnly('Audit log')) return;
+  const { data } = await api('GET', '/api/v1/identity/audit?limit=100');
+  render(
+    'Audit log',
+    adminTabs(),
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['When', 'Who', 'What', 'Target', 'From'].map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        data.data.map((e) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, dateTime(e.at)),
+            h('td', {}, e.actor),
+            h('td', {}, e.action, e.detail?.username ? ` (${e.detail.username})` : ''),
+            h('td', {}, e.target ?? ''),
+            h('td', {}, e.ip ?? ''),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function mailboxView() {
+  if (adminOnly('Mailbox')) return;
+  let messages;
+  try {
+    ({
+      data: { data: messages },
+    } = await api('GET', '/api/v1/identity/mailbox'));
+  } catch (err) {
+    if (err instanceof ApiError && err.problem.code === 'MAILBOX_DISABLED')
+      return render('Mailbox', adminTabs(), h('p', {}, err.problem.detail));
+    throw err;
+  }
+  render(
+    'Mailbox',
+    adminTabs(),
+    h('p', {}, 'Mail the identity service sent, caught by its development mailbox (newest first).'),
+    messages.length === 0
+      ? h('p', {}, 'No mail yet.')
+      : h(
+          'ul',
+          { class: 'mailbox' },
+          messages.map((m) =>
+            h(
+              'li',
+              {},
+              h(
+                'details',
+                {},
+                h('summary', {}, `${dateTime(m.received_at)} · to ${m.to.join(', ')} · ${m.subject}`),
+                // Links in the text are made clickable; everything else stays text.
+                h(
+                  'pre',
+                  { class: 'mail' },
+                  m.text
+                    .split(/(https?:\/\/\S+)/)
+                    .map((part, i) => (i % 2 ? h('a', { href: part }, part) : part)),
+                ),
+              ),
+            ),
+          ),
+        ),
+  );
+}
+
 // ---------------------------------------------------------------- router
 
 const ROUTES = [
@@ -997,6 +1173,9 @@ const ROUTES = [
   [/^\/orders\/([^/]+)$/, (_p, id) => orderView(decodeURIComponent(id))],
   [/^\/dashboard$/, () => dashboardView()],
   [/^\/admin\/products\/new$/, () => newProductView()],
+  [/^\/admin\/users$/, (p) => usersView(p)],
+  [/^\/admin\/audit$/, () => auditView()],
+  [/^\/admin\/mailbox$/, () => mailboxView()],
 ];
 
 function routeFor(pathname) {

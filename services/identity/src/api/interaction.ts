@@ -9,9 +9,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionDetails, InteractionResult } from 'oidc-provider';
 import type { Config } from '../config.ts';
-import type { AccountStore } from '../data/accounts.ts';
+import type { Account, AccountStore } from '../data/accounts.ts';
 import type { Login } from '../domain/login.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
+import { acceptForms, html } from './forms.ts';
 import { consentPage, describeScope, errorPage, loginPage } from './views.ts';
 
 export interface InteractionDeps {
@@ -19,30 +20,20 @@ export interface InteractionDeps {
   accounts: AccountStore;
   login: Login;
   config: Config;
+  /** Mails a fresh link to confirm the account's address. */
+  sendVerification(account: Account): Promise<void>;
 }
 
-const FORM = 'application/x-www-form-urlencoded';
-
-const PAGE_HEADERS = {
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-};
-
 export async function interactionRoutes(server: FastifyInstance, deps: InteractionDeps): Promise<void> {
-  const { provider, accounts, login, config } = deps;
+  const { provider, accounts, login, config, sendVerification } = deps;
   const { permitted } = scopePolicy(config.api.scopes);
   const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
+  const links = {
+    signup: config.accounts.signup,
+    reset: Boolean(config.mail.smtpUrl || config.mail.devMailbox),
+  };
 
-  server.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
-
-  function html(reply: FastifyReply, status: number, body: string) {
-    return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
-  }
+  acceptForms(server);
 
   async function details(
     request: FastifyRequest,
@@ -111,7 +102,12 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       return html(
         reply,
         200,
-        loginPage({ uid: interaction.uid, clientName: name, username: interaction.params.login_hint }),
+        loginPage({
+          ...links,
+          uid: interaction.uid,
+          clientName: name,
+          username: interaction.params.login_hint,
+        }),
       );
     }
     if (interaction.prompt.name === 'consent') {
@@ -156,6 +152,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         400,
         loginPage({
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username,
@@ -170,6 +167,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
         reply,
         429,
         loginPage({
+          ...links,
           uid: interaction.uid,
           clientName: name,
           username,
@@ -182,7 +180,44 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       return html(
         reply,
         401,
-        loginPage({ uid: interaction.uid, clientName: name, username, error: 'Wrong username or password.' }),
+        loginPage({
+          ...links,
+          uid: interaction.uid,
+          clientName: name,
+          username,
+          error: 'Wrong username or password.',
+        }),
+      );
+    }
+    // Told only to someone who knows the password, so these say nothing to a guesser.
+    if (outcome.account.disabled) {
+      request.log.info({ event: 'login_disabled', sub: outcome.account.id }, 'sign-in to a disabled account');
+      return html(
+        reply,
+        403,
+        loginPage({
+          ...links,
+          uid: interaction.uid,
+          clientName: name,
+          username,
+          error: 'This account is disabled.',
+        }),
+      );
+    }
+    if (outcome.account.email && !outcome.account.emailVerified) {
+      await sendVerification(outcome.account).catch((err) =>
+        request.log.error({ err }, 'could not send the verification mail'),
+      );
+      return html(
+        reply,
+        403,
+        loginPage({
+          ...links,
+          uid: interaction.uid,
+          clientName: name,
+          username,
+          error: `Confirm your email address first: we sent a new link to ${outcome.account.email}.`,
+        }),
       );
     }
     request.log.info({ event: 'login', sub: outcome.account.id }, 'signed in');

@@ -11,7 +11,7 @@ button{font:inherit;margin-top:1.25rem;padding:.5rem 1rem;border-radius:4px;bord
 button.secondary{background:#fff;color:#1a4d8f}:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
 .error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}ul{padding-left:1.25rem}`;
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -33,6 +33,10 @@ export interface LoginView {
   clientName: string;
   username?: string;
   error?: string;
+  /** Offer self-service sign-up. */
+  signup?: boolean;
+  /** Offer a password reset by mail. */
+  reset?: boolean;
 }
 
 export function loginPage(view: LoginView): string {
@@ -54,8 +58,17 @@ ${error}
 </form>
 <form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
 <button type="submit" class="secondary">Cancel</button>
-</form>`,
+</form>
+${accountLinks(view)}`,
   );
+}
+
+function accountLinks(view: LoginView): string {
+  const links = [
+    view.reset ? '<a href="/account/reset">Forgot your password?</a>' : '',
+    view.signup ? '<a href="/account/signup">Create an account</a>' : '',
+  ].filter(Boolean);
+  return links.length ? `<p>${links.join(' · ')}</p>` : '';
 }
 
 export interface ConsentView {

@@ -20,6 +20,43 @@ export interface AccountRow {
   email: string | null;
   created_at: string;
   updated_at: string;
+  /** When the owner proved the email address (null: not yet, or no address). */
+  email_verified_at: string | null;
+  /** When an admin disabled the account (null: enabled). */
+  disabled_at: string | null;
+}
+
+/** Single-use links mailed to a user; only the SHA-256 of the secret is kept. */
+export interface AccountTokenRow {
+  token_hash: string;
+  account_id: string;
+  purpose: 'verify-email' | 'reset-password';
+  /** Milliseconds since the epoch. */
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface AuditRow {
+  id: string;
+  at: string;
+  /** The acting account's `sub` (or `self` for a user acting on their own account). */
+  actor: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  /** JSON object with what changed. */
+  detail: string;
+}
+
+/** An index of one account's sessions and grants (the artefacts live in the OIDC store). */
+export interface AccountArtefactRow {
+  kind: 'session' | 'grant';
+  id: string;
+  account_id: string;
+  client_id: string | null;
+  /** Seconds since the epoch. */
+  created_at: number;
+  expires_at: number | null;
 }
 
 /** Login attempts per account or IP in the current window (data/attempts.ts). */
@@ -34,4 +71,7 @@ export interface IdentityDatabase {
   oidc_models: OidcModelRow;
   accounts: AccountRow;
   login_attempts: LoginAttemptRow;
+  account_tokens: AccountTokenRow;
+  audit_log: AuditRow;
+  account_artefacts: AccountArtefactRow;
 }

@@ -31,6 +31,7 @@ export async function ensureDemoAccounts(accounts: AccountStore, file: string): 
       name: demo.name,
       email: demo.email,
       roles: demo.roles,
+      emailVerified: true,
       passwordHash: await hashPassword(password),
     });
     // Another replica created it first: its password is the one that counts.

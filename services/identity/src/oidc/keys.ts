@@ -99,3 +99,10 @@ export async function rotateKeys(
   writeKeyFile(file, { ...keys, signing: kept });
   return { added: next.jwk.kid, removed, kept: kept.map((k) => k.jwk.kid) };
 }
+
+/** The public half of the signing keys, for verifying this issuer's tokens in process. */
+export function publicJwks(keys: ProviderKeys): { keys: JWK[] } {
+  return {
+    keys: keys.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub),
+  };
+}

@@ -103,6 +103,7 @@ declare module 'oidc-provider' {
   export interface GrantModel {
     new (properties: { accountId: string; clientId: string }): GrantInstance;
     find(id: string): Promise<GrantInstance | undefined>;
+    readonly adapter: Adapter;
   }
 
   export interface InteractionResult {
@@ -119,6 +120,7 @@ declare module 'oidc-provider' {
     readonly issuer: string;
     proxy: boolean;
     Grant: GrantModel;
+    Session: { readonly adapter: Adapter };
     Client: { find(id: string): Promise<ClientInstance | undefined> };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
@@ -128,7 +130,7 @@ declare module 'oidc-provider' {
       result: InteractionResult,
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<string>;
-    on(event: string, listener: (...args: unknown[]) => void): this;
+    on(event: string, listener: (...args: never[]) => void): this;
     use(middleware: (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>): void;
   }
 

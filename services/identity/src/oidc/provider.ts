@@ -44,7 +44,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
 
   async function findAccount(_ctx: unknown, sub: string): Promise<Account | undefined> {
     const account = await accounts.findById(sub);
-    if (!account) return undefined;
+    // A disabled account has no claims to give: its refresh tokens and sessions stop working.
+    if (!account || account.disabled) return undefined;
     return {
       accountId: account.id,
       async claims() {
@@ -53,7 +54,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
           name: account.name,
           preferred_username: account.username,
           email: account.email ?? undefined,
-          email_verified: account.email ? false : undefined,
+          email_verified: account.email ? account.emailVerified : undefined,
           updated_at: Math.floor(Date.parse(account.updatedAt) / 1000),
           roles: account.roles,
         };
@@ -128,6 +129,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       const consented = new Set((grant?.getOIDCScope() ?? '').split(' '));
       return {
         roles: account.roles,
+        // Names the grant, so revoking it stops this token at every verifier (revocation list).
+        ...(token.grantId ? { grant_id: token.grantId } : {}),
         ...(consented.has('profile') ? { name: account.name, preferred_username: account.username } : {}),
         ...(consented.has('email') && account.email ? { email: account.email } : {}),
       };

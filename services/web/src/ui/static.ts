@@ -31,6 +31,9 @@ export const CONSOLE_PATHS = [
   '/orders/:id',
   '/dashboard',
   '/admin/products/new',
+  '/admin/users',
+  '/admin/audit',
+  '/admin/mailbox',
 ];
 
 interface Asset {

@@ -7,12 +7,19 @@
  * whose rule is not `public` (RFC 6750 §3.1 insufficient_scope, the missing ones named).
  * The verified `sub` becomes the consumer for rate limits, cache keys and usage, and
  * goes upstream as X-Gateway-User-Id / X-Gateway-User-Roles.
- * Verified tokens are remembered until they expire, so a busy client costs one signature check.
+ * Verified tokens are remembered until they expire or are revoked, so a busy client costs one signature check.
  * Failed authentication is metered per client address (failures.ts), checked before any
  * signature is. HTTP requests and WebSocket upgrades go through the same `authenticator`.
  */
 import type { IncomingMessage } from 'node:http';
-import { type AccessClaims, AuthError, isAllowed, parseBearer, type TokenVerifier } from '@portico/auth';
+import {
+  type AccessClaims,
+  AuthError,
+  isAllowed,
+  parseBearer,
+  revoked,
+  type TokenVerifier,
+} from '@portico/auth';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
 import { clientAddress, type TrustProxy } from '../../headers.ts';
@@ -124,6 +131,10 @@ export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
     const key = token.slice(-48);
     const known = seen.get(key);
     if (known && known.token === token) {
+      if (verifier.isRevoked?.(known.claims)) {
+        seen.delete(key);
+        throw revoked();
+      }
       if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) return known.claims;
       seen.delete(key);
     }

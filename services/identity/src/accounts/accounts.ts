@@ -1,0 +1,226 @@
+/**
+ * What a person can do with their own account: sign up, prove their email address,
+ * change a forgotten or known password. The rules that matter:
+ * - no enumeration: asking for a reset link (or signing up with an address that already
+ *   has an account) gets the same answer, in the same time, whoever the address belongs
+ *   to: the lookup, the link and the mail all happen after the answer has gone
+ * - links are single-use, short-lived, and only their hash is stored (account-tokens.ts)
+ * - a password reset or change ends every session and grant of the account
+ */
+import { commonErrors } from '@portico/problem';
+import type { Config } from '../config.ts';
+import type { AccountTokens } from '../data/account-tokens.ts';
+import type { Account, AccountStore } from '../data/accounts.ts';
+import type { AuditLog } from '../data/audit.ts';
+import type { Login } from '../domain/login.ts';
+import { hashPassword } from '../domain/passwords.ts';
+import { errors } from '../errors.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import { passwordProblem } from './password-policy.ts';
+
+export interface SignUpInput {
+  username: string;
+  email: string;
+  name: string;
+  password: string;
+}
+
+export interface AccountActions {
+  signUp(input: SignUpInput, ip: string): Promise<void>;
+  /** Mails a fresh verification link (after a sign-in with an unverified address). */
+  sendVerification(account: Account): Promise<void>;
+  verifyEmail(secret: string): Promise<Account>;
+  requestPasswordReset(email: string, ip: string): void;
+  /** The account a reset link is for, without spending it; throws LINK_INVALID. */
+  checkResetLink(secret: string): Promise<Account>;
+  resetPassword(secret: string, password: string, ip: string): Promise<Account>;
+  changePassword(username: string, current: string, next: string, ip: string): Promise<Account>;
+}
+
+export interface AccountActionDeps {
+  accounts: AccountStore;
+  tokens: AccountTokens;
+  mailer: Mailer;
+  audit: AuditLog;
+  login: Login;
+  config: Config;
+  /** Ends every session and grant of the account (and stops its live access tokens). */
+  endSessions(accountId: string): Promise<void>;
+  /** Where a failure after the answer has gone is reported. */
+  onBackgroundError(err: unknown): void;
+}
+
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{2,63}$/;
+// The WHATWG HTML email rule (what <input type=email> accepts), kept short: one @, a dot-free local part is fine.
+const EMAIL_PATTERN =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+export function checkUsername(username: string): string {
+  const value = username.trim().toLowerCase();
+  if (!USERNAME_PATTERN.test(value))
+    throw errors.INVALID_USERNAME(
+      'A username has 3 to 64 characters: letters, digits, dots, dashes and underscores, starting with a letter or digit.',
+    );
+  return value;
+}
+
+export function checkEmail(email: string): string {
+  const value = email.trim().toLowerCase();
+  if (value.length > 254 || !EMAIL_PATTERN.test(value))
+    throw errors.INVALID_EMAIL('Enter a valid email address.');
+  return value;
+}
+
+export function checkPassword(
+  password: string,
+  minLength: number,
+  context: Parameters<typeof passwordProblem>[2],
+) {
+  const problem = passwordProblem(password, minLength, context);
+  if (problem) throw errors.WEAK_PASSWORD(problem);
+}
+
+export function accountActions(deps: AccountActionDeps): AccountActions {
+  const { accounts, tokens, mailer, audit, login, config } = deps;
+  const base = config.issuer.replace(/\/$/, '');
+
+  function later(work: () => Promise<void>) {
+    setImmediate(() => {
+      work().catch(deps.onBackgroundError);
+    });
+  }
+
+  async function mailVerification(account: Account) {
+    if (!account.email) return;
+    const secret = await tokens.issue(account.id, 'verify-email', config.accounts.verifyEmailTtlSeconds);
+    const link = `${base}/account/verify?token=${secret}`;
+    const hours = Math.round(config.accounts.verifyEmailTtlSeconds / 3600);
+    await mailer.send({
+      to: account.email,
+      subject: 'Confirm your email address for Portico',
+      text: `Hello ${account.name},\n\nConfirm that ${account.email} is yours to finish setting up your Portico account "${account.username}":\n\n${link}\n\nThe link works once, for ${hours} hour(s). If you did not sign up, ignore this message.\n`,
+    });
+  }
+
+  async function setPassword(account: Account, password: string, ip: string, action: string) {
+    await accounts.setPasswordHash(account.id, await hashPassword(password));
+    await deps.endSessions(account.id);
+    await audit.record({ actor: account.id, action, target: account.id, ip, detail: {} });
+  }
+
+  return {
+    async signUp(input, ip) {
+      if (!config.accounts.signup)
+        throw errors.SIGNUP_DISABLED('Accounts are created by an administrator here.');
+      const username = checkUsername(input.username);
+      const email = checkEmail(input.email);
+      const name = input.name.trim().slice(0, 100) || username;
+      checkPassword(input.password, config.accounts.minPasswordLength, { username, name, email });
+      const result = await accounts.insert({
+        username,
+        email,
+        name,
+        roles: ['customer'],
+        passwordHash: await hashPassword(input.password),
+      });
+      if (!result.ok && result.taken === 'username')
+        throw errors.USERNAME_TAKEN('That username is taken; choose another.');
+      if (!result.ok) {
+        // Same answer as a new account; the owner of the address learns of the attempt.
+        later(() =>
+          mailer.send({
+            to: email,
+            subject: 'Someone tried to sign up to Portico with your address',
+            text: `Someone tried to create a Portico account with ${email}, which already has one.\n\nIf it was you, sign in instead, or reset your password: ${base}/account/reset\n`,
+          }),
+        );
+        return;
+      }
+      const account = result.account;
+      await audit.record({
+        actor: account.id,
+        action: 'account.signup',
+        target: account.id,
+        ip,
+        detail: { username },
+      });
+      later(() => mailVerification(account));
+    },
+
+    sendVerification: mailVerification,
+
+    async verifyEmail(secret) {
+      const id = await tokens.consume(secret, 'verify-email');
+      const account = id ? await accounts.findById(id) : undefined;
+      if (!account)
+        throw errors.LINK_INVALID('This link has expired or was already used. Sign in to get a new one.');
+      await accounts.markEmailVerified(account.id);
+      await audit.record({
+        actor: account.id,
+        action: 'account.email_verified',
+        target: account.id,
+        ip: null,
+        detail: {},
+      });
+      return { ...account, emailVerified: true };
+    },
+
+    requestPasswordReset(email, ip) {
+      const address = email.trim().toLowerCase();
+      later(async () => {
+        const account = await accounts.findByEmail(address);
+        if (!account || account.disabled || !account.email) return;
+        const secret = await tokens.issue(
+          account.id,
+          'reset-password',
+          config.accounts.resetPasswordTtlSeconds,
+        );
+        const minutes = Math.round(config.accounts.resetPasswordTtlSeconds / 60);
+        await audit.record({
+          actor: account.id,
+          action: 'account.reset_requested',
+          target: account.id,
+          ip,
+          detail: {},
+        });
+        await mailer.send({
+          to: account.email,
+          subject: 'Reset your Portico password',
+          text: `Hello ${account.name},\n\nSomeone (we hope you) asked to reset the password of the Portico account "${account.username}". Choose a new one here:\n\n${base}/account/reset/confirm?token=${secret}\n\nThe link works once, for ${minutes} minutes. If you did not ask, ignore this message: your password stays as it is.\n`,
+        });
+      });
+    },
+
+    async checkResetLink(secret) {
+      const id = await tokens.peek(secret, 'reset-password');
+      const account = id ? await accounts.findById(id) : undefined;
+      if (!account || account.disabled)
+        throw errors.LINK_INVALID('This link has expired or was already used. Ask for a new one.');
+      return account;
+    },
+
+    async resetPassword(secret, password, ip) {
+      const account = await this.checkResetLink(secret);
+      checkPassword(password, config.accounts.minPasswordLength, account);
+      if ((await tokens.consume(secret, 'reset-password')) !== account.id)
+        throw errors.LINK_INVALID('This link has expired or was already used. Ask for a new one.');
+      await setPassword(account, password, ip, 'account.password_reset');
+      // The mail reached its owner, so the address is theirs.
+      if (!account.emailVerified) await accounts.markEmailVerified(account.id);
+      return account;
+    },
+
+    async changePassword(username, current, next, ip) {
+      const outcome = await login.check(username, current, ip);
+      if (outcome.kind === 'throttled')
+        throw commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
+          headers: { 'retry-after': String(outcome.retryAfter) },
+        });
+      if (outcome.kind === 'invalid' || outcome.account.disabled)
+        throw errors.WRONG_PASSWORD('Wrong username or password.');
+      checkPassword(next, config.accounts.minPasswordLength, outcome.account);
+      await setPassword(outcome.account, next, ip, 'account.password_changed');
+      return outcome.account;
+    },
+  };
+}

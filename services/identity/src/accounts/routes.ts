@@ -1,0 +1,181 @@
+/**
+ * The account pages, plain HTML forms that work without JavaScript (`/account/...`).
+ * Every post is CSRF-checked (csrf.ts). A refused post re-renders its form with the
+ * problem's message and stable code (`data-code`) and the problem's status.
+ * Links from mail land on a page with a button: a mail scanner that fetches the link
+ * does not spend it.
+ */
+import { isProblemError } from '@portico/problem';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { acceptForms, formField, html } from '../api/forms.ts';
+import type { Config } from '../config.ts';
+import type { AccountActions } from './accounts.ts';
+import type { FormGuard } from './csrf.ts';
+import {
+  changePasswordPage,
+  type FormState,
+  messagePage,
+  resetConfirmPage,
+  resetRequestPage,
+  signupPage,
+  verifyPage,
+} from './views.ts';
+
+export interface AccountRouteDeps {
+  actions: AccountActions;
+  guard: FormGuard;
+  config: Config;
+  /** Mail can be sent: without it there is no password reset by mail. */
+  mail: boolean;
+}
+
+const HIDE = { schema: { hide: true } };
+
+export async function accountRoutes(server: FastifyInstance, deps: AccountRouteDeps): Promise<void> {
+  const { actions, guard, config } = deps;
+  const min = config.accounts.minPasswordLength;
+  acceptForms(server);
+
+  /** Runs a form post: CSRF first, then `act`; a problem re-renders the form via `render`. */
+  async function post(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    render: (state: FormState) => string | Promise<string>,
+    act: () => Promise<string>,
+  ) {
+    const body = request.body;
+    try {
+      guard.check(request, formField(body, 'csrf'));
+      return html(reply, 200, await act());
+    } catch (err) {
+      if (!isProblemError(err) || err.status >= 500) throw err;
+      reply.headers(err.headers);
+      const values = Object.fromEntries(
+        ['username', 'name', 'email'].map((k) => [k, formField(body, k, 254)]),
+      );
+      return html(
+        reply,
+        err.status,
+        await render({
+          csrf: guard.token(request, reply),
+          error: { message: err.message, code: err.code },
+          values,
+        }),
+      );
+    }
+  }
+
+  const query = (request: FastifyRequest, name: string) => formField(request.query, name, 200);
+
+  if (config.accounts.signup) {
+    server.get('/account/signup', HIDE, async (request, reply) =>
+      html(reply, 200, signupPage({ csrf: guard.token(request, reply) }, min)),
+    );
+    server.post('/account/signup', HIDE, async (request, reply) =>
+      post(
+        request,
+        reply,
+        (state) => signupPage(state, min),
+        async () => {
+          const b = request.body;
+          await actions.signUp(
+            {
+              username: formField(b, 'username', 64),
+              email: formField(b, 'email', 254),
+              name: formField(b, 'name', 100),
+              password: formField(b, 'password'),
+            },
+            request.ip,
+          );
+          return messagePage(
+            'Check your email',
+            `We sent a link to ${formField(b, 'email', 254).trim()}. Open it to confirm your address, then sign in.`,
+          );
+        },
+      ),
+    );
+  }
+
+  server.get('/account/verify', HIDE, async (request, reply) =>
+    html(reply, 200, verifyPage({ csrf: guard.token(request, reply) }, query(request, 'token'))),
+  );
+  server.post('/account/verify', HIDE, async (request, reply) =>
+    post(
+      request,
+      reply,
+      (state) => verifyPage(state, formField(request.body, 'token', 200)),
+      async () => {
+        const account = await actions.verifyEmail(formField(request.body, 'token', 200));
+        return messagePage(
+          'Email confirmed',
+          `Thank you, ${account.name}: ${account.email} is confirmed. You can sign in now.`,
+        );
+      },
+    ),
+  );
+
+  server.get('/account/password', HIDE, async (request, reply) =>
+    html(reply, 200, changePasswordPage({ csrf: guard.token(request, reply) }, min)),
+  );
+  server.post('/account/password', HIDE, async (request, reply) =>
+    post(
+      request,
+      reply,
+      (state) => changePasswordPage(state, min),
+      async () => {
+        const b = request.body;
+        await actions.changePassword(
+          formField(b, 'username', 64).trim(),
+          formField(b, 'current'),
+          formField(b, 'password'),
+          request.ip,
+        );
+        return messagePage(
+          'Password changed',
+          'Your new password is set, and every device signed in with the old one is signed out.',
+        );
+      },
+    ),
+  );
+
+  if (!deps.mail) return;
+  server.get('/account/reset', HIDE, async (request, reply) =>
+    html(reply, 200, resetRequestPage({ csrf: guard.token(request, reply) })),
+  );
+  server.post('/account/reset', HIDE, async (request, reply) =>
+    post(request, reply, resetRequestPage, async () => {
+      actions.requestPasswordReset(formField(request.body, 'email', 254), request.ip);
+      return messagePage(
+        'Check your email',
+        'If an account has that address, a link to choose a new password is on its way. It works once, for a short time.',
+      );
+    }),
+  );
+
+  server.get('/account/reset/confirm', HIDE, async (request, reply) => {
+    const token = query(request, 'token');
+    const csrf = guard.token(request, reply);
+    try {
+      const account = await actions.checkResetLink(token);
+      return html(reply, 200, resetConfirmPage({ csrf }, token, account.username, min));
+    } catch (err) {
+      if (!isProblemError(err) || err.status >= 500) throw err;
+      return html(reply, err.status, messagePage('Link expired', err.message, err.code));
+    }
+  });
+  server.post('/account/reset/confirm', HIDE, async (request, reply) => {
+    const token = formField(request.body, 'token', 200);
+    return post(
+      request,
+      reply,
+      (state) => resetConfirmPage(state, token, formField(request.body, 'username', 64), min),
+      async () => {
+        await actions.resetPassword(token, formField(request.body, 'password'), request.ip);
+        return messagePage(
+          'Password changed',
+          'Your new password is set, and every device signed in with the old one is signed out.',
+        );
+      },
+    );
+  });
+}

@@ -1,0 +1,147 @@
+/**
+ * Which sessions and grants each account has, and ending them. oidc-provider keeps its
+ * artefacts by id only (in SQL or Redis); this index follows its `session.*` and
+ * `grant.*` events so an admin can list an account's sessions and grants and revoke
+ * them, and a disabled account or a new password can end them all. Revoking a grant
+ * deletes its refresh tokens and codes the way the provider's own revocation does;
+ * JWT access tokens already issued are stopped by the revocation list (revocation.ts).
+ */
+import type { Database } from '@portico/store/sql';
+import type Provider from 'oidc-provider';
+import type { IdentityDatabase } from '../data/schema.ts';
+
+export interface AccountArtefact {
+  kind: 'session' | 'grant';
+  id: string;
+  clientId: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+export interface AccountSessions {
+  list(accountId: string): Promise<AccountArtefact[]>;
+  /** The account the grant belonged to, or undefined when there was no such grant. */
+  revokeGrant(grantId: string): Promise<string | undefined>;
+  /** Ends one session (the browser must sign in again); the account, or undefined. */
+  endSession(sessionId: string): Promise<string | undefined>;
+  /** Ends every session and grant of the account; returns the revoked grant ids. */
+  endAll(accountId: string): Promise<string[]>;
+  sweep(): Promise<void>;
+}
+
+const TOKEN_MODELS = [
+  'AccessToken',
+  'RefreshToken',
+  'AuthorizationCode',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+] as const;
+
+interface Tracked {
+  jti: string;
+  accountId?: string;
+  clientId?: string;
+  iat?: number;
+  exp?: number;
+}
+
+export function accountSessions(
+  database: Database<IdentityDatabase>,
+  provider: Provider,
+  onError: (err: unknown) => void,
+): AccountSessions {
+  const { db } = database;
+  const now = () => Math.floor(Date.now() / 1000);
+
+  function track(kind: 'session' | 'grant') {
+    return (model: Tracked) => {
+      if (!model.accountId) return;
+      const row = {
+        account_id: model.accountId,
+        client_id: model.clientId ?? null,
+        created_at: model.iat ?? now(),
+        expires_at: model.exp ?? null,
+      };
+      db.insertInto('account_artefacts')
+        .values({ kind, id: model.jti, ...row })
+        .onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet({ expires_at: row.expires_at }))
+        .execute()
+        .catch(onError);
+    };
+  }
+  function forget(kind: 'session' | 'grant', id: string) {
+    return db.deleteFrom('account_artefacts').where('kind', '=', kind).where('id', '=', id).execute();
+  }
+  provider.on('session.saved', track('session'));
+  provider.on('grant.saved', track('grant'));
+  provider.on('session.destroyed', (s: Tracked) => void forget('session', s.jti).catch(onError));
+  provider.on('grant.destroyed', (g: Tracked) => void forget('grant', g.jti).catch(onError));
+  provider.on(
+    'grant.revoked',
+    (_ctx: unknown, grantId: string) => void forget('grant', grantId).catch(onError),
+  );
+
+  async function owner(kind: 'session' | 'grant', id: string) {
+    const row = await db
+      .selectFrom('account_artefacts')
+      .select('account_id')
+      .where('kind', '=', kind)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.account_id;
+  }
+
+  async function revokeGrant(grantId: string) {
+    const accountId = await owner('grant', grantId);
+    const models = provider as unknown as Record<
+      string,
+      { revokeByGrantId?(id: string): Promise<void> } | undefined
+    >;
+    await Promise.all(TOKEN_MODELS.map((m) => models[m]?.revokeByGrantId?.(grantId)));
+    await provider.Grant.adapter.destroy(grantId);
+    await forget('grant', grantId);
+    return accountId;
+  }
+
+  async function endSession(sessionId: string) {
+    const accountId = await owner('session', sessionId);
+    await provider.Session.adapter.destroy(sessionId);
+    await forget('session', sessionId);
+    return accountId;
+  }
+
+  return {
+    async list(accountId) {
+      const rows = await db
+        .selectFrom('account_artefacts')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now())]))
+        .orderBy('created_at', 'desc')
+        .execute();
+      return rows.map((r) => ({
+        kind: r.kind,
+        id: r.id,
+        clientId: r.client_id,
+        createdAt: new Date(Number(r.created_at) * 1000).toISOString(),
+        expiresAt: r.expires_at === null ? null : new Date(Number(r.expires_at) * 1000).toISOString(),
+      }));
+    },
+    revokeGrant,
+    endSession,
+    async endAll(accountId) {
+      const rows = await db
+        .selectFrom('account_artefacts')
+        .select(['kind', 'id'])
+        .where('account_id', '=', accountId)
+        .execute();
+      const grants = rows.filter((r) => r.kind === 'grant').map((r) => r.id);
+      for (const id of grants) await revokeGrant(id);
+      for (const r of rows.filter((r) => r.kind === 'session')) await endSession(r.id);
+      return grants;
+    },
+    async sweep() {
+      await db.deleteFrom('account_artefacts').where('expires_at', '<', now()).execute();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/** The account pages: sign-up, email confirmation, password reset and change. */
+import { escapeHtml } from '@portico/http';
+import { page } from '../api/views.ts';
+
+export interface FormState {
+  csrf: string;
+  error?: { message: string; code: string };
+  values?: Record<string, string>;
+}
+
+function alert(state: FormState): string {
+  return state.error
+    ? `<p class="error" role="alert" id="form-error" data-code="${escapeHtml(state.error.code)}">${escapeHtml(state.error.message)}</p>`
+    : '';
+}
+
+function field(
+  state: FormState,
+  name: string,
+  label: string,
+  attrs: string,
+  options: { keep?: boolean; hint?: string } = {},
+): string {
+  const value = options.keep ? ` value="${escapeHtml(state.values?.[name] ?? '')}"` : '';
+  const hint = options.hint ? `<small id="${name}-hint">${escapeHtml(options.hint)}</small>` : '';
+  const described = [options.hint ? `${name}-hint` : '', state.error ? 'form-error' : '']
+    .filter(Boolean)
+    .join(' ');
+  return `<label for="${name}">${escapeHtml(label)}</label>
+<input id="${name}" name="${name}" ${attrs}${value}${described ? ` aria-describedby="${described}"` : ''}>
+${hint}`;
+}
+
+const csrfField = (state: FormState) => `<input type="hidden" name="csrf" value="${escapeHtml(state.csrf)}">`;
+
+export function signupPage(state: FormState, minLength: number): string {
+  return page(
+    'Create an account',
+    `<h1>Create an account</h1>
+${alert(state)}
+<form method="post" action="/account/signup">
+${csrfField(state)}
+${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="3" maxlength="64" autofocus', { keep: true })}
+${field(state, 'name', 'Your name', 'type="text" autocomplete="name" maxlength="100"', { keep: true })}
+${field(state, 'email', 'Email', 'type="email" autocomplete="email" required maxlength="254"', { keep: true, hint: 'We send a link to confirm it.' })}
+${field(state, 'password', 'Password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+<button type="submit">Create account</button>
+</form>`,
+  );
+}
+
+export function messagePage(title: string, message: string, code?: string): string {
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1>
+<p role="status"${code ? ` data-code="${escapeHtml(code)}"` : ''}>${escapeHtml(message)}</p>`,
+  );
+}
+
+export function verifyPage(state: FormState, token: string): string {
+  return page(
+    'Confirm your email',
+    `<h1>Confirm your email</h1>
+${alert(state)}
+<form method="post" action="/account/verify">
+${csrfField(state)}
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit" autofocus>Confirm my email address</button>
+</form>`,
+  );
+}
+
+export function resetRequestPage(state: FormState): string {
+  return page(
+    'Reset your password',
+    `<h1>Reset your password</h1>
+${alert(state)}
+<p>Enter the email address of your account; we send a link to choose a new password.</p>
+<form method="post" action="/account/reset">
+${csrfField(state)}
+${field(state, 'email', 'Email', 'type="email" autocomplete="email" required maxlength="254" autofocus', { keep: true })}
+<button type="submit">Send the link</button>
+</form>`,
+  );
+}
+
+export function resetConfirmPage(
+  state: FormState,
+  token: string,
+  username: string,
+  minLength: number,
+): string {
+  return page(
+    'Choose a new password',
+    `<h1>Choose a new password</h1>
+${alert(state)}
+<form method="post" action="/account/reset/confirm">
+${csrfField(state)}
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<input type="text" name="username" autocomplete="username" value="${escapeHtml(username)}" hidden readonly>
+${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024" autofocus`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+<button type="submit">Set password</button>
+</form>`,
+  );
+}
+
+export function changePasswordPage(state: FormState, minLength: number): string {
+  return page(
+    'Change your password',
+    `<h1>Change your password</h1>
+${alert(state)}
+<form method="post" action="/account/password">
+${csrfField(state)}
+${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
+${field(state, 'current', 'Current password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
+${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+<button type="submit">Change password</button>
+</form>
+<p><a href="/account/reset">Forgot your password?</a></p>`,
+  );
+}

@@ -1,0 +1,356 @@
+/**
+ * The admin API (`/admin/...`): accounts, their sessions and grants, the audit log and
+ * the development mailbox. Every route needs an access token from this issuer with the
+ * admin role; the handlers map HTTP to admin/users.ts and nothing more.
+ */
+import { authenticate, authorize, type TokenVerifier } from '@portico/auth';
+import { ProblemSchema } from '@portico/http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type, { type Static } from 'typebox';
+import type { AccountSessions } from '../accounts/sessions.ts';
+import type { Account } from '../data/accounts.ts';
+import type { AuditLog } from '../data/audit.ts';
+import { errors } from '../errors.ts';
+import type { DevMailbox } from '../mail/dev-mailbox.ts';
+import type { Actor, AdminUsers } from './users.ts';
+
+const ADMIN = { roles: ['admin'] };
+const tags = ['admin'];
+const problems = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  403: ProblemSchema,
+  404: ProblemSchema,
+  409: ProblemSchema,
+  422: ProblemSchema,
+};
+
+const Role = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' });
+const User = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  name: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
+  email_verified: Type.Boolean(),
+  roles: Type.Array(Type.String()),
+  disabled: Type.Boolean(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+const Artefact = Type.Object({
+  kind: Type.Union([Type.Literal('session'), Type.Literal('grant')]),
+  id: Type.String(),
+  client_id: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+  expires_at: Type.Union([Type.String(), Type.Null()]),
+});
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const Search = Type.Object({
+  q: Type.String({ maxLength: 100, default: '' }),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+const NewUserBody = Type.Object(
+  {
+    username: Type.String({ maxLength: 64 }),
+    password: Type.String({ maxLength: 1024 }),
+    /** @default ['customer'] */
+    roles: Type.Optional(Type.Array(Role, { maxItems: 10 })),
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+    email: Type.Optional(Type.String({ maxLength: 254 })),
+  },
+  { additionalProperties: false },
+);
+const RolesBody = Type.Object({ roles: Type.Array(Role, { maxItems: 10 }) }, { additionalProperties: false });
+const AuditEntry = Type.Object({
+  id: Type.String(),
+  at: Type.String(),
+  actor: Type.String(),
+  action: Type.String(),
+  target: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.Record(Type.String(), Type.Unknown()),
+});
+const Message = Type.Object({
+  id: Type.String(),
+  received_at: Type.String(),
+  from: Type.String(),
+  to: Type.Array(Type.String()),
+  subject: Type.String(),
+  text: Type.String(),
+});
+
+function toUser(a: Account) {
+  return {
+    id: a.id,
+    username: a.username,
+    name: a.name,
+    email: a.email,
+    email_verified: a.emailVerified,
+    roles: a.roles,
+    disabled: a.disabled,
+    created_at: a.createdAt,
+    updated_at: a.updatedAt,
+  };
+}
+
+export interface AdminRouteDeps {
+  verifier: TokenVerifier;
+  users: AdminUsers;
+  sessions: AccountSessions;
+  audit: AuditLog;
+  mailbox: DevMailbox | undefined;
+}
+
+export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
+  const { users, sessions, audit, mailbox } = deps;
+  const preHandler = [authenticate(deps.verifier), authorize(ADMIN)];
+  const actor = (request: FastifyRequest): Actor => ({
+    sub: request.auth!.sub,
+    ip: request.ip,
+    ...(request.headers['user-agent'] ? { userAgent: request.headers['user-agent'] } : {}),
+  });
+  const user = (a: Account) => ({ data: toUser(a) });
+  const UserEnvelope = Type.Object({ data: User });
+
+  server.get(
+    '/admin/users',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Search accounts by username, name or email',
+        querystring: Search,
+        response: { 200: Type.Object({ data: Type.Array(User), total: Type.Integer() }), ...problems },
+      },
+    },
+    async (request) => {
+      const { q = '', limit = 20, offset = 0 } = request.query as Partial<Static<typeof Search>>;
+      const found = await users.search(q.trim(), limit, offset);
+      return { data: found.items.map(toUser), total: found.total };
+    },
+  );
+
+  server.post(
+    '/admin/users',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Create an account (its address counts as confirmed)',
+        body: NewUserBody,
+        response: { 201: UserEnvelope, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as Static<typeof NewUserBody>;
+      const created = await users.create(actor(request), {
+        username: body.username,
+        password: body.password,
+        roles: [...new Set(body.roles ?? ['customer'])],
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.email !== undefined ? { email: body.email } : {}),
+      });
+      return reply.code(201).header('location', `/admin/users/${created.id}`).send(user(created));
+    },
+  );
+
+  server.get(
+    '/admin/users/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'An account with its live sessions and grants',
+        params: IdParams,
+        response: {
+          200: Type.Object({ data: User, sessions: Type.Array(Artefact), grants: Type.Array(Artefact) }),
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const account = await users.get(id);
+      const artefacts = (await sessions.list(id)).map((a) => ({
+        kind: a.kind,
+        id: a.id,
+        client_id: a.clientId,
+        created_at: a.createdAt,
+        expires_at: a.expiresAt,
+      }));
+      return {
+        data: toUser(account),
+        sessions: artefacts.filter((a) => a.kind === 'session'),
+        grants: artefacts.filter((a) => a.kind === 'grant'),
+      };
+    },
+  );
+
+  for (const [path, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    server.post(
+      `/admin/users/:id/${path}`,
+      {
+        preHandler,
+        schema: {
+          tags,
+          summary: disabled
+            ? 'Disable an account: no sign-in, its tokens stop within seconds'
+            : 'Enable a disabled account',
+          params: IdParams,
+          response: { 200: UserEnvelope, ...problems },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as Static<typeof IdParams>;
+        return user(await users.setDisabled(actor(request), id, disabled));
+      },
+    );
+  }
+
+  server.put(
+    '/admin/users/:id/roles',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Replace the roles (in tokens from the next refresh on)',
+        params: IdParams,
+        body: RolesBody,
+        response: { 200: UserEnvelope, ...problems },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const { roles } = request.body as Static<typeof RolesBody>;
+      return user(await users.setRoles(actor(request), id, [...new Set(roles)]));
+    },
+  );
+
+  const GrantParams = Type.Object({
+    id: IdParams.properties.id,
+    grant: Type.String({ minLength: 1, maxLength: 200 }),
+  });
+  server.delete(
+    '/admin/users/:id/grants/:grant',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Revoke a grant: its refresh tokens now, its access tokens within seconds',
+        params: GrantParams,
+        response: { 204: Type.Null(), ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { id, grant } = request.params as Static<typeof GrantParams>;
+      await users.revokeGrant(actor(request), id, grant);
+      return reply.code(204).send();
+    },
+  );
+
+  const SessionParams = Type.Object({
+    id: IdParams.properties.id,
+    session: Type.String({ minLength: 1, maxLength: 200 }),
+  });
+  server.delete(
+    '/admin/users/:id/sessions/:session',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'End a browser session (the user signs in again)',
+        params: SessionParams,
+        response: { 204: Type.Null(), ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { id, session } = request.params as Static<typeof SessionParams>;
+      await users.endSession(actor(request), id, session);
+      return reply.code(204).send();
+    },
+  );
+
+  const AuditQuery = Type.Object({
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    target: Type.Optional(Type.String({ maxLength: 100 })),
+    before: Type.Optional(Type.String({ maxLength: 40 })),
+  });
+  server.get(
+    '/admin/audit',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'The audit log, newest first',
+        querystring: AuditQuery,
+        response: { 200: Type.Object({ data: Type.Array(AuditEntry) }), ...problems },
+      },
+    },
+    async (request) => {
+      const q = request.query as Partial<Static<typeof AuditQuery>>;
+      return {
+        data: await audit.list({
+          limit: q.limit ?? 50,
+          ...(q.target ? { target: q.target } : {}),
+          ...(q.before ? { before: q.before } : {}),
+        }),
+      };
+    },
+  );
+
+  const MailboxQuery = Type.Object({ to: Type.Optional(Type.String({ maxLength: 254 })) });
+  const toMessage = (m: NonNullable<ReturnType<DevMailbox['get']>>) => ({
+    id: m.id,
+    received_at: m.receivedAt,
+    from: m.from,
+    to: m.to,
+    subject: m.subject,
+    text: m.text,
+  });
+  server.get(
+    '/admin/mailbox',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Mail caught by the development mailbox, newest first',
+        querystring: MailboxQuery,
+        response: { 200: Type.Object({ data: Type.Array(Message) }), ...problems },
+      },
+    },
+    async (request) => {
+      if (!mailbox)
+        throw errors.MAILBOX_DISABLED(
+          'Mail goes to a real SMTP server here; there is no development mailbox',
+        );
+      const { to } = request.query as Static<typeof MailboxQuery>;
+      return { data: mailbox.list(to ? { to } : {}).map(toMessage) };
+    },
+  );
+  server.get(
+    '/admin/mailbox/:id',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'One message of the development mailbox',
+        params: IdParams,
+        response: { 200: Type.Object({ data: Message }), ...problems },
+      },
+    },
+    async (request) => {
+      if (!mailbox)
+        throw errors.MAILBOX_DISABLED(
+          'Mail goes to a real SMTP server here; there is no development mailbox',
+        );
+      const { id } = request.params as Static<typeof IdParams>;
+      const message = mailbox.get(id);
+      if (!message) throw errors.MESSAGE_NOT_FOUND(`No message ${id}`);
+      return { data: toMessage(message) };
+    },
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * What an administrator does to accounts, each action written to the audit log with
+ * who did it, when and from where. Disabling an account ends its sessions and grants
+ * and puts its `sub` on the revocation list, so its access tokens stop at every
+ * service within seconds, not when they expire.
+ */
+import { checkEmail, checkPassword, checkUsername } from '../accounts/accounts.ts';
+import type { AccountSessions } from '../accounts/sessions.ts';
+import type { Config } from '../config.ts';
+import type { Account, AccountStore } from '../data/accounts.ts';
+import type { AuditLog } from '../data/audit.ts';
+import { hashPassword } from '../domain/passwords.ts';
+import { errors } from '../errors.ts';
+
+export interface Actor {
+  sub: string;
+  ip: string;
+  userAgent?: string;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  roles: string[];
+  name?: string;
+  email?: string;
+}
+
+/** What stops access tokens already issued (revocation.ts); a no-op when nothing listens. */
+export interface TokenRevoker {
+  revokeSubject(sub: string): Promise<void>;
+  revokeGrant(grantId: string): Promise<void>;
+}
+
+export interface AdminUsers {
+  search(query: string, limit: number, offset: number): Promise<{ items: Account[]; total: number }>;
+  get(id: string): Promise<Account>;
+  create(actor: Actor, input: NewUser): Promise<Account>;
+  setDisabled(actor: Actor, id: string, disabled: boolean): Promise<Account>;
+  setRoles(actor: Actor, id: string, roles: string[]): Promise<Account>;
+  revokeGrant(actor: Actor, id: string, grantId: string): Promise<void>;
+  endSession(actor: Actor, id: string, sessionId: string): Promise<void>;
+}
+
+export function adminUsers(deps: {
+  accounts: AccountStore;
+  sessions: AccountSessions;
+  audit: AuditLog;
+  revoker: TokenRevoker;
+  config: Config;
+}): AdminUsers {
+  const { accounts, sessions, audit, revoker, config } = deps;
+
+  async function get(id: string) {
+    const account = await accounts.findById(id);
+    if (!account) throw errors.ACCOUNT_NOT_FOUND(`No account with id ${id}`);
+    return account;
+  }
+  const record = (actor: Actor, action: string, target: string | null, detail: Record<string, unknown>) =>
+    audit.record({
+      actor: actor.sub,
+      action,
+      target,
+      ip: actor.ip,
+      detail: { ...detail, ...(actor.userAgent ? { user_agent: actor.userAgent.slice(0, 200) } : {}) },
+    });
+
+  return {
+    search: (query, limit, offset) => accounts.search(query, limit, offset),
+    get,
+    async create(actor, input) {
+      const username = checkUsername(input.username);
+      const email = input.email ? checkEmail(input.email) : null;
+      const name = input.name?.trim() || username;
+      checkPassword(input.password, config.accounts.minPasswordLength, { username, name, email });
+      const result = await accounts.insert({
+        username,
+        email,
+        name,
+        roles: input.roles,
+        emailVerified: true,
+        passwordHash: await hashPassword(input.password),
+      });
+      if (!result.ok && result.taken === 'username')
+        throw errors.USERNAME_TAKEN(`The username ${username} is taken`);
+      if (!result.ok) throw errors.EMAIL_TAKEN(`An account already has the address ${email}`);
+      await record(actor, 'user.create', result.account.id, { username, roles: input.roles });
+      return result.account;
+    },
+    async setDisabled(actor, id, disabled) {
+      const account = await get(id);
+      if (disabled && id === actor.sub)
+        throw errors.CANNOT_DISABLE_SELF('You cannot disable your own account');
+      const updated = (await accounts.setDisabled(id, disabled))!;
+      if (disabled) {
+        // Tokens first: the list reaches every service while the grants are being deleted.
+        await revoker.revokeSubject(id);
+        await sessions.endAll(id);
+      }
+      await record(actor, disabled ? 'user.disable' : 'user.enable', id, { username: account.username });
+      return updated;
+    },
+    async setRoles(actor, id, roles) {
+      const account = await get(id);
+      const updated = (await accounts.setRoles(id, roles))!;
+      await record(actor, 'user.roles', id, { username: account.username, from: account.roles, to: roles });
+      return updated;
+    },
+    async revokeGrant(actor, id, grantId) {
+      await get(id);
+      const owner = (await sessions.list(id)).find((a) => a.kind === 'grant' && a.id === grantId);
+      if (!owner) throw errors.GRANT_NOT_FOUND(`The account has no grant ${grantId}`);
+      await revoker.revokeGrant(grantId);
+      await sessions.revokeGrant(grantId);
+      await record(actor, 'user.grant_revoke', id, { grant_id: grantId, client_id: owner.clientId });
+    },
+    async endSession(actor, id, sessionId) {
+      await get(id);
+      const owner = (await sessions.list(id)).find((a) => a.kind === 'session' && a.id === sessionId);
+      if (!owner) throw errors.SESSION_NOT_FOUND(`The account has no session ${sessionId}`);
+      await sessions.endSession(sessionId);
+      await record(actor, 'user.session_end', id, { session_id: sessionId });
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { defineErrors } from '@portico/problem';
+
+/** The identity service's stable error codes (account pages and the admin API). */
+export const errors = defineErrors({
+  ACCOUNT_NOT_FOUND: { status: 404, title: 'Not Found' },
+  GRANT_NOT_FOUND: { status: 404, title: 'Not Found' },
+  SESSION_NOT_FOUND: { status: 404, title: 'Not Found' },
+  USERNAME_TAKEN: { status: 409, title: 'Conflict' },
+  EMAIL_TAKEN: { status: 409, title: 'Conflict' },
+  WEAK_PASSWORD: { status: 422, title: 'Unprocessable Content' },
+  INVALID_EMAIL: { status: 422, title: 'Unprocessable Content' },
+  INVALID_USERNAME: { status: 422, title: 'Unprocessable Content' },
+  LINK_INVALID: { status: 400, title: 'Bad Request' },
+  WRONG_PASSWORD: { status: 401, title: 'Unauthorized' },
+  SIGNUP_DISABLED: { status: 403, title: 'Forbidden' },
+  CSRF_TOKEN_INVALID: { status: 403, title: 'Forbidden' },
+  ORIGIN_NOT_ALLOWED: { status: 403, title: 'Forbidden' },
+  CANNOT_DISABLE_SELF: { status: 409, title: 'Conflict' },
+  MAILBOX_DISABLED: { status: 404, title: 'Not Found' },
+  MESSAGE_NOT_FOUND: { status: 404, title: 'Not Found' },
+});

@@ -1,0 +1,196 @@
+/**
+ * Accounts and their administration in a real browser (Debian's chromium, playwright-core),
+ * with every piece real and on its own free port: identity (with its development mailbox),
+ * the gateway (the identity-admin route of gateway.yaml, and the users service), the users
+ * service and the console. A visitor signs up on the provider's page; an admin finds the
+ * confirmation mail on the console's Mailbox page; the visitor confirms, signs in to the
+ * console and calls the API; the admin disables the account on the Users page, and the
+ * visitor's next API call through the gateway is refused within seconds.
+ * Screenshots go to test-results/identity-e2e/.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@portico/config';
+import type { Server } from '@portico/http';
+import { freePort } from '@portico/http/testing';
+import { databaseTargets } from '@portico/store/testing';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { type RunningIdentity, startIdentity, startWeb } from './support/harness.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SHOTS = join(ROOT, 'test-results', 'identity-e2e');
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
+if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+
+describe('accounts and their administration, in chromium', { skip }, () => {
+  const target = databaseTargets()[0]!();
+  let idp: RunningIdentity;
+  let users: Server;
+  let gateway: FastifyInstance;
+  let web: Server;
+  let consoleUrl: string;
+  let browser: Browser;
+  let visitor: Page;
+  let admin: Page;
+  let shot = 0;
+  const screenshot = async (p: Page, name: string) =>
+    p.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const webPort = await freePort();
+    consoleUrl = `http://localhost:${webPort}`;
+    idp = await startIdentity({
+      clients: loadConfig('identity', (await import('@portico/identity')).ConfigSchema, {
+        env: {},
+      }).clients.map((c) =>
+        c.client_id === 'portico-web'
+          ? { ...c, redirect_uris: [`${consoleUrl}/callback`], post_logout_redirect_uris: [`${consoleUrl}/`] }
+          : c,
+      ),
+    });
+    const auth = { issuer: idp.issuer, audience: 'http://localhost:8000', jwksUri: `${idp.issuer}/jwks` };
+    const usersModule = await import('@portico/users');
+    users = await usersModule.build(
+      loadConfig('users', usersModule.ConfigSchema, {
+        env: {},
+        overrides: { databaseUrl: 'sqlite::memory:', logLevel: 'silent', auth },
+      }),
+    );
+    await users.listen({ port: 0, host: '127.0.0.1' });
+    const gatewayModule = await import('@portico/gateway');
+    gateway = await gatewayModule.build(
+      loadConfig('gateway', gatewayModule.ConfigSchema, {
+        env: {},
+        overrides: { port: 0, logLevel: 'silent', watch: false, auth: { ...auth, hs256Secret: '' } },
+      }),
+      {
+        definition: {
+          upstreams: {
+            identity: { instances: [idp.issuer] },
+            users: { instances: [`http://127.0.0.1:${(users.server.address() as { port: number }).port}`] },
+          },
+          routes: [
+            {
+              name: 'identity-admin',
+              path: '/api/v1/identity',
+              upstream: 'identity',
+              auth: { default: { roles: ['admin'] } },
+              transform: { rewrite: { pattern: '^/api/v1/identity', replacement: '/admin' } },
+              retries: 0,
+            },
+            { name: 'users', path: '/api/v1/users', upstream: 'users', auth: { default: 'token' } },
+          ],
+        } as never,
+      },
+    );
+    await gateway.listen({ port: 0, host: '127.0.0.1' });
+    const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}`;
+    web = await startWeb(target, idp.issuer, gatewayUrl, { publicUrl: consoleUrl });
+    await web.listen({ port: webPort, host: '127.0.0.1' });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    visitor = await (await browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
+    admin = await (await browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
+    visitor.setDefaultTimeout(15_000);
+    admin.setDefaultTimeout(15_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await web?.close();
+    await gateway?.close();
+    await users?.close();
+    await idp?.close();
+    await target.cleanup();
+  });
+
+  async function signIn(p: Page, username: string, password: string) {
+    await p.goto(consoleUrl);
+    await p.getByRole('link', { name: 'Sign in' }).click();
+    await p.getByLabel('Username').fill(username);
+    await p.getByLabel('Password').fill(password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL((url) => url.origin === consoleUrl);
+  }
+
+  const apiStatus = (p: Page) =>
+    p.evaluate(async () => (await fetch('/api/v1/users/me', { credentials: 'same-origin' })).status);
+
+  test('sign up, confirm from the Mailbox page, use the API; disabled by an admin, refused within seconds', async () => {
+    try {
+      await journey();
+    } catch (err) {
+      await screenshot(visitor, 'FAILED-visitor').catch(() => {});
+      await screenshot(admin, 'FAILED-admin').catch(() => {});
+      throw err;
+    }
+  });
+
+  async function journey() {
+    // A visitor signs up from the provider's sign-in page.
+    await visitor.goto(consoleUrl);
+    await visitor.getByRole('link', { name: 'Sign in' }).click();
+    await visitor.getByRole('link', { name: 'Create an account' }).click();
+    await visitor.getByLabel('Username').fill('nora');
+    await visitor.getByLabel('Your name').fill('Nora N');
+    await visitor.getByLabel('Email').fill('nora@example.org');
+    await visitor.getByLabel('Password').fill('password123');
+    await visitor.getByRole('button', { name: 'Create account' }).click();
+    await visitor.getByRole('alert').filter({ hasText: 'commonly used' }).waitFor();
+    await screenshot(visitor, 'signup-weak-password');
+    await visitor.getByLabel('Password').fill('pelican sunrise 88');
+    await visitor.getByRole('button', { name: 'Create account' }).click();
+    await visitor.getByRole('heading', { name: 'Check your email' }).waitFor();
+
+    // The admin reads the confirmation mail on the console's Mailbox page.
+    await signIn(admin, 'admin', idp.password('admin'));
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await admin.getByRole('heading', { name: 'Users' }).waitFor();
+    await admin.getByRole('link', { name: 'Mailbox' }).click();
+    const mail = admin.getByText(/to nora@example\.org · Confirm your email/);
+    for (let i = 0; i < 100 && !(await mail.isVisible()); i++) {
+      await admin.reload();
+      await admin.getByRole('heading', { name: 'Mailbox' }).waitFor();
+    }
+    await mail.click();
+    const link = await admin.getByRole('link', { name: /\/account\/verify\?token=/ }).getAttribute('href');
+    await screenshot(admin, 'mailbox');
+    assert.ok(link);
+
+    // The visitor confirms and signs in to the console; the API answers through the gateway.
+    await visitor.goto(link);
+    await visitor.getByRole('button', { name: 'Confirm my email address' }).click();
+    await visitor.getByRole('heading', { name: 'Email confirmed' }).waitFor();
+    await signIn(visitor, 'nora', 'pelican sunrise 88');
+    await visitor.getByText('Signed in as Nora N').waitFor();
+    assert.equal(await apiStatus(visitor), 200);
+    await screenshot(visitor, 'signed-in');
+
+    // The admin disables the account; the visitor's next call is refused within seconds.
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await admin.getByLabel('Search users').fill('nora');
+    await admin.getByRole('button', { name: 'Search' }).click();
+    await admin.getByRole('button', { name: 'Disable nora' }).click();
+    const disabledAt = performance.now();
+    await admin.getByRole('button', { name: 'Enable nora' }).waitFor();
+    await screenshot(admin, 'users-disabled');
+    let status = await apiStatus(visitor);
+    while (status !== 401 && performance.now() - disabledAt < 10_000) status = await apiStatus(visitor);
+    assert.equal(status, 401, 'refused within 10 s');
+    console.log(`disabled → refused through the gateway in ${Math.round(performance.now() - disabledAt)} ms`);
+
+    await admin.getByRole('link', { name: 'Audit log' }).click();
+    await admin.getByRole('cell', { name: 'user.disable (nora)' }).waitFor();
+    await screenshot(admin, 'audit-log');
+  }
+});
