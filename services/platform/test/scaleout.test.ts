@@ -285,12 +285,18 @@ describe('scale-out: many replicas behind HAProxy on PostgreSQL and Redis', {
   test('a rolling restart of every replicated service, one replica at a time, under load', {
     timeout: 300_000,
   }, async (t) => {
-    const result = await rolloutUnderLoad(deployment, fixture, { rate: LOAD.rate, maxDurationMs: 170_000 });
+    // The first replica of each was just replaced after its kill -9; CI rolls the second, so every
+    // replica has been replaced once (`npm run scaleout` rolls them all, one after the other).
+    const result = await rolloutUnderLoad(deployment, fixture, {
+      rate: LOAD.rate,
+      maxDurationMs: 400_000,
+      replicas: [2],
+    });
     t.diagnostic(summary(result));
     assert.ok(result.load.acknowledged.length > 0, 'writes were acknowledged during the rollout');
     assert.deepEqual(result.lost, [], 'no acknowledged write lost');
     assert.deepEqual(await unhealed(deployment, fixture), [], 'every replica back and serving');
     for (const r of deployment.replicas.filter((x) => REPLICATED.includes(x.service)))
-      assert.ok(r.history.length >= 2, `${r.name} was restarted`);
+      assert.ok(r.history.length >= 2, `${r.name} was replaced`);
   });
 });

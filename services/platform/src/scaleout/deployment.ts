@@ -182,7 +182,10 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     }
   };
 
+  let stopped = false;
   const launch = (info: ReplicaInfo) => {
+    // A restart still under way when the deployment stops must not leave a replica behind.
+    if (stopped) throw new Error(`${info.name} not started: the deployment is stopping`);
     info.process = launcher.start(info.service, info.name, env(info));
     info.history.push(info.process);
   };
@@ -195,6 +198,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       const code = await Promise.race([info.process.exited, sleep(100, undefined)]);
       if (code !== undefined)
         throw new Error(`${info.name} exited (${code}) while starting:\n${info.process.output()}`);
+      if (stopped) throw new Error(`${info.name}: the deployment is stopping`);
       if (Date.now() > deadline)
         throw new Error(`${info.name} not healthy in time:\n${info.process.output()}`);
     }
@@ -207,7 +211,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   }));
   const haproxy = await startHaproxy(dir, backends);
 
-  const waitUp = async (name: string, timeoutMs = 180_000) => {
+  const waitUp = async (name: string, timeoutMs = 300_000) => {
     const deadline = Date.now() + timeoutMs;
     await waitHealthy(replica(name), deadline);
     while ((await haproxy.status()).get(name) !== 'UP') {
@@ -237,6 +241,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     },
     waitUp,
     async stop() {
+      stopped = true;
       await Promise.all(
         [...replicas].reverse().map(async (r) => {
           await r.process?.signal('SIGTERM');

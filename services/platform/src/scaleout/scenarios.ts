@@ -191,11 +191,14 @@ export async function killUnderLoad(
   return { load, lost: await lostWrites(deployment, load), events };
 }
 
-/** Every replicated service rolled one replica at a time (SIGTERM, wait, start, wait UP), all services in parallel. */
+/**
+ * Every replicated service rolled one replica at a time (SIGTERM, wait, start, wait UP),
+ * all services in parallel; `replicas` picks which (1-based; default all of them).
+ */
 export async function rolloutUnderLoad(
   deployment: Deployment,
   fixture: Fixture,
-  options: { rate: number; maxDurationMs: number },
+  options: { rate: number; maxDurationMs: number; replicas?: number[] },
 ): Promise<RunResult> {
   const t0 = Date.now();
   const events: FaultEvent[] = [];
@@ -205,7 +208,8 @@ export async function rolloutUnderLoad(
     await sleep(2000);
     await Promise.all(
       REPLICATED.map(async (service) => {
-        for (let n = 1; n <= TOPOLOGY[service]; n++) {
+        const all = Array.from({ length: TOPOLOGY[service] }, (_, i) => i + 1);
+        for (const n of options.replicas ?? all) {
           const name = `${service}-${n}`;
           note(`SIGTERM ${name}`);
           const code = await deployment.stopReplica(name, 'SIGTERM');
