@@ -27,21 +27,19 @@ export interface Launcher {
   start(service: string, name: string, env: Record<string, string>): Replica;
 }
 
-function tail(child: ChildProcess): () => string {
+/** A child process as a replica: its exit, its last output, and how it is signalled. */
+function replicaOf(name: string, child: ChildProcess, signal: Replica['signal']): Replica {
   let text = '';
   const keep = (chunk: Buffer) => {
     text = (text + chunk.toString()).slice(-4000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  return () => text;
-}
-
-function exitOf(child: ChildProcess): Promise<number | string> {
-  return new Promise((resolve) => {
+  const exited = new Promise<number | string>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? child.signalCode!);
-    else child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+    else child.once('exit', (code, sig) => resolve(code ?? sig ?? -1));
   });
+  return { name, exited, output: () => text, signal };
 }
 
 /** `node services/<service>/src/main.ts`: what CI runs. */
@@ -60,15 +58,9 @@ export function processLauncher(node = process.execPath): Launcher {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const exited = exitOf(child);
-      return {
-        name,
-        exited,
-        output: tail(child),
-        async signal(signal) {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        },
-      };
+      return replicaOf(name, child, async (signal) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      });
     },
   };
 }
@@ -93,15 +85,9 @@ export function dockerLauncher(image: string, docker = 'docker'): Launcher {
       );
       for (const dir of dirs) args.push('--volume', `${dir}:${dir}`);
       const child = spawn(docker, [...args, image, service], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const exited = exitOf(child);
-      return {
-        name,
-        exited,
-        output: tail(child),
-        async signal(signal) {
-          await run(docker, ['kill', '--signal', signal, container]).catch(() => {});
-        },
-      };
+      return replicaOf(name, child, async (signal) => {
+        await run(docker, ['kill', '--signal', signal, container]).catch(() => {});
+      });
     },
   };
 }
