@@ -67,7 +67,7 @@ describe('scale-out: many replicas behind HAProxy on PostgreSQL and Redis', {
       fixture = await prepare(deployment);
     },
     // Twelve Node processes starting together on two cores: minutes when the machine is busy.
-    { timeout: 480_000 },
+    { timeout: 900_000 },
   );
   after(async () => {
     await deployment?.stop();

@@ -259,7 +259,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     // replicas run their migrations on a fresh schema at the same moment.
     const start = async (group: ReplicaInfo[]) => {
       group.forEach(launch);
-      const deadline = Date.now() + 180_000;
+      const deadline = Date.now() + 420_000;
       await Promise.all(group.map((r) => waitHealthy(r, deadline)));
     };
     await start(replicas.filter((r) => r.service === 'identity'));

@@ -117,7 +117,17 @@ export async function startHaproxy(
     });
   const haproxy: Haproxy = {
     async status() {
-      const csv = await ask('show stat');
+      // A busy HAProxy may close its admin socket on us (EPIPE): ask again.
+      let csv = '';
+      for (let attempt = 1; ; attempt++) {
+        try {
+          csv = await ask('show stat');
+          break;
+        } catch (err) {
+          if (attempt >= 5 || child.exitCode !== null) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
       const result = new Map<string, string>();
       for (const line of csv.split('\n').slice(1)) {
         const [, server, , , , , , , , , , , , , , , , status] = line.split(',');
