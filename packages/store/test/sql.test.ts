@@ -109,3 +109,44 @@ test('SQLite files are their owner’s alone: directory 0700 when made, database
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+// Every replica of a service migrates when it starts; a rollout starts them together.
+for (const makeTarget of databaseTargets().slice(1)) {
+  test('eight replicas migrating one fresh schema at once: each migration runs once, none fails', async () => {
+    const target = makeTarget();
+    let runs = 0;
+    const migrations = {
+      '001': {
+        async up(db: import('kysely').Kysely<unknown>) {
+          runs++;
+          await db.schema
+            .createTable('parent')
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .execute();
+        },
+      },
+      '002': {
+        async up(db: import('kysely').Kysely<unknown>) {
+          runs++;
+          await db.schema.createIndex('parent_id_desc').on('parent').column('id desc').execute();
+        },
+      },
+    };
+    const replicas = Array.from({ length: 8 }, () =>
+      openDatabase<DB>({ url: target.url, schema: target.schema, poolSize: 2 }),
+    );
+    try {
+      const outcomes = await Promise.allSettled(replicas.map((r) => r.migrate(migrations)));
+      assert.deepEqual(
+        outcomes
+          .filter((o) => o.status === 'rejected')
+          .map((o) => String((o as PromiseRejectedResult).reason)),
+        [],
+      );
+      assert.equal(runs, 2, 'each migration ran exactly once');
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+      await target.cleanup();
+    }
+  });
+}

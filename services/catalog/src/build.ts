@@ -16,7 +16,7 @@ import { loadDemoData } from './demo-data.ts';
 import { type CategoryService, createCategoryService } from './domain/categories.ts';
 import { createProductService, type ProductService } from './domain/products.ts';
 import { createOrderHistory, type OrderHistory } from './domain/recommendations.ts';
-import { registerGraphQL } from './graphql/index.ts';
+import { type GraphQLServer, PRODUCT_CHANNEL, registerGraphQL } from './graphql/index.ts';
 
 export type { CatalogConfig };
 export { ConfigSchema };
@@ -49,9 +49,14 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   server.addHook('onClose', () => database.close());
   enforceAccess(server, verifier);
 
-  productRoutes(server, products, createReadCache({ ttlMs: config.readCacheTtlMs }));
+  const readCache = createReadCache({ ttlMs: config.readCacheTtlMs });
+  productRoutes(server, products, readCache);
   categoryRoutes(server, categories);
   recommendationRoutes(server, products, deps.orderHistory ?? createOrderHistory(config.orders));
   await registerGraphQL(server, { config, database, products, categories, verifier });
+  // A write on another instance reaches us through Redis pub/sub: forget cached reads at once, not
+  // a TTL later (a gateway in front would otherwise cache the stale answer for its own, longer, TTL).
+  const { pubsub } = server as CatalogServer & GraphQLServer;
+  if (pubsub.kind === 'redis') await pubsub.subscribe(PRODUCT_CHANNEL, () => readCache.clear());
   return server;
 }

@@ -314,11 +314,15 @@ describe('productUpdated across instances (Redis pub/sub)', {
     const sseOnB = await sseSubscribe(b.http, { id });
     const onA = wsSubscribe(a.ws, { id });
     const fromA = onA.next();
-    await until(() => b.server.pubsub.listenerCount(PRODUCT_CHANNEL) === 2, 'the subscriptions on B');
-    await until(() => a.server.pubsub.listenerCount(PRODUCT_CHANNEL) === 1, 'the subscription on A');
+    // Each instance's read cache listens too (one more listener than the subscriptions).
+    await until(() => b.server.pubsub.listenerCount(PRODUCT_CHANNEL) === 3, 'the subscriptions on B');
+    await until(() => a.server.pubsub.listenerCount(PRODUCT_CHANNEL) === 2, 'the subscription on A');
+    const readOnB = async () => (await b.server.inject({ url: `/api/v1/products/${id}` })).json().data.price;
+    await readOnB(); // now in B's read cache
 
     assert.equal((await restPatch(a, id!, { price: 21.5 }, admin)).statusCode, 200);
     assert.equal((await fromB).price, 21.5);
+    assert.equal(await readOnB(), 21.5, "A's write cleared B's read cache when its event arrived");
     assert.equal((await sseOnB.next()).price, 21.5);
     assert.equal((await fromA).price, 21.5);
 
@@ -335,6 +339,6 @@ describe('productUpdated across instances (Redis pub/sub)', {
     await onA.close();
     await onB.close();
     sseOnB.close();
-    await until(() => b.server.pubsub.listenerCount(PRODUCT_CHANNEL) === 0, 'the unsubscriptions on B');
+    await until(() => b.server.pubsub.listenerCount(PRODUCT_CHANNEL) === 1, 'the unsubscriptions on B');
   });
 });

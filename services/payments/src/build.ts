@@ -1,13 +1,18 @@
 /**
  * The payments service (port 8004, the seed's `payment-service`): payment intents for
  * orders, a card processor behind an interface, Idempotency-Key on every POST, and a
- * sync loop that keeps telling the orders service about successful payments until it listens.
+ * sync loop that keeps telling the orders service about successful payments until it listens
+ * (one replica at a time runs it, holding a lease in the database).
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase, sql } from '@portico/store/sql';
+import { Gauge } from 'prom-client';
 import { registerIntentRoutes } from './api/intents.ts';
 import { type Config, ConfigSchema } from './config.ts';
+import { sqlLease } from './data/lease.ts';
 import { createOrdersClient, type OrdersClient } from './data/orders-client.ts';
 import { migrations, type PaymentsDb } from './data/schema.ts';
 import { clientCredentialsToken, type TokenSource } from './data/service-token.ts';
@@ -29,6 +34,11 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   // A request (or an intent being charged) is never taken over before its charge could have finished.
   if (config.idempotency.leaseMs <= config.processor.timeoutMs) {
     throw new TypeError('idempotency.leaseMs must be longer than processor.timeoutMs');
+  }
+  if (config.orderSync.leaseMs <= config.orderSync.intervalMs) {
+    throw new TypeError(
+      'orderSync.leaseMs must be longer than orderSync.intervalMs (the holder renews every interval)',
+    );
   }
   const database = openDatabase<PaymentsDb>({ url: config.databaseUrl, schema: config.databaseSchema });
   await database.migrate(migrations);
@@ -56,6 +66,27 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   enforceAccess(server, verifier);
   registerIntentRoutes(server, ctx, config.idempotency.leaseMs);
 
+  // Marking orders paid is idempotent, so two loops at once would be wasteful, not wrong:
+  // the lease keeps the work (and the calls to orders) on one replica.
+  const lease = sqlLease(db, database.dialect, {
+    name: 'order-sync',
+    holder: `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
+    ttlMs: config.orderSync.leaseMs,
+  });
+  const leaseHeld = new Gauge({
+    name: 'payments_order_sync_lease_held',
+    help: '1 while this replica holds the lease that runs the order sync loop',
+    registers: [server.metrics],
+  });
+  const tick = async () => {
+    const held = await lease.take().catch((err) => {
+      server.log.warn({ err }, 'payments sync lease: could not reach the database');
+      return false;
+    });
+    leaseHeld.set(held ? 1 : 0);
+    if (held) await Promise.all([syncDueOrders(ctx), purge()]);
+  };
+
   let running: Promise<unknown> | undefined;
   let purgedAt = 0;
   // Completed keys are forgotten after the retention period; checked once a minute.
@@ -71,7 +102,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   };
   const timer = setInterval(() => {
     if (running) return;
-    running = Promise.all([syncDueOrders(ctx), purge()])
+    running = tick()
       .catch((err) => server.log.error({ err }, 'payments sync loop failed'))
       .finally(() => {
         running = undefined;
@@ -82,6 +113,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   server.addHook('onClose', async () => {
     clearInterval(timer);
     await running;
+    await lease.release().catch(() => {});
     await orders.close();
     await database.close();
   });

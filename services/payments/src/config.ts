@@ -71,6 +71,13 @@ export const ConfigSchema = Type.Object(
     orderSync: Type.Object(
       {
         intervalMs: Type.Integer({ minimum: 10, default: 2000, env: 'PAYMENTS_ORDER_SYNC_INTERVAL_MS' }),
+        leaseMs: Type.Integer({
+          minimum: 100,
+          default: 10_000,
+          env: 'PAYMENTS_ORDER_SYNC_LEASE_MS',
+          description:
+            'One replica runs the sync loop, holding a lease it renews every interval; when it dies another takes over after this long',
+        }),
         baseBackoffMs: Type.Integer({ minimum: 1, default: 500 }),
         maxBackoffMs: Type.Integer({ minimum: 1, default: 60_000 }),
         inlineAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),

@@ -39,6 +39,9 @@ export interface Database<DB> {
   close(): Promise<void>;
 }
 
+/** First key of the advisory lock that serialises migrations; the second is the schema's hash. */
+const MIGRATION_LOCK = 0x706f7274; // "port"
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 // Timestamps travel as ISO-8601 strings on both drivers; bigint counts as numbers.
@@ -81,8 +84,20 @@ function openPostgres<DB>(options: DatabaseOptions): Database<DB> {
     db,
     dialect: 'postgres',
     async migrate(migrations) {
-      if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-      await runMigrations(db, resolveMigrations(migrations, 'postgres'), schema);
+      // Every replica migrates when it starts, and a rollout starts them together: one at a
+      // time per schema (`create schema if not exists` alone races), the others then find
+      // nothing left to do. The lock is held on its own connection, outside the pool the
+      // migrator uses, so a pool of one cannot wait on itself.
+      const lock = new pg.Client({ connectionString: options.url });
+      await lock.connect();
+      try {
+        await lock.query('select pg_advisory_lock($1, hashtext($2))', [MIGRATION_LOCK, schema ?? 'public']);
+        if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+        await runMigrations(db, resolveMigrations(migrations, 'postgres'), schema);
+      } finally {
+        // Ending the session releases the lock too, when the unlock cannot be sent.
+        await lock.end();
+      }
     },
     close: () => db.destroy(),
   };

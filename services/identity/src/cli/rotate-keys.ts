@@ -1,16 +1,23 @@
 /**
- * `node services/identity/src/cli/rotate-keys.ts` adds a new signing key in front of the
- * key file and drops keys superseded for longer than the longest token lifetime.
+ * `node services/identity/src/cli/rotate-keys.ts` creates the key file when there is none, else
+ * adds a new signing key in front of the key file and drops keys superseded for longer than the longest token lifetime.
  * Restart the identity service (every replica) afterwards: the new key signs from then
  * on, and the old ones stay in the JWKS so tokens they signed keep verifying.
  */
+import { existsSync } from 'node:fs';
 import { loadConfig } from '@portico/config';
 import { ConfigSchema } from '../config.ts';
-import { rotateKeys } from '../oidc/keys.ts';
+import { loadKeys, rotateKeys } from '../oidc/keys.ts';
 
 const config = loadConfig('identity', ConfigSchema, { file: process.env.IDENTITY_CONFIG_FILE });
 // Longest-lived token a key may have signed, plus the verifiers' clock tolerance.
 const retainSeconds = Math.max(config.api.accessTokenTtlSeconds, config.ttl.idTokenSeconds) + 60;
+// No file yet: make the first one (what a first start would), so replicas can share it from the start.
+if (!existsSync(config.keysFile)) {
+  const { jwks } = await loadKeys(config.keysFile);
+  console.log(`created ${config.keysFile} with key ${jwks.keys[0]!.kid}`);
+  process.exit(0);
+}
 const result = await rotateKeys(config.keysFile, { retainSeconds });
 console.log(
   `added ${result.added}; kept ${result.kept.join(', ')}; removed ${result.removed.join(', ') || 'none'}`,

@@ -1,6 +1,7 @@
 /** Row types of the payments service's own tables (see migrations/). */
 import type { Migration } from '@portico/store/sql';
 import * as initial from '../../migrations/001_payments.ts';
+import * as leases from '../../migrations/002_leases.ts';
 
 export type IntentStatus =
   | 'requires_confirmation'
@@ -44,11 +45,19 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** Epoch milliseconds on the database's clock. */
+  expires_at: number;
+}
+
 export interface PaymentsDb {
   payment_intents: PaymentIntentsTable;
   idempotency_keys: IdempotencyKeysTable;
+  leases: LeasesTable;
 }
 
 export type IntentRow = PaymentIntentsTable;
 
-export const migrations: Record<string, Migration> = { '001_payments': initial };
+export const migrations: Record<string, Migration> = { '001_payments': initial, '002_leases': leases };

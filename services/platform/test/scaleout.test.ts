@@ -1,0 +1,301 @@
+/**
+ * Portico scaled out: two replicas of the gateway, catalog, identity, console and
+ * payments (one of users and orders) as separate processes on one PostgreSQL and one
+ * Redis, HAProxy in front. What docs/deploy.md promises across replicas, replica loss
+ * and a rolling restart under steady load. SCALEOUT_IMAGE=<image> runs the replicas as
+ * containers instead (`docker run --network host`).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { redisTestUrl } from '@portico/store/testing';
+import pg from 'pg';
+import { apiLogin, consoleSignIn, refreshAt } from '../src/scaleout/clients.ts';
+import { type Deployment, LIMITED_ROUTE, startDeployment } from '../src/scaleout/deployment.ts';
+import { locateHaproxy } from '../src/scaleout/haproxy.ts';
+import { dockerLauncher, processLauncher } from '../src/scaleout/launcher.ts';
+import {
+  api,
+  type Fixture,
+  killUnderLoad,
+  prepare,
+  REPLICATED,
+  rolloutUnderLoad,
+  summary,
+  unhealed,
+} from '../src/scaleout/scenarios.ts';
+
+const databaseUrl = process.env.TEST_DATABASE_URL;
+const redisUrl = redisTestUrl();
+if (!databaseUrl && process.env.CI) throw new Error('TEST_DATABASE_URL must be set in CI');
+// Found, or installed from Debian when we may; outside CI a machine without it skips.
+const haproxy = (() => {
+  try {
+    return locateHaproxy();
+  } catch (err) {
+    if (process.env.CI) throw err;
+    return undefined;
+  }
+})();
+// Bounded load, to 127.0.0.1 only, sized for a busy 2-core CI machine (which also runs all
+// twelve replicas and HAProxy); `npm run scaleout -- --duration 120s --rate 100` for more.
+const LOAD = { rate: 40, durationMs: 20_000 };
+
+describe('scale-out: many replicas behind HAProxy on PostgreSQL and Redis', {
+  skip: !databaseUrl || !redisUrl || !haproxy,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-scaleout-'));
+  let deployment: Deployment;
+  let fixture: Fixture;
+  const gw = (replica: string) => deployment.replicaUrl(replica);
+
+  before(
+    async () => {
+      const image = process.env.SCALEOUT_IMAGE;
+      deployment = await startDeployment({
+        launcher: image ? dockerLauncher(image) : processLauncher(),
+        databaseUrl: databaseUrl!,
+        redisUrl: redisUrl!,
+        dir,
+        // Past the access token's lifetime: every API call through the console refreshes.
+        webRefreshLeewaySeconds: 7200,
+      });
+      fixture = await prepare(deployment);
+    },
+    // Twelve Node processes starting together on two cores: minutes when the machine is busy.
+    { timeout: 900_000 },
+  );
+  after(async () => {
+    await deployment?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every replica started at once on fresh schemas: migrations raced and none failed', async () => {
+    const status = await deployment.haproxy.status();
+    for (const r of deployment.replicas) {
+      assert.equal(r.history.length, 1, `${r.name} was started once`);
+      assert.equal(status.get(r.name), 'UP', r.name);
+    }
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `select count(*)::int as n, count(distinct name)::int as distinct from ${deployment.schema('payments')}.kysely_migration`,
+      );
+      assert.deepEqual(rows[0], { n: 2, distinct: 2 }, 'each payments migration recorded once');
+    } finally {
+      await client.end();
+    }
+  });
+
+  test(`one rate limit of ${LIMITED_ROUTE.limit} a minute across both gateways, exactly`, async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMITED_ROUTE.limit + 10; i++) {
+      const res = await fetch(`${gw(i % 2 ? 'gateway-2' : 'gateway-1')}${LIMITED_ROUTE.path}`);
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    assert.equal(statuses.filter((s) => s === 200).length, LIMITED_ROUTE.limit, statuses.join(' '));
+    assert.equal(statuses.filter((s) => s === 429).length, 10, statuses.join(' '));
+    assert.ok(statuses.slice(0, LIMITED_ROUTE.limit).every((s) => s === 200));
+  });
+
+  test("a write through one gateway purges the other's cache", async () => {
+    const path = `/api/v1/products/${fixture.productId}`;
+    const read = (replica: string) => api(deployment, 'GET', path, undefined, undefined, {}, gw(replica));
+    await read('gateway-1');
+    const cached = await read('gateway-2');
+    assert.equal(cached.headers.get('x-cache'), 'HIT', 'one cache for both gateways');
+    const price = Math.round(Math.random() * 10_000) / 100 + 1;
+    const patched = await fetch(`${gw('gateway-2')}${path}`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${fixture.admin.accessToken}`,
+        'content-type': 'application/merge-patch+json',
+      },
+      body: JSON.stringify({ price }),
+    });
+    assert.equal(patched.status, 200, await patched.text());
+    const fresh = await read('gateway-1');
+    assert.notEqual(fresh.headers.get('x-cache'), 'HIT');
+    assert.equal(fresh.body.data.price, price);
+  });
+
+  test('a product update on one catalog reaches a GraphQL subscriber on the other', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${deployment.replicaUrl('catalog-2')}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: 'subscription($id: ID) { productUpdated(id: $id) { id price } }',
+        variables: { id: fixture.productId },
+      }),
+      signal: controller.signal,
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const price = Math.round(Math.random() * 10_000) / 100 + 1;
+    let buffer = '';
+    // The subscription is registered once the stream is open; retry the write until its event arrives.
+    const deadline = Date.now() + 15_000;
+    let event: { id: string; price: number } | undefined;
+    while (!event && Date.now() < deadline) {
+      const patched = await fetch(
+        `${deployment.replicaUrl('catalog-1')}/api/v1/products/${fixture.productId}`,
+        {
+          method: 'PATCH',
+          headers: {
+            authorization: `Bearer ${fixture.admin.accessToken}`,
+            'content-type': 'application/merge-patch+json',
+          },
+          body: JSON.stringify({ price }),
+        },
+      );
+      assert.equal(patched.status, 200);
+      const chunk = await Promise.race([reader.read(), sleep(1000, undefined)]);
+      if (chunk?.value) buffer += chunk.value;
+      const data = /^data: (.*)$/m.exec(
+        buffer.split('\n\n').find((b) => /^event: next$/m.test(b)) ?? '',
+      )?.[1];
+      if (data) event = JSON.parse(data).data.productUpdated;
+    }
+    controller.abort();
+    assert.deepEqual(event, { id: fixture.productId, price });
+  });
+
+  test('a login on one identity and a refresh on the other, and back', async () => {
+    const login = await apiLogin(deployment, 'alice');
+    const first = await refreshAt(deployment, 'identity-1', login.refreshToken);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const second = await refreshAt(deployment, 'identity-2', first.body.refresh_token!);
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    const me = await api(deployment, 'GET', '/api/v1/users/me', second.body.access_token);
+    assert.equal(me.status, 200, 'a token from identity-2 works at the gateway');
+    const replay = await refreshAt(deployment, 'identity-1', login.refreshToken);
+    assert.equal(replay.status, 400, 'a used refresh token is refused on the other replica too');
+  });
+
+  test('a console session is served by either web replica', async () => {
+    for (const replica of ['web-2', 'web-1', 'web-2', 'web-1']) {
+      const state = await (await fixture.console.request('/api/session', { replica })).json();
+      assert.equal(state.authenticated, true, `${replica} knows the session`);
+      // Each API call refreshes the access token here: the rotated tokens are seen by the other replica.
+      const me = await fixture.console.request('/api/v1/users/me', { replica });
+      assert.equal(me.status, 200, `${replica}: ${await me.text()}`);
+    }
+  });
+
+  // Both replicas refresh with the same refresh token at once: the console's refresh tokens are
+  // bound to its client secret and do not rotate, so neither refresh is taken for a replay.
+  test('two web replicas refreshing one console session at once keep it signed in', async () => {
+    const session = await consoleSignIn(deployment, 'alice', 'web-2');
+    const statuses: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(
+        ['web-1', 'web-2'].map((replica) => session.request('/api/v1/users/me', { replica })),
+      );
+      statuses.push(...answers.map((a) => a.status));
+    }
+    const after = await session.request('/api/v1/users/me', { replica: 'web-1' });
+    assert.deepEqual([...statuses, after.status], [200, 200, 200, 200, 200, 200, 200]);
+  });
+
+  test('an Idempotency-Key replayed on the other payments replica gets the first answer', async () => {
+    const order = await (async () => {
+      await api(deployment, 'POST', '/api/v1/cart/items', fixture.alice.accessToken, {
+        product_id: fixture.productId,
+        quantity: 1,
+      });
+      return api(deployment, 'POST', '/api/v1/orders', fixture.alice.accessToken);
+    })();
+    assert.equal(order.status, 201);
+    const key = randomUUID();
+    const post = (replica: string) =>
+      api(
+        deployment,
+        'POST',
+        '/api/v1/payments',
+        fixture.alice.accessToken,
+        { order_id: order.body.data.id },
+        { 'idempotency-key': key },
+        deployment.replicaUrl(replica),
+      );
+    const first = await post('payments-1');
+    assert.equal(first.status, 201);
+    const again = await post('payments-2');
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.body, first.body);
+  });
+
+  test('one payments replica runs the sync loop; when it dies the other takes over', async (t) => {
+    const held = async (replica: string) => {
+      const res = await fetch(`${deployment.replicaUrl(replica)}/metrics`);
+      return /^payments_order_sync_lease_held(?:\{[^}]*\})? 1$/m.test(await res.text());
+    };
+    const holders = async () => {
+      const names = ['payments-1', 'payments-2'];
+      const flags = await Promise.all(names.map(held));
+      return names.filter((_, i) => flags[i]);
+    };
+    let current: string[] = [];
+    for (
+      const deadline = Date.now() + 15_000;
+      current.length !== 1 && Date.now() < deadline;
+      await sleep(200)
+    )
+      current = await holders();
+    assert.equal(current.length, 1, `one holder, not ${current.join(', ') || 'none'}`);
+    for (let i = 0; i < 10; i++) {
+      assert.ok((await holders()).length <= 1, 'never two holders');
+      await sleep(100);
+    }
+    const [holder] = current;
+    const other = holder === 'payments-1' ? 'payments-2' : 'payments-1';
+    const t0 = Date.now();
+    await deployment.stopReplica(holder!, 'SIGKILL');
+    while (!(await held(other))) {
+      assert.ok(Date.now() - t0 < 20_000, `${other} never took the lease`);
+      await sleep(100);
+    }
+    const handover = Date.now() - t0;
+    void t;
+    console.log(`lease handover after kill -9: ${handover} ms`);
+    await deployment.startReplica(holder!);
+    assert.equal(await held(holder!), false, 'the restarted replica waits its turn');
+    assert.equal(await held(other), true);
+  });
+
+  test(`kill -9 one replica of each kind (${REPLICATED.join(', ')}) under ${LOAD.rate} requests a second`, {
+    timeout: 300_000,
+  }, async (t) => {
+    const result = await killUnderLoad(deployment, fixture, LOAD);
+    t.diagnostic(summary(result));
+    assert.equal(result.load.sent, Math.round((LOAD.rate * LOAD.durationMs) / 1000));
+    assert.ok(result.load.acknowledged.length > 0, 'writes were acknowledged under the faults');
+    assert.deepEqual(result.lost, [], 'no acknowledged write lost');
+    assert.deepEqual(await unhealed(deployment, fixture), [], 'every replica back and serving');
+  });
+
+  test('a rolling restart of every replicated service, one replica at a time, under load', {
+    timeout: 300_000,
+  }, async (t) => {
+    // The first replica of each was just replaced after its kill -9; CI rolls the second, so every
+    // replica has been replaced once (`npm run scaleout` rolls them all, one after the other).
+    const result = await rolloutUnderLoad(deployment, fixture, {
+      rate: LOAD.rate,
+      maxDurationMs: 400_000,
+      replicas: [2],
+    });
+    t.diagnostic(summary(result));
+    assert.ok(result.load.acknowledged.length > 0, 'writes were acknowledged during the rollout');
+    assert.deepEqual(result.lost, [], 'no acknowledged write lost');
+    assert.deepEqual(await unhealed(deployment, fixture), [], 'every replica back and serving');
+    for (const r of deployment.replicas.filter((x) => REPLICATED.includes(x.service)))
+      assert.ok(r.history.length >= 2, `${r.name} was replaced`);
+  });
+});
