@@ -215,5 +215,63 @@ for (const makeTarget of databaseTargets()) {
         await h.close();
       }
     });
+
+    test('003 rebuilds the SQLite index with longer prefixes; the 002 triggers keep it in step', {
+      skip: target.name !== 'sqlite',
+    }, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'catalog-migration-'));
+      const fresh = {
+        name: 'sqlite' as const,
+        url: `sqlite:${join(dir, 'catalog.db')}`,
+        cleanup: () => rm(dir, { recursive: true }),
+      };
+      const database = openDatabase<CatalogDatabase>({ url: fresh.url });
+      const all = migrations(database.dialect);
+      await database.migrate({
+        '001_catalog': all['001_catalog']!,
+        '002_counts_and_search': all['002_counts_and_search']!,
+      });
+      const now = new Date().toISOString();
+      const category = uuidv7();
+      await database.db
+        .insertInto('categories')
+        .values({ id: category, name: 'Old', description: '', created_at: now, updated_at: now })
+        .execute();
+      await database.db
+        .insertInto('products')
+        .values({
+          id: uuidv7(),
+          name: 'Headphones',
+          description: '',
+          price_minor: 100,
+          currency: 'EUR',
+          category_id: category,
+          in_stock: true,
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      await database.close();
+      const h = await startCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
+      try {
+        const names = async (q: string) =>
+          (await h.server.inject({ url: `/api/v1/products?q=${q}` }))
+            .json()
+            .data.map((p: { name: string }) => p.name);
+        assert.deepEqual(await names('headph'), ['Headphones']);
+        const added = await h.server.products.create({
+          name: 'Headphone stand',
+          description: '',
+          price: 3,
+          category_id: category,
+        });
+        assert.deepEqual((await names('headph')).sort(), ['Headphone stand', 'Headphones']);
+        await h.server.products.remove(added.id);
+        assert.deepEqual(await names('stand'), []);
+      } finally {
+        await h.close();
+      }
+    });
   });
 }
