@@ -1,5 +1,6 @@
 import { columnTypes, type Migration, type SqlDialect, sql } from '@portico/store/sql';
 import { scaleMigration } from './scale.ts';
+import { searchPrefixesMigration } from './search-prefixes.ts';
 
 export function migrations(dialect: SqlDialect): Record<string, Migration> {
   const t = columnTypes(dialect);
@@ -57,5 +58,6 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
       },
     },
     '002_counts_and_search': scaleMigration(dialect),
+    ...(dialect === 'sqlite' ? { '003_search_prefixes': searchPrefixesMigration } : {}),
   };
 }

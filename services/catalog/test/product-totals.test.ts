@@ -154,48 +154,60 @@ for (const makeTarget of databaseTargets()) {
     });
   });
 
+  /**
+   * A catalog file (or schema) migrated only up to `applied`, holding one category and `rows`
+   * written straight to the table, as a database from before the later migrations would.
+   */
+  async function migratedTo(applied: string[], rows: ReadonlyArray<readonly [string, boolean]>) {
+    let fresh = makeTarget();
+    if (fresh.name === 'sqlite') {
+      // An in-memory database is gone when closed: this one needs a file the service reopens.
+      const dir = await mkdtemp(join(tmpdir(), 'catalog-migration-'));
+      fresh = {
+        name: 'sqlite',
+        url: `sqlite:${join(dir, 'catalog.db')}`,
+        cleanup: () => rm(dir, { recursive: true }),
+      };
+    }
+    const database = openDatabase<CatalogDatabase>({ url: fresh.url, schema: fresh.schema });
+    const all = migrations(database.dialect);
+    await database.migrate(Object.fromEntries(applied.map((name) => [name, all[name]!])));
+    const now = new Date().toISOString();
+    const category = uuidv7();
+    await database.db
+      .insertInto('categories')
+      .values({ id: category, name: 'Old', description: '', created_at: now, updated_at: now })
+      .execute();
+    for (const [name, inStock] of rows)
+      await database.db
+        .insertInto('products')
+        .values({
+          id: uuidv7(),
+          name,
+          description: '',
+          price_minor: 100,
+          currency: 'EUR',
+          category_id: category,
+          in_stock: inStock,
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    await database.close();
+    return { fresh, category };
+  }
+
   describe(`catalog counts and search migration (${target.name})`, () => {
     test('backfills counts and the search index from the rows already there', async () => {
-      let fresh = makeTarget();
-      if (fresh.name === 'sqlite') {
-        // An in-memory database is gone when closed: this one needs a file the service reopens.
-        const dir = await mkdtemp(join(tmpdir(), 'catalog-migration-'));
-        fresh = {
-          name: 'sqlite',
-          url: `sqlite:${join(dir, 'catalog.db')}`,
-          cleanup: () => rm(dir, { recursive: true }),
-        };
-      }
-      const database = openDatabase<CatalogDatabase>({ url: fresh.url, schema: fresh.schema });
-      const first = migrations(database.dialect);
-      await database.migrate({ '001_catalog': first['001_catalog']! });
-      const now = new Date().toISOString();
-      const category = uuidv7();
-      await database.db
-        .insertInto('categories')
-        .values({ id: category, name: 'Old', description: '', created_at: now, updated_at: now })
-        .execute();
-      for (const [name, inStock] of [
-        ['Brass lamp', true],
-        ['Oak desk', false],
-        ['Brass bell', true],
-      ] as const)
-        await database.db
-          .insertInto('products')
-          .values({
-            id: uuidv7(),
-            name,
-            description: '',
-            price_minor: 100,
-            currency: 'EUR',
-            category_id: category,
-            in_stock: inStock,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
-      await database.close();
+      const { fresh, category } = await migratedTo(
+        ['001_catalog'],
+        [
+          ['Brass lamp', true],
+          ['Oak desk', false],
+          ['Brass bell', true],
+        ],
+      );
       const h = await startCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
       try {
         const get = async (q: string) => (await h.server.inject({ url: `/api/v1/products?${q}` })).json();
@@ -211,6 +223,34 @@ for (const makeTarget of databaseTargets()) {
           oak.data.map((p: { name: string }) => p.name),
           ['Oak desk'],
         );
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('003 rebuilds the SQLite index with longer prefixes; the 002 triggers keep it in step', {
+      skip: target.name !== 'sqlite',
+    }, async () => {
+      const { fresh, category } = await migratedTo(
+        ['001_catalog', '002_counts_and_search'],
+        [['Headphones', true]],
+      );
+      const h = await startCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
+      try {
+        const names = async (q: string) =>
+          (await h.server.inject({ url: `/api/v1/products?q=${q}` }))
+            .json()
+            .data.map((p: { name: string }) => p.name);
+        assert.deepEqual(await names('headph'), ['Headphones']);
+        const added = await h.server.products.create({
+          name: 'Headphone stand',
+          description: '',
+          price: 3,
+          category_id: category,
+        });
+        assert.deepEqual((await names('headph')).sort(), ['Headphone stand', 'Headphones']);
+        await h.server.products.remove(added.id);
+        assert.deepEqual(await names('stand'), []);
       } finally {
         await h.close();
       }

@@ -56,6 +56,21 @@ for (const makeTarget of databaseTargets()) {
       assert.deepEqual(found.slice(0, 2).sort(), ['Keyboard cable', 'Wireless keyboard']);
     });
 
+    test('ranks a shorter text holding the word higher, on both databases', async () => {
+      // Oldest first, so newest-first tie-breaking would put them in the opposite order.
+      for (const [name, description] of [
+        ['Lamp', 'Brass'],
+        ['Lamp shade with a long name for a floor stand', 'Linen'],
+        ['Floor stand', 'Fits any lamp'],
+      ] as const)
+        await h.server.products.create({ name, description, price: 3, category_id: category });
+      assert.deepEqual(await names('lamp'), [
+        'Lamp',
+        'Lamp shade with a long name for a floor stand',
+        'Floor stand',
+      ]);
+    });
+
     test('every word must match; the last one, of two or more letters, also matches words it starts', async () => {
       assert.deepEqual(await names('wireless keyboard'), ['Wireless keyboard']);
       assert.deepEqual(await names('KEYBOARD wire'), ['Wireless keyboard']);

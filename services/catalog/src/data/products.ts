@@ -97,9 +97,11 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       const match = tsQuery(terms, indexed(filter));
       // ts_rank weights are {D, C, B, A}: the name (A) weighs ten times the description (B).
       // It ranks the words alone: with the tags in the query, their positions would count.
+      // Normalisation 1 divides by 1 + log(length): a shorter text holding the word ranks
+      // higher, as bm25's length normalisation does on SQLite.
       if (match !== undefined)
         rows = (
-          await sql<Ranked>`select p.id as key, ts_rank('{0, 0, 0.1, 1.0}', p.search, words) as score
+          await sql<Ranked>`select p.id as key, ts_rank('{0, 0, 0.1, 1.0}', p.search, words, 1) as score
             from products p, to_tsquery('simple', ${match}) match, to_tsquery('simple', ${tsQuery(terms)!}) words
             where p.search @@ match
             order by p.id desc limit ${limit}`.execute(db)
