@@ -115,6 +115,8 @@ export async function startService(
       LOG_LEVEL: 'warn',
       [`${upper}_PORT`]: String(port),
       [`${upper}_HOST`]: '127.0.0.1',
+      // The default operator port is fixed per service: two instances (or another test's) would clash.
+      [`${upper}_OPERATOR_PORT`]: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
