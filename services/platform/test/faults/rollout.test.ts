@@ -116,11 +116,12 @@ test('a rolling restart of the catalog under load loses no request', async () =>
     assert.equal(code, 0, `catalog-${i} drained and exited 0`);
     const exited = Date.now();
     catalogs[i] = await startCatalog(i);
-    const readmittedAt = await waitFor(
-      `catalog-${i} to be re-admitted by the gateway`,
-      () => logged('instance re-admitted', catalogs[i]!.url, exited),
+    const readmittedAt = await waitFor(`catalog-${i} to be re-admitted by the gateway`, () =>
+      logged('instance re-admitted', catalogs[i]!.url, exited),
     );
-    restarts.push(`catalog-${i} drained in ${exited - stopped} ms, re-admitted ${readmittedAt - exited} ms after exit`);
+    restarts.push(
+      `catalog-${i} drained in ${exited - stopped} ms, re-admitted ${readmittedAt - exited} ms after exit`,
+    );
     await waitFor(
       'traffic after re-admission',
       () => traffic.outcomes.filter((o) => o.at > readmittedAt + 100).length >= 20,
