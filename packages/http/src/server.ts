@@ -70,7 +70,10 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       requestIdLogLabel: 'request_id',
       disableRequestLogging: options.logLevel === false,
     }),
-    return503OnClosing: true,
+    // A request that reaches a closing server (on a keep-alive connection the client picked
+    // just before it closed) is served, not answered 503: draining sets `Connection: close`,
+    // in-flight work finishes before the database closes, and a 503 here is a lost request.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     ...options.fastify,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Server;

@@ -70,7 +70,7 @@ async function customer() {
 }
 
 async function ordersBreaker(): Promise<string> {
-  const health = (await (await fetch(`${gateway.url}/health`)).json()) as {
+  const health = (await (await fetch(`${gateway.operatorUrl}/health`)).json()) as {
     services: { orders: { instances: Array<{ breaker: string }> } };
   };
   return health.services.orders.instances[0]!.breaker;

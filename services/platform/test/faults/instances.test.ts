@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { freePort, type Proc, scratch, startService, stopAll, waitFor } from './procs.ts';
+import { load as loadUrl, logged as loggedBy } from './traffic.ts';
 
 const TIMEOUT_MS = 3000;
 let dir: Awaited<ReturnType<typeof scratch>>;
@@ -56,50 +57,9 @@ after(async () => {
   await dir.remove();
 });
 
-interface Outcome {
-  at: number;
-  ms: number;
-  status: number;
-}
-
-/** `workers` loops of GETs through the gateway until `stop()`. */
-function load(workers: number) {
-  const outcomes: Outcome[] = [];
-  let running = true;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running) {
-      const at = Date.now();
-      let status = 0;
-      try {
-        const res = await fetch(`${gateway.url}/api/v1/products?limit=2`, {
-          signal: AbortSignal.timeout(15_000),
-        });
-        await res.arrayBuffer();
-        status = res.status;
-      } catch {
-        status = -1;
-      }
-      outcomes.push({ at, ms: Date.now() - at, status });
-    }
-  });
-  return {
-    outcomes,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
-
-/** When the gateway logged `message` for `instance` (ms since the epoch), after `since`. */
-function logged(message: string, instance: string, since: number): number | undefined {
-  for (const line of gateway.output().split('\n')) {
-    if (!line.includes(message) || !line.includes(instance)) continue;
-    const time = (JSON.parse(line) as { time: number }).time;
-    if (time >= since) return time;
-  }
-  return undefined;
-}
+const load = (workers: number) => loadUrl(`${gateway.url}/api/v1/products?limit=2`, workers);
+const logged = (message: string, instance: string, since: number) =>
+  loggedBy(gateway, message, instance, since);
 
 test('a frozen instance is ejected fast, costs no request, and is re-admitted when it thaws; a killed one costs none either', async () => {
   const traffic = load(6);

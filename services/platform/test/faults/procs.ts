@@ -19,6 +19,8 @@ export interface Proc {
   name: string;
   url: string;
   port: number;
+  /** The operator listener (/metrics, the detailed /health). */
+  operatorUrl: string;
   child: ChildProcess;
   /** stdout and stderr, as they came. */
   output: () => string;
@@ -60,7 +62,7 @@ export async function waitFor<T>(
   }
 }
 
-function track(name: string, child: ChildProcess, port: number, url: string): Proc {
+function track(name: string, child: ChildProcess, port: number, url: string, operatorUrl: string): Proc {
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     out += chunk.toString();
@@ -74,6 +76,7 @@ function track(name: string, child: ChildProcess, port: number, url: string): Pr
     name,
     url,
     port,
+    operatorUrl,
     child,
     output: () => out,
     pause: () => void child.kill('SIGSTOP'),
@@ -106,6 +109,7 @@ export async function startService(
   options: { port?: number; name?: string } = {},
 ): Promise<Proc> {
   const port = options.port ?? (await freePort());
+  const operatorPort = await freePort();
   const upper = service.toUpperCase();
   const child = spawn(process.execPath, [join(ROOT, `services/${service}/src/main.ts`)], {
     cwd: ROOT,
@@ -115,12 +119,14 @@ export async function startService(
       LOG_LEVEL: 'warn',
       [`${upper}_PORT`]: String(port),
       [`${upper}_HOST`]: '127.0.0.1',
+      // The default operator port is fixed per service: two instances (or another test's) would clash.
+      [`${upper}_OPERATOR_PORT`]: String(operatorPort),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const proc = track(options.name ?? service, child, port, url);
+  const proc = track(options.name ?? service, child, port, url, `http://127.0.0.1:${operatorPort}`);
   try {
     await waitFor(
       `${proc.name} to answer on ${url}`,

@@ -75,7 +75,7 @@ test('a frozen Redis costs one short budget once, not ~750 ms per request; a kil
   const p50 = frozen.ms[Math.floor(frozen.ms.length / 2)]!;
   const worst = frozen.ms.at(-1)!;
   const slow = frozen.ms.filter((ms) => ms > 200).length;
-  const health = await fetch(`${gateway.url}/health`);
+  const health = await fetch(`${gateway.operatorUrl}/health`);
   const body = (await health.json()) as { store: { status: string; response_time_ms: number } };
   redis.resume();
   console.log(
