@@ -134,6 +134,9 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       AUTH_ISSUER: url('identity'),
       AUTH_AUDIENCE: url('gateway'),
       AUTH_JWKS_URI: `${url('identity')}/jwks`,
+      // Identity publishes revocations here; the gateways and services hear them.
+      REDIS_URL: redisUrl,
+      AUTH_REVOCATION_PREFIX: redisPrefix,
     };
     switch (info.service) {
       case 'identity':
@@ -148,7 +151,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
           PORTICO_SERVICE_CLIENT_SECRET: serviceClientSecret,
         };
       case 'catalog':
-        return { ...common, REDIS_URL: redisUrl, PUBSUB_KEY_PREFIX: redisPrefix, ORDERS_URL: url('orders') };
+        return { ...common, PUBSUB_KEY_PREFIX: redisPrefix, ORDERS_URL: url('orders') };
       case 'users':
         return common;
       case 'orders':
@@ -167,7 +170,6 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
           ...common,
           GATEWAY_FILE: gatewayFile,
           GATEWAY_WATCH: 'false',
-          REDIS_URL: redisUrl,
           GATEWAY_REDIS_PREFIX: `${redisPrefix}gw:`,
         };
       case 'web':
