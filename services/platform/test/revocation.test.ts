@@ -115,20 +115,15 @@ for (const { name, url, skip } of buses) {
       try {
         const until = Math.floor(Date.now() / 1000) + 600;
         const timings: number[] = [];
-        await publishRevocation(publisher, {
-          type: 'sub',
-          sub: 'u-disabled',
-          before: decodeJwt(account).iat!,
-          until,
-        });
-        timings.push(await refusedEverywhere(account));
-        await publishRevocation(publisher, {
-          type: 'grant',
-          grant_id: 'g-1',
-          before: decodeJwt(granted).iat!,
-          until,
-        });
-        timings.push(await refusedEverywhere(granted));
+        // What identity publishes when an admin disables the account, then revokes the grant.
+        const revoked = [
+          { token: account, revocation: { type: 'sub', sub: 'u-disabled' } as const },
+          { token: granted, revocation: { type: 'grant', grant_id: 'g-1' } as const },
+        ];
+        for (const { token, revocation } of revoked) {
+          await publishRevocation(publisher, { ...revocation, before: decodeJwt(token).iat!, until });
+          timings.push(await refusedEverywhere(token));
+        }
         for (const { service, url: base } of running) {
           const { path } = calls.find((c) => c.service === service)!;
           assert.equal(await status(base, path, other), 200, `${service}: another grant still works`);
