@@ -131,6 +131,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       [`${NAME}_DATABASE_SCHEMA`]: schema(info.service),
       [`${NAME}_PORT`]: String(info.port),
       [`${NAME}_HOST`]: '127.0.0.1',
+      // Replicas share a host: each operator listener (/metrics) on a port of its own.
+      [`${NAME}_OPERATOR_PORT`]: '0',
       AUTH_ISSUER: url('identity'),
       AUTH_AUDIENCE: url('gateway'),
       AUTH_JWKS_URI: `${url('identity')}/jwks`,
@@ -314,7 +316,7 @@ function gatewayYaml(url: (service: Service) => string): string {
 
 /** Identity's clients with the console's public address; demo accounts on for the test's logins. */
 function identityYaml(webUrl: string): string {
-  const api = 'catalog:read catalog:write orders:read orders:write payments:write users:read users:write';
+  const api = 'catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
   return `api: { accessTokenTtlSeconds: 3600 }
 clients:
   - client_id: portico-web
