@@ -52,6 +52,8 @@ export interface ReplicaInfo {
   /** `<service>-<n>`, n from 1; also HAProxy's server name. */
   name: string;
   port: number;
+  /** Its operator listener: /metrics and the detailed /health. */
+  operatorPort: number;
   process: Replica;
   /** Every process this replica has been, oldest first (restarts add one). */
   history: Replica[];
@@ -62,6 +64,8 @@ export interface Deployment {
   url(service: Service): string;
   /** One replica, bypassing HAProxy. */
   replicaUrl(name: string): string;
+  /** One replica's operator listener (/metrics). */
+  operatorUrl(name: string): string;
   replicas: ReplicaInfo[];
   replica(name: string): ReplicaInfo;
   schema(service: Service): string;
@@ -96,6 +100,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         service,
         name: `${service}-${n}`,
         port: await freePort(),
+        operatorPort: await freePort(),
         process: undefined!,
         history: [],
       });
@@ -131,8 +136,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       [`${NAME}_DATABASE_SCHEMA`]: schema(info.service),
       [`${NAME}_PORT`]: String(info.port),
       [`${NAME}_HOST`]: '127.0.0.1',
-      // Replicas share a host: each operator listener (/metrics) on a port of its own.
-      [`${NAME}_OPERATOR_PORT`]: '0',
+      [`${NAME}_OPERATOR_PORT`]: String(info.operatorPort),
       AUTH_ISSUER: url('identity'),
       AUTH_AUDIENCE: url('gateway'),
       AUTH_JWKS_URI: `${url('identity')}/jwks`,
@@ -227,6 +231,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   const deployment: Deployment = {
     url,
     replicaUrl: (name) => `http://127.0.0.1:${replica(name).port}`,
+    operatorUrl: (name) => `http://127.0.0.1:${replica(name).operatorPort}`,
     replicas,
     replica,
     schema,
