@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { publishRevocation, revocationBus } from '@portico/auth';
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { createTestIssuer, serveJwks, type TestIssuer } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import { redisTestUrl } from '@portico/store/testing';
 import type { FastifyInstance } from 'fastify';
@@ -42,18 +40,15 @@ const buses = [
 for (const { name, url, skip } of buses) {
   describe(`services refuse revoked tokens: ${name}`, { skip }, () => {
     let issuer: TestIssuer;
-    let jwksServer: Server;
+    let jwks: Awaited<ReturnType<typeof serveJwks>>;
     const running: Array<{ service: string; server: FastifyInstance; url: string }> = [];
     const prefix = `test:${randomBytes(6).toString('hex')}:`;
     const bus = () => revocationBus({ url, keyPrefix: prefix });
 
     before(async () => {
       issuer = await createTestIssuer();
-      jwksServer = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks));
-      });
-      await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-      const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+      jwks = await serveJwks(issuer);
+      const jwksUri = jwks.url;
       for (const { service, settings } of calls) {
         const { module } = services.find((s) => s.name === service)!;
         const config = loadConfig(service, module.ConfigSchema, {
@@ -78,7 +73,7 @@ for (const { name, url, skip } of buses) {
     });
     after(async () => {
       for (const { server } of running) await server.close();
-      jwksServer?.close();
+      await jwks?.close();
     });
 
     const status = async (base: string, path: string, token: string) => {

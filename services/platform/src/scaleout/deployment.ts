@@ -321,7 +321,8 @@ function gatewayYaml(url: (service: Service) => string): string {
 
 /** Identity's clients with the console's public address; demo accounts on for the test's logins. */
 function identityYaml(webUrl: string): string {
-  const api = 'catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
+  const api =
+    'catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
   return `api: { accessTokenTtlSeconds: 3600 }
 clients:
   - client_id: portico-web
