@@ -16,6 +16,7 @@ export { AuthError, type BearerError } from './errors.ts';
 export { type AuthorizeOptions, authenticate, authorize, bearerToken, isAdmin, isAllowed } from './hooks.ts';
 export {
   createRevocationList,
+  listenForRevocations,
   publishRevocation,
   REVOCATION_CHANNEL,
   type Revocation,
@@ -24,6 +25,7 @@ export {
   revocationBus,
   subscribeRevocations,
 } from './revocation.ts';
+export { type ServiceAuthSettings, serviceTokenVerifier } from './service-verifier.ts';
 export {
   type AccessClaims,
   createTokenVerifier,

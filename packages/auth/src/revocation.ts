@@ -122,3 +122,43 @@ export function subscribeRevocations(bus: PubSub): RevocationList & { ready: Pro
     },
   };
 }
+
+/**
+ * What a gateway or service checks its tokens against: the revocations identity publishes
+ * on Redis at `url`, else on this process's bus. Waits up to `waitMs` for the subscription
+ * (a Redis that is down never holds start-up back longer, and `log` hears of it).
+ * `close` ends the subscription and the bus.
+ */
+export async function listenForRevocations(options: {
+  url?: string;
+  keyPrefix?: string;
+  waitMs?: number;
+  log?: { warn(message: string): void };
+}): Promise<RevocationList & { live: boolean }> {
+  const bus = revocationBus({ url: options.url || undefined, keyPrefix: options.keyPrefix });
+  const list = subscribeRevocations(bus);
+  let timer: NodeJS.Timeout | undefined;
+  const live = await Promise.race([
+    list.ready.then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, options.waitMs ?? 2000, false);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!live)
+    options.log?.warn(
+      'token revocations not subscribed yet (redis unreachable): revoked tokens pass until it is',
+    );
+  return {
+    ...list,
+    live,
+    async close() {
+      await list.close();
+      await bus.close();
+    },
+  };
+}

@@ -3,6 +3,8 @@
  * are tested with the same verification path they run in production.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JSONWebKeySet, type JWTPayload, SignJWT } from 'jose';
 import { createTokenVerifier, type TokenVerifier } from './verifier.ts';
 
@@ -54,6 +56,18 @@ export async function createTestIssuer(
       if (signOptions.expiresIn !== null) jwt.setExpirationTime(signOptions.expiresIn ?? '5m');
       return jwt.sign(privateKey);
     },
+  };
+}
+
+/** The issuer's JWKS on a real socket (port 0), for verifiers that fetch it as they would identity's. */
+export async function serveJwks(issuer: TestIssuer): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 

@@ -64,3 +64,25 @@ export function serviceSettings(name: string, port: number) {
     }),
   };
 }
+
+/**
+ * Where a service's access tokens come from (the defaults are the embedded identity service)
+ * and where it hears of the ones identity revoked before they expire.
+ */
+export function authSettings() {
+  return Type.Object(
+    {
+      issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
+      audience: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
+      jwksUri: Type.String({ default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
+      redisUrl: Type.String({
+        default: '',
+        env: 'REDIS_URL',
+        description:
+          'Hear the tokens, accounts and grants identity revokes on this Redis; empty: in process (npm start)',
+      }),
+      revocationPrefix: Type.String({ default: 'portico:', env: 'AUTH_REVOCATION_PREFIX' }),
+    },
+    { additionalProperties: false, default: {} },
+  );
+}

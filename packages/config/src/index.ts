@@ -146,4 +146,4 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
-export { dataDir, listenSettings, serviceSettings } from './common.ts';
+export { authSettings, dataDir, listenSettings, serviceSettings } from './common.ts';

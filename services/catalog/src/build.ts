@@ -2,7 +2,7 @@
  * The catalog service: products and categories over REST (levels 2 and 3).
  * `build` wires it from validated config; `main.ts` only listens.
  */
-import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
+import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -37,7 +37,6 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   const categories = createCategoryService(database);
   if (config.demoData) await loadDemoData(database);
 
-  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const server = (await createServer({
     name: 'catalog',
     description: 'Products and categories: REST at /api/v1',
@@ -47,6 +46,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   server.decorate('products', products);
   server.decorate('categories', categories);
   server.addHook('onClose', () => database.close());
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
   enforceAccess(server, verifier);
 
   const readCache = createReadCache({ ttlMs: config.readCacheTtlMs });

@@ -1,4 +1,4 @@
-import { type Static, serviceSettings, Type } from '@portico/config';
+import { authSettings, type Static, serviceSettings, Type } from '@portico/config';
 
 export const ConfigSchema = Type.Object(
   {
@@ -34,14 +34,7 @@ export const ConfigSchema = Type.Object(
         description: 'The orders service, read for recommendations',
       },
     ),
-    auth: Type.Object(
-      {
-        issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
-        audience: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
-        jwksUri: Type.String({ default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
-      },
-      { default: {}, additionalProperties: false },
-    ),
+    auth: authSettings(),
     graphql: Type.Object(
       {
         enabled: Type.Boolean({ default: true, env: 'CATALOG_GRAPHQL' }),

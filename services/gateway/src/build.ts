@@ -8,8 +8,7 @@
  * operator listener only (@portico/http operator.ts).
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createTokenVerifier, revocationBus, subscribeRevocations, type TokenVerifier } from '@portico/auth';
+import { createTokenVerifier, listenForRevocations, type TokenVerifier } from '@portico/auth';
 import { ConfigError } from '@portico/config';
 import { createServer } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
@@ -84,10 +83,13 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     throw new ConfigError('gateway', [`trustedProxies: ${(err as Error).message}`]);
   }
   // Identity publishes revoked tokens, accounts and grants; cached claims are re-checked against them.
-  const bus = deps.verifier
+  const revocations = deps.verifier
     ? undefined
-    : revocationBus({ url: config.redisUrl || undefined, keyPrefix: config.auth.revocationPrefix });
-  const revocations = bus ? subscribeRevocations(bus) : undefined;
+    : await listenForRevocations({
+        url: config.redisUrl,
+        keyPrefix: config.auth.revocationPrefix,
+        log: server.log,
+      });
   const verifier =
     deps.verifier ??
     createTokenVerifier({
@@ -113,11 +115,6 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     });
   // Start with the store connected when it can be; a store that is down never holds start-up back long.
   const storeReady = await kv.ready(2000);
-  if (revocations) {
-    const live = await Promise.race([revocations.ready.then(() => true), sleep(2000, false, { ref: false })]);
-    if (!live)
-      log.warn('token revocations not subscribed yet (redis unreachable): revoked tokens pass until it is');
-  }
   metrics.storeUp(kv.kind, storeReady);
   if (!storeReady)
     log.warn('redis unreachable at start: rate limits fail open, cache bypassed, until it answers');
@@ -167,7 +164,6 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
   server.addHook('onClose', async () => {
     await gateway!.close();
     await revocations?.close();
-    await bus?.close();
     if (!deps.kv) await kv.close();
   });
   return server;

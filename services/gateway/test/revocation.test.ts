@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { publishRevocation, revocationBus } from '@portico/auth';
-import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { createTestIssuer, serveJwks, type TestIssuer } from '@portico/auth/testing';
 import type { PubSub } from '@portico/store/pubsub';
 import { redisTestUrl } from '@portico/store/testing';
 import { decodeJwt } from 'jose';
@@ -22,7 +20,7 @@ describe('token revocation across two gateways (Redis)', {
   skip: !redisUrl && 'TEST_REDIS_URL is not set',
 }, () => {
   let issuer: TestIssuer;
-  let jwksServer: Server;
+  let jwks: Awaited<ReturnType<typeof serveJwks>>;
   let upstream: TestUpstream;
   const gateways: TestGateway[] = [];
   let bus: PubSub;
@@ -30,11 +28,8 @@ describe('token revocation across two gateways (Redis)', {
 
   before(async () => {
     issuer = await createTestIssuer();
-    jwksServer = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks));
-    });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+    jwks = await serveJwks(issuer);
+    const jwksUri = jwks.url;
     upstream = await startUpstream();
     for (let i = 0; i < 2; i++) {
       gateways.push(
@@ -64,7 +59,7 @@ describe('token revocation across two gateways (Redis)', {
     for (const g of gateways) await g.close();
     await upstream?.close();
     await bus?.close();
-    jwksServer?.close();
+    await jwks?.close();
   });
 
   const call = (gw: TestGateway, token: string) =>

@@ -2,7 +2,7 @@
  * The orders service (port 8003, the seed's `order-service`): carts and orders.
  * Prices, names and stock come from the catalog over HTTP at the moment of checkout.
  */
-import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
+import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase, sql } from '@portico/store/sql';
 import { registerCartRoutes } from './api/cart.ts';
@@ -25,7 +25,6 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   await database.migrate(migrations);
   const { db } = database;
   const catalog = deps.catalog ?? createCatalogClient(config.catalog);
-  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
 
   const server = await createServer({
     name: 'orders',
@@ -33,6 +32,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     health: { database: () => sql`select 1`.execute(db) },
   });
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
   enforceAccess(server, verifier);
   const context = { db, catalog };
   registerCartRoutes(server, context);

@@ -1,19 +1,9 @@
-import { type Static, serviceSettings, Type } from '@portico/config';
-
-/** Where the access tokens come from; the defaults are the embedded identity service. */
-export const AuthSettings = Type.Object(
-  {
-    issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
-    audience: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
-    jwksUri: Type.String({ default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
-  },
-  { additionalProperties: false, default: {} },
-);
+import { authSettings, type Static, serviceSettings, Type } from '@portico/config';
 
 export const ConfigSchema = Type.Object(
   {
     ...serviceSettings('orders', 8003),
-    auth: AuthSettings,
+    auth: authSettings(),
     catalog: Type.Object(
       {
         url: Type.String({

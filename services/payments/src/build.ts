@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
+import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase, sql } from '@portico/store/sql';
 import { Gauge } from 'prom-client';
@@ -43,7 +43,6 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   const database = openDatabase<PaymentsDb>({ url: config.databaseUrl, schema: config.databaseSchema });
   await database.migrate(migrations);
   const { db } = database;
-  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const orders = deps.orders ?? createOrdersClient(config.orders);
 
   const server = await createServer({
@@ -63,6 +62,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     sync: config.orderSync,
     log: server.log,
   };
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
   enforceAccess(server, verifier);
   registerIntentRoutes(server, ctx, config.idempotency.leaseMs);
 

@@ -1,18 +1,9 @@
-import { type Static, serviceSettings, Type } from '@portico/config';
-
-const AuthSettings = Type.Object(
-  {
-    issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
-    audience: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
-    jwksUri: Type.String({ default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
-  },
-  { additionalProperties: false, default: {} },
-);
+import { authSettings, type Static, serviceSettings, Type } from '@portico/config';
 
 export const ConfigSchema = Type.Object(
   {
     ...serviceSettings('payments', 8004),
-    auth: AuthSettings,
+    auth: authSettings(),
     orders: Type.Object(
       {
         url: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8003', env: 'ORDERS_URL' }),

@@ -234,7 +234,7 @@ describe('scale-out: many replicas behind HAProxy on PostgreSQL and Redis', {
 
   test('one payments replica runs the sync loop; when it dies the other takes over', async (t) => {
     const held = async (replica: string) => {
-      const res = await fetch(`${deployment.replicaUrl(replica)}/metrics`);
+      const res = await fetch(`${deployment.operatorUrl(replica)}/metrics`);
       return /^payments_order_sync_lease_held(?:\{[^}]*\})? 1$/m.test(await res.text());
     };
     const holders = async () => {

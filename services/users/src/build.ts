@@ -2,7 +2,7 @@
  * The users service: profiles keyed by the identity `sub`, behind access tokens
  * checked with @portico/auth. `build` wires it from validated config; `main.ts` listens.
  */
-import { createTokenVerifier, enforceAccess, type TokenVerifier } from '@portico/auth';
+import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -30,7 +30,6 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
     throw err;
   }
   const profiles = createProfileService(database);
-  const verifier = deps.verifier ?? createTokenVerifier(config.auth);
   const server = (await createServer({
     name: 'users',
     description: 'User profiles keyed by the identity `sub`: /api/v1/users',
@@ -39,6 +38,7 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
   })) as UsersServer;
   server.decorate('profiles', profiles);
   server.addHook('onClose', () => database.close());
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
   enforceAccess(server, verifier);
   userRoutes(server, profiles);
   return server;

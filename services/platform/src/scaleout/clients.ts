@@ -8,7 +8,7 @@ import { obtainToken } from '../../../identity/src/cli/token-flow.ts';
 import type { Deployment } from './deployment.ts';
 
 export const API_SCOPES =
-  'openid offline_access catalog:read catalog:write orders:read orders:write payments:write users:read users:write';
+  'openid offline_access catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
 
 export interface ApiLogin {
   accessToken: string;

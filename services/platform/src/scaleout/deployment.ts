@@ -52,6 +52,8 @@ export interface ReplicaInfo {
   /** `<service>-<n>`, n from 1; also HAProxy's server name. */
   name: string;
   port: number;
+  /** Its operator listener: /metrics and the detailed /health. */
+  operatorPort: number;
   process: Replica;
   /** Every process this replica has been, oldest first (restarts add one). */
   history: Replica[];
@@ -62,6 +64,8 @@ export interface Deployment {
   url(service: Service): string;
   /** One replica, bypassing HAProxy. */
   replicaUrl(name: string): string;
+  /** One replica's operator listener (/metrics). */
+  operatorUrl(name: string): string;
   replicas: ReplicaInfo[];
   replica(name: string): ReplicaInfo;
   schema(service: Service): string;
@@ -96,6 +100,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         service,
         name: `${service}-${n}`,
         port: await freePort(),
+        operatorPort: await freePort(),
         process: undefined!,
         history: [],
       });
@@ -131,9 +136,13 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       [`${NAME}_DATABASE_SCHEMA`]: schema(info.service),
       [`${NAME}_PORT`]: String(info.port),
       [`${NAME}_HOST`]: '127.0.0.1',
+      [`${NAME}_OPERATOR_PORT`]: String(info.operatorPort),
       AUTH_ISSUER: url('identity'),
       AUTH_AUDIENCE: url('gateway'),
       AUTH_JWKS_URI: `${url('identity')}/jwks`,
+      // Identity publishes revocations here; the gateways and services hear them.
+      REDIS_URL: redisUrl,
+      AUTH_REVOCATION_PREFIX: redisPrefix,
     };
     switch (info.service) {
       case 'identity':
@@ -148,7 +157,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
           PORTICO_SERVICE_CLIENT_SECRET: serviceClientSecret,
         };
       case 'catalog':
-        return { ...common, REDIS_URL: redisUrl, PUBSUB_KEY_PREFIX: redisPrefix, ORDERS_URL: url('orders') };
+        return { ...common, PUBSUB_KEY_PREFIX: redisPrefix, ORDERS_URL: url('orders') };
       case 'users':
         return common;
       case 'orders':
@@ -167,7 +176,6 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
           ...common,
           GATEWAY_FILE: gatewayFile,
           GATEWAY_WATCH: 'false',
-          REDIS_URL: redisUrl,
           GATEWAY_REDIS_PREFIX: `${redisPrefix}gw:`,
         };
       case 'web':
@@ -223,6 +231,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   const deployment: Deployment = {
     url,
     replicaUrl: (name) => `http://127.0.0.1:${replica(name).port}`,
+    operatorUrl: (name) => `http://127.0.0.1:${replica(name).operatorPort}`,
     replicas,
     replica,
     schema,
@@ -312,7 +321,8 @@ function gatewayYaml(url: (service: Service) => string): string {
 
 /** Identity's clients with the console's public address; demo accounts on for the test's logins. */
 function identityYaml(webUrl: string): string {
-  const api = 'catalog:read catalog:write orders:read orders:write payments:write users:read users:write';
+  const api =
+    'catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
   return `api: { accessTokenTtlSeconds: 3600 }
 clients:
   - client_id: portico-web
