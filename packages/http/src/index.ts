@@ -8,3 +8,4 @@ export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
 export { ProblemSchema } from './schemas.ts';
 export { createServer, type Server, type ServerOptions } from './server.ts';
+export { clientAddress, type TrustProxy, trustedProxies } from './trusted-proxies.ts';

@@ -134,7 +134,7 @@ for (const makeTarget of databaseTargets()) {
       try {
         const t0 = performance.now();
         const res = await ask('alice', '?limit=4');
-        assert.ok(performance.now() - t0 < 5000, "the budget (1.5 s) bounds the wait");
+        assert.ok(performance.now() - t0 < 5000, 'the budget (1.5 s) bounds the wait');
         assert.equal(res.statusCode, 200);
         assert.deepEqual(res.json().meta, { personalised: false, degraded: true });
         assert.equal(res.json().data.length, 4);

@@ -9,13 +9,11 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createTokenVerifier, listenForRevocations, type TokenVerifier } from '@portico/auth';
-import { ConfigError } from '@portico/config';
-import { createServer } from '@portico/http';
+import { createServer, trustedProxies } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
-import { type TrustProxy, trustedProxies } from './headers.ts';
 import { createMetrics } from './metrics.ts';
 import { cachedVerifier } from './policies/auth/index.ts';
 
@@ -76,12 +74,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     },
   });
 
-  let trustProxy: TrustProxy;
-  try {
-    trustProxy = trustedProxies(config.trustedProxies);
-  } catch (err) {
-    throw new ConfigError('gateway', [`trustedProxies: ${(err as Error).message}`]);
-  }
+  const trustProxy = trustedProxies(config.trustedProxies, 'gateway');
   // Identity publishes revoked tokens, accounts and grants; cached claims are re-checked against them.
   const revocations = deps.verifier
     ? undefined

@@ -1,13 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { AccessClaims } from '@portico/auth';
-import {
-  clientAddress,
-  type TrustProxy,
-  USER_ID_HEADER,
-  USER_ROLES_HEADER,
-  upstreamRequestHeaders,
-} from './headers.ts';
+import { clientAddress, type TrustProxy } from '@portico/http';
+import { USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from './headers.ts';
 import type { CompiledRoute } from './runtime.ts';
 
 /** What a route answers: from an upstream, the cache, or an aggregation. */

@@ -8,11 +8,11 @@
  * from the right, each hop only when the address that handed it over is a trusted proxy, so a
  * client can put anything on the left of the list and never choose its own address
  * (the rule of RFC 7239 §8.3 for Forwarded, applied to X-Forwarded-For). Trusted proxies are
- * configured: none (the default), a number of hops, or addresses and CIDR ranges.
+ * configured: none (the default), a number of hops, or addresses and CIDR ranges
+ * (`trustedProxies` in @portico/http, shared with the console).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import proxyaddr from '@fastify/proxy-addr';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -107,28 +107,6 @@ export function downstreamHeaders(
     if (value !== undefined) out[name] = value;
   }
   return out;
-}
-
-/** Whether the address `hop` steps from the gateway (0: the socket's peer) is a trusted proxy. */
-export type TrustProxy = (address: string, hop: number) => boolean;
-
-/**
- * `GATEWAY_TRUSTED_PROXIES`: '' trusts no one; a number trusts that many hops; otherwise a
- * comma-separated list of addresses, CIDR ranges and the names `loopback`, `linklocal`,
- * `uniquelocal`. Throws with the entry it cannot read.
- */
-export function trustedProxies(value: string): TrustProxy {
-  const text = value.trim();
-  if (text === '') return () => false;
-  if (/^[0-9]+$/.test(text)) {
-    const hops = Number(text);
-    return (_address, hop) => hop < hops;
-  }
-  return proxyaddr.compile(text.split(',').map((entry) => entry.trim()));
-}
-
-export function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
-  return proxyaddr(req, trust) ?? req.socket.remoteAddress ?? 'unknown';
 }
 
 /**

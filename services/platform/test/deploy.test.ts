@@ -128,6 +128,71 @@ for (const overlay of readdirSync(overlays)) {
       }
     });
 
+    test('the operator port: declared, bound for the pod network, scraped, and in no Service or Ingress', () => {
+      const servicePorts = byKind('Service').flatMap((d) =>
+        d.spec.ports.flatMap((p: Doc) => [p.name, p.port, p.targetPort]),
+      );
+      for (const { name, module } of services) {
+        const NAME = name.toUpperCase();
+        const pod = podOf(name);
+        const [container] = pod.spec.containers;
+        const declared = container.ports.find((p: Doc) => p.name === 'operator');
+        const port = envNames(module.ConfigSchema).get(`${NAME}_OPERATOR_PORT`);
+        assert.equal(declared?.containerPort, port, `${name} declares its operator port`);
+        const env = Object.fromEntries(container.env.map((e: Doc) => [e.name, e.value]));
+        assert.equal(
+          env[`${NAME}_OPERATOR_HOST`],
+          '0.0.0.0',
+          `${name}: Prometheus reaches it from another pod`,
+        );
+        assert.deepEqual(pod.metadata.annotations, {
+          'prometheus.io/scrape': 'true',
+          'prometheus.io/port': String(port),
+          'prometheus.io/path': '/metrics',
+        });
+        for (const value of ['operator', port])
+          assert.ok(!servicePorts.includes(value), `no Service exposes ${name}'s operator port (${value})`);
+        for (const probe of [container.readinessProbe, container.startupProbe, container.livenessProbe]) {
+          assert.equal(
+            (probe.httpGet ?? probe.tcpSocket).port,
+            'http',
+            `${name} is probed on its public port`,
+          );
+        }
+      }
+      // The Ingress sends traffic only to Services' public ports.
+      const ingress = named('Ingress', 'portico').spec;
+      for (const rule of ingress.rules) {
+        for (const { backend } of rule.http.paths) {
+          const service = named('Service', backend.service.name);
+          assert.deepEqual(
+            service.spec.ports.map((p: Doc) => p.name),
+            [backend.service.port.name],
+            rule.host,
+          );
+        }
+      }
+    });
+
+    test('trusted proxies: one hop in front of the gateway, the console and identity', () => {
+      const env = (name: string) =>
+        Object.fromEntries(podOf(name).spec.containers[0].env.map((e: Doc) => [e.name, e.value]));
+      // The ingress and the console each write the visitor as the rightmost X-Forwarded-For entry.
+      assert.equal(env('gateway').GATEWAY_TRUSTED_PROXIES, '1');
+      assert.equal(env('web').WEB_TRUSTED_PROXIES, '1');
+      const identity = loadConfig('identity', IdentitySchema, {
+        env: {},
+        file: writeTemp('identity-proxies.yaml', configMap('portico-identity')['identity.yaml']),
+      });
+      assert.equal(identity.trustProxy, true);
+      assert.equal(
+        identity.proxyHops,
+        1,
+        'ingress → identity, and ingress → gateway → identity, are one hop',
+      );
+      assert.equal(identity.trustedProxies, '');
+    });
+
     test('migrations run in an init container, with the service’s own configuration', () => {
       for (const { name, module } of services) {
         const pod = podOf(name).spec;
@@ -146,28 +211,36 @@ for (const overlay of readdirSync(overlays)) {
       }
     });
 
-    test('network policies: deny by default; the ingress reaches only the edge, the gateway the services', () => {
+    test('network policies: deny by default; the ingress reaches only the edge, the gateway the services, monitoring the operator ports', () => {
       const policies = byKind('NetworkPolicy');
       const deny = policies.find((p) => Object.keys(p.spec.podSelector).length === 0)!;
       assert.deepEqual(deny.spec.policyTypes, ['Ingress', 'Egress']);
       assert.equal(deny.spec.ingress, undefined);
       const labels = (name: string) => podOf(name).metadata.labels;
-      /** May traffic from `from` (a service, or the ingress controller) reach service `to`? */
-      const allowed = (from: string, to: string) =>
+      const namespaces: Record<string, string> = { ingress: 'ingress-nginx', monitoring: 'monitoring' };
+      /**
+       * May traffic from `from` (a service, or the ingress controller's or monitoring's namespace)
+       * reach service `to` on its container port named `port`?
+       */
+      const allowed = (from: string, to: string, port = 'http') =>
         policies.some(
           (p) =>
             p.spec.policyTypes.includes('Ingress') &&
             matches(p.spec.podSelector, labels(to)) &&
-            (p.spec.ingress ?? []).some((rule: Doc) =>
-              rule.from.some((peer: Doc) =>
-                from === 'ingress'
-                  ? peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'ingress-nginx'
-                  : peer.podSelector && !peer.namespaceSelector && matches(peer.podSelector, labels(from)),
-              ),
+            (p.spec.ingress ?? []).some(
+              (rule: Doc) =>
+                (rule.ports === undefined || rule.ports.some((r: Doc) => r.port === port)) &&
+                rule.from.some((peer: Doc) =>
+                  from in namespaces
+                    ? peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] ===
+                      namespaces[from]
+                    : peer.podSelector && !peer.namespaceSelector && matches(peer.podSelector, labels(from)),
+                ),
             ),
         );
-      const reach = (from: string) =>
-        services.map((s) => s.name).filter((to) => to !== from && allowed(from, to));
+      const names = services.map((s) => s.name);
+      const reach = (from: string, port = 'http') =>
+        names.filter((to) => to !== from && allowed(from, to, port));
       assert.deepEqual(reach('ingress'), ['identity', 'gateway', 'web']);
       assert.deepEqual(reach('web'), ['identity', 'gateway']);
       assert.deepEqual(reach('gateway'), ['identity', 'catalog', 'users', 'orders', 'payments']);
@@ -175,6 +248,11 @@ for (const overlay of readdirSync(overlays)) {
       assert.deepEqual(reach('catalog'), ['identity', 'orders'], 'recommendations read orders');
       assert.deepEqual(reach('orders'), ['identity', 'catalog'], 'orders check stock');
       assert.deepEqual(reach('payments'), ['identity', 'orders'], 'payments mark orders paid');
+      assert.deepEqual(reach('monitoring'), [], 'monitoring reads no public port');
+      // The operator port: from the monitoring namespace only, to every service.
+      assert.deepEqual(reach('monitoring', 'operator'), names);
+      for (const from of ['ingress', ...names])
+        assert.deepEqual(reach(from, 'operator'), [], `${from} cannot reach an operator port`);
       const egress = policies.find((p) => p.metadata.name === 'egress')!.spec.egress;
       const ports = egress.flatMap((rule: Doc) => (rule.to ? [] : rule.ports.map((p: Doc) => p.port)));
       assert.deepEqual(ports.sort(), [53, 53, 5432, 6379], 'DNS, PostgreSQL and Redis');

@@ -4,7 +4,7 @@
  * relays live product changes as server-sent events, and serves the console's page.
  */
 import { ConfigError } from '@portico/config';
-import { createServer, type Server } from '@portico/http';
+import { createServer, type Server, trustedProxies } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import type { CustomFetch } from 'openid-client';
 import type { Dispatcher } from 'undici';
@@ -37,6 +37,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
       'oidc.clientSecret needs 16+ characters: set PORTICO_WEB_CLIENT_SECRET to the portico-web secret the identity service has (npm start sets it)',
     ]);
   }
+  const trustProxy = trustedProxies(config.trustedProxies, 'web');
   const database = openDatabase<WebDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
   try {
     await database.migrate(migrations);
@@ -58,6 +59,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     description: 'The Portico console: sign-in (OpenID Connect), /api/* to the gateway, live updates',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     health: { database: () => store.count() },
+    fastify: { trustProxy },
   });
   server.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');

@@ -20,6 +20,12 @@ export const ConfigSchema = Type.Object(
       env: 'WEB_GATEWAY_URL',
       description: 'Where /api/* is sent, with the session’s access token',
     }),
+    trustedProxies: Type.String({
+      default: '',
+      env: 'WEB_TRUSTED_PROXIES',
+      description:
+        'Proxies in front of the console whose X-Forwarded-For is believed, read from the right: empty (none), a hop count, or addresses/CIDRs/loopback/uniquelocal, comma-separated. The visitor address found is the one the gateway is sent',
+    }),
     oidc: Type.Object(
       {
         issuer: Type.String({ default: 'http://localhost:9000', env: 'WEB_OIDC_ISSUER' }),

@@ -11,10 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import * as oidc from 'openid-client';
+import { request } from 'undici';
 import { sqlSessionStore, type WebDatabase } from '../src/session/store.ts';
 import {
   browser,
   type FakeGateway,
+  HOST,
   PUBLIC_URL,
   type RunningIdentity,
   type Stack,
@@ -144,6 +146,45 @@ describe('the /api proxy', () => {
     assert.equal(seen.headers['content-type'], 'application/json');
     assert.equal(seen.headers['idempotency-key'], 'k-1');
     assert.equal(seen.headers['x-csrf-token'], undefined);
+  });
+
+  test('behind a trusted proxy (WEB_TRUSTED_PROXIES) the gateway is sent the visitor that proxy saw', async () => {
+    // This socket stands for the ingress: one hop, which appended the visitor it saw
+    // (203.0.113.7) to what the visitor wrote itself.
+    const behind = await startWeb(sqlite, idp.issuer, gateway.url, { trustedProxies: '1' });
+    try {
+      const url = await behind.listen({ port: 0, host: '127.0.0.1' });
+      const sent = (forwardedFor?: string) =>
+        request(`${url}/api/v1/products`, {
+          headers: { host: HOST, ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
+        });
+      gateway.requests.length = 0;
+      const res = await sent('6.6.6.6, 203.0.113.7');
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+      assert.equal(gateway.requests.at(-1)!.headers['x-forwarded-for'], '203.0.113.7');
+      // Without the header the proxy is the peer itself.
+      await (await sent()).body.dump();
+      assert.equal(gateway.requests.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
+    } finally {
+      await behind.close();
+    }
+    // Trusting nobody (the default), what the client wrote is never the visitor.
+    const direct = await startWeb(sqlite, idp.issuer, gateway.url);
+    try {
+      const url = await direct.listen({ port: 0, host: '127.0.0.1' });
+      const res = await request(`${url}/api/v1/products`, {
+        headers: { host: HOST, 'x-forwarded-for': '6.6.6.6, 203.0.113.7' },
+      });
+      await res.body.dump();
+      assert.equal(gateway.requests.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
+    } finally {
+      await direct.close();
+    }
+    await assert.rejects(
+      startWeb(sqlite, idp.issuer, gateway.url, { trustedProxies: 'the ingress' }),
+      (err: Error) => err.name === 'ConfigError' && /trustedProxies: .*the ingress/.test(err.message),
+    );
   });
 
   test('an unreachable gateway is a 502 problem in words', async () => {

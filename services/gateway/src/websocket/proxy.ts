@@ -19,19 +19,13 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { requestIdFrom } from '@portico/http';
+import { clientAddress, requestIdFrom, type TrustProxy } from '@portico/http';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Connections } from '../connections.ts';
 import { consumerFor } from '../context.ts';
 import { errors } from '../errors.ts';
-import {
-  clientAddress,
-  type TrustProxy,
-  USER_ID_HEADER,
-  USER_ROLES_HEADER,
-  upstreamRequestHeaders,
-} from '../headers.ts';
+import { USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from '../headers.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { CompiledRoute } from '../runtime.ts';
 import { refuse } from './refuse.ts';

@@ -74,7 +74,8 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
       if (typeof value === 'string') headers[name] = value;
     }
     if (token) headers.authorization = `Bearer ${token}`;
-    // The console's own Fastify does not trust X-Forwarded-For, so request.ip is the socket's peer.
+    // The visitor: the socket's peer, or with WEB_TRUSTED_PROXIES the address those proxies
+    // forwarded (read from the right). One address, so the gateway counts the console as one hop.
     headers['x-forwarded-for'] = request.ip;
     const body = request.body as Buffer | undefined;
     try {

@@ -20,9 +20,9 @@ import {
   revoked,
   type TokenVerifier,
 } from '@portico/auth';
+import { clientAddress, type TrustProxy } from '@portico/http';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
-import { clientAddress, type TrustProxy } from '../../headers.ts';
 import type { FailureMeter } from './failures.ts';
 
 type Rule = NonNullable<NonNullable<RouteDef['auth']>['default']>;
