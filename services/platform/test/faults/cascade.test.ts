@@ -60,6 +60,7 @@ async function customer() {
   const token = await jwks.issuer.sign({
     sub: `u-${Math.random().toString(36).slice(2)}`,
     roles: ['customer'],
+    scope: 'catalog:read orders:read orders:write payments:read payments:write',
   });
   return (method: string, path: string, body?: unknown) =>
     fetch(`${gateway.url}${path}`, {
