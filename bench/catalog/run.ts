@@ -12,7 +12,14 @@ import { type Load, row, start, stop, TABLE_HEAD, waitFor, wrk } from '../lib.ts
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const seedDir = resolve(root, '../shared/seed');
+// The seed document (the project's functional spec, with its Flask example) is not part of the
+// repository: name the folder that holds it.
+const seedDir = process.env.PORTICO_SEED_DIR ?? '';
+if (!seedDir) {
+  throw new Error(
+    'set PORTICO_SEED_DIR to the folder holding the seed document (its Flask example is the baseline)',
+  );
+}
 const tmp = await mkdtemp(join(tmpdir(), 'portico-bench-'));
 
 async function seedApp(): Promise<string> {
