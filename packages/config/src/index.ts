@@ -138,9 +138,13 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const prev = out[key];
+    // Objects are always copied: defaults are filled in place later, and must not reach the caller's overrides.
     out[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && prev && typeof prev === 'object'
-        ? merge(prev as Record<string, unknown>, value as Record<string, unknown>)
+      value && typeof value === 'object' && !Array.isArray(value)
+        ? merge(
+            prev && typeof prev === 'object' ? (prev as Record<string, unknown>) : {},
+            value as Record<string, unknown>,
+          )
         : value;
   }
   return out;

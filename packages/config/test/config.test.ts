@@ -43,6 +43,13 @@ test('defaults, then the file, then the environment, then overrides', () => {
   assert.equal(loadConfig('demo', Schema, { env: {}, file: file('b.json', '{"port": 9}') }).port, 9);
 });
 
+test('overrides are copied: defaults filled in for one service never reach the object the caller passed', () => {
+  const nested = { name: 'shared' };
+  const config = loadConfig('demo', Schema, { env: {}, overrides: { nested } });
+  assert.deepEqual(config.nested, { enabled: false, name: 'shared' });
+  assert.deepEqual(nested, { name: 'shared' }, 'the caller’s object gained no default');
+});
+
 test('a bad value stops start-up with a message naming the key and where it came from', () => {
   const cases: Array<[Parameters<typeof loadConfig>[2], RegExp]> = [
     [{ env: { DEMO_PORT: 'abc' } }, /port .*\(from DEMO_PORT="abc"\)/],
