@@ -116,13 +116,23 @@ async function runMigrations<DB>(
   // Kysely looks for its bookkeeping tables in every schema unless told which one:
   // another service's (or a benchmark's) tables would then be mistaken for ours.
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's introspection reads every schema's tables; one dropped by someone else meanwhile
+  // fails it with 3F000 before anything ran. Nothing was applied, so trying again is safe.
+  for (let attempt = 0; error && attempt < 3 && droppedElsewhere(error, schema); attempt++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? '(unknown)'} failed: ${(error as Error).message}`, {
       cause: error,
     });
   }
+}
+
+function droppedElsewhere(error: unknown, schema: string | undefined): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '3F000' && !(schema && e.message?.includes(`"${schema}"`));
 }
 
 /** True when `err` is a unique-constraint violation on either driver. */
