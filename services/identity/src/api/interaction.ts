@@ -147,78 +147,34 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     const username = typeof body.username === 'string' ? body.username.trim().slice(0, 64) : '';
     const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
     const name = await clientName(interaction.params.client_id);
+    // The login page again, with what went wrong and the username kept.
+    const refuse = (status: number, error: string) =>
+      html(reply, status, loginPage({ ...links, uid: interaction.uid, clientName: name, username, error }));
     if (!username || !password) {
-      return html(
-        reply,
-        400,
-        loginPage({
-          ...links,
-          uid: interaction.uid,
-          clientName: name,
-          username,
-          error: 'Enter your username and password.',
-        }),
-      );
+      return refuse(400, 'Enter your username and password.');
     }
     const outcome = await login.check(username, password, request.ip);
     if (outcome.kind === 'throttled') {
       reply.header('retry-after', String(outcome.retryAfter));
-      return html(
-        reply,
+      return refuse(
         429,
-        loginPage({
-          ...links,
-          uid: interaction.uid,
-          clientName: name,
-          username,
-          error: `Too many failed sign-ins. Try again in ${Math.ceil(outcome.retryAfter / 60)} minute(s).`,
-        }),
+        `Too many failed sign-ins. Try again in ${Math.ceil(outcome.retryAfter / 60)} minute(s).`,
       );
     }
     if (outcome.kind === 'invalid') {
       request.log.info({ event: 'login_failed' }, 'sign-in failed');
-      return html(
-        reply,
-        401,
-        loginPage({
-          ...links,
-          uid: interaction.uid,
-          clientName: name,
-          username,
-          error: 'Wrong username or password.',
-        }),
-      );
+      return refuse(401, 'Wrong username or password.');
     }
     // Told only to someone who knows the password, so these say nothing to a guesser.
     if (outcome.account.disabled) {
       request.log.info({ event: 'login_disabled', sub: outcome.account.id }, 'sign-in to a disabled account');
-      return html(
-        reply,
-        403,
-        loginPage({
-          ...links,
-          uid: interaction.uid,
-          clientName: name,
-          username,
-          error: 'This account is disabled.',
-        }),
-      );
+      return refuse(403, 'This account is disabled.');
     }
     if (outcome.account.email && !outcome.account.emailVerified) {
       await sendVerification(outcome.account).catch((err) =>
         request.log.error({ err }, 'could not send the verification mail'),
       );
-      return html(
-        reply,
-        403,
-        loginPage({
-          ...links,
-          uid: interaction.uid,
-          clientName: name,
-          username,
-          error: `Confirm your email address first: we sent a new link to ${outcome.account.email}.`,
-        }),
-      );
+      return refuse(403, `Confirm your email address first: we sent a new link to ${outcome.account.email}.`);
     }
     request.log.info({ event: 'login', sub: outcome.account.id }, 'signed in');
     return finish(request, reply, { login: { accountId: outcome.account.id, amr: ['pwd'] } }, false);
