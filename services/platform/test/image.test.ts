@@ -100,7 +100,8 @@ const services = ['identity', 'users', 'catalog', 'orders', 'payments', 'gateway
  * (what the embedded defaults do on the default ports), and a gateway file naming them.
  */
 async function layout(t: TestContext) {
-  const free = await freePorts(services.length);
+  // Public and operator ports both: the operator default (public default + 10000) may be taken.
+  const free = await freePorts(services.length * 2);
   const ports = Object.fromEntries(services.map((s, i) => [s, free[i]!])) as Record<
     (typeof services)[number],
     number
@@ -117,6 +118,9 @@ async function layout(t: TestContext) {
   writeFileSync(join(dir, 'gateway.yaml'), gatewayFile, { mode: 0o644 });
   const env: Record<string, string> = {
     ...Object.fromEntries(services.map((s) => [`${s.toUpperCase()}_PORT`, `${ports[s]}`])),
+    ...Object.fromEntries(
+      services.map((s, i) => [`${s.toUpperCase()}_OPERATOR_PORT`, `${free[services.length + i]}`]),
+    ),
     GATEWAY_FILE: '/etc/portico/gateway.yaml',
     IDENTITY_ISSUER: local(identity),
     IDENTITY_API_AUDIENCE: local(gateway),

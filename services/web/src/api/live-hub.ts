@@ -31,14 +31,17 @@ export function liveHub(url: string, log: FastifyBaseLogger) {
     if (shared.get(key) !== entry) return;
     shared.delete(key);
     entry.stop();
-    void entry.client.dispose();
+    Promise.resolve(entry.client.dispose()).catch((err: unknown) =>
+      log.debug({ err }, 'live subscription socket closed with an error'),
+    );
   }
 
   function open(key: string, query: string, token: string | undefined): Shared {
     const client = createClient({
       url,
       webSocketImpl: WebSocket,
-      lazy: false,
+      // Lazy: the socket lives exactly as long as the one subscription below, so a failed
+      // handshake reaches that subscription's error sink and nothing else.
       retryAttempts: 3,
       // A ping message a minute keeps a quiet feed inside the gateway's WebSocket idle timeout.
       keepAlive: 60_000,
