@@ -46,7 +46,7 @@ fi
 # Production dependencies only (no Node-24 package, Biome, TypeScript or test browser driver),
 # laid out as the repository is: the root's node_modules and any a workspace keeps for itself.
 deps=deploy/image/.deps
-manifests=(package.json package-lock.json packages/*/package.json services/*/package.json)
+manifests=(package.json package-lock.json packages/*/package.json services/*/package.json bench/package.json)
 stamp=$(cat "${manifests[@]}" | sha256sum | cut -c1-16)
 if [ "$(cat "$deps/.stamp" 2>/dev/null)" != "$stamp" ]; then
   log "installing production dependencies into $deps"
@@ -54,7 +54,9 @@ if [ "$(cat "$deps/.stamp" 2>/dev/null)" != "$stamp" ]; then
   mkdir -p "$deps"
   cp --parents "${manifests[@]}" "$deps/"
   (cd "$deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
-  rm -f "$deps"/package.json "$deps"/package-lock.json "$deps"/{packages,services}/*/package.json
+  rm -f "$deps"/package.json "$deps"/package-lock.json "$deps"/{packages,services}/*/package.json "$deps"/bench/package.json
+  rm -f "$deps"/node_modules/@portico/bench
+  rmdir "$deps"/bench 2>/dev/null || true
   echo "$stamp" >"$deps/.stamp"
 fi
 
