@@ -24,6 +24,13 @@ describe('uuidv7', () => {
     assert.deepEqual([...ids].sort(), ids);
     assert.match(ids[0]!, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
+
+  test('ids made one after another are strictly increasing, many within one millisecond', () => {
+    const ids = Array.from({ length: 20_000 }, () => uuidv7());
+    const sameMs = ids.filter((id, i) => i > 0 && id.slice(0, 13) === ids[i - 1]!.slice(0, 13)).length;
+    assert.ok(sameMs > 0, 'the test made ids within one millisecond');
+    for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1]! < ids[i]!, `${ids[i - 1]} < ${ids[i]}`);
+  });
 });
 
 test('unsupported URLs are refused with the password redacted', () => {

@@ -1,18 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { v7 } from 'uuid';
 
 /**
- * UUIDv7 (RFC 9562 §5.7): time-ordered, so primary-key order is creation order and
- * keyset pagination on the id alone is stable and index-only.
+ * UUIDv7 (RFC 9562 §5.7): time-ordered, so primary-key order is creation order and keyset
+ * pagination on the id alone is stable and index-only. Ids made by one process are strictly
+ * increasing, within one millisecond too (`uuid` keeps a per-millisecond counter, §6.2 method 2).
+ * `now` sets the time (demo data spreads its rows over time); such ids order by that time only.
  */
-export function uuidv7(now = Date.now()): string {
-  const bytes = randomBytes(16);
-  let ts = now;
-  for (let i = 5; i >= 0; i--) {
-    bytes[i] = ts & 0xff;
-    ts = Math.floor(ts / 256);
-  }
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+export function uuidv7(now?: number): string {
+  return now === undefined ? v7() : v7({ msecs: now });
 }

@@ -4,10 +4,10 @@
  * version N can tell, atomically, whether the cart is still exactly what it priced.
  */
 import type { Executor, Kysely } from '@portico/store/sql';
+import { uuidv7 } from '@portico/store/sql';
 import type { CatalogClient } from '../data/catalog.ts';
 import type { CartItemRow, OrdersDb } from '../data/schema.ts';
 import { errors } from '../errors.ts';
-import { uuidv7 } from './ids.ts';
 
 export const MAX_QUANTITY = 99;
 export const MAX_LINES = 50;

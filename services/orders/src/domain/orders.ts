@@ -9,11 +9,11 @@
  * transitions cannot both win; anything else is INVALID_STATE_TRANSITION (409).
  */
 import type { Kysely } from '@portico/store/sql';
+import { uuidv7 } from '@portico/store/sql';
 import type { CatalogClient, CatalogProduct } from '../data/catalog.ts';
 import type { OrderItemRow, OrderRow, OrderStatus, OrdersDb } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import { type Cart, getCart } from './cart.ts';
-import { uuidv7 } from './ids.ts';
 
 export interface Order extends OrderRow {
   items: OrderItemRow[];

@@ -8,7 +8,7 @@ export async function buildOrders(
   target: DatabaseTarget,
   catalogUrl: string,
   issuer: TestIssuer,
-  catalogTimeoutMs = 500,
+  catalogTimeoutMs = 5000,
 ) {
   const config = loadConfig('orders', ConfigSchema, {
     env: {},
