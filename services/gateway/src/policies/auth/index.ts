@@ -11,6 +11,7 @@
  * Failed authentication is metered per client address (failures.ts), checked before any
  * signature is. HTTP requests and WebSocket upgrades go through the same `authenticator`.
  */
+
 import type { IncomingMessage } from 'node:http';
 import {
   type AccessClaims,
@@ -21,6 +22,7 @@ import {
   type TokenVerifier,
 } from '@portico/auth';
 import { clientAddress, type TrustProxy } from '@portico/http';
+import { LRUCache } from 'lru-cache';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
 import type { FailureMeter } from './failures.ts';
@@ -126,7 +128,7 @@ export function auth(route: RouteDef, verify: Verify, failures: FailureMeter): P
  * A token is checked for RFC 6750 syntax before it is verified the first time.
  */
 export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
-  const seen = new Map<string, { token: string; claims: AccessClaims }>();
+  const seen = new LRUCache<string, { token: string; claims: AccessClaims }>({ max });
   const cached = (token: string): AccessClaims | undefined => {
     const key = token.slice(-48);
     const known = seen.get(key);
@@ -147,9 +149,7 @@ export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
       throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
     }
     return verifier.verify(token).then((claims) => {
-      const key = token.slice(-48);
-      if (seen.size >= max) seen.delete(seen.keys().next().value!);
-      seen.set(key, { token, claims });
+      seen.set(token.slice(-48), { token, claims });
       return claims;
     });
   };
