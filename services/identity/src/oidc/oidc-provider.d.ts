@@ -87,6 +87,10 @@ declare module 'oidc-provider' {
     session?: { accountId: string; uid: string; cookie: string };
     grantId?: string;
     lastSubmission?: Record<string, unknown>;
+    /** Seconds since the epoch. */
+    exp: number;
+    result?: Record<string, unknown>;
+    save(ttl: number): Promise<string>;
   }
 
   export interface GrantInstance {
@@ -107,7 +111,7 @@ declare module 'oidc-provider' {
   }
 
   export interface InteractionResult {
-    login?: { accountId: string; amr?: string[]; remember?: boolean };
+    login?: { accountId: string; amr?: string[]; acr?: string; remember?: boolean };
     consent?: { grantId?: string };
     error?: string;
     error_description?: string;

@@ -24,6 +24,7 @@ import { errorPage, logoutPage, logoutSuccessPage } from '../api/views.ts';
 import type { ClientConfig, Config } from '../config.ts';
 import type { AccountStore } from '../data/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
+import { ACR_VALUES, accessTokenAuthentication } from './authentication-context.ts';
 import type { ProviderKeys } from './keys.ts';
 
 export interface ProviderDeps {
@@ -81,6 +82,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     responseTypes: ['code'],
+    acrValues: ACR_VALUES,
     scopes: [...OIDC_SCOPES, ...apiScopes],
     claims: {
       openid: ['sub'],
@@ -129,6 +131,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       const consented = new Set((grant?.getOIDCScope() ?? '').split(' '));
       return {
         roles: account.roles,
+        ...accessTokenAuthentication(ctx),
         // Names the grant, so revoking it stops this token at every verifier (revocation list).
         ...(token.grantId ? { grant_id: token.grantId } : {}),
         ...(consented.has('profile') ? { name: account.name, preferred_username: account.username } : {}),
