@@ -48,7 +48,10 @@ export interface SecondFactor {
   begin(account: Account): Promise<Enrolment | undefined>;
   /** Confirms the pending authenticator with its first code: the recovery codes, else the outcome. */
   confirm(account: Account, code: string, ip: string): Promise<{ recoveryCodes: string[] } | CodeOutcome>;
-  /** Checks a TOTP code or a recovery code at sign-in (each spent once). */
+  /**
+   * Checks a TOTP code or a recovery code at sign-in (each spent once), after the password:
+   * success gives the IP back both attempts and clears the account's count.
+   */
   verify(account: Account, code: string, ip: string): Promise<CodeOutcome>;
   recoveryCodesLeft(accountId: string): Promise<number>;
   /** Removes the authenticator and recovery codes; whether one was confirmed. */
@@ -135,7 +138,7 @@ export function createSecondFactor(deps: SecondFactorDeps): SecondFactor {
       if (TOTP_INPUT.test(code)) {
         const step = await stepOf(account, authenticator.sealedSecret, code);
         if (step === undefined || !(await store.acceptStep(account.id, step))) return { kind: 'invalid' };
-        await throttle.succeed(account.username, ip);
+        await throttle.succeed(account.username, ip, 2);
         return { kind: 'ok', method: 'totp' };
       }
       if (
@@ -144,7 +147,7 @@ export function createSecondFactor(deps: SecondFactorDeps): SecondFactor {
       ) {
         return { kind: 'invalid' };
       }
-      await throttle.succeed(account.username, ip);
+      await throttle.succeed(account.username, ip, 2);
       return { kind: 'ok', method: 'recovery', recoveryCodesLeft: await store.recoveryCodesLeft(account.id) };
     },
 

@@ -85,7 +85,8 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
     acrValues: ACR_VALUES,
     scopes: [...OIDC_SCOPES, ...apiScopes],
     claims: {
-      openid: ['sub'],
+      // How the user signed in (authentication-context.ts), in every ID token.
+      openid: ['sub', 'acr', 'amr'],
       profile: ['name', 'preferred_username', 'updated_at', 'roles'],
       email: ['email', 'email_verified'],
     },
