@@ -142,6 +142,10 @@ async function loadSession() {
     const user = session.user;
     account.replaceChildren(
       h('span', { class: 'who' }, `Signed in as ${user.name || user.username || user.sub}`),
+      // Turned on at the identity service's own pages (the server sends the browser there).
+      user.amr?.includes('mfa')
+        ? h('span', { class: 'who' }, 'Two-step sign-in on')
+        : h('a', { href: '/account/two-step' }, 'Two-step sign-in'),
       h(
         'form',
         { method: 'post', action: '/logout', class: 'inline' },
@@ -1048,6 +1052,27 @@ async function usersView(params) {
       },
       u.disabled ? `Enable ${u.username}` : `Disable ${u.username}`,
     );
+    const resetMfa = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async () => {
+          resetMfa.disabled = true;
+          try {
+            await api('DELETE', `/api/v1/identity/users/${encodeURIComponent(u.id)}/mfa`);
+            flash(
+              `${u.username} signs in with the password alone until they turn two-step sign-in on again.`,
+            );
+          } catch (err) {
+            flash(describe(err), 'error');
+          } finally {
+            resetMfa.disabled = false;
+          }
+        },
+      },
+      `Reset two-step sign-in of ${u.username}`,
+    );
     return h(
       'tr',
       {},
@@ -1056,7 +1081,7 @@ async function usersView(params) {
       h('td', {}, u.email ?? ''),
       h('td', {}, u.roles.join(', ')),
       status,
-      h('td', {}, toggle),
+      h('td', {}, toggle, ' ', resetMfa),
     );
   });
   render(

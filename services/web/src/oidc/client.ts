@@ -101,6 +101,9 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
       roles: Array.isArray(claims.roles)
         ? claims.roles.filter((r): r is string => typeof r === 'string')
         : [],
+      ...(Array.isArray(claims.amr)
+        ? { amr: claims.amr.filter((m): m is string => typeof m === 'string') }
+        : {}),
     };
   }
 
