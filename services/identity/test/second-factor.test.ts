@@ -9,9 +9,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { Secret, TOTP } from 'otpauth';
-import { type Browser, createBrowser, FlowError } from '../src/cli/browser.ts';
-import { type RunningIdentity, signInWeb, startIdentity, storageTargets, webClient } from './helpers.ts';
+import { createBrowser, FlowError } from '../src/cli/browser.ts';
+import {
+  codeAt,
+  type Enrolled,
+  enrol,
+  type RunningIdentity,
+  signInWeb,
+  startIdentity,
+  storageTargets,
+  webClient,
+} from './helpers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by assertions, not by types
 type Json = any;
@@ -20,68 +28,6 @@ const MFA_ACR = 'urn:portico:acr:mfa';
 const PASSWORD_ACR = 'urn:portico:acr:pwd';
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 const codeOf = (html: string) => /data-code="([A-Z_]+)"/.exec(html)?.[1];
-const ticketOf = (html: string) => /name="ticket" value="([^"]+)"/.exec(html)?.[1] ?? '';
-
-/**
- * The code of the time step `offset` steps from now. A code one step back is made only with
- * at least 10 s of the current step left, so the step does not pass before the server checks
- * it (which would put the code two steps back, outside the accepted window).
- */
-async function codeAt(secret: string, offset: -1 | 0 | 1): Promise<string> {
-  if (offset < 0) {
-    for (;;) {
-      const intoStep = (Date.now() / 1000) % 30;
-      if (intoStep < 20) break;
-      await new Promise((resolve) => setTimeout(resolve, (30 - intoStep) * 1000 + 50));
-    }
-  }
-  const totp = new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
-  return totp.generate({ timestamp: Date.now() + offset * 30_000 });
-}
-
-interface Enrolled {
-  secret: string;
-  recoveryCodes: string[];
-}
-
-/** Goes through /account/two-step as `credentials`; the secret shown and the recovery codes. */
-async function enrol(
-  identity: RunningIdentity,
-  credentials: { username: string; password: string },
-  browser: Browser = createBrowser(),
-): Promise<Enrolled> {
-  const start = new URL('/account/two-step', identity.issuer);
-  const form = await (await browser.request(start)).text();
-  const begun = await browser.request(start, { csrf: csrfOf(form), ...credentials });
-  const page = await begun.text();
-  assert.equal(begun.status, 200, page);
-  assert.match(page, /<svg[^>]*>/, 'a QR code');
-  const secret = /id="totp-secret">([A-Z2-7 ]+)</.exec(page)?.[1]?.replaceAll(' ', '');
-  assert.ok(secret && secret.length >= 32, 'the key, as text');
-
-  const confirmUrl = new URL('/account/two-step/confirm', identity.issuer);
-  const wrong = await browser.request(confirmUrl, {
-    csrf: csrfOf(page),
-    ticket: ticketOf(page),
-    code: '000000' === (await codeAt(secret, 0)) ? '111111' : '000000',
-  });
-  const wrongHtml = await wrong.text();
-  assert.equal(wrong.status, 401);
-  assert.equal(codeOf(wrongHtml), 'WRONG_CODE');
-
-  // One step back, so the tests can sign in with the current and the next step's codes.
-  const confirmed = await browser.request(confirmUrl, {
-    csrf: csrfOf(wrongHtml),
-    ticket: ticketOf(wrongHtml),
-    code: await codeAt(secret, -1),
-  });
-  const done = await confirmed.text();
-  assert.equal(confirmed.status, 200, done);
-  const recoveryCodes = [...done.matchAll(/<li><code>([a-z2-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
-  assert.equal(recoveryCodes.length, 10);
-  assert.equal(new Set(recoveryCodes).size, 10);
-  return { secret, recoveryCodes };
-}
 
 for (const { name, target, overrides } of storageTargets()) {
   describe(`two-step sign-in (${name})`, () => {
