@@ -127,6 +127,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     mailer,
     audit,
     login,
+    secondFactor,
     config,
     endSessions: async (accountId) => {
       await revoker.revokeSubject(accountId);

@@ -185,6 +185,36 @@ for (const { name, target, overrides } of storageTargets()) {
       assert.deepEqual(tokens.claims()!.amr, ['pwd']);
       const renewed = await enrol(identity, identity.login('alice'));
       assert.notEqual(renewed.secret, alice.secret);
+      alice = renewed;
+    });
+
+    test('with two-step sign-in on, a password change needs the code too', async () => {
+      const browser = createBrowser();
+      const url = new URL('/account/password', identity.issuer);
+      const change = async (fields: Record<string, string>) => {
+        const form = await (await browser.request(url)).text();
+        const res = await browser.request(url, {
+          csrf: csrfOf(form),
+          username: 'alice',
+          current: identity.login('alice').password,
+          password: 'lantern orchard sixty',
+          ...fields,
+        });
+        return { status: res.status, html: await res.text() };
+      };
+      const withoutCode = await change({});
+      assert.equal(withoutCode.status, 401);
+      assert.equal(codeOf(withoutCode.html), 'WRONG_CODE');
+      const changed = await change({ code: await codeAt(alice.secret, 1) });
+      assert.equal(changed.status, 200, changed.html);
+      assert.match(changed.html, /Password changed/);
+      const code = alice.recoveryCodes[0]!;
+      const { tokens } = await signInWeb(identity.issuer, {
+        username: 'alice',
+        password: 'lantern orchard sixty',
+        code: () => code,
+      });
+      assert.deepEqual(tokens.claims()!.amr, ['pwd', 'otp', 'mfa']);
     });
 
     test('code guesses count against the login throttle: past the limit the right code is refused too', async () => {

@@ -114,6 +114,7 @@ ${csrfField(state)}
 ${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
 ${field(state, 'current', 'Current password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
 ${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only with two-step sign-in on: the code from your authenticator app, or a recovery code.' })}
 <button type="submit">Change password</button>
 </form>
 <p><a href="/account/reset">Forgot your password?</a></p>`,
