@@ -9,15 +9,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { createBrowser, FlowError } from '../src/cli/browser.ts';
+import { type Browser, createBrowser, FlowError } from '../src/cli/browser.ts';
 import {
   codeAt,
   type Enrolled,
   enrol,
+  pkce,
   type RunningIdentity,
   signInWeb,
   startIdentity,
   storageTargets,
+  WEB,
   webClient,
 } from './helpers.ts';
 
@@ -215,6 +217,55 @@ for (const { name, target, overrides } of storageTargets()) {
         code: () => code,
       });
       assert.deepEqual(tokens.claims()!.amr, ['pwd', 'otp', 'mfa']);
+    });
+
+    test('step-up: acr_values for MFA brings a password-only session back to the login page', async () => {
+      const created = await api('/admin/users', await adminWithMfa(), {
+        method: 'POST',
+        body: { username: 'ursula', password: 'velvet canyon drum' },
+      });
+      assert.equal(created.status, 201);
+      const ursula = { username: 'ursula', password: 'velvet canyon drum' };
+      const browser = createBrowser();
+      const config = await webClient(identity.issuer);
+      const authorize = async (
+        credentials: Parameters<Browser['authorize']>[2],
+        extra: Record<string, string> = {},
+      ) => {
+        const p = await pkce();
+        const url = client.buildAuthorizationUrl(config, {
+          redirect_uri: WEB.redirect,
+          scope: 'openid catalog:read',
+          code_challenge: p.challenge,
+          code_challenge_method: 'S256',
+          state: p.state,
+          ...extra,
+        });
+        const callback = await browser.authorize(url, WEB.redirect, credentials);
+        const tokens = await client.authorizationCodeGrant(config, callback, {
+          pkceCodeVerifier: p.verifier,
+          expectedState: p.state,
+        });
+        return tokens.claims()!;
+      };
+      // Signed in with a password (no authenticator yet): the session says so.
+      assert.equal((await authorize(ursula)).acr, PASSWORD_ACR);
+      const { secret } = await enrol(identity, ursula);
+      // Without acr_values the session is reused as it is, without asking anything.
+      assert.deepEqual((await authorize(undefined)).amr, ['pwd']);
+      // Asking for the MFA class: the login page again, then the code.
+      const stepUp = { acr_values: MFA_ACR };
+      await assert.rejects(authorize(undefined, stepUp), (err: unknown) => {
+        assert.ok(err instanceof FlowError);
+        assert.match(err.message, /asks for a login/);
+        return true;
+      });
+      const code = await codeAt(secret, 1);
+      const claims = await authorize({ ...ursula, code: () => code }, stepUp);
+      assert.equal(claims.acr, MFA_ACR);
+      assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+      // The session is a two-factor one now: the same request needs nothing more.
+      assert.equal((await authorize(undefined, stepUp)).acr, MFA_ACR);
     });
 
     test('code guesses count against the login throttle: past the limit the right code is refused too', async () => {

@@ -119,6 +119,24 @@ declare module 'oidc-provider' {
 
   export type Configuration = Record<string, unknown>;
 
+  export namespace interactionPolicy {
+    class Check {
+      static readonly REQUEST_PROMPT: true;
+      static readonly NO_NEED_TO_PROMPT: false;
+      constructor(
+        reason: string,
+        description: string,
+        error: string,
+        check: (ctx: KoaContextWithOIDC) => boolean | Promise<boolean>,
+      );
+    }
+    interface PromptPolicy {
+      name: string;
+      checks: Check[];
+    }
+    function base(): PromptPolicy[] & { get(name: string): PromptPolicy | undefined };
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration);
     readonly issuer: string;

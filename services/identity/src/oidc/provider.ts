@@ -26,6 +26,7 @@ import type { AccountStore } from '../data/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
 import { ACR_VALUES, accessTokenAuthentication } from './authentication-context.ts';
 import type { ProviderKeys } from './keys.ts';
+import { stepUpPolicy } from './step-up-policy.ts';
 
 export interface ProviderDeps {
   adapter: AdapterConstructor;
@@ -105,7 +106,10 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
     rotateRefreshToken: (ctx: KoaContextWithOIDC) =>
       (ctx.oidc.client as { clientAuthMethod?: string } | undefined)?.clientAuthMethod === 'none',
     allowOmittingSingleRegisteredRedirectUri: false,
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    interactions: {
+      policy: stepUpPolicy(),
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
     ttl: {
       AccessToken: () => config.api.accessTokenTtlSeconds,
       ClientCredentials: () => config.api.accessTokenTtlSeconds,
