@@ -41,6 +41,26 @@ function flash(message, kind = 'info') {
   flashBox.replaceChildren(h('p', { class: `flash-${kind}` }, message));
 }
 
+/** An error for the flash line; a route that needs two-step sign-in offers to step up (RFC 9470). */
+function flashError(err) {
+  if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION') {
+    const stepUp = new URLSearchParams({
+      return_to: location.pathname + location.search,
+      acr_values: 'urn:portico:acr:mfa',
+    });
+    flashBox.replaceChildren(
+      h(
+        'p',
+        { class: 'flash-error' },
+        `${describe(err)} `,
+        h('a', { href: `/login?${stepUp}` }, 'Sign in again with two-step verification'),
+      ),
+    );
+    return;
+  }
+  flash(describe(err), 'error');
+}
+
 function errorBox(err) {
   return h('div', { class: 'error', role: 'alert' }, typeof err === 'string' ? err : describe(err));
 }
@@ -1045,7 +1065,7 @@ async function usersView(params) {
             flash(`${u.username} was ${u.disabled ? 'enabled' : 'disabled'}.`);
             await usersView(params);
           } catch (err) {
-            flash(describe(err), 'error');
+            flashError(err);
             toggle.disabled = false;
           }
         },
@@ -1065,7 +1085,7 @@ async function usersView(params) {
               `${u.username} signs in with the password alone until they turn two-step sign-in on again.`,
             );
           } catch (err) {
-            flash(describe(err), 'error');
+            flashError(err);
           } finally {
             resetMfa.disabled = false;
           }

@@ -6,8 +6,9 @@
  * confirmation mail on the console's Mailbox page; the visitor confirms, signs in to the
  * console and calls the API. The admin, signed in with a password only, may read but not
  * disable (admin writes need two-step sign-in): they turn it on from the console (QR key,
- * first code, recovery codes), sign in again with a code, disable the account on the Users
- * page, and the visitor's next API call through the gateway is refused within seconds.
+ * first code, recovery codes), step up from the refusal's link (password and code again),
+ * disable the account on the Users page, and the visitor's next API call through the
+ * gateway is refused within seconds.
  * Screenshots go to test-results/identity-e2e/.
  */
 import assert from 'node:assert/strict';
@@ -211,22 +212,22 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     assert.equal(await admin.locator('#recovery-codes li').count(), 10);
     await screenshot(admin, 'two-step-recovery-codes');
 
-    // A new sign-in asks for the code after the password (the next step's code: this one is spent).
-    admin = await (await browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
-    admin.setDefaultTimeout(15_000);
-    await admin.goto(consoleUrl);
-    await admin.getByRole('link', { name: 'Sign in' }).click();
+    // Back in the console, the refusal offers to step up (RFC 9470): the provider asks for the
+    // password again and then the code (the next step's: this one is spent), and the console
+    // comes back to the Users page with a two-step sign-in.
+    await admin.goto(`${consoleUrl}/admin/users?q=nora`);
+    await admin.getByRole('button', { name: 'Disable nora' }).click();
+    await admin.getByRole('link', { name: 'Sign in again with two-step verification' }).click();
     await admin.getByLabel('Username').fill('admin');
     await admin.getByLabel('Password').fill(idp.password('admin'));
     await admin.getByRole('button', { name: 'Sign in' }).click();
     await admin.getByLabel('Code from your authenticator app').fill(totp(secret, 1));
     await screenshot(admin, 'two-step-code');
     await admin.getByRole('button', { name: 'Continue' }).click();
-    await admin.waitForURL((url) => url.origin === consoleUrl);
+    await admin.waitForURL((url) => url.origin === consoleUrl && url.pathname === '/admin/users');
     await admin.getByText('Two-step sign-in on').waitFor();
 
     // The admin disables the account; the visitor's next call is refused within seconds.
-    await findNora();
     await admin.getByRole('button', { name: 'Disable nora' }).click();
     const disabledAt = performance.now();
     await admin.getByRole('button', { name: 'Enable nora' }).waitFor();

@@ -110,7 +110,8 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
   return {
     redirectUri,
 
-    async startLogin(): Promise<StartedLogin> {
+    /** `acrValues`: the class of sign-in to ask for (RFC 9470 step-up to two-step sign-in). */
+    async startLogin(options: { acrValues?: string } = {}): Promise<StartedLogin> {
       const conf = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
@@ -123,6 +124,7 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
         state,
         nonce,
         ...(prompt ? { prompt } : {}),
+        ...(options.acrValues ? { acr_values: options.acrValues } : {}),
       });
       return { url, state, pending: { nonce, codeVerifier } };
     },
