@@ -189,7 +189,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     }
     if (outcome.secondFactor) {
       interaction.result = { [PENDING]: { accountId: outcome.account.id } };
-      await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+      await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
       return html(reply, 200, secondFactorPage({ uid: interaction.uid, clientName: name }));
     }
     request.log.info({ event: 'login', sub: outcome.account.id }, 'signed in');
