@@ -2,7 +2,9 @@
  * Who may call a route, per method:
  * - `public`: anyone; a token that is sent must still be valid (a bad token is never ignored);
  * - `token`: a valid RFC 9068 access token (JWKS signature, iss, aud, exp, typ at+jwt);
- * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope.
+ * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope;
+ *   with `mfa: true`, its user must also have signed in with two factors (`amr` has `mfa`),
+ *   else 403 insufficient_user_authentication (RFC 9470, see @portico/auth step-up.ts).
  * A route's `scopes: [...]` adds scopes the token must carry, all of them, on every method
  * whose rule is not `public` (RFC 6750 §3.1 insufficient_scope, the missing ones named).
  * The verified `sub` becomes the consumer for rate limits, cache keys and usage, and
@@ -16,6 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import {
   type AccessClaims,
   AuthError,
+  assertMfa,
   isAllowed,
   parseBearer,
   revoked,
@@ -97,12 +100,14 @@ export function authenticator(route: RouteDef, verify: Verify, failures: Failure
     const claims = await verified(req, search, trustProxy);
     if (rule === 'public') return claims;
     if (!claims) throw new AuthError(undefined, 'This route needs an access token');
-    if (rule !== 'token' && !isAllowed(claims, rule)) {
+    const limited = rule !== 'token' && Boolean(rule.roles?.length || rule.scopes?.length);
+    if (rule !== 'token' && limited && !isAllowed(claims, rule)) {
       const wanted = [...(rule.roles ?? []).map((r) => `role ${r}`), ...(rule.scopes ?? [])].join(' or ');
       throw new AuthError('insufficient_scope', `This operation needs ${wanted}`, {
         scope: rule.scopes?.join(' '),
       });
     }
+    if (rule !== 'token' && rule.mfa) assertMfa(claims);
     const missing = required.filter((scope) => !claims.scopes.includes(scope));
     if (missing.length > 0) {
       throw new AuthError('insufficient_scope', `This route needs the scopes ${required.join(' and ')}`, {
