@@ -66,7 +66,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       query = query.where(
         sqlite
           ? sql<boolean>`seq in (select rowid from products_search where products_search match ${fts5Query(terms)!})`
-          : sql<boolean>`search @@ to_tsquery('simple', ${tsQuery(terms)!})`,
+          : sql<boolean>`search @@ ${tsQuery(terms)!}::tsquery`,
       );
     }
     return query;
@@ -100,7 +100,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     if (match === undefined) return [];
     return (
       await sql<Candidate>`select id as key, name, description from products
-        where search @@ to_tsquery('simple', ${match})
+        where search @@ ${match}::tsquery
         order by id desc limit ${limit}`.execute(db)
     ).rows;
   }
