@@ -31,13 +31,11 @@ export interface Ranked {
   score: number;
 }
 
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/** The text's words as the indexes hold them: case-folded, not normalised (neither index is). */
 function words(text: string): string[] {
-  return (
-    text
-      .normalize('NFC')
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? []
-  );
+  return text.toLowerCase().match(WORD) ?? [];
 }
 
 function occurrences(list: readonly string[], term: SearchTerm): number {
