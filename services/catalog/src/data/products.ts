@@ -105,6 +105,17 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     ).rows;
   }
 
+  /** How many of the newest `limit` matches there are, without reading their rows. */
+  async function windowSize(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<number> {
+    const match = sqlite ? fts5Query(terms, indexed(filter)) : tsQuery(terms, indexed(filter));
+    if (match === undefined) return 0;
+    const window = sqlite
+      ? sql`select rowid from products_search where products_search match ${match} order by rowid desc limit ${limit}`
+      : sql`select 1 from products where search @@ ${match}::tsquery order by id desc limit ${limit}`;
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from (${window}) w`.execute(db);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async function byKeys(keys: ReadonlyArray<string | number>): Promise<ProductRow[]> {
     if (keys.length === 0) return [];
     const column = sqlite ? 'seq' : 'id';
@@ -190,7 +201,9 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     /** Exact from the counts table; a search's is exact up to SEARCH_WINDOW matches. */
     async total(filter: ProductFilter): Promise<Total> {
       if (filter.q === undefined) return { value: await countedTotal(filter), exact: true };
-      return (await this.search(filter, 0, 0)).total;
+      const terms = searchTerms(filter.q);
+      const n = terms.length === 0 ? 0 : await windowSize(filter, terms, SEARCH_WINDOW + 1);
+      return { value: Math.min(n, SEARCH_WINDOW), exact: n <= SEARCH_WINDOW };
     },
     async insert(row: ProductRow): Promise<void> {
       await db.insertInto('products').values(row).execute();
