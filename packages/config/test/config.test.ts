@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigError, loadConfig, serviceSettings, Type } from '../src/index.ts';
+import { ConfigError, type LoadOptions, loadConfig, serviceSettings, Type } from '../src/index.ts';
 
 const Schema = Type.Object(
   {
@@ -44,7 +44,7 @@ test('defaults, then the file, then the environment, then overrides', () => {
 });
 
 test('the operator port follows a public port set at run time, unless it is set too', () => {
-  const load = (options: Parameters<typeof loadConfig>[2]) => {
+  const load = (options: LoadOptions<typeof Schema>) => {
     const { port, operatorPort } = loadConfig('demo', Schema, options);
     return [port, operatorPort];
   };
