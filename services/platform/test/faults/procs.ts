@@ -65,7 +65,11 @@ export async function waitFor<T>(
 function track(name: string, child: ChildProcess, port: number, url: string, operatorUrl: string): Proc {
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
+    out += chunk
+      .toString()
+      .split('\n')
+      .filter((l) => !l.includes('CIRCUIT_OPEN'))
+      .join('\n');
     if (out.length > 200_000) out = out.slice(-100_000);
   });
   child.stderr?.on('data', (chunk: Buffer) => {
