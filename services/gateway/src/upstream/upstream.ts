@@ -189,7 +189,9 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       instance.breaker.reset();
       hooks.onHealth?.(name, instance.url, true);
       wake();
-    } else if (!result.ok && instance.up && n >= check.unhealthyAfter) {
+    } else if (!result.ok && instance.up && n >= check.unhealthyAfter && check.interval > 0) {
+      // Without active checks nothing would check it again to re-admit it: a check run on demand
+      // (the operator's /health) reports, it does not eject.
       instance.up = false;
       hooks.onHealth?.(name, instance.url, false);
     } else if (result.ok && instance.breaker.state !== 'closed') {
