@@ -225,8 +225,10 @@ test('a frozen database: answers within budget, marked 503s, breakers closed, /h
   }
 
   async function run() {
-    await waitFor('warm traffic', () =>
-      [writes, reads, carts].every((l) => l.outcomes.filter((o) => o.status < 300).length >= 10),
+    await waitFor(
+      'warm traffic',
+      () => [writes, reads, carts].every((l) => l.outcomes.filter((o) => o.status < 300).length >= 10),
+      60_000,
     );
 
     const frozenAt = Date.now();
