@@ -38,6 +38,13 @@ export function listenSettings(name: string, port: number) {
       description:
         'On SIGTERM, keep serving this long while /health says draining, so load balancers stop sending first',
     }),
+    healthCheckTimeoutMs: Type.Integer({
+      minimum: 10,
+      default: 500,
+      env: 'HEALTH_CHECK_TIMEOUT_MS',
+      description:
+        "Longest /health waits for one readiness check (database, Redis…) before calling it failed; keep it under the gateway's stallAfter",
+    }),
     shutdownTimeoutMs: Type.Integer({
       minimum: 0,
       default: 10_000,
@@ -61,6 +68,20 @@ export function serviceSettings(name: string, port: number) {
       pattern: '^[a-z_][a-z0-9_]*$',
       default: name,
       env: `${name.toUpperCase()}_DATABASE_SCHEMA`,
+    }),
+    databaseQueryTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 5000,
+      env: 'DATABASE_QUERY_TIMEOUT_MS',
+      description:
+        "PostgreSQL: longest a statement runs (statement_timeout) and, 500 ms later, longest a query waits on a silent connection; then 503 DATABASE_UNAVAILABLE. Keep it under the gateway route's timeout",
+    }),
+    databaseAcquireTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 2000,
+      env: 'DATABASE_ACQUIRE_TIMEOUT_MS',
+      description:
+        'PostgreSQL: longest wait for a pooled connection, or to open a new one; then 503 DATABASE_UNAVAILABLE',
     }),
   };
 }

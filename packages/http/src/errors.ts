@@ -11,6 +11,7 @@ import {
   type ProblemError,
 } from '@portico/problem';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { dependencyFailure } from './dependency.ts';
 
 interface ValidationIssue {
   keyword: string;
@@ -33,6 +34,12 @@ export function toProblemError(err: unknown): ProblemError {
       return commonErrors.MALFORMED_JSON('The request body is empty but its Content-Type says JSON');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return commonErrors.MALFORMED_JSON('The request body is not valid JSON');
+    // @portico/store's DatabaseUnavailableError (matched by code: http does not depend on store).
+    case 'DATABASE_UNAVAILABLE':
+      return commonErrors.DATABASE_UNAVAILABLE('The database did not answer in time', {
+        cause: err,
+        headers: dependencyFailure('database', 1),
+      });
   }
   if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) {
     return commonErrors.MALFORMED_JSON('The request body is not valid JSON');

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { DEPENDENCY_FAILURE_HEADER } from './dependency.ts';
 
 export interface CheckResult {
   status: 'healthy' | 'unhealthy';
@@ -12,11 +13,17 @@ export type HealthCheck = () => Promise<unknown>;
  * `/health` on the public port says one word: `{"status":"up"}` (200) while every check
  * passes, `{"status":"degraded"}` (503) otherwise. Which check failed, why, how long each
  * took and the uptime are on the operator listener's `/health`.
+ *
+ * Each check gets `timeoutMs`: a database that stops answering makes `/health` say so within
+ * that bound, not hang with it. A degraded answer names the failed checks in
+ * `Portico-Dependency-Failure`: the process itself answered, so the gateway's stall probe
+ * keeps it in rotation for what does not need that dependency (a draining 503 has no marker).
  */
 export function registerHealth(
   server: FastifyInstance,
   service: string,
   checks: Record<string, HealthCheck>,
+  timeoutMs = 500,
 ) {
   const started = Date.now();
   async function detail() {
@@ -24,8 +31,14 @@ export function registerHealth(
     await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         const t0 = performance.now();
+        let timer: NodeJS.Timeout | undefined;
         try {
-          await check();
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+            }),
+          ]);
           results[name] = { status: 'healthy', response_time_ms: round(performance.now() - t0) };
         } catch (err) {
           results[name] = {
@@ -33,6 +46,8 @@ export function registerHealth(
             response_time_ms: round(performance.now() - t0),
             error: (err as Error).message,
           };
+        } finally {
+          clearTimeout(timer);
         }
       }),
     );
@@ -46,9 +61,13 @@ export function registerHealth(
     };
   }
   server.get('/health', { schema: { hide: true } }, async (_request, reply) => {
-    const { status } = await detail();
+    const { status, checks: results } = await detail();
     const up = status === 'healthy';
     reply.code(up ? 200 : 503).header('cache-control', 'no-store');
+    if (!up) {
+      const failed = Object.keys(results).filter((name) => results[name]!.status === 'unhealthy');
+      reply.header(DEPENDENCY_FAILURE_HEADER, failed.join(', '));
+    }
     return { status: up ? 'up' : 'degraded' };
   });
   server.operator.route('/health', async () => {

@@ -39,6 +39,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Readiness checks reported by `/health` (database, upstreams…). */
   health?: Record<string, HealthCheck>;
+  /** Longest `/health` waits for one check (`HEALTH_CHECK_TIMEOUT_MS`). @default 500 */
+  healthTimeoutMs?: number;
   /** Extra Fastify options (trustProxy, http2…). */
   fastify?: Partial<FastifyServerOptions>;
 }
@@ -152,6 +154,6 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   server.decorate('operator', operator);
   server.addHook('onClose', () => operator.close());
   server.metrics = registerMetrics(server, options.name);
-  registerHealth(server, options.name, options.health ?? {});
+  registerHealth(server, options.name, options.health ?? {}, options.healthTimeoutMs);
   return server;
 }

@@ -61,6 +61,37 @@ describe('http kit', () => {
     assert.doesNotMatch(res.body, /hunter2/);
   });
 
+  test("a database that did not answer is a 503 marked 'database', its detail kept in the logs", async () => {
+    const server = await app();
+    server.get('/slow', async () => {
+      // @portico/store's DatabaseUnavailableError, as http sees it (by code).
+      throw Object.assign(new Error('Query read timeout on 10.0.0.5'), { code: 'DATABASE_UNAVAILABLE' });
+    });
+    const res = await server.inject({ url: '/slow' });
+    assert.equal(res.statusCode, 503);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(res.headers['portico-dependency-failure'], 'database');
+    assert.equal(res.headers['retry-after'], '1');
+    assert.equal(res.json().code, 'DATABASE_UNAVAILABLE');
+    assert.doesNotMatch(res.body, /10\.0\.0\.5/);
+  });
+
+  test('/health: a check that hangs fails at its bound, and the answer names it', async () => {
+    const server = await createServer({
+      name: 'test',
+      logLevel: false,
+      healthTimeoutMs: 200,
+      health: { database: () => new Promise(() => {}), redis: async () => 'PONG' },
+    });
+    const t0 = performance.now();
+    const res = await server.inject({ url: '/health' });
+    const ms = performance.now() - t0;
+    assert.equal(res.statusCode, 503);
+    assert.deepEqual(res.json(), { status: 'degraded' });
+    assert.equal(res.headers['portico-dependency-failure'], 'database');
+    assert.ok(ms < 200 + 2000, `answered after ${ms} ms`);
+  });
+
   test('bodies are strict: missing, unknown, wrong type, malformed, non-JSON, too large', async () => {
     const server = await app();
     const post = (payload: string, type = 'application/json') =>

@@ -108,6 +108,7 @@ export const commonErrors = defineErrors({
   INTERNAL_ERROR: { status: 500, title: 'Internal Server Error' },
   BAD_GATEWAY: { status: 502, title: 'Bad Gateway' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
+  DATABASE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
   GATEWAY_TIMEOUT: { status: 504, title: 'Gateway Timeout' },
 });
 

@@ -33,7 +33,12 @@ export interface CatalogDeps {
 export type CatalogServer = Server & { products: ProductService; categories: CategoryService };
 
 export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Promise<CatalogServer> {
-  const database = openDatabase<CatalogDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
+  const database = openDatabase<CatalogDatabase>({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+  });
   await database.migrate(migrations);
   const products = createProductService(database);
   const categories = createCategoryService(database);
@@ -43,6 +48,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
     name: 'catalog',
     description: 'Products and categories: REST at /api/v1',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => products.count({}) },
   })) as CatalogServer;
   server.decorate('products', products);

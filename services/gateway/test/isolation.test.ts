@@ -5,7 +5,8 @@
  * does not count against it.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { json, startGateway, startUpstream } from './helpers.ts';
 
@@ -276,6 +277,42 @@ describe('the client address behind trusted proxies', () => {
     } finally {
       await gw.close();
       await up.close();
+    }
+  });
+});
+
+describe('stall detection and a dependency outage', () => {
+  test('an instance slow because its database is: its /health names the dependency, so it is not ejected', async () => {
+    const marked = { 'content-type': 'application/problem+json', 'portico-dependency-failure': 'database' };
+    const seen: string[] = [];
+    // Requests wait on the "database" past stallAfter, then answer a marked 503; /health answers
+    // at once, degraded, naming the database: the process is alive.
+    const up = createServer((req, res) => {
+      seen.push(req.url!);
+      if (req.url === '/health') return void res.writeHead(503, marked).end('{"status":"degraded"}');
+      setTimeout(() => res.writeHead(503, marked).end('{"code":"DATABASE_UNAVAILABLE"}'), 1200);
+    });
+    await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+    const gw = await startGateway({
+      upstreams: { svc: { instances: [url], breaker: { stallAfter: '200ms', failures: 2 } } },
+      routes: [{ name: 'r', path: '/r', upstream: 'svc', timeout: 8000, auth: { default: 'public' } }],
+    } as never);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          const res = await fetch(`${gw.url}/r`);
+          return `${res.status} ${res.headers.get('portico-dependency-failure')} ${(await json(res)).code}`;
+        }),
+      );
+      // Ejected, they would have been handed back and answered by the gateway (502 or 503 CIRCUIT_OPEN).
+      assert.deepEqual(answers, Array(4).fill('503 database DATABASE_UNAVAILABLE'));
+      assert.equal(seen.filter((u) => u === '/r').length, 4);
+      assert.ok(seen.includes('/health'), 'the stall probe ran');
+    } finally {
+      await gw.close();
+      up.closeAllConnections();
+      await new Promise((resolve) => up.close(resolve));
     }
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   definition,
@@ -321,6 +322,36 @@ describe('timeouts, retries, breaker and health checks', () => {
     } finally {
       await gw.close();
       await revived?.close();
+    }
+  });
+
+  test('without active checks, the operator /health reports a failing check but ejects no one', async () => {
+    const up = createServer((req, res) => {
+      if (req.url === '/health') return void res.writeHead(503).end();
+      res.writeHead(200).end('ok');
+    });
+    await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+    const gw = await startGateway(
+      definition({ svc: [url] }, [
+        { name: 'r', path: '/r', upstream: 'svc', auth: { default: 'public' } },
+      ] as never),
+    );
+    try {
+      // Three checks (the operator /health runs them at most once a second), each failing.
+      const stamps = new Set<string>();
+      while (stamps.size < 3) {
+        const health = await json(await fetch(`${gw.operatorUrl}/health`));
+        assert.equal((health.services as Record<string, { status: string }>).svc!.status, 'unhealthy');
+        stamps.add(health.timestamp as string);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const res = await fetch(`${gw.url}/r`);
+      assert.equal(res.status, 200, await res.text());
+    } finally {
+      await gw.close();
+      up.closeAllConnections();
+      await new Promise((resolve) => up.close(resolve));
     }
   });
 

@@ -61,7 +61,12 @@ function ownedByProvider(url: string): boolean {
 }
 
 export async function build(config: Config): Promise<IdentityServer> {
-  const database = openDatabase<IdentityDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
+  const database = openDatabase<IdentityDatabase>({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+  });
   try {
     await database.migrate(migrations);
   } catch (err) {
@@ -106,6 +111,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     name: 'identity',
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },
     fastify: { trustProxy: trustProxyOption(config) },
   })) as IdentityServer;

@@ -21,7 +21,12 @@ export interface Deps {
 }
 
 export async function build(config: Config, deps: Deps = {}): Promise<Server> {
-  const database = openDatabase<OrdersDb>({ url: config.databaseUrl, schema: config.databaseSchema });
+  const database = openDatabase<OrdersDb>({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+  });
   await database.migrate(migrations);
   const { db } = database;
   const catalog = deps.catalog ?? createCatalogClient(config.catalog);
@@ -30,6 +35,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     name: 'orders',
     description: 'Carts and orders: checkout prices from the catalog, order state machine, ownership.',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => sql`select 1`.execute(db) },
   });
   const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));

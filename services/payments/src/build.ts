@@ -40,7 +40,12 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
       'orderSync.leaseMs must be longer than orderSync.intervalMs (the holder renews every interval)',
     );
   }
-  const database = openDatabase<PaymentsDb>({ url: config.databaseUrl, schema: config.databaseSchema });
+  const database = openDatabase<PaymentsDb>({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+  });
   await database.migrate(migrations);
   const { db } = database;
   const orders = deps.orders ?? createOrdersClient(config.orders);
@@ -49,6 +54,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     name: 'payments',
     description: 'Payment intents with idempotent POSTs and a fake card processor.',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => sql`select 1`.execute(db) },
   });
 

@@ -22,7 +22,12 @@ export interface UsersDeps {
 export type UsersServer = Server & { profiles: ProfileService };
 
 export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<UsersServer> {
-  const database = openDatabase<UsersDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
+  const database = openDatabase<UsersDatabase>({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+  });
   try {
     await database.migrate(migrations);
   } catch (err) {
@@ -34,6 +39,7 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
     name: 'users',
     description: 'User profiles keyed by the identity `sub`: /api/v1/users',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => profiles.count() },
   })) as UsersServer;
   server.decorate('profiles', profiles);

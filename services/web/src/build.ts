@@ -39,7 +39,12 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     ]);
   }
   const trustProxy = trustedProxies(config.trustedProxies, 'web');
-  const database = openDatabase<WebDatabase>({ url: config.databaseUrl, schema: config.databaseSchema });
+  const database = openDatabase<WebDatabase>({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+  });
   try {
     await database.migrate(migrations);
   } catch (err) {
@@ -59,6 +64,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     name: 'web',
     description: 'The Portico console: sign-in (OpenID Connect), /api/* to the gateway, live updates',
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
+    healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => store.count() },
     fastify: { trustProxy },
   });

@@ -9,6 +9,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'k
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { openNodeSqlite } from './node-sqlite.ts';
+import { createPostgresPool } from './postgres-pool.ts';
 import { preparePrivateFile, tightenPrivateFiles } from './private-files.ts';
 
 export type { Transaction } from 'kysely';
@@ -17,6 +18,7 @@ export type { Migration } from 'kysely/migration';
 export { columnTypes } from './columns.ts';
 export { uuidv7 } from './ids.ts';
 export { secretKey } from './secret-key.ts';
+export { DatabaseUnavailableError, isUnavailable } from './unavailable.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -29,6 +31,13 @@ export interface DatabaseOptions {
   schema?: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * PostgreSQL: longest a statement runs (`statement_timeout`) and, 500 ms later, longest a
+   * query waits on a silent connection; then `DatabaseUnavailableError`. @default 5000
+   */
+  queryTimeoutMs?: number;
+  /** PostgreSQL: longest wait for a pooled connection or a new one. @default 2000 */
+  acquireTimeoutMs?: number;
 }
 
 export interface Database<DB> {
@@ -74,10 +83,14 @@ function openPostgres<DB>(options: DatabaseOptions): Database<DB> {
   const schema = options.schema;
   if (schema !== undefined && !IDENTIFIER.test(schema))
     throw new Error(`invalid PostgreSQL schema name ${schema}`);
-  const pool = new pg.Pool({
+  const connection = {
     connectionString: options.url,
-    max: options.poolSize ?? 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  };
+  const pool = createPostgresPool(connection, {
+    max: options.poolSize ?? 10,
+    queryTimeoutMs: options.queryTimeoutMs ?? 5000,
+    acquireTimeoutMs: options.acquireTimeoutMs ?? 2000,
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
@@ -88,15 +101,22 @@ function openPostgres<DB>(options: DatabaseOptions): Database<DB> {
       // time per schema (`create schema if not exists` alone races), the others then find
       // nothing left to do. The lock is held on its own connection, outside the pool the
       // migrator uses, so a pool of one cannot wait on itself.
+      // Migrations get a pool of their own without the request budget: they run once at start-up,
+      // and Kysely's migration lock is one for the whole database, so they may wait on another
+      // service's migrations for longer than any request should.
       const lock = new pg.Client({ connectionString: options.url });
+      const migrator = new Kysely<DB>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ ...connection, max: 2 }) }),
+      });
       await lock.connect();
       try {
         await lock.query('select pg_advisory_lock($1, hashtext($2))', [MIGRATION_LOCK, schema ?? 'public']);
-        if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-        await runMigrations(db, resolveMigrations(migrations, 'postgres'), schema);
+        if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(migrator);
+        await runMigrations(migrator, resolveMigrations(migrations, 'postgres'), schema);
       } finally {
         // Ending the session releases the lock too, when the unlock cannot be sent.
         await lock.end();
+        await migrator.destroy();
       }
     },
     close: () => db.destroy(),

@@ -13,7 +13,8 @@
  * the probe does not pass within `stallAfter` either, the instance is ejected (its breaker
  * opens) and its idempotent requests are handed back to be retried on a peer. A frozen or
  * hung process is out within about two `stallAfter`, not after `failures` route timeouts; a
- * slow endpoint on a live process is not ejected, since its health check still answers.
+ * slow endpoint on a live process is not ejected, since its health check still answers, nor
+ * is a process waiting on its database: its `/health` answers a 503 that names the dependency.
  */
 import { DEPENDENCY_FAILURE_HEADER } from '@portico/http';
 import { Pool } from 'undici';
@@ -47,6 +48,11 @@ export interface Instance {
 
 export interface CheckResult {
   ok: boolean;
+  /**
+   * It answered, and not with a 502/503/504 of its own: a process that is not hung. A 503 that
+   * names a dependency (its database is down) is alive, so stall detection keeps it in rotation.
+   */
+  alive: boolean;
   response_time_ms: number;
   status?: number;
   error?: string;
@@ -155,6 +161,7 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       await response.body.dump();
       return {
         ok: response.statusCode >= 200 && response.statusCode < 300,
+        alive: !instanceFault(response.statusCode, response.headers),
         status: response.statusCode,
         response_time_ms: round(performance.now() - t0),
         at: new Date().toISOString(),
@@ -162,6 +169,7 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     } catch (err) {
       return {
         ok: false,
+        alive: false,
         response_time_ms: round(performance.now() - t0),
         error: describe(err),
         at: new Date().toISOString(),
@@ -181,7 +189,9 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       instance.breaker.reset();
       hooks.onHealth?.(name, instance.url, true);
       wake();
-    } else if (!result.ok && instance.up && n >= check.unhealthyAfter) {
+    } else if (!result.ok && instance.up && n >= check.unhealthyAfter && check.interval > 0) {
+      // Without active checks nothing would check it again to re-admit it: a check run on demand
+      // (the operator's /health) reports, it does not eject.
       instance.up = false;
       hooks.onHealth?.(name, instance.url, false);
     } else if (result.ok && instance.breaker.state !== 'closed') {
@@ -235,7 +245,7 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     suspected.add(instance);
     try {
       const result = await probe(instance, stallAfter);
-      if (closed || result.ok) {
+      if (closed || result.alive) {
         if (!closed) hooks.onStall?.(name, instance.url, false);
         return;
       }
@@ -254,7 +264,7 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     suspected.add(instance);
     try {
       const result = await probe(instance, stallAfter);
-      if (!closed && result.ok) {
+      if (!closed && result.alive) {
         ejected.delete(instance);
         instance.lastAnswer = performance.now();
         instance.breaker.reset();

@@ -65,7 +65,13 @@ export async function waitFor<T>(
 function track(name: string, child: ChildProcess, port: number, url: string, operatorUrl: string): Proc {
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
+    // An open breaker logs one CIRCUIT_OPEN per refused request: left in, they would push the
+    // breaker and stall events that tests look for out of the kept tail.
+    out += chunk
+      .toString()
+      .split('\n')
+      .filter((l) => !l.includes('CIRCUIT_OPEN'))
+      .join('\n');
     if (out.length > 200_000) out = out.slice(-100_000);
   });
   child.stderr?.on('data', (chunk: Buffer) => {
