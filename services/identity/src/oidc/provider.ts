@@ -25,6 +25,7 @@ import type { ClientConfig, Config } from '../config.ts';
 import type { AccountStore } from '../data/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
 import type { ProviderKeys } from './keys.ts';
+import { DEVICE_CODE_TTL_SECONDS, publicClientFeatures } from './public-clients.ts';
 
 export interface ProviderDeps {
   adapter: AdapterConstructor;
@@ -109,6 +110,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       AuthorizationCode: () => config.ttl.authorizationCodeSeconds,
       IdToken: () => config.ttl.idTokenSeconds,
       Interaction: () => config.ttl.interactionSeconds,
+      DeviceCode: () => DEVICE_CODE_TTL_SECONDS,
       Session: () => config.ttl.sessionSeconds,
       Grant: () => config.ttl.refreshTokenSeconds,
       // A rotated refresh token inherits what is left of its predecessor's life: rotation
@@ -152,6 +154,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       },
     },
     features: {
+      ...publicClientFeatures(),
       devInteractions: { enabled: false },
       claimsParameter: { enabled: false },
       clientCredentials: { enabled: true },
