@@ -5,17 +5,19 @@
  * With `--dpop <key file>` the token is bound to the CLI's key (RFC 9449 `cnf.jkt`).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type AuthError, createTokenVerifier } from '@portico/auth';
+import { promisify } from 'node:util';
+import { type AuthError, createDpopVerifier, createTokenVerifier, memoryReplayGuard } from '@portico/auth';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { createBrowser } from '../src/cli/browser.ts';
 import { type RunningIdentity, startIdentity } from './helpers.ts';
 
 const CLI = new URL('../src/cli/token.ts', import.meta.url).pathname;
+const exec = promisify(execFile);
 
 interface DeviceRun {
   child: ChildProcess;
@@ -136,6 +138,36 @@ describe('token CLI --device (RFC 8628)', () => {
       assert.match(err.headers['www-authenticate']!, /^DPoP .*error="invalid_token"/);
       return true;
     });
+
+    // --proof signs the proof for one request with the same key; a DPoP verifier accepts it once.
+    const url = 'http://localhost:8000/api/v1/users/me?fields=id';
+    const { stdout: proof } = await exec(process.execPath, [
+      CLI,
+      '--proof',
+      '--dpop',
+      keyFile,
+      '--access-token',
+      tokens.access_token,
+      'GET',
+      url,
+    ]);
+    const dpopVerifier = createTokenVerifier({
+      issuer: identity.issuer,
+      audience: 'http://localhost:8000',
+      jwksUri: `${identity.issuer}/jwks`,
+      dpop: createDpopVerifier({ origins: ['http://localhost:8000'], replay: memoryReplayGuard() }),
+    });
+    const claims = await dpopVerifier.verify(tokens.access_token, 'DPoP');
+    const request = {
+      method: 'GET',
+      url: '/api/v1/users/me?fields=id',
+      proof: proof.trim(),
+      token: tokens.access_token,
+      jkt: payload.cnf!.jkt!,
+    };
+    await dpopVerifier.dpop!.verify(request);
+    assert.equal(claims.client_id, 'portico-cli');
+    await assert.rejects(dpopVerifier.dpop!.verify(request), /already used/);
   });
 
   test('a wrong code is said so on the page; cancelling on the confirm page ends the CLI with a message', async () => {
