@@ -55,6 +55,7 @@ for (const store of stores) {
     const prefix = `test:${randomBytes(6).toString('hex')}:`;
     let identity: FastifyInstance;
     let users: FastifyInstance;
+    let catalog: FastifyInstance;
     let gateway: FastifyInstance;
     let gatewayUrl: string;
     let usersUrl: string;
@@ -98,6 +99,21 @@ for (const store of stores) {
         }),
       );
       usersUrl = await users.listen({ port: 0, host: '127.0.0.1' });
+      const catalogModule = services.find((s) => s.name === 'catalog')!.module;
+      catalog = await catalogModule.build(
+        loadConfig('catalog', catalogModule.ConfigSchema, {
+          env: {},
+          overrides: {
+            databaseUrl: 'sqlite::memory:',
+            logLevel: 'silent',
+            demoData: false,
+            // Nothing listens on port 9: reads of orders fail fast.
+            orders: { url: 'http://127.0.0.1:9', timeoutMs: 100 },
+            auth,
+          } as never,
+        }),
+      );
+      const catalogUrl = await catalog.listen({ port: 0, host: '127.0.0.1' });
 
       const gatewayConfig = loadConfig('gateway', GatewaySchema, {
         env: {},
@@ -111,9 +127,16 @@ for (const store of stores) {
       });
       gateway = await buildGateway(gatewayConfig, {
         definition: {
-          upstreams: { users: { instances: [usersUrl] } },
+          upstreams: { users: { instances: [usersUrl] }, catalog: { instances: [catalogUrl] } },
           routes: [
             { name: 'users', path: '/api/v1/users', upstream: 'users', auth: { default: 'token' } },
+            {
+              name: 'graphql',
+              path: '/graphql',
+              exact: true,
+              upstream: 'catalog',
+              auth: { default: 'public' },
+            },
             // The service sees another path than the client addressed: the gateway checks that one.
             {
               name: 'me',
@@ -136,7 +159,7 @@ for (const store of stores) {
         issuer,
         clientId: 'portico-cli',
         redirectUri: 'http://127.0.0.1/callback',
-        scope: 'openid users:read',
+        scope: 'openid users:read catalog:read',
         credentials: alice,
         dpop: key,
       });
@@ -147,6 +170,7 @@ for (const store of stores) {
     after(async () => {
       await gateway?.close();
       await users?.close();
+      await catalog?.close();
       await identity?.close();
     });
 
@@ -194,6 +218,32 @@ for (const store of stores) {
         dpop(await craftedProof(key, { htm: 'GET', htu: shouting, ath: ath(token) })),
       );
       assert.equal(normalised.status, 200, await normalised.clone().text());
+    });
+
+    test('GraphQL over HTTP takes the DPoP token too: the mutation is refused for its scope, not for the scheme', async () => {
+      const url = `${gatewayUrl}/graphql`;
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          ...dpop(await dpopProof(key, { method: 'POST', url, accessToken: token })),
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          query: 'mutation { deleteProduct(id: "00000000-0000-4000-8000-000000000000") { success } }',
+        }),
+      });
+      const body = (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+      assert.equal(body.errors?.[0]?.extensions?.code, 'INSUFFICIENT_SCOPE', JSON.stringify(body));
+      // A replayed proof is refused before the document is read.
+      const replay = await fetch(url, {
+        method: 'POST',
+        headers: {
+          ...dpop(await dpopProof(key, { method: 'GET', url, accessToken: token })),
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      await assertRefused(replay, 'invalid_dpop_proof', /for GET, not POST/);
     });
 
     test('a proof the gateway accepted is not accepted again by the service reached around it', async () => {
