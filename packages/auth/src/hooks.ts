@@ -48,8 +48,12 @@ export async function verifyRequest(
   if (!credentials) return undefined;
   const claims = await verifier.verify(credentials.token, credentials.scheme);
   if (credentials.scheme === 'DPoP') {
-    // verify() refuses the DPoP scheme unless the verifier has a proof checker and the token a key.
-    await verifier.dpop!.verify({
+    if (!verifier.dpop) {
+      throw new AuthError('invalid_token', 'DPoP-bound access tokens are not accepted here', {
+        scheme: 'DPoP',
+      });
+    }
+    await verifier.dpop.verify({
       method: request.method,
       url: request.url,
       proof: request.headers.dpop,

@@ -96,7 +96,12 @@ export function authenticator(route: RouteDef, verify: Verify, failures: Failure
     try {
       const claims = await verify(token, scheme);
       if (scheme === 'DPoP') {
-        await verify.dpop!.verify({
+        if (!verify.dpop) {
+          throw new AuthError('invalid_token', 'DPoP-bound access tokens are not accepted here', {
+            scheme: 'DPoP',
+          });
+        }
+        await verify.dpop.verify({
           method: req.method ?? 'GET',
           url: req.url ?? '/',
           proof: req.headers.dpop,
