@@ -168,6 +168,20 @@ describe('token CLI --device (RFC 8628)', () => {
     await dpopVerifier.dpop!.verify(request);
     assert.equal(claims.client_id, 'portico-cli');
     await assert.rejects(dpopVerifier.dpop!.verify(request), /already used/);
+
+    // The refresh token is bound to the key too: without a proof by it, it refreshes nothing.
+    assert.ok(tokens.refresh_token);
+    const refresh = await fetch(`${identity.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+        client_id: 'portico-cli',
+      }),
+    });
+    assert.equal(refresh.status, 400);
+    assert.equal(((await refresh.json()) as { error: string }).error, 'invalid_grant');
   });
 
   test('a wrong code is said so on the page; cancelling on the confirm page ends the CLI with a message', async () => {
