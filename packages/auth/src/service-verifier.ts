@@ -24,13 +24,24 @@ export interface ServiceAuthSettings {
   dpopOrigins?: string;
 }
 
-/** The origins DPoP proofs must name: the configured ones, else the API audience's origin. */
+/**
+ * The origins DPoP proofs must name: the configured ones, else the API audience's origin. An
+ * audience on `localhost` (the embedded set-up) also answers as 127.0.0.1 and [::1], the same
+ * listener under the names a developer may type.
+ */
 export function dpopOrigins(settings: { audience: string; dpopOrigins?: string }): string[] {
   const listed = (settings.dpopOrigins ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return listed.length > 0 ? listed : [new URL(settings.audience).origin];
+  if (listed.length > 0) return listed;
+  const audience = new URL(settings.audience);
+  if (audience.hostname !== 'localhost') return [audience.origin];
+  return ['localhost', '127.0.0.1', '[::1]'].map((host) => {
+    const url = new URL(audience.origin);
+    url.hostname = host;
+    return url.origin;
+  });
 }
 
 export async function serviceTokenVerifier(

@@ -12,6 +12,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT }
 import {
   createDpopVerifier,
   createTokenVerifier,
+  dpopOrigins,
   enforceAccess,
   memoryReplayGuard,
   needs,
@@ -39,6 +40,21 @@ describe('normalizeHtu (RFC 3986 §6.2.2–6.2.3)', () => {
     assert.notEqual(normalizeHtu('https://api.example.test:8443/api/v1/users/me'), want);
     assert.equal(normalizeHtu('ftp://api.example.test/x'), undefined);
     assert.equal(normalizeHtu('not a url'), undefined);
+  });
+});
+
+describe('dpopOrigins', () => {
+  test('the configured origins, else the audience origin; a localhost audience under its loopback names too', () => {
+    assert.deepEqual(dpopOrigins({ audience: 'https://api.example.test/v1' }), ['https://api.example.test']);
+    assert.deepEqual(
+      dpopOrigins({ audience: 'https://api.example.test', dpopOrigins: ' https://a.test, https://b.test ' }),
+      ['https://a.test', 'https://b.test'],
+    );
+    assert.deepEqual(dpopOrigins({ audience: 'http://localhost:8000' }), [
+      'http://localhost:8000',
+      'http://127.0.0.1:8000',
+      'http://[::1]:8000',
+    ]);
   });
 });
 
