@@ -16,7 +16,7 @@
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AuthError } from './errors.ts';
-import { bearerToken } from './hooks.ts';
+import { verifyRequest } from './hooks.ts';
 import { assertMfa } from './step-up.ts';
 import type { TokenVerifier } from './verifier.ts';
 
@@ -107,15 +107,14 @@ export function enforceAccess(server: FastifyInstance, verifier: TokenVerifier):
 function checker(access: RouteAccess, verifier: TokenVerifier): onRequestAsyncHookHandler {
   if (isPublic(access)) {
     return async (request) => {
-      const token = bearerToken(request);
-      if (token !== undefined) request.auth = await verifier.verify(token);
+      const claims = await verifyRequest(request, verifier);
+      if (claims !== undefined) request.auth = claims;
     };
   }
   const { scope, roles, mfa } = access;
   return async (request: FastifyRequest) => {
-    const token = bearerToken(request);
-    if (token === undefined) throw new AuthError(undefined, 'This endpoint needs an access token');
-    const auth = await verifier.verify(token);
+    const auth = await verifyRequest(request, verifier);
+    if (auth === undefined) throw new AuthError(undefined, 'This endpoint needs an access token');
     request.auth = auth;
     if (!auth.scopes.includes(scope)) {
       throw new AuthError('insufficient_scope', `This operation needs the ${scope} scope`, { scope });

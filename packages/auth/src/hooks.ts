@@ -1,10 +1,14 @@
 /**
- * Fastify preHandlers: `authenticate` turns the bearer token into `request.auth`,
+ * Fastify preHandlers: `authenticate` turns the access token into `request.auth`,
  * `authorize` checks roles or scopes. Tokens are taken from the Authorization header
  * only: a token in the query string leaks into logs and is refused (RFC 9700 §2.3).
+ * `verifyRequest` is the one path from a request to verified claims: the token as Bearer,
+ * or as DPoP with its proof checked against this request's method and URL.
  */
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { parseBearer } from './bearer.ts';
+import { type Credentials, parseAuthorization } from './credentials.ts';
+import { boundKey } from './dpop.ts';
 import { AuthError } from './errors.ts';
 import { assertMfa } from './step-up.ts';
 import type { AccessClaims, TokenVerifier } from './verifier.ts';
@@ -15,7 +19,7 @@ declare module 'fastify' {
   }
 }
 
-export function bearerToken(request: FastifyRequest): string | undefined {
+function refuseQueryToken(request: FastifyRequest): void {
   const query = request.query as Record<string, unknown> | undefined;
   if (query && typeof query === 'object' && 'access_token' in query) {
     throw new AuthError(
@@ -23,7 +27,42 @@ export function bearerToken(request: FastifyRequest): string | undefined {
       'Send the access token in the Authorization header, not the query string',
     );
   }
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  refuseQueryToken(request);
   return parseBearer(request.headers.authorization);
+}
+
+/** The access token and the scheme it came with (`Bearer` or `DPoP`). */
+export function requestCredentials(request: FastifyRequest): Credentials | undefined {
+  refuseQueryToken(request);
+  return parseAuthorization(request.headers.authorization);
+}
+
+/** The request's verified claims, or `undefined` when it sends no token. */
+export async function verifyRequest(
+  request: FastifyRequest,
+  verifier: TokenVerifier,
+): Promise<AccessClaims | undefined> {
+  const credentials = requestCredentials(request);
+  if (!credentials) return undefined;
+  const claims = await verifier.verify(credentials.token, credentials.scheme);
+  if (credentials.scheme === 'DPoP') {
+    if (!verifier.dpop) {
+      throw new AuthError('invalid_token', 'DPoP-bound access tokens are not accepted here', {
+        scheme: 'DPoP',
+      });
+    }
+    await verifier.dpop.verify({
+      method: request.method,
+      url: request.url,
+      proof: request.headers.dpop,
+      token: credentials.token,
+      jkt: boundKey(claims.payload)!,
+    });
+  }
+  return claims;
 }
 
 export function authenticate(
@@ -31,12 +70,12 @@ export function authenticate(
   options: { optional?: boolean } = {},
 ): preHandlerAsyncHookHandler {
   return async (request) => {
-    const token = bearerToken(request);
-    if (token === undefined) {
+    const claims = await verifyRequest(request, verifier);
+    if (claims === undefined) {
       if (options.optional) return;
       throw new AuthError(undefined, 'This endpoint needs an access token');
     }
-    request.auth = await verifier.verify(token);
+    request.auth = claims;
   };
 }
 

@@ -12,8 +12,32 @@ export {
   type ScopedAccess,
 } from './access.ts';
 export { parseBearer } from './bearer.ts';
-export { AuthError, type BearerError } from './errors.ts';
-export { type AuthorizeOptions, authenticate, authorize, bearerToken, isAdmin, isAllowed } from './hooks.ts';
+export { type Credentials, parseAuthorization } from './credentials.ts';
+export {
+  accessTokenHash,
+  assertScheme,
+  boundKey,
+  createDpopVerifier,
+  DPOP_ALGORITHMS,
+  type DpopOptions,
+  type DpopRequest,
+  type DpopVerifier,
+  memoryReplayGuard,
+  normalizeHtu,
+  type ReplayGuard,
+  storeReplayGuard,
+} from './dpop.ts';
+export { AuthError, type AuthErrorOptions, type AuthScheme, type BearerError } from './errors.ts';
+export {
+  type AuthorizeOptions,
+  authenticate,
+  authorize,
+  bearerToken,
+  isAdmin,
+  isAllowed,
+  requestCredentials,
+  verifyRequest,
+} from './hooks.ts';
 export {
   createRevocationList,
   listenForRevocations,
@@ -25,7 +49,7 @@ export {
   revocationBus,
   subscribeRevocations,
 } from './revocation.ts';
-export { type ServiceAuthSettings, serviceTokenVerifier } from './service-verifier.ts';
+export { dpopOrigins, type ServiceAuthSettings, serviceTokenVerifier } from './service-verifier.ts';
 export { assertMfa, hasMfa, MFA } from './step-up.ts';
 export {
   type AccessClaims,

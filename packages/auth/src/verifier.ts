@@ -5,7 +5,9 @@
  *   or, only when configured, an HS256 shared secret;
  * - algorithm allow-list, so `alg: none` and HS256-signed-with-the-public-key never pass;
  * - `typ: at+jwt`, so an ID token is not an access token;
- * - `iss`, `aud`, and required `exp`/`iat`/`sub`, with a small clock tolerance.
+ * - `iss`, `aud`, and required `exp`/`iat`/`sub`, with a small clock tolerance;
+ * - the scheme it came with: a token bound to a DPoP key (`cnf.jkt`) only as `DPoP`, whose
+ *   proof `dpop` checks (dpop.ts), an unbound one only as `Bearer`.
  */
 import {
   createLocalJWKSet,
@@ -16,7 +18,8 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import { AuthError } from './errors.ts';
+import { assertScheme, DPOP_ALGORITHMS, type DpopVerifier } from './dpop.ts';
+import { AuthError, type AuthScheme } from './errors.ts';
 import type { RevocationCheck } from './revocation.ts';
 
 export interface VerifierOptions {
@@ -39,6 +42,8 @@ export interface VerifierOptions {
   jwksCooldown?: number;
   /** Revoked tokens, accounts and grants (revocation.ts): a token they cover is refused. */
   revocations?: RevocationCheck;
+  /** Checks the proofs of DPoP-bound tokens; without it, the DPoP scheme is refused. */
+  dpop?: DpopVerifier;
 }
 
 export interface AccessClaims {
@@ -50,7 +55,10 @@ export interface AccessClaims {
 }
 
 export interface TokenVerifier {
-  verify(token: string): Promise<AccessClaims>;
+  /** `scheme` is how the token came (@default 'Bearer'): a DPoP-bound token only as `DPoP`. */
+  verify(token: string, scheme?: AuthScheme): Promise<AccessClaims>;
+  /** Checks DPoP proofs (RFC 9449), when this verifier accepts DPoP-bound tokens. */
+  dpop?: DpopVerifier;
   /** Whether claims verified earlier have since been revoked (for callers that cache claims). */
   isRevoked?(claims: AccessClaims): boolean;
 }
@@ -82,7 +90,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   };
 
   return {
-    async verify(token) {
+    async verify(token, scheme = 'Bearer') {
       let payload: JWTPayload;
       try {
         const alg = headerAlg(token);
@@ -97,8 +105,15 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         throw err instanceof AuthError ? err : new AuthError('invalid_token', describe(err), { cause: err });
       }
       if (options.revocations?.isRevoked(payload)) throw revoked();
+      assertScheme(payload, scheme, options.dpop?.algorithms ?? DPOP_ALGORITHMS);
+      if (scheme === 'DPoP' && !options.dpop) {
+        throw new AuthError('invalid_token', 'DPoP-bound access tokens are not accepted here', {
+          scheme: 'DPoP',
+        });
+      }
       return toClaims(payload);
     },
+    ...(options.dpop ? { dpop: options.dpop } : {}),
     ...(options.revocations
       ? { isRevoked: (claims: AccessClaims) => options.revocations!.isRevoked(claims.payload) }
       : {}),

@@ -103,6 +103,12 @@ export function authSettings() {
           'Hear the tokens, accounts and grants identity revokes on this Redis; empty: in process (npm start)',
       }),
       revocationPrefix: Type.String({ default: 'portico:', env: 'AUTH_REVOCATION_PREFIX' }),
+      dpopOrigins: Type.String({
+        default: '',
+        env: 'AUTH_DPOP_ORIGINS',
+        description:
+          'Comma-separated public origins clients address (DPoP proofs name them in htu); empty: the origin of the audience',
+      }),
     },
     { additionalProperties: false, default: {} },
   );

@@ -54,7 +54,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   server.decorate('products', products);
   server.decorate('categories', categories);
   server.addHook('onClose', () => database.close());
-  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'catalog' }));
   enforceAccess(server, verifier);
 
   const readCache = createReadCache({ ttlMs: config.readCacheTtlMs });

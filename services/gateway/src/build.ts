@@ -8,7 +8,14 @@
  * operator listener only (@portico/http operator.ts).
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createTokenVerifier, listenForRevocations, type TokenVerifier } from '@portico/auth';
+import {
+  createDpopVerifier,
+  createTokenVerifier,
+  dpopOrigins,
+  listenForRevocations,
+  storeReplayGuard,
+  type TokenVerifier,
+} from '@portico/auth';
 import { createServer, trustedProxies } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
 import type { FastifyInstance } from 'fastify';
@@ -83,15 +90,6 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
         keyPrefix: config.auth.revocationPrefix,
         log: server.log,
       });
-  const verifier =
-    deps.verifier ??
-    createTokenVerifier({
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      jwksUri: config.auth.jwksUri || undefined,
-      hs256Secret: config.auth.hs256Secret || undefined,
-      ...(revocations ? { revocations } : {}),
-    });
   const metrics = createMetrics(server.metrics);
   const log = server.log;
   const kv =
@@ -111,6 +109,18 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
   metrics.storeUp(kv.kind, storeReady);
   if (!storeReady)
     log.warn('redis unreachable at start: rate limits fail open, cache bypassed, until it answers');
+  const verifier =
+    deps.verifier ??
+    createTokenVerifier({
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      jwksUri: config.auth.jwksUri || undefined,
+      hs256Secret: config.auth.hs256Secret || undefined,
+      ...(revocations ? { revocations } : {}),
+      // The edge is where the URL the client addressed is known: proofs are checked in full here,
+      // their jti seen-set shared by every gateway on the store.
+      dpop: createDpopVerifier({ origins: dpopOrigins(config.auth), replay: storeReplayGuard(kv) }),
+    });
 
   gateway = createGateway({
     source: deps.definition ?? config.file,

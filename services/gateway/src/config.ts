@@ -49,6 +49,12 @@ export const ConfigSchema = Type.Object(
           description:
             'Channel prefix of the token revocations identity publishes on Redis (redisUrl); in process without it',
         }),
+        dpopOrigins: Type.String({
+          default: '',
+          env: 'AUTH_DPOP_ORIGINS',
+          description:
+            "Comma-separated public origins of this gateway, as clients address it (DPoP proofs name them in htu); empty: the audience's origin",
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -163,6 +163,7 @@ describe('auth: JWT via the issuer keys, rules per method', () => {
             jwksUri: '',
             hs256Secret: secret,
             revocationPrefix: 'portico:',
+            dpopOrigins: '',
           },
         },
       },

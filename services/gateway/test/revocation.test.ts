@@ -47,6 +47,7 @@ describe('token revocation across two gateways (Redis)', {
                 jwksUri,
                 hs256Secret: '',
                 revocationPrefix: prefix,
+                dpopOrigins: '',
               },
             },
           },

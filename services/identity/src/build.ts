@@ -36,6 +36,7 @@ import { createThrottle } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { loadKeys, publicJwks } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { DEVICE_PATHS } from './oidc/public-clients.ts';
 
 export type { Config as IdentityConfig };
 export { ConfigSchema };
@@ -51,7 +52,16 @@ export type IdentityServer = Server & {
 };
 
 /** Paths oidc-provider owns (its default `routes`, plus discovery). */
-const PROVIDER_PATHS = ['/.well-known/', '/auth', '/token', '/me', '/jwks', '/session/end', '/request'];
+const PROVIDER_PATHS = [
+  '/.well-known/',
+  '/auth',
+  '/token',
+  '/me',
+  '/jwks',
+  '/session/end',
+  '/request',
+  ...DEVICE_PATHS,
+];
 
 function ownedByProvider(url: string): boolean {
   const path = url.split('?')[0]!;

@@ -19,6 +19,8 @@ const Client = Type.Object(
         Type.Literal('authorization_code'),
         Type.Literal('refresh_token'),
         Type.Literal('client_credentials'),
+        // RFC 8628, for terminals without a browser (`npm run -s token -- --device`).
+        Type.Literal('urn:ietf:params:oauth:grant-type:device_code'),
       ]),
       { minItems: 1 },
     ),
@@ -246,7 +248,7 @@ function defaultClients(): ClientConfig[] {
       client_id: 'portico-cli',
       client_name: 'Portico token CLI',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       redirect_uris: ['http://127.0.0.1/callback'],
       post_logout_redirect_uris: [],
       scope: `openid profile email offline_access ${api}`,

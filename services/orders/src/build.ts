@@ -38,7 +38,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => sql`select 1`.execute(db) },
   });
-  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'orders' }));
   enforceAccess(server, verifier);
   const context = { db, catalog };
   registerCartRoutes(server, context);

@@ -68,7 +68,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     sync: config.orderSync,
     log: server.log,
   };
-  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'payments' }));
   enforceAccess(server, verifier);
   registerIntentRoutes(server, ctx, config.idempotency.leaseMs);
 

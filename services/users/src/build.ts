@@ -44,7 +44,7 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
   })) as UsersServer;
   server.decorate('profiles', profiles);
   server.addHook('onClose', () => database.close());
-  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth));
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'users' }));
   enforceAccess(server, verifier);
   userRoutes(server, profiles);
   return server;

@@ -28,8 +28,15 @@ export interface ContextDeps {
 /**
  * `authorization` is the header value (HTTP, SSE) or the `authorization` connection param
  * (graphql-ws). Tokens are verified only when a resolver asks, so reads pay nothing.
+ * `verified` is what the route's access check already made of the request's token (HTTP and
+ * SSE): a DPoP-bound token's proof is checked there, against the request, and a WebSocket
+ * message has no request to check it against, so graphql-ws takes Bearer tokens only.
  */
-export function createContext(deps: ContextDeps, authorization: string | undefined): GraphQLContext {
+export function createContext(
+  deps: ContextDeps,
+  authorization: string | undefined,
+  verified?: AccessClaims,
+): GraphQLContext {
   let loaders: Loaders | undefined;
   let claims: Promise<AccessClaims | undefined> | undefined;
   return {
@@ -42,6 +49,7 @@ export function createContext(deps: ContextDeps, authorization: string | undefin
     },
     auth() {
       claims ??= (async () => {
+        if (verified) return verified;
         const token = parseBearer(authorization === '' ? undefined : authorization);
         return token === undefined ? undefined : deps.verifier.verify(token);
       })();

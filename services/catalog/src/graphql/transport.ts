@@ -89,7 +89,7 @@ export function registerTransports(server: Server, options: TransportOptions): v
         ];
       }
       const raw = req.raw;
-      const context = createContext(deps, headerValue(raw.headers.authorization)) as HttpContext;
+      const context = createContext(deps, headerValue(raw.headers.authorization), raw.auth) as HttpContext;
       context.mediaType = acceptedMediaType(headerValue(raw.headers.accept));
       return {
         schema,
@@ -149,6 +149,7 @@ export function registerTransports(server: Server, options: TransportOptions): v
         contextValue: createContext(
           deps,
           headerValue(req.raw.headers.authorization),
+          (req.raw as Partial<FastifyRequest>).auth,
         ) as unknown as AnyContext,
       } satisfies ExecutionArgs;
     },

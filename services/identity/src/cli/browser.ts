@@ -30,6 +30,11 @@ export interface Browser {
    * redirects to `redirectUri`; returns that callback URL (with `code` or `error`).
    */
   authorize(authorizationUrl: URL, redirectUri: string, credentials?: Credentials): Promise<URL>;
+  /**
+   * Completes a device sign-in (RFC 8628 §3.3) at `verificationUri`: enters `userCode`,
+   * confirms it, signs in and consents; returns the HTML of the page it ends on.
+   */
+  device(verificationUri: URL | string, userCode: string, credentials?: Credentials): Promise<string>;
   /** Opens an end-session URL, confirms the sign-out, returns where the provider sends the user. */
   logout(endSessionUrl: URL): Promise<URL | undefined>;
   cookies(): Map<string, string>;
@@ -82,6 +87,51 @@ export function createBrowser(): Browser {
     return out;
   }
 
+  /**
+   * Follows redirects and fills in the login and consent forms until `done(location)` says a
+   * redirect is the end (that URL), or a page has neither form (that page).
+   */
+  async function interact(
+    first: Response,
+    firstUrl: URL,
+    credentials: Credentials | undefined,
+    done: (location: URL) => boolean,
+  ): Promise<URL | { url: URL; body: string }> {
+    let response = first;
+    let url = firstUrl;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      if (response.status >= 300 && response.status < 400) {
+        const location = new URL(response.headers.get('location')!, url);
+        if (done(location)) return location;
+        url = location;
+        response = await request(url);
+        continue;
+      }
+      const body = await response.text();
+      if (response.status !== 200) {
+        throw new FlowError(`${url.pathname} answered ${response.status}`, response.status, body);
+      }
+      const login = formAction(body, url, /\/login$/);
+      const confirm = formAction(body, url, /\/confirm$/);
+      const secondFactor = formAction(body, url, /\/second-factor$/);
+      if (secondFactor) {
+        if (!credentials?.code) throw new FlowError('the provider asks for a second factor', 200, body);
+        url = secondFactor;
+        response = await request(secondFactor, { code: await credentials.code() });
+      } else if (login) {
+        if (!credentials) throw new FlowError('the provider asks for a login', 200, body);
+        url = login;
+        response = await request(login, { username: credentials.username, password: credentials.password });
+      } else if (confirm) {
+        url = confirm;
+        response = await request(confirm, {});
+      } else {
+        return { url, body };
+      }
+    }
+    throw new FlowError('too many steps', 0, '');
+  }
+
   function isCallback(location: URL, redirectUri: string): boolean {
     const target = new URL(redirectUri);
     return location.origin === target.origin && location.pathname === target.pathname;
@@ -92,39 +142,36 @@ export function createBrowser(): Browser {
     cookies: () => new Map(jar),
 
     async authorize(authorizationUrl, redirectUri, credentials) {
-      let response = await request(authorizationUrl);
-      let url = authorizationUrl;
-      for (let step = 0; step < MAX_STEPS; step++) {
-        if (response.status >= 300 && response.status < 400) {
-          const location = new URL(response.headers.get('location')!, url);
-          if (isCallback(location, redirectUri)) return location;
-          url = location;
-          response = await request(url);
-          continue;
-        }
-        const body = await response.text();
-        if (response.status !== 200) {
-          throw new FlowError(`${url.pathname} answered ${response.status}`, response.status, body);
-        }
-        const login = formAction(body, url, /\/login$/);
-        const confirm = formAction(body, url, /\/confirm$/);
-        const secondFactor = formAction(body, url, /\/second-factor$/);
-        if (secondFactor) {
-          if (!credentials?.code) throw new FlowError('the provider asks for a second factor', 200, body);
-          url = secondFactor;
-          response = await request(secondFactor, { code: await credentials.code() });
-        } else if (login) {
-          if (!credentials) throw new FlowError('the provider asks for a login', 200, body);
-          url = login;
-          response = await request(login, { username: credentials.username, password: credentials.password });
-        } else if (confirm) {
-          url = confirm;
-          response = await request(confirm, {});
-        } else {
-          throw new FlowError(`unexpected page at ${url.pathname}`, 200, body);
-        }
+      const end = await interact(await request(authorizationUrl), authorizationUrl, credentials, (location) =>
+        isCallback(location, redirectUri),
+      );
+      if (end instanceof URL) return end;
+      throw new FlowError(`unexpected page at ${end.url.pathname}`, 200, end.body);
+    },
+
+    async device(verificationUri, userCode, credentials) {
+      const start = new URL(verificationUri);
+      const input = await request(start);
+      const inputPage = await input.text();
+      const inputAction = formAction(inputPage, start, /\/device$/);
+      if (input.status !== 200 || !inputAction) {
+        throw new FlowError(`no code form at ${start.pathname}`, input.status, inputPage);
       }
-      throw new FlowError('too many steps', 0, '');
+      const asked = await request(inputAction, { ...hiddenInputs(inputPage), user_code: userCode });
+      const confirmPage = await asked.text();
+      const confirmAction = formAction(confirmPage, inputAction, /\/device$/);
+      const fields = hiddenInputs(confirmPage);
+      if (asked.status !== 200 || !confirmAction || fields.confirm !== 'yes') {
+        throw new FlowError('the code was not accepted', asked.status, confirmPage);
+      }
+      const end = await interact(
+        await request(confirmAction, fields),
+        confirmAction,
+        credentials,
+        () => false,
+      );
+      if (end instanceof URL) throw new FlowError(`unexpected redirect to ${end.href}`, 0, '');
+      return end.body;
     },
 
     async logout(endSessionUrl) {

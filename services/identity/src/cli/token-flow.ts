@@ -1,10 +1,13 @@
 /**
  * Obtains an access token the way a real public client does: discovery, an
  * authorization request with PKCE S256 and state, the login and consent forms filled
- * in over HTTP, and the code exchanged at the token endpoint (openid-client).
+ * in over HTTP, and the code exchanged at the token endpoint (openid-client), with a
+ * DPoP proof when the token is to be bound to a key.
  */
 import * as client from 'openid-client';
 import { type Credentials, createBrowser } from './browser.ts';
+import { discover } from './device-flow.ts';
+import type { DpopKeyPair } from './dpop-key.ts';
 
 export interface TokenRequest {
   issuer: string;
@@ -12,14 +15,12 @@ export interface TokenRequest {
   redirectUri: string;
   scope: string;
   credentials: Credentials;
+  /** Bind the tokens to this key (DPoP). */
+  dpop?: DpopKeyPair;
 }
 
 export async function obtainToken(request: TokenRequest): Promise<client.TokenEndpointResponse> {
-  const issuer = new URL(request.issuer);
-  const config = await client.discovery(issuer, request.clientId, undefined, client.None(), {
-    // The embedded default runs on plain http://localhost; anything else must be https.
-    ...(issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : {}),
-  });
+  const config = await discover(request.issuer, request.clientId);
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(config, {
@@ -31,8 +32,11 @@ export async function obtainToken(request: TokenRequest): Promise<client.TokenEn
     ...(request.scope.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
   });
   const callback = await createBrowser().authorize(url, request.redirectUri, request.credentials);
-  return client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
+  return client.authorizationCodeGrant(
+    config,
+    callback,
+    { pkceCodeVerifier: verifier, expectedState: state },
+    undefined,
+    request.dpop ? { DPoP: client.getDPoPHandle(config, request.dpop) } : undefined,
+  );
 }

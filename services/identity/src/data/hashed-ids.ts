@@ -6,6 +6,10 @@
  * value on `find`. Reading the database yields no token, code or session one could use.
  *
  * Grants are not in the list: a grant id is an internal reference, never presented.
+ * Device codes (RFC 8628) are not either: the provider finds one by its user code, changes it
+ * and saves it back under its id, and keeps that id in the interaction to resume it, so the id
+ * has to be readable where it is stored. A device code lives ten minutes, is only worth
+ * anything between the user's approval and the device's next poll, and is redeemed once.
  */
 import { secretKey } from '@portico/store/sql';
 import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
@@ -16,7 +20,6 @@ export const SECRET_MODELS = new Set([
   'AuthorizationCode',
   'BackchannelAuthenticationRequest',
   'ClientCredentials',
-  'DeviceCode',
   'InitialAccessToken',
   'Interaction',
   'PushedAuthorizationRequest',

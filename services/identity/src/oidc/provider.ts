@@ -26,6 +26,7 @@ import type { AccountStore } from '../data/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
 import { ACR_VALUES, accessTokenAuthentication } from './authentication-context.ts';
 import type { ProviderKeys } from './keys.ts';
+import { DEVICE_CODE_TTL_SECONDS, publicClientFeatures } from './public-clients.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 
 export interface ProviderDeps {
@@ -116,6 +117,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       AuthorizationCode: () => config.ttl.authorizationCodeSeconds,
       IdToken: () => config.ttl.idTokenSeconds,
       Interaction: () => config.ttl.interactionSeconds,
+      DeviceCode: () => DEVICE_CODE_TTL_SECONDS,
       Session: () => config.ttl.sessionSeconds,
       Grant: () => config.ttl.refreshTokenSeconds,
       // A rotated refresh token inherits what is left of its predecessor's life: rotation
@@ -160,6 +162,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       },
     },
     features: {
+      ...publicClientFeatures(),
       devInteractions: { enabled: false },
       claimsParameter: { enabled: false },
       clientCredentials: { enabled: true },

@@ -1,7 +1,9 @@
 /**
  * Who may call a route, per method:
  * - `public`: anyone; a token that is sent must still be valid (a bad token is never ignored);
- * - `token`: a valid RFC 9068 access token (JWKS signature, iss, aud, exp, typ at+jwt);
+ * - `token`: a valid RFC 9068 access token (JWKS signature, iss, aud, exp, typ at+jwt), as
+ *   `Bearer`, or as `DPoP` with a proof (RFC 9449) for this method and the URL the client
+ *   addressed (the public origin and the path before any rewrite), checked here in full;
  * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope;
  *   with `mfa: true`, its user must also have signed in with two factors (`amr` has `mfa`),
  *   else 403 insufficient_user_authentication (RFC 9470, see @portico/auth step-up.ts).
@@ -18,9 +20,14 @@ import type { IncomingMessage } from 'node:http';
 import {
   type AccessClaims,
   AuthError,
+  type AuthScheme,
   assertMfa,
+  assertScheme,
+  boundKey,
+  DPOP_ALGORITHMS,
+  type DpopVerifier,
   isAllowed,
-  parseBearer,
+  parseAuthorization,
   revoked,
   type TokenVerifier,
 } from '@portico/auth';
@@ -44,9 +51,13 @@ export function ruleFor(auth: RouteDef['auth'], method: string): Rule {
   return group ?? auth?.default ?? 'token';
 }
 
-/** Verifies a token; `cached` answers from what was verified before without checking a signature. */
-export type Verify = ((token: string) => AccessClaims | Promise<AccessClaims>) & {
-  cached?: (token: string) => AccessClaims | undefined;
+/**
+ * Verifies a token presented with `scheme`; `cached` answers from what was verified before
+ * without checking a signature; `dpop` checks the proof of a DPoP-bound token.
+ */
+export type Verify = ((token: string, scheme?: AuthScheme) => AccessClaims | Promise<AccessClaims>) & {
+  cached?: (token: string, scheme?: AuthScheme) => AccessClaims | undefined;
+  dpop?: DpopVerifier;
 };
 
 /** Checks one request against the route's rule for `method`: the verified claims, or none on a public rule. */
@@ -74,19 +85,36 @@ export function authenticator(route: RouteDef, verify: Verify, failures: Failure
       }
       return undefined;
     }
-    let token: string | undefined;
+    let credentials: ReturnType<typeof parseAuthorization>;
     try {
-      token = parseBearer(header);
+      credentials = parseAuthorization(header);
     } catch (err) {
       await failures.failed(clientAddress(req, trustProxy));
       throw err;
     }
-    const known = token && verify.cached?.(token);
+    const { token, scheme } = credentials!;
+    // A Bearer token seen before answers without a promise; a DPoP proof is checked every time.
+    const known = scheme === 'Bearer' ? verify.cached?.(token, scheme) : undefined;
     if (known) return known;
     const address = clientAddress(req, trustProxy);
     const release = await failures.admit(address);
     try {
-      return await verify(token!);
+      const claims = await verify(token, scheme);
+      if (scheme === 'DPoP') {
+        if (!verify.dpop) {
+          throw new AuthError('invalid_token', 'DPoP-bound access tokens are not accepted here', {
+            scheme: 'DPoP',
+          });
+        }
+        await verify.dpop.verify({
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          proof: req.headers.dpop,
+          token,
+          jkt: boundKey(claims.payload)!,
+        });
+      }
+      return claims;
     } catch (err) {
       await failures.failed(address);
       throw err;
@@ -134,7 +162,8 @@ export function auth(route: RouteDef, verify: Verify, failures: FailureMeter): P
  */
 export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
   const seen = new LRUCache<string, { token: string; claims: AccessClaims }>({ max });
-  const cached = (token: string): AccessClaims | undefined => {
+  const algs = verifier.dpop?.algorithms ?? DPOP_ALGORITHMS;
+  const cached = (token: string, scheme: AuthScheme = 'Bearer'): AccessClaims | undefined => {
     const key = token.slice(-48);
     const known = seen.get(key);
     if (known && known.token === token) {
@@ -142,21 +171,24 @@ export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
         seen.delete(key);
         throw revoked();
       }
-      if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) return known.claims;
+      if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) {
+        assertScheme(known.claims.payload, scheme, algs);
+        return known.claims;
+      }
       seen.delete(key);
     }
     return undefined;
   };
-  const verify = (token: string) => {
-    const known = cached(token);
+  const verify = (token: string, scheme: AuthScheme = 'Bearer') => {
+    const known = cached(token, scheme);
     if (known) return known;
     if (!TOKEN.test(token)) {
       throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
     }
-    return verifier.verify(token).then((claims) => {
+    return verifier.verify(token, scheme).then((claims) => {
       seen.set(token.slice(-48), { token, claims });
       return claims;
     });
   };
-  return Object.assign(verify, { cached });
+  return Object.assign(verify, { cached, ...(verifier.dpop ? { dpop: verifier.dpop } : {}) });
 }
