@@ -10,12 +10,14 @@
  *   anonymous write is 401 and a wrong-scope write 403 whatever its body (RFC 6750 §3.1).
  * - A scoped route needs a valid token carrying its scope (OAuth 2.0 scopes: what the client
  *   may do for the user) and, when it names roles, one of them (what the user may do).
- * - The declaration also writes the operation's OpenAPI `security` (scheme `bearer`, with the
- *   scope), and `declaredRoutes(server)` lists every declaration for docs/scopes.md and tests.
+ * - The declaration also writes the operation's OpenAPI `security`: the `oauth2` scheme with the
+ *   scope, an optional `bearer` token, or none (`[]`) for a public route; and `declaredRoutes(server)` lists every declaration for docs/scopes.md and tests.
  */
+import { describeSecuritySchemes } from '@portico/http';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AuthError } from './errors.ts';
 import { bearerToken } from './hooks.ts';
+import { accessSecuritySchemes, BEARER_SCHEME, OAUTH2_SCHEME } from './openapi.ts';
 import type { TokenVerifier } from './verifier.ts';
 
 /** Anyone; `token: 'optional'` still verifies a token when one is sent (for `request.auth`). */
@@ -48,8 +50,6 @@ export function isPublic(access: RouteAccess): access is PublicAccess {
   return 'public' in access;
 }
 
-/** The OpenAPI security scheme every scoped operation references. */
-export const BEARER_SCHEME = 'bearer';
 
 export interface DeclaredRoute {
   method: string;
@@ -70,6 +70,12 @@ export function declaredRoutes(server: FastifyInstance): readonly DeclaredRoute[
 export function enforceAccess(server: FastifyInstance, verifier: TokenVerifier): void {
   const routes: DeclaredRoute[] = [];
   (server as WithDeclared)[DECLARED] = routes;
+  describeSecuritySchemes(server, () =>
+    accessSecuritySchemes(
+      verifier.issuer,
+      routes.flatMap((r) => (isPublic(r.access) ? [] : [r.access.scope])),
+    ),
+  );
 
   server.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
@@ -84,13 +90,16 @@ export function enforceAccess(server: FastifyInstance, verifier: TokenVerifier):
       const twin = method === 'HEAD' && routes.some((r) => r.method === 'GET' && r.url === route.url);
       if (!twin) routes.push({ method, url: route.url, access });
     }
+    route.schema = { ...route.schema, security: securityOf(access) };
     if (isPublic(access) && access.token !== 'optional') return;
     const existing = [route.onRequest ?? []].flat() as onRequestAsyncHookHandler[];
     route.onRequest = [checker(access, verifier), ...existing];
-    if (!isPublic(access)) {
-      route.schema = { ...route.schema, security: [{ [BEARER_SCHEME]: [access.scope] }] };
-    }
   });
+}
+
+function securityOf(access: RouteAccess): Array<Record<string, string[]>> {
+  if (!isPublic(access)) return [{ [OAUTH2_SCHEME]: [access.scope] }];
+  return access.token === 'optional' ? [{}, { [BEARER_SCHEME]: [] }] : [];
 }
 
 function checker(access: RouteAccess, verifier: TokenVerifier): onRequestAsyncHookHandler {

@@ -1,5 +1,4 @@
 export {
-  BEARER_SCHEME,
   type DeclaredRoute,
   declaredRoutes,
   enforceAccess,
@@ -11,6 +10,7 @@ export {
   type RouteAccess,
   type ScopedAccess,
 } from './access.ts';
+export { accessSecuritySchemes, BEARER_SCHEME, describeScope, OAUTH2_SCHEME } from './openapi.ts';
 export { parseBearer } from './bearer.ts';
 export { AuthError, type BearerError } from './errors.ts';
 export { type AuthorizeOptions, authenticate, authorize, bearerToken, isAdmin, isAllowed } from './hooks.ts';

@@ -50,6 +50,8 @@ export interface AccessClaims {
 }
 
 export interface TokenVerifier {
+  /** The issuer whose tokens it accepts (OpenAPI names its endpoints). */
+  readonly issuer?: string;
   verify(token: string): Promise<AccessClaims>;
   /** Whether claims verified earlier have since been revoked (for callers that cache claims). */
   isRevoked?(claims: AccessClaims): boolean;
@@ -82,6 +84,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   };
 
   return {
+    issuer: options.issuer,
     async verify(token) {
       let payload: JWTPayload;
       try {

@@ -115,11 +115,21 @@ describe('every declared scoped route, on a real socket', () => {
         const operation = doc.paths[openapiPath]?.[method.toLowerCase()];
         if (url === '/graphql') continue; // hidden from the REST document
         assert.ok(operation, `${name} ${method} ${url} is documented`);
-        if (isPublic(access)) assert.equal(operation.security, undefined, `${name} ${method} ${url}`);
-        else assert.deepEqual(operation.security, [{ bearer: [access.scope] }], `${name} ${method} ${url}`);
+        const expected = !isPublic(access)
+          ? [{ oauth2: [access.scope] }]
+          : access.token === 'optional'
+            ? [{}, { bearer: [] }]
+            : [];
+        assert.deepEqual(operation.security, expected, `${name} ${method} ${url}`);
         for (const requirement of operation.security ?? []) {
           for (const scheme of Object.keys(requirement))
             assert.ok(doc.components.securitySchemes[scheme], scheme);
+        // The scope is one a client can ask identity for in the scheme's OAuth 2.0 flows.
+        if (!isPublic(access)) {
+          const flows = (doc.components.securitySchemes.oauth2 as { flows: Record<string, { scopes: object }> })
+            .flows;
+          for (const flow of Object.values(flows)) assert.ok(access.scope in flow.scopes, access.scope);
+        }
         }
       }
     }

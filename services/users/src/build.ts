@@ -33,6 +33,7 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
   const server = (await createServer({
     name: 'users',
     description: 'User profiles keyed by the identity `sub`: /api/v1/users',
+    tags: { users: 'User profiles, created on first use from the access token' },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     health: { database: () => profiles.count() },
   })) as UsersServer;
