@@ -50,7 +50,6 @@ export function isPublic(access: RouteAccess): access is PublicAccess {
   return 'public' in access;
 }
 
-
 export interface DeclaredRoute {
   method: string;
   url: string;

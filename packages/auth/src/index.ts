@@ -10,10 +10,10 @@ export {
   type RouteAccess,
   type ScopedAccess,
 } from './access.ts';
-export { accessSecuritySchemes, BEARER_SCHEME, describeScope, OAUTH2_SCHEME } from './openapi.ts';
 export { parseBearer } from './bearer.ts';
 export { AuthError, type BearerError } from './errors.ts';
 export { type AuthorizeOptions, authenticate, authorize, bearerToken, isAdmin, isAllowed } from './hooks.ts';
+export { accessSecuritySchemes, BEARER_SCHEME, describeScope, OAUTH2_SCHEME } from './openapi.ts';
 export {
   createRevocationList,
   listenForRevocations,

@@ -123,7 +123,8 @@ function problemResponse(status: string, description?: string): Response {
     content: { [PROBLEM_TYPE]: { schema: PROBLEM_REF } },
   };
 }
-const reason = (status: string) => STATUS_CODES[status] ?? (status.startsWith('4') ? 'Client error' : 'Error');
+const reason = (status: string) =>
+  STATUS_CODES[status] ?? (status.startsWith('4') ? 'Client error' : 'Error');
 
 /** Fills what the routes did not say; `schemes` are the security schemes operations may name. */
 export function completeDocument(
@@ -146,17 +147,24 @@ export function completeDocument(
       if (!op.tags?.length) op.tags = [options.name];
       for (const tag of op.tags) used.tags.add(tag);
       op.security ??= [];
-      for (const requirement of op.security) for (const name of Object.keys(requirement)) used.schemes.add(name);
+      for (const requirement of op.security)
+        for (const name of Object.keys(requirement)) used.schemes.add(name);
 
-      const responses = (op.responses ??= {});
+      op.responses ??= {};
+      const responses = op.responses;
       for (const [status, response] of Object.entries(responses)) {
         if (/^[2-3]/.test(status) && response.description === 'Default Response')
           response.description = reason(status);
         if (!/^[45]/.test(status)) continue;
         const schema = Object.values(response.content ?? {})[0]?.schema;
-        if (isProblemLike(schema)) responses[status] = { ...problemResponse(status, response.description), ...(response.headers ? { headers: response.headers } : {}) };
+        if (isProblemLike(schema))
+          responses[status] = {
+            ...problemResponse(status, response.description),
+            ...(response.headers ? { headers: response.headers } : {}),
+          };
       }
-      if ((needsToken(op) || tokenOptional(op)) && !responses['401']) responses['401'] = problemResponse('401');
+      if ((needsToken(op) || tokenOptional(op)) && !responses['401'])
+        responses['401'] = problemResponse('401');
       if (needsScope(op) && !responses['403']) responses['403'] = problemResponse('403');
       // A malformed request (bad URL encoding, a parameter or body its schema refuses) is 400 anywhere.
       const clientErrors = Object.keys(responses).some((status) => status.startsWith('4'));
@@ -168,7 +176,8 @@ export function completeDocument(
     }
   }
 
-  const components = (document.components ??= {});
+  document.components ??= {};
+  const components = document.components;
   if (Object.keys(document.paths ?? {}).length > 0)
     components.schemas = { ...components.schemas, Problem: PROBLEM_COMPONENT };
   const published: SecuritySchemes = {};
@@ -203,5 +212,8 @@ function firstSentence(text: string | undefined): string | undefined {
 
 /** The document as served to one request: its `servers` is the origin the client reached. */
 export function servedDocument(document: OpenApiDocument, request: FastifyRequest): OpenApiDocument {
-  return { ...document, servers: [{ url: `${request.protocol}://${request.host}`, description: 'This server' }] };
+  return {
+    ...document,
+    servers: [{ url: `${request.protocol}://${request.host}`, description: 'This server' }],
+  };
 }

@@ -152,7 +152,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     // @fastify/swagger reads each operation's schemes while it builds: they must be there first.
     transform: (input) => {
       const { schema, url, openapiObject } = input as typeof input & { openapiObject: OpenApiDocument };
-      const components = (openapiObject.components ??= {});
+      openapiObject.components ??= {};
+      const components = openapiObject.components;
       components.securitySchemes ??= securitySchemesOf(server);
       return { schema, url };
     },

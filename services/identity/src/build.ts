@@ -95,7 +95,9 @@ export async function build(config: Config): Promise<IdentityServer> {
   const server = (await createServer({
     name: 'identity',
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
-    tags: { admin: 'Accounts, their sessions and grants, the audit log and the development mailbox (admin role)' },
+    tags: {
+      admin: 'Accounts, their sessions and grants, the audit log and the development mailbox (admin role)',
+    },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },
     fastify: { trustProxy: trustProxyOption(config) },

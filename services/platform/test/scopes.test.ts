@@ -124,12 +124,13 @@ describe('every declared scoped route, on a real socket', () => {
         for (const requirement of operation.security ?? []) {
           for (const scheme of Object.keys(requirement))
             assert.ok(doc.components.securitySchemes[scheme], scheme);
-        // The scope is one a client can ask identity for in the scheme's OAuth 2.0 flows.
-        if (!isPublic(access)) {
-          const flows = (doc.components.securitySchemes.oauth2 as { flows: Record<string, { scopes: object }> })
-            .flows;
-          for (const flow of Object.values(flows)) assert.ok(access.scope in flow.scopes, access.scope);
-        }
+          // The scope is one a client can ask identity for in the scheme's OAuth 2.0 flows.
+          if (!isPublic(access)) {
+            const flows = (
+              doc.components.securitySchemes.oauth2 as { flows: Record<string, { scopes: object }> }
+            ).flows;
+            for (const flow of Object.values(flows)) assert.ok(access.scope in flow.scopes, access.scope);
+          }
         }
       }
     }

@@ -3,7 +3,13 @@
  * the development mailbox. Every route needs an access token from this issuer with the
  * admin role; the handlers map HTTP to admin/users.ts and nothing more.
  */
-import { accessSecuritySchemes, authenticate, authorize, BEARER_SCHEME, type TokenVerifier } from '@portico/auth';
+import {
+  accessSecuritySchemes,
+  authenticate,
+  authorize,
+  BEARER_SCHEME,
+  type TokenVerifier,
+} from '@portico/auth';
 import { describeSecuritySchemes, ProblemSchema } from '@portico/http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';

@@ -24,7 +24,8 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
       schema: {
         tags: ['cart'],
         summary: 'Your cart, priced by the catalog now',
-        response: { 200: CartSchema, 304: Type.Null(), 401: ProblemSchema } },
+        response: { 200: CartSchema, 304: Type.Null(), 401: ProblemSchema },
+      },
     },
     async (request, reply) => {
       const cart = await getCart(db, callerOf(request).userId);
