@@ -18,7 +18,7 @@ import {
   type GatewayFile,
 } from '@portico/gateway';
 import { EMBEDDED_FILE } from '@portico/gateway/config';
-import type { ServiceModule } from '@portico/http';
+import { createServer, type ServiceModule } from '@portico/http';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { Spectral } from '@stoplight/spectral-core';
 import { oas } from '@stoplight/spectral-rulesets';
@@ -217,4 +217,24 @@ describe('OpenAPI documents, as the started services serve them', () => {
     doc = JSON.parse((await fetchDocument('gateway')).text) as Document;
     assert.ok(doc.paths['/api/v1/payments/{id}']);
   });
+});
+
+test('a route that documents nothing still comes out lint-clean', async () => {
+  const server = await createServer({ name: 'bare', logLevel: false });
+  server.get('/things/:id', async () => ({ ok: true }));
+  server.post('/things', async () => ({ ok: true }));
+  server.delete('/things/:id/parts/:part', async () => null);
+  try {
+    const base = await server.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(`${base}/openapi.json`);
+    const text = await res.text();
+    assert.deepEqual(await lint(text, `${base}/openapi.json`), []);
+    const doc = JSON.parse(text) as Document;
+    const get = doc.paths['/things/{id}']!.get! as unknown as Record<string, unknown>;
+    assert.equal(get.operationId, 'getThingsById');
+    assert.deepEqual(get.security, []);
+    assert.deepEqual(Object.keys(doc.paths['/things/{id}']!.get!.responses).sort(), ['200', '400', '500']);
+  } finally {
+    await server.close();
+  }
 });
