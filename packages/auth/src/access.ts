@@ -10,14 +10,13 @@
  *   anonymous write is 401 and a wrong-scope write 403 whatever its body (RFC 6750 §3.1).
  * - A scoped route needs a valid token carrying its scope (OAuth 2.0 scopes: what the client
  *   may do for the user) and, when it names roles, one of them (what the user may do).
- * - The declaration also writes the operation's OpenAPI `security`: the `oauth2` scheme with the
- *   scope, an optional `bearer` token, or none (`[]`) for a public route; and `declaredRoutes(server)` lists every declaration for docs/scopes.md and tests.
+ * - The declaration also writes the operation's OpenAPI `security` (scheme `oauth2`, with the
+ *   scope), and `declaredRoutes(server)` lists every declaration for docs/scopes.md and tests.
  */
-import { describeSecuritySchemes } from '@portico/http';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AuthError } from './errors.ts';
 import { bearerToken } from './hooks.ts';
-import { accessSecuritySchemes, BEARER_SCHEME, OAUTH2_SCHEME } from './openapi.ts';
+import { BEARER_SCHEME, describeAccess, OAUTH2_SCHEME } from './openapi.ts';
 import type { TokenVerifier } from './verifier.ts';
 
 /** Anyone; `token: 'optional'` still verifies a token when one is sent (for `request.auth`). */
@@ -69,11 +68,8 @@ export function declaredRoutes(server: FastifyInstance): readonly DeclaredRoute[
 export function enforceAccess(server: FastifyInstance, verifier: TokenVerifier): void {
   const routes: DeclaredRoute[] = [];
   (server as WithDeclared)[DECLARED] = routes;
-  describeSecuritySchemes(server, () =>
-    accessSecuritySchemes(
-      verifier.issuer,
-      routes.flatMap((r) => (isPublic(r.access) ? [] : [r.access.scope])),
-    ),
+  describeAccess(server, verifier.issuer, () =>
+    routes.flatMap((r) => (isPublic(r.access) ? [] : [r.access.scope])),
   );
 
   server.addHook('onRoute', (route) => {

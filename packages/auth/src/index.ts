@@ -13,7 +13,13 @@ export {
 export { parseBearer } from './bearer.ts';
 export { AuthError, type BearerError } from './errors.ts';
 export { type AuthorizeOptions, authenticate, authorize, bearerToken, isAdmin, isAllowed } from './hooks.ts';
-export { accessSecuritySchemes, BEARER_SCHEME, describeScope, OAUTH2_SCHEME } from './openapi.ts';
+export {
+  accessSecuritySchemes,
+  BEARER_SCHEME,
+  describeAccess,
+  describeScope,
+  OAUTH2_SCHEME,
+} from './openapi.ts';
 export {
   createRevocationList,
   listenForRevocations,

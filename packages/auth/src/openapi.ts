@@ -4,7 +4,8 @@
  * take any token from the issuer, or one optionally). The flows list every scope the service's
  * routes need, so each operation's scope is one a client can ask identity for.
  */
-import type { SecuritySchemes } from '@portico/http';
+import { describeSecuritySchemes, type SecuritySchemes } from '@portico/http';
+import type { FastifyInstance } from 'fastify';
 
 export const OAUTH2_SCHEME = 'oauth2';
 /** The OpenAPI security scheme of operations that take a token without naming a scope. */
@@ -42,4 +43,13 @@ export function accessSecuritySchemes(issuer: string | undefined, scopes: Iterab
       description: `An RFC 9068 access token issued by ${base}`,
     },
   };
+}
+
+/** The server's document gets these schemes, with the scopes its routes need when it is built. */
+export function describeAccess(
+  server: FastifyInstance,
+  issuer: string | undefined,
+  scopes: () => Iterable<string>,
+): void {
+  describeSecuritySchemes(server, () => accessSecuritySchemes(issuer, scopes()));
 }

@@ -50,11 +50,11 @@ export interface AccessClaims {
 }
 
 export interface TokenVerifier {
-  /** The issuer whose tokens it accepts (OpenAPI names its endpoints). */
-  readonly issuer?: string;
   verify(token: string): Promise<AccessClaims>;
   /** Whether claims verified earlier have since been revoked (for callers that cache claims). */
   isRevoked?(claims: AccessClaims): boolean;
+  /** The issuer whose tokens it accepts (OpenAPI names its endpoints). */
+  readonly issuer?: string;
 }
 
 const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'EdDSA'];
@@ -84,7 +84,6 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   };
 
   return {
-    issuer: options.issuer,
     async verify(token) {
       let payload: JWTPayload;
       try {
@@ -105,6 +104,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     ...(options.revocations
       ? { isRevoked: (claims: AccessClaims) => options.revocations!.isRevoked(claims.payload) }
       : {}),
+    issuer: options.issuer,
   };
 }
 

@@ -3,14 +3,8 @@
  * the development mailbox. Every route needs an access token from this issuer with the
  * admin role; the handlers map HTTP to admin/users.ts and nothing more.
  */
-import {
-  accessSecuritySchemes,
-  authenticate,
-  authorize,
-  BEARER_SCHEME,
-  type TokenVerifier,
-} from '@portico/auth';
-import { describeSecuritySchemes, ProblemSchema } from '@portico/http';
+import { authenticate, authorize, BEARER_SCHEME, describeAccess, type TokenVerifier } from '@portico/auth';
+import { ProblemSchema } from '@portico/http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { AccountSessions } from '../accounts/sessions.ts';
@@ -22,8 +16,6 @@ import type { Actor, AdminUsers } from './users.ts';
 
 const ADMIN = { roles: ['admin'] };
 const tags = ['admin'];
-// Any access token from this issuer, its user holding the admin role: no scope names it.
-const security = [{ [BEARER_SCHEME]: [] }];
 const problems = {
   400: ProblemSchema,
   401: ProblemSchema,
@@ -111,9 +103,13 @@ export interface AdminRouteDeps {
 }
 
 export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
+  // In OpenAPI: any access token from this issuer (no scope names the admin API).
+  describeAccess(server, deps.verifier.issuer, () => []);
+  server.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: route.schema?.security ?? [{ [BEARER_SCHEME]: [] }] };
+  });
   const { users, sessions, audit, mailbox } = deps;
   const preHandler = [authenticate(deps.verifier), authorize(ADMIN)];
-  describeSecuritySchemes(server, () => accessSecuritySchemes(deps.verifier.issuer, []));
   const actor = (request: FastifyRequest): Actor => ({
     sub: request.auth!.sub,
     ip: request.ip,
@@ -128,7 +124,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'Search accounts by username, name or email',
         querystring: Search,
         response: { 200: Type.Object({ data: Type.Array(User), total: Type.Integer() }), ...problems },
@@ -147,7 +142,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'Create an account (its address counts as confirmed)',
         body: NewUserBody,
         response: { 201: UserEnvelope, ...problems },
@@ -172,7 +166,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'An account with its live sessions and grants',
         params: IdParams,
         response: {
@@ -209,7 +202,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
         preHandler,
         schema: {
           tags,
-          security,
           summary: disabled
             ? 'Disable an account: no sign-in, its tokens stop within seconds'
             : 'Enable a disabled account',
@@ -230,7 +222,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'Replace the roles (in tokens from the next refresh on)',
         params: IdParams,
         body: RolesBody,
@@ -254,7 +245,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'Revoke a grant: its refresh tokens now, its access tokens within seconds',
         params: GrantParams,
         response: { 204: Type.Null(), ...problems },
@@ -277,7 +267,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'End a browser session (the user signs in again)',
         params: SessionParams,
         response: { 204: Type.Null(), ...problems },
@@ -301,7 +290,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'The audit log, newest first',
         querystring: AuditQuery,
         response: { 200: Type.Object({ data: Type.Array(AuditEntry) }), ...problems },
@@ -334,7 +322,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'Mail caught by the development mailbox, newest first',
         querystring: MailboxQuery,
         response: { 200: Type.Object({ data: Type.Array(Message) }), ...problems },
@@ -355,7 +342,6 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       preHandler,
       schema: {
         tags,
-        security,
         summary: 'One message of the development mailbox',
         params: IdParams,
         response: { 200: Type.Object({ data: Message }), ...problems },
