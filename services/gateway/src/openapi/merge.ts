@@ -147,13 +147,16 @@ export function mergeDocuments(
       // The gateway checks a token before the upstream does: a route it guards is never anonymous.
       const anonymous = !operation.security?.length || operation.security.some((r) => !Object.keys(r).length);
       if (anonymous) operation.security = [{ bearer: [] }];
-      add('401', 'No valid access token');
+      add('401', 'No access token (AUTHENTICATION_REQUIRED) or not a valid one (INVALID_TOKEN)');
       if (typeof rule === 'object' || route.def.scopes)
-        add('403', 'The token lacks a scope or role this route needs');
+        add('403', 'The token lacks a scope or role this route needs (INSUFFICIENT_SCOPE)');
     }
-    if (BODY_METHODS.has(method)) add('413', 'The request body is larger than the route allows');
+    if (BODY_METHODS.has(method))
+      add('413', 'The request body is larger than the route allows (PAYLOAD_TOO_LARGE)');
     if (route.def.rateLimit) {
-      add('429', 'Too many requests from this consumer on this route', {
+      const failures =
+        rule === 'public' ? '' : ', or too many failed authentications (TOO_MANY_AUTH_FAILURES)';
+      add('429', `Too many requests from this consumer on this route (RATE_LIMIT_EXCEEDED)${failures}`, {
         headers: { 'RateLimit-Policy': ref('RateLimit-Policy'), 'Retry-After': ref('Retry-After') },
       });
       for (const name of ['RateLimit-Policy', 'Retry-After']) usedHeaders.add(name);
@@ -167,12 +170,20 @@ export function mergeDocuments(
         usedHeaders.add('RateLimit');
       }
     } else if (rule !== 'public') {
-      add('429', 'Too many failed authentications from this address');
+      add('429', 'Too many failed authentications from this address (TOO_MANY_AUTH_FAILURES)');
     }
-    add('502', route.def.aggregate ? 'No part of the aggregate could be fetched' : 'The upstream failed');
+    add(
+      '502',
+      route.def.aggregate
+        ? 'No part of the aggregate could be fetched (AGGREGATE_FAILED)'
+        : 'The upstream failed or answered nothing usable (UPSTREAM_ERROR)',
+    );
     if (!route.def.aggregate) {
-      add('503', 'The upstream is down, its circuit open, or its queue full');
-      add('504', 'The upstream did not answer in time');
+      add(
+        '503',
+        'The upstream is down (UPSTREAM_UNAVAILABLE), its circuit open (CIRCUIT_OPEN) or its queue full (UPSTREAM_BUSY)',
+      );
+      add('504', 'The upstream did not answer in time (UPSTREAM_TIMEOUT)');
     }
     return operation;
   }
