@@ -144,6 +144,9 @@ describe('OpenAPI documents, as the started services serve them', () => {
       assert.deepEqual(doc.servers, [{ url: bases.get(name), description: 'This server' }]);
       const findings = await lint(text, url);
       assert.deepEqual(findings, [], `${name}: ${findings.length} findings`);
+      const page = await fetch(`${bases.get(name)}/docs`);
+      assert.equal(page.status, 200, `${name} /docs`);
+      await page.arrayBuffer();
       const docs = await fetch(`${bases.get(name)}/docs/json`);
       assert.deepEqual(JSON.parse(await docs.text()), doc, `${name} /docs shows the same document`);
     });
