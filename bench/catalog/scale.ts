@@ -3,7 +3,9 @@
  * and write, one request at a time over HTTP against the real service with the read cache off,
  * so each number is a query's cost and not a cache hit or a queue.
  * Usage: node bench/catalog/scale.ts   (PostgreSQL from TEST_DATABASE_URL or BENCH_DATABASE_URL;
- * BENCH_SAMPLES requests per read, default 200; BENCH_SIZES, default 1000,100000,1000000)
+ * BENCH_SAMPLES requests per read, default 200; BENCH_SIZES, default 1000,100000,1000000;
+ * BENCH_READS, only the reads whose label holds one of these comma-separated words, e.g.
+ * "search"; BENCH_WRITES, default 100, 0 for none; BENCH_DATABASES, default sqlite,postgres)
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +25,8 @@ const tmp = await mkdtemp(join(tmpdir(), 'portico-scale-'));
 const SIZES = (process.env.BENCH_SIZES ?? '1000,100000,1000000').split(',').map(Number);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const WRITES = Number(process.env.BENCH_WRITES ?? 100);
+const READS = process.env.BENCH_READS?.split(',');
+const DATABASES = (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(',');
 const PORT = 5103;
 const SCHEMA = 'bench_catalog_scale';
 const CATEGORY = categoryId(7);
@@ -43,6 +47,10 @@ const cursor = (id: string) => Buffer.from(JSON.stringify({ a: id })).toString('
 
 /** The reads measured at every size; the deep page is the deepest the size has, up to offset 100,000. */
 function reads(size: number): Array<[string, string]> {
+  return allReads(size).filter(([label]) => !READS || READS.some((word) => label.includes(word)));
+}
+
+function allReads(size: number): Array<[string, string]> {
   const deepPage = Math.floor(Math.min(100_000, size - 20) / 20) + 1;
   return [
     ['point read', `/api/v1/products/${productId(Math.floor(size / 2))}`],
@@ -125,6 +133,8 @@ async function benchDatabase(
       const { url, schema } = connection(size);
       const env = {
         CATALOG_PORT: String(port),
+        // Its own operator port too: the default (18002) may be another catalog's on this machine.
+        CATALOG_OPERATOR_PORT: String(port + 10_000),
         DATABASE_URL: url,
         CATALOG_DATABASE_SCHEMA: schema,
         CATALOG_DEMO_DATA: 'false',
@@ -239,20 +249,21 @@ function table(name: string, run: { load: number[]; catalogs: Catalog[] }): stri
 
 const sections: string[] = [];
 const sqliteFile = (size: number) => join(tmp, `catalog-${size}.db`);
-sections.push(
-  ...table(
-    'SQLite (node:sqlite, WAL)',
-    await benchDatabase(
-      'SQLite',
-      (size) => ({ url: `sqlite:${sqliteFile(size)}`, schema: SCHEMA }),
-      async (size) => fillSqlite(sqliteFile(size), 0, size),
+if (DATABASES.includes('sqlite'))
+  sections.push(
+    ...table(
+      'SQLite (node:sqlite, WAL)',
+      await benchDatabase(
+        'SQLite',
+        (size) => ({ url: `sqlite:${sqliteFile(size)}`, schema: SCHEMA }),
+        async (size) => fillSqlite(sqliteFile(size), 0, size),
+      ),
     ),
-  ),
-);
+  );
 await rm(tmp, { recursive: true, force: true });
 
 const postgres = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-if (postgres) {
+if (DATABASES.includes('postgres') && postgres) {
   const schema = (size: number) => `${SCHEMA}_${size}`;
   for (const size of SIZES) await psql(postgres, `drop schema if exists ${schema(size)} cascade`);
   sections.push(
@@ -266,7 +277,7 @@ if (postgres) {
     ),
   );
   for (const size of SIZES) await psql(postgres, `drop schema if exists ${schema(size)} cascade`);
-} else {
+} else if (DATABASES.includes('postgres')) {
   console.log('skipping PostgreSQL: set TEST_DATABASE_URL or BENCH_DATABASE_URL');
 }
 jwks.close();
@@ -289,4 +300,5 @@ const report = [
   ...sections,
 ].join('\n');
 console.log(report);
-await writeFile(join(root, 'bench/results/catalog-scale.md'), report);
+// A run of some reads or one database only is printed, not recorded.
+if (!READS && DATABASES.length === 2) await writeFile(join(root, 'bench/results/catalog-scale.md'), report);

@@ -9,7 +9,8 @@
  * - The check is an `onRequest` hook, so it runs before the body is read or validated: an
  *   anonymous write is 401 and a wrong-scope write 403 whatever its body (RFC 6750 §3.1).
  * - A scoped route needs a valid token carrying its scope (OAuth 2.0 scopes: what the client
- *   may do for the user) and, when it names roles, one of them (what the user may do).
+ *   may do for the user) and, when it names roles, one of them (what the user may do); with
+ *   `mfa: true`, its user must also have signed in with two factors (step-up.ts).
  * - The declaration also writes the operation's OpenAPI `security` (scheme `oauth2`, with the
  *   scope), and `declaredRoutes(server)` lists every declaration for docs/scopes.md and tests.
  */
@@ -17,6 +18,7 @@ import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 
 import { AuthError } from './errors.ts';
 import { bearerToken } from './hooks.ts';
 import { BEARER_SCHEME, describeAccess, OAUTH2_SCHEME } from './openapi.ts';
+import { assertMfa } from './step-up.ts';
 import type { TokenVerifier } from './verifier.ts';
 
 /** Anyone; `token: 'optional'` still verifies a token when one is sent (for `request.auth`). */
@@ -28,6 +30,8 @@ export interface PublicAccess {
 export interface ScopedAccess {
   readonly scope: string;
   readonly roles?: readonly string[];
+  /** The token's `amr` must say `mfa` (403 `insufficient_user_authentication` otherwise). */
+  readonly mfa?: boolean;
 }
 export type RouteAccess = PublicAccess | ScopedAccess;
 
@@ -41,8 +45,15 @@ export const PUBLIC: RouteAccess = Object.freeze({ public: true });
 /** Public, but a token that is sent is verified (a bad one is 401) and read into `request.auth`. */
 export const PUBLIC_OPTIONAL_TOKEN: RouteAccess = Object.freeze({ public: true, token: 'optional' });
 
-export function needs(scope: string, options: { roles?: readonly string[] } = {}): RouteAccess {
-  return Object.freeze({ scope, ...(options.roles ? { roles: Object.freeze([...options.roles]) } : {}) });
+export function needs(
+  scope: string,
+  options: { roles?: readonly string[]; mfa?: boolean } = {},
+): RouteAccess {
+  return Object.freeze({
+    scope,
+    ...(options.roles ? { roles: Object.freeze([...options.roles]) } : {}),
+    ...(options.mfa ? { mfa: true } : {}),
+  });
 }
 
 export function isPublic(access: RouteAccess): access is PublicAccess {
@@ -104,7 +115,7 @@ function checker(access: RouteAccess, verifier: TokenVerifier): onRequestAsyncHo
       if (token !== undefined) request.auth = await verifier.verify(token);
     };
   }
-  const { scope, roles } = access;
+  const { scope, roles, mfa } = access;
   return async (request: FastifyRequest) => {
     const token = bearerToken(request);
     if (token === undefined) throw new AuthError(undefined, 'This endpoint needs an access token');
@@ -118,5 +129,6 @@ function checker(access: RouteAccess, verifier: TokenVerifier): onRequestAsyncHo
         scope,
       });
     }
+    if (mfa) assertMfa(auth);
   };
 }

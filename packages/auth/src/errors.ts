@@ -4,7 +4,12 @@
  */
 import { ProblemError } from '@portico/problem';
 
-export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+export type BearerError =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  /** RFC 9470: the token is fine, how its user signed in is not enough (step-up.ts). */
+  | 'insufficient_user_authentication';
 
 const REALM = 'portico';
 
@@ -12,6 +17,11 @@ const SPECS = {
   invalid_request: { code: 'INVALID_REQUEST', status: 400, title: 'Bad Request' },
   invalid_token: { code: 'INVALID_TOKEN', status: 401, title: 'Unauthorized' },
   insufficient_scope: { code: 'INSUFFICIENT_SCOPE', status: 403, title: 'Forbidden' },
+  insufficient_user_authentication: {
+    code: 'INSUFFICIENT_USER_AUTHENTICATION',
+    status: 403,
+    title: 'Forbidden',
+  },
 } as const;
 
 export class AuthError extends ProblemError {
@@ -21,7 +31,7 @@ export class AuthError extends ProblemError {
   constructor(
     error: BearerError | undefined,
     description: string,
-    options: { scope?: string; cause?: unknown } = {},
+    options: { scope?: string; acrValues?: string; cause?: unknown } = {},
   ) {
     const spec = error
       ? SPECS[error]
@@ -29,6 +39,7 @@ export class AuthError extends ProblemError {
     const params = [`realm="${REALM}"`];
     if (error) params.push(`error="${error}"`, `error_description="${description.replaceAll('"', "'")}"`);
     if (options.scope) params.push(`scope="${options.scope}"`);
+    if (options.acrValues) params.push(`acr_values="${options.acrValues}"`);
     super(spec.code, spec.status, spec.title, {
       detail: description,
       headers: { 'www-authenticate': `Bearer ${params.join(', ')}` },

@@ -6,6 +6,7 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { parseBearer } from './bearer.ts';
 import { AuthError } from './errors.ts';
+import { assertMfa } from './step-up.ts';
 import type { AccessClaims, TokenVerifier } from './verifier.ts';
 
 declare module 'fastify' {
@@ -44,6 +45,8 @@ export interface AuthorizeOptions {
   roles?: string[];
   /** Any one of these scopes is enough. */
   scopes?: string[];
+  /** Besides: the user signed in with two factors (`amr` has `mfa`; step-up.ts). */
+  mfa?: boolean;
 }
 
 export function authorize(options: AuthorizeOptions): preHandlerAsyncHookHandler {
@@ -56,6 +59,7 @@ export function authorize(options: AuthorizeOptions): preHandlerAsyncHookHandler
         scope: options.scopes?.join(' '),
       });
     }
+    if (options.mfa) assertMfa(auth);
   };
 }
 

@@ -32,6 +32,7 @@ export {
   subscribeRevocations,
 } from './revocation.ts';
 export { type ServiceAuthSettings, serviceTokenVerifier } from './service-verifier.ts';
+export { assertMfa, hasMfa, MFA } from './step-up.ts';
 export {
   type AccessClaims,
   createTokenVerifier,

@@ -12,7 +12,7 @@
  * In one process (the embedded set-up) the in-process bus is shared by every service.
  */
 
-import { createPubSub, type PubSub } from '@portico/store/pubsub';
+import { createPubSub, type PubSub, subscribeDurably } from '@portico/store/pubsub';
 import type { JWTPayload } from 'jose';
 
 export const REVOCATION_CHANNEL = 'auth:revocations';
@@ -106,20 +106,18 @@ function isRevocation(value: unknown): value is Revocation {
 
 /**
  * A revocation list fed by the bus, usable at once; `ready` settles when the subscription
- * is live (on Redis: confirmed by the server), so callers choose how long to wait for it.
+ * is live (on Redis: confirmed by the server), so callers choose how long to wait for it. While
+ * Redis is unreachable the subscription is tried again until it is live.
  */
 export function subscribeRevocations(bus: PubSub): RevocationList & { ready: Promise<void> } {
   const list = createRevocationList();
-  const subscription = bus.subscribe(REVOCATION_CHANNEL, (message) => {
+  const subscription = subscribeDurably(bus, REVOCATION_CHANNEL, (message) => {
     if (isRevocation(message)) list.add(message);
   });
   return {
     ...list,
-    ready: subscription.then(() => undefined),
-    close: async () => {
-      const unsubscribe = await subscription.catch(() => undefined);
-      await unsubscribe?.();
-    },
+    ready: subscription.ready,
+    close: () => subscription.stop(),
   };
 }
 
@@ -139,10 +137,7 @@ export async function listenForRevocations(options: {
   const list = subscribeRevocations(bus);
   let timer: NodeJS.Timeout | undefined;
   const live = await Promise.race([
-    list.ready.then(
-      () => true,
-      () => false,
-    ),
+    list.ready.then(() => true),
     new Promise<boolean>((resolve) => {
       timer = setTimeout(resolve, options.waitMs ?? 2000, false);
       timer.unref();

@@ -31,6 +31,11 @@ describe('route access declarations', () => {
       { config: { access: needs('things:write', { roles: ['admin'] }) }, schema: { body: Body } },
       async () => ({ created: true }),
     );
+    server.delete(
+      '/things/:id',
+      { config: { access: needs('things:write', { roles: ['admin'], mfa: true }) } },
+      async () => ({ deleted: true }),
+    );
     base = await server.listen({ port: 0, host: '127.0.0.1' });
   });
   after(() => server.close());
@@ -55,6 +60,37 @@ describe('route access declarations', () => {
       www: res.headers.get('www-authenticate'),
     };
   };
+
+  test('mfa: true needs a two-factor sign-in (amr has mfa), else the RFC 9470 step-up error', async () => {
+    const admin = (amr: string[]) => issuer.sign({ sub: 'a', roles: ['admin'], scope: 'things:write', amr });
+    const refused = await call('DELETE', '/things/1', { token: await admin(['pwd']) });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, 'INSUFFICIENT_USER_AUTHENTICATION');
+    assert.match(refused.www ?? '', /error="insufficient_user_authentication"/);
+    assert.match(refused.www ?? '', /acr_values="urn:portico:acr:mfa"/);
+    const noAmr = await call('DELETE', '/things/1', {
+      token: await issuer.sign({ sub: 'a', roles: ['admin'], scope: 'things:write' }),
+    });
+    assert.equal(noAmr.status, 403);
+    assert.deepEqual(
+      (await call('DELETE', '/things/1', { token: await admin(['pwd', 'otp', 'mfa']) })).body,
+      {
+        deleted: true,
+      },
+    );
+    // The scope and role still come first.
+    const customer = await issuer.sign({
+      sub: 'c',
+      roles: ['customer'],
+      scope: 'things:write',
+      amr: ['mfa'],
+    });
+    assert.equal((await call('DELETE', '/things/1', { token: customer })).body.code, 'INSUFFICIENT_SCOPE');
+    assert.deepEqual(
+      declaredRoutes(server).find((r) => r.method === 'DELETE')?.access,
+      needs('things:write', { roles: ['admin'], mfa: true }),
+    );
+  });
 
   test('a route registered without a declaration stops the service from starting', async () => {
     const other = await createServer({ name: 'access-test', logLevel: false });
@@ -104,7 +140,7 @@ describe('route access declarations', () => {
   test('declaredRoutes lists every declaration once (HEAD twins left out)', () => {
     assert.deepEqual(
       declaredRoutes(server).map((r) => `${r.method} ${r.url}`),
-      ['GET /open', 'GET /maybe', 'GET /things', 'POST /things'],
+      ['GET /open', 'GET /maybe', 'GET /things', 'POST /things', 'DELETE /things/:id'],
     );
   });
 });

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { createMemoryPubSub, createRedisPubSub, iterate, type PubSub } from '../src/pubsub/index.ts';
-import { redisTestUrl } from '../src/testing.ts';
+import { setTimeout } from 'node:timers/promises';
+import {
+  createMemoryPubSub,
+  createRedisPubSub,
+  iterate,
+  type PubSub,
+  subscribeDurably,
+} from '../src/pubsub/index.ts';
+import { redisTestUrl, startOwnRedis } from '../src/testing.ts';
 
 const redisUrl = redisTestUrl();
 const kinds: Array<[string, () => PubSub]> = [['memory', () => createMemoryPubSub()]];
@@ -85,3 +92,59 @@ for (const [kind, make] of kinds) {
     });
   });
 }
+
+describe('a durable subscription', { skip: !redisUrl && 'needs redis-server (TEST_REDIS_URL)' }, () => {
+  test('a Redis that does not answer fails the first try; the subscription goes live once it answers', async () => {
+    const redis = await startOwnRedis();
+    const keyPrefix = `d${randomBytes(6).toString('hex')}:`;
+    const subscriber = createRedisPubSub({ url: redis.url, keyPrefix, silenceMs: 300 });
+    const publisher = createRedisPubSub({ url: redis.url, keyPrefix });
+    try {
+      // Connected first, then frozen: SUBSCRIBE is written and never answered.
+      await publisher.publish('warmup', 1);
+      redis.pause();
+      const errors: Error[] = [];
+      const received: unknown[] = [];
+      const durable = subscribeDurably(subscriber, 'products', (m) => received.push(m), {
+        onError: (err) => errors.push(err),
+        maxDelayMs: 200,
+      });
+      while (errors.length === 0) await setTimeout(50);
+      assert.equal(durable.live, false);
+      assert.equal((errors[0] as Error & { code?: string }).code, 'STORE_UNRESPONSIVE');
+      redis.resume();
+      await durable.ready;
+      assert.equal(durable.live, true);
+      await publisher.publish('products', { id: 1 });
+      while (received.length === 0) await setTimeout(20);
+      assert.deepEqual(received, [{ id: 1 }]);
+      await durable.stop();
+      assert.equal(subscriber.listenerCount('products'), 0);
+    } finally {
+      redis.resume();
+      await subscriber.close();
+      await publisher.close();
+      await redis.stop();
+    }
+  });
+
+  test('stopped before it is live, it stops trying', async () => {
+    const pubsub = createRedisPubSub({ url: 'redis://127.0.0.1:1', keyPrefix: 'never:' });
+    let tries = 0;
+    const counting: PubSub = {
+      ...pubsub,
+      subscribe: (...args) => {
+        tries++;
+        return pubsub.subscribe(...args);
+      },
+    };
+    const durable = subscribeDurably(counting, 'products', () => {}, { maxDelayMs: 50 });
+    while (tries < 2) await setTimeout(20);
+    await durable.stop();
+    const after = tries;
+    await setTimeout(200);
+    assert.equal(tries, after);
+    assert.equal(durable.live, false);
+    await pubsub.close();
+  });
+});

@@ -1,6 +1,7 @@
 import { columnTypes, type Migration, type SqlDialect, sql } from '@portico/store/sql';
 import { scaleMigration } from './scale.ts';
 import { searchPrefixesMigration } from './search-prefixes.ts';
+import { searchVectorMigration } from './search-vector.ts';
 
 export function migrations(dialect: SqlDialect): Record<string, Migration> {
   const t = columnTypes(dialect);
@@ -59,5 +60,6 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     },
     '002_counts_and_search': scaleMigration(dialect),
     ...(dialect === 'sqlite' ? { '003_search_prefixes': searchPrefixesMigration } : {}),
+    ...(dialect === 'postgres' ? { '004_search_vector': searchVectorMigration } : {}),
   };
 }

@@ -2,8 +2,10 @@
  * The catalog service: products and categories over REST (levels 2 and 3).
  * `build` wires it from validated config; `main.ts` only listens.
  */
+import { setTimeout } from 'node:timers/promises';
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
+import { subscribeDurably } from '@portico/store/pubsub';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { categoryRoutes } from './api/categories.ts';
@@ -62,6 +64,13 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   // A write on another instance reaches us through Redis pub/sub: forget cached reads at once, not
   // a TTL later (a gateway in front would otherwise cache the stale answer for its own, longer, TTL).
   const { pubsub } = server as CatalogServer & GraphQLServer;
-  if (pubsub.kind === 'redis') await pubsub.subscribe(PRODUCT_CHANNEL, () => readCache.clear());
+  if (pubsub.kind === 'redis') {
+    const invalidation = subscribeDurably(pubsub, PRODUCT_CHANNEL, () => readCache.clear(), {
+      onError: (err) =>
+        server.log.warn({ err }, 'product changes from other instances not subscribed yet: tried again'),
+    });
+    server.addHook('onClose', () => invalidation.stop());
+    await Promise.race([invalidation.ready, setTimeout(2000, undefined, { ref: false })]);
+  }
   return server;
 }

@@ -71,6 +71,20 @@ for (const makeTarget of databaseTargets()) {
       ]);
     });
 
+    test('every word weighs alike, however rare; equal scores come newest first, on both databases', async () => {
+      // "quartz" is in two products, "vase" in four: a weight by rarity (FTS5's bm25) would put
+      // the quartz in the name first. Both texts are as long and hold both words once.
+      for (const [name, description] of [
+        ['Vase', 'glass'],
+        ['Vase', 'clay'],
+        ['Quartz', 'vase'],
+        ['Vase', 'quartz'],
+      ] as const)
+        await h.server.products.create({ name, description, price: 3, category_id: category });
+      const found = (await search('quartz vase')).data.map((p) => p.name);
+      assert.deepEqual(found, ['Vase', 'Quartz']);
+    });
+
     test('every word must match; the last one, of two or more letters, also matches words it starts', async () => {
       assert.deepEqual(await names('wireless keyboard'), ['Wireless keyboard']);
       assert.deepEqual(await names('KEYBOARD wire'), ['Wireless keyboard']);

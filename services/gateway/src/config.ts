@@ -72,11 +72,19 @@ const AuthRule = Type.Union(
     Type.Literal('public'),
     Type.Literal('token'),
     Type.Object(
-      { roles: Type.Optional(Strings), scopes: Type.Optional(Strings) },
+      {
+        roles: Type.Optional(Strings),
+        scopes: Type.Optional(Strings),
+        /** The token's user signed in with two factors (`amr` has `mfa`). */
+        mfa: Type.Optional(Type.Boolean()),
+      },
       { additionalProperties: false },
     ),
   ],
-  { description: '"public", "token", or { roles, scopes } of which any one is enough' },
+  {
+    description:
+      '"public", "token", or { roles, scopes } of which any one is enough, and with mfa: true a two-factor sign-in',
+  },
 );
 
 // Values of a Record get no schema defaults, so upstream settings are optional and defaulted in code.
@@ -371,8 +379,8 @@ function readable(issues: string[]): string[] {
     let line = issue;
     if (DURATION_KEY.test(key) && !issue.startsWith('unknown key')) {
       line = `${key} must be milliseconds or a duration such as "500ms", "10s", "1m", "1h"`;
-    } else if (AUTH_RULE_KEY.test(key) && !/\.(roles|scopes)\b/.test(key)) {
-      line = `${key} must be "public", "token", or { roles: [...], scopes: [...] }`;
+    } else if (AUTH_RULE_KEY.test(key) && !/\.(roles|scopes|mfa)\b/.test(key)) {
+      line = `${key} must be "public", "token", or { roles: [...], scopes: [...], mfa: true }`;
     }
     if (!out.includes(line)) out.push(line);
   }

@@ -33,6 +33,13 @@ describe('auth: JWT via the issuer keys, rules per method', () => {
           upstream: 'svc',
           auth: { GET: 'token', default: { roles: ['admin'], scopes: ['catalog:write'] } },
         },
+        {
+          name: 'keys',
+          path: '/api/v1/keys',
+          upstream: 'svc',
+          auth: { read: { roles: ['admin'] }, write: { roles: ['admin'], mfa: true } },
+        },
+        { name: 'vault', path: '/api/v1/vault', upstream: 'svc', auth: { default: { mfa: true } } },
       ] as never),
       { verifier: issuer.verifier },
     );
@@ -104,6 +111,32 @@ describe('auth: JWT via the issuer keys, rules per method', () => {
       (await fetch(`${gw.url}/api/v1/admin/x`, { method: 'DELETE', headers: bearer(writer) })).status,
       200,
     );
+  });
+
+  test('mfa: true needs a two-factor sign-in (amr has mfa): 403 insufficient_user_authentication', async () => {
+    const password = await issuer.sign({ sub: 'a', roles: ['admin'], amr: ['pwd'] });
+    const twoFactor = await issuer.sign({ sub: 'a', roles: ['admin'], amr: ['pwd', 'otp', 'mfa'] });
+    const customer = await issuer.sign({ sub: 'c', roles: ['customer'], amr: ['pwd', 'otp', 'mfa'] });
+    assert.equal((await fetch(`${gw.url}/api/v1/keys`, { headers: bearer(password) })).status, 200);
+    const before = up.seen.length;
+    const refused = await fetch(`${gw.url}/api/v1/keys`, { method: 'POST', headers: bearer(password) });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('content-type'), 'application/problem+json');
+    const challenge = refused.headers.get('www-authenticate')!;
+    assert.match(challenge, /error="insufficient_user_authentication"/);
+    assert.match(challenge, /acr_values="urn:portico:acr:mfa"/);
+    const problem = await json(refused);
+    assert.equal(problem.code, 'INSUFFICIENT_USER_AUTHENTICATION');
+    assert.equal(problem.type, 'https://portico.dev/problems/insufficient-user-authentication');
+    assert.equal(up.seen.length, before, 'never reached the upstream');
+    const allowed = await fetch(`${gw.url}/api/v1/keys`, { method: 'POST', headers: bearer(twoFactor) });
+    assert.equal(allowed.status, 200);
+    const wrongRole = await fetch(`${gw.url}/api/v1/keys`, { method: 'POST', headers: bearer(customer) });
+    assert.equal(wrongRole.status, 403);
+    assert.equal((await json(wrongRole)).code, 'INSUFFICIENT_SCOPE', 'roles are still checked');
+    // mfa alone: any token from a two-factor sign-in.
+    assert.equal((await fetch(`${gw.url}/api/v1/vault`, { headers: bearer(customer) })).status, 200);
+    assert.equal((await fetch(`${gw.url}/api/v1/vault`, { headers: bearer(password) })).status, 403);
   });
 
   test('HS256 tokens are refused unless a shared secret is configured', async () => {

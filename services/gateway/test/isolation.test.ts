@@ -38,7 +38,8 @@ describe('deadlines and bulkheads', () => {
         assert.equal(r.status, 504, String(r.code));
         assert.equal(r.code, 'UPSTREAM_TIMEOUT');
         // Before: 1.5, 1.5, 3.0, 3.0, 4.5, 4.5 s (the queue for a connection was not counted).
-        assert.ok(r.ms >= 950 && r.ms < 1900, `answered after ${Math.round(r.ms)} ms`);
+        // The upper bound leaves a loaded machine room, and stays under the old 3.0 s.
+        assert.ok(r.ms >= 950 && r.ms < 2900, `answered after ${Math.round(r.ms)} ms`);
       }
     } finally {
       await gw.close();

@@ -314,7 +314,8 @@ describe('timeouts, retries, breaker and health checks', () => {
       );
       const sorted = open.map((o) => o.ms).sort((x, y) => x - y);
       assert.ok(
-        sorted[Math.floor(sorted.length / 2)]! < 100,
+        // Fast: no connection attempt (a loaded machine answers anything in a few hundred ms).
+        sorted[Math.floor(sorted.length / 2)]! < 500,
         `503s are fast (median ${sorted[Math.floor(sorted.length / 2)]} ms)`,
       );
     } finally {

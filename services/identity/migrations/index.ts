@@ -6,6 +6,7 @@
 import type { Migration } from '@portico/store/sql';
 import { hashedSecrets } from './hashed-secrets.ts';
 import { loginAttempts } from './login-attempts.ts';
+import { secondFactor } from './second-factor.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': {
@@ -109,4 +110,5 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('accounts').dropColumn('email_verified_at').execute();
     },
   },
+  '005_second_factor': secondFactor,
 };

@@ -12,6 +12,7 @@ import { accountActions } from './accounts/accounts.ts';
 import { formGuard } from './accounts/csrf.ts';
 import { accountRoutes } from './accounts/routes.ts';
 import { accountSessions } from './accounts/sessions.ts';
+import { twoStepRoutes } from './accounts/two-step.ts';
 import { identityRevoker } from './admin/revoker.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { adminUsers } from './admin/users.ts';
@@ -26,8 +27,11 @@ import { withHashedIds } from './data/hashed-ids.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
 import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
+import { secretSealer } from './data/sealed-secrets.ts';
+import { secondFactorStore } from './data/second-factor.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
+import { createSecondFactor } from './domain/second-factor.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { loadKeys, publicJwks } from './oidc/keys.ts';
@@ -80,7 +84,13 @@ export async function build(config: Config): Promise<IdentityServer> {
       ? redisAttempts(redis.client, `${config.redis.keyPrefix}throttle:`)
       : sqlAttempts(database),
   });
-  const login = createLogin(accounts, throttle);
+  const secondFactor = createSecondFactor({
+    store: secondFactorStore(database),
+    sealer: secretSealer(keys.cookieKeys, 'second factor'),
+    throttle,
+    issuer: 'Portico',
+  });
+  const login = createLogin(accounts, throttle, secondFactor.enrolled);
   const tokens = accountTokens(database);
   const audit = auditLog(database);
   if (config.accounts.signup && !config.mail.smtpUrl && !config.mail.devMailbox) {
@@ -120,6 +130,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     mailer,
     audit,
     login,
+    secondFactor,
     config,
     endSessions: async (accountId) => {
       await revoker.revokeSubject(accountId);
@@ -149,9 +160,14 @@ export async function build(config: Config): Promise<IdentityServer> {
       provider,
       accounts,
       login,
+      secondFactor,
+      audit,
       config,
       sendVerification: actions.sendVerification,
     }),
+  );
+  await server.register(async (scope) =>
+    twoStepRoutes(scope, { accounts, tokens, login, secondFactor, audit, guard }),
   );
   await server.register(async (scope) =>
     accountRoutes(scope, { actions, guard, config, mail: mailer.kind !== 'none' }),
@@ -165,10 +181,11 @@ export async function build(config: Config): Promise<IdentityServer> {
   await server.register(async (scope) =>
     adminRoutes(scope, {
       verifier,
-      users: adminUsers({ accounts, sessions, audit, revoker, config }),
+      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, config }),
       sessions,
       audit,
       mailbox: mailer.mailbox,
+      requireMfa: config.admin.requireMfa,
     }),
   );
 

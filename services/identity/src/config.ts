@@ -157,6 +157,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    admin: Type.Object(
+      {
+        requireMfa: Type.Boolean({
+          default: true,
+          env: 'IDENTITY_ADMIN_REQUIRE_MFA',
+          description:
+            'Admin API writes need a token from a two-step sign-in (amr has mfa); reads need the admin role only',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     mail: Type.Object(
       {
         from: Type.String({

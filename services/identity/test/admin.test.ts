@@ -35,7 +35,7 @@ for (const { name, target, overrides } of storageTargets()) {
     const json = async (res: Response) => (await res.json()) as Json;
 
     before(async () => {
-      identity = await startIdentity(target, overrides);
+      identity = await startIdentity(target, { ...overrides, admin: { requireMfa: false } });
       const { tokens } = await signInWeb(identity.issuer, identity.login('admin'));
       adminToken = tokens.access_token;
       adminSub = tokens.claims()!.sub;

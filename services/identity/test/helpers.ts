@@ -3,13 +3,15 @@
  * the issuer set to that address, on the given database target.
  */
 
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { type DeepPartial, loadConfig } from '@portico/config';
 import { freePort } from '@portico/http/testing';
 import { type DatabaseTarget, databaseTargets, redisTestUrl } from '@portico/store/testing';
 import * as client from 'openid-client';
+import { Secret, TOTP } from 'otpauth';
 import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
-import { type Browser, createBrowser } from '../src/cli/browser.ts';
+import { type Browser, type Credentials, createBrowser } from '../src/cli/browser.ts';
 import { ConfigSchema } from '../src/config.ts';
 
 export interface RunningIdentity {
@@ -141,7 +143,7 @@ export function storageTargets(): StorageTarget[] {
  */
 export async function signInWeb(
   issuer: string,
-  credentials: { username: string; password: string },
+  credentials: Credentials,
   scope = `openid profile email offline_access ${API_SCOPES}`,
 ) {
   const config = await webClient(issuer);
@@ -204,4 +206,69 @@ export async function startSignIn(issuer: string, browser: Browser, scope = 'ope
   }).toString();
   const start = await browser.request(auth);
   return new URL(start.headers.get('location')!, issuer);
+}
+
+const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+const codeOf = (html: string) => /data-code="([A-Z_]+)"/.exec(html)?.[1];
+const ticketOf = (html: string) => /name="ticket" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+/**
+ * The code of the time step `offset` steps from now. A code one step back is made only with
+ * at least 10 s of the current step left, so the step does not pass before the server checks
+ * it (which would put the code two steps back, outside the accepted window).
+ */
+export async function codeAt(secret: string, offset: -1 | 0 | 1): Promise<string> {
+  if (offset < 0) {
+    for (;;) {
+      const intoStep = (Date.now() / 1000) % 30;
+      if (intoStep < 20) break;
+      await new Promise((resolve) => setTimeout(resolve, (30 - intoStep) * 1000 + 50));
+    }
+  }
+  const totp = new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+  return totp.generate({ timestamp: Date.now() + offset * 30_000 });
+}
+
+export interface Enrolled {
+  secret: string;
+  recoveryCodes: string[];
+}
+
+/** Goes through /account/two-step as `credentials`; the secret shown and the recovery codes. */
+export async function enrol(
+  identity: RunningIdentity,
+  credentials: { username: string; password: string },
+  browser: Browser = createBrowser(),
+): Promise<Enrolled> {
+  const start = new URL('/account/two-step', identity.issuer);
+  const form = await (await browser.request(start)).text();
+  const begun = await browser.request(start, { csrf: csrfOf(form), ...credentials });
+  const page = await begun.text();
+  assert.equal(begun.status, 200, page);
+  assert.match(page, /<svg[^>]*>/, 'a QR code');
+  const secret = /id="totp-secret">([A-Z2-7 ]+)</.exec(page)?.[1]?.replaceAll(' ', '');
+  assert.ok(secret && secret.length >= 32, 'the key, as text');
+
+  const confirmUrl = new URL('/account/two-step/confirm', identity.issuer);
+  const wrong = await browser.request(confirmUrl, {
+    csrf: csrfOf(page),
+    ticket: ticketOf(page),
+    code: '000000' === (await codeAt(secret, 0)) ? '111111' : '000000',
+  });
+  const wrongHtml = await wrong.text();
+  assert.equal(wrong.status, 401);
+  assert.equal(codeOf(wrongHtml), 'WRONG_CODE');
+
+  // One step back, so the tests can sign in with the current and the next step's codes.
+  const confirmed = await browser.request(confirmUrl, {
+    csrf: csrfOf(wrongHtml),
+    ticket: ticketOf(wrongHtml),
+    code: await codeAt(secret, -1),
+  });
+  const done = await confirmed.text();
+  assert.equal(confirmed.status, 200, done);
+  const recoveryCodes = [...done.matchAll(/<li><code>([a-z2-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
+  assert.equal(recoveryCodes.length, 10);
+  assert.equal(new Set(recoveryCodes).size, 10);
+  return { secret, recoveryCodes };
 }

@@ -1,7 +1,8 @@
 /**
  * What a reader of identity's storage finds: no authorization code, refresh token, session
  * id or interaction id it could present — each is kept under its SHA-256 — on a SQLite file
- * (mode 0600), on PostgreSQL and on Redis; and the flows still work from the hashes.
+ * (mode 0600), on PostgreSQL and on Redis; and the flows still work from the hashes. TOTP keys
+ * are kept sealed and recovery codes as HMACs.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { Redis } from 'ioredis';
 import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
-import { type RunningIdentity, startIdentity, storageTargets, WEB, webClient } from './helpers.ts';
+import { enrol, type RunningIdentity, startIdentity, storageTargets, WEB, webClient } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-identity-secrets-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,8 +51,12 @@ for (const storage of storageTargets()) {
       }
     }
 
+    /** The demo admin's login, made by the first start on this storage. */
+    let adminLogin: { username: string; password: string } | undefined;
+
     test('no code, refresh token or session id is readable in storage; refresh works from the hash', async () => {
       const identity = await startIdentity(database, storage.overrides);
+      adminLogin = identity.login('admin');
       try {
         const config = await webClient(identity.issuer);
         const verifier = client.randomPKCECodeVerifier();
@@ -85,6 +90,36 @@ for (const storage of storageTargets()) {
         }
         assert.ok(after.includes(secretKey(refreshed.refresh_token!)), 'the refresh token is kept by hash');
         if (storage.name === 'sqlite') assert.equal(statSync(file).mode & 0o777, 0o600);
+      } finally {
+        await identity.close();
+      }
+    });
+
+    test('no TOTP key or recovery code is readable in the accounts database', async () => {
+      assert.ok(adminLogin, 'the first test started identity on this storage');
+      const identity = await startIdentity(database, storage.overrides);
+      try {
+        const { secret, recoveryCodes } = await enrol(identity, adminLogin);
+        const db = openDatabase<IdentityDatabase>({ url: database.url, schema: storage.target.schema });
+        let stored: string;
+        try {
+          stored = JSON.stringify([
+            await db.db.selectFrom('totp_authenticators').selectAll().execute(),
+            await db.db.selectFrom('recovery_codes').selectAll().execute(),
+            await db.db.selectFrom('account_tokens').selectAll().execute(),
+          ]);
+        } finally {
+          await db.close();
+        }
+        assert.match(stored, /"secret_sealed":"v1\./);
+        for (const value of [
+          secret,
+          secret.toLowerCase(),
+          ...recoveryCodes,
+          ...recoveryCodes.map((c) => c.replaceAll('-', '')),
+        ])
+          assert.ok(!stored.includes(value), `${value} is not readable in storage`);
+        assert.equal((stored.match(/"code_hash"/g) ?? []).length, 10);
       } finally {
         await identity.close();
       }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createTokenVerifier } from '@portico/auth';
-import { type RunningIdentity, startIdentity } from './helpers.ts';
+import { codeAt, enrol, type RunningIdentity, startIdentity } from './helpers.ts';
 
 const run = promisify(execFile);
 const CLI = new URL('../src/cli/token.ts', import.meta.url).pathname;
@@ -55,5 +55,23 @@ describe('token CLI', () => {
         return true;
       },
     );
+  });
+
+  test('an account with two-step sign-in needs --code; with it the token says mfa', async () => {
+    const { secret } = await enrol(identity, identity.login('alice'));
+    const env = { ...process.env, IDENTITY_DEMO_LOGINS_FILE: loginsFile, PORTICO_PASSWORD: '' };
+    const args = [CLI, '--user', 'alice', '--issuer', identity.issuer];
+    await assert.rejects(run(process.execPath, args, { env }), (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /alice has two-step sign-in: pass --code/);
+      return true;
+    });
+    const { stdout } = await run(process.execPath, [...args, '--code', await codeAt(secret, 1)], { env });
+    const verifier = createTokenVerifier({
+      issuer: identity.issuer,
+      audience: 'http://localhost:8000',
+      jwksUri: `${identity.issuer}/jwks`,
+    });
+    assert.deepEqual((await verifier.verify(stdout.trim())).payload.amr, ['pwd', 'otp', 'mfa']);
   });
 });

@@ -71,7 +71,7 @@ export async function startStack(makeTarget: () => DatabaseTarget, deps: Partial
       logLevel: 'silent',
       databaseUrl: url,
       ...(paymentsTarget.schema ? { databaseSchema: paymentsTarget.schema } : {}),
-      orders: { url: ordersUrl, timeoutMs: 1000 },
+      orders: { url: ordersUrl, timeoutMs: 5000 },
       processor: { timeoutMs: 200 },
       idempotency: { leaseMs: 600 },
       orderSync: { intervalMs: 20, baseBackoffMs: 5, maxBackoffMs: 40, inlineAttempts: 2 },

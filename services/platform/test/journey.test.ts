@@ -113,7 +113,7 @@ for (const makeTarget of databaseTargets()) {
       await start('orders', {
         ...database('orders'),
         auth,
-        catalog: { url: url('catalog'), timeoutMs: 1000 },
+        catalog: { url: url('catalog'), timeoutMs: 5000 },
       });
       await start('payments', {
         ...database('payments'),

@@ -41,6 +41,26 @@ function flash(message, kind = 'info') {
   flashBox.replaceChildren(h('p', { class: `flash-${kind}` }, message));
 }
 
+/** An error for the flash line; a route that needs two-step sign-in offers to step up (RFC 9470). */
+function flashError(err) {
+  if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION') {
+    const stepUp = new URLSearchParams({
+      return_to: location.pathname + location.search,
+      acr_values: 'urn:portico:acr:mfa',
+    });
+    flashBox.replaceChildren(
+      h(
+        'p',
+        { class: 'flash-error' },
+        `${describe(err)} `,
+        h('a', { href: `/login?${stepUp}` }, 'Sign in again with two-step verification'),
+      ),
+    );
+    return;
+  }
+  flash(describe(err), 'error');
+}
+
 function errorBox(err) {
   return h('div', { class: 'error', role: 'alert' }, typeof err === 'string' ? err : describe(err));
 }
@@ -142,6 +162,10 @@ async function loadSession() {
     const user = session.user;
     account.replaceChildren(
       h('span', { class: 'who' }, `Signed in as ${user.name || user.username || user.sub}`),
+      // Turned on at the identity service's own pages (the server sends the browser there).
+      user.amr?.includes('mfa')
+        ? h('span', { class: 'who' }, 'Two-step sign-in on')
+        : h('a', { href: '/account/two-step' }, 'Two-step sign-in'),
       h(
         'form',
         { method: 'post', action: '/logout', class: 'inline' },
@@ -1041,12 +1065,33 @@ async function usersView(params) {
             flash(`${u.username} was ${u.disabled ? 'enabled' : 'disabled'}.`);
             await usersView(params);
           } catch (err) {
-            flash(describe(err), 'error');
+            flashError(err);
             toggle.disabled = false;
           }
         },
       },
       u.disabled ? `Enable ${u.username}` : `Disable ${u.username}`,
+    );
+    const resetMfa = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async () => {
+          resetMfa.disabled = true;
+          try {
+            await api('DELETE', `/api/v1/identity/users/${encodeURIComponent(u.id)}/mfa`);
+            flash(
+              `${u.username} signs in with the password alone until they turn two-step sign-in on again.`,
+            );
+          } catch (err) {
+            flashError(err);
+          } finally {
+            resetMfa.disabled = false;
+          }
+        },
+      },
+      `Reset two-step sign-in of ${u.username}`,
     );
     return h(
       'tr',
@@ -1056,7 +1101,7 @@ async function usersView(params) {
       h('td', {}, u.email ?? ''),
       h('td', {}, u.roles.join(', ')),
       status,
-      h('td', {}, toggle),
+      h('td', {}, toggle, ' ', resetMfa),
     );
   });
   render(

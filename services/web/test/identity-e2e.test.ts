@@ -4,8 +4,11 @@
  * the gateway (the identity-admin route of gateway.yaml, and the users service), the users
  * service and the console. A visitor signs up on the provider's page; an admin finds the
  * confirmation mail on the console's Mailbox page; the visitor confirms, signs in to the
- * console and calls the API; the admin disables the account on the Users page, and the
- * visitor's next API call through the gateway is refused within seconds.
+ * console and calls the API. The admin, signed in with a password only, may read but not
+ * disable (admin writes need two-step sign-in): they turn it on from the console (QR key,
+ * first code, recovery codes), step up from the refusal's link (password and code again),
+ * disable the account on the Users page, and the visitor's next API call through the
+ * gateway is refused within seconds.
  * Screenshots go to test-results/identity-e2e/.
  */
 import assert from 'node:assert/strict';
@@ -18,6 +21,7 @@ import type { Server } from '@portico/http';
 import { freePort } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import type { FastifyInstance } from 'fastify';
+import { Secret, TOTP } from 'otpauth';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type RunningIdentity, startIdentity, startWeb } from './support/harness.ts';
 
@@ -123,6 +127,12 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     await p.waitForURL((url) => url.origin === consoleUrl);
   }
 
+  /** The authenticator app: the code of the step `offset` steps from now. */
+  const totp = (secret: string, offset = 0) =>
+    new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({
+      timestamp: Date.now() + offset * 30_000,
+    });
+
   const apiStatus = (p: Page) =>
     p.evaluate(async () => (await fetch('/api/v1/users/me', { credentials: 'same-origin' })).status);
 
@@ -176,10 +186,48 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     assert.equal(await apiStatus(visitor), 200);
     await screenshot(visitor, 'signed-in');
 
+    // Signed in with a password only, the admin may read but not disable.
+    const findNora = async () => {
+      await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+      await admin.getByLabel('Search users').fill('nora');
+      await admin.getByRole('button', { name: 'Search' }).click();
+    };
+    await findNora();
+    await admin.getByRole('button', { name: 'Disable nora' }).click();
+    await admin.getByText(/needs a sign-in with two-step verification/).waitFor();
+    await screenshot(admin, 'disable-needs-two-step');
+    assert.equal(await apiStatus(visitor), 200);
+
+    // The admin turns two-step sign-in on from the console: the provider's pages.
+    await admin.getByRole('link', { name: 'Two-step sign-in' }).click();
+    await admin.getByLabel('Username').fill('admin');
+    await admin.getByLabel('Password').fill(idp.password('admin'));
+    await admin.getByRole('button', { name: 'Continue' }).click();
+    await admin.getByRole('img', { name: /QR code/ }).waitFor();
+    const secret = (await admin.locator('#totp-secret').innerText()).replaceAll(' ', '');
+    await screenshot(admin, 'two-step-qr');
+    await admin.getByLabel('The six-digit code the app shows').fill(totp(secret));
+    await admin.getByRole('button', { name: 'Turn on' }).click();
+    await admin.getByRole('heading', { name: 'Two-step sign-in is on' }).waitFor();
+    assert.equal(await admin.locator('#recovery-codes li').count(), 10);
+    await screenshot(admin, 'two-step-recovery-codes');
+
+    // Back in the console, the refusal offers to step up (RFC 9470): the provider asks for the
+    // password again and then the code (the next step's: this one is spent), and the console
+    // comes back to the Users page with a two-step sign-in.
+    await admin.goto(`${consoleUrl}/admin/users?q=nora`);
+    await admin.getByRole('button', { name: 'Disable nora' }).click();
+    await admin.getByRole('link', { name: 'Sign in again with two-step verification' }).click();
+    await admin.getByLabel('Username').fill('admin');
+    await admin.getByLabel('Password').fill(idp.password('admin'));
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await admin.getByLabel('Code from your authenticator app').fill(totp(secret, 1));
+    await screenshot(admin, 'two-step-code');
+    await admin.getByRole('button', { name: 'Continue' }).click();
+    await admin.waitForURL((url) => url.origin === consoleUrl && url.pathname === '/admin/users');
+    await admin.getByText('Two-step sign-in on').waitFor();
+
     // The admin disables the account; the visitor's next call is refused within seconds.
-    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
-    await admin.getByLabel('Search users').fill('nora');
-    await admin.getByRole('button', { name: 'Search' }).click();
     await admin.getByRole('button', { name: 'Disable nora' }).click();
     const disabledAt = performance.now();
     await admin.getByRole('button', { name: 'Enable nora' }).waitFor();

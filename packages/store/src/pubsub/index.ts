@@ -90,5 +90,6 @@ export async function iterate<T>(
   return iterator;
 }
 
+export { type DurableSubscription, subscribeDurably } from './durable.ts';
 export { createMemoryPubSub } from './memory.ts';
 export { createRedisPubSub, type RedisPubSubOptions } from './redis.ts';

@@ -6,11 +6,12 @@
  * well below the `max-age` the responses already advertise, so no client sees older
  * data than HTTP caching would show it anyway. `ttlMs: 0` turns it off.
  */
+import { LRUCache } from 'lru-cache';
+
 export interface CachedRead {
   etag: string;
   /** Encoded once: re-encoding the same text for every hit costs more than the lookup. */
   body: Buffer;
-  expires: number;
 }
 
 export interface ReadCache {
@@ -20,20 +21,11 @@ export interface ReadCache {
 }
 
 export function createReadCache(options: { ttlMs: number; maxEntries?: number }): ReadCache {
-  const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, CachedRead>();
   if (options.ttlMs <= 0) return { get: () => undefined, set: () => {}, clear: () => {} };
+  const entries = new LRUCache<string, CachedRead>({ max: options.maxEntries ?? 10_000, ttl: options.ttlMs });
   return {
-    get(key) {
-      const entry = entries.get(key);
-      if (entry && entry.expires > performance.now()) return entry;
-      if (entry) entries.delete(key);
-      return undefined;
-    },
-    set(key, etag, body) {
-      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
-      entries.set(key, { etag, body, expires: performance.now() + options.ttlMs });
-    },
+    get: (key) => entries.get(key),
+    set: (key, etag, body) => void entries.set(key, { etag, body }),
     clear: () => entries.clear(),
   };
 }

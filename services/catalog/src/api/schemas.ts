@@ -70,8 +70,10 @@ export const ProductListQuery = Type.Object(
           'Full-text search in name and description: every word must match, and the last word, of two ' +
           'or more letters, also matches words it starts ("usb head" finds "USB headphones"); case-insensitive; ' +
           'punctuation and operators are ignored (the text is never query syntax). Offset pages ' +
-          'come best match first (the name weighs more than the description), ranked among the ' +
-          '1,000 most recently added matches; cursor pages come in id order.',
+          'come best match first, ranked among the 1,000 most recently added matches, the same way on ' +
+          'every database (BM25: a word in the name counts ten times one in the description, a shorter ' +
+          'text holding the words ranks higher, every word of the query weighs alike; ties newest ' +
+          'first); cursor pages come in id order.',
       }),
     ),
     page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),

@@ -13,6 +13,7 @@
 import { type Executor, type SqlDialect, sql } from '@portico/store/sql';
 import type { SelectQueryBuilder } from 'kysely';
 import type { CatalogDatabase, ProductsTable } from './schema.ts';
+import { type Candidate, rank } from './search-rank.ts';
 import { fts5Query, type IndexedFilter, type SearchTerm, searchTerms, tsQuery } from './search-terms.ts';
 
 export type ProductRow = ProductsTable;
@@ -50,8 +51,6 @@ const COLUMNS = [
   'updated_at',
 ] as const;
 
-type Ranked = { key: string | number; score: number };
-
 export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect) {
   const sqlite = dialect === 'sqlite';
 
@@ -67,7 +66,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       query = query.where(
         sqlite
           ? sql<boolean>`seq in (select rowid from products_search where products_search match ${fts5Query(terms)!})`
-          : sql<boolean>`search @@ to_tsquery('simple', ${tsQuery(terms)!})`,
+          : sql<boolean>`search @@ ${tsQuery(terms)!}::tsquery`,
       );
     }
     return query;
@@ -81,33 +80,40 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     return { categoryIds, inStock: filter.inStock };
   }
 
-  /** Up to `limit` of the newest matches with their scores (higher is better), best first. */
-  async function rankWindow(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<Ranked[]> {
-    let rows: Ranked[] = [];
+  /**
+   * The newest `limit` matches, read from the full-text index newest first so it stops at
+   * `limit` (FTS5: rowid order; PostgreSQL: the primary key walked backwards, each row tested),
+   * with the text the ranking reads. Nothing here is O(matches) once `limit` are found.
+   */
+  async function candidates(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<Candidate[]> {
     if (sqlite) {
       const match = fts5Query(terms, indexed(filter));
-      // bm25 is lower for better matches: the name weighs 10, the description 1, the tags nothing.
-      if (match !== undefined)
-        rows = (
-          await sql<Ranked>`select rowid as key, -bm25(products_search, 10.0, 1.0, 0.0) as score
-            from products_search where products_search match ${match}
-            order by rowid desc limit ${limit}`.execute(db)
-        ).rows;
-    } else {
-      const match = tsQuery(terms, indexed(filter));
-      // ts_rank weights are {D, C, B, A}: the name (A) weighs ten times the description (B).
-      // It ranks the words alone: with the tags in the query, their positions would count.
-      // Normalisation 1 divides by 1 + log(length): a shorter text holding the word ranks
-      // higher, as bm25's length normalisation does on SQLite.
-      if (match !== undefined)
-        rows = (
-          await sql<Ranked>`select p.id as key, ts_rank('{0, 0, 0.1, 1.0}', p.search, words, 1) as score
-            from products p, to_tsquery('simple', ${match}) match, to_tsquery('simple', ${tsQuery(terms)!}) words
-            where p.search @@ match
-            order by p.id desc limit ${limit}`.execute(db)
-        ).rows;
+      if (match === undefined) return [];
+      return (
+        await sql<Candidate>`select p.seq as key, p.name, p.description
+          from (select rowid from products_search where products_search match ${match}
+            order by rowid desc limit ${limit}) m
+          join products p on p.seq = m.rowid`.execute(db)
+      ).rows;
     }
-    return rows.sort((a, b) => b.score - a.score || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    const match = tsQuery(terms, indexed(filter));
+    if (match === undefined) return [];
+    return (
+      await sql<Candidate>`select id as key, name, description from products
+        where search @@ ${match}::tsquery
+        order by id desc limit ${limit}`.execute(db)
+    ).rows;
+  }
+
+  /** How many of the newest `limit` matches there are, without reading their rows. */
+  async function windowSize(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<number> {
+    const match = sqlite ? fts5Query(terms, indexed(filter)) : tsQuery(terms, indexed(filter));
+    if (match === undefined) return 0;
+    const window = sqlite
+      ? sql`select rowid from products_search where products_search match ${match} order by rowid desc limit ${limit}`
+      : sql`select 1 from products where search @@ ${match}::tsquery order by id desc limit ${limit}`;
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from (${window}) w`.execute(db);
+    return Number(rows[0]?.n ?? 0);
   }
 
   async function byKeys(keys: ReadonlyArray<string | number>): Promise<ProductRow[]> {
@@ -163,7 +169,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     ): Promise<{ rows: ProductRow[]; total: Total }> {
       const terms = searchTerms(filter.q ?? '');
       if (terms.length === 0) return { rows: [], total: { value: 0, exact: true } };
-      const ranked = await rankWindow(filter, terms, SEARCH_WINDOW + 1);
+      const ranked = rank(await candidates(filter, terms, SEARCH_WINDOW + 1), terms);
       const total = { value: Math.min(ranked.length, SEARCH_WINDOW), exact: ranked.length <= SEARCH_WINDOW };
       const keys = ranked.slice(0, SEARCH_WINDOW).slice(offset, offset + limit);
       return { rows: await byKeys(keys.map((r) => r.key)), total };
@@ -195,7 +201,9 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     /** Exact from the counts table; a search's is exact up to SEARCH_WINDOW matches. */
     async total(filter: ProductFilter): Promise<Total> {
       if (filter.q === undefined) return { value: await countedTotal(filter), exact: true };
-      return (await this.search(filter, 0, 0)).total;
+      const terms = searchTerms(filter.q);
+      const n = terms.length === 0 ? 0 : await windowSize(filter, terms, SEARCH_WINDOW + 1);
+      return { value: Math.min(n, SEARCH_WINDOW), exact: n <= SEARCH_WINDOW };
     },
     async insert(row: ProductRow): Promise<void> {
       await db.insertInto('products').values(row).execute();

@@ -26,7 +26,8 @@ export function searchTerms(input: string): SearchTerm[] {
 
 /**
  * The filters a search can answer inside the index: both indexes hold each product's
- * category and stock as tags (`c<category id without dashes>`, `s0`/`s1`; see the migration).
+ * category and stock as tags (`c<category id without dashes>`, `s0`/`s1`; on PostgreSQL with
+ * a leading `#`; see the migrations).
  */
 export interface IndexedFilter {
   categoryIds?: readonly string[];
@@ -60,14 +61,15 @@ export function fts5Query(terms: readonly SearchTerm[], filter: IndexedFilter = 
 }
 
 /**
- * A to_tsquery('simple', …) expression: words of weight A (name) or B (description), the
- * filters as weight-D tags: `'usb':AB & 'head':*AB & ( 'c0193…':D ) & 's1':D`.
+ * A tsquery, read as written (`::tsquery`, no parser: the tags' `#` must survive): the words,
+ * the last one a prefix, and the filters as tags (see 004_search_vector):
+ * `'usb' & 'head':* & ( '#c0193…' ) & '#s1'`.
  */
 export function tsQuery(terms: readonly SearchTerm[], filter: IndexedFilter = {}): string | undefined {
   const t = tags(filter);
   if (!t) return undefined;
-  const parts = terms.map((term) => `'${term.text}':${term.prefix ? '*' : ''}AB`);
-  if (t.categories) parts.push(`( ${t.categories.map((c) => `'${c}':D`).join(' | ')} )`);
-  if (t.stock) parts.push(`'${t.stock}':D`);
+  const parts = terms.map((term) => `'${term.text}'${term.prefix ? ':*' : ''}`);
+  if (t.categories) parts.push(`( ${t.categories.map((c) => `'#${c}'`).join(' | ')} )`);
+  if (t.stock) parts.push(`'#${t.stock}'`);
   return parts.join(' & ');
 }

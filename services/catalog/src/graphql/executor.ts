@@ -4,6 +4,7 @@
  * operation; both are kept in a bounded LRU. A request for a known query costs one map
  * lookup before its resolvers run.
  */
+
 import {
   type DocumentNode,
   type ExecutionResult,
@@ -16,6 +17,7 @@ import {
   validate,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import { LRUCache } from 'lru-cache';
 import { type Limits, protectionRules } from './protection.ts';
 
 export interface ExecutorOptions {
@@ -48,19 +50,14 @@ export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions):
     ...protectionRules(options.limits, { introspection: options.introspection }),
     ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
-  const documents = new Map<string, Prepared>();
+  const documents = new LRUCache<string, Prepared>({ max: cacheSize });
   const compiledByDocument = new WeakMap<DocumentNode, Map<string, Compiled | 'seen'>>();
 
   return {
     rules,
     prepare(query) {
       const hit = documents.get(query);
-      if (hit) {
-        // Map order is insertion order: re-inserting makes the first key the least recently used.
-        documents.delete(query);
-        documents.set(query, hit);
-        return hit;
-      }
+      if (hit) return hit;
       let prepared: Prepared;
       try {
         const document = parse(query, { maxTokens: options.limits.maxTokens, noLocation: false });
@@ -80,7 +77,6 @@ export function createExecutor(schema: GraphQLSchema, options: ExecutorOptions):
         };
       }
       documents.set(query, prepared);
-      if (documents.size > cacheSize) documents.delete(documents.keys().next().value!);
       return prepared;
     },
     compiled(document, operationName) {

@@ -6,6 +6,8 @@
  *   to: the lookup, the link and the mail all happen after the answer has gone
  * - links are single-use, short-lived, and only their hash is stored (account-tokens.ts)
  * - a password reset or change ends every session and grant of the account
+ * - with two-step sign-in on, a password change needs the code too: the password alone
+ *   (the factor that leaks) must not be enough to sign every device out and take it over
  */
 import { commonErrors } from '@portico/problem';
 import type { Config } from '../config.ts';
@@ -14,6 +16,7 @@ import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import type { Login } from '../domain/login.ts';
 import { hashPassword } from '../domain/passwords.ts';
+import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { passwordProblem } from './password-policy.ts';
@@ -34,7 +37,14 @@ export interface AccountActions {
   /** The account a reset link is for, without spending it; throws LINK_INVALID. */
   checkResetLink(secret: string): Promise<Account>;
   resetPassword(secret: string, password: string, ip: string): Promise<Account>;
-  changePassword(username: string, current: string, next: string, ip: string): Promise<Account>;
+  /** `code`: the TOTP or recovery code, for an account with two-step sign-in. */
+  changePassword(
+    username: string,
+    current: string,
+    next: string,
+    ip: string,
+    code?: string,
+  ): Promise<Account>;
 }
 
 export interface AccountActionDeps {
@@ -43,6 +53,7 @@ export interface AccountActionDeps {
   mailer: Mailer;
   audit: AuditLog;
   login: Login;
+  secondFactor: SecondFactor;
   config: Config;
   /** Ends every session and grant of the account (and stops its live access tokens). */
   endSessions(accountId: string): Promise<void>;
@@ -81,7 +92,7 @@ export function checkPassword(
 }
 
 export function accountActions(deps: AccountActionDeps): AccountActions {
-  const { accounts, tokens, mailer, audit, login, config } = deps;
+  const { accounts, tokens, mailer, audit, login, secondFactor, config } = deps;
   const base = config.issuer.replace(/\/$/, '');
 
   function later(work: () => Promise<void>) {
@@ -210,14 +221,23 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
       return account;
     },
 
-    async changePassword(username, current, next, ip) {
-      const outcome = await login.check(username, current, ip);
-      if (outcome.kind === 'throttled')
-        throw commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
-          headers: { 'retry-after': String(outcome.retryAfter) },
+    async changePassword(username, current, next, ip, code = '') {
+      const tooMany = (retryAfter: number) =>
+        commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
+          headers: { 'retry-after': String(retryAfter) },
         });
+      const outcome = await login.check(username, current, ip);
+      if (outcome.kind === 'throttled') throw tooMany(outcome.retryAfter);
       if (outcome.kind === 'invalid' || outcome.account.disabled)
         throw errors.WRONG_PASSWORD('Wrong username or password.');
+      if (outcome.secondFactor) {
+        const checked = await secondFactor.verify(outcome.account, code, ip);
+        if (checked.kind === 'throttled') throw tooMany(checked.retryAfter);
+        if (checked.kind === 'invalid')
+          throw errors.WRONG_CODE(
+            'Two-step sign-in is on for this account: enter the code from your authenticator app (or a recovery code).',
+          );
+      }
       checkPassword(next, config.accounts.minPasswordLength, outcome.account);
       await setPassword(outcome.account, next, ip, 'account.password_changed');
       return outcome.account;

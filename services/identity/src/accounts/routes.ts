@@ -129,6 +129,7 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
           formField(b, 'current'),
           formField(b, 'password'),
           request.ip,
+          formField(b, 'code', 64),
         );
         return messagePage(
           'Password changed',

@@ -114,8 +114,60 @@ ${csrfField(state)}
 ${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
 ${field(state, 'current', 'Current password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
 ${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only with two-step sign-in on: the code from your authenticator app, or a recovery code.' })}
 <button type="submit">Change password</button>
 </form>
 <p><a href="/account/reset">Forgot your password?</a></p>`,
+  );
+}
+
+export function twoStepStartPage(state: FormState): string {
+  return page(
+    'Two-step sign-in',
+    `<h1>Turn on two-step sign-in</h1>
+${alert(state)}
+<p>After your password, signing in will also ask for a code from an authenticator app on your phone. Confirm it is you first.</p>
+<form method="post" action="/account/two-step">
+${csrfField(state)}
+${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
+${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
+<button type="submit">Continue</button>
+</form>`,
+  );
+}
+
+/** The QR code (`enrolment`, on the first showing) and the form for the first code. */
+export function twoStepConfirmPage(
+  state: FormState,
+  ticket: string,
+  enrolment?: { secret: string; qrSvg: string },
+): string {
+  const setup = enrolment
+    ? `<p>Scan this QR code with your authenticator app:</p>
+<figure role="img" aria-label="QR code of your two-step sign-in key">${enrolment.qrSvg}</figure>
+<p>Or type this key into the app: <code id="totp-secret">${escapeHtml(enrolment.secret.replace(/(.{4})/g, '$1 ').trim())}</code></p>`
+    : '';
+  return page(
+    'Two-step sign-in',
+    `<h1>Scan and confirm</h1>
+${alert(state)}
+${setup}
+<form method="post" action="/account/two-step/confirm">
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+${field(state, 'code', 'The six-digit code the app shows', 'type="text" inputmode="numeric" pattern="[0-9 ]{6,7}" autocomplete="one-time-code" required maxlength="7" autofocus')}
+<button type="submit">Turn on</button>
+</form>`,
+  );
+}
+
+export function recoveryCodesPage(codes: string[]): string {
+  return page(
+    'Recovery codes',
+    `<h1>Two-step sign-in is on</h1>
+<p role="status">Keep these recovery codes somewhere safe. Each one signs you in once if you lose your phone. They are shown only now.</p>
+<ul id="recovery-codes">
+${codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('\n')}
+</ul>`,
   );
 }

@@ -1,7 +1,8 @@
 /**
  * The admin API (`/admin/...`): accounts, their sessions and grants, the audit log and
  * the development mailbox. Every route needs an access token from this issuer with the
- * admin role; the handlers map HTTP to admin/users.ts and nothing more.
+ * admin role, and every write (not a read) also a two-step sign-in (`amr` has `mfa`) unless
+ * `admin.requireMfa` is off; the handlers map HTTP to admin/users.ts and nothing more.
  */
 import { authenticate, authorize, BEARER_SCHEME, describeAccess, type TokenVerifier } from '@portico/auth';
 import { ProblemSchema } from '@portico/http';
@@ -100,6 +101,8 @@ export interface AdminRouteDeps {
   sessions: AccountSessions;
   audit: AuditLog;
   mailbox: DevMailbox | undefined;
+  /** Writes need a token from a two-step sign-in. */
+  requireMfa: boolean;
 }
 
 export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
@@ -110,6 +113,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
   });
   const { users, sessions, audit, mailbox } = deps;
   const preHandler = [authenticate(deps.verifier), authorize(ADMIN)];
+  const write = [authenticate(deps.verifier), authorize({ ...ADMIN, mfa: deps.requireMfa })];
   const actor = (request: FastifyRequest): Actor => ({
     sub: request.auth!.sub,
     ip: request.ip,
@@ -139,7 +143,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
   server.post(
     '/admin/users',
     {
-      preHandler,
+      preHandler: write,
       schema: {
         tags,
         summary: 'Create an account (its address counts as confirmed)',
@@ -169,7 +173,12 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
         summary: 'An account with its live sessions and grants',
         params: IdParams,
         response: {
-          200: Type.Object({ data: User, sessions: Type.Array(Artefact), grants: Type.Array(Artefact) }),
+          200: Type.Object({
+            data: User,
+            mfa: Type.Object({ totp: Type.Boolean(), recovery_codes_left: Type.Integer() }),
+            sessions: Type.Array(Artefact),
+            grants: Type.Array(Artefact),
+          }),
           ...problems,
         },
       },
@@ -184,8 +193,10 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
         created_at: a.createdAt,
         expires_at: a.expiresAt,
       }));
+      const mfa = await users.secondFactorOf(id);
       return {
         data: toUser(account),
+        mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft },
         sessions: artefacts.filter((a) => a.kind === 'session'),
         grants: artefacts.filter((a) => a.kind === 'grant'),
       };
@@ -199,7 +210,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
     server.post(
       `/admin/users/:id/${path}`,
       {
-        preHandler,
+        preHandler: write,
         schema: {
           tags,
           summary: disabled
@@ -219,7 +230,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
   server.put(
     '/admin/users/:id/roles',
     {
-      preHandler,
+      preHandler: write,
       schema: {
         tags,
         summary: 'Replace the roles (in tokens from the next refresh on)',
@@ -235,6 +246,24 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
     },
   );
 
+  server.delete(
+    '/admin/users/:id/mfa',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: 'Reset two-step sign-in: remove the authenticator and recovery codes (a lost phone)',
+        params: IdParams,
+        response: { 204: Type.Null(), ...problems },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      await users.resetSecondFactor(actor(request), id);
+      return reply.code(204).send();
+    },
+  );
+
   const GrantParams = Type.Object({
     id: IdParams.properties.id,
     grant: Type.String({ minLength: 1, maxLength: 200 }),
@@ -242,7 +271,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
   server.delete(
     '/admin/users/:id/grants/:grant',
     {
-      preHandler,
+      preHandler: write,
       schema: {
         tags,
         summary: 'Revoke a grant: its refresh tokens now, its access tokens within seconds',
@@ -264,7 +293,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
   server.delete(
     '/admin/users/:id/sessions/:session',
     {
-      preHandler,
+      preHandler: write,
       schema: {
         tags,
         summary: 'End a browser session (the user signs in again)',

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import { hashPassword } from '../domain/passwords.ts';
+import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 
 export interface Actor {
@@ -40,6 +41,10 @@ export interface AdminUsers {
   setRoles(actor: Actor, id: string, roles: string[]): Promise<Account>;
   revokeGrant(actor: Actor, id: string, grantId: string): Promise<void>;
   endSession(actor: Actor, id: string, sessionId: string): Promise<void>;
+  /** Whether the account has a confirmed authenticator, and its unused recovery codes. */
+  secondFactorOf(id: string): Promise<{ totp: boolean; recoveryCodesLeft: number }>;
+  /** Removes the authenticator and recovery codes (a lost phone); the next sign-in is password only. */
+  resetSecondFactor(actor: Actor, id: string): Promise<void>;
 }
 
 export function adminUsers(deps: {
@@ -47,9 +52,10 @@ export function adminUsers(deps: {
   sessions: AccountSessions;
   audit: AuditLog;
   revoker: TokenRevoker;
+  secondFactor: SecondFactor;
   config: Config;
 }): AdminUsers {
-  const { accounts, sessions, audit, revoker, config } = deps;
+  const { accounts, sessions, audit, revoker, secondFactor, config } = deps;
 
   async function get(id: string) {
     const account = await accounts.findById(id);
@@ -120,6 +126,19 @@ export function adminUsers(deps: {
       if (!owner) throw errors.SESSION_NOT_FOUND(`The account has no session ${sessionId}`);
       await sessions.endSession(sessionId);
       await record(actor, 'user.session_end', id, { session_id: sessionId });
+    },
+    async secondFactorOf(id) {
+      await get(id);
+      const [totp, recoveryCodesLeft] = await Promise.all([
+        secondFactor.enrolled(id),
+        secondFactor.recoveryCodesLeft(id),
+      ]);
+      return { totp, recoveryCodesLeft };
+    },
+    async resetSecondFactor(actor, id) {
+      const account = await get(id);
+      const removed = await secondFactor.reset(id);
+      await record(actor, 'user.mfa_reset', id, { username: account.username, removed });
     },
   };
 }

@@ -3,6 +3,9 @@
  * Forms post back to the same origin; the interaction cookie is SameSite=Lax, so a
  * cross-site post arrives without it and is refused (no login CSRF). Results go back
  * to the provider with `interactionResult`, which answers with where to redirect.
+ * An account with a second factor signs in in two steps: the right password is noted on the
+ * interaction (server-side, bound to this browser's interaction cookie) and the code page
+ * shown; only the right code finishes the login, with `amr` and `acr` saying both were used.
  */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,22 +13,30 @@ import type Provider from 'oidc-provider';
 import type { InteractionDetails, InteractionResult } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
+import type { AuditLog } from '../data/audit.ts';
 import type { Login } from '../domain/login.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
-import { acceptForms, html } from './forms.ts';
-import { consentPage, describeScope, errorPage, loginPage } from './views.ts';
+import { AMR, type SecondFactor } from '../domain/second-factor.ts';
+import { loginWith } from '../oidc/authentication-context.ts';
+import { acceptForms, formField, html } from './forms.ts';
+import { consentPage, describeScope, errorPage, loginPage, secondFactorPage } from './views.ts';
+
+/** Where the interaction keeps "password passed, code pending" until the code comes. */
+const PENDING = 'portico_second_factor';
 
 export interface InteractionDeps {
   provider: Provider;
   accounts: AccountStore;
   login: Login;
+  secondFactor: SecondFactor;
+  audit: AuditLog;
   config: Config;
   /** Mails a fresh link to confirm the account's address. */
   sendVerification(account: Account): Promise<void>;
 }
 
 export async function interactionRoutes(server: FastifyInstance, deps: InteractionDeps): Promise<void> {
-  const { provider, accounts, login, config, sendVerification } = deps;
+  const { provider, accounts, login, secondFactor, audit, config, sendVerification } = deps;
   const { permitted } = scopePolicy(config.api.scopes);
   const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
   const links = {
@@ -176,8 +187,54 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       );
       return refuse(403, `Confirm your email address first: we sent a new link to ${outcome.account.email}.`);
     }
+    if (outcome.secondFactor) {
+      interaction.result = { [PENDING]: { accountId: outcome.account.id } };
+      await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
+      return html(reply, 200, secondFactorPage({ uid: interaction.uid, clientName: name }));
+    }
     request.log.info({ event: 'login', sub: outcome.account.id }, 'signed in');
-    return finish(request, reply, { login: { accountId: outcome.account.id, amr: ['pwd'] } }, false);
+    return finish(request, reply, { login: loginWith(outcome.account.id, [AMR.password]) }, false);
+  });
+
+  server.post('/interaction/:uid/second-factor', { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    const pending = interaction.result?.[PENDING] as { accountId?: string } | undefined;
+    const account =
+      interaction.prompt.name === 'login' && pending?.accountId
+        ? await accounts.findById(pending.accountId)
+        : undefined;
+    if (!account || account.disabled) {
+      return html(reply, 400, errorPage('invalid_request', 'Sign in with your password first.'));
+    }
+    const name = await clientName(interaction.params.client_id);
+    const refuse = (status: number, error: string) =>
+      html(reply, status, secondFactorPage({ uid: interaction.uid, clientName: name, error }));
+    const code = formField(request.body, 'code', 64).trim();
+    if (!code) return refuse(400, 'Enter the code from your authenticator app, or a recovery code.');
+    const outcome = await secondFactor.verify(account, code, request.ip);
+    if (outcome.kind === 'throttled') {
+      reply.header('retry-after', String(outcome.retryAfter));
+      return refuse(
+        429,
+        `Too many failed sign-ins. Try again in ${Math.ceil(outcome.retryAfter / 60)} minute(s).`,
+      );
+    }
+    if (outcome.kind === 'invalid') {
+      request.log.info({ event: 'second_factor_failed', sub: account.id }, 'second factor refused');
+      return refuse(401, 'That code is not right, or it has been used already.');
+    }
+    if (outcome.method === 'recovery') {
+      await audit.record({
+        actor: 'self',
+        action: 'account.recovery_code_used',
+        target: account.id,
+        ip: request.ip,
+        detail: { left: outcome.recoveryCodesLeft },
+      });
+    }
+    request.log.info({ event: 'login', sub: account.id, method: outcome.method }, 'signed in');
+    return finish(request, reply, { login: loginWith(account.id, [AMR.password, AMR.otp]) }, false);
   });
 
   server.post('/interaction/:uid/confirm', { schema: { hide: true } }, async (request, reply) => {

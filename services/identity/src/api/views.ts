@@ -63,6 +63,33 @@ ${accountLinks(view)}`,
   );
 }
 
+export interface SecondFactorView {
+  uid: string;
+  clientName: string;
+  error?: string;
+}
+
+export function secondFactorPage(view: SecondFactorView): string {
+  const error = view.error
+    ? `<p class="error" role="alert" id="code-error">${escapeHtml(view.error)}</p>`
+    : '';
+  return page(
+    'Two-step sign-in',
+    `<h1>Two-step sign-in</h1>
+<p>to continue to <strong>${escapeHtml(view.clientName)}</strong></p>
+${error}
+<form method="post" action="/interaction/${escapeHtml(view.uid)}/second-factor">
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="64" aria-describedby="code-hint${view.error ? ' code-error' : ''}" autofocus>
+<small id="code-hint">Six digits; or one of your recovery codes (each works once).</small>
+<button type="submit">Continue</button>
+</form>
+<form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
+<button type="submit" class="secondary">Cancel</button>
+</form>`,
+  );
+}
+
 function accountLinks(view: LoginView): string {
   const links = [
     view.reset ? '<a href="/account/reset">Forgot your password?</a>' : '',

@@ -7,6 +7,8 @@
 export interface Credentials {
   username: string;
   password: string;
+  /** For an account with two-step sign-in: the code (TOTP or recovery) to give when asked. */
+  code?: () => string | Promise<string>;
 }
 
 export class FlowError extends Error {
@@ -106,7 +108,12 @@ export function createBrowser(): Browser {
         }
         const login = formAction(body, url, /\/login$/);
         const confirm = formAction(body, url, /\/confirm$/);
-        if (login) {
+        const secondFactor = formAction(body, url, /\/second-factor$/);
+        if (secondFactor) {
+          if (!credentials?.code) throw new FlowError('the provider asks for a second factor', 200, body);
+          url = secondFactor;
+          response = await request(secondFactor, { code: await credentials.code() });
+        } else if (login) {
           if (!credentials) throw new FlowError('the provider asks for a login', 200, body);
           url = login;
           response = await request(login, { username: credentials.username, password: credentials.password });

@@ -6,7 +6,8 @@
  *
  * The password comes from --password, else PORTICO_PASSWORD, else the demo logins file
  * the identity service wrote on its first start (IDENTITY_DEMO_LOGINS_FILE, default
- * $PORTICO_DATA_DIR/identity-demo-logins.json).
+ * $PORTICO_DATA_DIR/identity-demo-logins.json). An account with two-step sign-in also needs
+ * --code (the authenticator's six digits, or a recovery code).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +19,7 @@ import { obtainToken } from './token-flow.ts';
 const API_SCOPES =
   'catalog:read catalog:write orders:read orders:write payments:read payments:write users:read users:write';
 
-const USAGE = `usage: npm run -s token -- --user <name> [--password <pw>] [--issuer <url>] [--scope "<scopes>"] [--json]`;
+const USAGE = `usage: npm run -s token -- --user <name> [--password <pw>] [--code <totp or recovery code>] [--issuer <url>] [--scope "<scopes>"] [--json]`;
 
 async function main(): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -27,6 +28,7 @@ async function main(): Promise<number> {
       options: {
         user: { type: 'string', short: 'u' },
         password: { type: 'string' },
+        code: { type: 'string' },
         issuer: { type: 'string', default: process.env.IDENTITY_ISSUER ?? 'http://localhost:9000' },
         client: { type: 'string', default: 'portico-cli' },
         'redirect-uri': { type: 'string', default: 'http://127.0.0.1/callback' },
@@ -61,12 +63,19 @@ async function main(): Promise<number> {
       clientId: values.client as string,
       redirectUri: values['redirect-uri'] as string,
       scope: values.scope as string,
-      credentials: { username, password },
+      credentials: {
+        username,
+        password,
+        ...(typeof values.code === 'string' ? { code: () => values.code as string } : {}),
+      },
     });
     console.log(values.json ? JSON.stringify(tokens, null, 2) : tokens.access_token);
     return 0;
   } catch (err) {
-    if (err instanceof FlowError && err.status === 401) console.error(`Wrong password for ${username}.`);
+    if (err instanceof FlowError && err.status === 401)
+      console.error(`Wrong ${values.code ? 'password or code' : 'password'} for ${username}.`);
+    else if (err instanceof FlowError && /second factor/.test(err.message))
+      console.error(`${username} has two-step sign-in: pass --code with the authenticator's code.`);
     else if (err instanceof FlowError && err.status === 429)
       console.error('Too many failed sign-ins; wait and retry.');
     else if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED')

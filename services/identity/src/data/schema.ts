@@ -30,7 +30,7 @@ export interface AccountRow {
 export interface AccountTokenRow {
   token_hash: string;
   account_id: string;
-  purpose: 'verify-email' | 'reset-password';
+  purpose: 'verify-email' | 'reset-password' | 'enrol-totp';
   /** Milliseconds since the epoch. */
   expires_at: number;
   used_at: number | null;
@@ -67,6 +67,23 @@ export interface LoginAttemptRow {
   reset_at: number;
 }
 
+/** An account's TOTP authenticator (RFC 6238); the secret only sealed. */
+export interface TotpAuthenticatorRow {
+  account_id: string;
+  secret_sealed: string;
+  created_at: string;
+  confirmed_at: string | null;
+  last_step: number;
+}
+
+/** Single-use recovery codes; only an HMAC of each is kept. */
+export interface RecoveryCodeRow {
+  code_hash: string;
+  account_id: string;
+  /** Milliseconds since the epoch. */
+  used_at: number | null;
+}
+
 export interface IdentityDatabase {
   oidc_models: OidcModelRow;
   accounts: AccountRow;
@@ -74,4 +91,6 @@ export interface IdentityDatabase {
   account_tokens: AccountTokenRow;
   audit_log: AuditRow;
   account_artefacts: AccountArtefactRow;
+  totp_authenticators: TotpAuthenticatorRow;
+  recovery_codes: RecoveryCodeRow;
 }

@@ -8,7 +8,8 @@ import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import type { Throttle } from './throttle.ts';
 
 export type LoginOutcome =
-  | { kind: 'ok'; account: Account }
+  /** `secondFactor`: the account has one, and the sign-in is not done until it is checked. */
+  | { kind: 'ok'; account: Account; secondFactor: boolean }
   | { kind: 'invalid' }
   | { kind: 'throttled'; retryAfter: number };
 
@@ -16,7 +17,12 @@ export interface Login {
   check(username: string, password: string, ip: string): Promise<LoginOutcome>;
 }
 
-export function createLogin(accounts: AccountStore, throttle: Throttle): Login {
+export function createLogin(
+  accounts: AccountStore,
+  throttle: Throttle,
+  /** Whether a second factor guards the account (second-factor.ts). */
+  hasSecondFactor: (accountId: string) => Promise<boolean> = async () => false,
+): Login {
   // Verified against when the username is unknown, so both paths cost one scrypt.
   const decoy = hashPassword('decoy password that matches nothing');
 
@@ -29,11 +35,14 @@ export function createLogin(accounts: AccountStore, throttle: Throttle): Login {
       const found = await accounts.findCredentials(username);
       const ok = await verifyPassword(password, found?.passwordHash ?? (await decoy));
       if (!found || !ok) return { kind: 'invalid' };
-      await throttle.succeed(username, ip);
+      // With a second factor to come, the count stands until that is passed too: a known
+      // password must not reset the budget of code guesses.
+      const secondFactor = await hasSecondFactor(found.account.id);
+      if (!secondFactor) await throttle.succeed(username, ip);
       if (needsRehash(found.passwordHash)) {
         await accounts.setPasswordHash(found.account.id, await hashPassword(password));
       }
-      return { kind: 'ok', account: found.account };
+      return { kind: 'ok', account: found.account, secondFactor };
     },
   };
 }

@@ -22,8 +22,11 @@ export interface ThrottleOptions {
 export interface Throttle {
   /** Counts an attempt for this account and IP; seconds to wait when over a limit, else 0. */
   attempt(username: string, ip: string): Promise<number>;
-  /** The password was right: the account's count is cleared and the IP's attempt given back. */
-  succeed(username: string, ip: string): Promise<void>;
+  /**
+   * The sign-in succeeded: the account's count is cleared and the IP's attempts given back
+   * (`attempts`: 2 after a password and a code).
+   */
+  succeed(username: string, ip: string, attempts?: number): Promise<void>;
 }
 
 export function createThrottle(options: ThrottleOptions): Throttle {
@@ -44,8 +47,9 @@ export function createThrottle(options: ThrottleOptions): Throttle {
         counted.count > max ? Math.max(1, Math.ceil((counted.resetAt - t) / 1000)) : 0;
       return Math.max(wait(account, options.maxFailuresPerAccount), wait(address, options.maxFailuresPerIp));
     },
-    async succeed(username, ip) {
-      await Promise.all([counter.clear(accountKey(username)), counter.remove(ipKey(ip))]);
+    async succeed(username, ip, attempts = 1) {
+      await counter.clear(accountKey(username));
+      for (let i = 0; i < attempts; i++) await counter.remove(ipKey(ip));
     },
   };
 }

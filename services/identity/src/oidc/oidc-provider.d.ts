@@ -87,6 +87,10 @@ declare module 'oidc-provider' {
     session?: { accountId: string; uid: string; cookie: string };
     grantId?: string;
     lastSubmission?: Record<string, unknown>;
+    /** Seconds since the epoch. */
+    exp: number;
+    result?: Record<string, unknown>;
+    save(ttl: number): Promise<string>;
   }
 
   export interface GrantInstance {
@@ -107,13 +111,31 @@ declare module 'oidc-provider' {
   }
 
   export interface InteractionResult {
-    login?: { accountId: string; amr?: string[]; remember?: boolean };
+    login?: { accountId: string; amr?: string[]; acr?: string; remember?: boolean };
     consent?: { grantId?: string };
     error?: string;
     error_description?: string;
   }
 
   export type Configuration = Record<string, unknown>;
+
+  export namespace interactionPolicy {
+    class Check {
+      static readonly REQUEST_PROMPT: true;
+      static readonly NO_NEED_TO_PROMPT: false;
+      constructor(
+        reason: string,
+        description: string,
+        error: string,
+        check: (ctx: KoaContextWithOIDC) => boolean | Promise<boolean>,
+      );
+    }
+    interface PromptPolicy {
+      name: string;
+      checks: Check[];
+    }
+    function base(): PromptPolicy[] & { get(name: string): PromptPolicy | undefined };
+  }
 
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration);

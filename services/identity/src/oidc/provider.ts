@@ -24,7 +24,9 @@ import { errorPage, logoutPage, logoutSuccessPage } from '../api/views.ts';
 import type { ClientConfig, Config } from '../config.ts';
 import type { AccountStore } from '../data/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
+import { ACR_VALUES, accessTokenAuthentication } from './authentication-context.ts';
 import type { ProviderKeys } from './keys.ts';
+import { stepUpPolicy } from './step-up-policy.ts';
 
 export interface ProviderDeps {
   adapter: AdapterConstructor;
@@ -81,9 +83,11 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     responseTypes: ['code'],
+    acrValues: ACR_VALUES,
     scopes: [...OIDC_SCOPES, ...apiScopes],
     claims: {
-      openid: ['sub'],
+      // How the user signed in (authentication-context.ts), in every ID token.
+      openid: ['sub', 'acr', 'amr'],
       profile: ['name', 'preferred_username', 'updated_at', 'roles'],
       email: ['email', 'email_verified'],
     },
@@ -102,7 +106,10 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
     rotateRefreshToken: (ctx: KoaContextWithOIDC) =>
       (ctx.oidc.client as { clientAuthMethod?: string } | undefined)?.clientAuthMethod === 'none',
     allowOmittingSingleRegisteredRedirectUri: false,
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    interactions: {
+      policy: stepUpPolicy(),
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
     ttl: {
       AccessToken: () => config.api.accessTokenTtlSeconds,
       ClientCredentials: () => config.api.accessTokenTtlSeconds,
@@ -129,6 +136,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       const consented = new Set((grant?.getOIDCScope() ?? '').split(' '));
       return {
         roles: account.roles,
+        ...accessTokenAuthentication(ctx),
         // Names the grant, so revoking it stops this token at every verifier (revocation list).
         ...(token.grantId ? { grant_id: token.grantId } : {}),
         ...(consented.has('profile') ? { name: account.name, preferred_username: account.username } : {}),

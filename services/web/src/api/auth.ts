@@ -9,6 +9,7 @@
  * - GET  /api/session    who is signed in, and the CSRF token for the console's script
  * - GET  /api/protected  the seed's example of a route that needs a sign-in
  */
+import { MFA } from '@portico/auth';
 import { describeSecuritySchemes, ProblemSchema, type Server } from '@portico/http';
 import { isProblemError } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -64,14 +65,21 @@ export function authRoutes(server: Server, { config, client, sessions }: AuthDep
   );
 
   server.get('/login', { schema: { hide: true } }, async (request, reply) => {
-    const returnTo = safeReturnTo((request.query as Record<string, unknown>).return_to);
+    const query = request.query as Record<string, unknown>;
+    const returnTo = safeReturnTo(query.return_to);
+    // Step-up after a 403 insufficient_user_authentication: only the one class a route can ask for.
+    const acrValues = query.acr_values === MFA.acr ? MFA.acr : undefined;
     // The session cookie is host-bound: a sign-in must start on the host the callback returns to.
     if (request.headers.host !== publicUrl.host) {
-      return reply.redirect(`${config.publicUrl}/login?return_to=${encodeURIComponent(returnTo)}`, 303);
+      const again = new URLSearchParams({
+        return_to: returnTo,
+        ...(acrValues ? { acr_values: acrValues } : {}),
+      });
+      return reply.redirect(`${config.publicUrl}/login?${again}`, 303);
     }
     let started: Awaited<ReturnType<OidcClient['startLogin']>>;
     try {
-      started = await client.startLogin();
+      started = await client.startLogin(acrValues ? { acrValues } : {});
     } catch (err) {
       request.log.warn({ err }, 'cannot start a sign-in');
       return html(

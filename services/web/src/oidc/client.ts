@@ -101,13 +101,17 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
       roles: Array.isArray(claims.roles)
         ? claims.roles.filter((r): r is string => typeof r === 'string')
         : [],
+      ...(Array.isArray(claims.amr)
+        ? { amr: claims.amr.filter((m): m is string => typeof m === 'string') }
+        : {}),
     };
   }
 
   return {
     redirectUri,
 
-    async startLogin(): Promise<StartedLogin> {
+    /** `acrValues`: the class of sign-in to ask for (RFC 9470 step-up to two-step sign-in). */
+    async startLogin(options: { acrValues?: string } = {}): Promise<StartedLogin> {
       const conf = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
@@ -120,6 +124,7 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
         state,
         nonce,
         ...(prompt ? { prompt } : {}),
+        ...(options.acrValues ? { acr_values: options.acrValues } : {}),
       });
       return { url, state, pending: { nonce, codeVerifier } };
     },

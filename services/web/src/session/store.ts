@@ -21,6 +21,8 @@ export interface SessionUser {
   username?: string;
   email?: string;
   roles: string[];
+  /** How the user signed in (the ID token's RFC 8176 `amr`: `pwd`, `otp`, `mfa`). */
+  amr?: string[];
 }
 
 export interface SessionTokens {

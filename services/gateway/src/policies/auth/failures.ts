@@ -10,7 +10,9 @@
  * parallel guesses cannot slip past the count before it is recorded.
  * The store unreachable: the meter fails open, as the rate limiter does.
  */
+
 import type { KvStore } from '@portico/store/kv';
+import { LRUCache } from 'lru-cache';
 import { errors } from '../../errors.ts';
 import { slots } from '../../slots.ts';
 import type { RateLimitHooks } from '../rate-limit/index.ts';
@@ -30,7 +32,7 @@ export function failureMeter(
   const { limit, windowMs } = options;
   const inFlight = slots();
   /** What the store said was left of each address's allowance after its last failure, until when. */
-  const left = new Map<string, { remaining: number; until: number }>();
+  const left = new LRUCache<string, { remaining: number; until: number }>({ max: 10_000 });
 
   function refuse(retryAfter: number): never {
     throw errors.TOO_MANY_AUTH_FAILURES(
@@ -62,7 +64,6 @@ export function failureMeter(
     async failed(address) {
       try {
         const decision = await kv.hit(`authfail:${address}`, limit, windowMs);
-        if (left.size >= 10_000) left.delete(left.keys().next().value!);
         left.set(address, {
           remaining: decision.allowed ? decision.remaining : 0,
           until: Date.now() + decision.resetMs,

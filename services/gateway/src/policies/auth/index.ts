@@ -2,7 +2,9 @@
  * Who may call a route, per method:
  * - `public`: anyone; a token that is sent must still be valid (a bad token is never ignored);
  * - `token`: a valid RFC 9068 access token (JWKS signature, iss, aud, exp, typ at+jwt);
- * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope.
+ * - `{ roles, scopes }`: a valid token with any one of them, else 403 insufficient_scope;
+ *   with `mfa: true`, its user must also have signed in with two factors (`amr` has `mfa`),
+ *   else 403 insufficient_user_authentication (RFC 9470, see @portico/auth step-up.ts).
  * A route's `scopes: [...]` adds scopes the token must carry, all of them, on every method
  * whose rule is not `public` (RFC 6750 §3.1 insufficient_scope, the missing ones named).
  * The verified `sub` becomes the consumer for rate limits, cache keys and usage, and
@@ -11,16 +13,19 @@
  * Failed authentication is metered per client address (failures.ts), checked before any
  * signature is. HTTP requests and WebSocket upgrades go through the same `authenticator`.
  */
+
 import type { IncomingMessage } from 'node:http';
 import {
   type AccessClaims,
   AuthError,
+  assertMfa,
   isAllowed,
   parseBearer,
   revoked,
   type TokenVerifier,
 } from '@portico/auth';
 import { clientAddress, type TrustProxy } from '@portico/http';
+import { LRUCache } from 'lru-cache';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
 import type { FailureMeter } from './failures.ts';
@@ -95,12 +100,14 @@ export function authenticator(route: RouteDef, verify: Verify, failures: Failure
     const claims = await verified(req, search, trustProxy);
     if (rule === 'public') return claims;
     if (!claims) throw new AuthError(undefined, 'This route needs an access token');
-    if (rule !== 'token' && !isAllowed(claims, rule)) {
+    const limited = rule !== 'token' && Boolean(rule.roles?.length || rule.scopes?.length);
+    if (rule !== 'token' && limited && !isAllowed(claims, rule)) {
       const wanted = [...(rule.roles ?? []).map((r) => `role ${r}`), ...(rule.scopes ?? [])].join(' or ');
       throw new AuthError('insufficient_scope', `This operation needs ${wanted}`, {
         scope: rule.scopes?.join(' '),
       });
     }
+    if (rule !== 'token' && rule.mfa) assertMfa(claims);
     const missing = required.filter((scope) => !claims.scopes.includes(scope));
     if (missing.length > 0) {
       throw new AuthError('insufficient_scope', `This route needs the scopes ${required.join(' and ')}`, {
@@ -126,7 +133,7 @@ export function auth(route: RouteDef, verify: Verify, failures: FailureMeter): P
  * A token is checked for RFC 6750 syntax before it is verified the first time.
  */
 export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
-  const seen = new Map<string, { token: string; claims: AccessClaims }>();
+  const seen = new LRUCache<string, { token: string; claims: AccessClaims }>({ max });
   const cached = (token: string): AccessClaims | undefined => {
     const key = token.slice(-48);
     const known = seen.get(key);
@@ -147,9 +154,7 @@ export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
       throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
     }
     return verifier.verify(token).then((claims) => {
-      const key = token.slice(-48);
-      if (seen.size >= max) seen.delete(seen.keys().next().value!);
-      seen.set(key, { token, claims });
+      seen.set(token.slice(-48), { token, claims });
       return claims;
     });
   };

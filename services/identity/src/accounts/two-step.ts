@@ -1,0 +1,129 @@
+/**
+ * Turning on two-step sign-in (`/account/two-step`), as plain forms like the other account
+ * pages. Binding an authenticator is a sensitive change, so it starts by asking for the
+ * password again (throttled like a sign-in) rather than trusting a browser session:
+ * 1. username and password: a new TOTP seed, shown once as a QR code and as text, and a
+ *    single-use enrolment ticket (10 min, only its hash kept) for the next form;
+ * 2. ticket and the first code from the app: the authenticator is confirmed and guards
+ *    every later sign-in; the 10 recovery codes are shown, this once.
+ * An account that already has one is told to ask an admin to reset it (admin API).
+ */
+import { commonErrors, isProblemError } from '@portico/problem';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { acceptForms, formField, html } from '../api/forms.ts';
+import type { AccountTokens } from '../data/account-tokens.ts';
+import type { Account, AccountStore } from '../data/accounts.ts';
+import type { AuditLog } from '../data/audit.ts';
+import type { Login } from '../domain/login.ts';
+import type { SecondFactor } from '../domain/second-factor.ts';
+import { errors } from '../errors.ts';
+import type { FormGuard } from './csrf.ts';
+import { type FormState, recoveryCodesPage, twoStepConfirmPage, twoStepStartPage } from './views.ts';
+
+export interface TwoStepDeps {
+  accounts: AccountStore;
+  tokens: AccountTokens;
+  login: Login;
+  secondFactor: SecondFactor;
+  audit: AuditLog;
+  guard: FormGuard;
+}
+
+const HIDE = { schema: { hide: true } };
+const TICKET_TTL_SECONDS = 600;
+
+export async function twoStepRoutes(server: FastifyInstance, deps: TwoStepDeps): Promise<void> {
+  const { accounts, tokens, login, secondFactor, audit, guard } = deps;
+  acceptForms(server);
+
+  const throttled = (retryAfter: number) =>
+    commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
+      headers: { 'retry-after': String(retryAfter) },
+    });
+
+  /** Re-authentication: the account, when the password is right and it may sign in. */
+  async function reauthenticate(username: string, password: string, ip: string): Promise<Account> {
+    const outcome = await login.check(username, password, ip);
+    if (outcome.kind === 'throttled') throw throttled(outcome.retryAfter);
+    if (outcome.kind === 'invalid') throw errors.WRONG_PASSWORD('Wrong username or password.');
+    if (outcome.account.disabled) throw errors.ACCOUNT_DISABLED('This account is disabled.');
+    if (outcome.secondFactor)
+      throw errors.SECOND_FACTOR_ALREADY_ON(
+        'Two-step sign-in is already on for this account. To use another authenticator, ask an admin to reset it.',
+      );
+    return outcome.account;
+  }
+
+  /** A form post: CSRF first, then `act`; a problem re-renders `render` with its message and status. */
+  async function post(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    render: (state: FormState) => string,
+    act: () => Promise<string>,
+  ) {
+    try {
+      guard.check(request, formField(request.body, 'csrf'));
+      return html(reply, 200, await act());
+    } catch (err) {
+      if (!isProblemError(err) || err.status >= 500) throw err;
+      reply.headers(err.headers);
+      const state = {
+        csrf: guard.token(request, reply),
+        error: { message: err.message, code: err.code },
+        values: { username: formField(request.body, 'username', 64) },
+      };
+      return html(reply, err.status, render(state));
+    }
+  }
+
+  server.get('/account/two-step', HIDE, async (request, reply) =>
+    html(reply, 200, twoStepStartPage({ csrf: guard.token(request, reply) })),
+  );
+
+  server.post('/account/two-step', HIDE, async (request, reply) =>
+    post(request, reply, twoStepStartPage, async () => {
+      const b = request.body;
+      const account = await reauthenticate(
+        formField(b, 'username', 64).trim(),
+        formField(b, 'password'),
+        request.ip,
+      );
+      const enrolment = await secondFactor.begin(account);
+      if (!enrolment)
+        throw errors.SECOND_FACTOR_ALREADY_ON('Two-step sign-in is already on for this account.');
+      const ticket = await tokens.issue(account.id, 'enrol-totp', TICKET_TTL_SECONDS);
+      return twoStepConfirmPage({ csrf: guard.token(request, reply) }, ticket, enrolment);
+    }),
+  );
+
+  server.post('/account/two-step/confirm', HIDE, async (request, reply) => {
+    const ticket = formField(request.body, 'ticket', 200);
+    return post(
+      request,
+      reply,
+      (state) => twoStepConfirmPage(state, ticket),
+      async () => {
+        const accountId = await tokens.peek(ticket, 'enrol-totp');
+        const account = accountId ? await accounts.findById(accountId) : undefined;
+        if (!account || account.disabled)
+          throw errors.LINK_INVALID('This form has expired. Start again to get a new QR code.');
+        const outcome = await secondFactor.confirm(account, formField(request.body, 'code', 64), request.ip);
+        if ('recoveryCodes' in outcome) {
+          await tokens.consume(ticket, 'enrol-totp');
+          await audit.record({
+            actor: 'self',
+            action: 'account.second_factor_enrolled',
+            target: account.id,
+            ip: request.ip,
+            detail: { method: 'totp' },
+          });
+          return recoveryCodesPage(outcome.recoveryCodes);
+        }
+        if (outcome.kind === 'throttled') throw throttled(outcome.retryAfter);
+        throw errors.WRONG_CODE(
+          'That code is not right. Check that the app shows Portico and that this device’s clock is correct.',
+        );
+      },
+    );
+  });
+}
