@@ -58,6 +58,7 @@ export function loadConfig<T extends TSchema>(
   }
   applyEnv(schema as SchemaNode, value, '', env, sources);
   if (options.overrides) value = merge(value, options.overrides as Record<string, unknown>);
+  if ((schema as SchemaNode).properties?.operatorPort) operatorPortFollows(value);
 
   value = Value.Default(schema, value) as Record<string, unknown>;
   value = Value.Convert(schema, value) as Record<string, unknown>;
@@ -76,6 +77,17 @@ export function loadConfig<T extends TSchema>(
     throw new ConfigError(name, issues);
   }
   return value as Static<T>;
+}
+
+/**
+ * A public port chosen at run time moves the operator port with it (port + 10000; 0 stays 0, and
+ * past 65535 it is 0 too), so two instances on other ports never fight over the default one.
+ */
+function operatorPortFollows(value: Record<string, unknown>): void {
+  if (value.port === undefined || value.operatorPort !== undefined) return;
+  const port = Number(value.port);
+  if (!Number.isInteger(port)) return;
+  value.operatorPort = port === 0 || port + 10_000 > 65_535 ? 0 : port + 10_000;
 }
 
 function readConfigFile(name: string, file: string): Record<string, unknown> {

@@ -43,6 +43,19 @@ test('defaults, then the file, then the environment, then overrides', () => {
   assert.equal(loadConfig('demo', Schema, { env: {}, file: file('b.json', '{"port": 9}') }).port, 9);
 });
 
+test('the operator port follows a public port set at run time, unless it is set too', () => {
+  const load = (options: Parameters<typeof loadConfig>[2]) => {
+    const { port, operatorPort } = loadConfig('demo', Schema, options);
+    return [port, operatorPort];
+  };
+  assert.deepEqual(load({ env: {} }), [8100, 18100]);
+  assert.deepEqual(load({ env: { DEMO_PORT: '8200' } }), [8200, 18200]);
+  assert.deepEqual(load({ env: { DEMO_PORT: '8200', DEMO_OPERATOR_PORT: '9999' } }), [8200, 9999]);
+  assert.deepEqual(load({ env: {}, overrides: { port: 0 } }), [0, 0]);
+  assert.deepEqual(load({ env: { DEMO_PORT: '60000' } }), [60000, 0]);
+  assert.deepEqual(load({ env: {}, file: file('port.yaml', 'port: 8300\n') }), [8300, 18300]);
+});
+
 test('overrides are copied: defaults filled in for one service never reach the object the caller passed', () => {
   const nested = { name: 'shared' };
   const config = loadConfig('demo', Schema, { env: {}, overrides: { nested } });
