@@ -11,12 +11,13 @@
  * - A scoped route needs a valid token carrying its scope (OAuth 2.0 scopes: what the client
  *   may do for the user) and, when it names roles, one of them (what the user may do); with
  *   `mfa: true`, its user must also have signed in with two factors (step-up.ts).
- * - The declaration also writes the operation's OpenAPI `security` (scheme `bearer`, with the
+ * - The declaration also writes the operation's OpenAPI `security` (scheme `oauth2`, with the
  *   scope), and `declaredRoutes(server)` lists every declaration for docs/scopes.md and tests.
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AuthError } from './errors.ts';
 import { verifyRequest } from './hooks.ts';
+import { BEARER_SCHEME, describeAccess, OAUTH2_SCHEME } from './openapi.ts';
 import { assertMfa } from './step-up.ts';
 import type { TokenVerifier } from './verifier.ts';
 
@@ -59,9 +60,6 @@ export function isPublic(access: RouteAccess): access is PublicAccess {
   return 'public' in access;
 }
 
-/** The OpenAPI security scheme every scoped operation references. */
-export const BEARER_SCHEME = 'bearer';
-
 export interface DeclaredRoute {
   method: string;
   url: string;
@@ -81,6 +79,9 @@ export function declaredRoutes(server: FastifyInstance): readonly DeclaredRoute[
 export function enforceAccess(server: FastifyInstance, verifier: TokenVerifier): void {
   const routes: DeclaredRoute[] = [];
   (server as WithDeclared)[DECLARED] = routes;
+  describeAccess(server, verifier.issuer, () =>
+    routes.flatMap((r) => (isPublic(r.access) ? [] : [r.access.scope])),
+  );
 
   server.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
@@ -95,13 +96,16 @@ export function enforceAccess(server: FastifyInstance, verifier: TokenVerifier):
       const twin = method === 'HEAD' && routes.some((r) => r.method === 'GET' && r.url === route.url);
       if (!twin) routes.push({ method, url: route.url, access });
     }
+    route.schema = { ...route.schema, security: securityOf(access) };
     if (isPublic(access) && access.token !== 'optional') return;
     const existing = [route.onRequest ?? []].flat() as onRequestAsyncHookHandler[];
     route.onRequest = [checker(access, verifier), ...existing];
-    if (!isPublic(access)) {
-      route.schema = { ...route.schema, security: [{ [BEARER_SCHEME]: [access.scope] }] };
-    }
   });
+}
+
+function securityOf(access: RouteAccess): Array<Record<string, string[]>> {
+  if (!isPublic(access)) return [{ [OAUTH2_SCHEME]: [access.scope] }];
+  return access.token === 'optional' ? [{}, { [BEARER_SCHEME]: [] }] : [];
 }
 
 function checker(access: RouteAccess, verifier: TokenVerifier): onRequestAsyncHookHandler {

@@ -1,5 +1,4 @@
 export {
-  BEARER_SCHEME,
   type DeclaredRoute,
   declaredRoutes,
   enforceAccess,
@@ -38,6 +37,13 @@ export {
   requestCredentials,
   verifyRequest,
 } from './hooks.ts';
+export {
+  accessSecuritySchemes,
+  BEARER_SCHEME,
+  describeAccess,
+  describeScope,
+  OAUTH2_SCHEME,
+} from './openapi.ts';
 export {
   createRevocationList,
   listenForRevocations,

@@ -61,6 +61,8 @@ export interface TokenVerifier {
   dpop?: DpopVerifier;
   /** Whether claims verified earlier have since been revoked (for callers that cache claims). */
   isRevoked?(claims: AccessClaims): boolean;
+  /** The issuer whose tokens it accepts (OpenAPI names its endpoints). */
+  readonly issuer?: string;
 }
 
 const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'EdDSA'];
@@ -117,6 +119,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     ...(options.revocations
       ? { isRevoked: (claims: AccessClaims) => options.revocations!.isRevoked(claims.payload) }
       : {}),
+    issuer: options.issuer,
   };
 }
 

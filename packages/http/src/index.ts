@@ -3,6 +3,16 @@ export { DEPENDENCY_FAILURE_HEADER, dependencyFailure, isTransportError } from '
 export { sendProblem, toProblemError } from './errors.ts';
 export type { CheckResult, HealthCheck } from './health.ts';
 export { escapeHtml } from './html.ts';
+export {
+  completeDocument,
+  describeSecuritySchemes,
+  type OpenApiDocument,
+  operationIdFor,
+  PROBLEM_COMPONENT,
+  PROBLEM_TYPE,
+  type SecuritySchemes,
+  servedDocument,
+} from './openapi.ts';
 export type { Operator, OperatorAnswer, OperatorHandler } from './operator.ts';
 export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 export { runService, type ServiceConfig, type ServiceModule } from './run.ts';

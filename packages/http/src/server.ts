@@ -2,7 +2,8 @@
  * The Fastify server every Portico service starts from: request ids, pino logs,
  * problem+json for every error, 404/405 with `Allow`, strict JSON bodies (415 for
  * anything else), a one-word public `/health`, and OpenAPI 3.1 at `/openapi.json` with a
- * reference UI at `/docs`, generated from the same route schemas that validate.
+ * reference UI at `/docs`, generated from the same route schemas that validate and completed by
+ * openapi.ts (operation ids, security, problem+json errors) so it lints clean.
  * `/metrics` and the detailed `/health` are on `server.operator` (operator.ts), a listener of
  * their own that `runService` and `npm start` open on the operator port.
  */
@@ -13,6 +14,7 @@ import { commonErrors } from '@portico/problem';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyRequest,
   type FastifyServerOptions,
   LogController,
   type RawReplyDefaultExpression,
@@ -24,6 +26,13 @@ import type { Registry } from 'prom-client';
 import { sendProblem, toProblemError } from './errors.ts';
 import { type HealthCheck, registerHealth } from './health.ts';
 import { registerMetrics } from './metrics.ts';
+import {
+  completeDocument,
+  holdSecuritySchemes,
+  type OpenApiDocument,
+  securitySchemesOf,
+  servedDocument,
+} from './openapi.ts';
 import { createOperator } from './operator.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 import { validatorCompiler } from './validation.ts';
@@ -33,6 +42,13 @@ export interface ServerOptions {
   name: string;
   version?: string;
   description?: string;
+  /** What each OpenAPI tag of the service's routes is about. */
+  tags?: Record<string, string>;
+  /**
+   * Serve this document at `/openapi.json` and `/docs` instead of the one made from the routes
+   * (the gateway publishes the document merged from its upstreams').
+   */
+  document?: () => Promise<object>;
   /** pino level, or false for no logs (tests). @default 'info' */
   logLevel?: string | false;
   /** Largest accepted request body in bytes. @default 1 MiB */
@@ -125,30 +141,53 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     return sendProblem(request, reply, commonErrors.NOT_FOUND(`No resource at ${path}`));
   });
 
+  holdSecuritySchemes(server);
   await server.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: `Portico ${options.name}`,
         version: options.version ?? '0.1.0',
-        description: options.description,
-      },
-      // Operations name their scope under this scheme (@portico/auth's route declarations).
-      components: {
-        securitySchemes: {
-          bearer: {
-            type: 'http',
-            scheme: 'bearer',
-            bearerFormat: 'JWT',
-            description:
-              'An RFC 9068 access token from the identity service; each operation lists the scope it needs',
-          },
-        },
+        description: options.description ?? `The Portico ${options.name} service`,
       },
     },
+    // @fastify/swagger reads each operation's schemes while it builds: they must be there first.
+    transform: (input) => {
+      const { schema, url, openapiObject } = input as typeof input & { openapiObject: OpenApiDocument };
+      openapiObject.components ??= {};
+      const components = openapiObject.components;
+      components.securitySchemes ??= securitySchemesOf(server);
+      return { schema, url };
+    },
+    transformObject: (documents) =>
+      completeDocument(
+        (documents as { openapiObject: OpenApiDocument }).openapiObject,
+        { name: options.name, tags: options.tags ?? {} },
+        (documents as { openapiObject: OpenApiDocument }).openapiObject.components?.securitySchemes ?? {},
+      ) as never,
   });
-  await server.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
-  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  // A given document is loaded before the UI's own JSON route answers, which reads it synchronously.
+  const loaded = new WeakMap<object, OpenApiDocument>();
+  const load = options.document;
+  await server.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true },
+    ...(load
+      ? {
+          uiHooks: {
+            preHandler: async (request: FastifyRequest) => {
+              if (/\/(?:json|yaml)$/.test(request.url.split('?')[0]!))
+                loaded.set(request, (await load()) as OpenApiDocument);
+            },
+          },
+        }
+      : {}),
+    transformSpecification: (document, request) =>
+      servedDocument(loaded.get(request) ?? (document as OpenApiDocument), request),
+  });
+  server.get('/openapi.json', { schema: { hide: true } }, async (request) =>
+    servedDocument((load ? await load() : server.swagger()) as OpenApiDocument, request),
+  );
 
   const operator = createOperator();
   server.decorate('operator', operator);

@@ -47,6 +47,11 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   const server = (await createServer({
     name: 'catalog',
     description: 'Products and categories: REST at /api/v1',
+    tags: {
+      products: 'The product catalog: prices in minor units, stock, ETags for conditional requests',
+      categories: 'Categories that products belong to',
+      recommendations: 'Products picked for a user from what they bought',
+    },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => products.count({}) },

@@ -1,6 +1,7 @@
 /**
  * The gateway service: `build(config)` returns a Fastify server (what `npm start` and
- * `runService` expect). Fastify serves the gateway's own endpoints — /openapi.json, /docs,
+ * `runService` expect). Fastify serves the gateway's own endpoints — /openapi.json and /docs
+ * (the API its routes expose, merged from the upstreams' documents: openapi/),
  * and problem+json 404s for unknown paths — while proxied routes and the public /health
  * are dispatched straight from Node's request event to the gateway's pipeline
  * (docs/decisions/0005-gateway-hot-path.md has the measurements behind that split).
@@ -22,6 +23,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { createMetrics } from './metrics.ts';
+import { publishedDocument } from './openapi/published.ts';
 import { cachedVerifier } from './policies/auth/index.ts';
 
 export type { GatewayConfig, GatewayFile };
@@ -53,11 +55,14 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
   const hotPath = deps.hotPath ?? (process.env.GATEWAY_HOT_PATH === 'fastify' ? 'fastify' : 'node');
   let gateway: Gateway | undefined;
   let fastifyHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let openapi: ReturnType<typeof publishedDocument> | undefined;
 
   const server = await createServer({
     name: 'gateway',
     description: 'Portico API gateway: routing, auth, rate limits, caching, aggregation, health',
     logLevel: config.logLevel,
+    // What the routes expose, merged from the upstreams' own documents (openapi/).
+    document: () => openapi!.document(),
     fastify: {
       ...(deps.logStream ? { logger: { level: config.logLevel, stream: deps.logStream } } : {}),
       serverFactory: (handler) => {
@@ -132,6 +137,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     log,
   });
   server.decorate('gateway', gateway);
+  openapi = publishedDocument({ runtime: () => gateway!.runtime, issuer: config.auth.issuer, log });
 
   // Public: one word. 200 while the gateway serves, degraded included: a load balancer must not
   // pull every gateway because one upstream is down (the routes to the others still work).

@@ -120,6 +120,9 @@ export async function build(config: Config): Promise<IdentityServer> {
   const server = (await createServer({
     name: 'identity',
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
+    tags: {
+      admin: 'Accounts, their sessions and grants, the audit log and the development mailbox (admin role)',
+    },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },

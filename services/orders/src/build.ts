@@ -34,6 +34,10 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   const server = await createServer({
     name: 'orders',
     description: 'Carts and orders: checkout prices from the catalog, order state machine, ownership.',
+    tags: {
+      cart: 'The caller’s cart, priced by the catalog at every read',
+      orders: 'Orders and their states: pending → paid → fulfilled, or cancelled',
+    },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => sql`select 1`.execute(db) },

@@ -53,6 +53,7 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
   const server = await createServer({
     name: 'payments',
     description: 'Payment intents with idempotent POSTs and a fake card processor.',
+    tags: { payments: 'Payment intents: idempotent creation, card confirmation, the order told once paid' },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => sql`select 1`.execute(db) },

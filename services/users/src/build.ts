@@ -38,6 +38,7 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
   const server = (await createServer({
     name: 'users',
     description: 'User profiles keyed by the identity `sub`: /api/v1/users',
+    tags: { users: 'User profiles, created on first use from the access token' },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => profiles.count() },

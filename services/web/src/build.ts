@@ -63,6 +63,10 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
   const server = await createServer({
     name: 'web',
     description: 'The Portico console: sign-in (OpenID Connect), /api/* to the gateway, live updates',
+    tags: {
+      session: 'The console’s browser session (a cookie set by signing in)',
+      live: 'Live updates for the browser as server-sent events',
+    },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => store.count() },

@@ -4,7 +4,7 @@
  * admin role, and every write (not a read) also a two-step sign-in (`amr` has `mfa`) unless
  * `admin.requireMfa` is off; the handlers map HTTP to admin/users.ts and nothing more.
  */
-import { authenticate, authorize, type TokenVerifier } from '@portico/auth';
+import { authenticate, authorize, BEARER_SCHEME, describeAccess, type TokenVerifier } from '@portico/auth';
 import { ProblemSchema } from '@portico/http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
@@ -106,6 +106,11 @@ export interface AdminRouteDeps {
 }
 
 export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
+  // In OpenAPI: any access token from this issuer (no scope names the admin API).
+  describeAccess(server, deps.verifier.issuer, () => []);
+  server.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: route.schema?.security ?? [{ [BEARER_SCHEME]: [] }] };
+  });
   const { users, sessions, audit, mailbox } = deps;
   const preHandler = [authenticate(deps.verifier), authorize(ADMIN)];
   const write = [authenticate(deps.verifier), authorize({ ...ADMIN, mfa: deps.requireMfa })];

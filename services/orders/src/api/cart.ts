@@ -21,7 +21,11 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
     '/api/v1/cart',
     {
       config: { access: needs('orders:read') },
-      schema: { tags: ['cart'], response: { 200: CartSchema, 304: Type.Null(), 401: ProblemSchema } },
+      schema: {
+        tags: ['cart'],
+        summary: 'Your cart, priced by the catalog now',
+        response: { 200: CartSchema, 304: Type.Null(), 401: ProblemSchema },
+      },
     },
     async (request, reply) => {
       const cart = await getCart(db, callerOf(request).userId);
@@ -38,6 +42,7 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
       config: { access: needs('orders:write') },
       schema: {
         tags: ['cart'],
+        summary: 'Add a product to your cart (or more of one already there)',
         body: Type.Object(
           {
             product_id: Type.String({ format: 'uuid' }),
@@ -74,6 +79,7 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
       config: { access: needs('orders:write') },
       schema: {
         tags: ['cart'],
+        summary: 'Set the quantity of a cart item',
         params: ItemParams,
         body: Type.Object({ quantity: Quantity }, { additionalProperties: false }),
         response: { 200: Type.Object({ data: CartItemSchema }), ...problems },
@@ -89,7 +95,12 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
     '/api/v1/cart/items/:id',
     {
       config: { access: needs('orders:write') },
-      schema: { tags: ['cart'], params: ItemParams, response: { 204: Type.Null(), ...problems } },
+      schema: {
+        tags: ['cart'],
+        summary: 'Remove an item from your cart',
+        params: ItemParams,
+        response: { 204: Type.Null(), ...problems },
+      },
     },
     async (request, reply) => {
       await removeItem(db, callerOf(request).userId, request.params.id);

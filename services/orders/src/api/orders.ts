@@ -116,7 +116,12 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
     '/api/v1/orders/:id',
     {
       config: { access: needs('orders:read') },
-      schema: { tags: ['orders'], params: IdParams, response: { 200: OrderEnvelope, ...problems } },
+      schema: {
+        tags: ['orders'],
+        summary: 'One of your orders (any order for an admin)',
+        params: IdParams,
+        response: { 200: OrderEnvelope, ...problems },
+      },
     },
     async (request) => {
       const view = orderView(await getOrder(db, request.params.id, callerOf(request)));

@@ -205,6 +205,7 @@ export function registerIntentRoutes(server: Server, ctx: PaymentsContext, lease
       config: { access: needs('payments:read') },
       schema: {
         tags: ['payments'],
+        summary: 'One of your payment intents (any for an admin)',
         params: IdParams,
         response: { 200: Envelope, 401: Problem, 404: Problem },
       },

@@ -10,7 +10,7 @@
  * - GET  /api/protected  the seed's example of a route that needs a sign-in
  */
 import { MFA } from '@portico/auth';
-import type { Server } from '@portico/http';
+import { describeSecuritySchemes, ProblemSchema, type Server } from '@portico/http';
 import { isProblemError } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebConfig } from '../config.ts';
@@ -38,6 +38,14 @@ export function safeReturnTo(value: unknown): string {
 }
 
 export function authRoutes(server: Server, { config, client, sessions }: AuthDeps) {
+  describeSecuritySchemes(server, () => ({
+    session: {
+      type: 'apiKey',
+      in: 'cookie',
+      name: sessions.cookieName,
+      description: 'The console session, set by signing in at /login',
+    },
+  }));
   const publicUrl = new URL(config.publicUrl);
   // The few pages rendered here: no script at all, framed by no one; the sign-out form's
   // redirect goes on to the provider.
@@ -214,7 +222,14 @@ export function authRoutes(server: Server, { config, client, sessions }: AuthDep
 
   server.get(
     '/api/protected',
-    { schema: { tags: ['session'], summary: 'The seed’s protected example: needs a sign-in' } },
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'The seed’s protected example: needs a sign-in',
+        security: [{ session: [] }],
+        response: { 401: ProblemSchema },
+      },
+    },
     async (request: FastifyRequest, reply) => {
       const session = await sessions.read(request);
       const user = session?.data.user;
