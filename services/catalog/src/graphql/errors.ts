@@ -1,10 +1,11 @@
 /**
  * GraphQL errors speak the same codes as REST: a ProblemError thrown by the domain or by
  * @portico/auth becomes an error with `extensions.code` and `extensions.http` (status, and
- * `WWW-Authenticate` for bearer failures). Anything unexpected is masked: no message, stack
- * or SQL from an internal error ever reaches a client.
+ * `WWW-Authenticate` for bearer failures), and other errors are mapped as REST maps them
+ * (`toProblemError`). Anything unexpected is masked: no message, stack or SQL from an
+ * internal error ever reaches a client.
  */
-import { isProblemError } from '@portico/problem';
+import { toProblemError } from '@portico/http';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 export const MASKED_MESSAGE = 'Unexpected error.';
@@ -32,20 +33,20 @@ export function formatError(error: unknown, onInternal?: (error: unknown) => voi
   if (original === undefined || original === null) return error.toJSON();
   // A resolver's own GraphQLError, wrapped by the executor: its message and extensions stand.
   if (original instanceof GraphQLError) return shaped(error, original.message, { ...original.extensions });
-  if (isProblemError(original)) {
-    if (!original.expose) {
-      onInternal?.(original.cause ?? original);
-      return shaped(error, MASKED_MESSAGE, INTERNAL);
-    }
-    const http: { status: number; headers?: Record<string, string> } = { status: original.status };
-    if (Object.keys(original.headers).length > 0) http.headers = original.headers;
-    const fieldErrors = original.extensions.errors;
-    return shaped(error, original.message, {
-      code: original.code,
-      http,
-      ...(fieldErrors ? { errors: fieldErrors } : {}),
-    });
+  // The REST path's mapping: a database that did not answer in time is DATABASE_UNAVAILABLE
+  // (503, marked as a dependency failure), anything unknown an internal error.
+  const problem = toProblemError(original);
+  if (problem.status === 500) {
+    onInternal?.(problem.cause ?? original);
+    return shaped(error, MASKED_MESSAGE, INTERNAL);
   }
-  onInternal?.(original);
-  return shaped(error, MASKED_MESSAGE, INTERNAL);
+  const http: { status: number; headers?: Record<string, string> } = { status: problem.status };
+  if (Object.keys(problem.headers).length > 0) http.headers = problem.headers;
+  const fieldErrors = problem.expose ? problem.extensions.errors : undefined;
+  // A 5xx other than 500 says what it is by its title and code; details stay server-side.
+  return shaped(error, problem.expose ? problem.message : problem.title, {
+    code: problem.code,
+    http,
+    ...(fieldErrors ? { errors: fieldErrors } : {}),
+  });
 }
