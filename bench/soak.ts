@@ -65,21 +65,25 @@ writeFileSync(
   }),
 );
 const base = { LOG_LEVEL: 'warn' };
+const operatorPorts = { catalog: await freePort(), orders: await freePort(), gateway: await freePort() };
 const processes = {
   catalog: start(process.execPath, ['services/catalog/src/main.ts'], {
     ...base,
     CATALOG_PORT: String(catalogPort),
+    CATALOG_OPERATOR_PORT: String(operatorPorts.catalog),
     DATABASE_URL: `sqlite:${dir}/catalog.db`,
   }),
   orders: start(process.execPath, ['services/orders/src/main.ts'], {
     ...base,
     ORDERS_PORT: String(ordersPort),
+    ORDERS_OPERATOR_PORT: String(operatorPorts.orders),
     DATABASE_URL: `sqlite:${dir}/orders.db`,
     CATALOG_URL: catalogUrl,
   }),
   gateway: start(process.execPath, ['services/gateway/src/main.ts'], {
     ...base,
     GATEWAY_PORT: String(gatewayPort),
+    GATEWAY_OPERATOR_PORT: String(operatorPorts.gateway),
     GATEWAY_FILE: gatewayFile,
     GATEWAY_WATCH: 'false',
   }),
@@ -119,13 +123,31 @@ try {
   const latencies: number[] = [];
   let inFlight = 0;
   let skipped = 0;
-  const samples: Array<{ s: number; rss: Record<string, number> }> = [];
-  const sample = (s: number) => {
-    const rss: Record<string, number> = {};
-    for (const [name, child] of Object.entries(processes)) rss[name] = rssMiB(child.pid!);
-    samples.push({ s, rss });
+  const failures = new Map<string, number>();
+  const samples: Array<{ s: number; rss: Record<string, number>; heap: Record<string, number> }> = [];
+  // RSS keeps a process's high-water mark; the V8 heap in use (from the operator's /metrics)
+  // is what grows with a leak.
+  const heapMiB = async (name: keyof typeof operatorPorts): Promise<number> => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${operatorPorts[name]}/metrics`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      const used = /^nodejs_heap_size_used_bytes(?:{[^}]*})? (\S+)$/m.exec(await res.text())?.[1];
+      return used ? Math.round((Number(used) / 1024 / 1024) * 10) / 10 : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
   };
-  sample(0);
+  const sample = async (s: number) => {
+    const rss: Record<string, number> = {};
+    const heap: Record<string, number> = {};
+    for (const [name, child] of Object.entries(processes)) {
+      rss[name] = rssMiB(child.pid!);
+      heap[name] = await heapMiB(name as keyof typeof operatorPorts);
+    }
+    samples.push({ s, rss, heap });
+  };
+  await sample(0);
   const t0 = Date.now();
   const end = t0 + duration * 1000;
   // Open loop: every tick sends what the schedule (`rate` per second since the start) says is due,
@@ -151,8 +173,13 @@ try {
         const started = performance.now();
         fetch(`${gatewayUrl}${path}`, { ...init, signal: AbortSignal.timeout(10_000) })
           .then(async (res) => {
-            await res.arrayBuffer();
+            const body = await res.text();
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+            if (res.status >= 500) {
+              const code = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? 'no code';
+              const key = `${res.status} ${code}`;
+              failures.set(key, (failures.get(key) ?? 0) + 1);
+            }
           })
           .catch(() => statuses.set(0, (statuses.get(0) ?? 0) + 1))
           .finally(() => {
@@ -163,10 +190,10 @@ try {
     }, 10);
     const sampler = setInterval(() => {
       if (Date.now() >= end) clearInterval(sampler);
-      else sample(Math.round((Date.now() - t0) / 1000));
+      else void sample(Math.round((Date.now() - t0) / 1000));
     }, sampleEvery * 1000);
   });
-  sample(Math.round((Date.now() - t0) / 1000));
+  await sample(Math.round((Date.now() - t0) / 1000));
 
   latencies.sort((a, b) => a - b);
   const pick = (q: number) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]! * 10) / 10;
@@ -179,9 +206,16 @@ try {
     requests: latencies.length,
     skipped,
     statuses: Object.fromEntries(statuses),
+    server_errors: Object.fromEntries(failures),
     latency_ms: { p50: pick(0.5), p99: pick(0.99), max: pick(1) },
     rss_mib: Object.fromEntries(
       Object.keys(processes).map((name) => [name, { start: first[name], end: last[name] }]),
+    ),
+    heap_mib: Object.fromEntries(
+      Object.keys(processes).map((name) => [
+        name,
+        { start: samples[0]!.heap[name], end: samples.at(-1)!.heap[name] },
+      ]),
     ),
     samples,
   };
@@ -189,7 +223,7 @@ try {
   const rows = Object.keys(processes)
     .map(
       (name) =>
-        `| ${name} | ${first[name]} | ${last[name]} | ${Math.max(...samples.map((s) => s.rss[name]!))} |`,
+        `| ${name} | ${first[name]} | ${last[name]} | ${Math.max(...samples.map((s) => s.rss[name]!))} | ${samples[0]!.heap[name]} | ${samples.at(-1)!.heap[name]} | ${Math.max(...samples.map((s) => s.heap[name]!).filter((h) => !Number.isNaN(h)))} |`,
     )
     .join('\n');
   writeFileSync(
@@ -202,10 +236,11 @@ pages, single products, categories, a 404, a malformed limit, an anonymous cart 
 For 30 minutes: \`npm run soak -- --duration 1800\` (add \`--rate 300\` for the issue's rate).
 
 - ${result.requests} requests (${Math.round(result.requests / duration)}/s), ${skipped} skipped (200 in flight); statuses ${JSON.stringify(result.statuses)}
+- 5xx by code: ${JSON.stringify(result.server_errors)}
 - latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms, max ${result.latency_ms.max} ms
 
-| process | RSS at start (MiB) | RSS at end (MiB) | highest (MiB) |
-| --- | --- | --- | --- |
+| process | RSS at start (MiB) | RSS at end (MiB) | RSS highest (MiB) | heap used at start (MiB) | heap used at end (MiB) | heap used highest (MiB) |
+| --- | --- | --- | --- | --- | --- | --- |
 ${rows}
 
 Every sample (every ${sampleEvery} s) is in \`soak.json\`.
