@@ -45,6 +45,11 @@ export interface DeploymentOptions {
   webRefreshLeewaySeconds?: number;
   /** How long a dead payments replica keeps the sync lease. */
   paymentsLeaseMs?: number;
+  /**
+   * SHUTDOWN_DELAY_MS of every replica: how long it keeps serving after SIGTERM while its
+   * /health says draining. Longer than HAProxy needs to take it out (two checks 500 ms apart).
+   */
+  shutdownDelayMs?: number;
 }
 
 export interface ReplicaInfo {
@@ -76,7 +81,12 @@ export interface Deployment {
   haproxy: Haproxy;
   /** Signals a replica and waits for it to stop. */
   stopReplica(name: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<number | string>;
-  /** Starts a stopped replica again on its port and waits until HAProxy sends it traffic. */
+  /**
+   * Takes a replica out of HAProxy's rotation (the runtime API's drain) and resolves once it
+   * has no request in flight there, or after `timeoutMs`; returns how long that took.
+   */
+  drainReplica(name: string, timeoutMs?: number): Promise<number>;
+  /** Starts a stopped replica again on its port, puts it back in HAProxy's rotation, waits until it is UP. */
   startReplica(name: string): Promise<void>;
   /** Resolves once the replica answers /health and HAProxy has it UP. */
   waitUp(name: string, timeoutMs?: number): Promise<void>;
@@ -132,6 +142,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     const common = {
       LOG_LEVEL: 'warn',
       PORTICO_DATA_DIR: dir,
+      SHUTDOWN_DELAY_MS: String(options.shutdownDelayMs ?? 2000),
       DATABASE_URL: databaseUrl,
       [`${NAME}_DATABASE_SCHEMA`]: schema(info.service),
       [`${NAME}_PORT`]: String(info.port),
@@ -244,8 +255,23 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       await info.process.signal(signal);
       return info.process.exited;
     },
+    async drainReplica(name, timeoutMs = 30_000) {
+      const t0 = Date.now();
+      const { service } = replica(name);
+      await haproxy.drain(service, name);
+      for (;;) {
+        const stat = (await haproxy.servers()).get(name);
+        if (!stat || (stat.sessions === 0 && stat.queued === 0)) break;
+        if (Date.now() - t0 > timeoutMs) break;
+        await sleep(50);
+      }
+      return Date.now() - t0;
+    },
     async startReplica(name) {
-      launch(replica(name));
+      const info = replica(name);
+      launch(info);
+      await waitHealthy(info, Date.now() + 300_000);
+      await haproxy.ready(info.service, name);
       await waitUp(name);
     },
     waitUp,
