@@ -324,7 +324,12 @@ async function dropSchemas(databaseUrl: string, schemas: string[]) {
   }
 }
 
-/** The embedded gateway file with its upstreams on HAProxy and limits raised for load, but one. */
+/**
+ * The embedded gateway file with its upstreams on HAProxy and limits raised for load, but one.
+ * Each upstream's one instance is HAProxy's frontend, which checks, drains and retries over
+ * the replicas itself: the gateway's own health check and stall detection would eject that
+ * one address when a single slow `/health` passes through it, and leave no instance at all.
+ */
 function gatewayYaml(url: (service: Service) => string): string {
   const embedded = readFileSync(join(ROOT, 'services/gateway/gateway.yaml'), 'utf8');
   const ports: Record<string, Service> = {
@@ -332,9 +337,13 @@ function gatewayYaml(url: (service: Service) => string): string {
     '8002': 'catalog',
     '8003': 'orders',
     '8004': 'payments',
+    '9000': 'identity',
   };
   return embedded
-    .replace(/http:\/\/127\.0\.0\.1:(800[1-4])/g, (_, port: string) => url(ports[port]!))
+    .replace(
+      /\[http:\/\/127\.0\.0\.1:(800[1-4]|9000)\], healthCheck: \{[^}]*\}/g,
+      (_, port: string) => `[${url(ports[port]!)}], breaker: { stallAfter: 0 }`,
+    )
     .replace(/origins: \[http:\/\/localhost:3000\]/, `origins: [${url('web')}]`)
     .replace(
       /- name: (\S+)\n((?: {4}.*\n)*?) {4}rateLimit: \{ limit: (\d+), window: 1m \}/g,

@@ -64,9 +64,10 @@ export function haproxyConfig(backends: Backend[], socket: string): string {
     '  retry-on conn-failure empty-response junk-response response-timeout 502 503 504',
     '  option httpchk GET /health',
     // A replica that says it is draining (503), or refuses, is out after two checks half a
-    // second apart: within SHUTDOWN_DELAY_MS, while it still serves. Generous check timeouts:
-    // on a busy machine a slow /health is not a dead replica.
-    '  timeout check 3s',
+    // second apart: within SHUTDOWN_DELAY_MS, while it still serves. A generous check timeout:
+    // on a busy machine a slow /health is not a dead replica, and with both replicas of a
+    // service marked down for being slow every request would be refused.
+    '  timeout check 10s',
     '  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2',
     '',
   ];

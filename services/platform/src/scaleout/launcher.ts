@@ -89,12 +89,22 @@ export function dockerLauncher(image: string, dir: string): Launcher {
       if (asRoot) execFileSync('chown', ['-R', IMAGE_USER, dir]);
       const started = run(
         join(ROOT, 'deploy/image/run.sh'),
-        [container, service, ...Object.entries(env).map(([key, value]) => `${key}=${value}`)],
+        [
+          container,
+          service,
+          ...Object.entries({
+            // One V8 code cache for the deployment's replicas, in its directory (a third faster to start).
+            NODE_COMPILE_CACHE: join(dir, 'node-compile-cache'),
+            ...env,
+          }).map(([key, value]) => `${key}=${value}`),
+        ],
         {
           env: {
             ...process.env,
             PORTICO_IMAGE: image,
-            PORTICO_RUN_OPTS: `--volume ${dir}:${dir} ${user}`.trim(),
+            // HAProxy's checks are these replicas' probes, as a cluster's are: the image's
+            // HEALTHCHECK would only start another Node in each container every 10 s.
+            PORTICO_RUN_OPTS: `--no-healthcheck --volume ${dir}:${dir} ${user}`.trim(),
           },
         },
       );
