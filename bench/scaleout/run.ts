@@ -12,7 +12,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   type CachePurgeCheck,
@@ -75,8 +75,11 @@ if (values.up) {
       `API       ${deployment.url('gateway')}`,
       `identity  ${deployment.url('identity')}`,
       ...Object.entries(deployment.logins).map(([user, password]) => `login     ${user} / ${password}`),
-      ...deployment.replicas.map((r) => `replica   ${r.name.padEnd(12)} ${deployment.replicaUrl(r.name)}`),
-      `HAProxy   ${dir}/haproxy.cfg`,
+      ...deployment.replicas.map(
+        (r) =>
+          `replica   ${r.name.padEnd(12)} ${deployment.replicaUrl(r.name)}${image ? `  container ${basename(dir)}-${r.name}` : ''}`,
+      ),
+      `HAProxy   ${dir}/haproxy.cfg, runtime API on ${dir}/haproxy.sock`,
     ].join('\n'),
   );
   await new Promise((resolve) => {

@@ -215,8 +215,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       await res?.body?.cancel();
       if (res?.ok) return;
       const code = await Promise.race([info.process.exited, sleep(100, undefined)]);
-      if (code !== undefined)
-        throw new Error(`${info.name} exited (${code}) while starting:\n${info.process.output()}`);
+      if (code !== undefined) throw new ExitedWhileStarting(info, code);
       if (stopped) throw new Error(`${info.name}: the deployment is stopping`);
       if (Date.now() > deadline)
         throw new Error(`${info.name} not healthy in time:\n${info.process.output()}`);
@@ -229,6 +228,22 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     servers: replicas.filter((r) => r.service === service).map((r) => ({ name: r.name, port: r.port })),
   }));
   const haproxy = await startHaproxy(dir, backends);
+
+  /**
+   * Launches a replica and waits until it answers /health. One that exits while starting
+   * (PostgreSQL or Redis too slow to answer on a busy machine) is started again, as an
+   * orchestrator restarts a container that failed, at most `attempts` times.
+   */
+  const launchHealthy = async (info: ReplicaInfo, deadline: number, attempts = 3) => {
+    for (let attempt = 1; ; attempt++) {
+      launch(info);
+      try {
+        return await waitHealthy(info, deadline);
+      } catch (err) {
+        if (!(err instanceof ExitedWhileStarting) || attempt >= attempts || stopped) throw err;
+      }
+    }
+  };
 
   const waitUp = async (name: string, timeoutMs = 300_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -269,8 +284,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     },
     async startReplica(name) {
       const info = replica(name);
-      launch(info);
-      await waitHealthy(info, Date.now() + 300_000);
+      await launchHealthy(info, Date.now() + 300_000);
       await haproxy.ready(info.service, name);
       await waitUp(name);
     },
@@ -293,9 +307,9 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     // Identity's replicas together, then every other replica at once: each service's
     // replicas run their migrations on a fresh schema at the same moment.
     const start = async (group: ReplicaInfo[]) => {
-      group.forEach(launch);
       const deadline = Date.now() + 420_000;
-      await Promise.all(group.map((r) => waitHealthy(r, deadline)));
+      // Once each: a replica that fails here (a migration that conflicted) fails the start.
+      await Promise.all(group.map((r) => launchHealthy(r, deadline, 1)));
     };
     await start(replicas.filter((r) => r.service === 'identity'));
     await start(replicas.filter((r) => r.service !== 'identity'));
@@ -312,6 +326,12 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     throw err;
   }
   return deployment;
+}
+
+class ExitedWhileStarting extends Error {
+  constructor(info: ReplicaInfo, code: number | string) {
+    super(`${info.name} exited (${code}) while starting:\n${info.process.output()}`);
+  }
 }
 
 async function dropSchemas(databaseUrl: string, schemas: string[]) {
