@@ -237,13 +237,14 @@ describe('scale-out: many replicas behind HAProxy on PostgreSQL and Redis', {
   });
 
   test('a rolling restart, one replica at a time, drained first, under load: no request fails', {
-    timeout: 400_000,
+    // Five replicas restarted one after the other: seconds each on an idle machine, a minute on a busy one.
+    timeout: 600_000,
   }, async (t) => {
     // The first replica of each was just replaced after its kill -9; CI rolls the second, so every
     // replica has been replaced once (`npm run scaleout` rolls them all, one after the other).
     const result = await rolloutUnderLoad(deployment, fixture, {
       rate: LOAD.rate,
-      maxDurationMs: 400_000,
+      maxDurationMs: 600_000,
       replicas: [2],
     });
     t.diagnostic(summary(result));

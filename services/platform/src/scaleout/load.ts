@@ -10,6 +10,8 @@ export interface Outcome {
   /** The request did what it should (a 2xx, or the answer the probe expects). */
   ok: boolean;
   status: number;
+  /** For a failure: who answered it (the problem's `code`, or HAProxy's own page). */
+  reason?: string;
   /** For a write: what to look up later to prove it was kept. */
   acknowledged?: string;
 }
@@ -83,7 +85,8 @@ export async function steadyLoad(options: {
       .send(AbortSignal.timeout(options.timeoutMs ?? 10_000))
       .then(
         (outcome) => {
-          if (!outcome.ok) fail(String(outcome.status));
+          if (!outcome.ok)
+            fail(outcome.reason ? `${outcome.status} ${outcome.reason}` : String(outcome.status));
           else if (outcome.acknowledged)
             report.acknowledged.push({ probe: probe.name, id: outcome.acknowledged });
         },

@@ -70,13 +70,26 @@ export async function prepare(deployment: Deployment): Promise<Fixture> {
   return { alice, admin, console, productId, categoryId, intentId: intent.body.data.id };
 }
 
+/** Who sent a failed answer: the problem's `code` when a service did, else HAProxy's page or nothing. */
+async function reason(res: Response): Promise<string | undefined> {
+  const text = await res.text().catch(() => '');
+  try {
+    return (JSON.parse(text) as { code?: string }).code;
+  } catch {
+    return /<html>/i.test(text) ? 'HAProxy' : undefined;
+  }
+}
+
 /** Traffic over every replicated kind, through HAProxy as clients see it. */
 export function probes(deployment: Deployment, fixture: Fixture): Probe[] {
   const gateway = deployment.url('gateway');
   const get = (url: string, token?: string) =>
     fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (res) => {
-      await res.body?.cancel();
-      return { ok: res.status === 200, status: res.status };
+      if (res.status === 200) {
+        await res.body?.cancel();
+        return { ok: true, status: 200 };
+      }
+      return { ok: false, status: res.status, reason: await reason(res) };
     });
   let n = 0;
   return [
@@ -133,8 +146,9 @@ export function probes(deployment: Deployment, fixture: Fixture): Probe[] {
             category_id: fixture.categoryId,
           }),
         });
+        if (res.status !== 201) return { ok: false, status: res.status, reason: await reason(res) };
         const body = (await res.json().catch(() => ({}))) as { data?: { id: string } };
-        return { ok: res.status === 201, status: res.status, acknowledged: body.data?.id };
+        return { ok: true, status: 201, acknowledged: body.data?.id };
       },
     },
   ];
