@@ -2,8 +2,8 @@
  * `npm run scaleout -- --duration 120s --rate 100 [--containers]`: the scale-out deployment
  * (services/platform/src/scaleout) under longer load than CI runs. The checks across
  * replicas (rate limit, cache purge, subscription), kill -9 of one replica of each kind,
- * then two rolling restarts of every replica: drained through HAProxy's runtime API first,
- * then with SIGTERM alone (HAProxy's health checks take the replica out while it drains).
+ * then a rolling restart of every replica, drained through HAProxy's runtime API first, and
+ * one of the second replicas with SIGTERM alone (HAProxy's checks take each out while it drains).
  * Writes bench/results/scaleout.md.
  * `--containers` runs each replica as a container of the image (`--image`, else
  * PORTICO_IMAGE, else portico:latest; deploy/image/build.sh makes it) instead of a process.
@@ -115,7 +115,13 @@ try {
   const maxDurationMs = Math.max(durationMs, 600_000);
   drained = await rolloutUnderLoad(deployment, fixture, { rate, maxDurationMs, drain: 'haproxy' });
   console.log('rollout, drained through HAProxy:', summary(drained));
-  terminated = await rolloutUnderLoad(deployment, fixture, { rate, maxDurationMs, drain: 'health-check' });
+  // SIGTERM alone, one replica of each service (the second), which is enough to see it.
+  terminated = await rolloutUnderLoad(deployment, fixture, {
+    rate,
+    maxDurationMs,
+    drain: 'health-check',
+    replicas: [2],
+  });
   console.log('rollout, SIGTERM only:', summary(terminated));
 } finally {
   await deployment.stop();
@@ -175,7 +181,7 @@ writeFileSync(
     ...section('kill -9 of one replica of each kind', kill),
     ...section('Rolling restart of every replica, drained through the HAProxy runtime API first', drained),
     ...section(
-      "Rolling restart of every replica, SIGTERM only (HAProxy's checks see /health draining)",
+      "Rolling restart of the second replica of each service, SIGTERM only (HAProxy's checks see /health draining)",
       terminated,
     ),
   ].join('\n'),
