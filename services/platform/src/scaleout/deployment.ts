@@ -347,10 +347,11 @@ async function dropSchemas(databaseUrl: string, schemas: string[]) {
 /**
  * The embedded gateway file with its upstreams on HAProxy and limits raised for load, but one.
  * Each upstream's one instance is HAProxy's frontend, which checks, drains and retries over
- * the replicas itself. The gateway's own health check, stall detection and breaker (five
- * failures in a row, timeouts included) would eject that one address for a slow `/health`
- * or a few slow answers passing through it, and refuse every request to the service (503)
- * for the cooldown: only a breaker that opens on a real outage of the service is left.
+ * the replicas itself. Ejecting that one address refuses every request to the service (503
+ * CIRCUIT_OPEN), so the gateway's own means are kept for an outage: no periodic check, and
+ * the checks its /health makes (HAProxy asks every 500 ms) eject only after ten failures in
+ * a row; no stall ejection; a breaker that opens after 100 failures in a row, not five slow
+ * answers on a busy machine.
  */
 function gatewayYaml(url: (service: Service) => string): string {
   const embedded = readFileSync(join(ROOT, 'services/gateway/gateway.yaml'), 'utf8');
@@ -364,7 +365,8 @@ function gatewayYaml(url: (service: Service) => string): string {
   return embedded
     .replace(
       /\[http:\/\/127\.0\.0\.1:(800[1-4]|9000)\], healthCheck: \{[^}]*\}/g,
-      (_, port: string) => `[${url(ports[port]!)}], breaker: { stallAfter: 0, failures: 100 }`,
+      (_, port: string) =>
+        `[${url(ports[port]!)}], healthCheck: { unhealthyAfter: 10 }, breaker: { stallAfter: 0, failures: 100 }`,
     )
     .replace(/origins: \[http:\/\/localhost:3000\]/, `origins: [${url('web')}]`)
     .replace(
