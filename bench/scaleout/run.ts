@@ -154,7 +154,20 @@ const section = (title: string, r: RunResult) => [
   '',
   `Events (ms from the start): ${r.events.map((e) => `${e.at} ${e.what}`).join('; ')}.`,
   '',
+  ...(r.load.failedAt.length
+    ? [`Failed requests by when they were sent: ${failureWindows(r.load.failedAt)}.`, '']
+    : []),
 ];
+
+/** Failed requests counted per 5-second window of the run, the empty windows left out. */
+function failureWindows(at: number[]): string {
+  const windows = new Map<number, number>();
+  for (const ms of at) windows.set(Math.floor(ms / 5000), (windows.get(Math.floor(ms / 5000)) ?? 0) + 1);
+  return [...windows]
+    .sort(([a], [b]) => a - b)
+    .map(([w, n]) => `${w * 5}–${w * 5 + 5} s: ${n}`)
+    .join(', ');
+}
 
 const { rateLimit, cache, subscription } = checks;
 writeFileSync(

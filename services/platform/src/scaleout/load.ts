@@ -38,6 +38,8 @@ export interface LoadReport {
   failedIdempotent: number;
   failedWrites: number;
   acknowledged: Array<{ probe: string; id: string }>;
+  /** When each failed request was sent (ms from the start), to lay them beside the faults. */
+  failedAt: number[];
   probes: Record<string, ProbeReport>;
   latencyMs: { p50: number; p99: number; max: number };
 }
@@ -59,6 +61,7 @@ export async function steadyLoad(options: {
     failedIdempotent: 0,
     failedWrites: 0,
     acknowledged: [],
+    failedAt: [],
     probes: Object.fromEntries(probes.map((p) => [p.name, { sent: 0, failed: 0, failures: {} }])),
     latencyMs: { p50: 0, p99: 0, max: 0 },
   };
@@ -76,6 +79,7 @@ export async function steadyLoad(options: {
     report.sent++;
     const started = performance.now();
     const fail = (reason: string) => {
+      report.failedAt.push(Math.round(started - t0));
       stats.failed++;
       stats.failures[reason] = (stats.failures[reason] ?? 0) + 1;
       if (probe.idempotent) report.failedIdempotent++;
