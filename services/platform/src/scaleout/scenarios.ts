@@ -49,7 +49,14 @@ export async function api(
 export async function prepare(deployment: Deployment): Promise<Fixture> {
   const [alice, admin] = [await apiLogin(deployment, 'alice'), await apiLogin(deployment, 'admin')];
   const console = await consoleSignIn(deployment, 'alice', 'web-1');
-  const products = await api(deployment, 'GET', '/api/v1/products?per_page=1');
+  // The first read through a gateway that has just started may find no catalog yet: ask again a while.
+  let products = await api(deployment, 'GET', '/api/v1/products?per_page=1');
+  for (const deadline = Date.now() + 30_000; !products.body?.data?.[0] && Date.now() < deadline; ) {
+    await sleep(500);
+    products = await api(deployment, 'GET', '/api/v1/products?per_page=1');
+  }
+  if (!products.body?.data?.[0])
+    throw new Error(`products: ${products.status} ${JSON.stringify(products.body)}`);
   const { id: productId, category_id: categoryId } = products.body.data[0];
   const added = await api(deployment, 'POST', '/api/v1/cart/items', alice.accessToken, {
     product_id: productId,
