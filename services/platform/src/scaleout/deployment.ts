@@ -45,6 +45,11 @@ export interface DeploymentOptions {
   webRefreshLeewaySeconds?: number;
   /** How long a dead payments replica keeps the sync lease. */
   paymentsLeaseMs?: number;
+  /**
+   * SHUTDOWN_DELAY_MS of every replica: how long it keeps serving after SIGTERM while its
+   * /health says draining. Longer than HAProxy needs to take it out (two checks 500 ms apart).
+   */
+  shutdownDelayMs?: number;
 }
 
 export interface ReplicaInfo {
@@ -76,7 +81,12 @@ export interface Deployment {
   haproxy: Haproxy;
   /** Signals a replica and waits for it to stop. */
   stopReplica(name: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<number | string>;
-  /** Starts a stopped replica again on its port and waits until HAProxy sends it traffic. */
+  /**
+   * Takes a replica out of HAProxy's rotation (the runtime API's drain) and resolves once it
+   * has no request in flight there, or after `timeoutMs`; returns how long that took.
+   */
+  drainReplica(name: string, timeoutMs?: number): Promise<number>;
+  /** Starts a stopped replica again on its port, puts it back in HAProxy's rotation, waits until it is UP. */
   startReplica(name: string): Promise<void>;
   /** Resolves once the replica answers /health and HAProxy has it UP. */
   waitUp(name: string, timeoutMs?: number): Promise<void>;
@@ -132,6 +142,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     const common = {
       LOG_LEVEL: 'warn',
       PORTICO_DATA_DIR: dir,
+      SHUTDOWN_DELAY_MS: String(options.shutdownDelayMs ?? 2000),
       DATABASE_URL: databaseUrl,
       [`${NAME}_DATABASE_SCHEMA`]: schema(info.service),
       [`${NAME}_PORT`]: String(info.port),
@@ -204,8 +215,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       await res?.body?.cancel();
       if (res?.ok) return;
       const code = await Promise.race([info.process.exited, sleep(100, undefined)]);
-      if (code !== undefined)
-        throw new Error(`${info.name} exited (${code}) while starting:\n${info.process.output()}`);
+      if (code !== undefined) throw new ExitedWhileStarting(info, code);
       if (stopped) throw new Error(`${info.name}: the deployment is stopping`);
       if (Date.now() > deadline)
         throw new Error(`${info.name} not healthy in time:\n${info.process.output()}`);
@@ -218,6 +228,22 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     servers: replicas.filter((r) => r.service === service).map((r) => ({ name: r.name, port: r.port })),
   }));
   const haproxy = await startHaproxy(dir, backends);
+
+  /**
+   * Launches a replica and waits until it answers /health. One that exits while starting
+   * (PostgreSQL or Redis too slow to answer on a busy machine) is started again, as an
+   * orchestrator restarts a container that failed, at most `attempts` times.
+   */
+  const launchHealthy = async (info: ReplicaInfo, deadline: number, attempts = 3) => {
+    for (let attempt = 1; ; attempt++) {
+      launch(info);
+      try {
+        return await waitHealthy(info, deadline);
+      } catch (err) {
+        if (!(err instanceof ExitedWhileStarting) || attempt >= attempts || stopped) throw err;
+      }
+    }
+  };
 
   const waitUp = async (name: string, timeoutMs = 300_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -244,8 +270,22 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       await info.process.signal(signal);
       return info.process.exited;
     },
+    async drainReplica(name, timeoutMs = 30_000) {
+      const t0 = Date.now();
+      const { service } = replica(name);
+      await haproxy.drain(service, name);
+      for (;;) {
+        const stat = (await haproxy.servers()).get(name);
+        if (!stat || (stat.sessions === 0 && stat.queued === 0)) break;
+        if (Date.now() - t0 > timeoutMs) break;
+        await sleep(50);
+      }
+      return Date.now() - t0;
+    },
     async startReplica(name) {
-      launch(replica(name));
+      const info = replica(name);
+      await launchHealthy(info, Date.now() + 300_000);
+      await haproxy.ready(info.service, name);
       await waitUp(name);
     },
     waitUp,
@@ -267,9 +307,9 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     // Identity's replicas together, then every other replica at once: each service's
     // replicas run their migrations on a fresh schema at the same moment.
     const start = async (group: ReplicaInfo[]) => {
-      group.forEach(launch);
       const deadline = Date.now() + 420_000;
-      await Promise.all(group.map((r) => waitHealthy(r, deadline)));
+      // Once each: a replica that fails here (a migration that conflicted) fails the start.
+      await Promise.all(group.map((r) => launchHealthy(r, deadline, 1)));
     };
     await start(replicas.filter((r) => r.service === 'identity'));
     await start(replicas.filter((r) => r.service !== 'identity'));
@@ -288,6 +328,12 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   return deployment;
 }
 
+class ExitedWhileStarting extends Error {
+  constructor(info: ReplicaInfo, code: number | string) {
+    super(`${info.name} exited (${code}) while starting:\n${info.process.output()}`);
+  }
+}
+
 async function dropSchemas(databaseUrl: string, schemas: string[]) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -298,7 +344,15 @@ async function dropSchemas(databaseUrl: string, schemas: string[]) {
   }
 }
 
-/** The embedded gateway file with its upstreams on HAProxy and limits raised for load, but one. */
+/**
+ * The embedded gateway file with its upstreams on HAProxy and limits raised for load, but one.
+ * Each upstream's one instance is HAProxy's frontend, which checks, drains and retries over
+ * the replicas itself. Ejecting that one address refuses every request to the service (503
+ * CIRCUIT_OPEN), so the gateway's own means are kept for an outage: no periodic check, and
+ * the checks its /health makes (HAProxy asks every 500 ms) eject only after ten failures in
+ * a row; no stall ejection; a breaker that opens after 100 failures in a row, not five slow
+ * answers on a busy machine.
+ */
 function gatewayYaml(url: (service: Service) => string): string {
   const embedded = readFileSync(join(ROOT, 'services/gateway/gateway.yaml'), 'utf8');
   const ports: Record<string, Service> = {
@@ -306,9 +360,14 @@ function gatewayYaml(url: (service: Service) => string): string {
     '8002': 'catalog',
     '8003': 'orders',
     '8004': 'payments',
+    '9000': 'identity',
   };
   return embedded
-    .replace(/http:\/\/127\.0\.0\.1:(800[1-4])/g, (_, port: string) => url(ports[port]!))
+    .replace(
+      /\[http:\/\/127\.0\.0\.1:(800[1-4]|9000)\], healthCheck: \{[^}]*\}/g,
+      (_, port: string) =>
+        `[${url(ports[port]!)}], healthCheck: { unhealthyAfter: 10 }, breaker: { stallAfter: 0, failures: 100 }`,
+    )
     .replace(/origins: \[http:\/\/localhost:3000\]/, `origins: [${url('web')}]`)
     .replace(
       /- name: (\S+)\n((?: {4}.*\n)*?) {4}rateLimit: \{ limit: (\d+), window: 1m \}/g,

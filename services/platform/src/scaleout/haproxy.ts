@@ -3,6 +3,8 @@
  * one frontend per service on a loopback port, round robin over that service's replicas,
  * health checks on `/health`, and a connection that fails retried on the other replica.
  * `X-Portico-Replica: <name>` picks a replica, so a test can pin one request to it.
+ * The runtime API (an admin socket) drains a replica before it is stopped and readmits it
+ * once it is back, as a rolling restart does with a load balancer it controls.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -61,9 +63,12 @@ export function haproxyConfig(backends: Backend[], socket: string): string {
     '  option redispatch 1',
     '  retry-on conn-failure empty-response junk-response response-timeout 502 503 504',
     '  option httpchk GET /health',
-    // Generous check timeouts: on a busy machine a slow /health is not a dead replica.
-    '  timeout check 3s',
-    '  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2',
+    // A replica that says it is draining (503), or refuses, is out after two checks half a
+    // second apart: within SHUTDOWN_DELAY_MS, while it still serves. A generous check timeout:
+    // on a busy machine a slow /health is not a dead replica, and with both replicas of a
+    // service marked down for being slow every request would be refused.
+    '  timeout check 10s',
+    '  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2',
     '',
   ];
   for (const { service, port, servers } of backends) {
@@ -83,9 +88,29 @@ export function haproxyConfig(backends: Backend[], socket: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+export interface ServerStat {
+  /** UP, DOWN, DRAIN, MAINT, … as HAProxy's checks and its runtime state say. */
+  status: string;
+  /** Requests it is serving now and requests queued for it. */
+  sessions: number;
+  queued: number;
+}
+
+/** What HAProxy did for one backend since it started: its retries and redispatches. */
+export interface BackendStat {
+  retries: number;
+  redispatches: number;
+}
+
 export interface Haproxy {
   /** Server name → UP, DOWN, MAINT, … as HAProxy's checks see it. */
   status(): Promise<Map<string, string>>;
+  servers(): Promise<Map<string, ServerStat>>;
+  backends(): Promise<Map<string, BackendStat>>;
+  /** No new request goes to the server (`set server … state drain`); those in flight finish. */
+  drain(backend: string, server: string): Promise<void>;
+  /** Back in the rotation once its health checks pass (`set server … state ready`). */
+  ready(backend: string, server: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -115,26 +140,59 @@ export async function startHaproxy(
       conn.on('error', reject);
       conn.end(`${command}\n`);
     });
+  // A busy HAProxy may close its admin socket on us (EPIPE): ask again.
+  const command = async (line: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ask(line);
+      } catch (err) {
+        if (attempt >= 5 || child.exitCode !== null) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  };
+  /** `show stat` as rows keyed by its CSV header (`# pxname,svname,qcur,…`). */
+  const stats = async () => {
+    const [header = '', ...lines] = (await command('show stat')).split('\n');
+    const names = header.replace(/^# /, '').split(',');
+    return lines
+      .filter((line) => line.includes(','))
+      .map((line) => {
+        const values = line.split(',');
+        return Object.fromEntries(names.map((name, i) => [name, values[i] ?? '']));
+      });
+  };
+  const setState = async (backend: string, server: string, state: 'drain' | 'ready') => {
+    const answer = (await command(`set server ${backend}/${server} state ${state}`)).trim();
+    if (answer) throw new Error(`HAProxy: set server ${backend}/${server} state ${state}: ${answer}`);
+  };
   const haproxy: Haproxy = {
     async status() {
-      // A busy HAProxy may close its admin socket on us (EPIPE): ask again.
-      let csv = '';
-      for (let attempt = 1; ; attempt++) {
-        try {
-          csv = await ask('show stat');
-          break;
-        } catch (err) {
-          if (attempt >= 5 || child.exitCode !== null) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-        }
-      }
       const result = new Map<string, string>();
-      for (const line of csv.split('\n').slice(1)) {
-        const [, server, , , , , , , , , , , , , , , , status] = line.split(',');
-        if (server && server !== 'FRONTEND' && server !== 'BACKEND') result.set(server, status!);
+      for (const [name, stat] of await haproxy.servers()) result.set(name, stat.status);
+      return result;
+    },
+    async servers() {
+      const result = new Map<string, ServerStat>();
+      for (const row of await stats()) {
+        if (row.svname === 'FRONTEND' || row.svname === 'BACKEND' || !row.svname) continue;
+        result.set(row.svname, {
+          status: row.status ?? '',
+          sessions: Number(row.scur),
+          queued: Number(row.qcur),
+        });
       }
       return result;
     },
+    async backends() {
+      const result = new Map<string, BackendStat>();
+      for (const row of await stats())
+        if (row.svname === 'BACKEND')
+          result.set(row.pxname!, { retries: Number(row.wretr), redispatches: Number(row.wredis) });
+      return result;
+    },
+    drain: (backend, server) => setState(backend, server, 'drain'),
+    ready: (backend, server) => setState(backend, server, 'ready'),
     async stop() {
       child.kill('SIGTERM');
       await exited;

@@ -10,6 +10,8 @@ export interface Outcome {
   /** The request did what it should (a 2xx, or the answer the probe expects). */
   ok: boolean;
   status: number;
+  /** For a failure: who answered it (the problem's `code`, or HAProxy's own page). */
+  reason?: string;
   /** For a write: what to look up later to prove it was kept. */
   acknowledged?: string;
 }
@@ -36,6 +38,8 @@ export interface LoadReport {
   failedIdempotent: number;
   failedWrites: number;
   acknowledged: Array<{ probe: string; id: string }>;
+  /** When each failed request was sent (ms from the start), to lay them beside the faults. */
+  failedAt: number[];
   probes: Record<string, ProbeReport>;
   latencyMs: { p50: number; p99: number; max: number };
 }
@@ -57,6 +61,7 @@ export async function steadyLoad(options: {
     failedIdempotent: 0,
     failedWrites: 0,
     acknowledged: [],
+    failedAt: [],
     probes: Object.fromEntries(probes.map((p) => [p.name, { sent: 0, failed: 0, failures: {} }])),
     latencyMs: { p50: 0, p99: 0, max: 0 },
   };
@@ -74,6 +79,7 @@ export async function steadyLoad(options: {
     report.sent++;
     const started = performance.now();
     const fail = (reason: string) => {
+      report.failedAt.push(Math.round(started - t0));
       stats.failed++;
       stats.failures[reason] = (stats.failures[reason] ?? 0) + 1;
       if (probe.idempotent) report.failedIdempotent++;
@@ -83,7 +89,8 @@ export async function steadyLoad(options: {
       .send(AbortSignal.timeout(options.timeoutMs ?? 10_000))
       .then(
         (outcome) => {
-          if (!outcome.ok) fail(String(outcome.status));
+          if (!outcome.ok)
+            fail(outcome.reason ? `${outcome.status} ${outcome.reason}` : String(outcome.status));
           else if (outcome.acknowledged)
             report.acknowledged.push({ probe: probe.name, id: outcome.acknowledged });
         },

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ApiLogin, apiLogin, type ConsoleSession, consoleSignIn } from './clients.ts';
 import { type Deployment, type Service, TOPOLOGY } from './deployment.ts';
+import type { BackendStat } from './haproxy.ts';
 import { type LoadReport, type Probe, steadyLoad } from './load.ts';
 
 /** The services with more than one replica: losing one must not be noticed. */
@@ -48,7 +49,14 @@ export async function api(
 export async function prepare(deployment: Deployment): Promise<Fixture> {
   const [alice, admin] = [await apiLogin(deployment, 'alice'), await apiLogin(deployment, 'admin')];
   const console = await consoleSignIn(deployment, 'alice', 'web-1');
-  const products = await api(deployment, 'GET', '/api/v1/products?per_page=1');
+  // The first read through a gateway that has just started may find no catalog yet: ask again a while.
+  let products = await api(deployment, 'GET', '/api/v1/products?per_page=1');
+  for (const deadline = Date.now() + 30_000; !products.body?.data?.[0] && Date.now() < deadline; ) {
+    await sleep(500);
+    products = await api(deployment, 'GET', '/api/v1/products?per_page=1');
+  }
+  if (!products.body?.data?.[0])
+    throw new Error(`products: ${products.status} ${JSON.stringify(products.body)}`);
   const { id: productId, category_id: categoryId } = products.body.data[0];
   const added = await api(deployment, 'POST', '/api/v1/cart/items', alice.accessToken, {
     product_id: productId,
@@ -69,13 +77,26 @@ export async function prepare(deployment: Deployment): Promise<Fixture> {
   return { alice, admin, console, productId, categoryId, intentId: intent.body.data.id };
 }
 
+/** Who sent a failed answer: the problem's `code` when a service did, else HAProxy's page or nothing. */
+async function reason(res: Response): Promise<string | undefined> {
+  const text = await res.text().catch(() => '');
+  try {
+    return (JSON.parse(text) as { code?: string }).code;
+  } catch {
+    return /<html>/i.test(text) ? 'HAProxy' : undefined;
+  }
+}
+
 /** Traffic over every replicated kind, through HAProxy as clients see it. */
 export function probes(deployment: Deployment, fixture: Fixture): Probe[] {
   const gateway = deployment.url('gateway');
   const get = (url: string, token?: string) =>
     fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then(async (res) => {
-      await res.body?.cancel();
-      return { ok: res.status === 200, status: res.status };
+      if (res.status === 200) {
+        await res.body?.cancel();
+        return { ok: true, status: 200 };
+      }
+      return { ok: false, status: res.status, reason: await reason(res) };
     });
   let n = 0;
   return [
@@ -132,8 +153,9 @@ export function probes(deployment: Deployment, fixture: Fixture): Probe[] {
             category_id: fixture.categoryId,
           }),
         });
+        if (res.status !== 201) return { ok: false, status: res.status, reason: await reason(res) };
         const body = (await res.json().catch(() => ({}))) as { data?: { id: string } };
-        return { ok: res.status === 201, status: res.status, acknowledged: body.data?.id };
+        return { ok: true, status: 201, acknowledged: body.data?.id };
       },
     },
   ];
@@ -159,6 +181,27 @@ export interface RunResult {
   load: LoadReport;
   lost: string[];
   events: FaultEvent[];
+  /** What HAProxy retried (and sent to another replica) meanwhile, per service with any. */
+  retried: Record<string, BackendStat>;
+}
+
+/** HAProxy's retries and redispatches while `work` ran, per backend that had any. */
+async function retriesDuring<T>(
+  deployment: Deployment,
+  work: () => Promise<T>,
+): Promise<[T, Record<string, BackendStat>]> {
+  const before = await deployment.haproxy.backends();
+  const result = await work();
+  const retried: Record<string, BackendStat> = {};
+  for (const [backend, after] of await deployment.haproxy.backends()) {
+    const was = before.get(backend) ?? { retries: 0, redispatches: 0 };
+    const delta = {
+      retries: after.retries - was.retries,
+      redispatches: after.redispatches - was.redispatches,
+    };
+    if (delta.retries || delta.redispatches) retried[backend] = delta;
+  }
+  return [result, retried];
 }
 
 /** kill -9 `<kind>-1` of each replicated kind in turn under load; each restarts as an orchestrator would. */
@@ -182,23 +225,27 @@ export async function killUnderLoad(
     }
     await Promise.all(restarts);
   })();
-  const load = await steadyLoad({
-    rate: options.rate,
-    durationMs: options.durationMs,
-    probes: probes(deployment, fixture),
-  });
+  const [load, retried] = await retriesDuring(deployment, () =>
+    steadyLoad({ rate: options.rate, durationMs: options.durationMs, probes: probes(deployment, fixture) }),
+  );
   await faults;
-  return { load, lost: await lostWrites(deployment, load), events };
+  return { load, lost: await lostWrites(deployment, load), events, retried };
 }
 
 /**
- * Every replicated service rolled one replica at a time (SIGTERM, wait, start, wait UP),
- * all services in parallel; `replicas` picks which (1-based; default all of them).
+ * A rolling restart: one replica at a time, service after service, as an orchestrator rolls
+ * a new version out. For each: out of HAProxy's rotation, SIGTERM (it serves for
+ * SHUTDOWN_DELAY_MS while /health says draining, then closes), wait for its exit, start it
+ * again, wait until HAProxy has it UP; then the next. `drain` says how it leaves the rotation:
+ * `haproxy` drains it through the runtime API and waits for its requests in flight before the
+ * SIGTERM (a deploy tool that drives its load balancer); `health-check` only sends SIGTERM and
+ * leaves it to HAProxy's checks to see /health draining (an orchestrator that knows nothing of
+ * the load balancer, like `docker stop`). `replicas` picks which (1-based; default all).
  */
 export async function rolloutUnderLoad(
   deployment: Deployment,
   fixture: Fixture,
-  options: { rate: number; maxDurationMs: number; replicas?: number[] },
+  options: { rate: number; maxDurationMs: number; replicas?: number[]; drain?: 'haproxy' | 'health-check' },
 ): Promise<RunResult> {
   const t0 = Date.now();
   const events: FaultEvent[] = [];
@@ -206,29 +253,33 @@ export async function rolloutUnderLoad(
   const stop = new AbortController();
   const rollout = (async () => {
     await sleep(2000);
-    await Promise.all(
-      REPLICATED.map(async (service) => {
-        const all = Array.from({ length: TOPOLOGY[service] }, (_, i) => i + 1);
-        for (const n of options.replicas ?? all) {
-          const name = `${service}-${n}`;
-          note(`SIGTERM ${name}`);
-          const code = await deployment.stopReplica(name, 'SIGTERM');
-          note(`${name} exited ${code}`);
-          await deployment.startReplica(name);
-          note(`${name} back`);
+    for (const service of REPLICATED) {
+      const all = Array.from({ length: TOPOLOGY[service] }, (_, i) => i + 1);
+      for (const n of options.replicas ?? all) {
+        const name = `${service}-${n}`;
+        if ((options.drain ?? 'haproxy') === 'haproxy') {
+          const ms = await deployment.drainReplica(name);
+          note(`${name} drained (${ms} ms)`);
         }
-      }),
-    );
+        note(`SIGTERM ${name}`);
+        const code = await deployment.stopReplica(name, 'SIGTERM');
+        note(`${name} exited ${code}`);
+        await deployment.startReplica(name);
+        note(`${name} UP`);
+      }
+    }
     await sleep(2000);
   })().finally(() => stop.abort());
-  const load = await steadyLoad({
-    rate: options.rate,
-    durationMs: options.maxDurationMs,
-    probes: probes(deployment, fixture),
-    stop: stop.signal,
-  });
+  const [load, retried] = await retriesDuring(deployment, () =>
+    steadyLoad({
+      rate: options.rate,
+      durationMs: options.maxDurationMs,
+      probes: probes(deployment, fixture),
+      stop: stop.signal,
+    }),
+  );
   await rollout;
-  return { load, lost: await lostWrites(deployment, load), events };
+  return { load, lost: await lostWrites(deployment, load), events, retried };
 }
 
 /** One line per run: what failed, by probe, and when the faults happened. */
@@ -243,7 +294,7 @@ export function summary(result: RunResult): string {
   return (
     `${load.sent} requests in ${load.durationMs} ms, failed ${load.failedIdempotent} idempotent and ${load.failedWrites} writes, ` +
     `${load.acknowledged.length} writes acknowledged, ${result.lost.length} lost; p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms. ` +
-    `${probes}. Events: ${result.events.map((e) => `${e.at} ms ${e.what}`).join(', ')}`
+    `${probes}. HAProxy retried: ${JSON.stringify(result.retried)}. Events: ${result.events.map((e) => `${e.at} ms ${e.what}`).join(', ')}`
   );
 }
 
