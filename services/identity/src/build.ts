@@ -188,7 +188,7 @@ export async function build(config: Config): Promise<IdentityServer> {
   await server.register(async (scope) =>
     adminRoutes(scope, {
       verifier,
-      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, config }),
+      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config }),
       sessions,
       audit,
       mailbox: mailer.mailbox,

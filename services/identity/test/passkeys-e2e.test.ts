@@ -2,7 +2,9 @@
  * Passkeys in a real browser (Debian's chromium, playwright-core) with the DevTools virtual
  * authenticator (CTAP2, platform, resident keys, user verification): sign in with a password,
  * add a passkey, sign out, sign in with the passkey alone — the ID and access tokens say
- * `hwk user mfa` — and an assertion made for a challenge the server did not issue is refused.
+ * `hwk user mfa` — an assertion made for a challenge the server did not issue is refused, and
+ * the password is then followed by the passkey as the second step (`pwd hwk user mfa`); an
+ * admin's MFA reset removes the passkey, and the authenticator's is refused from then on.
  * WebAuthn wants a domain as RP ID, so the issuer is http://localhost:<port> (a secure context).
  */
 import assert from 'node:assert/strict';
@@ -15,7 +17,16 @@ import { databaseTargets } from '@portico/store/testing';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
-import { API_SCOPES, cliClient, pkce, type RunningIdentity, startIdentity } from './helpers.ts';
+import {
+  API_SCOPES,
+  cliClient,
+  codeAt,
+  enrol,
+  pkce,
+  type RunningIdentity,
+  signInWeb,
+  startIdentity,
+} from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
@@ -172,5 +183,60 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
     });
     await page.getByRole('alert').filter({ hasText: 'could not be checked' }).waitFor();
     assert.match(page.url(), /\/interaction\/[^/]+\/passkey$/);
+  });
+
+  test('after the password, the passkey is the second step (instead of a code)', async () => {
+    // A browser without a session; the passkey stays on the authenticator.
+    await context.clearCookies();
+    const alice = identity.login('alice');
+    const twoStep = await authorize(async () => {
+      await page.getByLabel('Username').fill(alice.username);
+      await page.getByLabel('Password').fill(alice.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
+      assert.equal(await page.getByLabel('Code from your authenticator app').count(), 0, 'alice has no app');
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+    });
+    assert.deepEqual(twoStep.idToken.amr, ['pwd', 'hwk', 'user', 'mfa']);
+    assert.equal(twoStep.idToken.acr, 'urn:portico:acr:mfa');
+    assert.deepEqual(twoStep.accessToken.amr, ['pwd', 'hwk', 'user', 'mfa']);
+  });
+
+  test('an admin’s MFA reset removes the passkeys: the authenticator’s passkey is then refused', async () => {
+    const adminLogin = identity.login('admin');
+    const { secret } = await enrol(identity, adminLogin);
+    const code = await codeAt(secret, 0);
+    const token = (await signInWeb(identity.issuer, { ...adminLogin, code: () => code })).tokens.access_token;
+    const api = (path: string, method = 'GET') =>
+      fetch(new URL(path, identity.issuer), { method, headers: { authorization: `Bearer ${token}` } });
+    const aliceId = (await (await api('/admin/users?q=alice')).json()).data[0].id as string;
+    assert.deepEqual((await (await api(`/admin/users/${aliceId}`)).json()).mfa, {
+      totp: false,
+      recovery_codes_left: 0,
+      passkeys: 1,
+    });
+    assert.equal((await api(`/admin/users/${aliceId}/mfa`, 'DELETE')).status, 204);
+    assert.equal((await (await api(`/admin/users/${aliceId}`)).json()).mfa.passkeys, 0);
+    const audit = await (await api(`/admin/audit?target=${aliceId}`)).json();
+    const actions = audit.data.map((e: { action: string }) => e.action);
+    assert.ok(
+      actions.includes('account.passkey_added') && actions.includes('user.mfa_reset'),
+      actions.join(),
+    );
+
+    await context.clearCookies();
+    const config = await cliClient(identity.issuer);
+    const p = await pkce();
+    await page.goto(
+      client.buildAuthorizationUrl(config, {
+        redirect_uri: redirect,
+        scope: 'openid',
+        code_challenge: p.challenge,
+        code_challenge_method: 'S256',
+        state: p.state,
+      }).href,
+    );
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('alert').filter({ hasText: 'That passkey is not known here' }).waitFor();
   });
 });

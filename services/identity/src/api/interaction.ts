@@ -203,10 +203,16 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       );
       return refuse(403, `Confirm your email address first: we sent a new link to ${outcome.account.email}.`);
     }
-    if (outcome.secondFactor) {
+    const passkey = await passkeys.has(outcome.account.id);
+    if (outcome.secondFactor || passkey) {
       interaction.result = { [PENDING]: { accountId: outcome.account.id } };
       await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
-      return html(reply, 200, secondFactorPage({ uid: interaction.uid, clientName: name }));
+      return html(
+        reply,
+        200,
+        secondFactorPage({ uid: interaction.uid, clientName: name, totp: outcome.secondFactor, passkey }),
+        { scripts: passkey },
+      );
     }
     request.log.info({ event: 'login', sub: outcome.account.id }, 'signed in');
     return finish(request, reply, { login: loginWith(outcome.account.id, [AMR.password]) }, false);
@@ -224,17 +230,30 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     if (interaction.uid !== uid || interaction.prompt.name !== 'login') {
       throw errors.INTERACTION_EXPIRED('This sign-in has expired or was started in another browser window.');
     }
-    return reply.header('cache-control', 'no-store').send(await passkeys.signInOptions(`login:${uid}`));
+    const pending = interaction.result?.[PENDING] as { accountId?: string } | undefined;
+    return reply
+      .header('cache-control', 'no-store')
+      .send(await passkeys.signInOptions(`login:${uid}`, pending?.accountId));
   });
 
   server.post('/interaction/:uid/passkey', { schema: { hide: true } }, async (request, reply) => {
     const interaction = await details(request, reply);
     if (!interaction) return reply;
     const name = await clientName(interaction.params.client_id);
+    // After the password (two-step), the answer must be that account's passkey, and a refusal
+    // shows the second step again; else it is a sign-in with the passkey alone.
+    const pending = (interaction.result?.[PENDING] as { accountId?: string } | undefined)?.accountId;
+    const pendingAccount = pending ? await accounts.findById(pending) : undefined;
+    const hasTotp = pendingAccount ? await secondFactor.enrolled(pendingAccount.id) : false;
     const refuse = (status: number, error: string) =>
-      html(reply, status, loginPage({ ...links, uid: interaction.uid, clientName: name, error }), {
-        scripts: true,
-      });
+      html(
+        reply,
+        status,
+        pendingAccount
+          ? secondFactorPage({ uid: interaction.uid, clientName: name, error, totp: hasTotp, passkey: true })
+          : loginPage({ ...links, uid: interaction.uid, clientName: name, error }),
+        { scripts: true },
+      );
     if (interaction.prompt.name !== 'login') {
       return html(reply, 400, errorPage('invalid_request', 'You are already signed in.'));
     }
@@ -260,8 +279,13 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     if (account.email && !account.emailVerified) {
       return refuse(403, 'Confirm your email address first: sign in with your password to get a new link.');
     }
-    request.log.info({ event: 'login', sub: account.id, method: 'passkey' }, 'signed in');
-    return finish(request, reply, { login: loginWith(account.id, outcome.methods) }, false);
+    if (pending && pending !== account.id) return refuse(401, PASSKEY_REFUSALS.unknown_credential);
+    request.log.info(
+      { event: 'login', sub: account.id, method: 'passkey', after: pending ? 'pwd' : undefined },
+      'signed in',
+    );
+    const methods = pending ? [AMR.password, ...outcome.methods] : outcome.methods;
+    return finish(request, reply, { login: loginWith(account.id, methods) }, false);
   });
 
   server.post('/interaction/:uid/second-factor', { schema: { hide: true } }, async (request, reply) => {

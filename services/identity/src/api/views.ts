@@ -82,26 +82,45 @@ export interface SecondFactorView {
   uid: string;
   clientName: string;
   error?: string;
+  /** The account has an authenticator app (a code form); default true. */
+  totp?: boolean;
+  /** The account has passkeys (a passkey button). */
+  passkey?: boolean;
 }
 
 export function secondFactorPage(view: SecondFactorView): string {
   const error = view.error
     ? `<p class="error" role="alert" id="code-error">${escapeHtml(view.error)}</p>`
     : '';
+  const uid = escapeHtml(view.uid);
+  const totp =
+    view.totp === false
+      ? ''
+      : `<form method="post" action="/interaction/${uid}/second-factor">
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="64" aria-describedby="code-hint${view.error ? ' code-error' : ''}" autofocus>
+<small id="code-hint">Six digits; or one of your recovery codes (each works once).</small>
+<button type="submit">Continue</button>
+</form>`;
+  const passkey = view.passkey
+    ? `<form id="passkey-form" method="post" action="/interaction/${uid}/passkey" data-options="/interaction/${uid}/passkey/options" hidden>
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="passkey-sign-in"${view.totp === false ? '' : ' class="secondary"'}>Use a passkey</button>
+</form>
+<noscript><p>Using a passkey needs JavaScript.</p></noscript>`
+    : '';
   return page(
     'Two-step sign-in',
     `<h1>Two-step sign-in</h1>
 <p>to continue to <strong>${escapeHtml(view.clientName)}</strong></p>
 ${error}
-<form method="post" action="/interaction/${escapeHtml(view.uid)}/second-factor">
-<label for="code">Code from your authenticator app</label>
-<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="64" aria-describedby="code-hint${view.error ? ' code-error' : ''}" autofocus>
-<small id="code-hint">Six digits; or one of your recovery codes (each works once).</small>
-<button type="submit">Continue</button>
-</form>
-<form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
+${totp}
+${passkey}
+<form method="post" action="/interaction/${uid}/abort">
 <button type="submit" class="secondary">Cancel</button>
 </form>`,
+    view.passkey ? PASSKEY_SCRIPTS : [],
   );
 }
 

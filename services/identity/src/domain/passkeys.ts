@@ -61,8 +61,13 @@ export interface Passkeys {
   registrationOptions(account: Account, key: string): Promise<PublicKeyCredentialCreationOptionsJSON>;
   /** Checks the browser's answer to the challenge under `key` and keeps the new passkey. */
   register(account: Account, key: string, response: unknown): Promise<RegistrationOutcome>;
-  /** Options for `navigator.credentials.get` (any passkey of this RP), the challenge kept under `key`. */
-  signInOptions(key: string): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  /**
+   * Options for `navigator.credentials.get`, the challenge kept under `key`: any passkey of
+   * this RP, or (as a second factor after the password) only `accountId`'s.
+   */
+  signInOptions(key: string, accountId?: string): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  /** Whether the account has a passkey. */
+  has(accountId: string): Promise<boolean>;
   /** Checks an assertion against the challenge under `key`: whose passkey it was, and the methods. */
   signIn(key: string, response: unknown): Promise<SignInOutcome>;
   /** The account a registration challenge under `key` is for (unexpired, unspent). */
@@ -157,14 +162,20 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
       return { kind: 'ok', passkey: { ...passkey, createdAt: new Date().toISOString(), lastUsedAt: null } };
     },
 
-    async signInOptions(key) {
+    async signInOptions(key, accountId) {
+      const allowed = accountId ? await store.list(accountId) : [];
       const options = await generateAuthenticationOptions({
         rpID,
         userVerification: 'required',
         timeout: SIGN_IN_TTL_SECONDS * 1000,
+        allowCredentials: allowed.map((p) => ({ id: p.id, transports: p.transports as Transport[] })),
       });
-      await store.putChallenge(key, options.challenge, null, SIGN_IN_TTL_SECONDS);
+      await store.putChallenge(key, options.challenge, accountId ?? null, SIGN_IN_TTL_SECONDS);
       return options;
+    },
+
+    async has(accountId) {
+      return (await store.list(accountId)).length > 0;
     },
 
     async signIn(key, response) {
@@ -174,6 +185,10 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
       if (!isResponse<AuthenticationResponseJSON>(response)) return { kind: 'refused', reason: 'malformed' };
       const passkey = await store.find(response.id);
       if (!passkey) return { kind: 'refused', reason: 'unknown_credential' };
+      // Issued for one account (the second step after its password): another's passkey does not answer it.
+      if (issued.accountId && issued.accountId !== passkey.accountId) {
+        return { kind: 'refused', reason: 'unknown_credential', detail: 'another account’s passkey' };
+      }
       const handle = response.response.userHandle;
       if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.accountId) {
         return { kind: 'refused', reason: 'not_verified', detail: 'user handle does not match' };
