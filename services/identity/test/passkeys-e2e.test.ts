@@ -3,7 +3,7 @@
  * authenticator (CTAP2, platform, resident keys, user verification): sign in with a password,
  * add a passkey, sign out, sign in with the passkey alone — the ID and access tokens say
  * `hwk user mfa` — an assertion made for a challenge the server did not issue is refused, and
- * the password is then followed by the passkey as the second step (`pwd hwk user mfa`); an
+ * the password is then followed by the passkey as the second step (`pwd hwk user mfa`), adding another passkey takes an existing one after the password; an
  * admin's MFA reset removes the passkey, and the authenticator's is refused from then on.
  * WebAuthn wants a domain as RP ID, so the issuer is http://localhost:<port> (a secure context).
  */
@@ -200,6 +200,24 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
     assert.deepEqual(twoStep.idToken.amr, ['pwd', 'hwk', 'user', 'mfa']);
     assert.equal(twoStep.idToken.acr, 'urn:portico:acr:mfa');
     assert.deepEqual(twoStep.accessToken.amr, ['pwd', 'hwk', 'user', 'mfa']);
+  });
+
+  test('with a passkey and no app, adding another needs one of the account’s passkeys after the password', async () => {
+    const alice = identity.login('alice');
+    await page.goto(new URL('/account/passkeys', identity.issuer).href);
+    await page.getByLabel('Username').fill(alice.username);
+    await page.getByLabel('Password').fill(alice.password);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Confirm with a passkey' }).waitFor();
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.getByRole('heading', { name: 'Create a passkey' }).waitFor();
+    const options = JSON.parse((await page.locator('#passkey-options').textContent()) ?? 'null');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.deepEqual(
+      options.excludeCredentials.map((c: { id: string }) => c.id),
+      credentials.map((c) => Buffer.from(c.credentialId, 'base64').toString('base64url')),
+      'the authenticator is told which passkey it holds already',
+    );
   });
 
   test('an admin’s MFA reset removes the passkeys: the authenticator’s passkey is then refused', async () => {

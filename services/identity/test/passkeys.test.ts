@@ -176,6 +176,18 @@ for (const { name, target, overrides } of storageTargets()) {
       const replayedHtml = await replayed.text();
       assert.equal(replayed.status, 400);
       assert.equal(codeOf(replayedHtml), 'LINK_INVALID');
+
+      const confirm = await browser.request(new URL('/account/passkeys/confirm', identity.issuer), {
+        csrf: csrfOf(replayedHtml),
+        ticket: b64url(32),
+        response: JSON.stringify(strangerAssertion(b64url(32), new URL(identity.issuer).origin)),
+      });
+      assert.equal(confirm.status, 400);
+      assert.equal(
+        codeOf(await confirm.text()),
+        'LINK_INVALID',
+        'no confirmation without an issued challenge',
+      );
     });
 
     test('with two-step sign-in on, the password alone does not add a passkey', async () => {

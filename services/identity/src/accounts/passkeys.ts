@@ -1,7 +1,8 @@
 /**
  * Adding a passkey (`/account/passkeys`), as plain forms plus one button that needs JavaScript:
- * 1. username, password — and the two-step code when that is on — checked like a sign-in
- *    (throttled): binding a new way in is not left to whoever holds a browser session;
+ * 1. username, password — and the two-step code when that is on, or else one of the account's
+ *    passkeys when it has some — checked like a sign-in (throttled): binding a new way in is not
+ *    left to whoever holds a browser session or knows only the password;
  * 2. the registration options (challenge kept server-side under the form's single-use ticket,
  *    5 min) and a button that runs navigator.credentials.create; the browser's answer is
  *    posted back, checked (challenge, origin, RP ID, user verification) and kept.
@@ -18,7 +19,13 @@ import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
 import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import type { FormGuard } from './csrf.ts';
-import { type FormState, passkeyAddedPage, passkeyCreatePage, passkeyStartPage } from './views.ts';
+import {
+  type FormState,
+  passkeyAddedPage,
+  passkeyConfirmPage,
+  passkeyCreatePage,
+  passkeyStartPage,
+} from './views.ts';
 
 export interface PasskeyRouteDeps {
   accounts: AccountStore;
@@ -31,8 +38,8 @@ export interface PasskeyRouteDeps {
 
 const HIDE = { schema: { hide: true } };
 /** The challenge's key: the ticket itself is only in the form. */
-const challengeKey = (ticket: string) =>
-  `register:${createHash('sha256').update(ticket).digest('base64url')}`;
+const challengeKey = (ticket: string, step: 'register' | 'confirm' = 'register') =>
+  `${step}:${createHash('sha256').update(ticket).digest('base64url')}`;
 
 const REFUSALS: Record<PasskeyRefusal, string> = {
   no_challenge: 'This form has expired. Start again.',
@@ -43,6 +50,15 @@ const REFUSALS: Record<PasskeyRefusal, string> = {
   counter: 'That passkey answer was used already.',
   duplicate: 'That passkey is registered already.',
 };
+
+/** The browser's answer (JSON in the form's `response` field); undefined when it is not JSON. */
+function parseResponse(body: unknown): unknown {
+  try {
+    return JSON.parse(formField(body, 'response', 64 * 1024));
+  } catch {
+    return undefined;
+  }
+}
 
 export async function passkeyRoutes(server: FastifyInstance, deps: PasskeyRouteDeps): Promise<void> {
   const { accounts, login, secondFactor, passkeys, audit, guard } = deps;
@@ -93,6 +109,18 @@ export async function passkeyRoutes(server: FastifyInstance, deps: PasskeyRouteD
     }
   }
 
+  /** The page with the registration options for `account`, under a new ticket. */
+  async function createPage(request: FastifyRequest, reply: FastifyReply, account: Account) {
+    const ticket = randomBytes(32).toString('base64url');
+    const options = await passkeys.registrationOptions(account, challengeKey(ticket));
+    return passkeyCreatePage(
+      { csrf: guard.token(request, reply) },
+      ticket,
+      options,
+      await passkeys.list(account.id),
+    );
+  }
+
   server.get('/account/passkeys', HIDE, async (request, reply) =>
     html(reply, 200, passkeyStartPage({ csrf: guard.token(request, reply) })),
   );
@@ -106,26 +134,37 @@ export async function passkeyRoutes(server: FastifyInstance, deps: PasskeyRouteD
         formField(b, 'code', 64),
         request.ip,
       );
-      const ticket = randomBytes(32).toString('base64url');
-      const options = await passkeys.registrationOptions(account, challengeKey(ticket));
-      return passkeyCreatePage(
-        { csrf: guard.token(request, reply) },
-        ticket,
-        options,
-        await passkeys.list(account.id),
+      // Without an app, a passkey is the account's second factor: the password alone must not add another.
+      if (!(await secondFactor.enrolled(account.id)) && (await passkeys.has(account.id))) {
+        const ticket = randomBytes(32).toString('base64url');
+        const options = await passkeys.signInOptions(challengeKey(ticket, 'confirm'), account.id);
+        return passkeyConfirmPage({ csrf: guard.token(request, reply) }, ticket, options);
+      }
+      return createPage(request, reply, account);
+    }),
+  );
+
+  server.post('/account/passkeys/confirm', HIDE, async (request, reply) =>
+    post(request, reply, passkeyStartPage, async () => {
+      const outcome = await passkeys.signIn(
+        challengeKey(formField(request.body, 'ticket', 200), 'confirm'),
+        parseResponse(request.body),
       );
+      if (outcome.kind === 'refused') {
+        request.log.info({ event: 'passkey_refused', reason: outcome.reason, detail: outcome.detail });
+        if (outcome.reason === 'no_challenge') throw errors.LINK_INVALID(REFUSALS.no_challenge);
+        throw errors.PASSKEY_NOT_ACCEPTED(REFUSALS[outcome.reason]);
+      }
+      const account = await accounts.findById(outcome.accountId);
+      if (!account || account.disabled) throw errors.LINK_INVALID(REFUSALS.no_challenge);
+      return createPage(request, reply, account);
     }),
   );
 
   server.post('/account/passkeys/register', HIDE, async (request, reply) =>
     post(request, reply, passkeyStartPage, async () => {
       const ticket = formField(request.body, 'ticket', 200);
-      let response: unknown;
-      try {
-        response = JSON.parse(formField(request.body, 'response', 64 * 1024));
-      } catch {
-        response = undefined;
-      }
+      const response = parseResponse(request.body);
       const key = challengeKey(ticket);
       const accountId = await passkeys.challengeAccount(key);
       const account = accountId ? await accounts.findById(accountId) : undefined;

@@ -223,3 +223,23 @@ export function passkeyAddedPage(total: number): string {
 <p role="status" id="passkey-added">You can now sign in with this passkey instead of your password. This account has ${total} passkey${total === 1 ? '' : 's'}.</p>`,
   );
 }
+
+/** An account with passkeys confirms with one of them before adding another; `options` for navigator.credentials.get. */
+export function passkeyConfirmPage(state: FormState, ticket: string, options: unknown): string {
+  return page(
+    'Passkeys',
+    `<h1>Confirm with a passkey</h1>
+${alert(state)}
+<p>This account signs in with a passkey. Use one of its passkeys to add another.</p>
+${jsonBlock('passkey-options', options)}
+<form id="passkey-form" method="post" action="/account/passkeys/confirm" hidden>
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="passkey-sign-in" autofocus>Use a passkey</button>
+</form>
+<noscript><p>Using a passkey needs JavaScript.</p></noscript>`,
+    PASSKEY_SCRIPTS,
+  );
+}

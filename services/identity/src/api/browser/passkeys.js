@@ -16,14 +16,20 @@
   };
   form.hidden = false;
 
+  // Fetched for a sign-in (each try a new challenge), or given in the page to confirm a passkey.
+  const signInOptions = async () => {
+    if (!form.dataset.options) return JSON.parse(document.getElementById('passkey-options').textContent);
+    const options = await fetch(form.dataset.options, { method: 'POST', credentials: 'same-origin' });
+    const body = await options.json();
+    if (!options.ok) throw new Error(body.detail ?? 'This sign-in has expired.');
+    return body;
+  };
+
   const signIn = document.getElementById('passkey-sign-in');
   signIn?.addEventListener('click', async () => {
     signIn.disabled = true;
     try {
-      const options = await fetch(form.dataset.options, { method: 'POST', credentials: 'same-origin' });
-      const body = await options.json();
-      if (!options.ok) throw new Error(body.detail ?? 'This sign-in has expired.');
-      submit(await webauthn.startAuthentication({ optionsJSON: body }));
+      submit(await webauthn.startAuthentication({ optionsJSON: await signInOptions() }));
     } catch (err) {
       fail(err.name === 'NotAllowedError' ? 'The passkey was not used.' : err.message);
       signIn.disabled = false;
