@@ -170,7 +170,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     }),
   );
   await server.register(async (scope) =>
-    twoStepRoutes(scope, { accounts, tokens, login, secondFactor, audit, guard }),
+    twoStepRoutes(scope, { accounts, tokens, login, secondFactor, passkeys, audit, guard }),
   );
   await server.register(async (scope) =>
     passkeyRoutes(scope, { accounts, login, secondFactor, passkeys, audit, guard }),

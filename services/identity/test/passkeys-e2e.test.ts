@@ -132,7 +132,7 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
     await page.getByRole('heading', { name: 'Signed out' }).waitFor();
 
     const withPasskey = await authorize(async () => {
-      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
     });
     assert.equal(withPasskey.idToken.sub, withPassword.idToken.sub);
     assert.deepEqual(withPasskey.idToken.amr, ['hwk', 'user', 'mfa']);
@@ -218,6 +218,13 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
       credentials.map((c) => Buffer.from(c.credentialId, 'base64').toString('base64url')),
       'the authenticator is told which passkey it holds already',
     );
+
+    // Nor does the password alone add an authenticator app beside the passkey.
+    await page.goto(new URL('/account/two-step', identity.issuer).href);
+    await page.getByLabel('Username').fill(alice.username);
+    await page.getByLabel('Password').fill(alice.password);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('[data-code="SECOND_FACTOR_ALREADY_ON"]').waitFor();
   });
 
   test('an admin’s MFA reset removes the passkeys: the authenticator’s passkey is then refused', async () => {
@@ -254,7 +261,7 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
         state: p.state,
       }).href,
     );
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
     await page.getByRole('alert').filter({ hasText: 'That passkey is not known here' }).waitFor();
   });
 });

@@ -68,7 +68,7 @@ ${error}
 <form id="passkey-form" method="post" action="/interaction/${escapeHtml(view.uid)}/passkey" data-options="/interaction/${escapeHtml(view.uid)}/passkey/options" hidden>
 <input type="hidden" name="response">
 <p class="error" role="alert" id="passkey-error" hidden></p>
-<button type="button" id="passkey-sign-in" class="secondary">Sign in with a passkey</button>
+<button type="button" id="passkey-sign-in" class="secondary">Use a passkey</button>
 </form>
 <form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
 <button type="submit" class="secondary">Cancel</button>
