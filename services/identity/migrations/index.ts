@@ -6,6 +6,7 @@
 import type { Migration } from '@portico/store/sql';
 import { hashedSecrets } from './hashed-secrets.ts';
 import { loginAttempts } from './login-attempts.ts';
+import { passkeys } from './passkeys.ts';
 import { secondFactor } from './second-factor.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -111,4 +112,5 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '005_second_factor': secondFactor,
+  '006_passkeys': passkeys,
 };

@@ -10,6 +10,7 @@ import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { accountActions } from './accounts/accounts.ts';
 import { formGuard } from './accounts/csrf.ts';
+import { passkeyRoutes } from './accounts/passkeys.ts';
 import { accountRoutes } from './accounts/routes.ts';
 import { accountSessions } from './accounts/sessions.ts';
 import { twoStepRoutes } from './accounts/two-step.ts';
@@ -18,6 +19,7 @@ import { adminRoutes } from './admin/routes.ts';
 import { adminUsers } from './admin/users.ts';
 import { trustProxyOption } from './api/forwarded.ts';
 import { interactionRoutes } from './api/interaction.ts';
+import { passkeyScripts } from './api/passkey-scripts.ts';
 import { type Config, ConfigSchema } from './config.ts';
 import { accountTokens } from './data/account-tokens.ts';
 import { accountStore } from './data/accounts.ts';
@@ -25,12 +27,14 @@ import { redisAttempts, sqlAttempts } from './data/attempts.ts';
 import { auditLog } from './data/audit.ts';
 import { withHashedIds } from './data/hashed-ids.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
+import { passkeyStore } from './data/passkeys.ts';
 import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
 import { secretSealer } from './data/sealed-secrets.ts';
 import { secondFactorStore } from './data/second-factor.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLogin } from './domain/login.ts';
+import { createPasskeys } from './domain/passkeys.ts';
 import { createSecondFactor } from './domain/second-factor.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
@@ -106,6 +110,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     issuer: 'Portico',
   });
   const login = createLogin(accounts, throttle, secondFactor.enrolled);
+  const passkeys = createPasskeys({ store: passkeyStore(database), issuer: config.issuer });
   const tokens = accountTokens(database);
   const audit = auditLog(database);
   if (config.accounts.signup && !config.mail.smtpUrl && !config.mail.devMailbox) {
@@ -177,14 +182,19 @@ export async function build(config: Config): Promise<IdentityServer> {
       accounts,
       login,
       secondFactor,
+      passkeys,
       audit,
       config,
       sendVerification: actions.sendVerification,
     }),
   );
   await server.register(async (scope) =>
-    twoStepRoutes(scope, { accounts, tokens, login, secondFactor, audit, guard }),
+    twoStepRoutes(scope, { accounts, tokens, login, secondFactor, passkeys, audit, guard }),
   );
+  await server.register(async (scope) =>
+    passkeyRoutes(scope, { accounts, login, secondFactor, passkeys, audit, guard }),
+  );
+  await server.register(passkeyScripts);
   await server.register(async (scope) =>
     accountRoutes(scope, { actions, guard, config, mail: mailer.kind !== 'none' }),
   );
@@ -197,7 +207,7 @@ export async function build(config: Config): Promise<IdentityServer> {
   await server.register(async (scope) =>
     adminRoutes(scope, {
       verifier,
-      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, config }),
+      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config }),
       sessions,
       audit,
       mailbox: mailer.mailbox,
@@ -207,7 +217,7 @@ export async function build(config: Config): Promise<IdentityServer> {
 
   const sweep = setInterval(() => {
     storage.sweep().catch((err) => server.log.warn({ err }, 'expired OIDC artefact sweep failed'));
-    Promise.all([tokens.sweep(), sessions.sweep()]).catch((err) =>
+    Promise.all([tokens.sweep(), sessions.sweep(), passkeys.sweep()]).catch((err) =>
       server.log.warn({ err }, 'expired account link sweep failed'),
     );
   }, 10 * 60_000);

@@ -177,7 +177,12 @@ for (const makeTarget of databaseTargets()) {
         html,
         /<input id="password" name="password" type="password"[^>]*autocomplete="current-password"/,
       );
-      assert.doesNotMatch(html, /<script/);
+      // It works without JavaScript: the only scripts are this origin's files for the passkey
+      // button, which stays hidden until they show it; none inline, and the CSP allows no other.
+      const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!.trim());
+      assert.deepEqual(scripts, ['src="/passkeys/webauthn.js" defer', 'src="/passkeys/passkeys.js" defer']);
+      assert.match(html, /<form id="passkey-form"[^>]*hidden>/);
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
     });
 
     test('wrong passwords are answered 401, then 429 with Retry-After, even for the right password', async () => {

@@ -167,12 +167,12 @@ for (const { name, target, overrides } of storageTargets()) {
       const strong = (await signInWeb(identity.issuer, { ...identity.login('admin'), code: () => code }))
         .tokens.access_token;
       const before = await json(await api(`/admin/users/${aliceId}`, strong));
-      assert.deepEqual(before.mfa, { totp: true, recovery_codes_left: 9 });
+      assert.deepEqual(before.mfa, { totp: true, recovery_codes_left: 9, passkeys: 0 });
       assert.ok(!JSON.stringify(before).includes(alice.secret), 'the key is not readable back');
       const reset = await api(`/admin/users/${aliceId}/mfa`, strong, { method: 'DELETE' });
       assert.equal(reset.status, 204);
       const afterReset = await json(await api(`/admin/users/${aliceId}`, strong));
-      assert.deepEqual(afterReset.mfa, { totp: false, recovery_codes_left: 0 });
+      assert.deepEqual(afterReset.mfa, { totp: false, recovery_codes_left: 0, passkeys: 0 });
       const audit = await json(await api(`/admin/audit?target=${aliceId}`, strong));
       const entry = audit.data.find((e: { action: string }) => e.action === 'user.mfa_reset');
       assert.ok(entry, 'the reset is in the audit log');

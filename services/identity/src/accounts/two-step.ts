@@ -15,6 +15,7 @@ import type { AccountTokens } from '../data/account-tokens.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import type { Login } from '../domain/login.ts';
+import type { Passkeys } from '../domain/passkeys.ts';
 import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import type { FormGuard } from './csrf.ts';
@@ -25,6 +26,7 @@ export interface TwoStepDeps {
   tokens: AccountTokens;
   login: Login;
   secondFactor: SecondFactor;
+  passkeys: Passkeys;
   audit: AuditLog;
   guard: FormGuard;
 }
@@ -33,7 +35,7 @@ const HIDE = { schema: { hide: true } };
 const TICKET_TTL_SECONDS = 600;
 
 export async function twoStepRoutes(server: FastifyInstance, deps: TwoStepDeps): Promise<void> {
-  const { accounts, tokens, login, secondFactor, audit, guard } = deps;
+  const { accounts, tokens, login, secondFactor, passkeys, audit, guard } = deps;
   acceptForms(server);
 
   const throttled = (retryAfter: number) =>
@@ -50,6 +52,11 @@ export async function twoStepRoutes(server: FastifyInstance, deps: TwoStepDeps):
     if (outcome.secondFactor)
       throw errors.SECOND_FACTOR_ALREADY_ON(
         'Two-step sign-in is already on for this account. To use another authenticator, ask an admin to reset it.',
+      );
+    // A passkey is this account's second step: the password alone must not add another way past it.
+    if (await passkeys.has(outcome.account.id))
+      throw errors.SECOND_FACTOR_ALREADY_ON(
+        'This account signs in with a passkey as its second step. To add an authenticator app, ask an admin to reset two-step sign-in.',
       );
     return outcome.account;
   }

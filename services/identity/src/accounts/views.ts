@@ -1,6 +1,6 @@
 /** The account pages: sign-up, email confirmation, password reset and change. */
 import { escapeHtml } from '@portico/http';
-import { page } from '../api/views.ts';
+import { jsonBlock, PASSKEY_SCRIPTS, page } from '../api/views.ts';
 
 export interface FormState {
   csrf: string;
@@ -169,5 +169,77 @@ export function recoveryCodesPage(codes: string[]): string {
 <ul id="recovery-codes">
 ${codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('\n')}
 </ul>`,
+  );
+}
+
+export function passkeyStartPage(state: FormState): string {
+  return page(
+    'Passkeys',
+    `<h1>Add a passkey</h1>
+${alert(state)}
+<p>A passkey signs you in with this device's screen lock or a security key, without a password. Confirm it is you first.</p>
+<form method="post" action="/account/passkeys">
+${csrfField(state)}
+${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
+${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
+${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only if two-step sign-in is on: the code from your app, or a recovery code.' })}
+<button type="submit">Continue</button>
+</form>`,
+  );
+}
+
+/** The button that asks the browser for a new passkey; `options` for navigator.credentials.create. */
+export function passkeyCreatePage(
+  state: FormState,
+  ticket: string,
+  options: unknown,
+  passkeys: Array<{ createdAt: string }>,
+): string {
+  const existing = passkeys.length
+    ? `<p>This account has ${passkeys.length} passkey${passkeys.length === 1 ? '' : 's'} already.</p>`
+    : '';
+  return page(
+    'Passkeys',
+    `<h1>Create a passkey</h1>
+${alert(state)}
+${existing}
+${jsonBlock('passkey-options', options)}
+<form id="passkey-form" method="post" action="/account/passkeys/register" hidden>
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="passkey-create" autofocus>Create a passkey</button>
+</form>
+<noscript><p>Creating a passkey needs JavaScript and a browser that supports passkeys.</p></noscript>`,
+    PASSKEY_SCRIPTS,
+  );
+}
+
+export function passkeyAddedPage(total: number): string {
+  return page(
+    'Passkey added',
+    `<h1>Passkey added</h1>
+<p role="status" id="passkey-added">You can now sign in with this passkey instead of your password. This account has ${total} passkey${total === 1 ? '' : 's'}.</p>`,
+  );
+}
+
+/** An account with passkeys confirms with one of them before adding another; `options` for navigator.credentials.get. */
+export function passkeyConfirmPage(state: FormState, ticket: string, options: unknown): string {
+  return page(
+    'Passkeys',
+    `<h1>Confirm with a passkey</h1>
+${alert(state)}
+<p>This account signs in with a passkey. Use one of its passkeys to add another.</p>
+${jsonBlock('passkey-options', options)}
+<form id="passkey-form" method="post" action="/account/passkeys/confirm" hidden>
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="passkey-sign-in" autofocus>Use a passkey</button>
+</form>
+<noscript><p>Using a passkey needs JavaScript.</p></noscript>`,
+    PASSKEY_SCRIPTS,
   );
 }

@@ -175,7 +175,11 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
         response: {
           200: Type.Object({
             data: User,
-            mfa: Type.Object({ totp: Type.Boolean(), recovery_codes_left: Type.Integer() }),
+            mfa: Type.Object({
+              totp: Type.Boolean(),
+              recovery_codes_left: Type.Integer(),
+              passkeys: Type.Integer(),
+            }),
             sessions: Type.Array(Artefact),
             grants: Type.Array(Artefact),
           }),
@@ -196,7 +200,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       const mfa = await users.secondFactorOf(id);
       return {
         data: toUser(account),
-        mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft },
+        mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft, passkeys: mfa.passkeys },
         sessions: artefacts.filter((a) => a.kind === 'session'),
         grants: artefacts.filter((a) => a.kind === 'grant'),
       };

@@ -9,6 +9,7 @@ import type { AccountSessions } from '../accounts/sessions.ts';
 import type { Config } from '../config.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
+import type { Passkeys } from '../domain/passkeys.ts';
 import { hashPassword } from '../domain/passwords.ts';
 import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
@@ -41,9 +42,9 @@ export interface AdminUsers {
   setRoles(actor: Actor, id: string, roles: string[]): Promise<Account>;
   revokeGrant(actor: Actor, id: string, grantId: string): Promise<void>;
   endSession(actor: Actor, id: string, sessionId: string): Promise<void>;
-  /** Whether the account has a confirmed authenticator, and its unused recovery codes. */
-  secondFactorOf(id: string): Promise<{ totp: boolean; recoveryCodesLeft: number }>;
-  /** Removes the authenticator and recovery codes (a lost phone); the next sign-in is password only. */
+  /** Whether the account has a confirmed authenticator, its unused recovery codes, and its passkeys. */
+  secondFactorOf(id: string): Promise<{ totp: boolean; recoveryCodesLeft: number; passkeys: number }>;
+  /** Removes the authenticator, recovery codes and passkeys (a lost phone); the next sign-in is password only. */
   resetSecondFactor(actor: Actor, id: string): Promise<void>;
 }
 
@@ -53,9 +54,10 @@ export function adminUsers(deps: {
   audit: AuditLog;
   revoker: TokenRevoker;
   secondFactor: SecondFactor;
+  passkeys: Passkeys;
   config: Config;
 }): AdminUsers {
-  const { accounts, sessions, audit, revoker, secondFactor, config } = deps;
+  const { accounts, sessions, audit, revoker, secondFactor, passkeys, config } = deps;
 
   async function get(id: string) {
     const account = await accounts.findById(id);
@@ -129,16 +131,22 @@ export function adminUsers(deps: {
     },
     async secondFactorOf(id) {
       await get(id);
-      const [totp, recoveryCodesLeft] = await Promise.all([
+      const [totp, recoveryCodesLeft, keys] = await Promise.all([
         secondFactor.enrolled(id),
         secondFactor.recoveryCodesLeft(id),
+        passkeys.list(id),
       ]);
-      return { totp, recoveryCodesLeft };
+      return { totp, recoveryCodesLeft, passkeys: keys.length };
     },
     async resetSecondFactor(actor, id) {
       const account = await get(id);
       const removed = await secondFactor.reset(id);
-      await record(actor, 'user.mfa_reset', id, { username: account.username, removed });
+      const passkeysRemoved = await passkeys.removeAll(id);
+      await record(actor, 'user.mfa_reset', id, {
+        username: account.username,
+        removed,
+        passkeys_removed: passkeysRemoved,
+      });
     },
   };
 }

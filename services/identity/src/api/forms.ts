@@ -11,6 +11,13 @@ export const PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
+/** Pages that run the passkey script: their own origin's scripts and fetches, nothing else. */
+export const SCRIPT_PAGE_HEADERS = {
+  ...PAGE_HEADERS,
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+};
+
 /** Parses urlencoded form posts (16 KiB at most) into a flat object, in this plugin scope. */
 export function acceptForms(server: FastifyInstance): void {
   server.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
@@ -18,8 +25,12 @@ export function acceptForms(server: FastifyInstance): void {
   });
 }
 
-export function html(reply: FastifyReply, status: number, body: string) {
-  return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
+export function html(reply: FastifyReply, status: number, body: string, options: { scripts?: boolean } = {}) {
+  return reply
+    .code(status)
+    .headers(options.scripts ? SCRIPT_PAGE_HEADERS : PAGE_HEADERS)
+    .type('text/html; charset=utf-8')
+    .send(body);
 }
 
 /** A string field of a parsed form, trimmed of nothing, cut at `max`. */

@@ -15,11 +15,23 @@ import type { Config } from '../config.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import type { Login } from '../domain/login.ts';
+import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
 import { AMR, type SecondFactor } from '../domain/second-factor.ts';
+import { errors } from '../errors.ts';
 import { loginWith } from '../oidc/authentication-context.ts';
 import { acceptForms, formField, html } from './forms.ts';
 import { consentPage, describeScope, errorPage, loginPage, secondFactorPage } from './views.ts';
+
+/** Why a passkey sign-in was refused, as the login page says it. */
+const PASSKEY_REFUSALS: Record<PasskeyRefusal, string> = {
+  no_challenge: 'This passkey sign-in has expired. Try again.',
+  malformed: 'The browser did not send a passkey.',
+  unknown_credential: 'That passkey is not known here. Sign in with your password.',
+  not_verified: 'That passkey could not be checked. Try again, or sign in with your password.',
+  counter: 'That passkey answer was used already. Try again.',
+  duplicate: 'That passkey is registered already.',
+};
 
 /** Where the interaction keeps "password passed, code pending" until the code comes. */
 const PENDING = 'portico_second_factor';
@@ -29,6 +41,7 @@ export interface InteractionDeps {
   accounts: AccountStore;
   login: Login;
   secondFactor: SecondFactor;
+  passkeys: Passkeys;
   audit: AuditLog;
   config: Config;
   /** Mails a fresh link to confirm the account's address. */
@@ -36,7 +49,7 @@ export interface InteractionDeps {
 }
 
 export async function interactionRoutes(server: FastifyInstance, deps: InteractionDeps): Promise<void> {
-  const { provider, accounts, login, secondFactor, audit, config, sendVerification } = deps;
+  const { provider, accounts, login, secondFactor, passkeys, audit, config, sendVerification } = deps;
   const { permitted } = scopePolicy(config.api.scopes);
   const firstParty = new Set(config.clients.filter((c) => c.first_party).map((c) => c.client_id));
   const links = {
@@ -119,6 +132,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
           clientName: name,
           username: interaction.params.login_hint,
         }),
+        { scripts: true },
       );
     }
     if (interaction.prompt.name === 'consent') {
@@ -160,7 +174,9 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     const name = await clientName(interaction.params.client_id);
     // The login page again, with what went wrong and the username kept.
     const refuse = (status: number, error: string) =>
-      html(reply, status, loginPage({ ...links, uid: interaction.uid, clientName: name, username, error }));
+      html(reply, status, loginPage({ ...links, uid: interaction.uid, clientName: name, username, error }), {
+        scripts: true,
+      });
     if (!username || !password) {
       return refuse(400, 'Enter your username and password.');
     }
@@ -187,13 +203,89 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       );
       return refuse(403, `Confirm your email address first: we sent a new link to ${outcome.account.email}.`);
     }
-    if (outcome.secondFactor) {
+    const passkey = await passkeys.has(outcome.account.id);
+    if (outcome.secondFactor || passkey) {
       interaction.result = { [PENDING]: { accountId: outcome.account.id } };
       await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
-      return html(reply, 200, secondFactorPage({ uid: interaction.uid, clientName: name }));
+      return html(
+        reply,
+        200,
+        secondFactorPage({ uid: interaction.uid, clientName: name, totp: outcome.secondFactor, passkey }),
+        { scripts: passkey },
+      );
     }
     request.log.info({ event: 'login', sub: outcome.account.id }, 'signed in');
     return finish(request, reply, { login: loginWith(outcome.account.id, [AMR.password]) }, false);
+  });
+
+  // The challenge for a passkey sign-in, kept under this interaction (2 min, spent by the answer).
+  server.post('/interaction/:uid/passkey/options', { schema: { hide: true } }, async (request, reply) => {
+    let interaction: InteractionDetails;
+    try {
+      interaction = await provider.interactionDetails(request.raw, reply.raw);
+    } catch {
+      throw errors.INTERACTION_EXPIRED('This sign-in has expired or was started in another browser window.');
+    }
+    const { uid } = request.params as { uid: string };
+    if (interaction.uid !== uid || interaction.prompt.name !== 'login') {
+      throw errors.INTERACTION_EXPIRED('This sign-in has expired or was started in another browser window.');
+    }
+    const pending = interaction.result?.[PENDING] as { accountId?: string } | undefined;
+    return reply
+      .header('cache-control', 'no-store')
+      .send(await passkeys.signInOptions(`login:${uid}`, pending?.accountId));
+  });
+
+  server.post('/interaction/:uid/passkey', { schema: { hide: true } }, async (request, reply) => {
+    const interaction = await details(request, reply);
+    if (!interaction) return reply;
+    const name = await clientName(interaction.params.client_id);
+    // After the password (two-step), the answer must be that account's passkey, and a refusal
+    // shows the second step again; else it is a sign-in with the passkey alone.
+    const pending = (interaction.result?.[PENDING] as { accountId?: string } | undefined)?.accountId;
+    const pendingAccount = pending ? await accounts.findById(pending) : undefined;
+    const hasTotp = pendingAccount ? await secondFactor.enrolled(pendingAccount.id) : false;
+    const refuse = (status: number, error: string) =>
+      html(
+        reply,
+        status,
+        pendingAccount
+          ? secondFactorPage({ uid: interaction.uid, clientName: name, error, totp: hasTotp, passkey: true })
+          : loginPage({ ...links, uid: interaction.uid, clientName: name, error }),
+        { scripts: true },
+      );
+    if (interaction.prompt.name !== 'login') {
+      return html(reply, 400, errorPage('invalid_request', 'You are already signed in.'));
+    }
+    let response: unknown;
+    try {
+      response = JSON.parse(formField(request.body, 'response', 64 * 1024));
+    } catch {
+      return refuse(400, PASSKEY_REFUSALS.malformed);
+    }
+    const outcome = await passkeys.signIn(`login:${interaction.uid}`, response);
+    if (outcome.kind === 'refused') {
+      request.log.info(
+        { event: 'passkey_login_failed', reason: outcome.reason, detail: outcome.detail },
+        'passkey sign-in refused',
+      );
+      return refuse(
+        outcome.reason === 'no_challenge' || outcome.reason === 'malformed' ? 400 : 401,
+        PASSKEY_REFUSALS[outcome.reason],
+      );
+    }
+    const account = await accounts.findById(outcome.accountId);
+    if (!account || account.disabled) return refuse(403, 'This account is disabled.');
+    if (account.email && !account.emailVerified) {
+      return refuse(403, 'Confirm your email address first: sign in with your password to get a new link.');
+    }
+    if (pending && pending !== account.id) return refuse(401, PASSKEY_REFUSALS.unknown_credential);
+    request.log.info(
+      { event: 'login', sub: account.id, method: 'passkey', after: pending ? 'pwd' : undefined },
+      'signed in',
+    );
+    const methods = pending ? [AMR.password, ...outcome.methods] : outcome.methods;
+    return finish(request, reply, { login: loginWith(account.id, methods) }, false);
   });
 
   server.post('/interaction/:uid/second-factor', { schema: { hide: true } }, async (request, reply) => {

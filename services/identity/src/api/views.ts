@@ -11,7 +11,15 @@ button{font:inherit;margin-top:1.25rem;padding:.5rem 1rem;border-radius:4px;bord
 button.secondary{background:#fff;color:#1a4d8f}:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
 .error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}ul{padding-left:1.25rem}`;
 
-export function page(title: string, body: string): string {
+/** The scripts a page with a passkey button loads (served by passkey-scripts.ts). */
+export const PASSKEY_SCRIPTS = ['/passkeys/webauthn.js', '/passkeys/passkeys.js'];
+
+/** JSON for a `<script type="application/json">` block: no `<` to close it early. */
+export function jsonBlock(id: string, value: unknown): string {
+  return `<script type="application/json" id="${escapeHtml(id)}">${JSON.stringify(value).replaceAll('<', '\\u003c')}</script>`;
+}
+
+export function page(title: string, body: string, scripts: string[] = []): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -24,6 +32,7 @@ export function page(title: string, body: string): string {
 <main>
 ${body}
 </main>
+${scripts.map((src) => `<script src="${escapeHtml(src)}" defer></script>`).join('\n')}
 </body>
 </html>`;
 }
@@ -56,10 +65,16 @@ ${error}
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${described}${view.username ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
 </form>
+<form id="passkey-form" method="post" action="/interaction/${escapeHtml(view.uid)}/passkey" data-options="/interaction/${escapeHtml(view.uid)}/passkey/options" hidden>
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="passkey-sign-in" class="secondary">Use a passkey</button>
+</form>
 <form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
 <button type="submit" class="secondary">Cancel</button>
 </form>
 ${accountLinks(view)}`,
+    PASSKEY_SCRIPTS,
   );
 }
 
@@ -67,26 +82,45 @@ export interface SecondFactorView {
   uid: string;
   clientName: string;
   error?: string;
+  /** The account has an authenticator app (a code form); default true. */
+  totp?: boolean;
+  /** The account has passkeys (a passkey button). */
+  passkey?: boolean;
 }
 
 export function secondFactorPage(view: SecondFactorView): string {
   const error = view.error
     ? `<p class="error" role="alert" id="code-error">${escapeHtml(view.error)}</p>`
     : '';
+  const uid = escapeHtml(view.uid);
+  const totp =
+    view.totp === false
+      ? ''
+      : `<form method="post" action="/interaction/${uid}/second-factor">
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="64" aria-describedby="code-hint${view.error ? ' code-error' : ''}" autofocus>
+<small id="code-hint">Six digits; or one of your recovery codes (each works once).</small>
+<button type="submit">Continue</button>
+</form>`;
+  const passkey = view.passkey
+    ? `<form id="passkey-form" method="post" action="/interaction/${uid}/passkey" data-options="/interaction/${uid}/passkey/options" hidden>
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="passkey-sign-in"${view.totp === false ? '' : ' class="secondary"'}>Use a passkey</button>
+</form>
+<noscript><p>Using a passkey needs JavaScript.</p></noscript>`
+    : '';
   return page(
     'Two-step sign-in',
     `<h1>Two-step sign-in</h1>
 <p>to continue to <strong>${escapeHtml(view.clientName)}</strong></p>
 ${error}
-<form method="post" action="/interaction/${escapeHtml(view.uid)}/second-factor">
-<label for="code">Code from your authenticator app</label>
-<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="64" aria-describedby="code-hint${view.error ? ' code-error' : ''}" autofocus>
-<small id="code-hint">Six digits; or one of your recovery codes (each works once).</small>
-<button type="submit">Continue</button>
-</form>
-<form method="post" action="/interaction/${escapeHtml(view.uid)}/abort">
+${totp}
+${passkey}
+<form method="post" action="/interaction/${uid}/abort">
 <button type="submit" class="secondary">Cancel</button>
 </form>`,
+    view.passkey ? PASSKEY_SCRIPTS : [],
   );
 }
 

@@ -84,6 +84,28 @@ export interface RecoveryCodeRow {
   used_at: number | null;
 }
 
+/** A WebAuthn credential (passkey) of an account. */
+export interface PasskeyRow {
+  id: string;
+  account_id: string;
+  public_key: string;
+  counter: number;
+  /** JSON array. */
+  transports: string;
+  device_type: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A WebAuthn challenge handed to a browser, spent by the answer to it. */
+export interface WebauthnChallengeRow {
+  challenge_key: string;
+  challenge: string;
+  account_id: string | null;
+  /** Milliseconds since the epoch. */
+  expires_at: number;
+}
+
 export interface IdentityDatabase {
   oidc_models: OidcModelRow;
   accounts: AccountRow;
@@ -93,4 +115,6 @@ export interface IdentityDatabase {
   account_artefacts: AccountArtefactRow;
   totp_authenticators: TotpAuthenticatorRow;
   recovery_codes: RecoveryCodeRow;
+  passkeys: PasskeyRow;
+  webauthn_challenges: WebauthnChallengeRow;
 }

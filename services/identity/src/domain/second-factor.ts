@@ -19,7 +19,17 @@ import type { SecondFactorStore } from '../data/second-factor.ts';
 import type { Throttle } from './throttle.ts';
 
 /** RFC 8176 authentication method references. */
-export const AMR = { password: 'pwd', otp: 'otp', mfa: 'mfa' } as const;
+export const AMR = {
+  password: 'pwd',
+  otp: 'otp',
+  mfa: 'mfa',
+  /** Proof of possession of a hardware-secured key (a device-bound passkey). */
+  hardwareKey: 'hwk',
+  /** Proof of possession of a software-secured key (a synced passkey). */
+  softwareKey: 'swk',
+  /** A user presence test (WebAuthn's verification, which also asks for a PIN or biometric). */
+  userPresence: 'user',
+} as const;
 
 export const RECOVERY_CODES = 10;
 const PERIOD = 30;

@@ -1,0 +1,193 @@
+/**
+ * Adding a passkey (`/account/passkeys`), as plain forms plus one button that needs JavaScript:
+ * 1. username, password — and the two-step code when that is on, or else one of the account's
+ *    passkeys when it has some — checked like a sign-in (throttled): binding a new way in is not
+ *    left to whoever holds a browser session or knows only the password;
+ * 2. the registration options (challenge kept server-side under the form's single-use ticket,
+ *    5 min) and a button that runs navigator.credentials.create; the browser's answer is
+ *    posted back, checked (challenge, origin, RP ID, user verification) and kept.
+ * Each passkey added is in the audit log (`account.passkey_added`).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { commonErrors, isProblemError } from '@portico/problem';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { acceptForms, formField, html } from '../api/forms.ts';
+import type { Account, AccountStore } from '../data/accounts.ts';
+import type { AuditLog } from '../data/audit.ts';
+import type { Login } from '../domain/login.ts';
+import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
+import type { SecondFactor } from '../domain/second-factor.ts';
+import { errors } from '../errors.ts';
+import type { FormGuard } from './csrf.ts';
+import {
+  type FormState,
+  passkeyAddedPage,
+  passkeyConfirmPage,
+  passkeyCreatePage,
+  passkeyStartPage,
+} from './views.ts';
+
+export interface PasskeyRouteDeps {
+  accounts: AccountStore;
+  login: Login;
+  secondFactor: SecondFactor;
+  passkeys: Passkeys;
+  audit: AuditLog;
+  guard: FormGuard;
+}
+
+const HIDE = { schema: { hide: true } };
+/** The challenge's key: the ticket itself is only in the form. */
+const challengeKey = (ticket: string, step: 'register' | 'confirm' = 'register') =>
+  `${step}:${createHash('sha256').update(ticket).digest('base64url')}`;
+
+const REFUSALS: Record<PasskeyRefusal, string> = {
+  no_challenge: 'This form has expired. Start again.',
+  malformed: 'The browser did not send a passkey.',
+  unknown_credential: 'That passkey is not known here.',
+  not_verified:
+    'The passkey could not be checked (it must be made for this site, with your screen lock or PIN).',
+  counter: 'That passkey answer was used already.',
+  duplicate: 'That passkey is registered already.',
+};
+
+/** The browser's answer (JSON in the form's `response` field); undefined when it is not JSON. */
+function parseResponse(body: unknown): unknown {
+  try {
+    return JSON.parse(formField(body, 'response', 64 * 1024));
+  } catch {
+    return undefined;
+  }
+}
+
+export async function passkeyRoutes(server: FastifyInstance, deps: PasskeyRouteDeps): Promise<void> {
+  const { accounts, login, secondFactor, passkeys, audit, guard } = deps;
+  acceptForms(server);
+
+  const throttled = (retryAfter: number) =>
+    commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
+      headers: { 'retry-after': String(retryAfter) },
+    });
+
+  async function reauthenticate(
+    username: string,
+    password: string,
+    code: string,
+    ip: string,
+  ): Promise<Account> {
+    const outcome = await login.check(username, password, ip);
+    if (outcome.kind === 'throttled') throw throttled(outcome.retryAfter);
+    if (outcome.kind === 'invalid') throw errors.WRONG_PASSWORD('Wrong username or password.');
+    if (outcome.account.disabled) throw errors.ACCOUNT_DISABLED('This account is disabled.');
+    if (outcome.secondFactor) {
+      const checked = await secondFactor.verify(outcome.account, code, ip);
+      if (checked.kind === 'throttled') throw throttled(checked.retryAfter);
+      if (checked.kind === 'invalid')
+        throw errors.WRONG_CODE('Two-step sign-in is on: enter the code from your app, or a recovery code.');
+    }
+    return outcome.account;
+  }
+
+  async function post(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    render: (state: FormState) => string,
+    act: () => Promise<string>,
+  ) {
+    try {
+      guard.check(request, formField(request.body, 'csrf'));
+      return html(reply, 200, await act(), { scripts: true });
+    } catch (err) {
+      if (!isProblemError(err) || err.status >= 500) throw err;
+      reply.headers(err.headers);
+      const state = {
+        csrf: guard.token(request, reply),
+        error: { message: err.message, code: err.code },
+        values: { username: formField(request.body, 'username', 64) },
+      };
+      return html(reply, err.status, render(state));
+    }
+  }
+
+  /** The page with the registration options for `account`, under a new ticket. */
+  async function createPage(request: FastifyRequest, reply: FastifyReply, account: Account) {
+    const ticket = randomBytes(32).toString('base64url');
+    const options = await passkeys.registrationOptions(account, challengeKey(ticket));
+    return passkeyCreatePage(
+      { csrf: guard.token(request, reply) },
+      ticket,
+      options,
+      await passkeys.list(account.id),
+    );
+  }
+
+  server.get('/account/passkeys', HIDE, async (request, reply) =>
+    html(reply, 200, passkeyStartPage({ csrf: guard.token(request, reply) })),
+  );
+
+  server.post('/account/passkeys', HIDE, async (request, reply) =>
+    post(request, reply, passkeyStartPage, async () => {
+      const b = request.body;
+      const account = await reauthenticate(
+        formField(b, 'username', 64).trim(),
+        formField(b, 'password'),
+        formField(b, 'code', 64),
+        request.ip,
+      );
+      // Without an app, a passkey is the account's second factor: the password alone must not add another.
+      if (!(await secondFactor.enrolled(account.id)) && (await passkeys.has(account.id))) {
+        const ticket = randomBytes(32).toString('base64url');
+        const options = await passkeys.signInOptions(challengeKey(ticket, 'confirm'), account.id);
+        return passkeyConfirmPage({ csrf: guard.token(request, reply) }, ticket, options);
+      }
+      return createPage(request, reply, account);
+    }),
+  );
+
+  server.post('/account/passkeys/confirm', HIDE, async (request, reply) =>
+    post(request, reply, passkeyStartPage, async () => {
+      const outcome = await passkeys.signIn(
+        challengeKey(formField(request.body, 'ticket', 200), 'confirm'),
+        parseResponse(request.body),
+      );
+      if (outcome.kind === 'refused') {
+        request.log.info({ event: 'passkey_refused', reason: outcome.reason, detail: outcome.detail });
+        if (outcome.reason === 'no_challenge') throw errors.LINK_INVALID(REFUSALS.no_challenge);
+        throw errors.PASSKEY_NOT_ACCEPTED(REFUSALS[outcome.reason]);
+      }
+      const account = await accounts.findById(outcome.accountId);
+      if (!account || account.disabled) throw errors.LINK_INVALID(REFUSALS.no_challenge);
+      return createPage(request, reply, account);
+    }),
+  );
+
+  server.post('/account/passkeys/register', HIDE, async (request, reply) =>
+    post(request, reply, passkeyStartPage, async () => {
+      const ticket = formField(request.body, 'ticket', 200);
+      const response = parseResponse(request.body);
+      const key = challengeKey(ticket);
+      const accountId = await passkeys.challengeAccount(key);
+      const account = accountId ? await accounts.findById(accountId) : undefined;
+      if (!account || account.disabled) throw errors.LINK_INVALID(REFUSALS.no_challenge);
+      const outcome = await passkeys.register(account, key, response);
+      if (outcome.kind === 'refused') {
+        request.log.info({
+          event: 'passkey_refused',
+          sub: account.id,
+          reason: outcome.reason,
+          detail: outcome.detail,
+        });
+        if (outcome.reason === 'duplicate') throw errors.PASSKEY_ALREADY_REGISTERED(REFUSALS.duplicate);
+        throw errors.PASSKEY_NOT_ACCEPTED(REFUSALS[outcome.reason]);
+      }
+      await audit.record({
+        actor: 'self',
+        action: 'account.passkey_added',
+        target: account.id,
+        ip: request.ip,
+        detail: { credential: outcome.passkey.id, device_type: outcome.passkey.deviceType },
+      });
+      return passkeyAddedPage((await passkeys.list(account.id)).length);
+    }),
+  );
+}
