@@ -12,6 +12,15 @@ import {
   type TestUpstream,
 } from './helpers.ts';
 
+/** Polls `check` until it holds (5 s at most). */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, 'the condition never held');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** A raw HTTP/1.1 request, so hop-by-hop headers go out exactly as written. */
 function raw(url: string, path: string, headers: Record<string, string>, method = 'GET', body?: string) {
   return new Promise<{
@@ -405,6 +414,58 @@ describe('timeouts, retries, breaker and health checks', () => {
       await gw.close();
       await flaky.close();
       await steady.close();
+    }
+  });
+
+  test('every instance failing its health check (a shared database down): requests still reach them, behind their breakers', async () => {
+    let databaseUp = false;
+    // The instances' own /health, as a Portico service's: 503 naming the database while it is down.
+    const instance = async (name: string) => {
+      const up = await startUpstream();
+      up.server.removeAllListeners('request');
+      up.server.on('request', (req, res) => {
+        if (req.url === '/health' || req.url === '/p/db') {
+          if (databaseUp) return void res.end(name);
+          res.writeHead(503, {
+            'content-type': 'application/problem+json',
+            'portico-dependency-failure': 'database',
+          });
+          return void res.end(JSON.stringify({ status: 503, code: 'DATABASE_UNAVAILABLE' }));
+        }
+        res.end(`${name} from its cache`);
+      });
+      return up;
+    };
+    const [a, b] = [await instance('a'), await instance('b')];
+    const gw = await startGateway({
+      upstreams: {
+        svc: {
+          instances: [a.url, b.url],
+          healthCheck: { path: '/health', interval: '50ms', unhealthyAfter: 1, healthyAfter: 1 },
+        },
+      },
+      routes: [{ name: 'p', path: '/p', upstream: 'svc', auth: { default: 'public' } }],
+    } as never);
+    try {
+      await waitFor(async () => {
+        const health = await json(await fetch(`${gw.operatorUrl}/health`));
+        const svc = (health.services as Record<string, { instances: Array<{ status: string }> }>).svc!;
+        return svc.instances.every((i) => i.status === 'unhealthy');
+      });
+      for (let i = 0; i < 6; i++) {
+        const cached = await fetch(`${gw.url}/p/cached`);
+        assert.equal(cached.status, 200);
+        assert.match(await cached.text(), /^[ab] from its cache$/);
+        const db = await fetch(`${gw.url}/p/db`);
+        assert.equal(db.status, 503);
+        assert.equal((await json(db)).code, 'DATABASE_UNAVAILABLE', 'the instance answered, not the gateway');
+      }
+      databaseUp = true;
+      await waitFor(async () => (await fetch(`${gw.url}/p/db`)).status === 200);
+    } finally {
+      await gw.close();
+      await a.close();
+      await b.close();
     }
   });
 

@@ -177,6 +177,16 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     }
   }
 
+  /**
+   * Panic routing (Envoy's panic threshold at its floor): when active checks have taken every
+   * instance out, all of them take requests again, each still behind its breaker. A check that
+   * fails everywhere at once more often names a shared dependency (a database every instance
+   * reports in /health) than dead processes, whose breakers open on their own; refusing every
+   * request at the gateway would also refuse what the instances can still serve.
+   */
+  let upCount = instances.length;
+  const eligible = (instance: Instance) => instance.up || upCount === 0;
+
   async function checkOne(instance: Instance): Promise<CheckResult> {
     const result = await probe(instance, check.timeout);
     instance.lastCheck = result;
@@ -186,6 +196,7 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     counter.set(instance, n);
     if (result.ok && !instance.up && n >= check.healthyAfter) {
       instance.up = true;
+      upCount++;
       instance.breaker.reset();
       hooks.onHealth?.(name, instance.url, true);
       wake();
@@ -193,6 +204,7 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       // Without active checks nothing would check it again to re-admit it: a check run on demand
       // (the operator's /health) reports, it does not eject.
       instance.up = false;
+      upCount--;
       hooks.onHealth?.(name, instance.url, false);
     } else if (result.ok && instance.breaker.state !== 'closed') {
       // An open breaker whose instance answers its health check again is re-admitted now.
@@ -203,22 +215,24 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
   }
 
   /** An instance that may take a request now and has a free slot (takes the half-open probe slot). */
+
   function free(avoid?: Instance): Instance | undefined {
     const n = instances.length;
     for (let i = 0; i < n; i++) {
       const instance = instances[(next + i) % n]!;
-      if (instance === avoid || !instance.up || instance.inflight.size >= instance.limit) continue;
+      if (instance === avoid || !eligible(instance) || instance.inflight.size >= instance.limit) continue;
       if (!instance.breaker.tryAcquire()) continue;
       next = (next + i + 1) % n;
       return instance;
     }
-    if (avoid?.up && avoid.inflight.size < avoid.limit && avoid.breaker.tryAcquire()) return avoid;
+    if (avoid && eligible(avoid) && avoid.inflight.size < avoid.limit && avoid.breaker.tryAcquire())
+      return avoid;
     return undefined;
   }
 
   /** Whether any instance may take requests at all (busy or not). */
   function anyAvailable(): boolean {
-    return instances.some((instance) => instance.up && instance.breaker.available());
+    return instances.some((instance) => eligible(instance) && instance.breaker.available());
   }
 
   function wake() {
@@ -312,12 +326,12 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       const n = instances.length;
       for (let i = 0; i < n; i++) {
         const instance = instances[(next + i) % n]!;
-        if (instance !== avoid && instance.up && instance.breaker.tryAcquire()) {
+        if (instance !== avoid && eligible(instance) && instance.breaker.tryAcquire()) {
           next = (next + i + 1) % n;
           return instance;
         }
       }
-      if (avoid?.up && avoid.breaker.tryAcquire()) return avoid;
+      if (avoid && eligible(avoid) && avoid.breaker.tryAcquire()) return avoid;
       return undefined;
     },
     acquire(deadline, avoid) {
