@@ -14,6 +14,7 @@ import { passkeyRoutes } from './accounts/passkeys.ts';
 import { accountRoutes } from './accounts/routes.ts';
 import { accountSessions } from './accounts/sessions.ts';
 import { twoStepRoutes } from './accounts/two-step.ts';
+import { adminKeys } from './admin/keys.ts';
 import { identityRevoker } from './admin/revoker.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { adminUsers } from './admin/users.ts';
@@ -126,7 +127,8 @@ export async function build(config: Config): Promise<IdentityServer> {
     name: 'identity',
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
     tags: {
-      admin: 'Accounts, their sessions and grants, the audit log and the development mailbox (admin role)',
+      admin:
+        'Accounts, their sessions and grants, signing keys, the audit log and the development mailbox (admin role)',
     },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
@@ -208,6 +210,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     adminRoutes(scope, {
       verifier,
       users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config }),
+      keys: adminKeys({ config, keys, audit }),
       sessions,
       audit,
       mailbox: mailer.mailbox,

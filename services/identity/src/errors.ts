@@ -24,4 +24,5 @@ export const errors = defineErrors({
   CANNOT_DISABLE_SELF: { status: 409, title: 'Conflict' },
   MAILBOX_DISABLED: { status: 404, title: 'Not Found' },
   MESSAGE_NOT_FOUND: { status: 404, title: 'Not Found' },
+  KEYS_IN_MEMORY: { status: 409, title: 'Conflict' },
 });

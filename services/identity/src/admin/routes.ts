@@ -1,8 +1,8 @@
 /**
- * The admin API (`/admin/...`): accounts, their sessions and grants, the audit log and
+ * The admin API (`/admin/...`): accounts, their sessions and grants, signing keys, the audit log and
  * the development mailbox. Every route needs an access token from this issuer with the
  * admin role, and every write (not a read) also a two-step sign-in (`amr` has `mfa`) unless
- * `admin.requireMfa` is off; the handlers map HTTP to admin/users.ts and nothing more.
+ * `admin.requireMfa` is off; the handlers map HTTP to admin/users.ts and admin/keys.ts and nothing more.
  */
 import { authenticate, authorize, BEARER_SCHEME, describeAccess, type TokenVerifier } from '@portico/auth';
 import { ProblemSchema } from '@portico/http';
@@ -13,6 +13,7 @@ import type { Account } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import { errors } from '../errors.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
+import type { AdminKeys } from './keys.ts';
 import type { Actor, AdminUsers } from './users.ts';
 
 const ADMIN = { roles: ['admin'] };
@@ -98,6 +99,7 @@ function toUser(a: Account) {
 export interface AdminRouteDeps {
   verifier: TokenVerifier;
   users: AdminUsers;
+  keys: AdminKeys;
   sessions: AccountSessions;
   audit: AuditLog;
   mailbox: DevMailbox | undefined;
@@ -309,6 +311,57 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       const { id, session } = request.params as Static<typeof SessionParams>;
       await users.endSession(actor(request), id, session);
       return reply.code(204).send();
+    },
+  );
+
+  const SigningKey = Type.Object({
+    kid: Type.String(),
+    alg: Type.String(),
+    created_at: Type.Union([Type.String(), Type.Null()]),
+    status: Type.Union([Type.Literal('signing'), Type.Literal('next'), Type.Literal('verifying')]),
+    published: Type.Boolean(),
+    stored: Type.Boolean(),
+  });
+  const KeyOverview = Type.Object({ data: Type.Array(SigningKey), restart_required: Type.Boolean() });
+  const toOverview = (o: ReturnType<AdminKeys['list']>) => ({
+    data: o.keys,
+    restart_required: o.restart_required,
+  });
+  server.get(
+    '/admin/keys',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'Signing keys: the one this process signs with, the next one, those that only verify',
+        response: { 200: KeyOverview, ...problems },
+      },
+    },
+    async () => toOverview(deps.keys.list()),
+  );
+  server.post(
+    '/admin/keys/rotate',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary:
+          'Add a new signing key to the key file; it signs from the next start, older keys keep verifying until their tokens expire',
+        response: {
+          201: Type.Object({
+            ...KeyOverview.properties,
+            added: Type.String(),
+            removed: Type.Array(Type.String()),
+          }),
+          ...problems,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await deps.keys.rotate(actor(request));
+      return reply
+        .code(201)
+        .send({ ...toOverview(result.overview), added: result.added, removed: result.removed });
     },
   );
 

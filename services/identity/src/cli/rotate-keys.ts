@@ -7,11 +7,10 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '@portico/config';
 import { ConfigSchema } from '../config.ts';
-import { loadKeys, rotateKeys } from '../oidc/keys.ts';
+import { keyRetainSeconds, loadKeys, rotateKeys } from '../oidc/keys.ts';
 
 const config = loadConfig('identity', ConfigSchema, { file: process.env.IDENTITY_CONFIG_FILE });
-// Longest-lived token a key may have signed, plus the verifiers' clock tolerance.
-const retainSeconds = Math.max(config.api.accessTokenTtlSeconds, config.ttl.idTokenSeconds) + 60;
+const retainSeconds = keyRetainSeconds(config);
 // No file yet: make the first one (what a first start would), so replicas can share it from the start.
 if (!existsSync(config.keysFile)) {
   const { jwks } = await loadKeys(config.keysFile);

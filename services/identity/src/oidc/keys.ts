@@ -100,6 +100,19 @@ export async function rotateKeys(
   return { added: next.jwk.kid, removed, kept: kept.map((k) => k.jwk.kid) };
 }
 
+/** How long a superseded key must stay in the JWKS: the longest token it may have signed, plus the verifiers' clock tolerance. */
+export function keyRetainSeconds(config: {
+  api: { accessTokenTtlSeconds: number };
+  ttl: { idTokenSeconds: number };
+}): number {
+  return Math.max(config.api.accessTokenTtlSeconds, config.ttl.idTokenSeconds) + 60;
+}
+
+/** The signing keys in the key file, newest (the one the next start signs with) first, without their private parts. */
+export function listSigningKeys(file: string): { kid: string; alg: string; created_at: string }[] {
+  return readKeyFile(file).signing.map((k) => ({ kid: k.jwk.kid, alg: k.jwk.alg, created_at: k.created_at }));
+}
+
 /** The public half of the signing keys, for verifying this issuer's tokens in process. */
 export function publicJwks(keys: ProviderKeys): { keys: JWK[] } {
   return {
