@@ -4,6 +4,7 @@
  * Portable SQL only: the same migrations run on SQLite and PostgreSQL.
  */
 import type { Migration } from '@portico/store/sql';
+import { clients } from './clients.ts';
 import { hashedSecrets } from './hashed-secrets.ts';
 import { loginAttempts } from './login-attempts.ts';
 import { passkeys } from './passkeys.ts';
@@ -113,4 +114,5 @@ export const migrations: Record<string, Migration> = {
   },
   '005_second_factor': secondFactor,
   '006_passkeys': passkeys,
+  '007_clients': clients,
 };

@@ -14,6 +14,7 @@ import { passkeyRoutes } from './accounts/passkeys.ts';
 import { accountRoutes } from './accounts/routes.ts';
 import { accountSessions } from './accounts/sessions.ts';
 import { twoStepRoutes } from './accounts/two-step.ts';
+import { adminClients } from './admin/clients.ts';
 import { adminKeys } from './admin/keys.ts';
 import { identityRevoker } from './admin/revoker.ts';
 import { adminRoutes } from './admin/routes.ts';
@@ -26,6 +27,8 @@ import { accountTokens } from './data/account-tokens.ts';
 import { accountStore } from './data/accounts.ts';
 import { redisAttempts, sqlAttempts } from './data/attempts.ts';
 import { auditLog } from './data/audit.ts';
+import { withStoredClients } from './data/client-adapter.ts';
+import { clientStore } from './data/clients.ts';
 import { withHashedIds } from './data/hashed-ids.ts';
 import { sqlAdapter } from './data/oidc-adapter.ts';
 import { passkeyStore } from './data/passkeys.ts';
@@ -40,7 +43,7 @@ import { createSecondFactor } from './domain/second-factor.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { loadKeys, publicJwks } from './oidc/keys.ts';
-import { createProvider } from './oidc/provider.ts';
+import { createProvider, OIDC_SCOPES } from './oidc/provider.ts';
 import { DEVICE_PATHS } from './oidc/public-clients.ts';
 
 export type { Config as IdentityConfig };
@@ -96,7 +99,8 @@ export async function build(config: Config): Promise<IdentityServer> {
   const keys = await loadKeys(config.keysFile);
   const demoLogins = config.demoAccounts ? await ensureDemoAccounts(accounts, config.demoLoginsFile) : [];
 
-  const adapter = withHashedIds(redis?.Adapter ?? storage.Adapter);
+  const clients = clientStore(database, secretSealer(keys.cookieKeys, 'client secret'));
+  const adapter = withStoredClients(withHashedIds(redis?.Adapter ?? storage.Adapter), clients);
   const provider = createProvider(config, { adapter, accounts, keys });
   const throttle = createThrottle({
     ...config.throttle,
@@ -128,7 +132,7 @@ export async function build(config: Config): Promise<IdentityServer> {
     description: 'OpenID Provider: discovery at /.well-known/openid-configuration',
     tags: {
       admin:
-        'Accounts, their sessions and grants, signing keys, the audit log and the development mailbox (admin role)',
+        'Accounts, their sessions and grants, clients, signing keys, the audit log and the development mailbox (admin role)',
     },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
@@ -211,6 +215,13 @@ export async function build(config: Config): Promise<IdentityServer> {
       verifier,
       users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config }),
       keys: adminKeys({ config, keys, audit }),
+      clients: adminClients({
+        configClients: config.clients,
+        store: clients,
+        provider,
+        audit,
+        scopes: [...OIDC_SCOPES, ...config.api.scopes.map((s) => s.name)],
+      }),
       sessions,
       audit,
       mailbox: mailer.mailbox,

@@ -25,4 +25,11 @@ export const errors = defineErrors({
   MAILBOX_DISABLED: { status: 404, title: 'Not Found' },
   MESSAGE_NOT_FOUND: { status: 404, title: 'Not Found' },
   KEYS_IN_MEMORY: { status: 409, title: 'Conflict' },
+  CLIENT_NOT_FOUND: { status: 404, title: 'Not Found' },
+  CLIENT_READ_ONLY: { status: 409, title: 'Conflict' },
+  CLIENT_DISABLED: { status: 409, title: 'Conflict' },
+  CLIENT_NOT_CONFIDENTIAL: { status: 409, title: 'Conflict' },
+  INVALID_REDIRECT_URI: { status: 422, title: 'Unprocessable Content' },
+  INVALID_SCOPE: { status: 422, title: 'Unprocessable Content' },
+  INVALID_CLIENT_METADATA: { status: 422, title: 'Unprocessable Content' },
 });

@@ -1,8 +1,8 @@
 /**
- * The admin API (`/admin/...`): accounts, their sessions and grants, signing keys, the audit log and
+ * The admin API (`/admin/...`): accounts, their sessions and grants, clients, signing keys, the audit log and
  * the development mailbox. Every route needs an access token from this issuer with the
  * admin role, and every write (not a read) also a two-step sign-in (`amr` has `mfa`) unless
- * `admin.requireMfa` is off; the handlers map HTTP to admin/users.ts and admin/keys.ts and nothing more.
+ * `admin.requireMfa` is off; the handlers map HTTP to admin/users.ts, admin/clients.ts and admin/keys.ts and nothing more.
  */
 import { authenticate, authorize, BEARER_SCHEME, describeAccess, type TokenVerifier } from '@portico/auth';
 import { ProblemSchema } from '@portico/http';
@@ -13,6 +13,7 @@ import type { Account } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import { errors } from '../errors.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
+import type { AdminClients } from './clients.ts';
 import type { AdminKeys } from './keys.ts';
 import type { Actor, AdminUsers } from './users.ts';
 
@@ -100,6 +101,7 @@ export interface AdminRouteDeps {
   verifier: TokenVerifier;
   users: AdminUsers;
   keys: AdminKeys;
+  clients: AdminClients;
   sessions: AccountSessions;
   audit: AuditLog;
   mailbox: DevMailbox | undefined;
@@ -311,6 +313,99 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       const { id, session } = request.params as Static<typeof SessionParams>;
       await users.endSession(actor(request), id, session);
       return reply.code(204).send();
+    },
+  );
+
+  const Client = Type.Object({
+    client_id: Type.String(),
+    client_name: Type.Union([Type.String(), Type.Null()]),
+    type: Type.Union([Type.Literal('confidential'), Type.Literal('public')]),
+    source: Type.Union([Type.Literal('config'), Type.Literal('admin')]),
+    redirect_uris: Type.Array(Type.String()),
+    post_logout_redirect_uris: Type.Array(Type.String()),
+    grant_types: Type.Array(Type.String()),
+    scope: Type.String(),
+    disabled: Type.Boolean(),
+    created_at: Type.Union([Type.String(), Type.Null()]),
+    updated_at: Type.Union([Type.String(), Type.Null()]),
+  });
+  const Uri = Type.String({ minLength: 1, maxLength: 2000 });
+  const NewClientBody = Type.Object(
+    {
+      client_name: Type.String({ minLength: 1, maxLength: 100 }),
+      type: Type.Union([Type.Literal('confidential'), Type.Literal('public')]),
+      redirect_uris: Type.Array(Uri, { minItems: 1, maxItems: 10 }),
+      post_logout_redirect_uris: Type.Optional(Type.Array(Uri, { maxItems: 10 })),
+      scope: Type.String({ minLength: 1, maxLength: 1000 }),
+    },
+    { additionalProperties: false },
+  );
+  // The secret is in this answer only: it is kept sealed and never shown again.
+  const WithSecret = Type.Object({ data: Client, client_secret: Type.Union([Type.String(), Type.Null()]) });
+  server.get(
+    '/admin/clients',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: 'OAuth clients: from config (read-only) and made here',
+        response: { 200: Type.Object({ data: Type.Array(Client) }), ...problems },
+      },
+    },
+    async () => ({ data: await deps.clients.list() }),
+  );
+  server.post(
+    '/admin/clients',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: 'Make a client; a confidential one gets a secret, shown in this answer only',
+        body: NewClientBody,
+        response: { 201: WithSecret, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as Static<typeof NewClientBody>;
+      const { client, secret } = await deps.clients.create(actor(request), body);
+      return reply
+        .code(201)
+        .header('location', `/admin/clients/${client.client_id}`)
+        .send({ data: client, client_secret: secret });
+    },
+  );
+  server.post(
+    '/admin/clients/:id/secret',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary:
+          'Give a confidential client a new secret (the old one stops at once), shown in this answer only',
+        params: IdParams,
+        response: { 200: WithSecret, ...problems },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const { client, secret } = await deps.clients.rotateSecret(actor(request), id);
+      return { data: client, client_secret: secret };
+    },
+  );
+  server.post(
+    '/admin/clients/:id/disable',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: 'Disable a client: no sign-in, token or refresh for it from now on',
+        params: IdParams,
+        response: { 200: Type.Object({ data: Client }), ...problems },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      return { data: await deps.clients.disable(actor(request), id) };
     },
   );
 

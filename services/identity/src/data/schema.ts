@@ -106,6 +106,17 @@ export interface WebauthnChallengeRow {
   expires_at: number;
 }
 
+/** A client made from the admin API; the provider reads it through data/client-adapter.ts. */
+export interface OidcClientRow {
+  client_id: string;
+  /** JSON: oidc-provider client metadata, without the secret. */
+  metadata: string;
+  secret_sealed: string | null;
+  created_at: string;
+  updated_at: string;
+  disabled_at: string | null;
+}
+
 export interface IdentityDatabase {
   oidc_models: OidcModelRow;
   accounts: AccountRow;
@@ -117,4 +128,5 @@ export interface IdentityDatabase {
   recovery_codes: RecoveryCodeRow;
   passkeys: PasskeyRow;
   webauthn_challenges: WebauthnChallengeRow;
+  oidc_clients: OidcClientRow;
 }

@@ -143,7 +143,11 @@ declare module 'oidc-provider' {
     proxy: boolean;
     Grant: GrantModel;
     Session: { readonly adapter: Adapter };
-    Client: { find(id: string): Promise<ClientInstance | undefined> };
+    Client: {
+      find(id: string): Promise<ClientInstance | undefined>;
+      /** Throws InvalidClientMetadata (with `error_description`) for metadata the provider would refuse. */
+      validate(metadata: Record<string, unknown>): Promise<void>;
+    };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionResult(

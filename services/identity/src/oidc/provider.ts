@@ -35,7 +35,7 @@ export interface ProviderDeps {
   keys: ProviderKeys;
 }
 
-const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
+export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 
 export function createProvider(config: Config, deps: ProviderDeps): Provider {
   const { accounts } = deps;
