@@ -1027,6 +1027,10 @@ function adminTabs() {
     { 'aria-label': 'Identity administration', class: 'tabs' },
     h('a', { href: '/admin/users' }, 'Users'),
     ' · ',
+    h('a', { href: '/admin/clients' }, 'Clients'),
+    ' · ',
+    h('a', { href: '/admin/keys' }, 'Signing keys'),
+    ' · ',
     h('a', { href: '/admin/audit' }, 'Audit log'),
     ' · ',
     h('a', { href: '/admin/mailbox' }, 'Mailbox'),
@@ -1126,6 +1130,228 @@ async function usersView(params) {
   );
 }
 
+/** A secret the identity service shows once: on the page until the admin leaves it. */
+function secretNotice(clientId, secret) {
+  return h(
+    'div',
+    { class: 'flash-info', role: 'status' },
+    h('p', {}, `The secret of ${clientId}. Copy it now: it is not shown again.`),
+    h('pre', { class: 'secret' }, secret),
+  );
+}
+
+async function clientsView(_params, shown) {
+  if (adminOnly('Clients')) return;
+  const { data } = await api('GET', '/api/v1/identity/clients');
+  const error = h('div', { role: 'alert' });
+  const lines = (value) =>
+    String(value ?? '')
+      .split(/\s+/)
+      .filter(Boolean);
+  const form = h(
+    'form',
+    {
+      class: 'stack',
+      novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const f = new FormData(form);
+        const post = lines(f.get('post_logout_redirect_uris'));
+        error.replaceChildren();
+        try {
+          const { data: made } = await api('POST', '/api/v1/identity/clients', {
+            body: {
+              client_name: String(f.get('client_name')).trim(),
+              type: String(f.get('type')),
+              redirect_uris: lines(f.get('redirect_uris')),
+              ...(post.length ? { post_logout_redirect_uris: post } : {}),
+              scope: String(f.get('scope')).trim(),
+            },
+          });
+          flash(`Client ${made.data.client_id} was made.`);
+          await clientsView(_params, made.client_secret ? made : undefined);
+        } catch (err) {
+          if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
+            flashError(err);
+          else error.replaceChildren(h('p', { class: 'flash-error' }, describe(err)));
+        }
+      },
+    },
+    h('label', { for: 'c-name' }, 'Name'),
+    h('input', { id: 'c-name', name: 'client_name', required: true, maxlength: '100' }),
+    h('label', { for: 'c-type' }, 'Type'),
+    h(
+      'select',
+      { id: 'c-type', name: 'type' },
+      h('option', { value: 'confidential' }, 'Confidential (a server, with a secret)'),
+      h('option', { value: 'public' }, 'Public (a browser or native app, PKCE only)'),
+    ),
+    h('label', { for: 'c-redirects' }, 'Redirect URIs (one a line; https, or http on localhost)'),
+    h('textarea', { id: 'c-redirects', name: 'redirect_uris', rows: '2', required: true }),
+    h('label', { for: 'c-logout' }, 'Post-logout redirect URIs (optional, one a line)'),
+    h('textarea', { id: 'c-logout', name: 'post_logout_redirect_uris', rows: '1' }),
+    h('label', { for: 'c-scope' }, 'Scopes (space-separated)'),
+    h('input', {
+      id: 'c-scope',
+      name: 'scope',
+      required: true,
+      value: 'openid profile email offline_access',
+    }),
+    error,
+    h('button', { type: 'submit' }, 'Make client'),
+  );
+  const action = (c, path, label, done) => {
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async () => {
+          button.disabled = true;
+          try {
+            const { data: out } = await api(
+              'POST',
+              `/api/v1/identity/clients/${encodeURIComponent(c.client_id)}/${path}`,
+            );
+            flash(done);
+            await clientsView(_params, out.client_secret ? out : undefined);
+          } catch (err) {
+            flashError(err);
+            button.disabled = false;
+          }
+        },
+      },
+      label,
+    );
+    return button;
+  };
+  const rows = data.data.map((c) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, c.client_id),
+      h('td', {}, c.client_name ?? ''),
+      h('td', {}, c.type),
+      h('td', {}, c.redirect_uris.join(' ')),
+      h('td', {}, c.scope),
+      h('td', {}, c.source === 'config' ? 'From config' : c.disabled ? 'Disabled' : 'Active'),
+      h(
+        'td',
+        {},
+        c.source === 'admin' && !c.disabled && c.type === 'confidential'
+          ? action(
+              c,
+              'secret',
+              `New secret for ${c.client_id}`,
+              `${c.client_id} has a new secret; the old one no longer works.`,
+            )
+          : null,
+        ' ',
+        c.source === 'admin' && !c.disabled
+          ? action(c, 'disable', `Disable ${c.client_id}`, `${c.client_id} was disabled.`)
+          : null,
+      ),
+    ),
+  );
+  render(
+    'Clients',
+    adminTabs(),
+    shown ? secretNotice(shown.data.client_id, shown.client_secret) : null,
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Client ID', 'Name', 'Type', 'Redirect URIs', 'Scopes', 'Status', ''].map((t) =>
+            h('th', { scope: 'col' }, t),
+          ),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+    h('h2', {}, 'New client'),
+    form,
+  );
+}
+
+const KEY_STATUS = {
+  signing: 'Signs now',
+  next: 'Signs from the next restart',
+  verifying: 'Verifies only',
+};
+
+async function keysView() {
+  if (adminOnly('Signing keys')) return;
+  const { data } = await api('GET', '/api/v1/identity/keys');
+  const rotate = h(
+    'button',
+    {
+      type: 'button',
+      onclick: async () => {
+        rotate.disabled = true;
+        try {
+          const { data: out } = await api('POST', '/api/v1/identity/keys/rotate');
+          flash(`Key ${out.added} was added. It signs once the identity service restarts.`);
+          await keysView();
+        } catch (err) {
+          flashError(err);
+          rotate.disabled = false;
+        }
+      },
+    },
+    'Rotate signing key',
+  );
+  render(
+    'Signing keys',
+    adminTabs(),
+    data.restart_required
+      ? h(
+          'p',
+          { class: 'flash-info' },
+          'A newer key is waiting: restart the identity service (every replica) for it to sign.',
+        )
+      : null,
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Key ID', 'Algorithm', 'Created', 'Status', 'Published'].map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        data.data.map((k) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, k.kid),
+            h('td', {}, k.alg),
+            h('td', {}, dateTime(k.created_at)),
+            h('td', {}, KEY_STATUS[k.status] ?? k.status),
+            h('td', {}, k.published ? 'Yes' : 'Not yet'),
+          ),
+        ),
+      ),
+    ),
+    h(
+      'p',
+      {},
+      'Rotating adds a key to the key file. Older keys keep verifying until the tokens they signed have expired.',
+    ),
+    rotate,
+  );
+}
+
 async function auditView() {
   if (adminOnly('Audit log')) return;
   const { data } = await api('GET', '/api/v1/identity/audit?limit=100');
@@ -1219,6 +1445,8 @@ const ROUTES = [
   [/^\/dashboard$/, () => dashboardView()],
   [/^\/admin\/products\/new$/, () => newProductView()],
   [/^\/admin\/users$/, (p) => usersView(p)],
+  [/^\/admin\/clients$/, (p) => clientsView(p)],
+  [/^\/admin\/keys$/, () => keysView()],
   [/^\/admin\/audit$/, () => auditView()],
   [/^\/admin\/mailbox$/, () => mailboxView()],
 ];
