@@ -1,0 +1,191 @@
+/**
+ * The console's Clients and Signing keys pages in a real browser (Debian's chromium,
+ * playwright-core), through the gateway's identity-admin route to a real identity service:
+ * an admin makes a client (a bad redirect URI refused with the field named, then a good one,
+ * the secret shown once), gives it a new secret, disables it; sees which key signs, rotates
+ * it and sees the new key waiting for a restart; finds it all in the audit log.
+ * Screenshots go to test-results/admin-clients-keys/. Admin writes need no two-step sign-in
+ * here (`admin.requireMfa` off): identity-e2e.test.ts covers the step-up.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@portico/config';
+import type { Server } from '@portico/http';
+import { freePort } from '@portico/http/testing';
+import { databaseTargets } from '@portico/store/testing';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { type RunningIdentity, startIdentity, startWeb } from './support/harness.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SHOTS = join(ROOT, 'test-results', 'admin-clients-keys');
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
+if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+
+describe('clients and signing keys on the console, in chromium', { skip }, () => {
+  const target = databaseTargets()[0]!();
+  const dir = mkdtempSync(join(tmpdir(), 'portico-console-keys-'));
+  let idp: RunningIdentity;
+  let gateway: FastifyInstance;
+  let web: Server;
+  let consoleUrl: string;
+  let browser: Browser;
+  let admin: Page;
+  let shot = 0;
+  const screenshot = async (name: string) =>
+    admin.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const webPort = await freePort();
+    consoleUrl = `http://localhost:${webPort}`;
+    idp = await startIdentity({
+      keysFile: join(dir, 'keys.json'),
+      admin: { requireMfa: false },
+      clients: loadConfig('identity', (await import('@portico/identity')).ConfigSchema, {
+        env: {},
+      }).clients.map((c) =>
+        c.client_id === 'portico-web'
+          ? { ...c, redirect_uris: [`${consoleUrl}/callback`], post_logout_redirect_uris: [`${consoleUrl}/`] }
+          : c,
+      ),
+    });
+    const auth = { issuer: idp.issuer, audience: 'http://localhost:8000', jwksUri: `${idp.issuer}/jwks` };
+    const gatewayModule = await import('@portico/gateway');
+    gateway = await gatewayModule.build(
+      loadConfig('gateway', gatewayModule.ConfigSchema, {
+        env: {},
+        overrides: { port: 0, logLevel: 'silent', watch: false, auth: { ...auth, hs256Secret: '' } },
+      }),
+      {
+        definition: {
+          upstreams: { identity: { instances: [idp.issuer] } },
+          routes: [
+            {
+              name: 'identity-admin',
+              path: '/api/v1/identity',
+              upstream: 'identity',
+              auth: { default: { roles: ['admin'] } },
+              transform: { rewrite: { pattern: '^/api/v1/identity', replacement: '/admin' } },
+              retries: 0,
+            },
+          ],
+        } as never,
+      },
+    );
+    await gateway.listen({ port: 0, host: '127.0.0.1' });
+    const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}`;
+    web = await startWeb(target, idp.issuer, gatewayUrl, { publicUrl: consoleUrl });
+    await web.listen({ port: webPort, host: '127.0.0.1' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    admin = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
+    admin.setDefaultTimeout(15_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await web?.close();
+    await gateway?.close();
+    await idp?.close();
+    await target.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('make a client, new secret, disable; rotate the signing key; all in the audit log', async () => {
+    try {
+      await journey();
+    } catch (err) {
+      await screenshot('FAILED').catch(() => {});
+      throw err;
+    }
+  });
+
+  async function journey() {
+    await admin.goto(consoleUrl);
+    await admin.getByRole('link', { name: 'Sign in' }).click();
+    await admin.getByLabel('Username').fill('admin');
+    await admin.getByLabel('Password').fill(idp.password('admin'));
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await admin.waitForURL((url) => url.origin === consoleUrl);
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await admin.getByRole('heading', { name: 'Users' }).waitFor();
+
+    await admin.getByRole('link', { name: 'Clients' }).click();
+    await admin.getByRole('heading', { name: 'Clients' }).waitFor();
+    await admin.getByRole('cell', { name: 'portico-web' }).waitFor();
+    await admin.getByLabel('Name').fill('Shop back office');
+    await admin.getByLabel(/^Redirect URIs/).fill('http://shop.example.com/callback');
+    await admin.getByRole('button', { name: 'Make client' }).click();
+    await admin.getByRole('alert').filter({ hasText: 'redirect_uris[0]' }).waitFor();
+    await screenshot('client-bad-redirect');
+
+    await admin
+      .getByLabel(/^Redirect URIs/)
+      .fill('https://shop.example.com/callback\nhttp://localhost:4000/cb');
+    await admin.getByRole('button', { name: 'Make client' }).click();
+    await admin.getByText(/Copy it now: it is not shown again/).waitFor();
+    const first = (await admin.locator('pre.secret').textContent())!.trim();
+    assert.ok(first.length >= 40, first);
+    const clientId = (await admin.getByText(/^Client client-\S+ was made\.$/).textContent())!.split(' ')[1]!;
+    const row = admin.getByRole('row').filter({ hasText: clientId });
+    await row.getByRole('cell', { name: 'Active' }).waitFor();
+    assert.match(
+      (await row.textContent())!,
+      /https:\/\/shop\.example\.com\/callback http:\/\/localhost:4000\/cb/,
+    );
+    await screenshot('client-made');
+
+    await admin.getByRole('button', { name: `New secret for ${clientId}` }).click();
+    await admin.getByText(/the old one no longer works/).waitFor();
+    const second = (await admin.locator('pre.secret').textContent())!.trim();
+    assert.notEqual(second, first);
+    // The provider takes the new secret and refuses the old one.
+    const introspect = (secret: string) =>
+      fetch(`${idp.issuer}/token/introspection`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'token=none',
+      });
+    assert.equal((await introspect(second)).status, 200);
+    assert.equal((await introspect(first)).status, 401);
+
+    await admin.getByRole('button', { name: `Disable ${clientId}` }).click();
+    await admin.getByText(`${clientId} was disabled.`).waitFor();
+    await admin
+      .getByRole('row')
+      .filter({ hasText: clientId })
+      .getByRole('cell', { name: 'Disabled' })
+      .waitFor();
+    assert.equal(await admin.getByRole('button', { name: `Disable ${clientId}` }).count(), 0);
+    assert.equal((await introspect(second)).status, 401);
+    await screenshot('client-disabled');
+
+    await admin.getByRole('link', { name: 'Signing keys' }).click();
+    await admin.getByRole('heading', { name: 'Signing keys' }).waitFor();
+    assert.equal(await admin.getByRole('cell', { name: 'Signs now' }).count(), 1);
+    await admin.getByRole('button', { name: 'Rotate signing key' }).click();
+    await admin.getByText(/It signs once the identity service restarts/).waitFor();
+    await admin.getByRole('cell', { name: 'Signs from the next restart' }).waitFor();
+    await admin.getByText(/A newer key is waiting/).waitFor();
+    assert.equal(await admin.getByRole('cell', { name: 'Signs now' }).count(), 1);
+    await screenshot('key-rotated');
+
+    await admin.getByRole('link', { name: 'Audit log' }).click();
+    await admin.getByRole('heading', { name: 'Audit log' }).waitFor();
+    for (const action of ['client.create', 'client.secret_rotate', 'client.disable', 'key.rotate'])
+      await admin.getByRole('cell', { name: action, exact: true }).first().waitFor();
+    await screenshot('audit');
+  }
+});
