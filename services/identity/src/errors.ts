@@ -25,6 +25,7 @@ export const errors = defineErrors({
   MAILBOX_DISABLED: { status: 404, title: 'Not Found' },
   MESSAGE_NOT_FOUND: { status: 404, title: 'Not Found' },
   KEYS_IN_MEMORY: { status: 409, title: 'Conflict' },
+  KEYS_NOT_WRITABLE: { status: 409, title: 'Conflict' },
   CLIENT_NOT_FOUND: { status: 404, title: 'Not Found' },
   CLIENT_READ_ONLY: { status: 409, title: 'Conflict' },
   CLIENT_DISABLED: { status: 409, title: 'Conflict' },

@@ -5,7 +5,7 @@
  * Without a key file (keys in memory) a rotation is a 409 problem.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -109,6 +109,30 @@ for (const makeTarget of databaseTargets()) {
       }
     });
 
+    test('a key file that cannot be written (a mounted secret): 409 problem, the file unchanged', async () => {
+      const roDir = mkdtempSync(join(tmpdir(), 'portico-ro-keys-'));
+      const roTarget = makeTarget();
+      const file = join(roDir, 'keys.json');
+      const running = await startIdentity(roTarget, { keysFile: file, admin: { requireMfa: false } });
+      try {
+        const before = readFileSync(file, 'utf8');
+        // The rotation writes `<file>.<pid>.tmp` then renames it; a directory in the way makes the write fail
+        // (permissions would not, for root), as a read-only mount does.
+        mkdirSync(`${file}.${process.pid}.tmp`);
+        const { tokens } = await signInWeb(running.issuer, running.login('admin'));
+        const res = await call(running.issuer, '/admin/keys/rotate', tokens.access_token, 'POST');
+        assert.equal(res.status, 409);
+        const problem = (await res.json()) as Json;
+        assert.equal(problem.code, 'KEYS_NOT_WRITABLE');
+        assert.match(problem.detail, /rotate-keys\.ts/);
+        assert.equal(readFileSync(file, 'utf8'), before);
+      } finally {
+        await running.close();
+        await roTarget.cleanup();
+        rmSync(roDir, { recursive: true, force: true });
+      }
+    });
+
     test('keys in memory only: listed, and a rotation is a 409 problem; writes need MFA by default', async () => {
       const memTarget = makeTarget();
       const running = await startIdentity(memTarget, { admin: { requireMfa: false } });
@@ -136,6 +160,17 @@ for (const makeTarget of databaseTargets()) {
         assert.equal((await call(guarded.issuer, '/admin/keys', tokens.access_token)).status, 200);
         const res = await call(guarded.issuer, '/admin/keys/rotate', tokens.access_token, 'POST');
         assert.equal(res.status, 403, 'a password-only admin token cannot rotate');
+        const make = await fetch(new URL('/admin/clients', guarded.issuer), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            client_name: 'x',
+            type: 'public',
+            redirect_uris: ['https://x.example/cb'],
+            scope: 'openid',
+          }),
+        });
+        assert.equal(make.status, 403, 'nor make a client');
       } finally {
         await guarded.close();
         await strict.cleanup();

@@ -68,7 +68,17 @@ export function adminKeys(deps: { config: Config; keys: ProviderKeys; audit: Aud
         throw errors.KEYS_IN_MEMORY(
           'The signing keys are in memory only (keysFile is empty): there is no key file to rotate',
         );
-      const result = await rotateKeys(config.keysFile, { retainSeconds: keyRetainSeconds(config) });
+      let result: Awaited<ReturnType<typeof rotateKeys>>;
+      try {
+        result = await rotateKeys(config.keysFile, { retainSeconds: keyRetainSeconds(config) });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!code) throw err;
+        // Kubernetes mounts the key file from a Secret, read-only: rotation happens where the Secret is made.
+        throw errors.KEYS_NOT_WRITABLE(
+          `The key file cannot be written here (${code}). Where it is a mounted secret, run rotate-keys.ts where the secret is made, update the secret and restart.`,
+        );
+      }
       await audit.record({
         actor: actor.sub,
         action: 'key.rotate',
