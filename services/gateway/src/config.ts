@@ -243,6 +243,28 @@ const Route = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    validate: Type.Optional(
+      Type.Union(
+        [
+          Type.Boolean(),
+          Type.Object(
+            {
+              requests: Type.Optional(Type.Boolean({ description: 'Check requests (true)' })),
+              responses: Type.Optional(
+                Type.Union([Type.Literal('off'), Type.Literal('log'), Type.Literal('reject')], {
+                  description: 'Check JSON answers of documented statuses: log a drift, or answer 502 (off)',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        {
+          description:
+            'Check requests against the published operation before they leave the gateway (400 / 415), and in a test mode the answers',
+        },
+      ),
+    ),
     aggregate: Type.Optional(
       Type.Object(
         {

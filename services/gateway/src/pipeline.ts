@@ -7,6 +7,7 @@
  *   body-limit    policies/body-limit  413 before the body passes the route's limit
  *   auth          policies/auth        401 / 403 / 429 on failed-auth metering; the verified caller becomes the consumer
  *   rate-limit    policies/rate-limit  429 + RateLimit headers; fails open without its store
+ *   validate      policies/validate    400 / 415 against the published operation; answers checked in a test mode
  *   streams       policies/streams     an event stream takes a slot of the consumer's connection cap
  *   cache         policies/cache       a hit answers here; a write purges
  *   transform     policies/transform   path rewrite, headers both ways, response fields
@@ -28,6 +29,7 @@ import { proxy } from './policies/proxy/index.ts';
 import { type RateLimitHooks, rateLimit } from './policies/rate-limit/index.ts';
 import { streams } from './policies/streams/index.ts';
 import { transform } from './policies/transform/index.ts';
+import { type DocumentSource, type ValidateHooks, validate } from './policies/validate/index.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
 export interface PipelineDeps {
@@ -37,7 +39,9 @@ export interface PipelineDeps {
   verify: Verify;
   failures: FailureMeter;
   connections: Connections;
-  hooks: RateLimitHooks & CacheHooks;
+  hooks: RateLimitHooks & CacheHooks & ValidateHooks;
+  /** The merged OpenAPI document (openapi/published.ts), for `validate`; absent, routes do not validate. */
+  document?: DocumentSource;
   defaults: { timeoutMs: number; retries: number; bodyLimit: number; maxConnections: number };
 }
 
@@ -47,6 +51,7 @@ export function buildPipeline(route: RouteDef, deps: PipelineDeps): Terminal {
     bodyLimit(route.bodyLimit ?? deps.defaults.bodyLimit),
     auth(route, deps.verify, deps.failures),
     rateLimit(route, deps.kv, deps.hooks),
+    validate(route, deps.document, deps.hooks),
     streams(route, route.maxConnections ?? deps.defaults.maxConnections, deps.connections),
     cache(route, deps.kv, deps.hooks),
     transform(route),

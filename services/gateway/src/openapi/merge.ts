@@ -129,6 +129,14 @@ export function mergeDocuments(
         if (runtime.match(sample(path), method.toUpperCase())?.name !== route.name) continue;
         if (!route.methods.has(method.toUpperCase())) continue;
         const published = structuredClone(operation);
+        const shared = (item.parameters ?? []) as Json[];
+        // Parameters of the path item hold for each of its operations; an operation's own win.
+        if (shared.length) {
+          const own = (published.parameters ?? []) as Json[];
+          const key = (p: Json) => `${p.in} ${p.name}`;
+          const overridden = new Set(own.map(key));
+          published.parameters = [...structuredClone(shared).filter((p) => !overridden.has(key(p))), ...own];
+        }
         if (path !== upstreamPath) published.operationId = operationIdFor(method, path);
         paths[path] ??= {};
         paths[path][method] = withGatewayAnswers(published, route, method);
