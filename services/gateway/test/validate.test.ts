@@ -228,6 +228,19 @@ describe('validation at the edge', () => {
     );
   });
 
+  test('the published document says what the validating routes refuse', async () => {
+    const doc = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { parameters?: Array<{ name: string }>; responses: object }>>;
+    };
+    assert.ok('415' in doc.paths['/api/widgets']!.post!.responses);
+    assert.ok(!('415' in doc.paths['/strict/widgets']!.post!.responses), 'requests: false');
+    // The path item's own parameters hold for its operations in the merged document.
+    assert.deepEqual(
+      doc.paths['/api/widgets/{id}']!.get!.parameters!.map((p) => p.name),
+      ['id', 'X-Tenant'],
+    );
+  });
+
   test('an upstream without a document: its route fails open, and that is counted', async () => {
     const before = broken.seen.filter((s) => s.url !== '/openapi.json').length;
     const res = await fetch(`${gateway.url}/api/broken?limit=anything`, {
