@@ -7,10 +7,10 @@
  *   body-limit    policies/body-limit  413 before the body passes the route's limit
  *   auth          policies/auth        401 / 403 / 429 on failed-auth metering; the verified caller becomes the consumer
  *   rate-limit    policies/rate-limit  429 + RateLimit headers; fails open without its store
- *   validate      policies/validate    400 / 415 against the published operation; answers checked in a test mode
  *   streams       policies/streams     an event stream takes a slot of the consumer's connection cap
  *   cache         policies/cache       a hit answers here; a write purges
  *   transform     policies/transform   path rewrite, headers both ways, response fields
+ *   validate      policies/validate    400 / 415 against the published operation; the upstream's own answer checked in a test mode
  *   ── aggregate  policies/aggregate   parallel branches, partial results
  *   ── proxy      policies/proxy       round robin, breaker, timeout → 504, idempotent retries
  *   metrics, usage, log              (gateway.ts, once the answer is written)
@@ -51,10 +51,11 @@ export function buildPipeline(route: RouteDef, deps: PipelineDeps): Terminal {
     bodyLimit(route.bodyLimit ?? deps.defaults.bodyLimit),
     auth(route, deps.verify, deps.failures),
     rateLimit(route, deps.kv, deps.hooks),
-    validate(route, deps.document, deps.hooks),
     streams(route, route.maxConnections ?? deps.defaults.maxConnections, deps.connections),
     cache(route, deps.kv, deps.hooks),
     transform(route),
+    // Last: the answer it checks is the upstream's, before field filters or the cache keep it.
+    validate(route, deps.document, deps.hooks),
   ].filter((policy): policy is Policy => policy !== undefined);
   const terminal = route.aggregate
     ? aggregate(route, deps.upstreams, deps.defaults.timeoutMs)

@@ -80,6 +80,8 @@ const route = (name: string, path: string, upstream: string, extra: object) =>
     ...extra,
   }) as GatewayFile['routes'][number];
 
+let currentDocument: object = widgetsDocument;
+
 describe('validation at the edge', () => {
   let widgets: TestUpstream;
   let broken: TestUpstream;
@@ -97,7 +99,7 @@ describe('validation at the edge', () => {
         });
         res.end(text);
       };
-      if (req.url === '/openapi.json') return send(200, widgetsDocument);
+      if (req.url === '/openapi.json') return send(200, currentDocument);
       if (req.method === 'POST') return send(201, JSON.parse(seen.body));
       if (req.url?.startsWith('/widgets/7'))
         return send(200, drifting ? { name: 'w', price: 'free' } : { name: 'w', price: 2 });
@@ -114,6 +116,13 @@ describe('validation at the edge', () => {
         route('logged', '/log/widgets', 'widgets', { validate: { responses: 'log' } }),
         route('strict', '/strict/widgets', 'widgets', { validate: { requests: false, responses: 'reject' } }),
         route('broken', '/api/broken', 'broken', { validate: true }),
+        route('filtered', '/filtered/widgets', 'widgets', {
+          validate: { responses: 'reject' },
+          transform: {
+            rewrite: { pattern: '^/filtered/widgets', replacement: '/widgets' },
+            response: { fields: { exclude: ['price'] } },
+          },
+        }),
       ]),
       { logStream: { write: (line) => void logs.push(line) }, config: { logLevel: 'warn' } },
     );
@@ -283,6 +292,11 @@ describe('validation at the edge', () => {
       );
       // requests: false: the strict route lets an invalid request through to be answered.
       assert.equal((await fetch(`${gateway.url}/strict/widgets?limit=500`)).status, 200);
+      // The answer checked is the upstream's, not what the route's field filter leaves of it.
+      drifting = false;
+      const filtered = await fetch(`${gateway.url}/filtered/widgets/7`);
+      assert.equal(filtered.status, 200);
+      assert.deepEqual(await filtered.json(), { name: 'w' });
     } finally {
       drifting = false;
     }
@@ -299,5 +313,18 @@ describe('validation at the edge', () => {
       (metric(text, 'gateway_validation_total', { route: 'strict', part: 'response', result: 'passed' }) ??
         0) >= 1,
     );
+  });
+
+  test('a new document (here after a reload) is compiled afresh', async () => {
+    assert.equal((await fetch(`${gateway.url}/api/widgets?limit=50`)).status, 200);
+    const tighter = structuredClone(widgetsDocument);
+    tighter.paths['/widgets'].get.parameters[0]!.schema = { type: 'integer', minimum: 1, maximum: 10 };
+    currentDocument = tighter;
+    try {
+      assert.equal(await gateway.server.gateway.reload(), true);
+      await refused('/api/widgets?limit=50', {}, 400, 'REQUEST_INVALID', [{ field: 'limit', in: 'query' }]);
+    } finally {
+      currentDocument = widgetsDocument;
+    }
   });
 });
