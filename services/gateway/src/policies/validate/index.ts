@@ -55,6 +55,7 @@ interface CompiledOperation {
 }
 
 interface Template {
+  path: string;
   pattern: RegExp;
   names: string[];
   item: Record<string, unknown>;
@@ -64,6 +65,8 @@ interface Template {
 /** What one document compiles to: its path templates, and operations compiled on first use. */
 interface Table {
   templates: Template[];
+  /** The templates under each route's path: a request is matched against its route's only. */
+  byRoute: Map<string, Template[]>;
   text: Ajv2020;
   strict: Ajv2020;
   operations: Map<string, CompiledOperation>;
@@ -116,7 +119,13 @@ async function operationFor(
   if (route.upstream && missing?.includes(route.upstream)) return 'no_document';
   const table = tableFor(doc);
   const method = ctx.method === 'HEAD' ? 'get' : ctx.method.toLowerCase();
-  for (const template of table.templates) {
+  let templates = table.byRoute.get(ctx.route.name);
+  if (!templates) {
+    const prefix = ctx.route.path === '/' ? '/' : `${ctx.route.path}/`;
+    templates = table.templates.filter((t) => t.path === ctx.route.path || t.path.startsWith(prefix));
+    table.byRoute.set(ctx.route.name, templates);
+  }
+  for (const template of templates) {
     const match = template.pattern.exec(ctx.path);
     if (!match) continue;
     const operation = template.item[method] as Json | undefined;
@@ -157,6 +166,7 @@ function tableFor(doc: OpenApiDocument): Table {
       })
       .join('');
     return {
+      path,
       pattern: new RegExp(`^${source}$`),
       names,
       item,
@@ -177,7 +187,7 @@ function tableFor(doc: OpenApiDocument): Table {
     ajv.addSchema({ $id: DOC_ID, ...components });
     return ajv;
   };
-  table = { templates, text: make(true), strict: make(false), operations: new Map() };
+  table = { templates, byRoute: new Map(), text: make(true), strict: make(false), operations: new Map() };
   tables.set(paths, table);
   return table;
 }
