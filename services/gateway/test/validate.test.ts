@@ -41,6 +41,13 @@ const widgetsDocument = {
         responses: { '200': { description: 'OK' } },
       },
     },
+    // A pattern no regular expression engine takes: the operation cannot be compiled.
+    '/widgets/legacy': {
+      get: {
+        parameters: [{ name: 'q', in: 'query', schema: { type: 'string', pattern: '(' } }],
+        responses: { '200': { description: 'OK' } },
+      },
+    },
     '/widgets/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
       get: {
@@ -250,7 +257,7 @@ describe('validation at the edge', () => {
     );
   });
 
-  test('an upstream without a document: its route fails open, and that is counted', async () => {
+  test('an upstream without a document, or a schema that does not compile: requests pass, and that is counted', async () => {
     const before = broken.seen.filter((s) => s.url !== '/openapi.json').length;
     const res = await fetch(`${gateway.url}/api/broken?limit=anything`, {
       method: 'POST',
@@ -259,6 +266,10 @@ describe('validation at the edge', () => {
     });
     assert.equal(res.status, 200);
     assert.equal(broken.seen.filter((s) => s.url !== '/openapi.json').length, before + 1);
+    // An operation whose schema does not compile passes too.
+    const legacy = await fetch(`${gateway.url}/api/widgets/legacy?q=x`);
+    assert.equal(legacy.status, 200);
+    assert.equal(widgets.seen.at(-1)!.url, '/widgets/legacy?q=x');
     const text = await metrics();
     assert.ok(
       (metric(text, 'gateway_validation_total', {
@@ -266,6 +277,10 @@ describe('validation at the edge', () => {
         part: 'request',
         result: 'no_document',
       }) ?? 0) >= 1,
+    );
+    assert.equal(
+      metric(text, 'gateway_validation_total', { route: 'widgets', part: 'request', result: 'bad_schema' }),
+      1,
     );
   });
 

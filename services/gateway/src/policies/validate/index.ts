@@ -24,7 +24,14 @@ import { readAll } from '../cache/index.ts';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 export type DocumentSource = () => Promise<OpenApiDocument>;
-export type ValidationResult = 'passed' | 'refused' | 'drift' | 'no_document' | 'undocumented' | 'skipped';
+export type ValidationResult =
+  | 'passed'
+  | 'refused'
+  | 'drift'
+  | 'no_document'
+  | 'undocumented'
+  | 'bad_schema'
+  | 'skipped';
 
 export interface ValidateHooks {
   validated(route: string, part: 'request' | 'response', result: ValidationResult): void;
@@ -69,7 +76,8 @@ interface Table {
   byRoute: Map<string, Template[]>;
   text: Ajv2020;
   strict: Ajv2020;
-  operations: Map<string, CompiledOperation>;
+  /** `bad_schema`: the operation's schemas do not compile; its requests pass. */
+  operations: Map<string, CompiledOperation | 'bad_schema'>;
 }
 
 const DOC_ID = 'https://portico.dev/gateway/openapi.json';
@@ -141,9 +149,15 @@ async function operationFor(
     const key = `${method} ${template.pattern.source}`;
     let compiled = table.operations.get(key);
     if (!compiled) {
-      compiled = compileOperation(table, doc, template.item, operation);
+      try {
+        compiled = compileOperation(table, doc, template.item, operation);
+      } catch {
+        // An upstream's schema Ajv refuses (a bad pattern, a reference to nowhere): fail open.
+        compiled = 'bad_schema';
+      }
       table.operations.set(key, compiled);
     }
+    if (compiled === 'bad_schema') return compiled;
     return { operation: compiled, params };
   }
   return 'undocumented';
