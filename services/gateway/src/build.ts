@@ -135,6 +135,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     verify: cachedVerifier(verifier),
     metrics,
     log,
+    document: () => openapi!.document(),
   });
   server.decorate('gateway', gateway);
   openapi = publishedDocument({ runtime: () => gateway!.runtime, issuer: config.auth.issuer, log });

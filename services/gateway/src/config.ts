@@ -243,6 +243,28 @@ const Route = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    validate: Type.Optional(
+      Type.Union(
+        [
+          Type.Boolean(),
+          Type.Object(
+            {
+              requests: Type.Optional(Type.Boolean({ description: 'Check requests (true)' })),
+              responses: Type.Optional(
+                Type.Union([Type.Literal('off'), Type.Literal('log'), Type.Literal('reject')], {
+                  description: 'Check JSON answers of documented statuses: log a drift, or answer 502 (off)',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        {
+          description:
+            'Check requests against the published operation before they leave the gateway (400 / 415), and in a test mode the answers',
+        },
+      ),
+    ),
     aggregate: Type.Optional(
       Type.Object(
         {
@@ -372,6 +394,7 @@ export function loadGatewayFile(source: string | GatewayFile): GatewayFile {
 const DURATION_KEY =
   /^(.*\.)?(timeout|bodyTimeout|idleTimeout|interval|cooldown|stallAfter|window|ttl|maxTtl|maxAge)$/;
 const AUTH_RULE_KEY = /^routes\.\d+\.auth\.[A-Za-z]+$/;
+const VALIDATE_KEY = /^(routes\.\d+\.validate)(?:\.[A-Za-z]+)?$/;
 
 /**
  * A value that fits none of a union's shapes gets one error per shape from the validator
@@ -387,6 +410,8 @@ function readable(issues: string[]): string[] {
       line = `${key} must be milliseconds or a duration such as "500ms", "10s", "1m", "1h"`;
     } else if (AUTH_RULE_KEY.test(key) && !/\.(roles|scopes|mfa)\b/.test(key)) {
       line = `${key} must be "public", "token", or { roles: [...], scopes: [...], mfa: true }`;
+    } else if (VALIDATE_KEY.test(key) && !issue.startsWith('unknown key')) {
+      line = `${VALIDATE_KEY.exec(key)![1]} must be true, false or { requests: true | false, responses: "off" | "log" | "reject" }`;
     }
     if (!out.includes(line)) out.push(line);
   }

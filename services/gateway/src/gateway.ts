@@ -20,6 +20,7 @@ import { endWith } from './headers.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { failureMeter } from './policies/auth/failures.ts';
 import type { Verify } from './policies/auth/index.ts';
+import type { DocumentSource, FieldError, ValidationResult } from './policies/validate/index.ts';
 import { compile, type Runtime } from './runtime.ts';
 import { describe } from './upstream/upstream.ts';
 import { proxyUpgrade } from './websocket/proxy.ts';
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   verify: Verify;
   metrics: GatewayMetrics;
   log: FastifyBaseLogger;
+  /** The merged OpenAPI document, which routes with `validate` check against. */
+  document?: DocumentSource;
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
@@ -53,6 +56,11 @@ export function createGateway(options: GatewayOptions) {
     decided: (route: string, decision: 'allowed' | 'rejected' | 'failed_open') =>
       metrics.limiter(route, decision),
     lookup: (route: string, result: 'hit' | 'miss' | 'bypass') => metrics.cache(route, result),
+    validated: (route: string, part: 'request' | 'response', result: ValidationResult) =>
+      metrics.validation(route, part, result),
+    drifted(route: string, detail: { method: string; path: string; status: number; errors: FieldError[] }) {
+      log.warn({ route, ...detail }, 'upstream answer does not match its published contract');
+    },
     storeFailed(operation: string, err: unknown) {
       metrics.storeError(backend, operation);
       const now = Date.now();
@@ -92,6 +100,7 @@ export function createGateway(options: GatewayOptions) {
         kv,
         verify: options.verify,
         hooks,
+        document: options.document,
         connections,
         failures: failureMeter(
           kv,

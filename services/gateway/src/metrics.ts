@@ -52,6 +52,12 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
     labelNames: ['upstream', 'instance'] as const,
     registers,
   });
+  const validation = new Counter({
+    name: 'gateway_validation_total',
+    help: 'Edge validation by route, part (request, response) and result (passed, refused, drift, no_document, undocumented, skipped)',
+    labelNames: ['route', 'part', 'result'] as const,
+    registers,
+  });
   const reloads = new Counter({
     name: 'gateway_config_reloads_total',
     help: 'Gateway file reloads by result (applied, refused)',
@@ -89,6 +95,7 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
       breaker.labels(upstream, instance).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2),
     instanceUp: (upstream: string, instance: string, up: boolean) =>
       instanceUp.labels(upstream, instance).set(up ? 1 : 0),
+    validation: (route: string, part: string, result: string) => validation.labels(route, part, result).inc(),
     reload: (result: 'applied' | 'refused') => reloads.labels(result).inc(),
     usage: (): Usage[] =>
       [...usage.values()]

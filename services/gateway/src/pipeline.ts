@@ -10,6 +10,7 @@
  *   streams       policies/streams     an event stream takes a slot of the consumer's connection cap
  *   cache         policies/cache       a hit answers here; a write purges
  *   transform     policies/transform   path rewrite, headers both ways, response fields
+ *   validate      policies/validate    400 / 415 against the published operation; the upstream's own answer checked in a test mode
  *   ── aggregate  policies/aggregate   parallel branches, partial results
  *   ── proxy      policies/proxy       round robin, breaker, timeout → 504, idempotent retries
  *   metrics, usage, log              (gateway.ts, once the answer is written)
@@ -28,6 +29,7 @@ import { proxy } from './policies/proxy/index.ts';
 import { type RateLimitHooks, rateLimit } from './policies/rate-limit/index.ts';
 import { streams } from './policies/streams/index.ts';
 import { transform } from './policies/transform/index.ts';
+import { type DocumentSource, type ValidateHooks, validate } from './policies/validate/index.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
 export interface PipelineDeps {
@@ -37,7 +39,9 @@ export interface PipelineDeps {
   verify: Verify;
   failures: FailureMeter;
   connections: Connections;
-  hooks: RateLimitHooks & CacheHooks;
+  hooks: RateLimitHooks & CacheHooks & ValidateHooks;
+  /** The merged OpenAPI document (openapi/published.ts), for `validate`; absent, routes do not validate. */
+  document?: DocumentSource;
   defaults: { timeoutMs: number; retries: number; bodyLimit: number; maxConnections: number };
 }
 
@@ -50,6 +54,8 @@ export function buildPipeline(route: RouteDef, deps: PipelineDeps): Terminal {
     streams(route, route.maxConnections ?? deps.defaults.maxConnections, deps.connections),
     cache(route, deps.kv, deps.hooks),
     transform(route),
+    // Last: the answer it checks is the upstream's, before field filters or the cache keep it.
+    validate(route, deps.document, deps.hooks),
   ].filter((policy): policy is Policy => policy !== undefined);
   const terminal = route.aggregate
     ? aggregate(route, deps.upstreams, deps.defaults.timeoutMs)

@@ -46,6 +46,13 @@ describe('the gateway file', () => {
 
   test('errors name the bad key', () => {
     const base = { upstreams: { a: { instances: ['http://127.0.0.1:1'] } } };
+    const validate = (value: unknown) =>
+      issues({ ...base, routes: [{ name: 'r', path: '/r', upstream: 'a', validate: value }] });
+    const shape =
+      'routes.0.validate must be true, false or { requests: true | false, responses: "off" | "log" | "reject" }';
+    assert.deepEqual(validate('yes'), [shape]);
+    assert.deepEqual(validate({ responses: 'warn' }), [shape]);
+    assert.deepEqual(validate({ request: true }), [shape, 'unknown key routes.0.validate.request']);
     assert.deepEqual(issues({ ...base, routes: [{ name: 'r', path: '/r', upstream: 'b' }] }), [
       'routes.0.upstream "b" is not in upstreams',
     ]);

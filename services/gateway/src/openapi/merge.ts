@@ -6,7 +6,7 @@
  *   (`^/api/v1/identity` → `/admin`); the operations behind any other are left out;
  * - the gateway's own answers are added where the route can give them: 401/403 for a route
  *   that needs a token, 413 for a body, 429 and the `RateLimit` headers for a limited route,
- *   502/503/504 for an upstream that fails, is down or is slow;
+ *   502/503/504 for an upstream that fails, is down or is slow; 400/415 where it validates requests;
  * - an aggregate route is described from its branches' answers.
  */
 import { accessSecuritySchemes } from '@portico/auth';
@@ -129,6 +129,14 @@ export function mergeDocuments(
         if (runtime.match(sample(path), method.toUpperCase())?.name !== route.name) continue;
         if (!route.methods.has(method.toUpperCase())) continue;
         const published = structuredClone(operation);
+        const shared = (item.parameters ?? []) as Json[];
+        // Parameters of the path item hold for each of its operations; an operation's own win.
+        if (shared.length) {
+          const own = (published.parameters ?? []) as Json[];
+          const key = (p: Json) => `${p.in} ${p.name}`;
+          const overridden = new Set(own.map(key));
+          published.parameters = [...structuredClone(shared).filter((p) => !overridden.has(key(p))), ...own];
+        }
         if (path !== upstreamPath) published.operationId = operationIdFor(method, path);
         paths[path] ??= {};
         paths[path][method] = withGatewayAnswers(published, route, method);
@@ -153,6 +161,12 @@ export function mergeDocuments(
     }
     if (BODY_METHODS.has(method))
       add('413', 'The request body is larger than the route allows (PAYLOAD_TOO_LARGE)');
+    const validate = route.def.validate;
+    if (validate && (validate === true || validate.requests !== false)) {
+      add('400', 'A parameter or the body does not match this operation (REQUEST_INVALID)');
+      if (operation.requestBody)
+        add('415', 'The Content-Type is not one this operation takes (UNSUPPORTED_MEDIA_TYPE)');
+    }
     if (route.def.rateLimit) {
       const failures =
         rule === 'public' ? '' : ', or too many failed authentications (TOO_MANY_AUTH_FAILURES)';
