@@ -1066,8 +1066,8 @@ async function usersView(params) {
               'POST',
               `/api/v1/identity/users/${encodeURIComponent(u.id)}/${u.disabled ? 'enable' : 'disable'}`,
             );
-            flash(`${u.username} was ${u.disabled ? 'enabled' : 'disabled'}.`);
             await usersView(params);
+            flash(`${u.username} was ${u.disabled ? 'enabled' : 'disabled'}.`);
           } catch (err) {
             flashError(err);
             toggle.disabled = false;
@@ -1168,8 +1168,8 @@ async function clientsView(_params, shown) {
               scope: String(f.get('scope')).trim(),
             },
           });
-          flash(`Client ${made.data.client_id} was made.`);
           await clientsView(_params, made.client_secret ? made : undefined);
+          flash(`Client ${made.data.client_id} was made.`);
         } catch (err) {
           if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
             flashError(err);
@@ -1213,8 +1213,9 @@ async function clientsView(_params, shown) {
               'POST',
               `/api/v1/identity/clients/${encodeURIComponent(c.client_id)}/${path}`,
             );
-            flash(done);
+            // The page first, then the word that it is done: never "new secret" beside the old one.
             await clientsView(_params, out.client_secret ? out : undefined);
+            flash(done);
           } catch (err) {
             flashError(err);
             button.disabled = false;
@@ -1295,8 +1296,8 @@ async function keysView() {
         rotate.disabled = true;
         try {
           const { data: out } = await api('POST', '/api/v1/identity/keys/rotate');
-          flash(`Key ${out.added} was added. It signs once the identity service restarts.`);
           await keysView();
+          flash(`Key ${out.added} was added. It signs once the identity service restarts.`);
         } catch (err) {
           flashError(err);
           rotate.disabled = false;
