@@ -9,7 +9,7 @@
  * Each passkey added is in the audit log (`account.passkey_added`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { commonErrors, isProblemError } from '@portico/problem';
+import { commonErrors } from '@portico/problem';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptForms, formField, html } from '../api/forms.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
@@ -19,13 +19,8 @@ import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
 import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import type { FormGuard } from './csrf.ts';
-import {
-  type FormState,
-  passkeyAddedPage,
-  passkeyConfirmPage,
-  passkeyCreatePage,
-  passkeyStartPage,
-} from './views.ts';
+import { formPost } from './form-post.ts';
+import { passkeyAddedPage, passkeyConfirmPage, passkeyCreatePage, passkeyStartPage } from './views.ts';
 
 export interface PasskeyRouteDeps {
   accounts: AccountStore;
@@ -88,26 +83,7 @@ export async function passkeyRoutes(server: FastifyInstance, deps: PasskeyRouteD
     return outcome.account;
   }
 
-  async function post(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    render: (state: FormState) => string,
-    act: () => Promise<string>,
-  ) {
-    try {
-      guard.check(request, formField(request.body, 'csrf'));
-      return html(reply, 200, await act(), { scripts: true });
-    } catch (err) {
-      if (!isProblemError(err) || err.status >= 500) throw err;
-      reply.headers(err.headers);
-      const state = {
-        csrf: guard.token(request, reply),
-        error: { message: err.message, code: err.code },
-        values: { username: formField(request.body, 'username', 64) },
-      };
-      return html(reply, err.status, render(state));
-    }
-  }
+  const post = formPost(guard, { scripts: true });
 
   /** The page with the registration options for `account`, under a new ticket. */
   async function createPage(request: FastifyRequest, reply: FastifyReply, account: Account) {

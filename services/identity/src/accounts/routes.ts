@@ -6,14 +6,14 @@
  * does not spend it.
  */
 import { isProblemError } from '@portico/problem';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { acceptForms, formField, html } from '../api/forms.ts';
 import type { Config } from '../config.ts';
 import type { AccountActions } from './accounts.ts';
 import type { FormGuard } from './csrf.ts';
+import { formPost } from './form-post.ts';
 import {
   changePasswordPage,
-  type FormState,
   messagePage,
   resetConfirmPage,
   resetRequestPage,
@@ -36,34 +36,7 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
   const min = config.accounts.minPasswordLength;
   acceptForms(server);
 
-  /** Runs a form post: CSRF first, then `act`; a problem re-renders the form via `render`. */
-  async function post(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    render: (state: FormState) => string | Promise<string>,
-    act: () => Promise<string>,
-  ) {
-    const body = request.body;
-    try {
-      guard.check(request, formField(body, 'csrf'));
-      return html(reply, 200, await act());
-    } catch (err) {
-      if (!isProblemError(err) || err.status >= 500) throw err;
-      reply.headers(err.headers);
-      const values = Object.fromEntries(
-        ['username', 'name', 'email'].map((k) => [k, formField(body, k, 254)]),
-      );
-      return html(
-        reply,
-        err.status,
-        await render({
-          csrf: guard.token(request, reply),
-          error: { message: err.message, code: err.code },
-          values,
-        }),
-      );
-    }
-  }
+  const post = formPost(guard, { keep: ['username', 'name', 'email'], max: 254 });
 
   const query = (request: FastifyRequest, name: string) => formField(request.query, name, 200);
 

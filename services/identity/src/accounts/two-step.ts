@@ -8,8 +8,8 @@
  *    every later sign-in; the 10 recovery codes are shown, this once.
  * An account that already has one is told to ask an admin to reset it (admin API).
  */
-import { commonErrors, isProblemError } from '@portico/problem';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { commonErrors } from '@portico/problem';
+import type { FastifyInstance } from 'fastify';
 import { acceptForms, formField, html } from '../api/forms.ts';
 import type { AccountTokens } from '../data/account-tokens.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
@@ -19,7 +19,8 @@ import type { Passkeys } from '../domain/passkeys.ts';
 import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import type { FormGuard } from './csrf.ts';
-import { type FormState, recoveryCodesPage, twoStepConfirmPage, twoStepStartPage } from './views.ts';
+import { formPost } from './form-post.ts';
+import { recoveryCodesPage, twoStepConfirmPage, twoStepStartPage } from './views.ts';
 
 export interface TwoStepDeps {
   accounts: AccountStore;
@@ -61,27 +62,7 @@ export async function twoStepRoutes(server: FastifyInstance, deps: TwoStepDeps):
     return outcome.account;
   }
 
-  /** A form post: CSRF first, then `act`; a problem re-renders `render` with its message and status. */
-  async function post(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    render: (state: FormState) => string,
-    act: () => Promise<string>,
-  ) {
-    try {
-      guard.check(request, formField(request.body, 'csrf'));
-      return html(reply, 200, await act());
-    } catch (err) {
-      if (!isProblemError(err) || err.status >= 500) throw err;
-      reply.headers(err.headers);
-      const state = {
-        csrf: guard.token(request, reply),
-        error: { message: err.message, code: err.code },
-        values: { username: formField(request.body, 'username', 64) },
-      };
-      return html(reply, err.status, render(state));
-    }
-  }
+  const post = formPost(guard);
 
   server.get('/account/two-step', HIDE, async (request, reply) =>
     html(reply, 200, twoStepStartPage({ csrf: guard.token(request, reply) })),
