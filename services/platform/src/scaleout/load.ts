@@ -6,6 +6,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** A connection that broke under a request: an idempotent one may be sent again. */
+const BROKEN_CONNECTION = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'UND_ERR_CLOSED', 'EPIPE']);
+
 export interface Outcome {
   /** The request did what it should (a 2xx, or the answer the probe expects). */
   ok: boolean;
@@ -36,6 +39,11 @@ export interface LoadReport {
   durationMs: number;
   sent: number;
   failedIdempotent: number;
+  /**
+   * Idempotent requests the client sent again after its connection broke mid-exchange (RFC 9110
+   * §9.2.2, as browsers and HTTP clients do); a second failure counts as a failure.
+   */
+  clientRetries: number;
   failedWrites: number;
   acknowledged: Array<{ probe: string; id: string }>;
   /** When each failed request was sent (ms from the start), to lay them beside the faults. */
@@ -59,6 +67,7 @@ export async function steadyLoad(options: {
     durationMs,
     sent: 0,
     failedIdempotent: 0,
+    clientRetries: 0,
     failedWrites: 0,
     acknowledged: [],
     failedAt: [],
@@ -85,8 +94,14 @@ export async function steadyLoad(options: {
       if (probe.idempotent) report.failedIdempotent++;
       else report.failedWrites++;
     };
+    const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
     const request = probe
-      .send(AbortSignal.timeout(options.timeoutMs ?? 10_000))
+      .send(signal)
+      .catch((err: Error & { cause?: { code?: string } }) => {
+        if (!probe.idempotent || signal.aborted || !BROKEN_CONNECTION.has(err.cause?.code ?? '')) throw err;
+        report.clientRetries++;
+        return probe.send(signal);
+      })
       .then(
         (outcome) => {
           if (!outcome.ok)

@@ -294,7 +294,7 @@ export function summary(result: RunResult): string {
   return (
     `${load.sent} requests in ${load.durationMs} ms, failed ${load.failedIdempotent} idempotent and ${load.failedWrites} writes, ` +
     `${load.acknowledged.length} writes acknowledged, ${result.lost.length} lost; p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms. ` +
-    `${probes}. HAProxy retried: ${JSON.stringify(result.retried)}. Events: ${result.events.map((e) => `${e.at} ms ${e.what}`).join(', ')}`
+    `${probes}. Client retries of idempotent requests on a broken connection: ${load.clientRetries}. HAProxy retried: ${JSON.stringify(result.retried)}. Events: ${result.events.map((e) => `${e.at} ms ${e.what}`).join(', ')}`
   );
 }
 
