@@ -29,7 +29,7 @@ describe('aggregation: GET /api/v1/dashboard', () => {
     orders = await startUpstream((req, res) => send(res, 200, { data: [{ id: 1 }], url: req.url }));
     catalog = await startUpstream((req, res) => {
       const answer = () => send(res, 200, { data: [{ id: 'p1' }], url: req.url });
-      if (slowCatalog) setTimeout(answer, 1000).unref();
+      if (slowCatalog) setTimeout(answer, 3000).unref();
       else answer();
     });
   });
@@ -104,7 +104,7 @@ describe('aggregation: GET /api/v1/dashboard', () => {
       const elapsed = performance.now() - t0;
       assert.equal(res.status, 200);
       const body = (await json(res)) as Record<string, unknown>;
-      assert.ok(elapsed < 800, `answered at the branch timeout, not the slow upstream (${elapsed} ms)`);
+      assert.ok(elapsed < 2500, `answered at the branch timeout, not the slow upstream (${elapsed} ms)`);
       assert.equal(body.recommendations, null);
       assert.deepEqual((body.errors as Record<string, { status: number; code: string }>).recommendations, {
         status: 504,
