@@ -7,68 +7,31 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { freePort, type Proc, scratch, startService, stopAll, waitFor } from './procs.ts';
-import { load as loadUrl, logged as loggedBy } from './traffic.ts';
+import { catalogFleet, TIMEOUT_MS } from './fleet.ts';
+import { type Proc, stopAll, waitFor } from './procs.ts';
 
-const TIMEOUT_MS = 3000;
-let dir: Awaited<ReturnType<typeof scratch>>;
+let fleet: Awaited<ReturnType<typeof catalogFleet>>;
 let a: Proc;
 let b: Proc;
-let gateway: Proc;
 
 before(async () => {
-  dir = await scratch();
-  const ports = [await freePort(), await freePort()];
-  const file = await dir.file('gateway.json', {
-    upstreams: {
-      catalog: {
-        instances: ports.map((port) => `http://127.0.0.1:${port}`),
-        breaker: { failures: 5, cooldown: '1s', stallAfter: '500ms' },
-      },
-    },
-    routes: [
-      {
-        name: 'products',
-        path: '/api/v1/products',
-        upstream: 'catalog',
-        timeout: TIMEOUT_MS,
-        retries: 1,
-        auth: { default: 'public' },
-      },
-    ],
-  });
-  [a, b, gateway] = await Promise.all([
-    startService(
-      'catalog',
-      { DATABASE_URL: `sqlite:${dir.dir}/a.db` },
-      { port: ports[0], name: 'catalog-a' },
-    ),
-    startService(
-      'catalog',
-      { DATABASE_URL: `sqlite:${dir.dir}/b.db` },
-      { port: ports[1], name: 'catalog-b' },
-    ),
-    startService('gateway', { GATEWAY_FILE: file, GATEWAY_WATCH: 'false' }),
-  ]);
+  fleet = await catalogFleet();
+  [a, b] = fleet.catalogs as [Proc, Proc];
 });
 
 after(async () => {
   await stopAll();
-  await dir.remove();
+  await fleet.remove();
 });
 
-const load = (workers: number) => loadUrl(`${gateway.url}/api/v1/products?limit=2`, workers);
-const logged = (message: string, instance: string, since: number) =>
-  loggedBy(gateway, message, instance, since);
-
 test('a frozen instance is ejected fast, costs no request, and is re-admitted when it thaws; a killed one costs none either', async () => {
-  const traffic = load(6);
+  const traffic = fleet.load(6);
   await waitFor('warm traffic', () => traffic.outcomes.filter((o) => o.status === 200).length >= 30);
 
   const paused = Date.now();
   a.pause();
   const ejectedAt = await waitFor('the frozen instance to be ejected', () =>
-    logged('circuit breaker open', a.url, paused),
+    fleet.logged('circuit breaker open', a.url, paused),
   );
   await waitFor(
     'traffic on the peer',
@@ -77,7 +40,7 @@ test('a frozen instance is ejected fast, costs no request, and is re-admitted wh
   const resumed = Date.now();
   a.resume();
   const readmittedAt = await waitFor('the thawed instance to be re-admitted', () =>
-    logged('circuit breaker closed', a.url, resumed),
+    fleet.logged('circuit breaker closed', a.url, resumed),
   );
   await waitFor(
     'traffic after re-admission',

@@ -142,7 +142,7 @@ export async function startService(
         await res.body?.cancel();
         return res.status < 500;
       },
-      45_000,
+      90_000,
     );
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${proc.output().slice(-2000)}`);
