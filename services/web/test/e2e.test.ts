@@ -65,8 +65,8 @@ async function startPlatform(): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the platform did not start in 60 s:\n${output}`));
-    }, 60_000);
+      reject(new Error(`the platform did not start in 120 s:\n${output}`));
+    }, 120_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk;
       if (output.includes('Ctrl-C stops everything')) {
