@@ -1,16 +1,19 @@
 /**
- * Two-step sign-in is turned on at the identity service, on its own server-rendered pages
- * (it asks for the password again there); the console links to `/account/two-step`, which
- * sends the browser to the provider's page, wherever the provider is deployed.
+ * A user's second factors are managed at the identity service, on its own server-rendered
+ * pages (they ask for the password again there); the console links to `/account/two-step`
+ * and `/account/passkeys`, which send the browser to the provider's page of that name,
+ * wherever the provider is deployed.
  */
 import type { Server } from '@portico/http';
 
-export function twoStepRoutes(server: Server, options: { issuer: string }): void {
-  const target = new URL(
-    'account/two-step',
-    options.issuer.endsWith('/') ? options.issuer : `${options.issuer}/`,
-  );
-  server.get('/account/two-step', { schema: { hide: true } }, (_request, reply) =>
-    reply.header('cache-control', 'no-store').redirect(target.href, 303),
-  );
+const PAGES = ['account/two-step', 'account/passkeys'] as const;
+
+export function accountPageRoutes(server: Server, options: { issuer: string }): void {
+  const base = options.issuer.endsWith('/') ? options.issuer : `${options.issuer}/`;
+  for (const path of PAGES) {
+    const target = new URL(path, base);
+    server.get(`/${path}`, { schema: { hide: true } }, (_request, reply) =>
+      reply.header('cache-control', 'no-store').redirect(target.href, 303),
+    );
+  }
 }
