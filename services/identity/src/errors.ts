@@ -17,6 +17,8 @@ export const errors = defineErrors({
   INTERACTION_EXPIRED: { status: 400, title: 'Bad Request' },
   PASSKEY_NOT_ACCEPTED: { status: 400, title: 'Bad Request' },
   PASSKEY_ALREADY_REGISTERED: { status: 409, title: 'Conflict' },
+  PASSKEY_NOT_FOUND: { status: 404, title: 'Not Found' },
+  SECOND_FACTOR_OFF: { status: 409, title: 'Conflict' },
   ACCOUNT_DISABLED: { status: 403, title: 'Forbidden' },
   SIGNUP_DISABLED: { status: 403, title: 'Forbidden' },
   CSRF_TOKEN_INVALID: { status: 403, title: 'Forbidden' },

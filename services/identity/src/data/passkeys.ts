@@ -27,6 +27,8 @@ export interface PasskeyStore {
   add(passkey: Omit<StoredPasskey, 'createdAt' | 'lastUsedAt'>): Promise<boolean>;
   /** Moves the counter from `from` to `to`; false when another assertion moved it first. */
   used(id: string, from: number, to: number): Promise<boolean>;
+  /** Removes one passkey of the account; false when the account has none by that ID. */
+  remove(accountId: string, id: string): Promise<boolean>;
   /** Removes every passkey of the account; how many there were. */
   removeAll(accountId: string): Promise<number>;
   /** Keeps a challenge under `key` (replacing an earlier one) for `ttlSeconds`. */
@@ -90,6 +92,14 @@ export function passkeyStore(database: Database<IdentityDatabase>): PasskeyStore
         .where('counter', '=', from)
         .executeTakeFirst();
       return Number(result.numUpdatedRows ?? 0) > 0;
+    },
+    async remove(accountId, id) {
+      const result = await db
+        .deleteFrom('passkeys')
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows ?? 0) > 0;
     },
     async removeAll(accountId) {
       const result = await db.deleteFrom('passkeys').where('account_id', '=', accountId).executeTakeFirst();

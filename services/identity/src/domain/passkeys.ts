@@ -73,6 +73,8 @@ export interface Passkeys {
   /** The account a registration challenge under `key` is for (unexpired, unspent). */
   challengeAccount(key: string): Promise<string | undefined>;
   list(accountId: string): Promise<StoredPasskey[]>;
+  /** Removes one of the account's passkeys; false when it has none by that ID. */
+  remove(accountId: string, id: string): Promise<boolean>;
   removeAll(accountId: string): Promise<number>;
   /** Drops expired challenges. */
   sweep(): Promise<void>;
@@ -221,6 +223,7 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
 
     challengeAccount: (key) => store.challengeAccount(key),
     list: (accountId) => store.list(accountId),
+    remove: (accountId, id) => store.remove(accountId, id),
     removeAll: (accountId) => store.removeAll(accountId),
     sweep: () => store.sweep(),
   };
