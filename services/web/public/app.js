@@ -166,7 +166,7 @@ async function loadSession() {
       user.amr?.includes('mfa')
         ? h('span', { class: 'who' }, 'Two-step sign-in on')
         : h('a', { href: '/account/two-step' }, 'Two-step sign-in'),
-      h('a', { href: '/account/passkeys' }, 'Passkeys'),
+      h('a', { href: '/account/security' }, 'Sign-in methods'),
       h(
         'form',
         { method: 'post', action: '/logout', class: 'inline' },

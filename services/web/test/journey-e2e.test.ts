@@ -4,8 +4,9 @@
  * identity, users, catalog, orders, the gateway on its embedded routes, and the console.
  * A new visitor signs up from the console's sign-in, confirms the address from the mail in
  * the development mailbox, signs in with the password, adds a passkey from the console's
- * link, signs out, signs in with the passkey alone (multi-factor), and orders from the
- * catalog through the gateway. An admin then disables the account on the console's Users
+ * link, signs out, signs in with the passkey alone (multi-factor), orders from the catalog
+ * through the gateway, and removes the passkey on the sign-in methods page (a passkey opens
+ * it; a wrong password removes nothing). An admin then disables the account on the console's Users
  * page, and the visitor's next API call through the gateway is refused within seconds with
  * a problem+json 401. The issuer is http://localhost:<port>: WebAuthn wants a domain as RP ID.
  * Admin writes need no two-step sign-in here (identity-e2e.test.ts covers the step-up).
@@ -94,6 +95,13 @@ describe('a new user’s journey, in chromium', { skip }, () => {
       return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
     }, path);
 
+  /** The username and password again, on the provider's account pages. */
+  async function confirmItIsMe() {
+    await visitor.getByLabel('Username').fill('ines');
+    await visitor.getByLabel('Password').fill(PASSWORD);
+    await visitor.getByRole('button', { name: 'Continue' }).click();
+  }
+
   async function journey() {
     const { consoleUrl } = platform;
 
@@ -131,10 +139,11 @@ describe('a new user’s journey, in chromium', { skip }, () => {
     // Signed in to the console with the password, the visitor adds a passkey from its link.
     await signInWithPassword(visitor, consoleUrl, 'ines', PASSWORD);
     await visitor.getByText('Signed in as Ines I').waitFor();
-    await visitor.getByRole('link', { name: 'Passkeys' }).click();
-    await visitor.getByLabel('Username').fill('ines');
-    await visitor.getByLabel('Password').fill(PASSWORD);
-    await visitor.getByRole('button', { name: 'Continue' }).click();
+    await visitor.getByRole('link', { name: 'Sign-in methods' }).click();
+    await confirmItIsMe();
+    await visitor.getByText('No passkeys.').waitFor();
+    await visitor.getByRole('link', { name: 'Add a passkey' }).click();
+    await confirmItIsMe();
     await visitor.getByRole('button', { name: 'Create a passkey' }).click();
     await visitor.locator('#passkey-added').waitFor();
     await screenshot(visitor, 'passkey-added');
@@ -177,6 +186,28 @@ describe('a new user’s journey, in chromium', { skip }, () => {
       JSON.parse(orders.body).data.map((o: { id: string; status: string }) => [o.id, o.status]),
       [[orderId, 'pending']],
     );
+
+    // The passkey is listed on the sign-in methods page, which a passkey (after the password)
+    // opens; removing it takes the password again: a wrong one changes nothing.
+    await visitor.goto(consoleUrl);
+    await visitor.getByRole('link', { name: 'Sign-in methods' }).click();
+    await confirmItIsMe();
+    await visitor.getByRole('heading', { name: 'Confirm with a passkey' }).waitFor();
+    await visitor.getByRole('button', { name: 'Use a passkey' }).click();
+    await visitor.getByRole('heading', { name: 'Your sign-in methods' }).waitFor();
+    await visitor.getByRole('row', { name: /Passkey 1/ }).waitFor();
+    await screenshot(visitor, 'sign-in-methods');
+    await visitor.getByLabel('Password').fill('not my password');
+    await visitor.getByRole('button', { name: 'Remove passkey 1' }).click();
+    await visitor.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await visitor.getByRole('row', { name: /Passkey 1/ }).waitFor();
+    await visitor.getByLabel('Password').fill(PASSWORD);
+    await visitor.getByRole('button', { name: 'Remove passkey 1' }).click();
+    await visitor.getByText(/The passkey is removed/).waitFor();
+    await visitor.getByText('No passkeys.').waitFor();
+    await screenshot(visitor, 'passkey-removed');
+    await visitor.goto(consoleUrl);
+    await visitor.getByText('Signed in as Ines I').waitFor();
 
     // An admin disables the account on the console's Users page.
     await signInWithPassword(admin, consoleUrl, 'admin', platform.idp.password('admin'));

@@ -1,12 +1,12 @@
 /**
- * A user's second factors are managed at the identity service, on its own server-rendered
- * pages (they ask for the password again there); the console links to `/account/two-step`
- * and `/account/passkeys`, which send the browser to the provider's page of that name,
- * wherever the provider is deployed.
+ * A user's sign-in methods are managed at the identity service, on its own server-rendered
+ * pages (they ask for the password again there); the console links to `/account/security`
+ * (passkeys, the authenticator app, recovery codes) and `/account/two-step`, which send the
+ * browser to the provider's page of that name, wherever the provider is deployed.
  */
 import type { Server } from '@portico/http';
 
-const PAGES = ['account/two-step', 'account/passkeys'] as const;
+const PAGES = ['account/security', 'account/two-step', 'account/passkeys'] as const;
 
 export function accountPageRoutes(server: Server, options: { issuer: string }): void {
   const base = options.issuer.endsWith('/') ? options.issuer : `${options.issuer}/`;

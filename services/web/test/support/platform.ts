@@ -39,9 +39,10 @@ export async function newPage(browser: Browser, viewport = { width: 1100, height
   return page;
 }
 
-/** Numbered full-page screenshots in test-results/<folder>/. */
+/** Numbered full-page screenshots in test-results/<folder>/, emptied first. */
 export function screenshots(folder: string) {
   const dir = join(import.meta.dirname, '../../../../test-results', folder);
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   let shot = 0;
   return (page: Page, name: string) =>
