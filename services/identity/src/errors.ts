@@ -18,6 +18,7 @@ export const errors = defineErrors({
   PASSKEY_NOT_ACCEPTED: { status: 400, title: 'Bad Request' },
   PASSKEY_ALREADY_REGISTERED: { status: 409, title: 'Conflict' },
   PASSKEY_NOT_FOUND: { status: 404, title: 'Not Found' },
+  INVALID_PASSKEY_NAME: { status: 422, title: 'Unprocessable Content' },
   SECOND_FACTOR_OFF: { status: 409, title: 'Conflict' },
   ACCOUNT_DISABLED: { status: 403, title: 'Forbidden' },
   SIGNUP_DISABLED: { status: 403, title: 'Forbidden' },

@@ -123,6 +123,38 @@ for (const makeTarget of databaseTargets()) {
       assert.match(opened.html, /On\. 9 recovery codes left\./);
     });
 
+    test('name a passkey: refused with a wrong password or a name out of bounds (nothing changed); then named, audited', async () => {
+      const { html: page } = await open(alice.password, app.recoveryCodes.pop()!);
+      assert.match(page, /<th scope="row">Passkey 2<\/th>/, 'unnamed: its place in the list');
+      const rename = (html: string, password: string, name: string) =>
+        change(html, '/account/security/passkeys/rename', {
+          password,
+          credential: 'passkey-two',
+          'name:passkey-two': name,
+        });
+
+      const wrong = await rename(page, 'not the password', 'Work laptop');
+      assert.equal(wrong.status, 401);
+      assert.equal(codeOf(wrong.html), 'WRONG_PASSWORD');
+      for (const name of ['   ', 'x'.repeat(65), 'tab\there']) {
+        const refused = await rename(wrong.html, alice.password, name);
+        assert.equal(refused.status, 422, name);
+        assert.equal(codeOf(refused.html), 'INVALID_PASSKEY_NAME');
+      }
+      const names = async () =>
+        (
+          await store.db.selectFrom('passkeys').select('name').where('account_id', '=', aliceId).execute()
+        ).map((r) => r.name);
+      assert.deepEqual(await names(), [null, null]);
+
+      const named = await rename(wrong.html, alice.password, '  Work <laptop>  ');
+      assert.equal(named.status, 200, named.html);
+      assert.match(named.html, /<th scope="row">Work &lt;laptop&gt;<\/th>/);
+      assert.match(named.html, /aria-label="Remove Work &lt;laptop&gt;"/);
+      assert.deepEqual((await names()).sort(), ['Work <laptop>', null].sort());
+      assert.ok((await audited()).includes('account.passkey_renamed'));
+    });
+
     test('remove a passkey: refused with a wrong password, without the CSRF token or the ticket; then removed, audited', async () => {
       const { html: page } = await open(alice.password, app.recoveryCodes.pop()!);
 

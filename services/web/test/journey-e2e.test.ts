@@ -5,8 +5,8 @@
  * A new visitor signs up from the console's sign-in, confirms the address from the mail in
  * the development mailbox, signs in with the password, adds a passkey from the console's
  * link, signs out, signs in with the passkey alone (multi-factor), orders from the catalog
- * through the gateway, and removes the passkey on the sign-in methods page (a passkey opens
- * it; a wrong password removes nothing). An admin then disables the account on the console's Users
+ * through the gateway, and names and removes the passkey on the sign-in methods page (a
+ * passkey opens it; a wrong password removes nothing). An admin then disables the account on the console's Users
  * page, and the visitor's next API call through the gateway is refused within seconds with
  * a problem+json 401. The issuer is http://localhost:<port>: WebAuthn wants a domain as RP ID.
  * Admin writes need no two-step sign-in here (identity-e2e.test.ts covers the step-up).
@@ -188,7 +188,7 @@ describe('a new user’s journey, in chromium', { skip }, () => {
     );
 
     // The passkey is listed on the sign-in methods page, which a passkey (after the password)
-    // opens; removing it takes the password again: a wrong one changes nothing.
+    // opens; naming it and removing it take the password again: a wrong one changes nothing.
     await visitor.goto(consoleUrl);
     await visitor.getByRole('link', { name: 'Sign-in methods' }).click();
     await confirmItIsMe();
@@ -197,12 +197,16 @@ describe('a new user’s journey, in chromium', { skip }, () => {
     await visitor.getByRole('heading', { name: 'Your sign-in methods' }).waitFor();
     await visitor.getByRole('row', { name: /Passkey 1/ }).waitFor();
     await screenshot(visitor, 'sign-in-methods');
-    await visitor.getByLabel('Password').fill('not my password');
-    await visitor.getByRole('button', { name: 'Remove passkey 1' }).click();
-    await visitor.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
-    await visitor.getByRole('row', { name: /Passkey 1/ }).waitFor();
+    await visitor.getByLabel('New name for Passkey 1').fill('This laptop');
     await visitor.getByLabel('Password').fill(PASSWORD);
-    await visitor.getByRole('button', { name: 'Remove passkey 1' }).click();
+    await visitor.getByRole('button', { name: 'Rename Passkey 1' }).click();
+    await visitor.getByRole('row', { name: /This laptop/ }).waitFor();
+    await visitor.getByLabel('Password').fill('not my password');
+    await visitor.getByRole('button', { name: 'Remove This laptop' }).click();
+    await visitor.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await visitor.getByRole('row', { name: /This laptop/ }).waitFor();
+    await visitor.getByLabel('Password').fill(PASSWORD);
+    await visitor.getByRole('button', { name: 'Remove This laptop' }).click();
     await visitor.getByText(/The passkey is removed/).waitFor();
     await visitor.getByText('No passkeys.').waitFor();
     await screenshot(visitor, 'passkey-removed');

@@ -5,7 +5,7 @@
  *    an account whose second step is a passkey then confirms with one of its passkeys. Only
  *    then does the page list the passkeys, the authenticator app and its recovery codes left,
  *    under a ticket (10 min, only its hash kept) that its forms carry;
- * 2. each change — a passkey removed, new recovery codes (shown once, the old ones void), the
+ * 2. each change — a passkey named or removed, new recovery codes (shown once, the old ones void), the
  *    app turned off — asks for the password again (throttled like a sign-in); a wrong one
  *    changes nothing and shows the page again. Each change is in the audit log.
  */
@@ -16,7 +16,13 @@ import { errors } from '../errors.ts';
 import { formPost } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { confirmedByPasskey, reauthenticateFully } from './passkeys.ts';
-import { type FormState, type SecurityView, securityPage, securityStartPage } from './views.ts';
+import {
+  type FormState,
+  PASSKEY_NAME_MAX,
+  type SecurityView,
+  securityPage,
+  securityStartPage,
+} from './views.ts';
 
 const HIDE = { schema: { hide: true } };
 const TICKET_TTL_SECONDS = 600;
@@ -109,6 +115,18 @@ export async function securityRoutes(server: FastifyInstance, deps: SignInMethod
     return {
       done: 'The passkey is removed: it no longer signs you in. Delete it from the device too, in its passkey settings.',
     };
+  });
+
+  changeRoute('/account/security/passkeys/rename', async (account, request) => {
+    const credential = formField(request.body, 'credential', 1024);
+    const name = formField(request.body, `name:${credential}`, 1024).trim();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+    if (!name || name.length > PASSKEY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name))
+      throw errors.INVALID_PASSKEY_NAME(`A passkey's name has 1 to ${PASSKEY_NAME_MAX} characters.`);
+    if (!(await passkeys.rename(account.id, credential, name)))
+      throw errors.PASSKEY_NOT_FOUND('That passkey is not on this account (any more).');
+    await record(account, request, 'account.passkey_renamed', { credential, name });
+    return { done: `The passkey is now called “${name}”.` };
   });
 
   changeRoute('/account/security/recovery-codes', async (account, request) => {

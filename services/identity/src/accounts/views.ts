@@ -272,7 +272,13 @@ ${reauthenticationFields(state)}
 export interface SecurityView {
   /** What the page's forms carry: the account it opened for, within a few minutes. */
   ticket: string;
-  passkeys: Array<{ id: string; deviceType: string; createdAt: string; lastUsedAt: string | null }>;
+  passkeys: Array<{
+    id: string;
+    name: string | null;
+    deviceType: string;
+    createdAt: string;
+    lastUsedAt: string | null;
+  }>;
   totp: boolean;
   recoveryCodesLeft: number;
   /** What the last change did. */
@@ -281,7 +287,19 @@ export interface SecurityView {
   recoveryCodes?: string[];
 }
 
+export const PASSKEY_NAME_MAX = 64;
+
 const day = (iso: string | null) => (iso ? escapeHtml(iso.slice(0, 16).replace('T', ' ')) : 'never');
+
+/** A passkey's row: unnamed ones go by their place in the list. */
+function passkeyRow(p: SecurityView['passkeys'][number], i: number): string {
+  const label = escapeHtml(p.name ?? `Passkey ${i + 1}`);
+  const id = escapeHtml(p.id);
+  return `<tr><th scope="row">${label}</th><td>${p.deviceType === 'singleDevice' ? 'On one device' : 'Synced'}</td><td>${day(p.createdAt)}</td><td>${day(p.lastUsedAt)}</td>
+<td><input name="name:${id}" aria-label="New name for ${label}" maxlength="${PASSKEY_NAME_MAX}" value="${escapeHtml(p.name ?? '')}">
+<button type="submit" class="secondary" formaction="/account/security/passkeys/rename" name="credential" value="${id}" aria-label="Rename ${label}">Rename</button></td>
+<td><button type="submit" class="secondary" formaction="/account/security/passkeys/remove" name="credential" value="${id}" aria-label="Remove ${label}">Remove</button></td></tr>`;
+}
 
 /**
  * An account's second factors, each change a button of one form that asks for the password
@@ -290,17 +308,9 @@ const day = (iso: string | null) => (iso ? escapeHtml(iso.slice(0, 16).replace('
 export function securityPage(state: FormState, view: SecurityView): string {
   const passkeys = view.passkeys.length
     ? `<table>
-<thead><tr><th scope="col">Passkey</th><th scope="col">Kind</th><th scope="col">Added (UTC)</th><th scope="col">Last used (UTC)</th><th scope="col">Remove</th></tr></thead>
+<thead><tr><th scope="col">Passkey</th><th scope="col">Kind</th><th scope="col">Added (UTC)</th><th scope="col">Last used (UTC)</th><th scope="col">Name</th><th scope="col">Remove</th></tr></thead>
 <tbody>
-${view.passkeys
-  .map(
-    (
-      p,
-      i,
-    ) => `<tr><th scope="row">Passkey ${i + 1}</th><td>${p.deviceType === 'singleDevice' ? 'On one device' : 'Synced'}</td><td>${day(p.createdAt)}</td><td>${day(p.lastUsedAt)}</td>
-<td><button type="submit" class="secondary" formaction="/account/security/passkeys/remove" name="credential" value="${escapeHtml(p.id)}" aria-label="Remove passkey ${i + 1}">Remove</button></td></tr>`,
-  )
-  .join('\n')}
+${view.passkeys.map(passkeyRow).join('\n')}
 </tbody>
 </table>`
     : '<p>No passkeys.</p>';

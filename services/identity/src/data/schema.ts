@@ -95,6 +95,8 @@ export interface PasskeyRow {
   device_type: string;
   created_at: string;
   last_used_at: string | null;
+  /** The owner's name for it; null: unnamed. */
+  name: string | null;
 }
 
 /** A WebAuthn challenge handed to a browser, spent by the answer to it. */
