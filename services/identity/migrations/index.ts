@@ -7,7 +7,7 @@ import type { Migration } from '@portico/store/sql';
 import { clients } from './clients.ts';
 import { hashedSecrets } from './hashed-secrets.ts';
 import { loginAttempts } from './login-attempts.ts';
-import { passkeys } from './passkeys.ts';
+import { passkeyNames, passkeys } from './passkeys.ts';
 import { secondFactor } from './second-factor.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -115,4 +115,5 @@ export const migrations: Record<string, Migration> = {
   '005_second_factor': secondFactor,
   '006_passkeys': passkeys,
   '007_clients': clients,
+  '008_passkey_names': passkeyNames,
 };

@@ -35,3 +35,13 @@ export const passkeys: Migration = {
     await db.schema.dropTable('passkeys').execute();
   },
 };
+
+/** A name the owner gives a passkey (null: unnamed, shown by its place in the list). */
+export const passkeyNames: Migration = {
+  async up(db) {
+    await db.schema.alterTable('passkeys').addColumn('name', 'text').execute();
+  },
+  async down(db) {
+    await db.schema.alterTable('passkeys').dropColumn('name').execute();
+  },
+};

@@ -11,7 +11,9 @@ import { migrations } from '../migrations/index.ts';
 import { accountActions } from './accounts/accounts.ts';
 import { formGuard } from './accounts/csrf.ts';
 import { passkeyRoutes } from './accounts/passkeys.ts';
+import { createReauthenticate } from './accounts/reauthenticate.ts';
 import { accountRoutes } from './accounts/routes.ts';
+import { securityRoutes } from './accounts/security.ts';
 import { accountSessions } from './accounts/sessions.ts';
 import { twoStepRoutes } from './accounts/two-step.ts';
 import { adminClients } from './admin/clients.ts';
@@ -151,13 +153,13 @@ export async function build(config: Config): Promise<IdentityServer> {
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
     revoker.revokeGrant(grantId).catch(reportError);
   });
+  const reauthenticate = createReauthenticate(login, secondFactor);
   const actions = accountActions({
     accounts,
     tokens,
     mailer,
     audit,
-    login,
-    secondFactor,
+    reauthenticate,
     config,
     endSessions: async (accountId) => {
       await revoker.revokeSubject(accountId);
@@ -194,12 +196,10 @@ export async function build(config: Config): Promise<IdentityServer> {
       sendVerification: actions.sendVerification,
     }),
   );
-  await server.register(async (scope) =>
-    twoStepRoutes(scope, { accounts, tokens, login, secondFactor, passkeys, audit, guard }),
-  );
-  await server.register(async (scope) =>
-    passkeyRoutes(scope, { accounts, login, secondFactor, passkeys, audit, guard }),
-  );
+  const signInMethodPages = { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard };
+  await server.register(async (scope) => twoStepRoutes(scope, signInMethodPages));
+  await server.register(async (scope) => passkeyRoutes(scope, signInMethodPages));
+  await server.register(async (scope) => securityRoutes(scope, signInMethodPages));
   await server.register(passkeyScripts);
   await server.register(async (scope) =>
     accountRoutes(scope, { actions, guard, config, mail: mailer.kind !== 'none' }),

@@ -208,9 +208,10 @@ export async function startSignIn(issuer: string, browser: Browser, scope = 'ope
   return new URL(start.headers.get('location')!, issuer);
 }
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-const codeOf = (html: string) => /data-code="([A-Z_]+)"/.exec(html)?.[1];
-const ticketOf = (html: string) => /name="ticket" value="([^"]+)"/.exec(html)?.[1] ?? '';
+/** What an account page holds: its CSRF token, its refusal's stable code, its form's ticket. */
+export const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+export const codeOf = (html: string) => /data-code="([A-Z_]+)"/.exec(html)?.[1];
+export const ticketOf = (html: string) => /name="ticket" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
 /**
  * The code of the time step `offset` steps from now. A code one step back is made only with

@@ -13,15 +13,15 @@ import { createBrowser } from '../src/cli/browser.ts';
 import {
   atLoginForm,
   codeAt,
+  codeOf,
+  csrfOf,
   enrol,
   type RunningIdentity,
   startIdentity,
   storageTargets,
+  ticketOf,
 } from './helpers.ts';
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-const codeOf = (html: string) => /data-code="([A-Z_]+)"/.exec(html)?.[1];
-const ticketOf = (html: string) => /name="ticket" value="([^"]+)"/.exec(html)?.[1] ?? '';
 const optionsOf = (html: string) =>
   JSON.parse(
     /<script type="application\/json" id="passkey-options">(.*?)<\/script>/s.exec(html)?.[1] ?? 'null',

@@ -12,6 +12,8 @@ import * as client from 'openid-client';
 import { type Browser, createBrowser, FlowError } from '../src/cli/browser.ts';
 import {
   codeAt,
+  codeOf,
+  csrfOf,
   type Enrolled,
   enrol,
   pkce,
@@ -28,8 +30,6 @@ type Json = any;
 
 const MFA_ACR = 'urn:portico:acr:mfa';
 const PASSWORD_ACR = 'urn:portico:acr:pwd';
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-const codeOf = (html: string) => /data-code="([A-Z_]+)"/.exec(html)?.[1];
 
 for (const { name, target, overrides } of storageTargets()) {
   describe(`two-step sign-in (${name})`, () => {

@@ -162,10 +162,11 @@ async function loadSession() {
     const user = session.user;
     account.replaceChildren(
       h('span', { class: 'who' }, `Signed in as ${user.name || user.username || user.sub}`),
-      // Turned on at the identity service's own pages (the server sends the browser there).
+      // Managed at the identity service's own pages (the server sends the browser there).
       user.amr?.includes('mfa')
         ? h('span', { class: 'who' }, 'Two-step sign-in on')
         : h('a', { href: '/account/two-step' }, 'Two-step sign-in'),
+      h('a', { href: '/account/security' }, 'Sign-in methods'),
       h(
         'form',
         { method: 'post', action: '/logout', class: 'inline' },

@@ -17,8 +17,8 @@ import { createOidcClient } from './oidc/client.ts';
 import { createAccessTokens } from './oidc/tokens.ts';
 import { createSessions } from './session/sessions.ts';
 import { sqlSessionStore, type WebDatabase } from './session/store.ts';
+import { accountPageRoutes } from './ui/account-pages.ts';
 import { staticRoutes } from './ui/static.ts';
-import { twoStepRoutes } from './ui/two-step.ts';
 
 export type { WebConfig };
 export { ConfigSchema };
@@ -90,7 +90,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     proxyRoutes(scope as Server, { config, sessions, tokens, dispatcher: deps.dispatcher }),
   );
   await server.register(async (scope) => liveRoutes(scope as Server, { config, sessions, tokens }));
-  twoStepRoutes(server, { issuer: config.oidc.issuer });
+  accountPageRoutes(server, { issuer: config.oidc.issuer });
   staticRoutes(server, { identityOrigin: new URL(config.oidc.issuer).origin, publicUrl: config.publicUrl });
   return server;
 }

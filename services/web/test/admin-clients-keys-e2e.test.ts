@@ -8,95 +8,46 @@
  * here (`admin.requireMfa` off): identity-e2e.test.ts covers the step-up.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@portico/config';
-import type { Server } from '@portico/http';
-import { freePort } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
-import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { type RunningIdentity, startIdentity, startWeb } from './support/harness.ts';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SHOTS = join(ROOT, 'test-results', 'admin-clients-keys');
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+import type { Browser, Page } from 'playwright-core';
+import type { RunningIdentity } from './support/harness.ts';
+import {
+  launchChromium,
+  newPage,
+  type Platform,
+  screenshots,
+  signInWithPassword,
+  skip,
+  startPlatform,
+} from './support/platform.ts';
 
 describe('clients and signing keys on the console, in chromium', { skip }, () => {
   const target = databaseTargets()[0]!();
   const dir = mkdtempSync(join(tmpdir(), 'portico-console-keys-'));
+  let platform: Platform;
   let idp: RunningIdentity;
-  let gateway: FastifyInstance;
-  let web: Server;
   let consoleUrl: string;
   let browser: Browser;
   let admin: Page;
-  let shot = 0;
-  const screenshot = async (name: string) =>
-    admin.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  const shoot = screenshots('admin-clients-keys');
+  const screenshot = (name: string) => shoot(admin, name);
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const webPort = await freePort();
-    consoleUrl = `http://localhost:${webPort}`;
-    idp = await startIdentity({
-      keysFile: join(dir, 'keys.json'),
-      admin: { requireMfa: false },
-      clients: loadConfig('identity', (await import('@portico/identity')).ConfigSchema, {
-        env: {},
-      }).clients.map((c) =>
-        c.client_id === 'portico-web'
-          ? { ...c, redirect_uris: [`${consoleUrl}/callback`], post_logout_redirect_uris: [`${consoleUrl}/`] }
-          : c,
-      ),
+    platform = await startPlatform(target, {
+      identity: { keysFile: join(dir, 'keys.json'), admin: { requireMfa: false } },
     });
-    const auth = { issuer: idp.issuer, audience: 'http://localhost:8000', jwksUri: `${idp.issuer}/jwks` };
-    const gatewayModule = await import('@portico/gateway');
-    gateway = await gatewayModule.build(
-      loadConfig('gateway', gatewayModule.ConfigSchema, {
-        env: {},
-        overrides: { port: 0, logLevel: 'silent', watch: false, auth: { ...auth, hs256Secret: '' } },
-      }),
-      {
-        definition: {
-          upstreams: { identity: { instances: [idp.issuer] } },
-          routes: [
-            {
-              name: 'identity-admin',
-              path: '/api/v1/identity',
-              upstream: 'identity',
-              auth: { default: { roles: ['admin'] } },
-              transform: { rewrite: { pattern: '^/api/v1/identity', replacement: '/admin' } },
-              retries: 0,
-            },
-          ],
-        } as never,
-      },
-    );
-    await gateway.listen({ port: 0, host: '127.0.0.1' });
-    const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}`;
-    web = await startWeb(target, idp.issuer, gatewayUrl, { publicUrl: consoleUrl });
-    await web.listen({ port: webPort, host: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
-    admin = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
-    admin.setDefaultTimeout(15_000);
+    ({ idp, consoleUrl } = platform);
+    browser = await launchChromium();
+    admin = await newPage(browser, { width: 1200, height: 900 });
   });
 
   after(async () => {
     await browser?.close();
-    await web?.close();
-    await gateway?.close();
-    await idp?.close();
-    await target.cleanup();
+    await platform?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -110,12 +61,7 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
   });
 
   async function journey() {
-    await admin.goto(consoleUrl);
-    await admin.getByRole('link', { name: 'Sign in' }).click();
-    await admin.getByLabel('Username').fill('admin');
-    await admin.getByLabel('Password').fill(idp.password('admin'));
-    await admin.getByRole('button', { name: 'Sign in' }).click();
-    await admin.waitForURL((url) => url.origin === consoleUrl);
+    await signInWithPassword(admin, consoleUrl, 'admin', idp.password('admin'));
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await admin.getByRole('heading', { name: 'Users' }).waitFor();
 

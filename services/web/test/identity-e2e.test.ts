@@ -12,120 +12,46 @@
  * Screenshots go to test-results/identity-e2e/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@portico/config';
-import type { Server } from '@portico/http';
-import { freePort } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
-import type { FastifyInstance } from 'fastify';
 import { Secret, TOTP } from 'otpauth';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { type RunningIdentity, startIdentity, startWeb } from './support/harness.ts';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SHOTS = join(ROOT, 'test-results', 'identity-e2e');
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+import type { Browser, Page } from 'playwright-core';
+import type { RunningIdentity } from './support/harness.ts';
+import {
+  launchChromium,
+  newPage,
+  type Platform,
+  screenshots,
+  signInWithPassword,
+  skip,
+  startPlatform,
+} from './support/platform.ts';
 
 describe('accounts and their administration, in chromium', { skip }, () => {
   const target = databaseTargets()[0]!();
+  let platform: Platform;
   let idp: RunningIdentity;
-  let users: Server;
-  let gateway: FastifyInstance;
-  let web: Server;
   let consoleUrl: string;
   let browser: Browser;
   let visitor: Page;
   let admin: Page;
-  let shot = 0;
-  const screenshot = async (p: Page, name: string) =>
-    p.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  const screenshot = screenshots('identity-e2e');
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const webPort = await freePort();
-    consoleUrl = `http://localhost:${webPort}`;
-    idp = await startIdentity({
-      clients: loadConfig('identity', (await import('@portico/identity')).ConfigSchema, {
-        env: {},
-      }).clients.map((c) =>
-        c.client_id === 'portico-web'
-          ? { ...c, redirect_uris: [`${consoleUrl}/callback`], post_logout_redirect_uris: [`${consoleUrl}/`] }
-          : c,
-      ),
-    });
-    const auth = { issuer: idp.issuer, audience: 'http://localhost:8000', jwksUri: `${idp.issuer}/jwks` };
-    const usersModule = await import('@portico/users');
-    users = await usersModule.build(
-      loadConfig('users', usersModule.ConfigSchema, {
-        env: {},
-        overrides: { databaseUrl: 'sqlite::memory:', logLevel: 'silent', auth },
-      }),
-    );
-    await users.listen({ port: 0, host: '127.0.0.1' });
-    const gatewayModule = await import('@portico/gateway');
-    gateway = await gatewayModule.build(
-      loadConfig('gateway', gatewayModule.ConfigSchema, {
-        env: {},
-        overrides: { port: 0, logLevel: 'silent', watch: false, auth: { ...auth, hs256Secret: '' } },
-      }),
-      {
-        definition: {
-          upstreams: {
-            identity: { instances: [idp.issuer] },
-            users: { instances: [`http://127.0.0.1:${(users.server.address() as { port: number }).port}`] },
-          },
-          routes: [
-            {
-              name: 'identity-admin',
-              path: '/api/v1/identity',
-              upstream: 'identity',
-              auth: { default: { roles: ['admin'] } },
-              transform: { rewrite: { pattern: '^/api/v1/identity', replacement: '/admin' } },
-              retries: 0,
-            },
-            { name: 'users', path: '/api/v1/users', upstream: 'users', auth: { default: 'token' } },
-          ],
-        } as never,
-      },
-    );
-    await gateway.listen({ port: 0, host: '127.0.0.1' });
-    const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}`;
-    web = await startWeb(target, idp.issuer, gatewayUrl, { publicUrl: consoleUrl });
-    await web.listen({ port: webPort, host: '127.0.0.1' });
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
-    visitor = await (await browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
-    admin = await (await browser.newContext({ viewport: { width: 1100, height: 800 } })).newPage();
-    visitor.setDefaultTimeout(15_000);
-    admin.setDefaultTimeout(15_000);
+    platform = await startPlatform(target, { upstreams: ['users'] });
+    ({ idp, consoleUrl } = platform);
+    browser = await launchChromium();
+    visitor = await newPage(browser);
+    admin = await newPage(browser);
   });
 
   after(async () => {
     await browser?.close();
-    await web?.close();
-    await gateway?.close();
-    await users?.close();
-    await idp?.close();
-    await target.cleanup();
+    await platform?.close();
   });
 
-  async function signIn(p: Page, username: string, password: string) {
-    await p.goto(consoleUrl);
-    await p.getByRole('link', { name: 'Sign in' }).click();
-    await p.getByLabel('Username').fill(username);
-    await p.getByLabel('Password').fill(password);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.waitForURL((url) => url.origin === consoleUrl);
-  }
+  const signIn = (p: Page, username: string, password: string) =>
+    signInWithPassword(p, consoleUrl, username, password);
 
   /** The authenticator app: the code of the step `offset` steps from now. */
   const totp = (secret: string, offset = 0) =>

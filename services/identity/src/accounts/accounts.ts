@@ -9,17 +9,15 @@
  * - with two-step sign-in on, a password change needs the code too: the password alone
  *   (the factor that leaks) must not be enough to sign every device out and take it over
  */
-import { commonErrors } from '@portico/problem';
 import type { Config } from '../config.ts';
 import type { AccountTokens } from '../data/account-tokens.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
-import type { Login } from '../domain/login.ts';
 import { hashPassword } from '../domain/passwords.ts';
-import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { passwordProblem } from './password-policy.ts';
+import type { Reauthenticate } from './reauthenticate.ts';
 
 export interface SignUpInput {
   username: string;
@@ -52,8 +50,8 @@ export interface AccountActionDeps {
   tokens: AccountTokens;
   mailer: Mailer;
   audit: AuditLog;
-  login: Login;
-  secondFactor: SecondFactor;
+  /** The password (and two-step code) again before a password change. */
+  reauthenticate: Reauthenticate;
   config: Config;
   /** Ends every session and grant of the account (and stops its live access tokens). */
   endSessions(accountId: string): Promise<void>;
@@ -92,7 +90,7 @@ export function checkPassword(
 }
 
 export function accountActions(deps: AccountActionDeps): AccountActions {
-  const { accounts, tokens, mailer, audit, login, secondFactor, config } = deps;
+  const { accounts, tokens, mailer, audit, config } = deps;
   const base = config.issuer.replace(/\/$/, '');
 
   function later(work: () => Promise<void>) {
@@ -222,25 +220,10 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
     },
 
     async changePassword(username, current, next, ip, code = '') {
-      const tooMany = (retryAfter: number) =>
-        commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
-          headers: { 'retry-after': String(retryAfter) },
-        });
-      const outcome = await login.check(username, current, ip);
-      if (outcome.kind === 'throttled') throw tooMany(outcome.retryAfter);
-      if (outcome.kind === 'invalid' || outcome.account.disabled)
-        throw errors.WRONG_PASSWORD('Wrong username or password.');
-      if (outcome.secondFactor) {
-        const checked = await secondFactor.verify(outcome.account, code, ip);
-        if (checked.kind === 'throttled') throw tooMany(checked.retryAfter);
-        if (checked.kind === 'invalid')
-          throw errors.WRONG_CODE(
-            'Two-step sign-in is on for this account: enter the code from your authenticator app (or a recovery code).',
-          );
-      }
-      checkPassword(next, config.accounts.minPasswordLength, outcome.account);
-      await setPassword(outcome.account, next, ip, 'account.password_changed');
-      return outcome.account;
+      const { account } = await deps.reauthenticate({ username, password: current, ip, code });
+      checkPassword(next, config.accounts.minPasswordLength, account);
+      await setPassword(account, next, ip, 'account.password_changed');
+      return account;
     },
   };
 }

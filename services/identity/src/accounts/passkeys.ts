@@ -9,27 +9,14 @@
  * Each passkey added is in the audit log (`account.passkey_added`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { commonErrors } from '@portico/problem';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptForms, formField, html } from '../api/forms.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
-import type { Login } from '../domain/login.ts';
 import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
-import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
-import type { FormGuard } from './csrf.ts';
 import { formPost } from './form-post.ts';
+import type { SignInMethodPageDeps } from './page-deps.ts';
 import { passkeyAddedPage, passkeyConfirmPage, passkeyCreatePage, passkeyStartPage } from './views.ts';
-
-export interface PasskeyRouteDeps {
-  accounts: AccountStore;
-  login: Login;
-  secondFactor: SecondFactor;
-  passkeys: Passkeys;
-  audit: AuditLog;
-  guard: FormGuard;
-}
 
 const HIDE = { schema: { hide: true } };
 /** The challenge's key: the ticket itself is only in the form. */
@@ -55,33 +42,56 @@ function parseResponse(body: unknown): unknown {
   }
 }
 
-export async function passkeyRoutes(server: FastifyInstance, deps: PasskeyRouteDeps): Promise<void> {
-  const { accounts, login, secondFactor, passkeys, audit, guard } = deps;
-  acceptForms(server);
-
-  const throttled = (retryAfter: number) =>
-    commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
-      headers: { 'retry-after': String(retryAfter) },
-    });
-
-  async function reauthenticate(
-    username: string,
-    password: string,
-    code: string,
-    ip: string,
-  ): Promise<Account> {
-    const outcome = await login.check(username, password, ip);
-    if (outcome.kind === 'throttled') throw throttled(outcome.retryAfter);
-    if (outcome.kind === 'invalid') throw errors.WRONG_PASSWORD('Wrong username or password.');
-    if (outcome.account.disabled) throw errors.ACCOUNT_DISABLED('This account is disabled.');
-    if (outcome.secondFactor) {
-      const checked = await secondFactor.verify(outcome.account, code, ip);
-      if (checked.kind === 'throttled') throw throttled(checked.retryAfter);
-      if (checked.kind === 'invalid')
-        throw errors.WRONG_CODE('Two-step sign-in is on: enter the code from your app, or a recovery code.');
-    }
-    return outcome.account;
+/**
+ * The account whose passkey answered the confirmation challenge (`passkeyConfirmPage`) under
+ * the form's ticket; the refusal as a problem.
+ */
+export async function confirmedByPasskey(
+  passkeys: Passkeys,
+  accounts: AccountStore,
+  request: FastifyRequest,
+): Promise<Account> {
+  const outcome = await passkeys.signIn(
+    challengeKey(formField(request.body, 'ticket', 200), 'confirm'),
+    parseResponse(request.body),
+  );
+  if (outcome.kind === 'refused') {
+    request.log.info({ event: 'passkey_refused', reason: outcome.reason, detail: outcome.detail });
+    if (outcome.reason === 'no_challenge') throw errors.LINK_INVALID(REFUSALS.no_challenge);
+    throw errors.PASSKEY_NOT_ACCEPTED(REFUSALS[outcome.reason]);
   }
+  const account = await accounts.findById(outcome.accountId);
+  if (!account || account.disabled) throw errors.LINK_INVALID(REFUSALS.no_challenge);
+  return account;
+}
+
+/**
+ * Who is changing how the account signs in: the form's username, password and two-step code.
+ * Without an app, a passkey is the account's second factor, so the password alone does not
+ * do: the page asking for one of its passkeys (posted to `purpose.action`) comes back instead.
+ */
+export async function reauthenticateFully(
+  deps: Pick<SignInMethodPageDeps, 'reauthenticate' | 'passkeys' | 'guard'>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  purpose?: { action: string; why: string },
+): Promise<{ account: Account } | { page: string }> {
+  const b = request.body;
+  const { account, totp } = await deps.reauthenticate({
+    username: formField(b, 'username', 64),
+    password: formField(b, 'password'),
+    code: formField(b, 'code', 64),
+    ip: request.ip,
+  });
+  if (totp || !(await deps.passkeys.has(account.id))) return { account };
+  const ticket = randomBytes(32).toString('base64url');
+  const options = await deps.passkeys.signInOptions(challengeKey(ticket, 'confirm'), account.id);
+  return { page: passkeyConfirmPage({ csrf: deps.guard.token(request, reply) }, ticket, options, purpose) };
+}
+
+export async function passkeyRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
+  const { accounts, passkeys, audit, guard } = deps;
+  acceptForms(server);
 
   const post = formPost(guard, { scripts: true });
 
@@ -103,37 +113,14 @@ export async function passkeyRoutes(server: FastifyInstance, deps: PasskeyRouteD
 
   server.post('/account/passkeys', HIDE, async (request, reply) =>
     post(request, reply, passkeyStartPage, async () => {
-      const b = request.body;
-      const account = await reauthenticate(
-        formField(b, 'username', 64).trim(),
-        formField(b, 'password'),
-        formField(b, 'code', 64),
-        request.ip,
-      );
-      // Without an app, a passkey is the account's second factor: the password alone must not add another.
-      if (!(await secondFactor.enrolled(account.id)) && (await passkeys.has(account.id))) {
-        const ticket = randomBytes(32).toString('base64url');
-        const options = await passkeys.signInOptions(challengeKey(ticket, 'confirm'), account.id);
-        return passkeyConfirmPage({ csrf: guard.token(request, reply) }, ticket, options);
-      }
-      return createPage(request, reply, account);
+      const who = await reauthenticateFully(deps, request, reply);
+      return 'page' in who ? who.page : createPage(request, reply, who.account);
     }),
   );
 
   server.post('/account/passkeys/confirm', HIDE, async (request, reply) =>
     post(request, reply, passkeyStartPage, async () => {
-      const outcome = await passkeys.signIn(
-        challengeKey(formField(request.body, 'ticket', 200), 'confirm'),
-        parseResponse(request.body),
-      );
-      if (outcome.kind === 'refused') {
-        request.log.info({ event: 'passkey_refused', reason: outcome.reason, detail: outcome.detail });
-        if (outcome.reason === 'no_challenge') throw errors.LINK_INVALID(REFUSALS.no_challenge);
-        throw errors.PASSKEY_NOT_ACCEPTED(REFUSALS[outcome.reason]);
-      }
-      const account = await accounts.findById(outcome.accountId);
-      if (!account || account.disabled) throw errors.LINK_INVALID(REFUSALS.no_challenge);
-      return createPage(request, reply, account);
+      return createPage(request, reply, await confirmedByPasskey(passkeys, accounts, request));
     }),
   );
 

@@ -6,60 +6,37 @@
  *    single-use enrolment ticket (10 min, only its hash kept) for the next form;
  * 2. ticket and the first code from the app: the authenticator is confirmed and guards
  *    every later sign-in; the 10 recovery codes are shown, this once.
- * An account that already has one is told to ask an admin to reset it (admin API).
+ * An account that already has one is told to turn it off first (`/account/security`).
  */
-import { commonErrors } from '@portico/problem';
 import type { FastifyInstance } from 'fastify';
 import { acceptForms, formField, html } from '../api/forms.ts';
-import type { AccountTokens } from '../data/account-tokens.ts';
-import type { Account, AccountStore } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
-import type { Login } from '../domain/login.ts';
-import type { Passkeys } from '../domain/passkeys.ts';
-import type { SecondFactor } from '../domain/second-factor.ts';
+import type { Account } from '../data/accounts.ts';
 import { errors } from '../errors.ts';
-import type { FormGuard } from './csrf.ts';
 import { formPost } from './form-post.ts';
+import type { SignInMethodPageDeps } from './page-deps.ts';
+import { throttled } from './reauthenticate.ts';
 import { recoveryCodesPage, twoStepConfirmPage, twoStepStartPage } from './views.ts';
-
-export interface TwoStepDeps {
-  accounts: AccountStore;
-  tokens: AccountTokens;
-  login: Login;
-  secondFactor: SecondFactor;
-  passkeys: Passkeys;
-  audit: AuditLog;
-  guard: FormGuard;
-}
 
 const HIDE = { schema: { hide: true } };
 const TICKET_TTL_SECONDS = 600;
 
-export async function twoStepRoutes(server: FastifyInstance, deps: TwoStepDeps): Promise<void> {
-  const { accounts, tokens, login, secondFactor, passkeys, audit, guard } = deps;
+export async function twoStepRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
+  const { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard } = deps;
   acceptForms(server);
 
-  const throttled = (retryAfter: number) =>
-    commonErrors.TOO_MANY_REQUESTS('Too many failed attempts; try again later.', {
-      headers: { 'retry-after': String(retryAfter) },
-    });
-
-  /** Re-authentication: the account, when the password is right and it may sign in. */
-  async function reauthenticate(username: string, password: string, ip: string): Promise<Account> {
-    const outcome = await login.check(username, password, ip);
-    if (outcome.kind === 'throttled') throw throttled(outcome.retryAfter);
-    if (outcome.kind === 'invalid') throw errors.WRONG_PASSWORD('Wrong username or password.');
-    if (outcome.account.disabled) throw errors.ACCOUNT_DISABLED('This account is disabled.');
-    if (outcome.secondFactor)
+  /** Re-authentication by the password alone, for an account no second factor guards yet. */
+  async function passwordOnly(username: string, password: string, ip: string): Promise<Account> {
+    const { account, totp } = await reauthenticate({ username, password, ip });
+    if (totp)
       throw errors.SECOND_FACTOR_ALREADY_ON(
-        'Two-step sign-in is already on for this account. To use another authenticator, ask an admin to reset it.',
+        'Two-step sign-in is already on for this account. To use another authenticator, turn it off on your sign-in methods page (/account/security) first.',
       );
     // A passkey is this account's second step: the password alone must not add another way past it.
-    if (await passkeys.has(outcome.account.id))
+    if (await passkeys.has(account.id))
       throw errors.SECOND_FACTOR_ALREADY_ON(
         'This account signs in with a passkey as its second step. To add an authenticator app, ask an admin to reset two-step sign-in.',
       );
-    return outcome.account;
+    return account;
   }
 
   const post = formPost(guard);
@@ -71,11 +48,7 @@ export async function twoStepRoutes(server: FastifyInstance, deps: TwoStepDeps):
   server.post('/account/two-step', HIDE, async (request, reply) =>
     post(request, reply, twoStepStartPage, async () => {
       const b = request.body;
-      const account = await reauthenticate(
-        formField(b, 'username', 64).trim(),
-        formField(b, 'password'),
-        request.ip,
-      );
+      const account = await passwordOnly(formField(b, 'username', 64), formField(b, 'password'), request.ip);
       const enrolment = await secondFactor.begin(account);
       if (!enrolment)
         throw errors.SECOND_FACTOR_ALREADY_ON('Two-step sign-in is already on for this account.');

@@ -1,4 +1,4 @@
-/** The account pages: sign-up, email confirmation, password reset and change. */
+/** The account pages: sign-up, email confirmation, password reset and change, second factors. */
 import { escapeHtml } from '@portico/http';
 import { jsonBlock, PASSKEY_SCRIPTS, page } from '../api/views.ts';
 
@@ -161,16 +161,23 @@ ${field(state, 'code', 'The six-digit code the app shows', 'type="text" inputmod
   );
 }
 
-export function recoveryCodesPage(codes: string[]): string {
-  return page(
-    'Recovery codes',
-    `<h1>Two-step sign-in is on</h1>
-<p role="status">Keep these recovery codes somewhere safe. Each one signs you in once if you lose your phone. They are shown only now.</p>
+/** Recovery codes, shown this once. */
+const recoveryCodeList = (
+  codes: string[],
+) => `<p role="status">Keep these recovery codes somewhere safe. Each one signs you in once if you lose your phone. They are shown only now.</p>
 <ul id="recovery-codes">
 ${codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('\n')}
-</ul>`,
-  );
+</ul>`;
+
+export function recoveryCodesPage(codes: string[]): string {
+  return page('Recovery codes', `<h1>Two-step sign-in is on</h1>\n${recoveryCodeList(codes)}`);
 }
+
+/** Username, password and, when two-step sign-in is on, its code: who is changing the account. */
+const reauthenticationFields = (state: FormState) =>
+  `${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
+${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
+${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only if two-step sign-in is on: the code from your app, or a recovery code.' })}`;
 
 export function passkeyStartPage(state: FormState): string {
   return page(
@@ -180,9 +187,7 @@ ${alert(state)}
 <p>A passkey signs you in with this device's screen lock or a security key, without a password. Confirm it is you first.</p>
 <form method="post" action="/account/passkeys">
 ${csrfField(state)}
-${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
-${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
-${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only if two-step sign-in is on: the code from your app, or a recovery code.' })}
+${reauthenticationFields(state)}
 <button type="submit">Continue</button>
 </form>`,
   );
@@ -220,19 +225,25 @@ export function passkeyAddedPage(total: number): string {
   return page(
     'Passkey added',
     `<h1>Passkey added</h1>
-<p role="status" id="passkey-added">You can now sign in with this passkey instead of your password. This account has ${total} passkey${total === 1 ? '' : 's'}.</p>`,
+<p role="status" id="passkey-added">You can now sign in with this passkey instead of your password. This account has ${total} passkey${total === 1 ? '' : 's'}.</p>
+<p><a href="/account/security">Your sign-in methods</a></p>`,
   );
 }
 
 /** An account with passkeys confirms with one of them before adding another; `options` for navigator.credentials.get. */
-export function passkeyConfirmPage(state: FormState, ticket: string, options: unknown): string {
+export function passkeyConfirmPage(
+  state: FormState,
+  ticket: string,
+  options: unknown,
+  purpose = { action: '/account/passkeys/confirm', why: 'Use one of its passkeys to add another.' },
+): string {
   return page(
     'Passkeys',
     `<h1>Confirm with a passkey</h1>
 ${alert(state)}
-<p>This account signs in with a passkey. Use one of its passkeys to add another.</p>
+<p>This account signs in with a passkey. ${escapeHtml(purpose.why)}</p>
 ${jsonBlock('passkey-options', options)}
-<form id="passkey-form" method="post" action="/account/passkeys/confirm" hidden>
+<form id="passkey-form" method="post" action="${escapeHtml(purpose.action)}" hidden>
 ${csrfField(state)}
 <input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
 <input type="hidden" name="response">
@@ -241,5 +252,92 @@ ${csrfField(state)}
 </form>
 <noscript><p>Using a passkey needs JavaScript.</p></noscript>`,
     PASSKEY_SCRIPTS,
+  );
+}
+
+export function securityStartPage(state: FormState): string {
+  return page(
+    'Sign-in methods',
+    `<h1>Your sign-in methods</h1>
+${alert(state)}
+<p>See and change your passkeys, your authenticator app and its recovery codes. Confirm it is you first.</p>
+<form method="post" action="/account/security">
+${csrfField(state)}
+${reauthenticationFields(state)}
+<button type="submit">Continue</button>
+</form>`,
+  );
+}
+
+export interface SecurityView {
+  /** What the page's forms carry: the account it opened for, within a few minutes. */
+  ticket: string;
+  passkeys: Array<{
+    id: string;
+    name: string | null;
+    deviceType: string;
+    createdAt: string;
+    lastUsedAt: string | null;
+  }>;
+  totp: boolean;
+  recoveryCodesLeft: number;
+  /** What the last change did. */
+  done?: string;
+  /** New recovery codes, shown this once. */
+  recoveryCodes?: string[];
+}
+
+export const PASSKEY_NAME_MAX = 64;
+
+const day = (iso: string | null) => (iso ? escapeHtml(iso.slice(0, 16).replace('T', ' ')) : 'never');
+
+/** A passkey's row: unnamed ones go by their place in the list. */
+function passkeyRow(p: SecurityView['passkeys'][number], i: number): string {
+  const label = escapeHtml(p.name ?? `Passkey ${i + 1}`);
+  const id = escapeHtml(p.id);
+  return `<tr><th scope="row">${label}</th><td>${p.deviceType === 'singleDevice' ? 'On one device' : 'Synced'}</td><td>${day(p.createdAt)}</td><td>${day(p.lastUsedAt)}</td>
+<td><input name="name:${id}" aria-label="New name for ${label}" maxlength="${PASSKEY_NAME_MAX}" value="${escapeHtml(p.name ?? '')}">
+<button type="submit" class="secondary" formaction="/account/security/passkeys/rename" name="credential" value="${id}" aria-label="Rename ${label}">Rename</button></td>
+<td><button type="submit" class="secondary" formaction="/account/security/passkeys/remove" name="credential" value="${id}" aria-label="Remove ${label}">Remove</button></td></tr>`;
+}
+
+/**
+ * An account's second factors, each change a button of one form that asks for the password
+ * again. The form's first button is disabled: Enter in the password field changes nothing.
+ */
+export function securityPage(state: FormState, view: SecurityView): string {
+  const passkeys = view.passkeys.length
+    ? `<table>
+<thead><tr><th scope="col">Passkey</th><th scope="col">Kind</th><th scope="col">Added (UTC)</th><th scope="col">Last used (UTC)</th><th scope="col">Name</th><th scope="col">Remove</th></tr></thead>
+<tbody>
+${view.passkeys.map(passkeyRow).join('\n')}
+</tbody>
+</table>`
+    : '<p>No passkeys.</p>';
+  const app = view.totp
+    ? `<p>On. ${view.recoveryCodesLeft} recovery code${view.recoveryCodesLeft === 1 ? '' : 's'} left.</p>
+<button type="submit" class="secondary" formaction="/account/security/recovery-codes">New recovery codes</button>
+<button type="submit" class="secondary" formaction="/account/security/two-step/off">Turn off two-step sign-in</button>`
+    : view.passkeys.length
+      ? // A passkey is the second step then: the password alone does not add an app beside it (two-step.ts).
+        '<p>Off: your passkey is your second step.</p>'
+      : '<p>Off. <a href="/account/two-step">Turn on two-step sign-in</a></p>';
+  return page(
+    'Sign-in methods',
+    `<h1>Your sign-in methods</h1>
+${alert(state)}
+${view.done ? `<p role="status" id="security-done">${escapeHtml(view.done)}</p>` : ''}
+${view.recoveryCodes ? `<h2>New recovery codes</h2>\n${recoveryCodeList(view.recoveryCodes)}` : ''}
+<form method="post" action="/account/security">
+<button type="submit" disabled hidden aria-hidden="true"></button>
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(view.ticket)}">
+${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024" autofocus', { hint: 'Each change asks for your password again.' })}
+<h2>Passkeys</h2>
+${passkeys}
+<p><a href="/account/passkeys">Add a passkey</a></p>
+<h2>Authenticator app</h2>
+${app}
+</form>`,
   );
 }

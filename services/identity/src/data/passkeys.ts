@@ -18,15 +18,21 @@ export interface StoredPasskey {
   deviceType: 'singleDevice' | 'multiDevice';
   createdAt: string;
   lastUsedAt: string | null;
+  /** The owner's name for it; null: unnamed. */
+  name: string | null;
 }
 
 export interface PasskeyStore {
   find(id: string): Promise<StoredPasskey | undefined>;
   list(accountId: string): Promise<StoredPasskey[]>;
   /** Keeps a new credential; false when that credential ID is already registered. */
-  add(passkey: Omit<StoredPasskey, 'createdAt' | 'lastUsedAt'>): Promise<boolean>;
+  add(passkey: Omit<StoredPasskey, 'createdAt' | 'lastUsedAt' | 'name'>): Promise<boolean>;
+  /** Names one passkey of the account; false when it has none by that ID. */
+  rename(accountId: string, id: string, name: string): Promise<boolean>;
   /** Moves the counter from `from` to `to`; false when another assertion moved it first. */
   used(id: string, from: number, to: number): Promise<boolean>;
+  /** Removes one passkey of the account; false when the account has none by that ID. */
+  remove(accountId: string, id: string): Promise<boolean>;
   /** Removes every passkey of the account; how many there were. */
   removeAll(accountId: string): Promise<number>;
   /** Keeps a challenge under `key` (replacing an earlier one) for `ttlSeconds`. */
@@ -49,6 +55,7 @@ export function passkeyStore(database: Database<IdentityDatabase>): PasskeyStore
     deviceType: row.device_type === 'multiDevice' ? 'multiDevice' : 'singleDevice',
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
+    name: row.name,
   });
 
   return {
@@ -77,6 +84,7 @@ export function passkeyStore(database: Database<IdentityDatabase>): PasskeyStore
           device_type: passkey.deviceType,
           created_at: new Date().toISOString(),
           last_used_at: null,
+          name: null,
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .executeTakeFirst();
@@ -90,6 +98,23 @@ export function passkeyStore(database: Database<IdentityDatabase>): PasskeyStore
         .where('counter', '=', from)
         .executeTakeFirst();
       return Number(result.numUpdatedRows ?? 0) > 0;
+    },
+    async rename(accountId, id, name) {
+      const result = await db
+        .updateTable('passkeys')
+        .set({ name })
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows ?? 0) > 0;
+    },
+    async remove(accountId, id) {
+      const result = await db
+        .deleteFrom('passkeys')
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows ?? 0) > 0;
     },
     async removeAll(accountId) {
       const result = await db.deleteFrom('passkeys').where('account_id', '=', accountId).executeTakeFirst();

@@ -30,7 +30,7 @@ export interface AccountRow {
 export interface AccountTokenRow {
   token_hash: string;
   account_id: string;
-  purpose: 'verify-email' | 'reset-password' | 'enrol-totp';
+  purpose: 'verify-email' | 'reset-password' | 'enrol-totp' | 'manage-security';
   /** Milliseconds since the epoch. */
   expires_at: number;
   used_at: number | null;
@@ -95,6 +95,8 @@ export interface PasskeyRow {
   device_type: string;
   created_at: string;
   last_used_at: string | null;
+  /** The owner's name for it; null: unnamed. */
+  name: string | null;
 }
 
 /** A WebAuthn challenge handed to a browser, spent by the answer to it. */

@@ -8,7 +8,7 @@
  *   (RFC 6238 §5.2);
  * - a recovery code is spent by one conditional UPDATE: of two concurrent uses, one wins.
  */
-import type { Database } from '@portico/store/sql';
+import type { Database, Transaction } from '@portico/store/sql';
 import type { IdentityDatabase } from './schema.ts';
 
 export interface TotpAuthenticator {
@@ -28,6 +28,8 @@ export interface SecondFactorStore {
   /** Spends the unused recovery code with one of these hashes; false when there is none. */
   spendRecoveryCode(accountId: string, hashes: string[]): Promise<boolean>;
   recoveryCodesLeft(accountId: string): Promise<number>;
+  /** Replaces every recovery code (used or not) of a confirmed authenticator; false when there is none. */
+  replaceRecoveryCodes(accountId: string, hashes: string[]): Promise<boolean>;
   /** Removes the authenticator and the recovery codes; whether there was a confirmed one. */
   remove(accountId: string): Promise<boolean>;
 }
@@ -36,6 +38,16 @@ export function secondFactorStore(database: Database<IdentityDatabase>): SecondF
   const { db } = database;
   const changed = (result: { numUpdatedRows?: bigint; numDeletedRows?: bigint } | undefined) =>
     Number(result?.numUpdatedRows ?? result?.numDeletedRows ?? 0) > 0;
+
+  async function replace(trx: Transaction<IdentityDatabase>, accountId: string, hashes: string[]) {
+    await trx.deleteFrom('recovery_codes').where('account_id', '=', accountId).execute();
+    if (hashes.length > 0) {
+      await trx
+        .insertInto('recovery_codes')
+        .values(hashes.map((code_hash) => ({ code_hash, account_id: accountId, used_at: null })))
+        .execute();
+    }
+  }
 
   return {
     async authenticator(accountId) {
@@ -77,13 +89,21 @@ export function secondFactorStore(database: Database<IdentityDatabase>): SecondF
           .where('confirmed_at', 'is', null)
           .executeTakeFirst();
         if (!changed(confirmed)) return false;
-        await trx.deleteFrom('recovery_codes').where('account_id', '=', accountId).execute();
-        if (hashes.length > 0) {
-          await trx
-            .insertInto('recovery_codes')
-            .values(hashes.map((code_hash) => ({ code_hash, account_id: accountId, used_at: null })))
-            .execute();
-        }
+        await replace(trx, accountId, hashes);
+        return true;
+      });
+    },
+    async replaceRecoveryCodes(accountId, hashes) {
+      return db.transaction().execute(async (trx) => {
+        const authenticator = await trx
+          .selectFrom('totp_authenticators')
+          .select('account_id')
+          .where('account_id', '=', accountId)
+          .where('confirmed_at', 'is not', null)
+          .executeTakeFirst();
+        // Codes left behind by a concurrent turn-off open nothing: a code needs a confirmed authenticator.
+        if (!authenticator) return false;
+        await replace(trx, accountId, hashes);
         return true;
       });
     },

@@ -14,7 +14,16 @@ export type LoginOutcome =
   | { kind: 'throttled'; retryAfter: number };
 
 export interface Login {
-  check(username: string, password: string, ip: string): Promise<LoginOutcome>;
+  /**
+   * `secondFactorPassed`: the caller saw this account pass its second factor a moment ago
+   * (a re-authentication within a page that needed it), so a right password ends the count.
+   */
+  check(
+    username: string,
+    password: string,
+    ip: string,
+    options?: { secondFactorPassed?: boolean },
+  ): Promise<LoginOutcome>;
 }
 
 export function createLogin(
@@ -27,7 +36,7 @@ export function createLogin(
   const decoy = hashPassword('decoy password that matches nothing');
 
   return {
-    async check(username, password, ip) {
+    async check(username, password, ip, options = {}) {
       // Counted before the (slow) hash, atomically: concurrent guesses cannot all get through.
       const retryAfter = await throttle.attempt(username, ip);
       if (retryAfter > 0) return { kind: 'throttled', retryAfter };
@@ -38,7 +47,7 @@ export function createLogin(
       // With a second factor to come, the count stands until that is passed too: a known
       // password must not reset the budget of code guesses.
       const secondFactor = await hasSecondFactor(found.account.id);
-      if (!secondFactor) await throttle.succeed(username, ip);
+      if (!secondFactor || options.secondFactorPassed) await throttle.succeed(username, ip);
       if (needsRehash(found.passwordHash)) {
         await accounts.setPasswordHash(found.account.id, await hashPassword(password));
       }

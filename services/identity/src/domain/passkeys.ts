@@ -73,6 +73,10 @@ export interface Passkeys {
   /** The account a registration challenge under `key` is for (unexpired, unspent). */
   challengeAccount(key: string): Promise<string | undefined>;
   list(accountId: string): Promise<StoredPasskey[]>;
+  /** Names one of the account's passkeys; false when it has none by that ID. */
+  rename(accountId: string, id: string, name: string): Promise<boolean>;
+  /** Removes one of the account's passkeys; false when it has none by that ID. */
+  remove(accountId: string, id: string): Promise<boolean>;
   removeAll(accountId: string): Promise<number>;
   /** Drops expired challenges. */
   sweep(): Promise<void>;
@@ -159,7 +163,10 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
         deviceType: credentialDeviceType,
       };
       if (!(await store.add(passkey))) return { kind: 'refused', reason: 'duplicate' };
-      return { kind: 'ok', passkey: { ...passkey, createdAt: new Date().toISOString(), lastUsedAt: null } };
+      return {
+        kind: 'ok',
+        passkey: { ...passkey, createdAt: new Date().toISOString(), lastUsedAt: null, name: null },
+      };
     },
 
     async signInOptions(key, accountId) {
@@ -221,6 +228,8 @@ export function createPasskeys(deps: PasskeyDeps): Passkeys {
 
     challengeAccount: (key) => store.challengeAccount(key),
     list: (accountId) => store.list(accountId),
+    rename: (accountId, id, name) => store.rename(accountId, id, name),
+    remove: (accountId, id) => store.remove(accountId, id),
     removeAll: (accountId) => store.removeAll(accountId),
     sweep: () => store.sweep(),
   };

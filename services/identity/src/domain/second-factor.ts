@@ -64,6 +64,8 @@ export interface SecondFactor {
    */
   verify(account: Account, code: string, ip: string): Promise<CodeOutcome>;
   recoveryCodesLeft(accountId: string): Promise<number>;
+  /** 10 new recovery codes in place of all the earlier ones; undefined without a confirmed authenticator. */
+  newRecoveryCodes(accountId: string): Promise<string[] | undefined>;
   /** Removes the authenticator and recovery codes; whether one was confirmed. */
   reset(accountId: string): Promise<boolean>;
 }
@@ -111,6 +113,12 @@ export function createSecondFactor(deps: SecondFactorDeps): SecondFactor {
     return code.replace(/(.{4})(?!$)/g, '$1-');
   }
 
+  /** New codes, and what is kept of them. */
+  function freshRecoveryCodes() {
+    const recoveryCodes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
+    return { recoveryCodes, hashes: recoveryCodes.map((c) => sealer.macs(normalise(c))[0]!) };
+  }
+
   return {
     async enrolled(accountId) {
       return (await store.authenticator(accountId))?.confirmed ?? false;
@@ -132,8 +140,7 @@ export function createSecondFactor(deps: SecondFactorDeps): SecondFactor {
       if (!pending || pending.confirmed) return { kind: 'invalid' };
       const step = await stepOf(account, pending.sealedSecret, normalise(code));
       if (step === undefined) return { kind: 'invalid' };
-      const recoveryCodes = Array.from({ length: RECOVERY_CODES }, newRecoveryCode);
-      const hashes = recoveryCodes.map((c) => sealer.macs(normalise(c))[0]!);
+      const { recoveryCodes, hashes } = freshRecoveryCodes();
       if (!(await store.confirm(account.id, step, hashes))) return { kind: 'invalid' };
       await throttle.succeed(account.username, ip);
       return { recoveryCodes };
@@ -162,6 +169,10 @@ export function createSecondFactor(deps: SecondFactorDeps): SecondFactor {
     },
 
     recoveryCodesLeft: (accountId) => store.recoveryCodesLeft(accountId),
+    async newRecoveryCodes(accountId) {
+      const { recoveryCodes, hashes } = freshRecoveryCodes();
+      return (await store.replaceRecoveryCodes(accountId, hashes)) ? recoveryCodes : undefined;
+    },
     reset: (accountId) => store.remove(accountId),
   };
 }

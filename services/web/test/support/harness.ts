@@ -33,12 +33,16 @@ export interface RunningIdentity {
   close(): Promise<void>;
 }
 
-export async function startIdentity(overrides: Record<string, unknown> = {}): Promise<RunningIdentity> {
+/** `host`: the issuer's (it listens on 127.0.0.1 either way); passkeys want `localhost`. */
+export async function startIdentity(
+  overrides: Record<string, unknown> = {},
+  { host = '127.0.0.1' }: { host?: string } = {},
+): Promise<RunningIdentity> {
   // Imported here, after the secret is in the environment, for an identity that reads it at load.
   const identity = await import('@portico/identity');
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const issuer = `http://127.0.0.1:${port}`;
+    const issuer = `http://${host}:${port}`;
     const config = loadConfig('identity', identity.ConfigSchema, {
       env: { PORTICO_WEB_CLIENT_SECRET: WEB_CLIENT_SECRET },
       overrides: {

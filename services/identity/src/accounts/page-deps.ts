@@ -1,0 +1,18 @@
+/** What the pages that change an account's sign-in methods (two-step, passkeys, security) are built from. */
+import type { AccountTokens } from '../data/account-tokens.ts';
+import type { AccountStore } from '../data/accounts.ts';
+import type { AuditLog } from '../data/audit.ts';
+import type { Passkeys } from '../domain/passkeys.ts';
+import type { SecondFactor } from '../domain/second-factor.ts';
+import type { FormGuard } from './csrf.ts';
+import type { Reauthenticate } from './reauthenticate.ts';
+
+export interface SignInMethodPageDeps {
+  accounts: AccountStore;
+  tokens: AccountTokens;
+  reauthenticate: Reauthenticate;
+  secondFactor: SecondFactor;
+  passkeys: Passkeys;
+  audit: AuditLog;
+  guard: FormGuard;
+}
