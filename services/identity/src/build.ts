@@ -213,7 +213,7 @@ export async function build(config: Config): Promise<IdentityServer> {
   await server.register(async (scope) =>
     adminRoutes(scope, {
       verifier,
-      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config }),
+      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config, provider }),
       keys: adminKeys({ config, keys, audit }),
       clients: adminClients({
         configClients: config.clients,
@@ -222,7 +222,6 @@ export async function build(config: Config): Promise<IdentityServer> {
         audit,
         scopes: [...OIDC_SCOPES, ...config.api.scopes.map((s) => s.name)],
       }),
-      sessions,
       audit,
       mailbox: mailer.mailbox,
       requireMfa: config.admin.requireMfa,

@@ -1100,7 +1100,7 @@ async function usersView(params) {
     return h(
       'tr',
       {},
-      h('td', {}, u.username),
+      h('td', {}, h('a', { href: `/admin/users/${encodeURIComponent(u.id)}` }, u.username)),
       h('td', {}, u.name),
       h('td', {}, u.email ?? ''),
       h('td', {}, u.roles.join(', ')),
@@ -1130,6 +1130,137 @@ async function usersView(params) {
   );
 }
 
+/** One account: its sessions and grants, each with a button that ends it. */
+async function userView(id) {
+  if (adminOnly('User')) return;
+  const base = `/api/v1/identity/users/${encodeURIComponent(id)}`;
+  const { data } = await api('GET', base);
+  const u = data.data;
+  const again = async (message) => {
+    await userView(id);
+    flash(message);
+  };
+  const endButton = (text, label, path, done) => {
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        'aria-label': label,
+        onclick: async () => {
+          button.disabled = true;
+          try {
+            await api('DELETE', `${base}/${path}`);
+            await again(done);
+          } catch (err) {
+            flashError(err);
+            button.disabled = false;
+          }
+        },
+      },
+      text,
+    );
+    return button;
+  };
+  const table = (caption, heads, rows, empty) =>
+    rows.length === 0
+      ? h('p', {}, empty)
+      : h(
+          'table',
+          {},
+          h('caption', {}, caption),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              heads.map((t) => h('th', { scope: 'col' }, t)),
+            ),
+          ),
+          h('tbody', {}, rows),
+        );
+  const mfa = data.mfa;
+  render(
+    `User ${u.username}`,
+    adminTabs(),
+    h('p', {}, h('a', { href: '/admin/users' }, 'All users')),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Name'),
+      h('dd', {}, u.name),
+      h('dt', {}, 'Email'),
+      h('dd', {}, u.email ?? ''),
+      h('dt', {}, 'Roles'),
+      h('dd', {}, u.roles.join(', ')),
+      h('dt', {}, 'Status'),
+      h('dd', {}, u.disabled ? 'Disabled' : 'Active'),
+      h('dt', {}, 'Two-step sign-in'),
+      h(
+        'dd',
+        {},
+        mfa.totp || mfa.passkeys
+          ? `On (${mfa.totp ? `authenticator, ${mfa.recovery_codes_left} recovery codes left` : 'no authenticator'}; ${mfa.passkeys} passkey(s))`
+          : 'Off',
+      ),
+    ),
+    h('h2', {}, 'Sessions'),
+    table(
+      `Browser sessions of ${u.username}`,
+      ['Started', 'Expires', ''],
+      data.sessions.map((s) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, dateTime(s.created_at)),
+          h('td', {}, s.expires_at ? dateTime(s.expires_at) : 'With the browser'),
+          h(
+            'td',
+            {},
+            endButton(
+              'End',
+              `End the session started ${dateTime(s.created_at)}`,
+              `sessions/${encodeURIComponent(s.id)}`,
+              `The session was ended: ${u.username} signs in again on that browser.`,
+            ),
+          ),
+        ),
+      ),
+      'No live sessions.',
+    ),
+    h('h2', {}, 'Grants'),
+    table(
+      `What ${u.username} let each client do`,
+      ['Client', 'Scopes', 'Granted', 'Expires', ''],
+      data.grants.map((g) => {
+        const client = g.client_name
+          ? `${g.client_name} (${g.client_id})`
+          : (g.client_id ?? 'A removed client');
+        return h(
+          'tr',
+          {},
+          h('td', {}, client),
+          h('td', {}, g.scopes.join(' ')),
+          h('td', {}, dateTime(g.created_at)),
+          h('td', {}, g.expires_at ? dateTime(g.expires_at) : 'Never'),
+          h(
+            'td',
+            {},
+            endButton(
+              'Revoke',
+              `Revoke the grant to ${client} of ${dateTime(g.created_at)}`,
+              `grants/${encodeURIComponent(g.id)}`,
+              `The grant to ${client} was revoked: its refresh tokens stop now, its access tokens within seconds.`,
+            ),
+          ),
+        );
+      }),
+      'No live grants.',
+    ),
+  );
+}
+
 /** A secret the identity service shows once: on the page until the admin leaves it. */
 function secretNotice(clientId, secret) {
   return h(
@@ -1140,14 +1271,76 @@ function secretNotice(clientId, secret) {
   );
 }
 
-async function clientsView(_params, shown) {
+/** The form that changes a client's name and redirect URIs; problems naming a field show beside it. */
+function clientEditForm(c) {
+  const error = h('div', { role: 'alert' });
+  const form = h(
+    'form',
+    {
+      class: 'stack',
+      novalidate: true,
+      'aria-label': `Edit ${c.client_id}`,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const f = new FormData(form);
+        error.replaceChildren();
+        try {
+          await api('PATCH', `/api/v1/identity/clients/${encodeURIComponent(c.client_id)}`, {
+            body: {
+              client_name: String(f.get('client_name')).trim(),
+              redirect_uris: lines(f.get('redirect_uris')),
+              post_logout_redirect_uris: lines(f.get('post_logout_redirect_uris')),
+            },
+          });
+          await navigate('/admin/clients');
+          flash(`${c.client_id} was changed.`);
+        } catch (err) {
+          if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
+            flashError(err);
+          else error.replaceChildren(h('p', { class: 'flash-error' }, describe(err)));
+        }
+      },
+    },
+    h('label', { for: 'e-name' }, 'Name'),
+    h('input', {
+      id: 'e-name',
+      name: 'client_name',
+      required: true,
+      maxlength: '100',
+      value: c.client_name ?? '',
+    }),
+    h('label', { for: 'e-redirects' }, 'Redirect URIs (one a line; https, or http on localhost)'),
+    h(
+      'textarea',
+      { id: 'e-redirects', name: 'redirect_uris', rows: '2', required: true },
+      c.redirect_uris.join('\n'),
+    ),
+    h('label', { for: 'e-logout' }, 'Post-logout redirect URIs (optional, one a line)'),
+    h(
+      'textarea',
+      { id: 'e-logout', name: 'post_logout_redirect_uris', rows: '1' },
+      c.post_logout_redirect_uris.join('\n'),
+    ),
+    error,
+    h('button', { type: 'submit' }, 'Save changes'),
+    ' ',
+    h('a', { href: '/admin/clients' }, 'Cancel'),
+  );
+  return form;
+}
+
+/** Words a textarea holds, one a line (or space-separated). */
+function lines(value) {
+  return String(value ?? '')
+    .split(/\s+/)
+    .filter(Boolean);
+}
+
+async function clientsView(params, shown) {
   if (adminOnly('Clients')) return;
   const { data } = await api('GET', '/api/v1/identity/clients');
+  const editing = data.data.find((c) => c.source === 'admin' && c.client_id === params?.get('edit'));
   const error = h('div', { role: 'alert' });
-  const lines = (value) =>
-    String(value ?? '')
-      .split(/\s+/)
-      .filter(Boolean);
   const form = h(
     'form',
     {
@@ -1168,7 +1361,7 @@ async function clientsView(_params, shown) {
               scope: String(f.get('scope')).trim(),
             },
           });
-          await clientsView(_params, made.client_secret ? made : undefined);
+          await clientsView(params, made.client_secret ? made : undefined);
           flash(`Client ${made.data.client_id} was made.`);
         } catch (err) {
           if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
@@ -1214,7 +1407,7 @@ async function clientsView(_params, shown) {
               `/api/v1/identity/clients/${encodeURIComponent(c.client_id)}/${path}`,
             );
             // The page first, then the word that it is done: never "new secret" beside the old one.
-            await clientsView(_params, out.client_secret ? out : undefined);
+            await clientsView(params, out.client_secret ? out : undefined);
             flash(done);
           } catch (err) {
             flashError(err);
@@ -1248,8 +1441,14 @@ async function clientsView(_params, shown) {
             )
           : null,
         ' ',
-        c.source === 'admin' && !c.disabled
-          ? action(c, 'disable', `Disable ${c.client_id}`, `${c.client_id} was disabled.`)
+        c.source !== 'admin'
+          ? null
+          : c.disabled
+            ? action(c, 'enable', `Enable ${c.client_id}`, `${c.client_id} was enabled.`)
+            : action(c, 'disable', `Disable ${c.client_id}`, `${c.client_id} was disabled.`),
+        ' ',
+        c.source === 'admin'
+          ? h('a', { href: `/admin/clients?edit=${encodeURIComponent(c.client_id)}` }, `Edit ${c.client_id}`)
           : null,
       ),
     ),
@@ -1274,6 +1473,7 @@ async function clientsView(_params, shown) {
       ),
       h('tbody', {}, rows),
     ),
+    ...(editing ? [h('h2', {}, `Edit ${editing.client_id}`), clientEditForm(editing)] : []),
     h('h2', {}, 'New client'),
     form,
   );
@@ -1446,6 +1646,7 @@ const ROUTES = [
   [/^\/dashboard$/, () => dashboardView()],
   [/^\/admin\/products\/new$/, () => newProductView()],
   [/^\/admin\/users$/, (p) => usersView(p)],
+  [/^\/admin\/users\/([^/]+)$/, (_p, id) => userView(decodeURIComponent(id))],
   [/^\/admin\/clients$/, (p) => clientsView(p)],
   [/^\/admin\/keys$/, () => keysView()],
   [/^\/admin\/audit$/, () => auditView()],

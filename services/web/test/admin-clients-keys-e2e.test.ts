@@ -1,8 +1,10 @@
 /**
- * The console's Clients and Signing keys pages in a real browser (Debian's chromium,
+ * The console's user, Clients and Signing keys pages in a real browser (Debian's chromium,
  * playwright-core), through the gateway's identity-admin route to a real identity service:
- * an admin makes a client (a bad redirect URI refused with the field named, then a good one,
- * the secret shown once), gives it a new secret, disables it; sees which key signs, rotates
+ * an admin opens a user's page, sees her session and grant (client, scopes) and revokes the
+ * grant; makes a client (a bad redirect URI refused with the field named, then a good one,
+ * the secret shown once), gives it a new secret, disables it, edits its redirect URIs (a bad
+ * one refused with the field named) and enables it again; sees which key signs, rotates
  * it and sees the new key waiting for a restart; finds it all in the audit log.
  * Screenshots go to test-results/admin-clients-keys/. Admin writes need no two-step sign-in
  * here (`admin.requireMfa` off): identity-e2e.test.ts covers the step-up.
@@ -100,7 +102,7 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('make a client, new secret, disable; rotate the signing key; all in the audit log', async () => {
+  test("revoke a user's grant; make a client, new secret, disable, edit, enable; rotate the signing key; all in the audit log", async () => {
     try {
       await journey();
     } catch (err) {
@@ -116,8 +118,34 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
     await admin.getByLabel('Password').fill(idp.password('admin'));
     await admin.getByRole('button', { name: 'Sign in' }).click();
     await admin.waitForURL((url) => url.origin === consoleUrl);
+    // alice signs in to the console in a browser of her own: a session and a grant at identity.
+    const alice = await (await browser.newContext()).newPage();
+    await alice.goto(consoleUrl);
+    await alice.getByRole('link', { name: 'Sign in' }).click();
+    await alice.getByLabel('Username').fill('alice');
+    await alice.getByLabel('Password').fill(idp.password('alice'));
+    await alice.getByRole('button', { name: 'Sign in' }).click();
+    await alice.waitForURL((url) => url.origin === consoleUrl);
+    await alice.context().close();
+
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await admin.getByRole('heading', { name: 'Users' }).waitFor();
+    await admin.getByRole('link', { name: 'alice', exact: true }).click();
+    await admin.getByRole('heading', { name: 'User alice' }).waitFor();
+    const grants = admin.getByRole('table', { name: 'What alice let each client do' });
+    const grant = grants.getByRole('row').filter({ hasText: 'Portico console (portico-web)' });
+    assert.equal(await grant.count(), 1);
+    assert.match((await grant.textContent())!, /openid/);
+    assert.equal(
+      await admin.getByRole('table', { name: 'Browser sessions of alice' }).getByRole('row').count(),
+      2,
+      'a header and her one session',
+    );
+    await screenshot('user-grants');
+    await grant.getByRole('button', { name: /^Revoke the grant to Portico console/ }).click();
+    await admin.getByText(/The grant to Portico console \(portico-web\) was revoked/).waitFor();
+    await admin.getByText('No live grants.').waitFor();
+    await screenshot('user-grant-revoked');
 
     await admin.getByRole('link', { name: 'Clients' }).click();
     await admin.getByRole('heading', { name: 'Clients' }).waitFor();
@@ -172,6 +200,26 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
     assert.equal((await introspect(second)).status, 401);
     await screenshot('client-disabled');
 
+    await admin.getByRole('link', { name: `Edit ${clientId}` }).click();
+    const edit = admin.getByRole('form', { name: `Edit ${clientId}` });
+    await edit
+      .getByLabel(/^Redirect URIs/)
+      .fill('https://shop.example.com/callback\nhttp://shop.example.com/cb');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await edit.getByRole('alert').filter({ hasText: 'redirect_uris[1]' }).waitFor();
+    await edit.getByLabel('Name').fill('Shop back office (new)');
+    await edit.getByLabel(/^Redirect URIs/).fill('https://shop.example.com/new-callback');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await admin.getByText(`${clientId} was changed.`).waitFor();
+    const edited = admin.getByRole('row').filter({ hasText: clientId });
+    await edited.getByRole('cell', { name: 'https://shop.example.com/new-callback' }).waitFor();
+    await edited.getByRole('cell', { name: 'Shop back office (new)' }).waitFor();
+    await admin.getByRole('button', { name: `Enable ${clientId}` }).click();
+    await admin.getByText(`${clientId} was enabled.`).waitFor();
+    await edited.getByRole('cell', { name: 'Active' }).waitFor();
+    assert.equal((await introspect(second)).status, 200, 'enabled, it authenticates again');
+    await screenshot('client-edited-enabled');
+
     await admin.getByRole('link', { name: 'Signing keys' }).click();
     await admin.getByRole('heading', { name: 'Signing keys' }).waitFor();
     assert.equal(await admin.getByRole('cell', { name: 'Signs now' }).count(), 1);
@@ -184,7 +232,15 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
 
     await admin.getByRole('link', { name: 'Audit log' }).click();
     await admin.getByRole('heading', { name: 'Audit log' }).waitFor();
-    for (const action of ['client.create', 'client.secret_rotate', 'client.disable', 'key.rotate'])
+    for (const action of [
+      'user.grant_revoke',
+      'client.create',
+      'client.secret_rotate',
+      'client.disable',
+      'client.update',
+      'client.enable',
+      'key.rotate',
+    ])
       await admin.getByRole('cell', { name: action, exact: true }).first().waitFor();
     await screenshot('audit');
   }

@@ -96,6 +96,10 @@ declare module 'oidc-provider' {
   export interface GrantInstance {
     accountId: string;
     clientId: string;
+    /** Granted API scopes by resource indicator. */
+    resources?: Record<string, string>;
+    getOIDCScope(): string;
+    getResourceScope(resource: string): string;
     addOIDCScope(scope: string): void;
     rejectOIDCScope(scope: string): void;
     addOIDCClaims(claims: string[]): void;

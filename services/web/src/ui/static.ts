@@ -32,6 +32,9 @@ export const CONSOLE_PATHS = [
   '/dashboard',
   '/admin/products/new',
   '/admin/users',
+  '/admin/users/:id',
+  '/admin/clients',
+  '/admin/keys',
   '/admin/audit',
   '/admin/mailbox',
 ];
