@@ -1479,11 +1479,12 @@ async function clientsView(params, shown) {
   );
 }
 
-const KEY_STATUS = {
-  signing: 'Signs now',
-  next: 'Signs from the next restart',
-  verifying: 'Verifies only',
-};
+/** What a key does now, in words: `next` says from when it signs. */
+function keyStatus(k) {
+  if (k.status === 'signing') return 'Signs now';
+  if (k.status === 'next') return `Signs from ${dateTime(k.signs_from)}`;
+  return 'Verifies only';
+}
 
 async function keysView() {
   if (adminOnly('Signing keys')) return;
@@ -1497,7 +1498,7 @@ async function keysView() {
         try {
           const { data: out } = await api('POST', '/api/v1/identity/keys/rotate');
           await keysView();
-          flash(`Key ${out.added} was added. It signs once the identity service restarts.`);
+          flash(`Key ${out.added} was added and is published. It signs from ${dateTime(out.signs_from)}.`);
         } catch (err) {
           flashError(err);
           rotate.disabled = false;
@@ -1506,16 +1507,11 @@ async function keysView() {
     },
     'Rotate signing key',
   );
+  const signing = data.data.find((k) => k.status === 'signing');
   render(
     'Signing keys',
     adminTabs(),
-    data.restart_required
-      ? h(
-          'p',
-          { class: 'flash-info' },
-          'A newer key is waiting: restart the identity service (every replica) for it to sign.',
-        )
-      : null,
+    signing ? h('p', {}, `Tokens are signed now with key ${signing.kid}.`) : null,
     h(
       'table',
       {},
@@ -1538,7 +1534,7 @@ async function keysView() {
             h('td', {}, k.kid),
             h('td', {}, k.alg),
             h('td', {}, dateTime(k.created_at)),
-            h('td', {}, KEY_STATUS[k.status] ?? k.status),
+            h('td', {}, keyStatus(k)),
             h('td', {}, k.published ? 'Yes' : 'Not yet'),
           ),
         ),
@@ -1547,7 +1543,7 @@ async function keysView() {
     h(
       'p',
       {},
-      'Rotating adds a key to the key file. Older keys keep verifying until the tokens they signed have expired.',
+      'Rotating adds a key: it is published at once and signs after a grace period, so services have it before they meet a token it signed. No restart is needed. Older keys keep verifying until the tokens they signed have expired.',
     ),
     rotate,
   );

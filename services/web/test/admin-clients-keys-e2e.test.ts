@@ -5,7 +5,7 @@
  * grant; makes a client (a bad redirect URI refused with the field named, then a good one,
  * the secret shown once), gives it a new secret, disables it, edits its redirect URIs (a bad
  * one refused with the field named) and enables it again; sees which key signs, rotates
- * it and sees the new key waiting for a restart; finds it all in the audit log.
+ * it, sees the new key published and from when it signs, and (reloading) that it signs, no restart; finds it all in the audit log.
  * Screenshots go to test-results/admin-clients-keys/. Admin writes need no two-step sign-in
  * here (`admin.requireMfa` off): identity-e2e.test.ts covers the step-up.
  */
@@ -48,6 +48,7 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
     consoleUrl = `http://localhost:${webPort}`;
     idp = await startIdentity({
       keysFile: join(dir, 'keys.json'),
+      keyRotation: { activationDelaySeconds: 3, reloadSeconds: 1 },
       admin: { requireMfa: false },
       clients: loadConfig('identity', (await import('@portico/identity')).ConfigSchema, {
         env: {},
@@ -223,12 +224,27 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
     await admin.getByRole('link', { name: 'Signing keys' }).click();
     await admin.getByRole('heading', { name: 'Signing keys' }).waitFor();
     assert.equal(await admin.getByRole('cell', { name: 'Signs now' }).count(), 1);
+    const before = (await admin.getByText(/^Tokens are signed now with key /).textContent())!;
     await admin.getByRole('button', { name: 'Rotate signing key' }).click();
-    await admin.getByText(/It signs once the identity service restarts/).waitFor();
-    await admin.getByRole('cell', { name: 'Signs from the next restart' }).waitFor();
-    await admin.getByText(/A newer key is waiting/).waitFor();
+    await admin.getByText(/was added and is published\. It signs from /).waitFor();
+    await admin.getByRole('cell', { name: /^Signs from / }).waitFor();
     assert.equal(await admin.getByRole('cell', { name: 'Signs now' }).count(), 1);
     await screenshot('key-rotated');
+    // After its grace period the new key signs, without a restart: the page says so on reload.
+    const added = (await admin.getByText(/^Key \S+ was added/).textContent())!.split(' ')[1]!;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      await admin.reload();
+      await admin.getByRole('heading', { name: 'Signing keys' }).waitFor();
+      if ((await admin.getByText(/^Tokens are signed now with key /).textContent())!.includes(added)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.notEqual(await admin.getByText(/^Tokens are signed now with key /).textContent(), before);
+    assert.match(
+      (await admin.getByText(/^Tokens are signed now with key /).textContent())!,
+      new RegExp(added),
+    );
+    await screenshot('key-signing');
 
     await admin.getByRole('link', { name: 'Audit log' }).click();
     await admin.getByRole('heading', { name: 'Audit log' }).waitFor();

@@ -478,26 +478,23 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
     kid: Type.String(),
     alg: Type.String(),
     created_at: Type.Union([Type.String(), Type.Null()]),
+    signs_from: Type.Union([Type.String(), Type.Null()]),
     status: Type.Union([Type.Literal('signing'), Type.Literal('next'), Type.Literal('verifying')]),
     published: Type.Boolean(),
     stored: Type.Boolean(),
   });
-  const KeyOverview = Type.Object({ data: Type.Array(SigningKey), restart_required: Type.Boolean() });
-  const toOverview = (o: ReturnType<AdminKeys['list']>) => ({
-    data: o.keys,
-    restart_required: o.restart_required,
-  });
+  const KeyOverview = Type.Object({ data: Type.Array(SigningKey) });
   server.get(
     '/admin/keys',
     {
       preHandler,
       schema: {
         tags,
-        summary: 'Signing keys: the one this process signs with, the next one, those that only verify',
+        summary: 'Signing keys: the one that signs now, the next one and from when, those that only verify',
         response: { 200: KeyOverview, ...problems },
       },
     },
-    async () => toOverview(deps.keys.list()),
+    async () => ({ data: deps.keys.list().keys }),
   );
   server.post(
     '/admin/keys/rotate',
@@ -506,11 +503,12 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       schema: {
         tags,
         summary:
-          'Add a new signing key to the key file; it signs from the next start, older keys keep verifying until their tokens expire',
+          'Add a new signing key: published at once, it signs from `signs_from` (a grace period on) without a restart; older keys keep verifying until their tokens expire',
         response: {
           201: Type.Object({
             ...KeyOverview.properties,
             added: Type.String(),
+            signs_from: Type.String(),
             removed: Type.Array(Type.String()),
           }),
           ...problems,
@@ -519,9 +517,12 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
     },
     async (request, reply) => {
       const result = await deps.keys.rotate(actor(request));
-      return reply
-        .code(201)
-        .send({ ...toOverview(result.overview), added: result.added, removed: result.removed });
+      return reply.code(201).send({
+        data: result.overview.keys,
+        added: result.added,
+        signs_from: result.signs_from,
+        removed: result.removed,
+      });
     },
   );
 

@@ -61,6 +61,8 @@ declare module 'oidc-provider' {
 
   export interface KoaContextWithOIDC {
     oidc: OidcContext;
+    method: string;
+    path: string;
     ip: string;
     host: string;
     type: string;
