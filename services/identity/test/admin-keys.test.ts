@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import { decodeProtectedHeader } from 'jose';
-import { signInWeb, startIdentity } from './helpers.ts';
+import * as client from 'openid-client';
+import { createBrowser } from '../src/cli/browser.ts';
+import { pkce, signInWeb, startIdentity, WEB, webClient } from './helpers.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by assertions, not by types
 type Json = any;
@@ -127,6 +129,55 @@ for (const makeTarget of databaseTargets()) {
       } finally {
         await replica?.close();
         await first.close();
+      }
+    });
+
+    test('a sign-in begun before the provider is rebuilt with new keys ends after it', async () => {
+      const file = join(dir, 'span-keys.json');
+      const spanTarget = makeTarget();
+      const running = await startIdentity(spanTarget, {
+        keysFile: file,
+        keyRotation: { activationDelaySeconds: 0, reloadSeconds: 30 },
+        admin: { requireMfa: false },
+      });
+      try {
+        const admin = await signInWeb(running.issuer, running.login('admin'));
+        const oldKid = decodeProtectedHeader(admin.tokens.access_token).kid;
+        const web = await webClient(running.issuer);
+        const p = await pkce();
+        const browser = createBrowser();
+        const started = await browser.request(
+          client.buildAuthorizationUrl(web, {
+            redirect_uri: WEB.redirect,
+            scope: 'openid offline_access orders:read',
+            code_challenge: p.challenge,
+            code_challenge_method: 'S256',
+            state: p.state,
+          }),
+        );
+        const interaction = new URL(started.headers.get('location')!, running.issuer);
+        assert.match(interaction.pathname, /^\/interaction\//);
+
+        // No grace period: this replica rebuilds its provider at once, with the new key signing.
+        const rotated = await call(running.issuer, '/admin/keys/rotate', admin.tokens.access_token, 'POST');
+        const { added } = (await rotated.json()) as Json;
+        assert.notEqual(added, oldKid);
+
+        const callback = await browser.authorize(interaction, WEB.redirect, running.login('alice'));
+        const tokens = await client.authorizationCodeGrant(web, callback, {
+          pkceCodeVerifier: p.verifier,
+          expectedState: p.state,
+        });
+        assert.equal(decodeProtectedHeader(tokens.access_token).kid, added);
+        assert.equal(decodeProtectedHeader(tokens.id_token!).kid, added);
+        // The refresh token made by the new instance refreshes, and so does the admin's from the old one.
+        // (Through `web`: `admin.config` cached the JWKS before the rotation, and with no grace
+        // period it meets the new kid first — the very case `activationDelaySeconds` is there for.)
+        await client.refreshTokenGrant(web, tokens.refresh_token!);
+        await client.refreshTokenGrant(web, admin.tokens.refresh_token!);
+      } finally {
+        await running.close();
+        await spanTarget.cleanup();
       }
     });
 
