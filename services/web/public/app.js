@@ -1181,6 +1181,36 @@ async function userView(id) {
           h('tbody', {}, rows),
         );
   const mfa = data.mfa;
+  const rolesError = h('div', { role: 'alert' });
+  const rolesForm = h(
+    'form',
+    {
+      class: 'stack',
+      novalidate: true,
+      'aria-label': `Roles of ${u.username}`,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        rolesError.replaceChildren();
+        const roles = String(new FormData(rolesForm).get('roles'))
+          .split(/[\s,]+/)
+          .filter(Boolean);
+        try {
+          await api('PUT', `${base}/roles`, { body: { roles } });
+          await again(
+            `${u.username} has the roles ${roles.join(', ') || '(none)'} from their next token refresh.`,
+          );
+        } catch (err) {
+          if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
+            flashError(err);
+          else rolesError.replaceChildren(h('p', { class: 'flash-error' }, describe(err)));
+        }
+      },
+    },
+    h('label', { for: 'u-roles' }, 'Roles (space-separated)'),
+    h('input', { id: 'u-roles', name: 'roles', value: u.roles.join(' ') }),
+    rolesError,
+    h('button', { type: 'submit' }, 'Save roles'),
+  );
   render(
     `User ${u.username}`,
     adminTabs(),
@@ -1205,6 +1235,7 @@ async function userView(id) {
           : 'Off',
       ),
     ),
+    rolesForm,
     h('h2', {}, 'Sessions'),
     table(
       `Browser sessions of ${u.username}`,

@@ -2,7 +2,7 @@
  * The console's user, Clients and Signing keys pages in a real browser (Debian's chromium,
  * playwright-core), through the gateway's identity-admin route to a real identity service:
  * an admin opens a user's page, sees her session and grant (client, scopes) and revokes the
- * grant; makes a client (a bad redirect URI refused with the field named, then a good one,
+ * grant, changes her roles (a bad role refused); makes a client (a bad redirect URI refused with the field named, then a good one,
  * the secret shown once), gives it a new secret, disables it, edits its redirect URIs (a bad
  * one refused with the field named) and enables it again; sees which key signs, rotates
  * it, sees the new key published and from when it signs, and (reloading) that it signs, no restart; finds it all in the audit log.
@@ -148,6 +148,15 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
     await admin.getByText('No live grants.').waitFor();
     await screenshot('user-grant-revoked');
 
+    const roles = admin.getByRole('form', { name: 'Roles of alice' });
+    await roles.getByLabel(/^Roles/).fill('customer Support!');
+    await roles.getByRole('button', { name: 'Save roles' }).click();
+    await roles.getByRole('alert').filter({ hasText: /roles/ }).waitFor();
+    await roles.getByLabel(/^Roles/).fill('customer support');
+    await roles.getByRole('button', { name: 'Save roles' }).click();
+    await admin.getByText('alice has the roles customer, support from their next token refresh.').waitFor();
+    await admin.getByText('customer, support', { exact: true }).waitFor();
+
     await admin.getByRole('link', { name: 'Clients' }).click();
     await admin.getByRole('heading', { name: 'Clients' }).waitFor();
     await admin.getByRole('cell', { name: 'portico-web' }).waitFor();
@@ -248,8 +257,10 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
 
     await admin.getByRole('link', { name: 'Audit log' }).click();
     await admin.getByRole('heading', { name: 'Audit log' }).waitFor();
+    // The page adds the account's name to a user action: `user.roles (alice)`.
     for (const action of [
       'user.grant_revoke',
+      'user.roles',
       'client.create',
       'client.secret_rotate',
       'client.disable',
@@ -257,7 +268,10 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
       'client.enable',
       'key.rotate',
     ])
-      await admin.getByRole('cell', { name: action, exact: true }).first().waitFor();
+      await admin
+        .getByRole('cell', { name: new RegExp(`^${action.replace('.', '\\.')}( \\(|$)`) })
+        .first()
+        .waitFor();
     await screenshot('audit');
   }
 });

@@ -96,7 +96,10 @@ export function liveProvider(
       deps.onError(err);
       return false;
     }
-    const { nextChange, ...next } = read;
+    // Cookie keys also seal client secrets and second factors (sealed-secrets.ts), which keep the
+    // ones they started with: only the signing keys follow the file.
+    const next = { jwks: read.jwks, cookieKeys: deps.keys.cookieKeys };
+    const { nextChange } = read;
     clearTimeout(activation);
     if (nextChange !== null)
       activation = setTimeout(reload, Math.min(nextChange - Date.now() + 50, 2 ** 31 - 1)).unref();
