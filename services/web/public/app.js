@@ -1130,7 +1130,7 @@ async function usersView(params) {
   );
 }
 
-/** One account: its sessions and grants, each with a button that ends it. */
+/** One account: its roles to change, its sessions and grants, each with a button that ends it. */
 async function userView(id) {
   if (adminOnly('User')) return;
   const base = `/api/v1/identity/users/${encodeURIComponent(id)}`;
