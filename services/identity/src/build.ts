@@ -4,7 +4,7 @@
  * /jwks, /session/end, introspection, revocation) are handed to it untouched, before
  * Fastify parses anything; Fastify serves the login/consent pages, /health and /metrics.
  */
-import { createTokenVerifier } from '@portico/auth';
+import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -44,8 +44,10 @@ import { createPasskeys } from './domain/passkeys.ts';
 import { createSecondFactor } from './domain/second-factor.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
+import { devicePolling } from './oidc/device-polling.ts';
 import { loadKeys, publicJwks } from './oidc/keys.ts';
-import { createProvider, OIDC_SCOPES } from './oidc/provider.ts';
+import { liveProvider } from './oidc/live-provider.ts';
+import { OIDC_SCOPES } from './oidc/provider.ts';
 import { DEVICE_PATHS } from './oidc/public-clients.ts';
 
 export type { Config as IdentityConfig };
@@ -103,13 +105,10 @@ export async function build(config: Config): Promise<IdentityServer> {
 
   const clients = clientStore(database, secretSealer(keys.cookieKeys, 'client secret'));
   const adapter = withStoredClients(withHashedIds(redis?.Adapter ?? storage.Adapter), clients);
-  const provider = createProvider(config, { adapter, accounts, keys });
-  const throttle = createThrottle({
-    ...config.throttle,
-    counter: redis
-      ? redisAttempts(redis.client, `${config.redis.keyPrefix}throttle:`)
-      : sqlAttempts(database),
-  });
+  const attempts = redis
+    ? redisAttempts(redis.client, `${config.redis.keyPrefix}throttle:`)
+    : sqlAttempts(database);
+  const throttle = createThrottle({ ...config.throttle, counter: attempts });
   const secondFactor = createSecondFactor({
     store: secondFactorStore(database),
     sealer: secretSealer(keys.cookieKeys, 'second factor'),
@@ -145,6 +144,20 @@ export async function build(config: Config): Promise<IdentityServer> {
   server.decorate('demoLoginsFile', config.demoLoginsFile);
   server.decorate('issuer', config.issuer);
   server.decorate('mailer', mailer);
+  // The admin API checks tokens against the keys the provider publishes, whichever they are now.
+  let ownVerifier: TokenVerifier | undefined;
+  const live = liveProvider(config, {
+    adapter,
+    accounts,
+    keys,
+    onError: (err) => server.log.warn({ err }, 'the key file could not be read; the keys stay as they were'),
+    onRebuild: (next) => {
+      ownVerifier = undefined;
+      server.log.info({ kids: next.jwks.keys.map((k) => k.kid) }, 'signing keys changed: provider rebuilt');
+    },
+  });
+  const { provider } = live;
+  provider.use(devicePolling({ counter: attempts, intervalSeconds: config.deviceFlow.pollIntervalSeconds }));
   const reportError = (err: unknown) => server.log.error({ err }, 'account background task failed');
   const sessions = accountSessions(database, provider, reportError);
   const revoker = identityRevoker(config);
@@ -177,11 +190,10 @@ export async function build(config: Config): Promise<IdentityServer> {
   provider.on('server_error', (_ctx, err) => server.log.error({ err }, 'oidc-provider server error'));
   provider.on('grant.revoked', (_ctx, grantId) => server.log.info({ grantId }, 'grant revoked'));
 
-  const handle = provider.callback();
   server.addHook('onRequest', async (request, reply) => {
     if (!ownedByProvider(request.url)) return;
     reply.hijack();
-    handle(request.raw, reply.raw);
+    live.handle(request.raw, reply.raw);
   });
 
   await server.register(async (scope) =>
@@ -204,17 +216,23 @@ export async function build(config: Config): Promise<IdentityServer> {
   await server.register(async (scope) =>
     accountRoutes(scope, { actions, guard, config, mail: mailer.kind !== 'none' }),
   );
-  const verifier = createTokenVerifier({
+  const current = () =>
+    (ownVerifier ??= createTokenVerifier({
+      issuer: config.issuer,
+      audience: config.api.audience,
+      jwks: publicJwks(live.keys()),
+      revocations: revoker.list,
+    }));
+  const verifier: TokenVerifier = {
     issuer: config.issuer,
-    audience: config.api.audience,
-    jwks: publicJwks(keys),
-    revocations: revoker.list,
-  });
+    verify: (token, scheme) => current().verify(token, scheme),
+    isRevoked: (claims) => current().isRevoked?.(claims) ?? false,
+  };
   await server.register(async (scope) =>
     adminRoutes(scope, {
       verifier,
-      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config }),
-      keys: adminKeys({ config, keys, audit }),
+      users: adminUsers({ accounts, sessions, audit, revoker, secondFactor, passkeys, config, provider }),
+      keys: adminKeys({ config, live, audit }),
       clients: adminClients({
         configClients: config.clients,
         store: clients,
@@ -222,7 +240,6 @@ export async function build(config: Config): Promise<IdentityServer> {
         audit,
         scopes: [...OIDC_SCOPES, ...config.api.scopes.map((s) => s.name)],
       }),
-      sessions,
       audit,
       mailbox: mailer.mailbox,
       requireMfa: config.admin.requireMfa,
@@ -238,6 +255,7 @@ export async function build(config: Config): Promise<IdentityServer> {
   sweep.unref();
   server.addHook('onClose', async () => {
     clearInterval(sweep);
+    live.close();
     await mailer.close();
     await revoker.close();
     await redis?.close();

@@ -116,6 +116,25 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    keyRotation: Type.Object(
+      {
+        /**
+         * A rotated key is published this long before it signs: more than `reloadSeconds` (every
+         * replica publishes it) plus how long verifiers cache the JWKS (@portico/auth: 600 s).
+         */
+        activationDelaySeconds: Type.Integer({ minimum: 0, default: 900 }),
+        /** How often each replica re-reads the key file for keys added elsewhere. */
+        reloadSeconds: Type.Integer({ minimum: 1, default: 30 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    deviceFlow: Type.Object(
+      {
+        /** RFC 8628 §3.2 `interval`: a device polling sooner is told `slow_down` (§3.5). */
+        pollIntervalSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 5 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     demoAccounts: Type.Boolean({
       default: true,
       env: 'IDENTITY_DEMO_ACCOUNTS',

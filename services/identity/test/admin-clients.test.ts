@@ -241,8 +241,104 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(((await rotate.json()) as Json).code, 'CLIENT_NOT_CONFIDENTIAL');
     });
 
+    test('edit and enable: redirect URIs count at once, bad ones name the field; enabled signs in again; audited', async () => {
+      const { data } = (await (
+        await api('/admin/clients', {
+          method: 'POST',
+          body: {
+            client_name: 'Kiosk',
+            type: 'public',
+            redirect_uris: [REDIRECT],
+            scope: 'openid offline_access orders:read',
+          },
+        })
+      ).json()) as Json;
+      const id = data.client_id;
+      const authorizeAt = async (redirect: string) => {
+        const url = new URL('/auth', identity.issuer);
+        url.search = new URLSearchParams({
+          client_id: id,
+          redirect_uri: redirect,
+          response_type: 'code',
+          scope: 'openid',
+          code_challenge: (await pkce()).challenge,
+          code_challenge_method: 'S256',
+        }).toString();
+        return fetch(url, { redirect: 'manual' });
+      };
+      assert.equal((await authorizeAt(REDIRECT)).status, 303);
+
+      const cases: [unknown, number, string, string | undefined][] = [
+        [{}, 400, 'VALIDATION_ERROR', undefined],
+        [{ client_id: 'other' }, 400, 'UNKNOWN_FIELD', 'client_id'],
+        [{ redirect_uris: [] }, 400, 'VALIDATION_ERROR', undefined],
+        [
+          { redirect_uris: ['https://kiosk.example.com/cb', 'http://kiosk.example.com/cb'] },
+          422,
+          'INVALID_REDIRECT_URI',
+          'redirect_uris[1]',
+        ],
+        [
+          { post_logout_redirect_uris: ['https://kiosk.example.com/#bye'] },
+          422,
+          'INVALID_REDIRECT_URI',
+          'post_logout_redirect_uris[0]',
+        ],
+      ];
+      for (const [body, status, code, field] of cases) {
+        const res = await api(`/admin/clients/${id}`, { method: 'PATCH', body });
+        assert.equal(res.status, status, JSON.stringify(body));
+        assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+        const problem = (await res.json()) as Json;
+        assert.equal(problem.code, code, JSON.stringify(problem));
+        if (field) assert.equal(problem.errors[0].field, field, JSON.stringify(problem));
+      }
+
+      const edited = await api(`/admin/clients/${id}`, {
+        method: 'PATCH',
+        body: { client_name: 'Lobby kiosk', redirect_uris: ['https://kiosk.example.com/cb'] },
+      });
+      assert.equal(edited.status, 200);
+      const after = ((await edited.json()) as Json).data;
+      assert.equal(after.client_name, 'Lobby kiosk');
+      assert.deepEqual(after.redirect_uris, ['https://kiosk.example.com/cb']);
+      assert.equal(after.scope, 'openid offline_access orders:read', 'what the body leaves out stays');
+      assert.equal((await authorizeAt(REDIRECT)).status, 400, 'the removed redirect URI is refused at once');
+      assert.equal((await authorizeAt('https://kiosk.example.com/cb')).status, 303);
+
+      await api(`/admin/clients/${id}`, { method: 'PATCH', body: { redirect_uris: [REDIRECT] } });
+      await api(`/admin/clients/${id}/disable`, { method: 'POST' });
+      await assert.rejects(signIn(id, null), 'a disabled client cannot sign anyone in');
+      const enabled = await api(`/admin/clients/${id}/enable`, { method: 'POST' });
+      assert.equal(enabled.status, 200);
+      assert.equal(((await enabled.json()) as Json).data.disabled, false);
+      assert.ok((await signIn(id, null)).tokens.access_token);
+
+      const audit = (await (await api(`/admin/audit?target=${id}`)).json()) as Json;
+      assert.deepEqual(audit.data.map((e: Json) => e.action).sort(), [
+        'client.create',
+        'client.disable',
+        'client.enable',
+        'client.update',
+        'client.update',
+      ]);
+      const rename = audit.data.find((e: Json) => e.action === 'client.update' && e.detail.client_name);
+      assert.deepEqual(rename.detail.client_name, { from: 'Kiosk', to: 'Lobby kiosk' });
+      assert.deepEqual(rename.detail.redirect_uris, {
+        from: [REDIRECT],
+        to: ['https://kiosk.example.com/cb'],
+      });
+    });
+
     test('config clients are read-only; unknown ones 404', async () => {
-      for (const path of ['/admin/clients/portico-web/secret', '/admin/clients/portico-web/disable']) {
+      const edit = await api('/admin/clients/portico-web', { method: 'PATCH', body: { client_name: 'x' } });
+      assert.equal(edit.status, 409);
+      assert.equal(((await edit.json()) as Json).code, 'CLIENT_READ_ONLY');
+      for (const path of [
+        '/admin/clients/portico-web/secret',
+        '/admin/clients/portico-web/disable',
+        '/admin/clients/portico-web/enable',
+      ]) {
         const res = await api(path, { method: 'POST' });
         assert.equal(res.status, 409);
         const problem = (await res.json()) as Json;

@@ -184,6 +184,14 @@ for (const { name, target, overrides } of storageTargets()) {
         }
       ).grant_id;
       assert.ok(grantA, 'access tokens name their grant');
+      const listed = await json(await api(`/admin/users/${sub}/grants`, adminToken));
+      assert.ok(listed.data.length >= 2, 'gina signed in more than once: a grant each time');
+      const shown = listed.data.find((g: Json) => g.id === grantA);
+      assert.equal(shown.client_id, 'portico-web');
+      assert.equal(shown.client_name, 'Portico console');
+      for (const scope of ['openid', 'email', 'orders:read', 'users:write'])
+        assert.ok(shown.scopes.includes(scope), `${scope} in ${shown.scopes.join(' ')}`);
+      assert.ok(shown.expires_at === null || Date.parse(shown.expires_at) > Date.parse(shown.created_at));
       const revoked = await api(`/admin/users/${sub}/grants/${grantA}`, adminToken, { method: 'DELETE' });
       assert.equal(revoked.status, 204);
       await assert.rejects(client.refreshTokenGrant(a.config, a.tokens.refresh_token!), invalidGrant);
@@ -193,6 +201,41 @@ for (const { name, target, overrides } of storageTargets()) {
       assert.equal((await api('/admin/users', b.tokens.access_token)).status, 403);
       const again = await api(`/admin/users/${sub}/grants/${grantA}`, adminToken, { method: 'DELETE' });
       assert.equal((await json(again)).code, 'GRANT_NOT_FOUND');
+      const left = await json(await api(`/admin/users/${sub}/grants`, adminToken));
+      assert.deepEqual(
+        left.data.map((g: Json) => g.id).sort(),
+        listed.data
+          .map((g: Json) => g.id)
+          .filter((id: string) => id !== grantA)
+          .sort(),
+      );
+    });
+
+    test('sessions: listed per account, one ended is gone from the list; unknown account 404', async () => {
+      const { tokens } = await signInWeb(identity.issuer, {
+        username: 'gina',
+        password: 'tall granite window',
+      });
+      const sub = tokens.claims()!.sub;
+      const before = (await json(await api(`/admin/users/${sub}/sessions`, adminToken))).data as Json[];
+      assert.ok(before.length >= 1);
+      assert.ok(before.every((s) => s.id && Date.parse(s.created_at) > 0));
+      const ended = await api(`/admin/users/${sub}/sessions/${before[0].id}`, adminToken, {
+        method: 'DELETE',
+      });
+      assert.equal(ended.status, 204);
+      const after = (await json(await api(`/admin/users/${sub}/sessions`, adminToken))).data as Json[];
+      assert.deepEqual(
+        after.map((s) => s.id).sort(),
+        before
+          .slice(1)
+          .map((s) => s.id)
+          .sort(),
+      );
+      const missing = await api('/admin/users/nope/sessions', adminToken);
+      assert.equal(missing.status, 404);
+      assert.match(missing.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.equal((await json(await api('/admin/users/nope/grants', adminToken))).code, 'ACCOUNT_NOT_FOUND');
     });
 
     test('every admin action is in the audit log: who, what, when, from where', async () => {

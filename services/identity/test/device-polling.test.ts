@@ -1,9 +1,10 @@
 /**
  * How `npm run -s token -- --device` polls (RFC 8628 §3.4–3.5), against an authorization server
  * on a real socket that answers as the RFC allows: `authorization_pending`, then `slow_down`,
- * then the token. Our identity service never sends `slow_down` (oidc-provider does not), so the
- * CLI's side of it is held here: it waits `interval` between polls and 5 s more after each
- * `slow_down`. Gaps are measured at the server, where a busy machine can only make them longer.
+ * then the token. The CLI's side of it is held here, with an `interval` of 1 s that our identity
+ * service would not give (device-slow-down.test.ts holds the server's side): it waits `interval`
+ * between polls and 5 s more after each `slow_down`. Gaps are measured at the server, where a
+ * busy machine can only make them longer.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -13,7 +13,7 @@ import { databaseTargets } from '@portico/store/testing';
 import { decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
-import { rotateKeys } from '../src/oidc/keys.ts';
+import { readKeys, rotateKeys } from '../src/oidc/keys.ts';
 import { API_SCOPES, pkce, startIdentity, WEB, webClient } from './helpers.ts';
 
 describe('key rotation bookkeeping', () => {
@@ -35,11 +35,24 @@ describe('key rotation bookkeeping', () => {
       assert.ok(r2.kept.includes(r1.added));
       const reloaded = await loadKeys(file);
       assert.equal(reloaded.created, false);
+      // r2's key signs from its time, an hour ahead: until then r1's key signs, first in the JWKS.
       assert.deepEqual(
         reloaded.jwks.keys.map((k) => k.kid),
-        r2.kept,
+        [r1.added, r2.added],
       );
       assert.equal(r2.removed.length + r2.kept.length, 3);
+
+      // With a grace period the new key is published at once and signs from `signs_from`.
+      const t3 = new Date(t0.getTime() + 7_400_000);
+      const r3 = await rotateKeys(file, { retainSeconds: 3600, activationDelaySeconds: 600, now: t3 });
+      assert.equal(Date.parse(r3.signsFrom), t3.getTime() + 600_000);
+      const during = readKeys(file, t3.getTime() + 599_000);
+      assert.equal(during.jwks.keys[0]!.kid, r2.added);
+      assert.ok(during.jwks.keys.some((k) => k.kid === r3.added));
+      assert.equal(during.nextChange, t3.getTime() + 600_000);
+      const afterwards = readKeys(file, t3.getTime() + 600_000);
+      assert.equal(afterwards.jwks.keys[0]!.kid, r3.added);
+      assert.equal(afterwards.nextChange, null);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

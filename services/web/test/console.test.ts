@@ -66,6 +66,16 @@ describe('the console page', () => {
     assert.equal(again.statusCode, 304);
     assert.equal((await browser(web).request({ url: '/assets/missing.js' })).statusCode, 404);
     assert.equal((await browser(web).request({ url: '/assets/..%2Fsrc%2Fbuild.ts' })).statusCode, 404);
+    assert.equal((await browser(web).request({ url: '/assets/admin/../../src/build.ts' })).statusCode, 404);
+    assert.equal((await browser(web).request({ url: '/assets/admin' })).statusCode, 404);
+
+    // The admin views are modules app.js imports by relative path: JavaScript, the same headers.
+    const module = await browser(web).request({ url: '/assets/admin/users.js' });
+    assert.equal(module.statusCode, 200);
+    assert.match(String(module.headers['content-type']), /text\/javascript/);
+    assert.equal(module.headers['x-content-type-options'], 'nosniff');
+    assert.match(module.body, /^\/\/ @ts-check/);
+    assert.match(js.body, /from '\.\/admin\/users\.js'/);
   });
 
   test('GET /logout asks first; it signs out only by POST', async () => {

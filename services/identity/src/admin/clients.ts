@@ -36,11 +36,20 @@ export interface NewClient {
   scope: string;
 }
 
+/** What an admin may change of a client made here; what is absent stays as it is. */
+export interface ClientChanges {
+  client_name?: string;
+  redirect_uris?: string[];
+  post_logout_redirect_uris?: string[];
+}
+
 export interface AdminClients {
   list(): Promise<ClientView[]>;
   create(actor: Actor, input: NewClient): Promise<{ client: ClientView; secret: string | null }>;
+  update(actor: Actor, clientId: string, changes: ClientChanges): Promise<ClientView>;
   rotateSecret(actor: Actor, clientId: string): Promise<{ client: ClientView; secret: string }>;
   disable(actor: Actor, clientId: string): Promise<ClientView>;
+  enable(actor: Actor, clientId: string): Promise<ClientView>;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -62,6 +71,10 @@ export function checkRedirectUri(value: string, field: string): string {
   if (url.protocol === 'https:') return value;
   if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return value;
   throw fail('must use https (http only on localhost or 127.0.0.1)');
+}
+
+function checkRedirectUris(values: string[], field: string): string[] {
+  return values.map((u, i) => checkRedirectUri(u, `${field}[${i}]`));
 }
 
 function fromConfig(c: ClientConfig): ClientView {
@@ -123,6 +136,20 @@ export function adminClients(deps: {
       detail: { ...detail, ...(actor.userAgent ? { user_agent: actor.userAgent.slice(0, 200) } : {}) },
     });
 
+  /** The provider's own check of the metadata, as a problem. */
+  async function validate(clientId: string, metadata: Record<string, unknown>, secret: string | null) {
+    try {
+      await provider.Client.validate({
+        ...metadata,
+        client_id: clientId,
+        ...(secret ? { client_secret: secret } : {}),
+      });
+    } catch (err) {
+      const message = (err as { error_description?: string }).error_description ?? (err as Error).message;
+      throw errors.INVALID_CLIENT_METADATA(message);
+    }
+  }
+
   async function stored(clientId: string): Promise<StoredClient> {
     if (configured.has(clientId))
       throw errors.CLIENT_READ_ONLY(
@@ -138,9 +165,10 @@ export function adminClients(deps: {
       return [...deps.configClients.map(fromConfig), ...(await store.list()).map(fromStore)];
     },
     async create(actor, input) {
-      const redirect_uris = input.redirect_uris.map((u, i) => checkRedirectUri(u, `redirect_uris[${i}]`));
-      const post_logout_redirect_uris = (input.post_logout_redirect_uris ?? []).map((u, i) =>
-        checkRedirectUri(u, `post_logout_redirect_uris[${i}]`),
+      const redirect_uris = checkRedirectUris(input.redirect_uris, 'redirect_uris');
+      const post_logout_redirect_uris = checkRedirectUris(
+        input.post_logout_redirect_uris ?? [],
+        'post_logout_redirect_uris',
       );
       const scopes = input.scope.split(' ').filter(Boolean);
       const unknown = scopes.filter((s) => !known.has(s));
@@ -164,16 +192,7 @@ export function adminClients(deps: {
         scope: [...new Set(scopes)].join(' '),
       };
       const secret = confidential ? newSecret() : null;
-      try {
-        await provider.Client.validate({
-          ...metadata,
-          client_id: clientId,
-          ...(secret ? { client_secret: secret } : {}),
-        });
-      } catch (err) {
-        const message = (err as { error_description?: string }).error_description ?? (err as Error).message;
-        throw errors.INVALID_CLIENT_METADATA(message);
-      }
+      await validate(clientId, metadata, secret);
       const created = await store.insert(clientId, metadata, secret);
       await record(actor, 'client.create', clientId, {
         client_name: input.client_name,
@@ -181,6 +200,33 @@ export function adminClients(deps: {
         redirect_uris,
       });
       return { client: fromStore(created), secret };
+    },
+    async update(actor, clientId, changes) {
+      const current = await stored(clientId);
+      const before = fromStore(current);
+      const metadata = { ...current.metadata };
+      if (changes.client_name !== undefined) metadata.client_name = changes.client_name.trim();
+      if (changes.redirect_uris !== undefined)
+        metadata.redirect_uris = checkRedirectUris(changes.redirect_uris, 'redirect_uris');
+      if (changes.post_logout_redirect_uris !== undefined) {
+        const uris = checkRedirectUris(changes.post_logout_redirect_uris, 'post_logout_redirect_uris');
+        if (uris.length > 0) metadata.post_logout_redirect_uris = uris;
+        else delete metadata.post_logout_redirect_uris;
+      }
+      // A stand-in secret: the provider wants one for a confidential client; the stored one is kept.
+      await validate(clientId, metadata, current.hasSecret ? newSecret() : null);
+      const updated = fromStore((await store.update(clientId, metadata))!);
+      const changed = (['client_name', 'redirect_uris', 'post_logout_redirect_uris'] as const).filter(
+        (k) => JSON.stringify(before[k]) !== JSON.stringify(updated[k]),
+      );
+      if (changed.length > 0)
+        await record(
+          actor,
+          'client.update',
+          clientId,
+          Object.fromEntries(changed.map((k) => [k, { from: before[k], to: updated[k] }])),
+        );
+      return updated;
     },
     async rotateSecret(actor, clientId) {
       const current = await stored(clientId);
@@ -197,6 +243,13 @@ export function adminClients(deps: {
       if (current.disabled) return fromStore(current);
       const updated = (await store.disable(clientId))!;
       await record(actor, 'client.disable', clientId, {});
+      return fromStore(updated);
+    },
+    async enable(actor, clientId) {
+      const current = await stored(clientId);
+      if (!current.disabled) return fromStore(current);
+      const updated = (await store.enable(clientId))!;
+      await record(actor, 'client.enable', clientId, {});
       return fromStore(updated);
     },
   };

@@ -1,14 +1,15 @@
 /**
- * Signing keys from the admin API: which key signs, which only verify, and rotation (the
- * same `rotateKeys` as `rotate-keys.ts`). oidc-provider builds its keystore once, from the
- * `jwks` it is constructed with, and has no way to swap it; so a rotation writes the key
- * file and the new key signs from the next start of each replica. Until then it is `next`,
- * and the running process keeps signing with, and publishing, the keys it started with.
+ * Signing keys from the admin API: which key signs, which is next and from when, which only
+ * verify; and rotation (the same `rotateKeys` as `rotate-keys.ts`). A rotation puts a new key
+ * in the key file with `signs_from` a grace period ahead (`keyRotation.activationDelaySeconds`)
+ * and has this replica publish it at once; the others publish it when they next read the file
+ * (live-provider.ts), and every replica signs with it from `signs_from` on, without a restart.
  */
 import type { Config } from '../config.ts';
 import type { AuditLog } from '../data/audit.ts';
 import { errors } from '../errors.ts';
-import { keyRetainSeconds, listSigningKeys, type ProviderKeys, rotateKeys } from '../oidc/keys.ts';
+import { keyRetainSeconds, listSigningKeys, rotateKeys } from '../oidc/keys.ts';
+import type { LiveProvider } from '../oidc/live-provider.ts';
 import type { Actor } from './users.ts';
 
 export type KeyStatus = 'signing' | 'next' | 'verifying';
@@ -16,49 +17,61 @@ export type KeyStatus = 'signing' | 'next' | 'verifying';
 export interface KeyInfo {
   kid: string;
   alg: string;
-  /** Null for a key this process loaded that the key file no longer has (dropped by a rotation). */
+  /** Null for a key this process publishes that the key file no longer has. */
   created_at: string | null;
-  /** `signing`: this process signs with it; `next`: signs from the next start; `verifying`: only verifies. */
+  /** When it signs (or signed) from; null where unknown (not in the key file). */
+  signs_from: string | null;
+  /** `signing`: this process signs with it now; `next`: signs from `signs_from`; `verifying`: only verifies. */
   status: KeyStatus;
   /** In the JWKS this process publishes. */
   published: boolean;
-  /** In the key file (what the next start loads). */
+  /** In the key file. */
   stored: boolean;
 }
 
 export interface KeyOverview {
   keys: KeyInfo[];
-  /** The key file names a newer signing key than the one this process signs with. */
-  restart_required: boolean;
 }
 
 export interface AdminKeys {
   list(): KeyOverview;
-  rotate(actor: Actor): Promise<{ added: string; removed: string[]; overview: KeyOverview }>;
+  rotate(
+    actor: Actor,
+  ): Promise<{ added: string; signs_from: string; removed: string[]; overview: KeyOverview }>;
 }
 
-export function adminKeys(deps: { config: Config; keys: ProviderKeys; audit: AuditLog }): AdminKeys {
-  const { config, keys, audit } = deps;
-  const loaded = keys.jwks.keys.map((k) => ({ kid: k.kid!, alg: k.alg ?? 'RS256' }));
-  const signingNow = loaded[0]!.kid;
+export function adminKeys(deps: {
+  config: Config;
+  live: Pick<LiveProvider, 'keys' | 'reload'>;
+  audit: AuditLog;
+}): AdminKeys {
+  const { config, live, audit } = deps;
 
   function list(): KeyOverview {
+    const loaded = live.keys().jwks.keys.map((k) => ({ kid: k.kid!, alg: k.alg ?? 'RS256' }));
+    const signingNow = loaded[0]!.kid;
     const stored = config.keysFile ? listSigningKeys(config.keysFile) : [];
     const storedKids = new Set(stored.map((k) => k.kid));
     const published = new Set(loaded.map((k) => k.kid));
-    const status = (kid: string, first: boolean): KeyStatus =>
-      kid === signingNow ? 'signing' : first ? 'next' : 'verifying';
-    const out: KeyInfo[] = stored.map((k, i) => ({
+    const now = Date.now();
+    const out: KeyInfo[] = stored.map((k) => ({
       ...k,
-      status: status(k.kid, i === 0),
+      status: k.kid === signingNow ? 'signing' : Date.parse(k.signs_from) > now ? 'next' : 'verifying',
       published: published.has(k.kid),
       stored: true,
     }));
     for (const k of loaded) {
       if (!storedKids.has(k.kid))
-        out.push({ ...k, created_at: null, status: status(k.kid, false), published: true, stored: false });
+        out.push({
+          ...k,
+          created_at: null,
+          signs_from: null,
+          status: k.kid === signingNow ? 'signing' : 'verifying',
+          published: true,
+          stored: false,
+        });
     }
-    return { keys: out, restart_required: stored.length > 0 && stored[0]!.kid !== signingNow };
+    return { keys: out };
   }
 
   return {
@@ -70,15 +83,19 @@ export function adminKeys(deps: { config: Config; keys: ProviderKeys; audit: Aud
         );
       let result: Awaited<ReturnType<typeof rotateKeys>>;
       try {
-        result = await rotateKeys(config.keysFile, { retainSeconds: keyRetainSeconds(config) });
+        result = await rotateKeys(config.keysFile, {
+          retainSeconds: keyRetainSeconds(config),
+          activationDelaySeconds: config.keyRotation.activationDelaySeconds,
+        });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (!code) throw err;
         // Kubernetes mounts the key file from a Secret, read-only: rotation happens where the Secret is made.
         throw errors.KEYS_NOT_WRITABLE(
-          `The key file cannot be written here (${code}). Where it is a mounted secret, run rotate-keys.ts where the secret is made, update the secret and restart.`,
+          `The key file cannot be written here (${code}). Where it is a mounted secret, run rotate-keys.ts where the secret is made and update the secret: every replica reads it again within keyRotation.reloadSeconds.`,
         );
       }
+      live.reload();
       await audit.record({
         actor: actor.sub,
         action: 'key.rotate',
@@ -86,11 +103,12 @@ export function adminKeys(deps: { config: Config; keys: ProviderKeys; audit: Aud
         ip: actor.ip,
         detail: {
           added: result.added,
+          signs_from: result.signsFrom,
           removed: result.removed,
           ...(actor.userAgent ? { user_agent: actor.userAgent.slice(0, 200) } : {}),
         },
       });
-      return { added: result.added, removed: result.removed, overview: list() };
+      return { added: result.added, signs_from: result.signsFrom, removed: result.removed, overview: list() };
     },
   };
 }

@@ -8,7 +8,6 @@ import { authenticate, authorize, BEARER_SCHEME, describeAccess, type TokenVerif
 import { ProblemSchema } from '@portico/http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
-import type { AccountSessions } from '../accounts/sessions.ts';
 import type { Account } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import { errors } from '../errors.ts';
@@ -40,10 +39,16 @@ const User = Type.Object({
   created_at: Type.String(),
   updated_at: Type.String(),
 });
-const Artefact = Type.Object({
-  kind: Type.Union([Type.Literal('session'), Type.Literal('grant')]),
+const Session = Type.Object({
+  id: Type.String(),
+  created_at: Type.String(),
+  expires_at: Type.Union([Type.String(), Type.Null()]),
+});
+const Grant = Type.Object({
   id: Type.String(),
   client_id: Type.Union([Type.String(), Type.Null()]),
+  client_name: Type.Union([Type.String(), Type.Null()]),
+  scopes: Type.Array(Type.String()),
   created_at: Type.String(),
   expires_at: Type.Union([Type.String(), Type.Null()]),
 });
@@ -102,7 +107,6 @@ export interface AdminRouteDeps {
   users: AdminUsers;
   keys: AdminKeys;
   clients: AdminClients;
-  sessions: AccountSessions;
   audit: AuditLog;
   mailbox: DevMailbox | undefined;
   /** Writes need a token from a two-step sign-in. */
@@ -115,7 +119,7 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
   server.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: route.schema?.security ?? [{ [BEARER_SCHEME]: [] }] };
   });
-  const { users, sessions, audit, mailbox } = deps;
+  const { users, audit, mailbox } = deps;
   const preHandler = [authenticate(deps.verifier), authorize(ADMIN)];
   const write = [authenticate(deps.verifier), authorize({ ...ADMIN, mfa: deps.requireMfa })];
   const actor = (request: FastifyRequest): Actor => ({
@@ -184,8 +188,8 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
               recovery_codes_left: Type.Integer(),
               passkeys: Type.Integer(),
             }),
-            sessions: Type.Array(Artefact),
-            grants: Type.Array(Artefact),
+            sessions: Type.Array(Session),
+            grants: Type.Array(Grant),
           }),
           ...problems,
         },
@@ -194,21 +198,46 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
     async (request) => {
       const { id } = request.params as Static<typeof IdParams>;
       const account = await users.get(id);
-      const artefacts = (await sessions.list(id)).map((a) => ({
-        kind: a.kind,
-        id: a.id,
-        client_id: a.clientId,
-        created_at: a.createdAt,
-        expires_at: a.expiresAt,
-      }));
-      const mfa = await users.secondFactorOf(id);
+      const [mfa, live, grants] = await Promise.all([
+        users.secondFactorOf(id),
+        users.sessions(id),
+        users.grants(id),
+      ]);
       return {
         data: toUser(account),
         mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft, passkeys: mfa.passkeys },
-        sessions: artefacts.filter((a) => a.kind === 'session'),
-        grants: artefacts.filter((a) => a.kind === 'grant'),
+        sessions: live,
+        grants,
       };
     },
+  );
+
+  server.get(
+    '/admin/users/:id/sessions',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: "The account's live browser sessions, newest first",
+        params: IdParams,
+        response: { 200: Type.Object({ data: Type.Array(Session) }), ...problems },
+      },
+    },
+    async (request) => ({ data: await users.sessions((request.params as Static<typeof IdParams>).id) }),
+  );
+
+  server.get(
+    '/admin/users/:id/grants',
+    {
+      preHandler,
+      schema: {
+        tags,
+        summary: "The account's live grants (what it let each client do), newest first",
+        params: IdParams,
+        response: { 200: Type.Object({ data: Type.Array(Grant) }), ...problems },
+      },
+    },
+    async (request) => ({ data: await users.grants((request.params as Static<typeof IdParams>).id) }),
   );
 
   for (const [path, disabled] of [
@@ -392,47 +421,80 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       return { data: client, client_secret: secret };
     },
   );
-  server.post(
-    '/admin/clients/:id/disable',
+  const ClientChanges = Type.Object(
+    {
+      client_name: Type.Optional(NewClientBody.properties.client_name),
+      redirect_uris: Type.Optional(NewClientBody.properties.redirect_uris),
+      post_logout_redirect_uris: NewClientBody.properties.post_logout_redirect_uris,
+    },
+    { additionalProperties: false, minProperties: 1 },
+  );
+  server.patch(
+    '/admin/clients/:id',
     {
       preHandler: write,
       schema: {
         tags,
-        summary: 'Disable a client: no sign-in, token or refresh for it from now on',
+        summary:
+          'Change the name or the (post-logout) redirect URIs of a client made here; what the body leaves out stays',
         params: IdParams,
+        body: ClientChanges,
         response: { 200: Type.Object({ data: Client }), ...problems },
       },
     },
     async (request) => {
       const { id } = request.params as Static<typeof IdParams>;
-      return { data: await deps.clients.disable(actor(request), id) };
+      return {
+        data: await deps.clients.update(actor(request), id, request.body as Static<typeof ClientChanges>),
+      };
     },
   );
+  for (const [path, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    server.post(
+      `/admin/clients/:id/${path}`,
+      {
+        preHandler: write,
+        schema: {
+          tags,
+          summary: disabled
+            ? 'Disable a client: no sign-in, token or refresh for it from now on'
+            : 'Enable a disabled client: its unexpired refresh tokens work again (give it a new secret if it leaked)',
+          params: IdParams,
+          response: { 200: Type.Object({ data: Client }), ...problems },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as Static<typeof IdParams>;
+        const who = actor(request);
+        return { data: await (disabled ? deps.clients.disable(who, id) : deps.clients.enable(who, id)) };
+      },
+    );
+  }
 
   const SigningKey = Type.Object({
     kid: Type.String(),
     alg: Type.String(),
     created_at: Type.Union([Type.String(), Type.Null()]),
+    signs_from: Type.Union([Type.String(), Type.Null()]),
     status: Type.Union([Type.Literal('signing'), Type.Literal('next'), Type.Literal('verifying')]),
     published: Type.Boolean(),
     stored: Type.Boolean(),
   });
-  const KeyOverview = Type.Object({ data: Type.Array(SigningKey), restart_required: Type.Boolean() });
-  const toOverview = (o: ReturnType<AdminKeys['list']>) => ({
-    data: o.keys,
-    restart_required: o.restart_required,
-  });
+  const KeyOverview = Type.Object({ data: Type.Array(SigningKey) });
   server.get(
     '/admin/keys',
     {
       preHandler,
       schema: {
         tags,
-        summary: 'Signing keys: the one this process signs with, the next one, those that only verify',
+        summary: 'Signing keys: the one that signs now, the next one and from when, those that only verify',
         response: { 200: KeyOverview, ...problems },
       },
     },
-    async () => toOverview(deps.keys.list()),
+    async () => ({ data: deps.keys.list().keys }),
   );
   server.post(
     '/admin/keys/rotate',
@@ -441,11 +503,12 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
       schema: {
         tags,
         summary:
-          'Add a new signing key to the key file; it signs from the next start, older keys keep verifying until their tokens expire',
+          'Add a new signing key: published at once, it signs from `signs_from` (a grace period on) without a restart; older keys keep verifying until their tokens expire',
         response: {
           201: Type.Object({
             ...KeyOverview.properties,
             added: Type.String(),
+            signs_from: Type.String(),
             removed: Type.Array(Type.String()),
           }),
           ...problems,
@@ -454,9 +517,12 @@ export async function adminRoutes(server: FastifyInstance, deps: AdminRouteDeps)
     },
     async (request, reply) => {
       const result = await deps.keys.rotate(actor(request));
-      return reply
-        .code(201)
-        .send({ ...toOverview(result.overview), added: result.added, removed: result.removed });
+      return reply.code(201).send({
+        data: result.overview.keys,
+        added: result.added,
+        signs_from: result.signs_from,
+        removed: result.removed,
+      });
     },
   );
 

@@ -4,6 +4,7 @@
  * and puts its `sub` on the revocation list, so its access tokens stop at every
  * service within seconds, not when they expire.
  */
+import type Provider from 'oidc-provider';
 import { checkEmail, checkPassword, checkUsername } from '../accounts/accounts.ts';
 import type { AccountSessions } from '../accounts/sessions.ts';
 import type { Config } from '../config.ts';
@@ -34,6 +35,24 @@ export interface TokenRevoker {
   revokeGrant(grantId: string): Promise<void>;
 }
 
+/** A browser session of the account at this identity service. */
+export interface SessionView {
+  id: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+/** What the account let a client do: its scopes, OpenID and API alike. */
+export interface GrantView {
+  id: string;
+  client_id: string | null;
+  /** Null when the client is gone (deleted, or removed from config). */
+  client_name: string | null;
+  scopes: string[];
+  created_at: string;
+  expires_at: string | null;
+}
+
 export interface AdminUsers {
   search(query: string, limit: number, offset: number): Promise<{ items: Account[]; total: number }>;
   get(id: string): Promise<Account>;
@@ -42,6 +61,10 @@ export interface AdminUsers {
   setRoles(actor: Actor, id: string, roles: string[]): Promise<Account>;
   revokeGrant(actor: Actor, id: string, grantId: string): Promise<void>;
   endSession(actor: Actor, id: string, sessionId: string): Promise<void>;
+  /** The account's live sessions, newest first. */
+  sessions(id: string): Promise<SessionView[]>;
+  /** The account's live grants, newest first, with the scopes each holds. */
+  grants(id: string): Promise<GrantView[]>;
   /** Whether the account has a confirmed authenticator, its unused recovery codes, and its passkeys. */
   secondFactorOf(id: string): Promise<{ totp: boolean; recoveryCodesLeft: number; passkeys: number }>;
   /** Removes the authenticator, recovery codes and passkeys (a lost phone); the next sign-in is password only. */
@@ -56,8 +79,10 @@ export function adminUsers(deps: {
   secondFactor: SecondFactor;
   passkeys: Passkeys;
   config: Config;
+  /** Where the grants' scopes and the clients' names are kept. */
+  provider: Pick<Provider, 'Grant' | 'Client' | 'Session'>;
 }): AdminUsers {
-  const { accounts, sessions, audit, revoker, secondFactor, passkeys, config } = deps;
+  const { accounts, sessions, audit, revoker, secondFactor, passkeys, config, provider } = deps;
 
   async function get(id: string) {
     const account = await accounts.findById(id);
@@ -129,6 +154,38 @@ export function adminUsers(deps: {
       await sessions.endSession(sessionId);
       await record(actor, 'user.session_end', id, { session_id: sessionId });
     },
+    async sessions(id) {
+      await get(id);
+      const indexed = (await sessions.list(id)).filter((a) => a.kind === 'session');
+      // The index can outlive a session: the provider renews a session's id at each sign-in step
+      // and drops the old one without an event. Only what the provider still has is live.
+      const live = await Promise.all(indexed.map((a) => provider.Session.adapter.find(a.id)));
+      return indexed
+        .filter((_, i) => live[i] !== undefined)
+        .map((a) => ({ id: a.id, created_at: a.createdAt, expires_at: a.expiresAt }));
+    },
+    async grants(id) {
+      await get(id);
+      const indexed = (await sessions.list(id)).filter((a) => a.kind === 'grant');
+      const found = await Promise.all(
+        indexed.map(async (a) => {
+          const [grant, client] = await Promise.all([
+            provider.Grant.find(a.id),
+            a.clientId ? provider.Client.find(a.clientId).catch(() => undefined) : undefined,
+          ]);
+          if (!grant) return undefined;
+          return {
+            id: a.id,
+            client_id: a.clientId,
+            client_name: client ? (client.clientName ?? null) : null,
+            scopes: scopesOf(grant),
+            created_at: a.createdAt,
+            expires_at: a.expiresAt,
+          };
+        }),
+      );
+      return found.filter((g) => g !== undefined);
+    },
     async secondFactorOf(id) {
       await get(id);
       const [totp, recoveryCodesLeft, keys] = await Promise.all([
@@ -149,4 +206,13 @@ export function adminUsers(deps: {
       });
     },
   };
+}
+
+/** The OpenID scopes and every resource's API scopes of a grant, each once. */
+function scopesOf(grant: Awaited<ReturnType<Provider['Grant']['find']>> & object): string[] {
+  const all = [
+    grant.getOIDCScope(),
+    ...Object.keys(grant.resources ?? {}).map((r) => grant.getResourceScope(r)),
+  ];
+  return [...new Set(all.flatMap((s) => s.split(' ')).filter(Boolean))];
 }

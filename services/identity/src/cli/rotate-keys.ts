@@ -1,8 +1,10 @@
 /**
  * `node services/identity/src/cli/rotate-keys.ts` creates the key file when there is none, else
  * adds a new signing key in front of the key file and drops keys superseded for longer than the longest token lifetime.
- * Restart the identity service (every replica) afterwards: the new key signs from then
- * on, and the old ones stay in the JWKS so tokens they signed keep verifying.
+ * No restart: every replica reading the file publishes the new key within
+ * `keyRotation.reloadSeconds` and signs with it from its `signs_from`
+ * (`keyRotation.activationDelaySeconds` on); the old ones stay in the JWKS so tokens they signed
+ * keep verifying.
  */
 import { existsSync } from 'node:fs';
 import { loadConfig } from '@portico/config';
@@ -17,8 +19,13 @@ if (!existsSync(config.keysFile)) {
   console.log(`created ${config.keysFile} with key ${jwks.keys[0]!.kid}`);
   process.exit(0);
 }
-const result = await rotateKeys(config.keysFile, { retainSeconds });
+const result = await rotateKeys(config.keysFile, {
+  retainSeconds,
+  activationDelaySeconds: config.keyRotation.activationDelaySeconds,
+});
 console.log(
   `added ${result.added}; kept ${result.kept.join(', ')}; removed ${result.removed.join(', ') || 'none'}`,
 );
-console.log('Restart the identity service to sign with the new key.');
+console.log(
+  `Replicas reading this file publish it within ${config.keyRotation.reloadSeconds} s and sign with it from ${result.signsFrom}.`,
+);

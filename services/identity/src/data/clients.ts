@@ -24,7 +24,10 @@ export interface ClientStore {
   /** The metadata oidc-provider needs, secret included; undefined when unknown or disabled. */
   providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined>;
   setSecret(clientId: string, secret: string): Promise<StoredClient | undefined>;
+  /** Replaces the metadata (the secret is kept). */
+  update(clientId: string, metadata: Record<string, unknown>): Promise<StoredClient | undefined>;
   disable(clientId: string): Promise<StoredClient | undefined>;
+  enable(clientId: string): Promise<StoredClient | undefined>;
 }
 
 function toClient(row: OidcClientRow): StoredClient {
@@ -83,6 +86,14 @@ export function clientStore(database: Database<IdentityDatabase>, sealer: Secret
         .execute();
       return get(clientId);
     },
+    async update(clientId, metadata) {
+      await db
+        .updateTable('oidc_clients')
+        .set({ metadata: JSON.stringify(metadata), updated_at: new Date().toISOString() })
+        .where('client_id', '=', clientId)
+        .execute();
+      return get(clientId);
+    },
     async disable(clientId) {
       const now = new Date().toISOString();
       await db
@@ -90,6 +101,15 @@ export function clientStore(database: Database<IdentityDatabase>, sealer: Secret
         .set({ disabled_at: now, updated_at: now })
         .where('client_id', '=', clientId)
         .where('disabled_at', 'is', null)
+        .execute();
+      return get(clientId);
+    },
+    async enable(clientId) {
+      await db
+        .updateTable('oidc_clients')
+        .set({ disabled_at: null, updated_at: new Date().toISOString() })
+        .where('client_id', '=', clientId)
+        .where('disabled_at', 'is not', null)
         .execute();
       return get(clientId);
     },

@@ -3,9 +3,12 @@
  * into one JSON file (mode 0600) in the data dir; deployments point `keysFile` at a
  * mounted secret instead.
  *
- * Rotation (`rotateKeys`): a new key goes first and signs from the next start on;
- * older keys stay in the JWKS, so tokens they signed keep verifying, until they have
- * been superseded for longer than the longest token lifetime, then they are dropped.
+ * Rotation (`rotateKeys`): a new key goes first with `signs_from` a grace period ahead.
+ * Every replica publishes it as soon as it reads the file (live-provider.ts re-reads it), and
+ * all of them sign with it from `signs_from` on: verifiers have it in their JWKS before they
+ * meet a token it signed. Older keys stay in the JWKS, so tokens they signed keep verifying,
+ * until they have been superseded for longer than the longest token lifetime, then they are
+ * dropped.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,8 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 
 export interface SigningKey {
   created_at: string;
+  /** When it starts signing; absent in key files from before, where it signed from `created_at`. */
+  signs_from?: string;
   jwk: JWK & { kid: string; alg: string };
 }
 
@@ -61,21 +66,48 @@ function writeKeyFile(file: string, keys: KeyFile): void {
   renameSync(tmp, file);
 }
 
-function toProviderKeys(keys: KeyFile): ProviderKeys {
-  return { jwks: { keys: keys.signing.map((k) => k.jwk) }, cookieKeys: keys.cookieKeys };
+const signsFrom = (key: SigningKey) => Date.parse(key.signs_from ?? key.created_at);
+
+/**
+ * What the provider is built with at `now`: the newest key whose time has come first (it
+ * signs), then every other key of the file (published, verifying). Before any key's time
+ * (a file whose only key is pending) the oldest key signs.
+ */
+function toProviderKeys(keys: KeyFile, now = Date.now()): ProviderKeys & { nextChange: number | null } {
+  const signing = keys.signing.find((k) => signsFrom(k) <= now) ?? keys.signing[keys.signing.length - 1]!;
+  const pending = keys.signing.map(signsFrom).filter((t) => t > now);
+  return {
+    jwks: { keys: [signing, ...keys.signing.filter((k) => k !== signing)].map((k) => k.jwk) },
+    cookieKeys: keys.cookieKeys,
+    nextChange: pending.length > 0 ? Math.min(...pending) : null,
+  };
 }
 
 /** Reads the key file, creating it on first start; an empty path keeps keys in memory only. */
 export async function loadKeys(file: string): Promise<ProviderKeys & { created: boolean }> {
-  if (file && existsSync(file)) return { ...toProviderKeys(readKeyFile(file)), created: false };
-  const keys = await freshKeyFile();
-  if (file) writeKeyFile(file, keys);
-  return { ...toProviderKeys(keys), created: true };
+  if (file && existsSync(file)) {
+    const { nextChange: _, ...keys } = toProviderKeys(readKeyFile(file));
+    return { ...keys, created: false };
+  }
+  const fresh = await freshKeyFile();
+  if (file) writeKeyFile(file, fresh);
+  const { nextChange: _, ...keys } = toProviderKeys(fresh);
+  return { ...keys, created: true };
+}
+
+/** The keys as of `now`, and when (ms since the epoch) a pending key starts signing, if one does. */
+export function readKeys(file: string, now = Date.now()): ProviderKeys & { nextChange: number | null } {
+  return toProviderKeys(readKeyFile(file), now);
 }
 
 export interface RotateOptions {
   /** Keep a superseded key this long: at least the longest token (ID or access) lifetime. */
   retainSeconds: number;
+  /**
+   * Publish the new key this long before it signs: longer than replicas take to re-read the
+   * key file plus what verifiers cache the JWKS for. 0 signs with it at once. @default 0
+   */
+  activationDelaySeconds?: number;
   now?: Date;
 }
 
@@ -83,21 +115,24 @@ export interface RotateOptions {
 export async function rotateKeys(
   file: string,
   options: RotateOptions,
-): Promise<{ added: string; removed: string[]; kept: string[] }> {
+): Promise<{ added: string; signsFrom: string; removed: string[]; kept: string[] }> {
   const keys = readKeyFile(file);
   const now = (options.now ?? new Date()).getTime();
-  const next = await newSigningKey();
+  const next = {
+    ...(await newSigningKey()),
+    signs_from: new Date(now + (options.activationDelaySeconds ?? 0) * 1000).toISOString(),
+  };
   const kept: SigningKey[] = [next];
   const removed: string[] = [];
-  // keys.signing is newest first: each key was superseded when the one before it was created.
-  let supersededAt = now;
+  // keys.signing is newest first: each key is superseded when the one before it starts signing.
+  let supersededAt = signsFrom(next);
   for (const key of keys.signing) {
     if (now - supersededAt <= options.retainSeconds * 1000) kept.push(key);
     else removed.push(key.jwk.kid);
-    supersededAt = Date.parse(key.created_at);
+    supersededAt = signsFrom(key);
   }
   writeKeyFile(file, { ...keys, signing: kept });
-  return { added: next.jwk.kid, removed, kept: kept.map((k) => k.jwk.kid) };
+  return { added: next.jwk.kid, signsFrom: next.signs_from, removed, kept: kept.map((k) => k.jwk.kid) };
 }
 
 /** How long a superseded key must stay in the JWKS: the longest token it may have signed, plus the verifiers' clock tolerance. */
@@ -108,9 +143,16 @@ export function keyRetainSeconds(config: {
   return Math.max(config.api.accessTokenTtlSeconds, config.ttl.idTokenSeconds) + 60;
 }
 
-/** The signing keys in the key file, newest (the one the next start signs with) first, without their private parts. */
-export function listSigningKeys(file: string): { kid: string; alg: string; created_at: string }[] {
-  return readKeyFile(file).signing.map((k) => ({ kid: k.jwk.kid, alg: k.jwk.alg, created_at: k.created_at }));
+/** The signing keys in the key file, newest first, without their private parts. */
+export function listSigningKeys(
+  file: string,
+): { kid: string; alg: string; created_at: string; signs_from: string }[] {
+  return readKeyFile(file).signing.map((k) => ({
+    kid: k.jwk.kid,
+    alg: k.jwk.alg,
+    created_at: k.created_at,
+    signs_from: k.signs_from ?? k.created_at,
+  }));
 }
 
 /** The public half of the signing keys, for verifying this issuer's tokens in process. */

@@ -61,6 +61,8 @@ declare module 'oidc-provider' {
 
   export interface KoaContextWithOIDC {
     oidc: OidcContext;
+    method: string;
+    path: string;
     ip: string;
     host: string;
     type: string;
@@ -96,6 +98,10 @@ declare module 'oidc-provider' {
   export interface GrantInstance {
     accountId: string;
     clientId: string;
+    /** Granted API scopes by resource indicator. */
+    resources?: Record<string, string>;
+    getOIDCScope(): string;
+    getResourceScope(resource: string): string;
     addOIDCScope(scope: string): void;
     rejectOIDCScope(scope: string): void;
     addOIDCClaims(claims: string[]): void;

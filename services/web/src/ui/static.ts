@@ -5,7 +5,7 @@
  * The page's CSP allows only this origin's script and style, no inline code, no framing.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@portico/http';
@@ -32,6 +32,9 @@ export const CONSOLE_PATHS = [
   '/dashboard',
   '/admin/products/new',
   '/admin/users',
+  '/admin/users/:id',
+  '/admin/clients',
+  '/admin/keys',
   '/admin/audit',
   '/admin/mailbox',
 ];
@@ -44,7 +47,9 @@ interface Asset {
 
 export function staticRoutes(server: Server, options: { identityOrigin: string; publicUrl: string }) {
   const assets = new Map<string, Asset>();
-  for (const name of readdirSync(PUBLIC_DIR)) {
+  // `admin/users.js` too: the console's modules import each other by relative path under /assets/.
+  for (const name of readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' })) {
+    if (!statSync(join(PUBLIC_DIR, name)).isFile()) continue;
     const body = readFileSync(join(PUBLIC_DIR, name));
     const type = TYPES[extname(name)] ?? 'application/octet-stream';
     assets.set(name, {
@@ -89,8 +94,8 @@ export function staticRoutes(server: Server, options: { identityOrigin: string; 
       return send(request, reply, index);
     });
   }
-  server.get('/assets/:file', { schema: { hide: true } }, (request, reply) => {
-    const { file } = request.params as { file: string };
+  server.get('/assets/*', { schema: { hide: true } }, (request, reply) => {
+    const file = (request.params as { '*': string })['*'];
     const asset = file === 'index.html' ? undefined : assets.get(file);
     if (!asset) throw commonErrors.NOT_FOUND(`No asset ${file}`);
     return send(request, reply, asset);
