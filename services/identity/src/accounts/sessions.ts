@@ -39,6 +39,8 @@ const TOKEN_MODELS = [
 
 interface Tracked {
   jti: string;
+  /** A session's id before the provider renewed it at sign-in; the provider drops that row silently. */
+  oldId?: string;
   accountId?: string;
   clientId?: string;
   iat?: number;
@@ -67,6 +69,7 @@ export function accountSessions(
         .onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet({ expires_at: row.expires_at }))
         .execute()
         .catch(onError);
+      if (model.oldId && model.oldId !== model.jti) forget(kind, model.oldId).catch(onError);
     };
   }
   function forget(kind: 'session' | 'grant', id: string) {

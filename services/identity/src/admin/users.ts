@@ -157,8 +157,8 @@ export function adminUsers(deps: {
     async sessions(id) {
       await get(id);
       const indexed = (await sessions.list(id)).filter((a) => a.kind === 'session');
-      // The index can outlive a session: the provider renews a session's id at each sign-in step
-      // and drops the old one without an event. Only what the provider still has is live.
+      // The index can outlive a session (one that Redis expired, or dropped while a write to the
+      // index failed): only what the provider still has is live.
       const live = await Promise.all(indexed.map((a) => provider.Session.adapter.find(a.id)));
       return indexed
         .filter((_, i) => live[i] !== undefined)
