@@ -1,9 +1,11 @@
 /**
  * Bulk loads for the scale bench, into a catalog whose schema the service has already
  * migrated: SQLite through node:sqlite (multi-row INSERTs in one transaction), PostgreSQL
- * through psql's COPY. The count triggers stay on, so counts are filled the way every write
- * fills them. SQLite builds its indexes once at the end instead of row by row (below); the
- * schema it ends with is the one the migrations made, read back from sqlite_master.
+ * through psql's COPY, several streams at once. Both drop what every write maintains row by
+ * row (secondary indexes, the full-text index, the count triggers), load the rows, then build
+ * each of them once from the rows, as the migrations' backfills do: sorting a million entries
+ * once is far cheaper than keeping them in order through a million inserts. The schema each
+ * ends with is the one the migrations made, read back from the database's own catalog.
  */
 import { spawn } from 'node:child_process';
 import { DatabaseSync } from 'node:sqlite';
@@ -11,38 +13,45 @@ import { CATEGORY_COUNT, categoryId, products } from './products.ts';
 
 const ROWS_PER_INSERT = 500;
 const CREATED = '2026-01-01T00:00:00.000Z';
-/** FTS5's buffer of pending index entries before it writes a segment (default 1 MiB). */
-const FTS5_HASH_SIZE = { bulk: 256 * 1024 * 1024, default: 1024 * 1024 };
+/** Concurrent COPY streams and index builds on PostgreSQL: its backends do the work in parallel. */
+const POSTGRES_STREAMS = 4;
+
+const COUNTS_BACKFILL = `insert into product_counts (category_id, in_stock, n)
+  select category_id, in_stock, count(*) from products group by category_id, in_stock`;
 
 interface SchemaObject {
   name: string;
   sql: string;
 }
 
-export function fillSqlite(path: string, from: number, to: number): void {
+/** Fills an empty catalog. */
+export function fillSqlite(path: string, size: number): void {
   const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL');
+  const { count } = db.prepare('select count(*) as count from products').get() as { count: number };
+  if (count !== 0) throw new Error(`${path} already holds ${count} products`);
+  // Nobody else has the file while it fills: no WAL (every page would be written twice, to the
+  // log then to the file), the rollback journal in memory (pages added at the end, which is
+  // nearly all of them, are not journaled), and the sorter of CREATE INDEX on a second thread.
+  db.exec('PRAGMA main.journal_mode = DELETE');
+  db.exec('PRAGMA main.locking_mode = EXCLUSIVE');
+  db.exec('PRAGMA main.journal_mode = MEMORY');
   db.exec('PRAGMA synchronous = OFF');
   db.exec('PRAGMA cache_size = -262144');
+  db.exec('PRAGMA temp_store = MEMORY');
+  db.exec('PRAGMA threads = 2');
   db.exec('BEGIN');
-  // Feeding FTS5 one row at a time (the search triggers) writes many small segments and merges
-  // them over and over; one 'rebuild' from the rows with a large buffer writes few. The
-  // products indexes, too, are cheaper built once than kept in order through a million inserts.
   // All in the fill's transaction: a failed fill leaves the schema as it was.
   const deferred = db
     .prepare(
       `select type, name, sql from sqlite_master where tbl_name = 'products' and sql is not null
-        and (type = 'index' or (type = 'trigger' and name like 'products_search_%'))`,
+        and (type = 'index' or (type = 'trigger' and (name like 'products_search_%' or name like 'products_count_%')))`,
     )
     .all() as unknown as Array<SchemaObject & { type: string }>;
   for (const object of deferred) db.exec(`drop ${object.type} ${object.name}`);
-  if (from === 0) {
-    const category = db.prepare(
-      'insert into categories (id, name, description, created_at, updated_at) values (?, ?, ?, ?, ?)',
-    );
-    for (let c = 0; c < CATEGORY_COUNT; c++)
-      category.run(categoryId(c), `Category ${c}`, '', CREATED, CREATED);
-  }
+  const category = db.prepare(
+    'insert into categories (id, name, description, created_at, updated_at) values (?, ?, ?, ?, ?)',
+  );
+  for (let c = 0; c < CATEGORY_COUNT; c++) category.run(categoryId(c), `Category ${c}`, '', CREATED, CREATED);
   const columns =
     '(id, name, description, price_minor, currency, category_id, in_stock, version, created_at, updated_at)';
   const tuple = `(?, ?, ?, ?, 'EUR', ?, ?, 1, '${CREATED}', '${CREATED}')`;
@@ -50,7 +59,7 @@ export function fillSqlite(path: string, from: number, to: number): void {
     `insert into products ${columns} values ${Array(ROWS_PER_INSERT).fill(tuple).join(',')}`,
   );
   let batch: Array<string | number> = [];
-  for (const p of products(from, to)) {
+  for (const p of products(0, size)) {
     batch.push(p.id, p.name, p.description, p.price_minor, p.category_id, p.in_stock ? 1 : 0);
     if (batch.length === ROWS_PER_INSERT * 6) {
       full.run(...batch);
@@ -63,15 +72,21 @@ export function fillSqlite(path: string, from: number, to: number): void {
         .fill(tuple)
         .join(',')}`,
     ).run(...batch);
-  db.exec(`insert into products_search (products_search, rank) values ('hashsize', ${FTS5_HASH_SIZE.bulk})`);
-  db.exec(`insert into products_search (products_search) values ('rebuild')`);
-  db.exec(
-    `insert into products_search (products_search, rank) values ('hashsize', ${FTS5_HASH_SIZE.default})`,
-  );
   for (const object of deferred) db.exec(object.sql);
+  // After the indexes: the group by reads the (category, stock, id) index, not the table.
+  db.exec('delete from product_counts');
+  db.exec(COUNTS_BACKFILL);
+  // One 'rebuild' from the rows, with FTS5's default 1 MiB buffer of pending entries. A larger
+  // buffer (256 MiB was tried) halves the build's CPU but leaves a few huge segments on FTS5's
+  // lowest levels: within a few hundred writes a level reaches its crisis-merge limit and one
+  // write merges the whole index at once (a PATCH took 29-37 s at 1M products, also after an
+  // 'optimize'). Built from 1 MiB segments the levels are what writes would have grown, and
+  // merges stay small and incremental (300 PATCHes at 1M products: none over 0.4 s).
+  db.exec(`insert into products_search (products_search) values ('rebuild')`);
   db.exec('COMMIT');
   db.exec('ANALYZE');
-  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  db.exec('PRAGMA main.locking_mode = NORMAL');
+  db.exec('PRAGMA main.journal_mode = WAL');
   db.close();
 }
 
@@ -124,42 +139,63 @@ export async function fillPostgres(url: string, schema: string, from: number, to
       `insert into categories (id, name, description, created_at, updated_at) values ${values.join(',')}`,
     );
   }
-  // The secondary indexes (not the primary key's) are built once after the COPY instead of
-  // kept in order row by row: a GIN index is built from sorted entries far faster than it
-  // takes a million inserts. The definitions are the migrations', read back from the catalog.
+  // What is dropped and rebuilt: the secondary indexes (not the primary key's) and the count
+  // triggers, as the migrations defined them (pg_get_indexdef / pg_get_triggerdef).
   const deferred = (
     await psql(
       url,
       schema,
-      `select indexname || ' ' || indexdef from pg_indexes i
-        where schemaname = '${schema}' and tablename = 'products'
-          and not exists (select 1 from pg_constraint c where c.conname = i.indexname)`,
+      `select 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid) from pg_index
+        where indrelid = 'products'::regclass and not indisprimary
+       union all
+       select 'trigger', tgname, pg_get_triggerdef(oid) from pg_trigger
+        where tgrelid = 'products'::regclass and not tgisinternal`,
     )
   )
     .split('\n')
     .filter(Boolean)
-    .map((line) => ({ name: line.slice(0, line.indexOf(' ')), sql: line.slice(line.indexOf(' ') + 1) }));
-  for (const index of deferred) await psql(url, schema, `drop index ${index.name}`);
+    .map((line) => {
+      const [type, name, sql] = line.split('|') as [string, string, string];
+      return { type, name, sql };
+    });
+  const indexes = deferred.filter((o) => o.type === 'index');
+  const triggers = deferred.filter((o) => o.type === 'trigger');
   await psql(
     url,
     schema,
-    'copy products (id, name, description, price_minor, currency, category_id, in_stock, version, created_at, updated_at) from stdin (format csv)',
-    function* () {
-      let chunk = '';
-      for (const p of products(from, to)) {
-        chunk += `${p.id},${csv(p.name)},${csv(p.description)},${p.price_minor},EUR,${p.category_id},${p.in_stock},1,${CREATED},${CREATED}\n`;
-        if (chunk.length > 1 << 16) {
-          yield chunk;
-          chunk = '';
-        }
-      }
-      if (chunk) yield chunk;
-    },
+    [
+      ...indexes.map((o) => `drop index ${o.name};`),
+      ...triggers.map((o) => `drop trigger ${o.name} on products;`),
+    ].join(' '),
   );
+  // Each stream's backend parses its rows and computes their search vectors on its own core.
+  const streams = Array.from({ length: POSTGRES_STREAMS }, (_, s) => {
+    const start = from + Math.floor(((to - from) * s) / POSTGRES_STREAMS);
+    const end = from + Math.floor(((to - from) * (s + 1)) / POSTGRES_STREAMS);
+    return psql(
+      url,
+      schema,
+      'copy products (id, name, description, price_minor, currency, category_id, in_stock, version, created_at, updated_at) from stdin (format csv)',
+      function* () {
+        let chunk = '';
+        for (const p of products(start, end)) {
+          chunk += `${p.id},${csv(p.name)},${csv(p.description)},${p.price_minor},EUR,${p.category_id},${p.in_stock},1,${CREATED},${CREATED}\n`;
+          if (chunk.length > 1 << 16) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk) yield chunk;
+      },
+    );
+  });
+  await Promise.all(streams);
+  // CREATE INDEX takes a lock that lets other CREATE INDEX run: the indexes build side by side.
+  await Promise.all(indexes.map((o) => psql(url, schema, `set maintenance_work_mem = '256MB'; ${o.sql}`)));
   await psql(
     url,
     schema,
-    `set maintenance_work_mem = '256MB'; ${deferred.map((index) => `${index.sql};`).join(' ')}`,
+    `begin; delete from product_counts; ${COUNTS_BACKFILL}; ${triggers.map((o) => `${o.sql};`).join(' ')} commit;`,
   );
   // Index-only scans (deep offset pages) need the visibility map; the planner needs statistics.
   await psql(url, schema, 'vacuum analyze products');

@@ -4,8 +4,9 @@
  * so each number is a query's cost and not a cache hit or a queue.
  * Usage: node bench/catalog/scale.ts   (PostgreSQL from TEST_DATABASE_URL or BENCH_DATABASE_URL;
  * BENCH_SAMPLES requests per read, default 200; BENCH_SIZES, default 1000,100000,1000000;
- * BENCH_READS, only the reads whose label holds one of these comma-separated words, e.g.
- * "search"; BENCH_WRITES, default 100, 0 for none; BENCH_DATABASES, default sqlite,postgres)
+ * BENCH_PORT, the first catalog's port (the others follow, operator ports 50 above), default
+ * 5103; BENCH_READS, only the reads whose label holds one of these comma-separated words, e.g.
+ * "search"; BENCH_WRITES, default 300, 0 for none; BENCH_DATABASES, default sqlite,postgres)
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestIssuer } from '@portico/auth/testing';
+import { openDatabase } from '@portico/store/sql';
+import { type ProductFilter, productsTable } from '../../services/catalog/src/data/products.ts';
+import type { CatalogDatabase } from '../../services/catalog/src/data/schema.ts';
 import { start, stop, waitFor } from '../lib.ts';
 import { fillPostgres, fillSqlite } from './fill.ts';
 import { CATEGORY_COUNT, categoryId, productId, QUERY_PREFIX, QUERY_WORD } from './products.ts';
@@ -24,10 +28,10 @@ const root = resolve(here, '../..');
 const tmp = await mkdtemp(join(tmpdir(), 'portico-scale-'));
 const SIZES = (process.env.BENCH_SIZES ?? '1000,100000,1000000').split(',').map(Number);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
-const WRITES = Number(process.env.BENCH_WRITES ?? 100);
+const WRITES = Number(process.env.BENCH_WRITES ?? 300);
 const READS = process.env.BENCH_READS?.split(',');
 const DATABASES = (process.env.BENCH_DATABASES ?? 'sqlite,postgres').split(',');
-const PORT = 5103;
+const PORT = Number(process.env.BENCH_PORT ?? 5103);
 const SCHEMA = 'bench_catalog_scale';
 const CATEGORY = categoryId(7);
 
@@ -78,7 +82,17 @@ function allReads(size: number): Array<[string, string]> {
   ];
 }
 
+/** The searches again, in this process: the query and the ranking alone, without HTTP and JSON. */
+const SEARCHES: Array<[string, ProductFilter]> = [
+  [`one word (q=${QUERY_WORD})`, { q: QUERY_WORD }],
+  [`prefix (q=${QUERY_PREFIX})`, { q: QUERY_PREFIX }],
+  [`two words (q=wireless ${QUERY_WORD})`, { q: `wireless ${QUERY_WORD}` }],
+  ['no match (q=zzqx)', { q: 'zzqx' }],
+  [`+ category (q=${QUERY_WORD})`, { q: QUERY_WORD, categoryId: CATEGORY }],
+];
+
 interface Timing {
+  min: number;
   p50: number;
   p99: number;
 }
@@ -86,7 +100,7 @@ interface Timing {
 function percentiles(samples: number[]): Timing {
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99) };
+  return { min: samples[0]!, p50: at(0.5), p99: at(0.99) };
 }
 
 async function timed(run: () => Promise<Response>, expect: number): Promise<number> {
@@ -111,6 +125,8 @@ interface Catalog {
   base: string;
   fillMs: number;
   samples: Map<string, number[]>;
+  /** In-process search timings (see SEARCHES). */
+  inProcess: Map<string, number[]>;
 }
 
 const ROUND = 10;
@@ -134,7 +150,7 @@ async function benchDatabase(
       const env = {
         CATALOG_PORT: String(port),
         // Its own operator port too: the default (18002) may be another catalog's on this machine.
-        CATALOG_OPERATOR_PORT: String(port + 10_000),
+        CATALOG_OPERATOR_PORT: String(port + 50),
         DATABASE_URL: url,
         CATALOG_DATABASE_SCHEMA: schema,
         CATALOG_DEMO_DATA: 'false',
@@ -156,7 +172,7 @@ async function benchDatabase(
       console.log(`${name}: ${size} products filled in ${(fillMs / 1000).toFixed(1)} s`);
       children.push(start(process.execPath, [join(root, 'services/catalog/src/main.ts')], env));
       await waitFor(`${base}/health`, 60_000);
-      catalogs.push({ size, base, fillMs, samples: new Map() });
+      catalogs.push({ size, base, fillMs, samples: new Map(), inProcess: new Map() });
     }
     load.push(loadavg()[0]!);
     const record = (c: Catalog, label: string, ms: number) => {
@@ -173,6 +189,30 @@ async function benchDatabase(
           }
         }
       }
+    }
+    load.push(loadavg()[0]!);
+    // The same searches in this process, through the service's own query code on the same
+    // database, the sizes taking turns as above: what the query costs without the round trip.
+    const tables = SIZES.map((size) => {
+      const { url, schema } = connection(size);
+      const database = openDatabase<CatalogDatabase>({ url, schema });
+      return { database, table: productsTable(database.db, database.dialect) };
+    });
+    try {
+      for (let round = -1; round < SAMPLES / 2 / ROUND; round++) {
+        for (const [i, c] of catalogs.entries()) {
+          for (const [label, filter] of SEARCHES) {
+            for (let k = 0; k < ROUND; k++) {
+              const t0 = performance.now();
+              await tables[i]!.table.search(filter, 20, 0);
+              const ms = performance.now() - t0;
+              if (round >= 0) c.inProcess.set(label, [...(c.inProcess.get(label) ?? []), ms]);
+            }
+          }
+        }
+      }
+    } finally {
+      for (const { database } of tables) await database.close();
     }
     load.push(loadavg()[0]!);
     for (let round = 0; round < WRITES / ROUND; round++) {
@@ -230,7 +270,7 @@ function table(name: string, run: { load: number[]; catalogs: Catalog[] }): stri
     `## ${name}`,
     '',
     `Fill: ${catalogs.map((c) => `${c.size.toLocaleString('en-US')} in ${(c.fillMs / 1000).toFixed(1)} s`).join(', ')}. ` +
-      `Load average (1 min): ${run.load.map((l) => l.toFixed(1)).join(' → ')} (start, after filling, after reads, after writes).`,
+      `Load average (1 min): ${run.load.map((l) => l.toFixed(1)).join(' → ')} (start, after filling, after reads over HTTP, after the in-process searches, after writes).`,
     '',
     `| request | ${sizes.map((s) => `p50 / p99 ms at ${s}`).join(' | ')} | p99 ${last.size.toLocaleString('en-US')} / ${first.size.toLocaleString('en-US')} |`,
     `|---|${sizes.map(() => '---:').join('|')}|---:|`,
@@ -242,6 +282,20 @@ function table(name: string, run: { load: number[]; catalogs: Catalog[] }): stri
     });
     const ratio = timing(last, label).p99 / timing(first, label).p99;
     lines.push(`| ${label} | ${cells.join(' | ')} | ${ratio.toFixed(2)}x |`);
+  }
+  if (first.inProcess.size > 0) {
+    lines.push(
+      '',
+      `Search in process (\`productsTable(…).search\`, a page of 20: the query and the ranking, no HTTP), min / p50 / p99 ms:`,
+      '',
+      `| search | ${sizes.join(' | ')} | p50 ${last.size.toLocaleString('en-US')} / ${first.size.toLocaleString('en-US')} |`,
+      `|---|${sizes.map(() => '---:').join('|')}|---:|`,
+    );
+    for (const label of first.inProcess.keys()) {
+      const t = catalogs.map((c) => percentiles([...c.inProcess.get(label)!]));
+      const cells = t.map((x) => `${fmt(x.min)} / ${fmt(x.p50)} / ${fmt(x.p99)}`);
+      lines.push(`| ${label} | ${cells.join(' | ')} | ${(t.at(-1)!.p50 / t[0]!.p50).toFixed(2)}x |`);
+    }
   }
   lines.push('');
   return lines;
@@ -256,7 +310,7 @@ if (DATABASES.includes('sqlite'))
       await benchDatabase(
         'SQLite',
         (size) => ({ url: `sqlite:${sqliteFile(size)}`, schema: SCHEMA }),
-        async (size) => fillSqlite(sqliteFile(size), 0, size),
+        async (size) => fillSqlite(sqliteFile(size), size),
       ),
     ),
   );
@@ -300,5 +354,6 @@ const report = [
   ...sections,
 ].join('\n');
 console.log(report);
-// A run of some reads or one database only is printed, not recorded.
-if (!READS && DATABASES.length === 2) await writeFile(join(root, 'bench/results/catalog-scale.md'), report);
+// A run of some reads, sizes or one database only is printed, not recorded.
+if (!READS && !process.env.BENCH_SIZES && DATABASES.length === 2)
+  await writeFile(join(root, 'bench/results/catalog-scale.md'), report);
