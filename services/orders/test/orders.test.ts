@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import type { Server } from '@portico/http';
 import { databaseTargets } from '@portico/store/testing';
-import { bearer, buildOrders } from './support/app.ts';
 import { type FakeCatalog, startFakeCatalog } from './support/fake-catalog.ts';
+import { bearer, buildOrders } from './support/harness.ts';
 
 const PRODUCTS = [
   {

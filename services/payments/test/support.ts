@@ -12,7 +12,7 @@ import { loadConfig } from '@portico/config';
 import type { Server } from '@portico/http';
 import { type Database, openDatabase } from '@portico/store/sql';
 import type { DatabaseTarget } from '@portico/store/testing';
-import { buildOrders } from '../../orders/test/support/app.ts';
+import { buildOrders } from '../../orders/test/support/harness.ts';
 import { type FakeCatalog, startFakeCatalog } from '../../orders/test/support/fake-catalog.ts';
 import { build, ConfigSchema, type Deps } from '../src/build.ts';
 import type { PaymentsDb } from '../src/data/schema.ts';

@@ -1,25 +1,24 @@
 /**
  * /api/v1/orders: checkout, read, list, cancel; fulfil for admins; mark-paid for the
- * payments service (a token with the `orders:pay` scope); /api/v1/purchases feeds the
- * catalog's recommendations.
+ * payments service (a token with the `orders:pay` scope); /api/v1/purchases and
+ * /api/v1/popular-products: order history.
  */
 import { needs } from '@portico/auth';
-import { Type } from '@portico/config';
 import { checkPreconditions, type Server } from '@portico/http';
-import {
-  cancelOrder,
-  checkout,
-  fulfilOrder,
-  getOrder,
-  listOrders,
-  markPaid,
-  popularProducts,
-  purchases,
-} from '../domain/orders.ts';
+import Type from 'typebox';
+import type { OrderService } from '../domain/orders.ts';
 import { errors } from '../errors.ts';
+import { callerOf } from './caller.ts';
 import { cartEtag } from './cart.ts';
-import { type Context, callerOf } from './context.ts';
-import { OrderEnvelope, OrderListSchema, OrderStatusSchema, orderView, ProblemSchema } from './schemas.ts';
+import {
+  OrderEnvelope,
+  OrderListSchema,
+  OrderStatusSchema,
+  PopularList,
+  ProblemSchema,
+  PurchaseList,
+} from './schemas.ts';
+import { orderEnvelope, orderJson } from './serialize.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const UserId = Type.String({ minLength: 1, maxLength: 200 });
@@ -32,7 +31,7 @@ function subjectOf(caller: { userId: string; admin: boolean }, asked: string | u
   return asked;
 }
 
-export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
+export function orderRoutes(server: Server, orders: OrderService) {
   server.post(
     '/api/v1/orders',
     {
@@ -52,14 +51,11 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request, reply) => {
-      const order = await checkout(db, catalog, callerOf(request).userId, request.id, (cart) =>
+      const order = await orders.checkout(callerOf(request).userId, request.id, (cart) =>
         checkPreconditions(request, cartEtag(cart)),
       );
-      const view = orderView(order);
-      return reply
-        .code(201)
-        .header('location', view.links.self)
-        .send({ data: view, links: { self: view.links.self } });
+      const body = orderEnvelope(order);
+      return reply.code(201).header('location', body.links.self).send(body);
     },
   );
 
@@ -90,7 +86,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
         request.query.user_id === undefined && caller.admin
           ? undefined
           : subjectOf(caller, request.query.user_id);
-      const { orders, total } = await listOrders(db, { userId, status, page, limit });
+      const { orders: found, total } = await orders.list({ userId, status, page, limit });
       const link = (p: number) => {
         const qs = new URLSearchParams();
         if (request.query.user_id !== undefined) qs.set('user_id', request.query.user_id);
@@ -101,7 +97,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       };
       const hasNext = page * limit < total;
       return {
-        data: orders.map(orderView),
+        data: found.map(orderJson),
         pagination: { page, per_page: limit, total, has_next: hasNext, has_previous: page > 1 },
         links: {
           self: link(page),
@@ -124,8 +120,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const view = orderView(await getOrder(db, request.params.id, callerOf(request)));
-      return { data: view, links: { self: view.links.self } };
+      return orderEnvelope(await orders.get(request.params.id, callerOf(request)));
     },
   );
 
@@ -141,8 +136,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const view = orderView(await cancelOrder(db, request.params.id, callerOf(request)));
-      return { data: view, links: { self: view.links.self } };
+      return orderEnvelope(await orders.cancel(request.params.id, callerOf(request)));
     },
   );
 
@@ -158,8 +152,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const view = orderView(await fulfilOrder(db, request.params.id, callerOf(request)));
-      return { data: view, links: { self: view.links.self } };
+      return orderEnvelope(await orders.fulfil(request.params.id, callerOf(request)));
     },
   );
 
@@ -184,13 +177,12 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const { order } = await markPaid(db, request.params.id, {
+      const { order } = await orders.markPaid(request.params.id, {
         paymentId: request.body.payment_id,
         amountMinor: request.body.amount_minor,
         currency: request.body.currency,
       });
-      const view = orderView(order);
-      return { data: view, links: { self: view.links.self } };
+      return orderEnvelope(order);
     },
   );
 
@@ -205,14 +197,11 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
           { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
           { additionalProperties: false },
         ),
-        response: {
-          200: Type.Object({ data: Type.Array(Type.Object({ product_id: Type.String() })) }),
-          ...problems,
-        },
+        response: { 200: PopularList, ...problems },
       },
     },
     async (request) => {
-      const ids = await popularProducts(db, request.query.limit);
+      const ids = await orders.popular(request.query.limit);
       return { data: ids.map((product_id) => ({ product_id })) };
     },
   );
@@ -229,23 +218,12 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
           { user_id: Type.Optional(UserId), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) },
           { additionalProperties: false },
         ),
-        response: {
-          200: Type.Object({
-            data: Type.Array(
-              Type.Object({
-                product_id: Type.String(),
-                category_id: Type.Union([Type.String(), Type.Null()]),
-                quantity: Type.Integer(),
-              }),
-            ),
-          }),
-          ...problems,
-        },
+        response: { 200: PurchaseList, ...problems },
       },
     },
     async (request) => {
       const userId = subjectOf(callerOf(request), request.query.user_id);
-      const rows = await purchases(db, userId, request.query.limit);
+      const rows = await orders.purchases(userId, request.query.limit);
       return {
         data: rows.map((row) => ({
           product_id: row.productId,
