@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import type { Server } from '@portico/http';
+import { createMemoryPubSub, type PubSub } from '@portico/store/pubsub';
 import { databaseTargets } from '@portico/store/testing';
+import { Compile } from 'typebox/compile';
+import { ORDER_EVENTS_CHANNEL, OrderEvent } from '../src/api/schemas.ts';
 import { type FakeCatalog, startFakeCatalog } from './support/fake-catalog.ts';
 import { bearer, buildOrders } from './support/harness.ts';
 
@@ -36,6 +39,8 @@ for (const makeTarget of databaseTargets()) {
     let issuer: TestIssuer;
     let catalog: FakeCatalog;
     let server: Server;
+    let pubsub: PubSub;
+    const events: unknown[] = [];
     let n = 0;
     /** A fresh customer per test, so tests share one server without sharing state. */
     async function customer() {
@@ -54,10 +59,13 @@ for (const makeTarget of databaseTargets()) {
     before(async () => {
       issuer = await createTestIssuer();
       catalog = await startFakeCatalog(PRODUCTS);
-      server = await buildOrders(target, catalog.url, issuer);
+      pubsub = createMemoryPubSub();
+      await pubsub.subscribe(ORDER_EVENTS_CHANNEL, (message) => events.push(message));
+      server = await buildOrders(target, catalog.url, issuer, 5000, { pubsub });
     });
     after(async () => {
       await server.close();
+      await pubsub.close();
       await catalog.close();
       await target.cleanup();
     });
@@ -407,6 +415,44 @@ for (const makeTarget of databaseTargets()) {
         popular.some((p: { product_id: string }) => p.product_id === '01900000-0000-7000-8000-00000000b00c'),
       );
       assert.deepEqual(Object.keys(popular[0]), ['product_id'], 'ids only, no volumes');
+    });
+
+    test('a placed and a cancelled order are announced on orders.events, in the shape the schema gives', async () => {
+      const alice = await customer();
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 2,
+      });
+      const order = (await alice.call('POST', '/api/v1/orders')).json().data;
+      await alice.call('POST', `/api/v1/orders/${order.id}/cancel`);
+      const mine = events.filter((e) => (e as { order_id?: string }).order_id === order.id);
+      const valid = Compile(OrderEvent);
+      assert.ok(
+        mine.every((e) => valid.Check(e)),
+        JSON.stringify(mine),
+      );
+      assert.deepEqual(
+        mine.map((e) => {
+          const { at, ...rest } = e as { at: string };
+          assert.ok(!Number.isNaN(Date.parse(at)));
+          return rest;
+        }),
+        ['order.placed', 'order.cancelled'].map((type) => ({
+          type,
+          order_id: order.id,
+          user_id: alice.sub,
+          items: [
+            { product_id: '01900000-0000-7000-8000-00000000b00c', category_id: 'c-books', quantity: 2 },
+          ],
+        })),
+      );
+      const refused = await alice.call('POST', `/api/v1/orders/${order.id}/cancel`);
+      assert.equal(refused.statusCode, 409);
+      assert.equal(
+        events.filter((e) => (e as { order_id?: string }).order_id === order.id).length,
+        2,
+        'no event for a refused change',
+      );
     });
 
     test('concurrent checkouts of one cart yield exactly one order', async () => {
