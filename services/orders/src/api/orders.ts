@@ -1,7 +1,6 @@
 /**
  * /api/v1/orders: checkout, read, list, cancel; fulfil for admins; mark-paid for the
- * payments service (a token with the `orders:pay` scope); /api/v1/purchases and
- * /api/v1/popular-products: order history.
+ * payments service (a token with the `orders:pay` scope).
  */
 import { needs } from '@portico/auth';
 import { checkPreconditions, type Server } from '@portico/http';
@@ -10,14 +9,7 @@ import type { OrderService } from '../domain/orders.ts';
 import { errors } from '../errors.ts';
 import { callerOf } from './caller.ts';
 import { cartEtag } from './cart.ts';
-import {
-  OrderEnvelope,
-  OrderListSchema,
-  OrderStatusSchema,
-  PopularList,
-  ProblemSchema,
-  PurchaseList,
-} from './schemas.ts';
+import { OrderEnvelope, OrderListSchema, OrderStatusSchema, ProblemSchema } from './schemas.ts';
 import { orderEnvelope, orderJson } from './serialize.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -183,54 +175,6 @@ export function orderRoutes(server: Server, orders: OrderService) {
         currency: request.body.currency,
       });
       return orderEnvelope(order);
-    },
-  );
-
-  server.get(
-    '/api/v1/popular-products',
-    {
-      config: { access: needs('orders:read') },
-      schema: {
-        tags: ['orders'],
-        description: 'Products ranked by units ordered across all customers (ids only, no volumes).',
-        querystring: Type.Object(
-          { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
-          { additionalProperties: false },
-        ),
-        response: { 200: PopularList, ...problems },
-      },
-    },
-    async (request) => {
-      const ids = await orders.popular(request.query.limit);
-      return { data: ids.map((product_id) => ({ product_id })) };
-    },
-  );
-
-  server.get(
-    '/api/v1/purchases',
-    {
-      config: { access: needs('orders:read') },
-      schema: {
-        tags: ['orders'],
-        description:
-          'Products a user has ordered (cancelled orders excluded), most-bought first. Your own unless you are an admin.',
-        querystring: Type.Object(
-          { user_id: Type.Optional(UserId), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) },
-          { additionalProperties: false },
-        ),
-        response: { 200: PurchaseList, ...problems },
-      },
-    },
-    async (request) => {
-      const userId = subjectOf(callerOf(request), request.query.user_id);
-      const rows = await orders.purchases(userId, request.query.limit);
-      return {
-        data: rows.map((row) => ({
-          product_id: row.productId,
-          category_id: row.categoryId,
-          quantity: row.quantity,
-        })),
-      };
     },
   );
 }

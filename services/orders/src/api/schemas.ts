@@ -98,18 +98,6 @@ export const OrderListSchema = Type.Object({
   }),
 });
 
-export const PurchaseList = Type.Object({
-  data: Type.Array(
-    Type.Object({
-      product_id: Type.String(),
-      category_id: Type.Union([Type.String(), Type.Null()]),
-      quantity: Type.Integer(),
-    }),
-  ),
-});
-
-export const PopularList = Type.Object({ data: Type.Array(Type.Object({ product_id: Type.String() })) });
-
 /** The pub/sub channel orders announce placed and cancelled orders on. */
 export const ORDER_EVENTS_CHANNEL = 'orders.events';
 

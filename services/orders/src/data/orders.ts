@@ -6,12 +6,6 @@ export type OrderRow = OrdersTable;
 export type OrderItemRow = OrderItemsTable;
 export type OrderStatus = OrderRow['status'];
 
-export interface Purchase {
-  productId: string;
-  categoryId: string | null;
-  quantity: number;
-}
-
 export interface OrderFilter {
   userId?: string;
   status?: OrderStatus;
@@ -71,46 +65,6 @@ export function ordersTable(db: Executor<OrdersDatabase>) {
       if (options.unpaid) query = query.where('payment_id', 'is', null);
       const result = await query.executeTakeFirst();
       return result.numUpdatedRows > 0n;
-    },
-    /** Units ordered per product by one user, cancelled orders excluded, most-bought first. */
-    async purchases(userId: string, limit: number): Promise<Purchase[]> {
-      const rows = await db
-        .selectFrom('order_items')
-        .innerJoin('orders', 'orders.id', 'order_items.order_id')
-        .select((eb) => [
-          'order_items.product_id',
-          'order_items.category_id',
-          eb.fn.sum<number | string>('order_items.quantity').as('quantity'),
-        ])
-        .where('orders.user_id', '=', userId)
-        .where('orders.status', '!=', 'cancelled')
-        .groupBy(['order_items.product_id', 'order_items.category_id'])
-        .orderBy('quantity', 'desc')
-        .orderBy('order_items.product_id')
-        .limit(limit)
-        .execute();
-      return rows.map((row) => ({
-        productId: row.product_id,
-        categoryId: row.category_id,
-        quantity: Number(row.quantity),
-      }));
-    },
-    /** Product ids by units ordered across all users, cancelled orders excluded. */
-    async popular(limit: number): Promise<string[]> {
-      const rows = await db
-        .selectFrom('order_items')
-        .innerJoin('orders', 'orders.id', 'order_items.order_id')
-        .select((eb) => [
-          'order_items.product_id',
-          eb.fn.sum<number | string>('order_items.quantity').as('units'),
-        ])
-        .where('orders.status', '!=', 'cancelled')
-        .groupBy('order_items.product_id')
-        .orderBy('units', 'desc')
-        .orderBy('order_items.product_id')
-        .limit(limit)
-        .execute();
-      return rows.map((row) => row.product_id);
     },
   };
 }

@@ -12,18 +12,12 @@
 import { type Database, uuidv7 } from '@portico/store/sql';
 import type { CatalogClient, CatalogProduct } from '../clients/catalog.ts';
 import { cartsTable } from '../data/carts.ts';
-import {
-  type OrderItemRow,
-  type OrderRow,
-  type OrderStatus,
-  ordersTable,
-  type Purchase,
-} from '../data/orders.ts';
+import { type OrderItemRow, type OrderRow, type OrderStatus, ordersTable } from '../data/orders.ts';
 import type { OrdersDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import type { Cart, CartService } from './carts.ts';
 
-export type { OrderStatus, Purchase };
+export type { OrderStatus };
 
 export interface OrderItem {
   productId: string;
@@ -277,10 +271,5 @@ export function createOrderService(
     async fulfil(id: string, caller: Caller): Promise<Order> {
       return transition(id, caller, 'paid', 'fulfilled', (now) => ({ fulfilled_at: now }));
     },
-
-    /** What a user has ordered (cancelled orders excluded), most-bought first. */
-    purchases: (userId: string, limit: number): Promise<Purchase[]> => orders.purchases(userId, limit),
-    /** Products ranked by units ordered across all users (cancelled orders excluded): ids only. */
-    popular: (limit: number): Promise<string[]> => orders.popular(limit),
   };
 }

@@ -18,21 +18,29 @@ export interface ClientCredentials {
 }
 
 export function clientCredentialsToken(options: ClientCredentials, timeoutSeconds = 5): TokenSource {
-  const server = { issuer: options.issuer, token_endpoint: options.tokenUrl };
-  const config = new oidc.Configuration(
-    server,
-    options.clientId,
-    undefined,
-    oidc.ClientSecretBasic(options.clientSecret),
-  );
-  config.timeout = timeoutSeconds;
-  if (options.tokenUrl.startsWith('http:')) oidc.allowInsecureRequests(config);
+  let config: oidc.Configuration | undefined;
   let cached: { token: string; until: number } | undefined;
   let inFlight: Promise<string> | undefined;
 
-  async function fetchToken(): Promise<string> {
+  // Made on first use: without a secret the service still starts, and says why at each try.
+  function configuration(): oidc.Configuration {
     if (!options.clientSecret) throw new Error('no client secret configured (PORTICO_SERVICE_CLIENT_SECRET)');
-    const tokens = await oidc.clientCredentialsGrant(config, {
+    if (!config) {
+      const server = { issuer: options.issuer, token_endpoint: options.tokenUrl };
+      config = new oidc.Configuration(
+        server,
+        options.clientId,
+        undefined,
+        oidc.ClientSecretBasic(options.clientSecret),
+      );
+      config.timeout = timeoutSeconds;
+      if (options.tokenUrl.startsWith('http:')) oidc.allowInsecureRequests(config);
+    }
+    return config;
+  }
+
+  async function fetchToken(): Promise<string> {
+    const tokens = await oidc.clientCredentialsGrant(configuration(), {
       scope: options.scope,
       resource: options.resource,
     });

@@ -12,28 +12,11 @@ import { loadConfig } from '@portico/config';
 import type { Server } from '@portico/http';
 import { type Database, openDatabase } from '@portico/store/sql';
 import type { DatabaseTarget } from '@portico/store/testing';
-import { type FakeCatalog, startFakeCatalog } from '../../../orders/test/support/fake-catalog.ts';
+import { type FakeCatalog, PRODUCTS, startFakeCatalog } from '../../../orders/test/support/fake-catalog.ts';
 import { buildOrders } from '../../../orders/test/support/harness.ts';
 import { build, ConfigSchema, type PaymentsDeps } from '../../src/build.ts';
 import type { PaymentsDatabase } from '../../src/data/schema.ts';
 import { createFakeProcessor, type FakeProcessor } from '../../src/domain/processor.ts';
-
-export const PRODUCTS = [
-  {
-    id: '01900000-0000-7000-8000-00000000b00c',
-    name: 'Book',
-    price: 19.99,
-    category_id: 'c-books',
-    in_stock: true,
-  },
-  {
-    id: '01900000-0000-7000-8000-0000000000e2',
-    name: 'Pen',
-    price: 0.1,
-    category_id: 'c-office',
-    in_stock: true,
-  },
-];
 
 export interface Stack {
   issuer: TestIssuer;
