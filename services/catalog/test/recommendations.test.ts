@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { USER_SCOPES } from '@portico/auth/testing';
-import { ORDER_EVENTS_CHANNEL } from '@portico/orders/schemas';
+import { ORDER_EVENTS_CHANNEL } from '@portico/events';
 import { databaseTargets } from '@portico/store/testing';
 import type { Product } from '../src/domain/products.ts';
 import type { GraphQLServer } from '../src/graphql/index.ts';

@@ -4,13 +4,13 @@
  * placed and cancelled orders are announced on pub/sub (`orders.events`).
  */
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { ORDER_EVENTS_CHANNEL } from '@portico/events';
 import { createServer, type Server } from '@portico/http';
 import { createPubSub, type PubSub } from '@portico/store/pubsub';
 import { openDatabase, sql } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { cartRoutes } from './api/cart.ts';
 import { orderRoutes } from './api/orders.ts';
-import { ORDER_EVENTS_CHANNEL } from './api/schemas.ts';
 import { orderEventJson } from './api/serialize.ts';
 import { type CatalogClient, createCatalogClient } from './clients/catalog.ts';
 import { ConfigSchema, type OrdersConfig } from './config.ts';

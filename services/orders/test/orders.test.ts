@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
+import { ORDER_EVENTS_CHANNEL, OrderEvent } from '@portico/events';
 import type { Server } from '@portico/http';
 import { createMemoryPubSub, type PubSub } from '@portico/store/pubsub';
 import { databaseTargets } from '@portico/store/testing';
 import { Compile } from 'typebox/compile';
-import { ORDER_EVENTS_CHANNEL, OrderEvent } from '../src/api/schemas.ts';
 import { type FakeCatalog, PRODUCTS, startFakeCatalog } from './support/fake-catalog.ts';
 import { bearer, buildOrders } from './support/harness.ts';
 

@@ -3,8 +3,9 @@
  * purchases for recommendations. Each message is checked against the orders service's own
  * `OrderEvent` schema; one that does not match is logged and dropped.
  */
+
+import { ORDER_EVENTS_CHANNEL, OrderEvent } from '@portico/events';
 import type { Server } from '@portico/http';
-import { ORDER_EVENTS_CHANNEL, OrderEvent } from '@portico/orders/schemas';
 import { type DurableSubscription, type PubSub, subscribeDurably } from '@portico/store/pubsub';
 import type { Static } from 'typebox';
 import { Compile } from 'typebox/compile';
