@@ -6,7 +6,6 @@ import { needs } from '@portico/auth';
 import { checkPreconditions, type Server } from '@portico/http';
 import Type from 'typebox';
 import type { OrderService } from '../domain/orders.ts';
-import { errors } from '../errors.ts';
 import { callerOf } from './caller.ts';
 import { cartEtag } from './cart.ts';
 import { OrderEnvelope, OrderListSchema, OrderStatusSchema, ProblemSchema } from './schemas.ts';
@@ -15,13 +14,6 @@ import { orderEnvelope, orderJson } from './serialize.ts';
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const UserId = Type.String({ minLength: 1, maxLength: 200 });
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
-
-/** The user whose data is asked for: your own unless you are an admin. */
-function subjectOf(caller: { userId: string; admin: boolean }, asked: string | undefined) {
-  if (asked === undefined || asked === caller.userId) return asked ?? caller.userId;
-  if (!caller.admin) throw errors.FORBIDDEN_USER("Only admins may read another user's orders");
-  return asked;
-}
 
 export function orderRoutes(server: Server, orders: OrderService) {
   server.post(
@@ -72,13 +64,13 @@ export function orderRoutes(server: Server, orders: OrderService) {
       },
     },
     async (request) => {
-      const caller = callerOf(request);
       const { page, limit, status } = request.query;
-      const userId =
-        request.query.user_id === undefined && caller.admin
-          ? undefined
-          : subjectOf(caller, request.query.user_id);
-      const { orders: found, total } = await orders.list({ userId, status, page, limit });
+      const { orders: found, total } = await orders.list(callerOf(request), {
+        userId: request.query.user_id,
+        status,
+        page,
+        limit,
+      });
       const link = (p: number) => {
         const qs = new URLSearchParams();
         if (request.query.user_id !== undefined) qs.set('user_id', request.query.user_id);

@@ -50,7 +50,7 @@ export interface Caller {
 }
 
 export interface ListQuery {
-  /** Only this user's orders; undefined lists everyone's (admins only, checked by the caller). */
+  /** This user's orders: the caller's own unless an admin asks; an admin asking for none sees everyone's. */
   userId?: string;
   status?: OrderStatus;
   page: number;
@@ -252,8 +252,13 @@ export function createOrderService(
       return order;
     },
 
-    async list(query: ListQuery): Promise<{ orders: Order[]; total: number }> {
-      const filter = { userId: query.userId, status: query.status };
+    async list(caller: Caller, query: ListQuery): Promise<{ orders: Order[]; total: number }> {
+      const asked = query.userId;
+      if (asked !== undefined && asked !== caller.userId && !caller.admin) {
+        throw errors.FORBIDDEN_USER("Only admins may read another user's orders");
+      }
+      const userId = asked ?? (caller.admin ? undefined : caller.userId);
+      const filter = { userId, status: query.status };
       const [total, rows] = await Promise.all([
         orders.count(filter),
         orders.list(filter, query.limit, (query.page - 1) * query.limit),
