@@ -18,4 +18,12 @@ export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
 export { ProblemSchema } from './schemas.ts';
 export { createServer, type Server, type ServerOptions } from './server.ts';
+export {
+  type Answer,
+  type Answers,
+  type Call,
+  createServiceClient,
+  type ServiceClient,
+  type ServiceClientOptions,
+} from './service-client.ts';
 export { clientAddress, type TrustProxy, trustedProxies } from './trusted-proxies.ts';

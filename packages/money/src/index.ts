@@ -40,18 +40,32 @@ export function toMinor(amount: number): number {
   return result.minor;
 }
 
-/** 1999 → 19.99, built from the digits so the JSON number is exactly the decimal. */
-export function toDecimal(minor: number): number {
+/** 1999 → "19.99": the exact decimal text of an integer amount. */
+function decimalText(minor: number): string {
   if (!Number.isSafeInteger(minor)) throw new RangeError(`not an integer amount: ${minor}`);
   const sign = minor < 0 ? '-' : '';
   const abs = Math.abs(minor);
-  return Number(`${sign}${Math.trunc(abs / SCALE)}.${String(abs % SCALE).padStart(MINOR_DIGITS, '0')}`);
+  return `${sign}${Math.trunc(abs / SCALE)}.${String(abs % SCALE).padStart(MINOR_DIGITS, '0')}`;
 }
 
-/** 123456 → "$1,234.56" (the seed's formattedPrice), from integers. */
-export function formatMoney(minor: number, currency = 'USD'): string {
-  const sign = minor < 0 ? '-' : '';
-  const abs = Math.abs(minor);
-  const symbol = currency === 'USD' ? '$' : `${currency} `;
-  return `${sign}${symbol}${Math.trunc(abs / SCALE).toLocaleString('en-US')}.${String(abs % SCALE).padStart(MINOR_DIGITS, '0')}`;
+/** 1999 → 19.99, built from the digits so the JSON number is exactly the decimal. */
+export function toDecimal(minor: number): number {
+  return Number(decimalText(minor));
+}
+
+const formats = new Map<string, Intl.NumberFormat>();
+
+/**
+ * 123456 → "$1,234.56" (the seed's formattedPrice), by `Intl.NumberFormat` in `locale`.
+ * It is given the decimal text, which it formats exactly (no float in between).
+ */
+export function formatMoney(minor: number, currency = 'USD', locale = 'en-US'): string {
+  const key = `${locale} ${currency}`;
+  let format = formats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    formats.set(key, format);
+  }
+  // A string is formatted as the decimal it spells (ECMA-402 Intl.NumberFormat v3).
+  return format.format(decimalText(minor) as unknown as number);
 }

@@ -22,5 +22,12 @@ test('toMinor and toDecimal round-trip; formatMoney uses integers', () => {
   assert.equal(toDecimal(-1999), -19.99);
   assert.equal(formatMoney(123456), '$1,234.56');
   assert.equal(formatMoney(5), '$0.05');
-  assert.equal(formatMoney(-250, 'EUR'), '-EUR 2.50');
+  assert.equal(formatMoney(-250, 'EUR'), '-€2.50');
+  assert.equal(
+    formatMoney(900_719_925_474_099, 'USD'),
+    '$9,007,199,254,740.99',
+    'exact past float precision',
+  );
+  assert.equal(formatMoney(123456, 'EUR', 'de-DE'), '1.234,56\u00a0€');
+  assert.throws(() => formatMoney(1.5), RangeError);
 });

@@ -1,4 +1,5 @@
 import { columnTypes, type Migration, type SqlDialect, sql } from '@portico/store/sql';
+import { purchasesMigration } from './purchases.ts';
 import { scaleMigration } from './scale.ts';
 import { searchPrefixesMigration } from './search-prefixes.ts';
 import { searchVectorMigration } from './search-vector.ts';
@@ -61,5 +62,6 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '002_counts_and_search': scaleMigration(dialect),
     ...(dialect === 'sqlite' ? { '003_search_prefixes': searchPrefixesMigration } : {}),
     ...(dialect === 'postgres' ? { '004_search_vector': searchVectorMigration } : {}),
+    '005_purchases': purchasesMigration(dialect),
   };
 }

@@ -5,10 +5,11 @@
 import { setTimeout } from 'node:timers/promises';
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
-import { subscribeDurably } from '@portico/store/pubsub';
+import { type PubSub, subscribeDurably } from '@portico/store/pubsub';
 import { openDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { categoryRoutes } from './api/categories.ts';
+import { subscribeOrderEvents } from './api/order-events.ts';
 import { productRoutes } from './api/products.ts';
 import { createReadCache } from './api/read-cache.ts';
 import { recommendationRoutes } from './api/recommendations.ts';
@@ -17,7 +18,7 @@ import type { CatalogDatabase } from './data/schema.ts';
 import { loadDemoData } from './demo-data.ts';
 import { type CategoryService, createCategoryService } from './domain/categories.ts';
 import { createProductService, type ProductService } from './domain/products.ts';
-import { createOrderHistory, type OrderHistory } from './domain/recommendations.ts';
+import { createRecommendationService } from './domain/recommendations.ts';
 import { type GraphQLServer, PRODUCT_CHANNEL, registerGraphQL } from './graphql/index.ts';
 
 export type { CatalogConfig };
@@ -26,8 +27,8 @@ export { ConfigSchema };
 export interface CatalogDeps {
   /** Token verifier override (tests pass a test issuer's). */
   verifier?: TokenVerifier;
-  /** Where recommendations read order history (default: the orders service in config). */
-  orderHistory?: OrderHistory;
+  /** Pub/sub instead of `config.pubsub` (`npm start` shares one in-process bus with orders). */
+  pubsub?: PubSub;
 }
 
 export type CatalogServer = Server & { products: ProductService; categories: CategoryService };
@@ -65,11 +66,19 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   const readCache = createReadCache({ ttlMs: config.readCacheTtlMs });
   productRoutes(server, products, readCache);
   categoryRoutes(server, categories);
-  recommendationRoutes(server, products, deps.orderHistory ?? createOrderHistory(config.orders));
-  await registerGraphQL(server, { config, database, products, categories, verifier });
+  await registerGraphQL(server, { config, database, products, categories, verifier, pubsub: deps.pubsub });
+  const { pubsub } = server as CatalogServer & GraphQLServer;
+  // Purchases come from the orders service's events, never from calling it while answering.
+  const recommendations = createRecommendationService(database, {
+    products,
+    feedLive: () => orderEvents.live,
+  });
+  const orderEvents = subscribeOrderEvents(server, pubsub, recommendations);
+  server.addHook('onClose', () => orderEvents.stop());
+  await Promise.race([orderEvents.ready, setTimeout(2000, undefined, { ref: false })]);
+  recommendationRoutes(server, recommendations);
   // A write on another instance reaches us through Redis pub/sub: forget cached reads at once, not
   // a TTL later (a gateway in front would otherwise cache the stale answer for its own, longer, TTL).
-  const { pubsub } = server as CatalogServer & GraphQLServer;
   if (pubsub.kind === 'redis') {
     const invalidation = subscribeDurably(pubsub, PRODUCT_CHANNEL, () => readCache.clear(), {
       onError: (err) =>

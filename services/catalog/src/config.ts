@@ -16,24 +16,6 @@ export const ConfigSchema = Type.Object(
       description:
         'How long another instance may serve a product read after a write elsewhere; 0 turns the read cache off',
     }),
-    orders: Type.Object(
-      {
-        url: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8003', env: 'ORDERS_URL' }),
-        timeoutMs: Type.Integer({
-          minimum: 10,
-          maximum: 10_000,
-          default: 800,
-          env: 'CATALOG_ORDERS_TIMEOUT_MS',
-          description:
-            'Budget for reading order history; past it recommendations fall back to popular products',
-        }),
-      },
-      {
-        default: {},
-        additionalProperties: false,
-        description: 'The orders service, read for recommendations',
-      },
-    ),
     auth: authSettings(),
     graphql: Type.Object(
       {

@@ -2,7 +2,7 @@
  * Demo data for the embedded default: loaded once, into an empty catalog only, in one
  * transaction, so a second start keeps whatever the first one changed.
  */
-import { type Database, uuidv7 } from '@portico/store/sql';
+import { type Database, isUniqueViolation, uuidv7 } from '@portico/store/sql';
 import type { CatalogDatabase } from './data/schema.ts';
 import { CURRENCY } from './domain/money.ts';
 
@@ -103,7 +103,18 @@ const OUT_OF_STOCK = new Set([
   'Refactoring',
 ]);
 
+/**
+ * Loads the demo catalog into an empty one. Replicas starting together may both find it empty:
+ * the one whose categories collide with the other's (unique names) leaves it to that one.
+ */
 export async function loadDemoData(database: Database<CatalogDatabase>): Promise<boolean> {
+  return fill(database).catch((err) => {
+    if (isUniqueViolation(err)) return false;
+    throw err;
+  });
+}
+
+function fill(database: Database<CatalogDatabase>): Promise<boolean> {
   return database.db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('categories').select('id').limit(1).executeTakeFirst();
     if (existing) return false;

@@ -101,3 +101,23 @@ describe('demo data', () => {
     await second.close();
   });
 });
+
+describe('demo data, two replicas starting at once on one PostgreSQL schema', {
+  skip: !process.env.TEST_DATABASE_URL && 'TEST_DATABASE_URL is not set',
+}, () => {
+  test('both start, and the catalog holds the demo data once', async () => {
+    const target = databaseTargets().at(-1)!();
+    const shared = { ...target, cleanup: async () => {} };
+    // Both may find the catalog empty; the one that loses the race must still start.
+    const [a, b] = await Promise.all([startCatalog(shared), startCatalog(shared)]);
+    try {
+      const total = (await a.server.inject({ url: '/api/v1/products' })).json().pagination.total;
+      assert.equal(total, 60);
+      assert.equal((await b.server.inject({ url: '/api/v1/categories' })).json().pagination.total, 5);
+    } finally {
+      await a.server.close();
+      await b.close();
+      await target.cleanup();
+    }
+  });
+});

@@ -1,37 +1,52 @@
 /**
  * The orders service (port 8003, the seed's `order-service`): carts and orders.
- * Prices, names and stock come from the catalog over HTTP at the moment of checkout.
+ * Prices, names and stock come from the catalog over HTTP at the moment of checkout;
+ * placed and cancelled orders are announced on pub/sub (`orders.events`).
  */
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
+import { ORDER_EVENTS_CHANNEL } from '@portico/events';
 import { createServer, type Server } from '@portico/http';
+import { createPubSub, type PubSub } from '@portico/store/pubsub';
 import { openDatabase, sql } from '@portico/store/sql';
-import { registerCartRoutes } from './api/cart.ts';
-import { registerOrderRoutes } from './api/orders.ts';
-import { type Config, ConfigSchema } from './config.ts';
-import { type CatalogClient, createCatalogClient } from './data/catalog.ts';
-import { migrations, type OrdersDb } from './data/schema.ts';
+import { migrations } from '../migrations/index.ts';
+import { cartRoutes } from './api/cart.ts';
+import { orderRoutes } from './api/orders.ts';
+import { orderEventJson } from './api/serialize.ts';
+import { type CatalogClient, createCatalogClient } from './clients/catalog.ts';
+import { ConfigSchema, type OrdersConfig } from './config.ts';
+import type { OrdersDatabase } from './data/schema.ts';
+import { type CartService, createCartService } from './domain/carts.ts';
+import { createOrderService, type OrderService } from './domain/orders.ts';
 
+export type { OrdersConfig };
 export { ConfigSchema };
 
-export interface Deps {
-  /** Token verifier to use instead of the configured issuer's JWKS (tests pass a test issuer's). */
+export interface OrdersDeps {
+  /** Token verifier override (tests pass a test issuer's). */
   verifier?: TokenVerifier;
   /** Catalog client to use instead of HTTP to `config.catalog.url`. */
   catalog?: CatalogClient;
+  /** Where order events go instead of `config.pubsub` (`npm start` shares one in-process bus). */
+  pubsub?: PubSub;
 }
 
-export async function build(config: Config, deps: Deps = {}): Promise<Server> {
-  const database = openDatabase<OrdersDb>({
+export type OrdersServer = Server & { carts: CartService; orders: OrderService };
+
+export async function build(config: OrdersConfig, deps: OrdersDeps = {}): Promise<OrdersServer> {
+  const database = openDatabase<OrdersDatabase>({
     url: config.databaseUrl,
     schema: config.databaseSchema,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
     acquireTimeoutMs: config.databaseAcquireTimeoutMs,
   });
-  await database.migrate(migrations);
-  const { db } = database;
+  try {
+    await database.migrate(migrations);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
   const catalog = deps.catalog ?? createCatalogClient(config.catalog);
-
-  const server = await createServer({
+  const server = (await createServer({
     name: 'orders',
     description: 'Carts and orders: checkout prices from the catalog, order state machine, ownership.',
     tags: {
@@ -40,17 +55,35 @@ export async function build(config: Config, deps: Deps = {}): Promise<Server> {
     },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
-    health: { database: () => sql`select 1`.execute(db) },
+    health: { database: () => sql`select 1`.execute(database.db) },
+  })) as OrdersServer;
+  const pubsub =
+    deps.pubsub ??
+    createPubSub({
+      url: config.pubsub.redisUrl || undefined,
+      keyPrefix: config.pubsub.keyPrefix,
+      onError: (err) => server.log.warn({ err }, 'pub/sub error'),
+    });
+  const carts = createCartService(database, catalog);
+  const orders = createOrderService(database, {
+    carts,
+    catalog,
+    // At most once, after the commit: a lost event costs a recommendation, never an order.
+    publish: (event) =>
+      void pubsub.publish(ORDER_EVENTS_CHANNEL, orderEventJson(event)).catch((err) => {
+        server.log.warn({ err, order: event.orderId }, 'could not announce an order event');
+      }),
   });
-  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'orders' }));
-  enforceAccess(server, verifier);
-  const context = { db, catalog };
-  registerCartRoutes(server, context);
-  registerOrderRoutes(server, context);
-
+  server.decorate('carts', carts);
+  server.decorate('orders', orders);
   server.addHook('onClose', async () => {
+    if (!deps.pubsub) await pubsub.close();
     await catalog.close();
     await database.close();
   });
+  const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'orders' }));
+  enforceAccess(server, verifier);
+  cartRoutes(server, carts);
+  orderRoutes(server, orders);
   return server;
 }

@@ -22,8 +22,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    pubsub: Type.Object(
+      {
+        redisUrl: Type.String({
+          default: '',
+          env: 'REDIS_URL',
+          description:
+            'Where placed and cancelled orders are announced (the catalog keeps purchase history from them): empty is in-process, redis://… reaches every catalog instance',
+        }),
+        keyPrefix: Type.String({ default: 'portico:', env: 'PUBSUB_KEY_PREFIX' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );
 
-export type Config = Static<typeof ConfigSchema>;
+export type OrdersConfig = Static<typeof ConfigSchema>;

@@ -1,34 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
+import { ORDER_EVENTS_CHANNEL, OrderEvent } from '@portico/events';
 import type { Server } from '@portico/http';
+import { createMemoryPubSub, type PubSub } from '@portico/store/pubsub';
 import { databaseTargets } from '@portico/store/testing';
-import { bearer, buildOrders } from './support/app.ts';
-import { type FakeCatalog, startFakeCatalog } from './support/fake-catalog.ts';
-
-const PRODUCTS = [
-  {
-    id: '01900000-0000-7000-8000-00000000b00c',
-    name: 'Book',
-    price: 19.99,
-    category_id: 'c-books',
-    in_stock: true,
-  },
-  {
-    id: '01900000-0000-7000-8000-0000000000e2',
-    name: 'Pen',
-    price: 0.1,
-    category_id: 'c-office',
-    in_stock: true,
-  },
-  {
-    id: '01900000-0000-7000-8000-00000000a3b0',
-    name: 'Lamp',
-    price: 45,
-    category_id: 'c-home',
-    in_stock: false,
-  },
-];
+import { Compile } from 'typebox/compile';
+import { type FakeCatalog, PRODUCTS, startFakeCatalog } from './support/fake-catalog.ts';
+import { bearer, buildOrders } from './support/harness.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();
@@ -36,6 +15,8 @@ for (const makeTarget of databaseTargets()) {
     let issuer: TestIssuer;
     let catalog: FakeCatalog;
     let server: Server;
+    let pubsub: PubSub;
+    const events: unknown[] = [];
     let n = 0;
     /** A fresh customer per test, so tests share one server without sharing state. */
     async function customer() {
@@ -54,10 +35,13 @@ for (const makeTarget of databaseTargets()) {
     before(async () => {
       issuer = await createTestIssuer();
       catalog = await startFakeCatalog(PRODUCTS);
-      server = await buildOrders(target, catalog.url, issuer);
+      pubsub = createMemoryPubSub();
+      await pubsub.subscribe(ORDER_EVENTS_CHANNEL, (message) => events.push(message));
+      server = await buildOrders(target, catalog.url, issuer, 5000, { pubsub });
     });
     after(async () => {
       await server.close();
+      await pubsub.close();
       await catalog.close();
       await target.cleanup();
     });
@@ -278,7 +262,6 @@ for (const makeTarget of databaseTargets()) {
 
       const list = await bob.call('GET', `/api/v1/orders?user_id=${alice.sub}`);
       assert.equal(list.statusCode, 403);
-      assert.equal((await bob.call('GET', `/api/v1/purchases?user_id=${alice.sub}`)).statusCode, 403);
       assert.equal((await bob.call('GET', `/api/v1/orders?user_id=${bob.sub}`)).json().pagination.total, 0);
 
       const admin = await issuer.sign({ sub: 'admin-1', roles: ['admin'], scope: ADMIN_SCOPES });
@@ -397,16 +380,44 @@ for (const makeTarget of databaseTargets()) {
       });
       assert.equal(late.statusCode, 409);
       assert.equal(late.json().code, 'INVALID_STATE_TRANSITION');
+    });
 
-      const bought = (await alice.call('GET', '/api/v1/purchases')).json().data;
-      assert.deepEqual(bought, [
-        { product_id: '01900000-0000-7000-8000-00000000b00c', category_id: 'c-books', quantity: 2 },
-      ]);
-      const popular = (await alice.call('GET', '/api/v1/popular-products?limit=100')).json().data;
+    test('a placed and a cancelled order are announced on orders.events, in the shape the schema gives', async () => {
+      const alice = await customer();
+      await alice.call('POST', '/api/v1/cart/items', {
+        product_id: '01900000-0000-7000-8000-00000000b00c',
+        quantity: 2,
+      });
+      const order = (await alice.call('POST', '/api/v1/orders')).json().data;
+      await alice.call('POST', `/api/v1/orders/${order.id}/cancel`);
+      const mine = events.filter((e) => (e as { order_id?: string }).order_id === order.id);
+      const valid = Compile(OrderEvent);
       assert.ok(
-        popular.some((p: { product_id: string }) => p.product_id === '01900000-0000-7000-8000-00000000b00c'),
+        mine.every((e) => valid.Check(e)),
+        JSON.stringify(mine),
       );
-      assert.deepEqual(Object.keys(popular[0]), ['product_id'], 'ids only, no volumes');
+      assert.deepEqual(
+        mine.map((e) => {
+          const { at, ...rest } = e as { at: string };
+          assert.ok(!Number.isNaN(Date.parse(at)));
+          return rest;
+        }),
+        ['order.placed', 'order.cancelled'].map((type) => ({
+          type,
+          order_id: order.id,
+          user_id: alice.sub,
+          items: [
+            { product_id: '01900000-0000-7000-8000-00000000b00c', category_id: 'c-books', quantity: 2 },
+          ],
+        })),
+      );
+      const refused = await alice.call('POST', `/api/v1/orders/${order.id}/cancel`);
+      assert.equal(refused.statusCode, 409);
+      assert.equal(
+        events.filter((e) => (e as { order_id?: string }).order_id === order.id).length,
+        2,
+        'no event for a refused change',
+      );
     });
 
     test('concurrent checkouts of one cart yield exactly one order', async () => {

@@ -79,4 +79,4 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type Config = Static<typeof ConfigSchema>;
+export type PaymentsConfig = Static<typeof ConfigSchema>;

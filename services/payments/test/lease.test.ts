@@ -11,17 +11,18 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Database, openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
+import { migrations } from '../migrations/index.ts';
 import { type Lease, sqlLease } from '../src/data/lease.ts';
-import { migrations, type PaymentsDb } from '../src/data/schema.ts';
+import type { PaymentsDatabase } from '../src/data/schema.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();
   describe(`order-sync lease (${target.name})`, () => {
     const file = join(tmpdir(), `portico-lease-${randomBytes(6).toString('hex')}.db`);
     const url = target.name === 'sqlite' ? `sqlite:${file}` : target.url;
-    const opened: Database<PaymentsDb>[] = [];
+    const opened: Database<PaymentsDatabase>[] = [];
     const replica = async (ttlMs: number, name = 'order-sync') => {
-      const database = openDatabase<PaymentsDb>({ url, schema: target.schema, poolSize: 2 });
+      const database = openDatabase<PaymentsDatabase>({ url, schema: target.schema, poolSize: 2 });
       opened.push(database);
       await database.migrate(migrations);
       return sqlLease(database.db, database.dialect, {

@@ -3,6 +3,7 @@
  * service. Prints where to go once every service listens; Ctrl-C closes them all.
  */
 import { ConfigError, dataDir, loadConfig } from '@portico/config';
+import { createMemoryPubSub, type PubSub } from '@portico/store/pubsub';
 import type { FastifyInstance } from 'fastify';
 import { banner, type DemoLogin } from './banner.ts';
 import { provideEmbeddedSecrets } from './secrets.ts';
@@ -23,6 +24,10 @@ process.once('SIGTERM', () => void stop(0));
 // Before the services' modules load: their config defaults read these variables.
 provideEmbeddedSecrets(dataDir);
 const { services } = await import('./services.ts');
+// Services exchange events on pub/sub (orders → catalog). In one process without Redis they
+// share one in-process bus; with REDIS_URL each connects to Redis itself.
+const bus: PubSub | undefined = process.env.REDIS_URL ? undefined : createMemoryPubSub();
+type Build = (config: unknown, deps: { pubsub?: PubSub }) => Promise<FastifyInstance>;
 
 for (const { name, module } of services) {
   let port = 0;
@@ -38,7 +43,7 @@ for (const { name, module } of services) {
       ...process.env,
     };
     const config = loadConfig(name, module.ConfigSchema, { env });
-    const server = await module.build(config);
+    const server = await (module.build as Build)(config, bus ? { pubsub: bus } : {});
     started.push(server);
     const { host, operatorPort, operatorHost } = config as {
       host: string;

@@ -107,8 +107,6 @@ for (const store of stores) {
             databaseUrl: 'sqlite::memory:',
             logLevel: 'silent',
             demoData: false,
-            // Nothing listens on port 9: reads of orders fail fast.
-            orders: { url: 'http://127.0.0.1:9', timeoutMs: 100 },
             auth,
           } as never,
         }),

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type DeepPartial, loadConfig, type TSchema } from '@portico/config';
 import type { ServiceModule } from '@portico/http';
 import { freePort } from '@portico/http/testing';
+import { createMemoryPubSub } from '@portico/store/pubsub';
 import { openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import type { FastifyInstance } from 'fastify';
@@ -43,6 +44,8 @@ for (const makeTarget of databaseTargets()) {
         : { databaseUrl: target.url, databaseSchema: `${target.schema}_${name}` };
     const tokens: Record<'alice' | 'bob' | 'admin', string> = { alice: '', bob: '', admin: '' };
     const serviceSecret = randomUUID();
+    // Orders announce what was bought on pub/sub, the catalog keeps it: one bus, as `npm start` has.
+    const bus = createMemoryPubSub();
 
     async function start(name: Name, overrides: DeepPartial<Record<string, unknown>>) {
       const module = services.find((s) => s.name === name)!.module as ServiceModule<TSchema>;
@@ -50,7 +53,8 @@ for (const makeTarget of databaseTargets()) {
         env: {},
         overrides: { port: ports[name], logLevel: 'silent', ...overrides } as never,
       });
-      const server = await module.build(config);
+      const build = module.build as (config: unknown, deps: object) => Promise<FastifyInstance>;
+      const server = await build(config, { pubsub: bus });
       await server.listen({ port: ports[name], host: '127.0.0.1' });
       running.set(name, server);
     }
@@ -107,7 +111,6 @@ for (const makeTarget of databaseTargets()) {
       await start('catalog', {
         ...database('catalog'),
         auth,
-        orders: { url: url('orders') },
         readCacheTtlMs: 0,
       });
       await start('orders', {
@@ -226,6 +229,10 @@ for (const makeTarget of databaseTargets()) {
       const text = JSON.stringify(dashboard.body);
       assert.ok(text.includes(orderId), 'the dashboard lists the order');
       assert.match(text, /"status":"paid"/);
+      // The catalog heard of the order: alice's recommendations now come from what she bought.
+      const recommendations = await api('GET', '/api/v1/recommendations', 'alice');
+      assert.equal(recommendations.status, 200);
+      assert.deepEqual(recommendations.body.meta, { personalised: true, degraded: false });
     });
 
     test('another customer cannot see, pay or cancel that order', async () => {

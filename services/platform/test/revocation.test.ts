@@ -23,7 +23,7 @@ const calls = [
     service: 'catalog',
     path: '/api/v1/recommendations',
     scope: 'catalog:read',
-    settings: { demoData: false, orders: elsewhere },
+    settings: { demoData: false },
   },
   { service: 'users', path: '/api/v1/users/me', scope: 'users:read', settings: {} },
   { service: 'orders', path: '/api/v1/orders', scope: 'orders:read', settings: { catalog: elsewhere } },

@@ -187,6 +187,35 @@ describe('scale-out: many replicas behind HAProxy on PostgreSQL and Redis', {
     assert.deepEqual(again.body, first.body);
   });
 
+  test('an order reaches the catalogs over Redis pub/sub: recommendations come from it on either replica', async () => {
+    const { accessToken } = fixture.alice;
+    const added = await api(deployment, 'POST', '/api/v1/cart/items', accessToken, {
+      product_id: fixture.productId,
+      quantity: 1,
+    });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    assert.equal((await api(deployment, 'POST', '/api/v1/orders', accessToken)).status, 201);
+    for (const replica of ['catalog-1', 'catalog-2']) {
+      const ask = () =>
+        api(
+          deployment,
+          'GET',
+          '/api/v1/recommendations',
+          accessToken,
+          undefined,
+          {},
+          deployment.replicaUrl(replica),
+        );
+      const deadline = Date.now() + 10_000;
+      let meta = (await ask()).body.meta;
+      while (!meta?.personalised && Date.now() < deadline) {
+        await sleep(100);
+        meta = (await ask()).body.meta;
+      }
+      assert.deepEqual(meta, { personalised: true, degraded: false }, replica);
+    }
+  });
+
   test('one payments replica runs the sync loop; when it dies the other takes over', async (t) => {
     const held = async (replica: string) => {
       const res = await fetch(`${deployment.operatorUrl(replica)}/metrics`);

@@ -1,14 +1,13 @@
 /**
  * GET /api/v1/recommendations?user_id= — as the seed's dashboard calls it. Your own
- * unless you are an admin (403 otherwise); the order history behind it is read from
- * the orders service with your token.
+ * unless you are an admin (403 otherwise); the purchases behind it are the catalog's own
+ * copy, kept from the orders service's events.
  */
 import { type AccessClaims, isAdmin, needs } from '@portico/auth';
 import type { Server } from '@portico/http';
 import { commonErrors } from '@portico/problem';
 import Type from 'typebox';
-import type { ProductService } from '../domain/products.ts';
-import { type OrderHistory, recommend } from '../domain/recommendations.ts';
+import type { RecommendationService } from '../domain/recommendations.ts';
 import { Problem, ProductOut } from './schemas.ts';
 import { productJson } from './serialize.ts';
 
@@ -26,7 +25,7 @@ const Recommended = Type.Object({
   links: Type.Object({ self: Type.String(), actions: Type.String() }),
 });
 
-export function recommendationRoutes(server: Server, products: ProductService, history: OrderHistory) {
+export function recommendationRoutes(server: Server, recommendations: RecommendationService) {
   server.get(
     '/api/v1/recommendations',
     {
@@ -35,7 +34,7 @@ export function recommendationRoutes(server: Server, products: ProductService, h
         tags: ['recommendations'],
         summary: 'Products to recommend to a user',
         description:
-          'In-stock products from the categories the user ordered from, else popular in-stock products. `meta.degraded` is true when order history could not be read in time.',
+          'In-stock products from the categories the user ordered from, else popular in-stock products. `meta.degraded` is true while the feed of orders is not live (recent orders may be missing).',
         querystring: Query,
         response: {
           200: Type.Object({
@@ -55,12 +54,7 @@ export function recommendationRoutes(server: Server, products: ProductService, h
       if (userId !== auth.sub && !isAdmin(auth)) {
         throw commonErrors.FORBIDDEN("Only admins may read another user's recommendations");
       }
-      const result = await recommend(products, history, {
-        userId,
-        authorization: request.headers.authorization!,
-        limit: request.query.limit,
-        requestId: request.id,
-      });
+      const result = await recommendations.recommend(userId, request.query.limit);
       reply.header('cache-control', 'private, no-store');
       return {
         data: result.items.map(({ product, reason }) => ({

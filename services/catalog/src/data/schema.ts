@@ -27,8 +27,21 @@ export interface ProductCountsTable {
   n: number;
 }
 
+/** What customers bought, from the orders service's events: recommendations read it. */
+export interface PurchasesTable {
+  order_id: string;
+  product_id: string;
+  user_id: string;
+  category_id: string | null;
+  quantity: number;
+  /** boolean on PostgreSQL, 0/1 on SQLite. */
+  cancelled: boolean | number;
+  ordered_at: string;
+}
+
 export interface CatalogDatabase {
   categories: CategoriesTable;
   products: ProductsTable;
   product_counts: ProductCountsTable;
+  purchases: PurchasesTable;
 }

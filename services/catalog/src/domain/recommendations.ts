@@ -4,74 +4,23 @@
  * then popular in-stock products, then any in-stock products. Never an out-of-stock or
  * deleted product: every candidate is read from the catalog's own tables at answer time.
  *
- * Order history comes from the orders service over HTTP with the caller's own token
- * (so its ownership rules apply) and a short time budget; the catalog never reads the
- * orders service's tables. If the orders service is slow or down, the answer is the
- * popular fallback, marked `degraded`.
+ * What customers bought is the catalog's own copy, kept from the orders service's events
+ * (`orders.events` on the store's pub/sub: an order placed, an order cancelled), so answering
+ * never waits on the orders service. While that feed is not live (pub/sub unreachable) recent
+ * orders may be missing: the answer says so (`degraded`).
  */
+import type { Database } from '@portico/store/sql';
+import { purchasesTable } from '../data/purchases.ts';
+import type { CatalogDatabase } from '../data/schema.ts';
 import type { Product, ProductService } from './products.ts';
 
-export interface Purchase {
-  productId: string;
-  categoryId: string | null;
-  quantity: number;
-}
-
-export interface OrderHistory {
-  /** What the user ordered, most-bought first. */
-  purchases(userId: string, authorization: string, requestId?: string): Promise<Purchase[]>;
-  /** Product ids ranked by units ordered across all customers. */
-  popular(authorization: string, limit: number, requestId?: string): Promise<string[]>;
-}
-
-export function createOrderHistory(options: { url: string; timeoutMs: number }): OrderHistory {
-  const base = options.url.replace(/\/+$/, '');
-  async function get(
-    path: string,
-    query: Record<string, string>,
-    authorization: string,
-    requestId?: string,
-  ): Promise<unknown[]> {
-    // URLSearchParams encodes any string (a lone surrogate becomes U+FFFD) and never throws.
-    const res = await fetch(`${base}${path}?${new URLSearchParams(query)}`, {
-      headers: {
-        accept: 'application/json',
-        authorization,
-        ...(requestId ? { 'x-request-id': requestId } : {}),
-      },
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      throw new Error(`orders answered ${res.status} for ${path}`);
-    }
-    const body = (await res.json()) as { data?: unknown };
-    if (!Array.isArray(body.data)) throw new Error(`orders sent no list for ${path}`);
-    return body.data;
-  }
-  return {
-    async purchases(userId, authorization, requestId) {
-      const rows = await get('/api/v1/purchases', { user_id: userId }, authorization, requestId);
-      return rows.flatMap((row) => {
-        const r = row as { product_id?: unknown; category_id?: unknown; quantity?: unknown };
-        if (typeof r.product_id !== 'string') return [];
-        return [
-          {
-            productId: r.product_id,
-            categoryId: typeof r.category_id === 'string' ? r.category_id : null,
-            quantity: typeof r.quantity === 'number' ? r.quantity : 1,
-          },
-        ];
-      });
-    },
-    async popular(authorization, limit, requestId) {
-      const rows = await get('/api/v1/popular-products', { limit: String(limit) }, authorization, requestId);
-      return rows.flatMap((row) => {
-        const id = (row as { product_id?: unknown }).product_id;
-        return typeof id === 'string' ? [id] : [];
-      });
-    },
-  };
+/** An order placed or cancelled, as the orders service announced it. */
+export interface OrderEvent {
+  type: 'order.placed' | 'order.cancelled';
+  orderId: string;
+  userId: string;
+  at: string;
+  items: Array<{ productId: string; categoryId: string | null; quantity: number }>;
 }
 
 export interface Recommendation {
@@ -81,71 +30,86 @@ export interface Recommendation {
 
 export interface Recommendations {
   items: Recommendation[];
-  /** False when the order history could not be read and the answer fell back to popular products. */
+  /** True when some picks come from the categories the user ordered from. */
   personalised: boolean;
+  /** True while the order events feed is not live: recent orders may be missing. */
   degraded: boolean;
 }
 
-export interface RecommendInput {
-  userId: string;
-  authorization: string;
-  limit: number;
-  requestId?: string;
-}
+export type RecommendationService = ReturnType<typeof createRecommendationService>;
 
-export async function recommend(
-  products: ProductService,
-  history: OrderHistory,
-  input: RecommendInput,
-): Promise<Recommendations> {
-  const { limit } = input;
-  const [bought, popular] = await Promise.allSettled([
-    history.purchases(input.userId, input.authorization, input.requestId),
-    history.popular(input.authorization, limit * 2, input.requestId),
-  ]);
-  const purchases = bought.status === 'fulfilled' ? bought.value : [];
-  const seen = new Set(purchases.map((p) => p.productId));
-  const picks: Recommendation[] = [];
-  const take = (product: Product, reason: Recommendation['reason']) => {
-    if (picks.length >= limit || seen.has(product.id) || !product.inStock) return;
-    seen.add(product.id);
-    picks.push({ product, reason });
-  };
+export function createRecommendationService(
+  database: Database<CatalogDatabase>,
+  deps: { products: ProductService; feedLive: () => boolean },
+) {
+  const purchases = purchasesTable(database.db, database.dialect);
+  const { products } = deps;
 
-  // Categories by units ordered; their in-stock products taken in turns, best category first.
-  const weight = new Map<string, number>();
-  for (const p of purchases) {
-    if (p.categoryId !== null) weight.set(p.categoryId, (weight.get(p.categoryId) ?? 0) + p.quantity);
-  }
-  const categories = [...weight.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .map(([id]) => id);
-  if (categories.length > 0) {
-    const lists = await Promise.all(
-      categories
-        .slice(0, 5)
-        .map((categoryId) => products.list({ categoryId, inStock: true, limit: limit + seen.size })),
-    );
-    for (let i = 0; picks.length < limit && lists.some((list) => i < list.length); i++) {
-      for (const list of lists) if (list[i]) take(list[i]!, 'ordered_category');
-    }
-  }
-
-  if (picks.length < limit && popular.status === 'fulfilled' && popular.value.length > 0) {
-    const found = new Map((await products.getMany(popular.value)).map((p) => [p.id, p]));
-    for (const id of popular.value) {
-      const product = found.get(id);
-      if (product) take(product, 'popular');
-    }
-  }
-  if (picks.length < limit) {
-    for (const product of await products.list({ inStock: true, limit: limit + seen.size })) {
-      take(product, 'in_stock');
-    }
-  }
   return {
-    items: picks,
-    personalised: picks.some((p) => p.reason === 'ordered_category'),
-    degraded: bought.status === 'rejected',
+    /** Keeps what an order event says; hearing one twice changes nothing. */
+    async record(event: OrderEvent): Promise<void> {
+      const rows = event.items.map((item) => ({
+        order_id: event.orderId,
+        product_id: item.productId,
+        user_id: event.userId,
+        category_id: item.categoryId,
+        quantity: item.quantity,
+        cancelled: false,
+        ordered_at: event.at,
+      }));
+      if (event.type === 'order.placed') await purchases.placed(rows);
+      else await purchases.cancelled(rows);
+    },
+
+    async recommend(userId: string, limit: number): Promise<Recommendations> {
+      const [bought, popular] = await Promise.all([
+        purchases.byUser(userId, 200),
+        purchases.popular(limit * 2),
+      ]);
+      const seen = new Set(bought.map((p) => p.productId));
+      const picks: Recommendation[] = [];
+      const take = (product: Product, reason: Recommendation['reason']) => {
+        if (picks.length >= limit || seen.has(product.id) || !product.inStock) return;
+        seen.add(product.id);
+        picks.push({ product, reason });
+      };
+
+      // Categories by units ordered; their in-stock products taken in turns, best category first.
+      const weight = new Map<string, number>();
+      for (const p of bought) {
+        if (p.categoryId !== null) weight.set(p.categoryId, (weight.get(p.categoryId) ?? 0) + p.quantity);
+      }
+      const categories = [...weight.entries()]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .map(([id]) => id);
+      if (categories.length > 0) {
+        const lists = await Promise.all(
+          categories
+            .slice(0, 5)
+            .map((categoryId) => products.list({ categoryId, inStock: true, limit: limit + seen.size })),
+        );
+        for (let i = 0; picks.length < limit && lists.some((list) => i < list.length); i++) {
+          for (const list of lists) if (list[i]) take(list[i]!, 'ordered_category');
+        }
+      }
+
+      if (picks.length < limit && popular.length > 0) {
+        const found = new Map((await products.getMany(popular)).map((p) => [p.id, p]));
+        for (const id of popular) {
+          const product = found.get(id);
+          if (product) take(product, 'popular');
+        }
+      }
+      if (picks.length < limit) {
+        for (const product of await products.list({ inStock: true, limit: limit + seen.size })) {
+          take(product, 'in_stock');
+        }
+      }
+      return {
+        items: picks,
+        personalised: picks.some((p) => p.reason === 'ordered_category'),
+        degraded: !deps.feedLive(),
+      };
+    },
   };
 }

@@ -24,17 +24,21 @@ export interface GraphQLOptions {
   products: ProductService;
   categories: CategoryService;
   verifier: TokenVerifier;
+  /** Used instead of one made from `config.pubsub`; the caller closes it. */
+  pubsub?: PubSub;
 }
 
 export type GraphQLServer = Server & { pubsub: PubSub };
 
 export async function registerGraphQL(server: Server, options: GraphQLOptions): Promise<void> {
   const { graphql, pubsub: pubsubConfig } = options.config;
-  const pubsub = createPubSub({
-    url: pubsubConfig.redisUrl || undefined,
-    keyPrefix: pubsubConfig.keyPrefix,
-    onError: (err) => server.log.warn({ err }, 'pub/sub error'),
-  });
+  const pubsub =
+    options.pubsub ??
+    createPubSub({
+      url: pubsubConfig.redisUrl || undefined,
+      keyPrefix: pubsubConfig.keyPrefix,
+      onError: (err) => server.log.warn({ err }, 'pub/sub error'),
+    });
   const stopPublishing = options.products.subscribe((event) => {
     pubsub.publish(PRODUCT_CHANNEL, event).catch((err) => {
       server.log.error({ err, product: event.product.id }, 'could not publish a product event');
@@ -43,7 +47,7 @@ export async function registerGraphQL(server: Server, options: GraphQLOptions): 
   server.decorate('pubsub', pubsub);
   server.addHook('onClose', async () => {
     stopPublishing();
-    await pubsub.close();
+    if (!options.pubsub) await pubsub.close();
   });
   if (!graphql.enabled) return;
 

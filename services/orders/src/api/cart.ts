@@ -1,11 +1,11 @@
 /** /api/v1/cart: the caller's own cart (the `add_to_cart` action of the catalog points here). */
 import { needs } from '@portico/auth';
-import { Type } from '@portico/config';
-import type { Server } from '@portico/http';
-import { etagFor, isFresh, notModified } from '@portico/http';
-import { addItem, type Cart, getCart, MAX_QUANTITY, removeItem, setQuantity } from '../domain/cart.ts';
-import { type Context, callerOf } from './context.ts';
-import { CartItemSchema, CartSchema, cartItemView, cartView, ProblemSchema } from './schemas.ts';
+import { etagFor, isFresh, notModified, type Server } from '@portico/http';
+import Type from 'typebox';
+import { type Cart, type CartService, MAX_QUANTITY } from '../domain/carts.ts';
+import { callerOf } from './caller.ts';
+import { CartItemSchema, CartSchema, ProblemSchema } from './schemas.ts';
+import { cartItemJson, cartJson } from './serialize.ts';
 
 const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
 const ItemParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -16,7 +16,7 @@ export function cartEtag(cart: Cart): string {
   return etagFor('cart', cart.userId, cart.version);
 }
 
-export function registerCartRoutes(server: Server, { db, catalog }: Context) {
+export function cartRoutes(server: Server, carts: CartService) {
   server.get(
     '/api/v1/cart',
     {
@@ -28,11 +28,11 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request, reply) => {
-      const cart = await getCart(db, callerOf(request).userId);
+      const cart = await carts.get(callerOf(request).userId);
       const etag = cartEtag(cart);
       reply.header('etag', etag).header('cache-control', 'private, no-cache');
       if (isFresh(request, etag)) return notModified(reply);
-      return cartView(cart);
+      return cartJson(cart);
     },
   );
 
@@ -61,13 +61,13 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request, reply) => {
-      const { item, created } = await addItem(db, catalog, {
+      const { item, created } = await carts.add({
         userId: callerOf(request).userId,
         productId: request.body.product_id,
         quantity: request.body.quantity ?? 1,
         requestId: request.id,
       });
-      const view = cartItemView(item);
+      const view = cartItemJson(item);
       if (created) reply.code(201).header('location', view.links.self);
       return { data: view };
     },
@@ -86,8 +86,12 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const item = await setQuantity(db, callerOf(request).userId, request.params.id, request.body.quantity);
-      return { data: cartItemView(item) };
+      const item = await carts.setQuantity(
+        callerOf(request).userId,
+        request.params.id,
+        request.body.quantity,
+      );
+      return { data: cartItemJson(item) };
     },
   );
 
@@ -103,7 +107,7 @@ export function registerCartRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request, reply) => {
-      await removeItem(db, callerOf(request).userId, request.params.id);
+      await carts.remove(callerOf(request).userId, request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -1,38 +1,21 @@
 /**
  * /api/v1/orders: checkout, read, list, cancel; fulfil for admins; mark-paid for the
- * payments service (a token with the `orders:pay` scope); /api/v1/purchases feeds the
- * catalog's recommendations.
+ * payments service (a token with the `orders:pay` scope).
  */
 import { needs } from '@portico/auth';
-import { Type } from '@portico/config';
 import { checkPreconditions, type Server } from '@portico/http';
-import {
-  cancelOrder,
-  checkout,
-  fulfilOrder,
-  getOrder,
-  listOrders,
-  markPaid,
-  popularProducts,
-  purchases,
-} from '../domain/orders.ts';
-import { errors } from '../errors.ts';
+import Type from 'typebox';
+import type { OrderService } from '../domain/orders.ts';
+import { callerOf } from './caller.ts';
 import { cartEtag } from './cart.ts';
-import { type Context, callerOf } from './context.ts';
-import { OrderEnvelope, OrderListSchema, OrderStatusSchema, orderView, ProblemSchema } from './schemas.ts';
+import { OrderEnvelope, OrderListSchema, OrderStatusSchema, ProblemSchema } from './schemas.ts';
+import { orderEnvelope, orderJson } from './serialize.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const UserId = Type.String({ minLength: 1, maxLength: 200 });
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
 
-/** The user whose data is asked for: your own unless you are an admin. */
-function subjectOf(caller: { userId: string; admin: boolean }, asked: string | undefined) {
-  if (asked === undefined || asked === caller.userId) return asked ?? caller.userId;
-  if (!caller.admin) throw errors.FORBIDDEN_USER("Only admins may read another user's orders");
-  return asked;
-}
-
-export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
+export function orderRoutes(server: Server, orders: OrderService) {
   server.post(
     '/api/v1/orders',
     {
@@ -52,14 +35,11 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request, reply) => {
-      const order = await checkout(db, catalog, callerOf(request).userId, request.id, (cart) =>
+      const order = await orders.checkout(callerOf(request).userId, request.id, (cart) =>
         checkPreconditions(request, cartEtag(cart)),
       );
-      const view = orderView(order);
-      return reply
-        .code(201)
-        .header('location', view.links.self)
-        .send({ data: view, links: { self: view.links.self } });
+      const body = orderEnvelope(order);
+      return reply.code(201).header('location', body.links.self).send(body);
     },
   );
 
@@ -84,13 +64,13 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const caller = callerOf(request);
       const { page, limit, status } = request.query;
-      const userId =
-        request.query.user_id === undefined && caller.admin
-          ? undefined
-          : subjectOf(caller, request.query.user_id);
-      const { orders, total } = await listOrders(db, { userId, status, page, limit });
+      const { orders: found, total } = await orders.list(callerOf(request), {
+        userId: request.query.user_id,
+        status,
+        page,
+        limit,
+      });
       const link = (p: number) => {
         const qs = new URLSearchParams();
         if (request.query.user_id !== undefined) qs.set('user_id', request.query.user_id);
@@ -101,7 +81,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       };
       const hasNext = page * limit < total;
       return {
-        data: orders.map(orderView),
+        data: found.map(orderJson),
         pagination: { page, per_page: limit, total, has_next: hasNext, has_previous: page > 1 },
         links: {
           self: link(page),
@@ -124,8 +104,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const view = orderView(await getOrder(db, request.params.id, callerOf(request)));
-      return { data: view, links: { self: view.links.self } };
+      return orderEnvelope(await orders.get(request.params.id, callerOf(request)));
     },
   );
 
@@ -141,8 +120,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const view = orderView(await cancelOrder(db, request.params.id, callerOf(request)));
-      return { data: view, links: { self: view.links.self } };
+      return orderEnvelope(await orders.cancel(request.params.id, callerOf(request)));
     },
   );
 
@@ -158,8 +136,7 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const view = orderView(await fulfilOrder(db, request.params.id, callerOf(request)));
-      return { data: view, links: { self: view.links.self } };
+      return orderEnvelope(await orders.fulfil(request.params.id, callerOf(request)));
     },
   );
 
@@ -184,75 +161,12 @@ export function registerOrderRoutes(server: Server, { db, catalog }: Context) {
       },
     },
     async (request) => {
-      const { order } = await markPaid(db, request.params.id, {
+      const { order } = await orders.markPaid(request.params.id, {
         paymentId: request.body.payment_id,
         amountMinor: request.body.amount_minor,
         currency: request.body.currency,
       });
-      const view = orderView(order);
-      return { data: view, links: { self: view.links.self } };
-    },
-  );
-
-  server.get(
-    '/api/v1/popular-products',
-    {
-      config: { access: needs('orders:read') },
-      schema: {
-        tags: ['orders'],
-        description: 'Products ranked by units ordered across all customers (ids only, no volumes).',
-        querystring: Type.Object(
-          { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({ data: Type.Array(Type.Object({ product_id: Type.String() })) }),
-          ...problems,
-        },
-      },
-    },
-    async (request) => {
-      const ids = await popularProducts(db, request.query.limit);
-      return { data: ids.map((product_id) => ({ product_id })) };
-    },
-  );
-
-  server.get(
-    '/api/v1/purchases',
-    {
-      config: { access: needs('orders:read') },
-      schema: {
-        tags: ['orders'],
-        description:
-          'Products a user has ordered (cancelled orders excluded), most-bought first. Your own unless you are an admin.',
-        querystring: Type.Object(
-          { user_id: Type.Optional(UserId), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({
-            data: Type.Array(
-              Type.Object({
-                product_id: Type.String(),
-                category_id: Type.Union([Type.String(), Type.Null()]),
-                quantity: Type.Integer(),
-              }),
-            ),
-          }),
-          ...problems,
-        },
-      },
-    },
-    async (request) => {
-      const userId = subjectOf(callerOf(request), request.query.user_id);
-      const rows = await purchases(db, userId, request.query.limit);
-      return {
-        data: rows.map((row) => ({
-          product_id: row.productId,
-          category_id: row.categoryId,
-          quantity: row.quantity,
-        })),
-      };
+      return orderEnvelope(order);
     },
   );
 }

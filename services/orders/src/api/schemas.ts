@@ -1,19 +1,17 @@
-/** Wire shapes of the orders API: they validate, serialise, and document (OpenAPI). */
-import { Type } from '@portico/config';
-import { toDecimal as fromMinor } from '@portico/money';
-import type { CartItemRow, OrderItemRow } from '../data/schema.ts';
-import type { Cart } from '../domain/cart.ts';
-import type { Order } from '../domain/orders.ts';
+/**
+ * Wire shapes of the orders service: they validate, serialise, and document (OpenAPI). Other
+ * services check what they read from orders against these (`@portico/orders/schemas`), so
+ * this file imports nothing but TypeBox and the common Problem schema.
+ */
+import { ProblemSchema } from '@portico/http';
+import Type from 'typebox';
+
+export { ProblemSchema };
 
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const Amount = Type.Number({ description: 'Decimal amount with two decimals, e.g. 19.99' });
 const Minor = Type.Integer({ description: 'The same amount in minor units (cents), e.g. 1999' });
-
-export const ProblemSchema = Type.Object(
-  { type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String() },
-  { additionalProperties: true },
-);
 
 export const CartItemSchema = Type.Object({
   id: Type.String(),
@@ -99,76 +97,3 @@ export const OrderListSchema = Type.Object({
     previous: Type.Union([Type.String(), Type.Null()]),
   }),
 });
-
-export function cartItemView(item: CartItemRow) {
-  const lineTotal = item.unit_price_minor * item.quantity;
-  return {
-    id: item.id,
-    product_id: item.product_id,
-    name: item.name,
-    unit_price: fromMinor(item.unit_price_minor),
-    unit_price_minor: item.unit_price_minor,
-    currency: item.currency,
-    quantity: item.quantity,
-    line_total: fromMinor(lineTotal),
-    line_total_minor: lineTotal,
-    added_at: item.added_at,
-    links: {
-      self: `/api/v1/cart/items/${item.id}`,
-      product: `/api/v1/products/${encodeURIComponent(item.product_id)}`,
-    },
-  };
-}
-
-export function cartView(cart: Cart) {
-  const subtotal = cart.items.reduce((sum, item) => sum + item.unit_price_minor * item.quantity, 0);
-  return {
-    data: {
-      user_id: cart.userId,
-      version: cart.version,
-      currency: cart.items[0]?.currency ?? null,
-      items: cart.items.map(cartItemView),
-      item_count: cart.items.reduce((sum, item) => sum + item.quantity, 0),
-      subtotal: fromMinor(subtotal),
-      subtotal_minor: subtotal,
-      updated_at: cart.updatedAt,
-    },
-    links: { self: '/api/v1/cart', checkout: '/api/v1/orders' },
-  };
-}
-
-function orderItemView(item: OrderItemRow) {
-  return {
-    product_id: item.product_id,
-    category_id: item.category_id,
-    name: item.name,
-    unit_price: fromMinor(item.unit_price_minor),
-    unit_price_minor: item.unit_price_minor,
-    quantity: item.quantity,
-    line_total: fromMinor(item.line_total_minor),
-    line_total_minor: item.line_total_minor,
-  };
-}
-
-export function orderView(order: Order) {
-  const self = `/api/v1/orders/${order.id}`;
-  return {
-    id: order.id,
-    user_id: order.user_id,
-    status: order.status,
-    currency: order.currency,
-    total: fromMinor(order.total_minor),
-    total_minor: order.total_minor,
-    items: order.items.map(orderItemView),
-    payment_id: order.payment_id,
-    created_at: order.created_at,
-    updated_at: order.updated_at,
-    paid_at: order.paid_at,
-    fulfilled_at: order.fulfilled_at,
-    cancelled_at: order.cancelled_at,
-    links: {
-      self,
-      ...(order.status === 'pending' ? { cancel: `${self}/cancel`, pay: '/api/v1/payments' } : {}),
-    },
-  };
-}

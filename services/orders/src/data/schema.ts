@@ -1,7 +1,4 @@
 /** Row types of the orders service's own tables (see migrations/). */
-import type { Migration } from '@portico/store/sql';
-import * as cartAndOrders from '../../migrations/001_cart_and_orders.ts';
-
 export interface CartsTable {
   user_id: string;
   version: number;
@@ -19,12 +16,10 @@ export interface CartItemsTable {
   added_at: string;
 }
 
-export type OrderStatus = 'pending' | 'paid' | 'fulfilled' | 'cancelled';
-
 export interface OrdersTable {
   id: string;
   user_id: string;
-  status: OrderStatus;
+  status: 'pending' | 'paid' | 'fulfilled' | 'cancelled';
   currency: string;
   total_minor: number;
   payment_id: string | null;
@@ -46,17 +41,9 @@ export interface OrderItemsTable {
   line_total_minor: number;
 }
 
-export interface OrdersDb {
+export interface OrdersDatabase {
   carts: CartsTable;
   cart_items: CartItemsTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;
 }
-
-export type CartItemRow = CartItemsTable;
-export type OrderRow = OrdersTable;
-export type OrderItemRow = OrderItemsTable;
-
-export const migrations: Record<string, Migration> = {
-  '001_cart_and_orders': cartAndOrders,
-};

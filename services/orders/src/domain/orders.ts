@@ -7,16 +7,40 @@
  *
  * Every transition is a conditional update on the state it leaves, so two racing
  * transitions cannot both win; anything else is INVALID_STATE_TRANSITION (409).
+ * A placed or cancelled order is announced (`OrderEvent`) once its transaction committed.
  */
-import type { Kysely } from '@portico/store/sql';
-import { uuidv7 } from '@portico/store/sql';
-import type { CatalogClient, CatalogProduct } from '../data/catalog.ts';
-import type { OrderItemRow, OrderRow, OrderStatus, OrdersDb } from '../data/schema.ts';
+import { type Database, uuidv7 } from '@portico/store/sql';
+import type { CatalogClient, CatalogProduct } from '../clients/catalog.ts';
+import { cartsTable } from '../data/carts.ts';
+import { type OrderItemRow, type OrderRow, type OrderStatus, ordersTable } from '../data/orders.ts';
+import type { OrdersDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
-import { type Cart, getCart } from './cart.ts';
+import type { Cart, CartService } from './carts.ts';
 
-export interface Order extends OrderRow {
-  items: OrderItemRow[];
+export type { OrderStatus };
+
+export interface OrderItem {
+  productId: string;
+  categoryId: string | null;
+  name: string;
+  unitPriceMinor: number;
+  quantity: number;
+  lineTotalMinor: number;
+}
+
+export interface Order {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  currency: string;
+  totalMinor: number;
+  paymentId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  paidAt: string | null;
+  fulfilledAt: string | null;
+  cancelledAt: string | null;
+  items: OrderItem[];
 }
 
 /** Who is asking: customers see their own orders, admins see all. */
@@ -25,173 +49,12 @@ export interface Caller {
   admin: boolean;
 }
 
-export async function checkout(
-  db: Kysely<OrdersDb>,
-  catalog: CatalogClient,
-  userId: string,
-  requestId?: string,
-  /** Throws to refuse the cart as it is now (If-Match against the cart's ETag). */
-  precondition?: (cart: Cart) => void,
-): Promise<Order> {
-  const cart = await getCart(db, userId);
-  precondition?.(cart);
-  if (cart.items.length === 0) throw errors.CART_EMPTY('The cart is empty: add products before ordering');
-
-  // Priced outside the transaction: no lock is held while the catalog is asked.
-  const products = await Promise.all(
-    cart.items.map((item) => catalog.getProduct(item.product_id, requestId)),
-  );
-  const priced = cart.items.map((item, i) => {
-    const product = products[i] as CatalogProduct | null;
-    if (!product) throw errors.PRODUCT_NOT_FOUND(`Product with id ${item.product_id} no longer exists`);
-    if (!product.inStock) throw errors.PRODUCT_OUT_OF_STOCK(`Product ${product.name} is out of stock`);
-    return { item, product };
-  });
-  const currency = priced[0]!.product.currency;
-  const odd = priced.find(({ product }) => product.currency !== currency);
-  if (odd) {
-    throw errors.CURRENCY_MISMATCH(
-      `Products priced in ${currency} and ${odd.product.currency} cannot be in one order`,
-    );
-  }
-
-  const now = new Date().toISOString();
-  const order: OrderRow = {
-    id: uuidv7(),
-    user_id: userId,
-    status: 'pending',
-    currency,
-    total_minor: 0,
-    payment_id: null,
-    created_at: now,
-    updated_at: now,
-    paid_at: null,
-    fulfilled_at: null,
-    cancelled_at: null,
-  };
-  const items: OrderItemRow[] = priced.map(({ item, product }, position) => ({
-    order_id: order.id,
-    position,
-    product_id: product.id,
-    category_id: product.categoryId,
-    name: product.name,
-    unit_price_minor: product.priceMinor,
-    quantity: item.quantity,
-    line_total_minor: product.priceMinor * item.quantity,
-  }));
-  order.total_minor = items.reduce((sum, item) => sum + item.line_total_minor, 0);
-
-  await db.transaction().execute(async (trx) => {
-    // The claim: only the checkout that still sees the version it priced goes on.
-    const claimed = await trx
-      .updateTable('carts')
-      .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
-      .where('user_id', '=', userId)
-      .where('version', '=', cart.version)
-      .executeTakeFirst();
-    if (claimed.numUpdatedRows === 0n) {
-      throw errors.CART_CHANGED(
-        'The cart changed while the order was being placed (another checkout or an edit); review it and try again',
-      );
-    }
-    await trx.insertInto('orders').values(order).execute();
-    await trx.insertInto('order_items').values(items).execute();
-    await trx.deleteFrom('cart_items').where('user_id', '=', userId).execute();
-  });
-  return { ...order, items };
-}
-
-/** The order when the caller may see it; someone else's order is "not found", never "forbidden". */
-export async function getOrder(db: Kysely<OrdersDb>, id: string, caller: Caller): Promise<Order> {
-  const order = await db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!order || (!caller.admin && order.user_id !== caller.userId)) {
-    throw errors.ORDER_NOT_FOUND(`Order with id ${id} not found`);
-  }
-  const items = await db
-    .selectFrom('order_items')
-    .selectAll()
-    .where('order_id', '=', id)
-    .orderBy('position')
-    .execute();
-  return { ...order, items };
-}
-
 export interface ListQuery {
-  /** Only this user's orders; undefined lists everyone's (admins only, checked by the caller). */
+  /** This user's orders: the caller's own unless an admin asks; an admin asking for none sees everyone's. */
   userId?: string;
   status?: OrderStatus;
   page: number;
   limit: number;
-}
-
-export async function listOrders(
-  db: Kysely<OrdersDb>,
-  query: ListQuery,
-): Promise<{ orders: Order[]; total: number }> {
-  let base = db.selectFrom('orders');
-  if (query.userId !== undefined) base = base.where('user_id', '=', query.userId);
-  if (query.status !== undefined) base = base.where('status', '=', query.status);
-  const [{ total }] = (await base.select((eb) => eb.fn.countAll<number>().as('total')).execute()) as [
-    { total: number | string },
-  ];
-  const rows = await base
-    .selectAll()
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(query.limit)
-    .offset((query.page - 1) * query.limit)
-    .execute();
-  const items =
-    rows.length === 0
-      ? []
-      : await db
-          .selectFrom('order_items')
-          .selectAll()
-          .where(
-            'order_id',
-            'in',
-            rows.map((row) => row.id),
-          )
-          .orderBy('order_id')
-          .orderBy('position')
-          .execute();
-  const byOrder = Map.groupBy(items, (item) => item.order_id);
-  return {
-    orders: rows.map((row) => ({ ...row, items: byOrder.get(row.id) ?? [] })),
-    total: Number(total),
-  };
-}
-
-export async function cancelOrder(db: Kysely<OrdersDb>, id: string, caller: Caller): Promise<Order> {
-  const current = await getOrder(db, id, caller);
-  const now = new Date().toISOString();
-  const done = await db
-    .updateTable('orders')
-    .set({ status: 'cancelled', cancelled_at: now, updated_at: now })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  if (done.numUpdatedRows === 0n) {
-    const latest = await getOrder(db, id, caller);
-    throw invalidTransition(latest.status, 'cancelled');
-  }
-  return { ...current, status: 'cancelled', cancelled_at: now, updated_at: now };
-}
-
-export async function fulfilOrder(db: Kysely<OrdersDb>, id: string, caller: Caller): Promise<Order> {
-  const current = await getOrder(db, id, caller);
-  const now = new Date().toISOString();
-  const done = await db
-    .updateTable('orders')
-    .set({ status: 'fulfilled', fulfilled_at: now, updated_at: now })
-    .where('id', '=', id)
-    .where('status', '=', 'paid')
-    .executeTakeFirst();
-  if (done.numUpdatedRows === 0n) {
-    const latest = await getOrder(db, id, caller);
-    throw invalidTransition(latest.status, 'fulfilled');
-  }
-  return { ...current, status: 'fulfilled', fulfilled_at: now, updated_at: now };
 }
 
 export interface PaymentNotice {
@@ -200,39 +63,50 @@ export interface PaymentNotice {
   currency: string;
 }
 
-/**
- * pending → paid, told by the payments service. Idempotent: the same payment again
- * answers the paid order and changes nothing; a different payment for a paid order is a 409.
- */
-export async function markPaid(
-  db: Kysely<OrdersDb>,
-  id: string,
-  payment: PaymentNotice,
-): Promise<{ order: Order; changed: boolean }> {
-  const system: Caller = { userId: '', admin: true };
-  const current = await getOrder(db, id, system);
-  if (current.payment_id !== null) {
-    if (current.payment_id === payment.paymentId) return { order: current, changed: false };
-    throw errors.ALREADY_PAID_BY_OTHER_PAYMENT(`Order ${id} is already paid by another payment`);
-  }
-  if (current.status !== 'pending') throw invalidTransition(current.status, 'paid');
-  if (payment.amountMinor !== current.total_minor || payment.currency !== current.currency) {
-    throw errors.AMOUNT_MISMATCH(
-      `Order ${id} totals ${current.total_minor} ${current.currency} (minor units); the payment is ${payment.amountMinor} ${payment.currency}`,
-    );
-  }
-  const now = new Date().toISOString();
-  const done = await db
-    .updateTable('orders')
-    .set({ status: 'paid', payment_id: payment.paymentId, paid_at: now, updated_at: now })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .where('payment_id', 'is', null)
-    .executeTakeFirst();
-  if (done.numUpdatedRows === 0n) return markPaid(db, id, payment); // lost a race: judge the new state
+/** What other services hear of an order: what was bought, by whom. */
+export interface OrderEvent {
+  type: 'order.placed' | 'order.cancelled';
+  orderId: string;
+  userId: string;
+  at: string;
+  items: Array<{ productId: string; categoryId: string | null; quantity: number }>;
+}
+
+function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
   return {
-    order: { ...current, status: 'paid', payment_id: payment.paymentId, paid_at: now, updated_at: now },
-    changed: true,
+    id: row.id,
+    userId: row.user_id,
+    status: row.status,
+    currency: row.currency,
+    totalMinor: Number(row.total_minor),
+    paymentId: row.payment_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    paidAt: row.paid_at,
+    fulfilledAt: row.fulfilled_at,
+    cancelledAt: row.cancelled_at,
+    items: items.map((item) => ({
+      productId: item.product_id,
+      categoryId: item.category_id,
+      name: item.name,
+      unitPriceMinor: Number(item.unit_price_minor),
+      quantity: item.quantity,
+      lineTotalMinor: Number(item.line_total_minor),
+    })),
+  };
+}
+
+function eventOf(type: OrderEvent['type'], order: Order, at: string): OrderEvent {
+  return {
+    type,
+    orderId: order.id,
+    userId: order.userId,
+    at,
+    items: order.items.map((item) => ({
+      productId: item.productId,
+      categoryId: item.categoryId,
+      quantity: item.quantity,
+    })),
   };
 }
 
@@ -242,50 +116,165 @@ function invalidTransition(from: OrderStatus, to: OrderStatus) {
   });
 }
 
-export interface Purchase {
-  productId: string;
-  categoryId: string | null;
-  quantity: number;
-}
+export type OrderService = ReturnType<typeof createOrderService>;
 
-/** What a user has ordered (cancelled orders excluded), most-bought first: feeds recommendations. */
-export async function purchases(db: Kysely<OrdersDb>, userId: string, limit: number): Promise<Purchase[]> {
-  const rows = await db
-    .selectFrom('order_items')
-    .innerJoin('orders', 'orders.id', 'order_items.order_id')
-    .select((eb) => [
-      'order_items.product_id',
-      'order_items.category_id',
-      eb.fn.sum<number | string>('order_items.quantity').as('quantity'),
-    ])
-    .where('orders.user_id', '=', userId)
-    .where('orders.status', '!=', 'cancelled')
-    .groupBy(['order_items.product_id', 'order_items.category_id'])
-    .orderBy('quantity', 'desc')
-    .orderBy('order_items.product_id')
-    .limit(limit)
-    .execute();
-  return rows.map((row) => ({
-    productId: row.product_id,
-    categoryId: row.category_id,
-    quantity: Number(row.quantity),
-  }));
-}
+export function createOrderService(
+  database: Database<OrdersDatabase>,
+  deps: { carts: CartService; catalog: CatalogClient; publish: (event: OrderEvent) => void },
+) {
+  const { db } = database;
+  const orders = ordersTable(db);
+  const { carts, catalog, publish } = deps;
 
-/** Products ranked by units ordered across all users (cancelled orders excluded): ids only, no volumes. */
-export async function popularProducts(db: Kysely<OrdersDb>, limit: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('order_items')
-    .innerJoin('orders', 'orders.id', 'order_items.order_id')
-    .select((eb) => [
-      'order_items.product_id',
-      eb.fn.sum<number | string>('order_items.quantity').as('units'),
-    ])
-    .where('orders.status', '!=', 'cancelled')
-    .groupBy('order_items.product_id')
-    .orderBy('units', 'desc')
-    .orderBy('order_items.product_id')
-    .limit(limit)
-    .execute();
-  return rows.map((row) => row.product_id);
+  /** The order when the caller may see it; someone else's order is "not found", never "forbidden". */
+  async function get(id: string, caller: Caller): Promise<Order> {
+    const row = await orders.byId(id);
+    if (!row || (!caller.admin && row.user_id !== caller.userId)) {
+      throw errors.ORDER_NOT_FOUND(`Order with id ${id} not found`);
+    }
+    return toOrder(row, await orders.items([id]));
+  }
+
+  /** `from` → `to`, setting `changes`; the latest state decides the error when someone else moved first. */
+  async function transition(
+    id: string,
+    caller: Caller,
+    from: OrderStatus,
+    to: OrderStatus,
+    changes: (now: string) => Partial<OrderRow>,
+  ): Promise<Order> {
+    await get(id, caller);
+    const now = new Date().toISOString();
+    const set = { ...changes(now), status: to, updated_at: now };
+    if (!(await orders.transition(id, from, set))) {
+      throw invalidTransition((await get(id, caller)).status, to);
+    }
+    return get(id, caller);
+  }
+
+  async function markPaid(id: string, payment: PaymentNotice): Promise<{ order: Order; changed: boolean }> {
+    const system: Caller = { userId: '', admin: true };
+    const current = await get(id, system);
+    if (current.paymentId !== null) {
+      if (current.paymentId === payment.paymentId) return { order: current, changed: false };
+      throw errors.ALREADY_PAID_BY_OTHER_PAYMENT(`Order ${id} is already paid by another payment`);
+    }
+    if (current.status !== 'pending') throw invalidTransition(current.status, 'paid');
+    if (payment.amountMinor !== current.totalMinor || payment.currency !== current.currency) {
+      throw errors.AMOUNT_MISMATCH(
+        `Order ${id} totals ${current.totalMinor} ${current.currency} (minor units); the payment is ${payment.amountMinor} ${payment.currency}`,
+      );
+    }
+    const now = new Date().toISOString();
+    const done = await orders.transition(
+      id,
+      'pending',
+      { status: 'paid', payment_id: payment.paymentId, paid_at: now, updated_at: now },
+      { unpaid: true },
+    );
+    if (!done) return markPaid(id, payment); // lost a race: judge the new state
+    return {
+      order: { ...current, status: 'paid', paymentId: payment.paymentId, paidAt: now, updatedAt: now },
+      changed: true,
+    };
+  }
+
+  return {
+    get,
+    markPaid,
+
+    /**
+     * The caller's cart as an order. `precondition` throws to refuse the cart as it is now
+     * (If-Match against the cart's ETag).
+     */
+    async checkout(userId: string, requestId?: string, precondition?: (cart: Cart) => void): Promise<Order> {
+      const cart = await carts.get(userId);
+      precondition?.(cart);
+      if (cart.items.length === 0) throw errors.CART_EMPTY('The cart is empty: add products before ordering');
+
+      // Priced outside the transaction: no lock is held while the catalog is asked.
+      const products = await Promise.all(
+        cart.items.map((item) => catalog.getProduct(item.productId, requestId)),
+      );
+      const priced = cart.items.map((item, i) => {
+        const product = products[i] as CatalogProduct | null;
+        if (!product) throw errors.PRODUCT_NOT_FOUND(`Product with id ${item.productId} no longer exists`);
+        if (!product.inStock) throw errors.PRODUCT_OUT_OF_STOCK(`Product ${product.name} is out of stock`);
+        return { item, product };
+      });
+      const currency = priced[0]!.product.currency;
+      const odd = priced.find(({ product }) => product.currency !== currency);
+      if (odd) {
+        throw errors.CURRENCY_MISMATCH(
+          `Products priced in ${currency} and ${odd.product.currency} cannot be in one order`,
+        );
+      }
+
+      const now = new Date().toISOString();
+      const id = uuidv7();
+      const items: OrderItemRow[] = priced.map(({ item, product }, position) => ({
+        order_id: id,
+        position,
+        product_id: product.id,
+        category_id: product.categoryId,
+        name: product.name,
+        unit_price_minor: product.priceMinor,
+        quantity: item.quantity,
+        line_total_minor: product.priceMinor * item.quantity,
+      }));
+      const row: OrderRow = {
+        id,
+        user_id: userId,
+        status: 'pending',
+        currency,
+        total_minor: items.reduce((sum, item) => sum + item.line_total_minor, 0),
+        payment_id: null,
+        created_at: now,
+        updated_at: now,
+        paid_at: null,
+        fulfilled_at: null,
+        cancelled_at: null,
+      };
+
+      await db.transaction().execute(async (trx) => {
+        const cartRows = cartsTable(trx);
+        // The claim: only the checkout that still sees the version it priced goes on.
+        if (!(await cartRows.claim(userId, cart.version, now))) {
+          throw errors.CART_CHANGED(
+            'The cart changed while the order was being placed (another checkout or an edit); review it and try again',
+          );
+        }
+        await ordersTable(trx).insert(row, items);
+        await cartRows.empty(userId);
+      });
+      const order = toOrder(row, items);
+      publish(eventOf('order.placed', order, now));
+      return order;
+    },
+
+    async list(caller: Caller, query: ListQuery): Promise<{ orders: Order[]; total: number }> {
+      const asked = query.userId;
+      if (asked !== undefined && asked !== caller.userId && !caller.admin) {
+        throw errors.FORBIDDEN_USER("Only admins may read another user's orders");
+      }
+      const userId = asked ?? (caller.admin ? undefined : caller.userId);
+      const filter = { userId, status: query.status };
+      const [total, rows] = await Promise.all([
+        orders.count(filter),
+        orders.list(filter, query.limit, (query.page - 1) * query.limit),
+      ]);
+      const items = Map.groupBy(await orders.items(rows.map((row) => row.id)), (item) => item.order_id);
+      return { orders: rows.map((row) => toOrder(row, items.get(row.id) ?? [])), total };
+    },
+
+    async cancel(id: string, caller: Caller): Promise<Order> {
+      const order = await transition(id, caller, 'pending', 'cancelled', (now) => ({ cancelled_at: now }));
+      publish(eventOf('order.cancelled', order, order.updatedAt));
+      return order;
+    },
+
+    async fulfil(id: string, caller: Caller): Promise<Order> {
+      return transition(id, caller, 'paid', 'fulfilled', (now) => ({ fulfilled_at: now }));
+    },
+  };
 }

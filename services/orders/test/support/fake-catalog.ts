@@ -27,6 +27,31 @@ export interface FakeCatalog {
   close(): Promise<void>;
 }
 
+/** Two products in stock (19.99 and 0.10) and one out of stock. */
+export const PRODUCTS: FakeProduct[] = [
+  {
+    id: '01900000-0000-7000-8000-00000000b00c',
+    name: 'Book',
+    price: 19.99,
+    category_id: 'c-books',
+    in_stock: true,
+  },
+  {
+    id: '01900000-0000-7000-8000-0000000000e2',
+    name: 'Pen',
+    price: 0.1,
+    category_id: 'c-office',
+    in_stock: true,
+  },
+  {
+    id: '01900000-0000-7000-8000-00000000a3b0',
+    name: 'Lamp',
+    price: 45,
+    category_id: 'c-home',
+    in_stock: false,
+  },
+];
+
 export async function startFakeCatalog(products: FakeProduct[]): Promise<FakeCatalog> {
   let hanging = false;
   const fake = {

@@ -11,9 +11,10 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { isProblemError, PROBLEM_CONTENT_TYPE } from '@portico/problem';
-import type { Kysely } from '@portico/store/sql';
+import type { Database } from '@portico/store/sql';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { PaymentsDb } from '../data/schema.ts';
+import { type IdempotencyKeyRow, idempotencyKeysTable } from '../data/idempotency-keys.ts';
+import type { PaymentsDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 
 export interface Outcome {
@@ -48,72 +49,85 @@ export function idempotencyKeyOf(request: FastifyRequest): string {
   return key;
 }
 
-export async function idempotent(
-  db: Kysely<PaymentsDb>,
-  leaseMs: number,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  run: () => Promise<Outcome>,
-): Promise<FastifyReply> {
-  const key = idempotencyKeyOf(request);
-  const principal = request.auth?.sub ?? '';
-  const path = request.url.split('?')[0]!;
-  const fingerprintOf = `${request.method} ${path}\n${canonical(request.body)}`;
+export interface Idempotency {
+  /** Runs `run` once per key and body; replays its answer for the same key and body. */
+  run(request: FastifyRequest, reply: FastifyReply, run: () => Promise<Outcome>): Promise<FastifyReply>;
+  /** Forgets completed keys older than `retentionHours`. */
+  purge(retentionHours: number): Promise<void>;
+}
 
-  const claimed = await claim(db, principal, key, fingerprintOf, leaseMs);
-  if (claimed !== true) {
-    if (!(await sameRequest(claimed.request_hash, fingerprintOf))) {
-      throw errors.IDEMPOTENCY_KEY_REUSED(
-        'This Idempotency-Key was already used with a different request; use a new key for a new request',
-      );
-    }
-    if (claimed.state === 'completed') {
-      return send(reply, {
-        status: claimed.response_status!,
-        headers: { ...JSON.parse(claimed.response_headers ?? '{}'), [REPLAY_HEADER]: 'true' },
-        body: JSON.parse(claimed.response_body ?? 'null'),
-      });
+export function createIdempotency(database: Database<PaymentsDatabase>, leaseMs: number): Idempotency {
+  const keys = idempotencyKeysTable(database.db);
+
+  /** true when this request now holds the key; otherwise the row that someone else holds or completed. */
+  async function claim(principal: string, key: string, text: string): Promise<true | IdempotencyKeyRow> {
+    const hash = await fingerprint(text);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = new Date();
+      const lockedUntil = new Date(now.getTime() + leaseMs).toISOString();
+      if (await keys.take(principal, key, hash, lockedUntil, now.toISOString())) return true;
+      const row = await keys.find(principal, key);
+      if (!row) continue; // released by a failed attempt in between: try to take it again
+      const expired = row.state === 'processing' && new Date(row.locked_until).getTime() < now.getTime();
+      if (!expired || !(await sameRequest(row.request_hash, text))) return row;
+      // The holder crashed (its lease ran out): take over, unless another retry just did.
+      if (await keys.takeOver(principal, key, row.locked_until, lockedUntil)) return true;
     }
     throw errors.IDEMPOTENCY_KEY_IN_USE('A request with this Idempotency-Key is still being processed', {
       headers: { 'retry-after': '1' },
     });
   }
 
-  let outcome: Outcome;
-  try {
-    outcome = await run();
-  } catch (err) {
-    if (isProblemError(err) && err.status < 500) {
-      outcome = {
-        status: err.status,
-        headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...err.headers },
-        body: err.toProblem(request.id, path),
-      };
-    } else {
-      await db
-        .deleteFrom('idempotency_keys')
-        .where('principal', '=', principal)
-        .where('key', '=', key)
-        .where('state', '=', 'processing')
-        .execute();
-      throw err;
-    }
-  }
-  await db
-    .updateTable('idempotency_keys')
-    .set({
-      state: 'completed',
-      response_status: outcome.status,
-      response_headers: JSON.stringify(outcome.headers ?? {}),
-      response_body: JSON.stringify(outcome.body),
-    })
-    .where('principal', '=', principal)
-    .where('key', '=', key)
-    .execute();
-  return send(reply, outcome);
-}
+  return {
+    async run(request, reply, run) {
+      const key = idempotencyKeyOf(request);
+      const principal = request.auth?.sub ?? '';
+      const path = request.url.split('?')[0]!;
+      const text = `${request.method} ${path}\n${canonical(request.body)}`;
 
-type KeyRow = PaymentsDb['idempotency_keys'];
+      const claimed = await claim(principal, key, text);
+      if (claimed !== true) {
+        if (!(await sameRequest(claimed.request_hash, text))) {
+          throw errors.IDEMPOTENCY_KEY_REUSED(
+            'This Idempotency-Key was already used with a different request; use a new key for a new request',
+          );
+        }
+        if (claimed.state === 'completed') {
+          return send(reply, {
+            status: claimed.response_status!,
+            headers: { ...JSON.parse(claimed.response_headers ?? '{}'), [REPLAY_HEADER]: 'true' },
+            body: JSON.parse(claimed.response_body ?? 'null'),
+          });
+        }
+        throw errors.IDEMPOTENCY_KEY_IN_USE('A request with this Idempotency-Key is still being processed', {
+          headers: { 'retry-after': '1' },
+        });
+      }
+
+      let outcome: Outcome;
+      try {
+        outcome = await run();
+      } catch (err) {
+        if (!isProblemError(err) || err.status >= 500) {
+          await keys.release(principal, key);
+          throw err;
+        }
+        outcome = {
+          status: err.status,
+          headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...err.headers },
+          body: err.toProblem(request.id, path),
+        };
+      }
+      await keys.complete(principal, key, {
+        status: outcome.status,
+        headers: JSON.stringify(outcome.headers ?? {}),
+        body: JSON.stringify(outcome.body),
+      });
+      return send(reply, outcome);
+    },
+    purge: (retentionHours) => keys.purge(new Date(Date.now() - retentionHours * 3_600_000).toISOString()),
+  };
+}
 
 /**
  * What is kept of a request to recognise it again: a salted scrypt digest, because the
@@ -132,60 +146,6 @@ async function sameRequest(stored: string, text: string): Promise<boolean> {
   const again = Buffer.from(await fingerprint(text, Buffer.from(salt, 'base64url')));
   const before = Buffer.from(stored);
   return again.length === before.length && timingSafeEqual(again, before);
-}
-
-/** true when this request now holds the key; otherwise the row that someone else holds or completed. */
-async function claim(
-  db: Kysely<PaymentsDb>,
-  principal: string,
-  key: string,
-  text: string,
-  leaseMs: number,
-): Promise<true | KeyRow> {
-  const hash = await fingerprint(text);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const now = new Date();
-    const lockedUntil = new Date(now.getTime() + leaseMs).toISOString();
-    const inserted = await db
-      .insertInto('idempotency_keys')
-      .values({
-        principal,
-        key,
-        request_hash: hash,
-        state: 'processing',
-        locked_until: lockedUntil,
-        response_status: null,
-        response_headers: null,
-        response_body: null,
-        created_at: now.toISOString(),
-      })
-      .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return true;
-
-    const row = await db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('principal', '=', principal)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    if (!row) continue; // released by a failed attempt in between: try to take it again
-    const expired = row.state === 'processing' && new Date(row.locked_until).getTime() < now.getTime();
-    if (!expired || !(await sameRequest(row.request_hash, text))) return row;
-    // The holder crashed (its lease ran out): take over, unless another retry just did.
-    const taken = await db
-      .updateTable('idempotency_keys')
-      .set({ locked_until: lockedUntil })
-      .where('principal', '=', principal)
-      .where('key', '=', key)
-      .where('state', '=', 'processing')
-      .where('locked_until', '=', row.locked_until)
-      .executeTakeFirst();
-    if (taken.numUpdatedRows === 1n) return true;
-  }
-  throw errors.IDEMPOTENCY_KEY_IN_USE('A request with this Idempotency-Key is still being processed', {
-    headers: { 'retry-after': '1' },
-  });
 }
 
 function send(reply: FastifyReply, outcome: Outcome): FastifyReply {

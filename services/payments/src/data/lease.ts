@@ -6,7 +6,7 @@
  * Expiry is read on the database's clock, so the replicas' clocks need not agree.
  */
 import { type Kysely, type SqlDialect, sql } from '@portico/store/sql';
-import type { PaymentsDb } from './schema.ts';
+import type { PaymentsDatabase } from './schema.ts';
 
 export interface Lease {
   /** Who this replica is in the `leases` table. */
@@ -20,7 +20,7 @@ export interface Lease {
 }
 
 export function sqlLease(
-  db: Kysely<PaymentsDb>,
+  db: Kysely<PaymentsDatabase>,
   dialect: SqlDialect,
   options: { name: string; holder: string; ttlMs: number },
 ): Lease {

@@ -1,7 +1,4 @@
 /** Row types of the payments service's own tables (see migrations/). */
-import type { Migration } from '@portico/store/sql';
-import * as initial from '../../migrations/001_payments.ts';
-import * as leases from '../../migrations/002_leases.ts';
 
 export type IntentStatus =
   | 'requires_confirmation'
@@ -52,12 +49,8 @@ export interface LeasesTable {
   expires_at: number;
 }
 
-export interface PaymentsDb {
+export interface PaymentsDatabase {
   payment_intents: PaymentIntentsTable;
   idempotency_keys: IdempotencyKeysTable;
   leases: LeasesTable;
 }
-
-export type IntentRow = PaymentIntentsTable;
-
-export const migrations: Record<string, Migration> = { '001_payments': initial, '002_leases': leases };

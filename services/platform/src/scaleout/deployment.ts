@@ -168,11 +168,12 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
           PORTICO_SERVICE_CLIENT_SECRET: serviceClientSecret,
         };
       case 'catalog':
-        return { ...common, PUBSUB_KEY_PREFIX: redisPrefix, ORDERS_URL: url('orders') };
+        return { ...common, PUBSUB_KEY_PREFIX: redisPrefix };
       case 'users':
         return common;
       case 'orders':
-        return { ...common, CATALOG_URL: url('catalog') };
+        // Orders announce placed and cancelled orders on the catalogs' pub/sub.
+        return { ...common, PUBSUB_KEY_PREFIX: redisPrefix, CATALOG_URL: url('catalog') };
       case 'payments':
         return {
           ...common,

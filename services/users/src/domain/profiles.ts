@@ -4,6 +4,7 @@
  * editable; the id, roles and timestamps never come from a request.
  */
 import type { Database } from '@portico/store/sql';
+import { profilesTable } from '../data/profiles.ts';
 import type { ProfileRow, UsersDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 
@@ -42,9 +43,10 @@ function toProfile(row: ProfileRow): Profile {
 
 export function createProfileService(database: Database<UsersDatabase>): ProfileService {
   const { db } = database;
+  const profiles = profilesTable(db);
 
   async function find(id: string) {
-    const row = await db.selectFrom('profiles').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await profiles.byId(id);
     return row ? toProfile(row) : undefined;
   }
 
@@ -55,23 +57,20 @@ export function createProfileService(database: Database<UsersDatabase>): Profile
       if (existing) return existing;
       const at = new Date().toISOString();
       // Two first calls at once: one insert wins, the other reads what it wrote.
-      await db
-        .insertInto('profiles')
-        .values({
-          id,
-          display_name: seed.displayName ?? null,
-          email: seed.email ?? null,
-          version: 1,
-          created_at: at,
-          updated_at: at,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      await profiles.insertIfAbsent({
+        id,
+        display_name: seed.displayName ?? null,
+        email: seed.email ?? null,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+      });
       return (await find(id))!;
     },
     async update(id, changes, check) {
       return db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('profiles').selectAll().where('id', '=', id).executeTakeFirst();
+        const rows = profilesTable(trx);
+        const row = await rows.byId(id);
         if (!row) throw new Error(`profile ${id} vanished`);
         const current = toProfile(row);
         check?.(current);
@@ -79,24 +78,16 @@ export function createProfileService(database: Database<UsersDatabase>): Profile
         if (changes.displayName !== undefined) set.display_name = changes.displayName;
         if (changes.email !== undefined) set.email = changes.email;
         if (Object.keys(set).length === 0) return current;
-        const result = await trx
-          .updateTable('profiles')
-          .set({ ...set, version: current.version + 1, updated_at: new Date().toISOString() })
-          .where('id', '=', id)
-          .where('version', '=', current.version)
-          .returningAll()
-          .executeTakeFirst();
+        const result = await rows.update(id, current.version, {
+          ...set,
+          version: current.version + 1,
+          updated_at: new Date().toISOString(),
+        });
         if (!result)
           throw errors.PROFILE_CHANGED('The profile changed while this update ran: read it and try again');
         return toProfile(result);
       });
     },
-    async count() {
-      const row = await db
-        .selectFrom('profiles')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
-    },
+    count: () => profiles.count(),
   };
 }

@@ -12,28 +12,11 @@ import { loadConfig } from '@portico/config';
 import type { Server } from '@portico/http';
 import { type Database, openDatabase } from '@portico/store/sql';
 import type { DatabaseTarget } from '@portico/store/testing';
-import { buildOrders } from '../../orders/test/support/app.ts';
-import { type FakeCatalog, startFakeCatalog } from '../../orders/test/support/fake-catalog.ts';
-import { build, ConfigSchema, type Deps } from '../src/build.ts';
-import type { PaymentsDb } from '../src/data/schema.ts';
-import { createFakeProcessor, type FakeProcessor } from '../src/domain/processor.ts';
-
-export const PRODUCTS = [
-  {
-    id: '01900000-0000-7000-8000-00000000b00c',
-    name: 'Book',
-    price: 19.99,
-    category_id: 'c-books',
-    in_stock: true,
-  },
-  {
-    id: '01900000-0000-7000-8000-0000000000e2',
-    name: 'Pen',
-    price: 0.1,
-    category_id: 'c-office',
-    in_stock: true,
-  },
-];
+import { type FakeCatalog, PRODUCTS, startFakeCatalog } from '../../../orders/test/support/fake-catalog.ts';
+import { buildOrders } from '../../../orders/test/support/harness.ts';
+import { build, ConfigSchema, type PaymentsDeps } from '../../src/build.ts';
+import type { PaymentsDatabase } from '../../src/data/schema.ts';
+import { createFakeProcessor, type FakeProcessor } from '../../src/domain/processor.ts';
 
 export interface Stack {
   issuer: TestIssuer;
@@ -43,14 +26,17 @@ export interface Stack {
   payments: Server;
   processor: FakeProcessor;
   /** A second connection to the payments database, to look at (or stage) what a crash leaves. */
-  paymentsDb: Database<PaymentsDb>;
+  paymentsDb: Database<PaymentsDatabase>;
   serviceTokenFailures: { remaining: number };
   /** Runs just before each charge reaches the processor: lets a test race something against it. */
   hooks: { beforeCharge?: () => Promise<void> };
   close(): Promise<void>;
 }
 
-export async function startStack(makeTarget: () => DatabaseTarget, deps: Partial<Deps> = {}): Promise<Stack> {
+export async function startStack(
+  makeTarget: () => DatabaseTarget,
+  deps: Partial<PaymentsDeps> = {},
+): Promise<Stack> {
   const issuer = await createTestIssuer();
   const catalog = await startFakeCatalog(PRODUCTS);
   const ordersTarget = makeTarget();
@@ -95,7 +81,7 @@ export async function startStack(makeTarget: () => DatabaseTarget, deps: Partial
     },
     ...deps,
   });
-  const paymentsDb = openDatabase<PaymentsDb>({ url, schema: paymentsTarget.schema });
+  const paymentsDb = openDatabase<PaymentsDatabase>({ url, schema: paymentsTarget.schema });
 
   return {
     issuer,

@@ -2,13 +2,14 @@
 import type { TestIssuer } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
 import type { DatabaseTarget } from '@portico/store/testing';
-import { build, ConfigSchema } from '../../src/build.ts';
+import { build, ConfigSchema, type OrdersDeps } from '../../src/build.ts';
 
 export async function buildOrders(
   target: DatabaseTarget,
   catalogUrl: string,
   issuer: TestIssuer,
   catalogTimeoutMs = 5000,
+  deps: Omit<OrdersDeps, 'verifier'> = {},
 ) {
   const config = loadConfig('orders', ConfigSchema, {
     env: {},
@@ -19,7 +20,7 @@ export async function buildOrders(
       catalog: { url: catalogUrl, timeoutMs: catalogTimeoutMs },
     },
   });
-  return build(config, { verifier: issuer.verifier });
+  return build(config, { verifier: issuer.verifier, ...deps });
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
