@@ -11,6 +11,7 @@ import { AuthError } from '@portico/auth';
 import { requestIdFrom, type TrustProxy } from '@portico/http';
 import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import type { KvStore } from '@portico/store/kv';
+import { logTraceId, nameServerSpan } from '@portico/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
 import { connectionCounter } from './connections.ts';
@@ -227,8 +228,10 @@ export function createGateway(options: GatewayOptions) {
           ms: Math.round(seconds * 1e4) / 10,
           upstream: ctx.upstream,
           consumer: ctx.consumer,
+          ...(ctx.auth ? { user: ctx.auth.sub } : {}),
+          trace_id: logTraceId(ctx.upstreamHeaders?.traceparent),
         },
-        'request completed',
+        `${ctx.method} ${ctx.path} ${status}`,
       );
     }
   }
@@ -261,6 +264,7 @@ export function createGateway(options: GatewayOptions) {
       upstream: route.def.upstream ?? '-',
       started: performance.now(),
     };
+    nameServerSpan(ctx.method, route.def.path);
     try {
       const preflight =
         ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;

@@ -3,6 +3,7 @@
  * service. Prints where to go once every service listens; Ctrl-C closes them all.
  */
 import { ConfigError, dataDir, loadConfig } from '@portico/config';
+import { startTelemetry, stopTelemetry } from '@portico/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { banner, type DemoLogin } from './banner.ts';
 import { provideEmbeddedSecrets } from './secrets.ts';
@@ -15,11 +16,15 @@ let identity: { demoLogins?: DemoLogin[]; demoLoginsFile?: string } = {};
 
 async function stop(code: number) {
   await Promise.allSettled(started.map((server) => server.close()));
+  await stopTelemetry().catch(() => {});
   process.exit(code);
 }
 process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
 
+// Before the services' modules load: the instrumentations patch them as they do. Without an
+// exporter configured, the last 200 traces stay in process (/traces on each operator port).
+await startTelemetry('portico', { recentTraces: 200 });
 // Before the services' modules load: their config defaults read these variables.
 provideEmbeddedSecrets(dataDir);
 const { services } = await import('./services.ts');
