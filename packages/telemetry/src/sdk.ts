@@ -35,6 +35,11 @@ export function startSdk(options: { serviceName: string; recent?: RecentTraces }
     ...(process.env.OTEL_SERVICE_NAME ? {} : { serviceName: options.serviceName }),
     // Without an exporter configured the spans stay in process; with one, the SDK builds it from env.
     ...(options.recent ? { spanProcessors: [options.recent] } : {}),
+    // Traces only, unless metrics or logs are asked for by name: the SDK's default would send
+    // both to the OTLP endpoint too (or to localhost:4318 when none is set), and Portico's metrics
+    // are Prometheus on the operator port, its logs on stdout.
+    ...(process.env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
+    ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => untraced(req.url) }),
       new UndiciInstrumentation({ ignoreRequestHook: (req) => untraced(req.path) }),
