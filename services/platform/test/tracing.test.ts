@@ -5,7 +5,8 @@
  * send. A request that arrives with a `traceparent` gives one trace holding the gateway's server
  * span (child of the caller's), its upstream call, the catalog's server span under that call and
  * the catalog's SQL on PostgreSQL under the catalog's span; the catalog's log line carries the
- * same trace id. Without a `traceparent` the gateway starts the trace.
+ * same trace id. Without a `traceparent` the gateway starts the trace. Through the console
+ * (a third process), its BFF's call to the gateway is in the browser's trace too.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -109,13 +110,17 @@ function attributes(list: Array<{ key: string; value: OtlpValue }> | undefined):
 const SERVER = 2;
 const CLIENT = 3;
 
-describe('tracing across processes: gateway → catalog → PostgreSQL', { skip: !DATABASE_URL }, () => {
-  const schema = `t_${randomBytes(4).toString('hex')}_catalog`;
+describe('tracing across processes: console → gateway → catalog → PostgreSQL', {
+  skip: !DATABASE_URL,
+}, () => {
+  const suffix = randomBytes(4).toString('hex');
+  const schemas = [`t_${suffix}_catalog`, `t_${suffix}_web`];
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let jwks: Awaited<ReturnType<typeof startJwks>>;
   let dir: Awaited<ReturnType<typeof scratch>>;
   let catalog: Proc;
   let gateway: Proc;
+  let web: Proc;
 
   before(
     async () => {
@@ -134,23 +139,35 @@ describe('tracing across processes: gateway → catalog → PostgreSQL', { skip:
         AUTH_AUDIENCE: jwks.issuer.audience,
         AUTH_JWKS_URI: jwks.jwksUri,
       };
-      const catalogPort = await freePort();
+      const [catalogPort, gatewayPort] = [await freePort(), await freePort()];
       const file = await dir.file('gateway.json', {
         upstreams: { catalog: { instances: [`http://127.0.0.1:${catalogPort}`] } },
         routes: [
           { name: 'products', path: '/api/v1/products', upstream: 'catalog', auth: { default: 'public' } },
         ],
       });
-      [catalog, gateway] = await Promise.all([
-        startService(
-          'catalog',
-          { ...otel, ...auth, DATABASE_URL: DATABASE_URL!, CATALOG_DATABASE_SCHEMA: schema },
-          { port: catalogPort },
-        ),
-        startService('gateway', { ...otel, ...auth, GATEWAY_FILE: file, GATEWAY_WATCH: 'false' }),
-      ]);
+      // One after another: three processes loading the SDK at once on a busy two-core machine
+      // can take longer than a start is given.
+      catalog = await startService(
+        'catalog',
+        { ...otel, ...auth, DATABASE_URL: DATABASE_URL!, CATALOG_DATABASE_SCHEMA: schemas[0]! },
+        { port: catalogPort },
+      );
+      gateway = await startService(
+        'gateway',
+        { ...otel, ...auth, GATEWAY_FILE: file, GATEWAY_WATCH: 'false' },
+        { port: gatewayPort },
+      );
+      web = await startService('web', {
+        ...otel,
+        DATABASE_URL: DATABASE_URL!,
+        WEB_DATABASE_SCHEMA: schemas[1]!,
+        WEB_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`,
+        WEB_OIDC_ISSUER: jwks.issuer.issuer,
+        PORTICO_WEB_CLIENT_SECRET: randomBytes(16).toString('hex'),
+      });
     },
-    { timeout: 120_000 },
+    { timeout: 240_000 },
   );
 
   after(async () => {
@@ -161,21 +178,27 @@ describe('tracing across processes: gateway → catalog → PostgreSQL', { skip:
     const client = new pg.Client({ connectionString: DATABASE_URL });
     await client.connect();
     try {
-      await client.query(`drop schema if exists ${schema} cascade`);
+      for (const schema of schemas) await client.query(`drop schema if exists ${schema} cascade`);
     } finally {
       await client.end();
     }
   });
 
-  /** The trace's spans once the catalog's SQL has arrived (each process sends its own batches). */
-  async function traceOf(traceId: string) {
+  /**
+   * The trace's spans once the catalog's (its SQL, unless `sql` is false) and `also`'s server
+   * span have arrived: each process sends its own batches.
+   */
+  async function traceOf(traceId: string, also = 'portico-gateway', sql = true) {
     return waitFor(
-      `spans of trace ${traceId} from both processes`,
+      `spans of trace ${traceId} from the catalog and ${also}`,
       () => {
         const spans = receiver.spans.filter((s) => s.traceId === traceId);
-        const sql = spans.some((s) => s.service === 'portico-catalog' && s.attributes['db.system.name']);
-        const gatewayServer = spans.some((s) => s.service === 'portico-gateway' && s.kind === SERVER);
-        return sql && gatewayServer && spans;
+        const catalog = spans.some(
+          (s) =>
+            s.service === 'portico-catalog' && (sql ? s.attributes['db.system.name'] : s.kind === SERVER),
+        );
+        const server = spans.some((s) => s.service === also && s.kind === SERVER);
+        return catalog && server && spans;
       },
       60_000,
     );
@@ -237,5 +260,30 @@ describe('tracing across processes: gateway → catalog → PostgreSQL', { skip:
     assert.equal(traceId.parentSpanId, '', 'the gateway’s span is the root');
     const spans = await traceOf(traceId.traceId);
     assert.ok(spans.some((s) => s.service === 'portico-catalog' && s.kind === SERVER));
+  });
+
+  test('through the console: its BFF call to the gateway joins the browser’s trace', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const browserSpan = randomBytes(8).toString('hex');
+    const res = await fetch(`${web.url}/api/v1/products?limit=1`, {
+      headers: { traceparent: `00-${traceId}-${browserSpan}-01` },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    // Not the catalog's SQL: it answers this read from its cache (the first test asked the same).
+    const spans = await traceOf(traceId, 'portico-web', false);
+    const webServer = spans.find((s) => s.service === 'portico-web' && s.kind === SERVER)!;
+    assert.equal(webServer.parentSpanId, browserSpan);
+    const bff = spans.find((s) => s.service === 'portico-web' && s.kind === CLIENT);
+    assert.ok(bff, 'the console’s call to the gateway is a span');
+    const gatewayServer = await waitFor('the gateway’s span', () =>
+      receiver.spans.find(
+        (s) => s.traceId === traceId && s.service === 'portico-gateway' && s.kind === SERVER,
+      ),
+    );
+    assert.equal(gatewayServer.parentSpanId, bff.spanId, 'the gateway’s span is under the console’s call');
+    const catalogServer = spans.find((s) => s.service === 'portico-catalog' && s.kind === SERVER)!;
+    const gatewayCall = receiver.spans.find((s) => s.spanId === catalogServer.parentSpanId);
+    assert.equal(gatewayCall?.parentSpanId, gatewayServer.spanId, 'and the catalog under the gateway’s call');
   });
 });
