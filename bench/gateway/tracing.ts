@@ -74,7 +74,7 @@ const receiver = createServer((req, res) => {
   });
 }).listen(base + 9, '127.0.0.1');
 
-const modes = [
+const modes: Array<{ name: string; env: Record<string, string> }> = [
   { name: 'tracing off (default)', env: {} },
   { name: 'in-process store (npm start), 100%', env: { PORTICO_RECENT_TRACES: '200' } },
   {
