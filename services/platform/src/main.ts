@@ -3,7 +3,7 @@
  * service. Prints where to go once every service listens; Ctrl-C closes them all.
  */
 import { ConfigError, dataDir, loadConfig } from '@portico/config';
-import { startTelemetry, stopTelemetry } from '@portico/telemetry';
+import { recentTraceStore, startTelemetry, stopTelemetry } from '@portico/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { banner, type DemoLogin } from './banner.ts';
 import { provideEmbeddedSecrets } from './secrets.ts';
@@ -78,5 +78,6 @@ console.log(
     operators,
     logins: identity.demoLogins ?? [],
     loginsFile: identity.demoLoginsFile,
+    traces: recentTraceStore() !== undefined,
   })}`,
 );
