@@ -129,12 +129,17 @@ try {
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  const off = median(gateways[0]!.runs);
-  console.log(`\n${'gateway'.padEnd(38)} µs CPU/request (median)  added   ×off   req/s   rounds`);
+  const offRuns = gateways[0]!.runs;
+  const off = median(offRuns);
+  // Each round's ratio to tracing off in that same round: the machine's load drifts less within a round.
+  const paired = (runs: number[]) => median(runs.map((us, i) => us / offRuns[i]!));
+  console.log(
+    `\n${'gateway'.padEnd(38)} µs CPU/request (median)  added   ×off   ×off paired   req/s   rounds`,
+  );
   for (const gateway of gateways) {
     const us = median(gateway.runs);
     console.log(
-      `${gateway.name.padEnd(38)} ${us.toFixed(1).padStart(8)}               ${(us - off).toFixed(1).padStart(6)}  ${(us / off).toFixed(2).padStart(5)}  ${String(Math.round(median(gateway.rps))).padStart(6)}   ${gateway.runs.map((r) => r.toFixed(1)).join(' / ')}`,
+      `${gateway.name.padEnd(38)} ${us.toFixed(1).padStart(8)}               ${(us - off).toFixed(1).padStart(6)}  ${(us / off).toFixed(2).padStart(5)}  ${paired(gateway.runs).toFixed(2).padStart(11)}  ${String(Math.round(median(gateway.rps))).padStart(6)}   ${gateway.runs.map((r) => r.toFixed(1)).join(' / ')}`,
     );
   }
   console.log(`\nOTLP exports received: ${exports} (${(exportedBytes / 1e6).toFixed(1)} MB)`);

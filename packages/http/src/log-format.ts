@@ -1,6 +1,6 @@
 /**
  * Logs for people when a person is reading: on a terminal, one short coloured line per record
- * (`12:04:05.123 INFO  catalog GET /api/v1/products 200 3.2 ms user=… trace=…`); anywhere
+ * (`[12:04:05.123] INFO: catalog GET /api/v1/products 200 3.2 ms user=… trace=…`); anywhere
  * else (a file, a pipe, a container's log collector) pino's JSON, one object per line.
  * The pretty stream runs in process (no worker thread): it is for a developer's terminal.
  */
