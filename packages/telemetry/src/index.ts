@@ -46,14 +46,19 @@ export function recentTraceStore(): RecentTraces | undefined {
   return recent;
 }
 
+/** The trace the code running now belongs to, when tracing is on. */
+export function activeTraceId(): string | undefined {
+  return trace.getActiveSpan()?.spanContext().traceId;
+}
+
 /**
- * The trace id for a request's log line: the active span's when tracing is on (pino's
- * instrumentation already adds it to every line, so undefined then), else the one the
- * request's `traceparent` carries — the gateway starts one for every request it forwards, so
- * logs of one request correlate across services even with tracing off.
+ * The trace id for a request's log line: the active span's when tracing is on, else the one
+ * the request's `traceparent` carries — the gateway starts one for every request it forwards,
+ * so logs of one request correlate across services even with tracing off.
  */
 export function logTraceId(traceparent: string | string[] | undefined): string | undefined {
-  if (trace.getActiveSpan()) return undefined;
+  const active = activeTraceId();
+  if (active) return active;
   if (typeof traceparent !== 'string' || traceparent.length < 55) return undefined;
   const id = traceparent.slice(3, 35);
   return /^[0-9a-f]{32}$/.test(id) && traceparent[2] === '-' && traceparent[35] === '-' ? id : undefined;

@@ -11,7 +11,7 @@ import { AuthError } from '@portico/auth';
 import { requestIdFrom, type TrustProxy } from '@portico/http';
 import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import type { KvStore } from '@portico/store/kv';
-import { logTraceId, nameServerSpan } from '@portico/telemetry';
+import { activeTraceId, logTraceId, nameServerSpan } from '@portico/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
 import { connectionCounter } from './connections.ts';
@@ -229,7 +229,9 @@ export function createGateway(options: GatewayOptions) {
           upstream: ctx.upstream,
           consumer: ctx.consumer,
           ...(ctx.auth ? { user: ctx.auth.sub } : {}),
-          trace_id: logTraceId(ctx.upstreamHeaders?.traceparent),
+          // Tracing on: the server span's, taken in `run` (a streamed answer ends outside it);
+          // off: the traceparent the gateway sent upstream.
+          trace_id: ctx.traceId ?? logTraceId(ctx.upstreamHeaders?.traceparent),
         },
         `${ctx.method} ${ctx.path} ${status}`,
       );
@@ -263,6 +265,7 @@ export function createGateway(options: GatewayOptions) {
       reply: undefined,
       upstream: route.def.upstream ?? '-',
       started: performance.now(),
+      traceId: activeTraceId(),
     };
     nameServerSpan(ctx.method, route.def.path);
     try {

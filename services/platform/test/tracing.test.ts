@@ -245,6 +245,13 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
         .find((l) => l.includes('"path":"/api/v1/products"') && l.includes(traceId)),
     );
     assert.match(line, /"status":200/);
+    // And so does the gateway's.
+    await waitFor('the gateway’s request line', () =>
+      gateway
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"route":"products"') && l.includes(`"trace_id":"${traceId}"`)),
+    );
   });
 
   test('a request without one: the gateway starts the trace and the catalog joins it', async () => {
