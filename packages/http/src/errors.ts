@@ -1,7 +1,8 @@
 /**
  * The one place where anything thrown inside a route becomes an RFC 9457 body:
  * our own ProblemErrors, Fastify's parser and validation errors, and the unknown.
- * 4xx are logged at info, 5xx at error with the cause; 5xx details never leave.
+ * 5xx are logged at error with the cause and its stack; a 4xx's code and detail go on the
+ * request's one info line (request-log.ts), without a stack. 5xx details never leave.
  */
 import {
   commonErrors,
@@ -12,6 +13,7 @@ import {
 } from '@portico/problem';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { dependencyFailure } from './dependency.ts';
+import { noteProblem } from './request-log.ts';
 
 interface ValidationIssue {
   keyword: string;
@@ -90,7 +92,7 @@ function fromValidation(issues: ValidationIssue[], context: string): ProblemErro
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError) {
   if (problem.status >= 500)
     request.log.error({ err: problem.cause ?? problem, code: problem.code }, problem.message);
-  else request.log.info({ code: problem.code, status: problem.status }, problem.message);
+  else noteProblem(request, problem.code, problem.message);
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
   return reply
     .code(problem.status)

@@ -7,7 +7,7 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { commonErrors, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
+import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import { requestIdFrom } from './request-id.ts';
 
 export interface OperatorAnswer {
@@ -16,7 +16,8 @@ export interface OperatorAnswer {
   body: string;
 }
 
-export type OperatorHandler = () => Promise<OperatorAnswer>;
+/** Answers a GET; `url` carries the query. A ProblemError thrown is answered as itself. */
+export type OperatorHandler = (url: URL) => Promise<OperatorAnswer>;
 
 export interface Operator {
   /** Serves GET (and HEAD) `path` on the operator listener; a later handler for a path replaces the earlier. */
@@ -76,7 +77,7 @@ export function createOperator(): Operator {
           );
         }
         try {
-          const answer = await handler();
+          const answer = await handler(new URL(req.url ?? '/', 'http://operator'));
           res.writeHead(answer.status ?? 200, {
             'content-type': answer.type,
             'content-length': Buffer.byteLength(answer.body),
@@ -85,6 +86,7 @@ export function createOperator(): Operator {
           });
           res.end(req.method === 'HEAD' ? undefined : answer.body);
         } catch (err) {
+          if (isProblemError(err)) return problem(res, err, id, path);
           problem(res, commonErrors.INTERNAL_ERROR('The operator endpoint failed', { cause: err }), id, path);
         }
       });

@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { ConfigError, loadConfig, type Static, type TSchema } from '@portico/config';
+import { stopTelemetry } from '@portico/telemetry';
 import type { FastifyInstance } from 'fastify';
 
 /** What every service module exports, so it can run alone or inside the all-in-one platform. */
@@ -75,6 +76,8 @@ export async function runService<S extends TSchema>(
       process.exit(1);
     }
     clearTimeout(cut);
+    // Spans still batched go to the collector before the process ends.
+    await stopTelemetry().catch((err) => server.log.warn({ err }, 'flushing traces failed'));
     server.log.info('stopped');
     process.exit(0);
   };

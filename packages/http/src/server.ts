@@ -4,8 +4,10 @@
  * anything else), a one-word public `/health`, and OpenAPI 3.1 at `/openapi.json` with a
  * reference UI at `/docs`, generated from the same route schemas that validate and completed by
  * openapi.ts (operation ids, security, problem+json errors) so it lints clean.
- * `/metrics` and the detailed `/health` are on `server.operator` (operator.ts), a listener of
- * their own that `runService` and `npm start` open on the operator port.
+ * `/metrics`, the detailed `/health` and, when the process keeps them, recent `/traces` are on
+ * `server.operator` (operator.ts), a listener of their own that `runService` and `npm start`
+ * open on the operator port. One log line per request (request-log.ts), readable on a terminal
+ * and JSON elsewhere (log-format.ts).
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -25,6 +27,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { Registry } from 'prom-client';
 import { sendProblem, toProblemError } from './errors.ts';
 import { type HealthCheck, registerHealth } from './health.ts';
+import { terminalStream } from './log-format.ts';
 import { registerMetrics } from './metrics.ts';
 import {
   completeDocument,
@@ -35,6 +38,8 @@ import {
 } from './openapi.ts';
 import { createOperator } from './operator.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
+import { logRequest } from './request-log.ts';
+import { registerTraces } from './traces.ts';
 import { validatorCompiler } from './validation.ts';
 
 export interface ServerOptions {
@@ -73,6 +78,7 @@ export type Server = FastifyInstance<
 const JSON_TYPES = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 export async function createServer(options: ServerOptions): Promise<Server> {
+  const stream = options.logLevel === false ? undefined : terminalStream();
   const server = Fastify({
     logger:
       options.logLevel === false
@@ -81,13 +87,12 @@ export async function createServer(options: ServerOptions): Promise<Server> {
             level: options.logLevel ?? 'info',
             base: { service: options.name },
             redact: ['req.headers.authorization', 'req.headers.cookie'],
+            ...(stream ? { stream } : {}),
           },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: requestIdFrom,
-    logController: new LogController({
-      requestIdLogLabel: 'request_id',
-      disableRequestLogging: options.logLevel === false,
-    }),
+    // Fastify's two lines per request (incoming, completed) give way to one (request-log.ts).
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     // A request that reaches a closing server (on a keep-alive connection the client picked
     // just before it closed) is served, not answered 503: draining sets `Connection: close`,
     // in-flight work finishes before the database closes, and a 503 here is a lost request.
@@ -110,6 +115,11 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   // Callback-style hooks on the hot path: no promise per request.
   server.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+
+  server.addHook('onResponse', (request, reply, done) => {
+    logRequest(request, reply);
     done();
   });
 
@@ -194,5 +204,6 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   server.addHook('onClose', () => operator.close());
   server.metrics = registerMetrics(server, options.name);
   registerHealth(server, options.name, options.health ?? {}, options.healthTimeoutMs);
+  registerTraces(operator);
   return server;
 }

@@ -1,4 +1,6 @@
-import { runService } from '@portico/http';
-import * as catalog from './build.ts';
+import { startTelemetry } from '@portico/telemetry';
 
-await runService('catalog', catalog);
+// Before anything it instruments loads (index.ts of @portico/telemetry).
+await startTelemetry('portico-catalog');
+const { runService } = await import('@portico/http');
+await runService('catalog', await import('./build.ts'));

@@ -54,6 +54,8 @@ export interface Context {
   /** The upstream that answered, for metrics. */
   upstream: string;
   started: number;
+  /** The trace it belongs to, taken while its server span is active (tracing on), for its log line. */
+  traceId: string | undefined;
 }
 
 /** A policy wraps the rest of the route: it may answer itself, or call `next` and look at the reply. */

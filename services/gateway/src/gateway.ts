@@ -11,6 +11,7 @@ import { AuthError } from '@portico/auth';
 import { requestIdFrom, type TrustProxy } from '@portico/http';
 import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import type { KvStore } from '@portico/store/kv';
+import { activeTraceId, logTraceId, nameServerSpan } from '@portico/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
 import { connectionCounter } from './connections.ts';
@@ -227,8 +228,12 @@ export function createGateway(options: GatewayOptions) {
           ms: Math.round(seconds * 1e4) / 10,
           upstream: ctx.upstream,
           consumer: ctx.consumer,
+          ...(ctx.auth ? { user: ctx.auth.sub } : {}),
+          // Tracing on: the server span's, taken in `run` (a streamed answer ends outside it);
+          // off: the traceparent the gateway sent upstream.
+          trace_id: ctx.traceId ?? logTraceId(ctx.upstreamHeaders?.traceparent),
         },
-        'request completed',
+        `${ctx.method} ${ctx.path} ${status}`,
       );
     }
   }
@@ -260,7 +265,9 @@ export function createGateway(options: GatewayOptions) {
       reply: undefined,
       upstream: route.def.upstream ?? '-',
       started: performance.now(),
+      traceId: activeTraceId(),
     };
+    nameServerSpan(ctx.method, route.def.path);
     try {
       const preflight =
         ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;

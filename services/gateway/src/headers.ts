@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { propagating } from '@portico/telemetry';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -72,7 +73,10 @@ export function upstreamRequestHeaders(
   }
   out['x-request-id'] = requestId;
   const traceparent = incoming.traceparent;
-  if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
+  if (propagating()) {
+    // Tracing is on: the server span continued the client's trace (or started one) and the
+    // upstream client's span sends it on, as its own parent. Nothing to add here.
+  } else if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
     out.traceparent = traceparent;
     if (incoming.tracestate) out.tracestate = incoming.tracestate;
   } else {

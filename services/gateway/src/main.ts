@@ -1,6 +1,9 @@
 import { ConfigError } from '@portico/config';
-import { runService } from '@portico/http';
+import { startTelemetry } from '@portico/telemetry';
 
+// Before anything it instruments loads (index.ts of @portico/telemetry).
+await startTelemetry('portico-gateway');
+const { runService } = await import('@portico/http');
 try {
   await runService('gateway', await import('./build.ts'));
 } catch (err) {

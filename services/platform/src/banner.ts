@@ -16,9 +16,19 @@ export interface BannerInput {
   /** Passwords, on the start that created the accounts; afterwards only where they are kept. */
   logins: DemoLogin[];
   loginsFile?: string;
+  /** Recent traces are kept in process, at /traces on the operator ports (docs/observability.md). */
+  traces?: boolean;
 }
 
-export function banner({ ms, dataDir, urls, operators = {}, logins, loginsFile }: BannerInput): string {
+export function banner({
+  ms,
+  dataDir,
+  urls,
+  operators = {},
+  logins,
+  loginsFile,
+  traces = false,
+}: BannerInput): string {
   const lines = [`Portico is ready in ${ms} ms (embedded defaults, data in ${dataDir}/)`, ''];
   const row = (label: string, value: string | undefined, note = '') =>
     value && lines.push(`  ${label.padEnd(10)}${value}${note ? `   ${note}` : ''}`);
@@ -43,9 +53,10 @@ export function banner({ ms, dataDir, urls, operators = {}, logins, loginsFile }
     const ports = ['identity', 'users', 'catalog', 'orders', 'payments', 'web']
       .filter((name) => operators[name])
       .map((name) => `${name} :${new URL(operators[name]!).port}`);
+    const each = traces ? '/metrics · /health · /traces' : '/metrics · /health';
     lines.push(
-      `  operator  ${operators.gateway}/metrics · /health · /usage   (gateway; local only, never routed)`,
-      `            ${ports.join(' · ')}   (each: /metrics · /health)`,
+      `  operator  ${operators.gateway}${each} · /usage   (gateway; local only, never routed)`,
+      `            ${ports.join(' · ')}   (each: ${each})`,
     );
   }
   lines.push('', 'Ctrl-C stops everything.', '');

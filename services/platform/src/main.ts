@@ -3,7 +3,8 @@
  * service. Prints where to go once every service listens; Ctrl-C closes them all.
  */
 import { ConfigError, dataDir, loadConfig } from '@portico/config';
-import { createMemoryPubSub, type PubSub } from '@portico/store/pubsub';
+import type { PubSub } from '@portico/store/pubsub';
+import { recentTraceStore, startTelemetry, stopTelemetry } from '@portico/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { banner, type DemoLogin } from './banner.ts';
 import { provideEmbeddedSecrets } from './secrets.ts';
@@ -16,14 +17,19 @@ let identity: { demoLogins?: DemoLogin[]; demoLoginsFile?: string } = {};
 
 async function stop(code: number) {
   await Promise.allSettled(started.map((server) => server.close()));
+  await stopTelemetry().catch(() => {});
   process.exit(code);
 }
 process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
 
+// Before the services' modules load: the instrumentations patch them as they do. Without an
+// exporter configured, the last 200 traces stay in process (/traces on each operator port).
+await startTelemetry('portico', { recentTraces: 200 });
 // Before the services' modules load: their config defaults read these variables.
 provideEmbeddedSecrets(dataDir);
 const { services } = await import('./services.ts');
+const { createMemoryPubSub } = await import('@portico/store/pubsub');
 // Services exchange events on pub/sub (orders → catalog). In one process without Redis they
 // share one in-process bus; with REDIS_URL each connects to Redis itself.
 const bus: PubSub | undefined = process.env.REDIS_URL ? undefined : createMemoryPubSub();
@@ -78,5 +84,6 @@ console.log(
     operators,
     logins: identity.demoLogins ?? [],
     loginsFile: identity.demoLoginsFile,
+    traces: recentTraceStore() !== undefined,
   })}`,
 );

@@ -49,6 +49,15 @@ test('the banner: console, gateway, GraphiQL, docs, operator endpoints and the d
     'the public port does not advertise /metrics',
   );
   assert.ok(first.split('\n').length <= 18, 'short');
+  const traced = banner({
+    ms: 1,
+    dataDir: '.data',
+    urls,
+    operators: { gateway: 'http://127.0.0.1:18000' },
+    logins: [],
+    traces: true,
+  });
+  assert.match(traced, /operator {2}http:\/\/127\.0\.0\.1:18000\/metrics · \/health · \/traces · \/usage/);
   const later = banner({
     ms: 500,
     dataDir: '.data',

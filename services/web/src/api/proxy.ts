@@ -10,6 +10,7 @@
  * - only a gateway that does not answer is GATEWAY_UNAVAILABLE; anything else thrown is a 500
  */
 import { dependencyFailure, isTransportError, type Server } from '@portico/http';
+import { propagating } from '@portico/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, type Dispatcher, request as send } from 'undici';
 import type { WebConfig } from '../config.ts';
@@ -29,6 +30,8 @@ const REQUEST_HEADERS = [
   'traceparent',
   'tracestate',
 ];
+
+const UNTRACED_HEADERS = REQUEST_HEADERS.filter((name) => name !== 'traceparent' && name !== 'tracestate');
 
 const RESPONSE_HEADERS = [
   'content-type',
@@ -69,7 +72,10 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
     if (target.origin !== gateway.origin || !target.pathname.startsWith('/api/'))
       throw errors.ORIGIN_NOT_ALLOWED('Only the API may be reached through /api');
     const headers: Record<string, string> = { 'x-request-id': request.id };
-    for (const name of REQUEST_HEADERS) {
+    // Tracing on: the console's own span goes on to the gateway, sent by the undici
+    // instrumentation; passing the browser's as well would send two.
+    const names = propagating() ? UNTRACED_HEADERS : REQUEST_HEADERS;
+    for (const name of names) {
       const value = request.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
