@@ -6,9 +6,8 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AuthError } from '@portico/auth';
-import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
-import { isGatewayError } from '../errors.ts';
+import { PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
+import { problemBody, toProblem } from '../reply.ts';
 
 export function refuse(
   req: IncomingMessage,
@@ -21,14 +20,8 @@ export function refuse(
     socket.destroy();
     return undefined;
   }
-  const problem: ProblemError =
-    isProblemError(err) || err instanceof AuthError
-      ? (err as ProblemError)
-      : commonErrors.INTERNAL_ERROR('An unexpected error occurred', { cause: err });
-  const shape = problem.toProblem(id, path);
-  if (!problem.expose && isGatewayError(problem.code))
-    Object.assign(shape, { detail: problem.message }, problem.extensions);
-  const body = JSON.stringify(shape);
+  const problem = toProblem(err);
+  const body = JSON.stringify(problemBody(problem, id, path));
   const res = new ServerResponse(req);
   res.assignSocket(socket as Socket);
   res.shouldKeepAlive = false;

@@ -15,7 +15,6 @@ import type { KvStore } from '@portico/store/kv';
 import { LRUCache } from 'lru-cache';
 import { errors } from '../../errors.ts';
 import { slots } from '../../slots.ts';
-import type { RateLimitHooks } from '../rate-limit/index.ts';
 
 export interface FailureMeter {
   /** Throws 429 when `address` is blocked or has `limit` verifications in flight; else reserves a slot. */
@@ -27,7 +26,7 @@ export interface FailureMeter {
 export function failureMeter(
   kv: KvStore,
   options: { limit: number; windowMs: number },
-  hooks: Pick<RateLimitHooks, 'storeFailed'>,
+  hooks: { storeFailed(operation: string, err: unknown): void },
 ): FailureMeter {
   const { limit, windowMs } = options;
   const inFlight = slots();

@@ -4,18 +4,31 @@
  * consumer's connection cap on the route (429 past it) until the client goes away. Their
  * idle timeout is the route's `bodyTimeout`: the longest gap between two chunks.
  */
-import type { RouteDef } from '../../config.ts';
-import type { Connections } from '../../connections.ts';
-import { consumerOf, type Policy } from '../../context.ts';
+import { Type } from '@portico/config';
+import { consumerOf } from '../../context.ts';
+import { definePolicy } from '../../policy.ts';
 
 const EVENT_STREAM = /(?:^|,)\s*text\/event-stream\s*(?:;|,|$)/i;
 
-export function streams(route: RouteDef, max: number, connections: Connections): Policy {
-  return (ctx, next) => {
-    const accept = ctx.req.headers.accept;
-    if (accept === undefined || !EVENT_STREAM.test(accept)) return next();
-    const release = connections.acquire(`${route.name}:${consumerOf(ctx)}`, max);
-    ctx.res.once('close', release);
-    return next();
-  };
-}
+export const streams = definePolicy({
+  name: 'streams',
+  priority: 950,
+  route: {
+    maxConnections: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Open WebSocket and event-stream connections per consumer on this route',
+      }),
+    ),
+  },
+  defaults: { maxConnections: Type.Integer({ minimum: 1, default: 20 }) },
+  create({ maxConnections: max = 20 }, route, gateway) {
+    return (ctx, next) => {
+      const accept = ctx.req.headers.accept;
+      if (accept === undefined || !EVENT_STREAM.test(accept)) return next();
+      const release = gateway.connections.acquire(`${route.name}:${consumerOf(ctx)}`, max);
+      ctx.res.once('close', release);
+      return next();
+    };
+  },
+});

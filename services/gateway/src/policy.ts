@@ -1,0 +1,114 @@
+/**
+ * The policy contract, as Kong's and APISIX's plugins have one: a policy is a definition with
+ * - `name`, as logs and docs call it;
+ * - `priority`: where it runs in a route's pipeline, higher first (the built-ins' table is in
+ *   registry.ts), so an outside policy places itself between two built-ins by number alone;
+ * - `route`: its keys on a route of the gateway file, as schemas; `defaults` (the same keys,
+ *   set once under `defaults:`) and `file` (keys at the top of the file) when it has them.
+ *   The file's schema is composed from every definition's, so a bad key is named at load;
+ * - `create(options, route, gateway, file)`: a factory (graphql-yoga's `useX(options): Plugin`)
+ *   given its validated options, a narrow view of its route, what the gateway lends
+ *   policies and its file keys; it returns the policy, or nothing when the route does not use it (a policy a
+ *   route leaves out costs nothing).
+ * A refusal is a thrown problem (`defineErrors`), answered as problem+json on the one path
+ * every error takes (gateway.ts). Outside policies are loaded from the gateway file's
+ * `plugins:` and get exactly this contract (`@portico/gateway/policy`).
+ */
+
+import type { Static, TObject, TProperties } from '@portico/config';
+import type { OpenApiDocument } from '@portico/http';
+import type { KvStore } from '@portico/store/kv';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Connections } from './connections.ts';
+import type { Policy, RouteView, Terminal } from './context.ts';
+import type { FailureMeter } from './policies/auth/failures.ts';
+import type { Verify } from './policies/auth/verify.ts';
+import type { FieldError, ValidationResult } from './policies/validate/results.ts';
+import type { Upstream } from './upstream/upstream.ts';
+
+export type { Context, Policy, Reply, RouteView, Terminal } from './context.ts';
+
+/** Counters and logs a policy reports to; the gateway turns them into metrics. */
+export interface PolicyHooks {
+  decided(route: string, decision: 'allowed' | 'rejected' | 'failed_open'): void;
+  lookup(route: string, result: 'hit' | 'miss' | 'bypass'): void;
+  validated(route: string, part: 'request' | 'response', result: ValidationResult): void;
+  drifted(
+    route: string,
+    detail: { method: string; path: string; status: number; errors: FieldError[] },
+  ): void;
+  /** The shared store failed: counted, and logged at most every few seconds. */
+  storeFailed(operation: string, err: unknown): void;
+}
+
+/** What the gateway lends every policy at set-up, the same for each route of one gateway file. */
+export interface GatewayServices {
+  /** The store rate limits and the cache share (Redis, or memory in one process). */
+  kv: KvStore;
+  log: FastifyBaseLogger;
+  hooks: PolicyHooks;
+  /** Open WebSocket sessions and event streams per key, capped. */
+  connections: Connections;
+  upstreams: ReadonlyMap<string, Upstream>;
+  verify: Verify;
+  failures: FailureMeter;
+  /** The merged OpenAPI document; absent, routes do not validate. */
+  document?: () => Promise<OpenApiDocument>;
+  /** The file's `defaults:` section, every key of it. */
+  defaults: Readonly<Record<string, unknown>>;
+}
+
+/** A definition without file or default keys. */
+export type NoKeys = Record<never, never>;
+
+/** A definition's options: its keys on the route, each falling back to its value under `defaults:`. */
+export type OptionsOf<R extends TProperties> = Static<TObject<R>>;
+
+export interface PolicyDefinition<
+  R extends TProperties = TProperties,
+  F extends TProperties = NoKeys,
+  D extends TProperties = NoKeys,
+> {
+  name: string;
+  /** Higher runs first (further from the upstream). */
+  priority: number;
+  route: R;
+  /** Route keys that `defaults:` may set for every route (each must also be in `route`). */
+  defaults?: D;
+  file?: F;
+  create(
+    options: OptionsOf<R>,
+    route: RouteView,
+    gateway: GatewayServices,
+    file: OptionsOf<F>,
+  ): Policy | undefined;
+}
+
+/** What ends a route's pipeline: the proxy, an aggregate. The first that answers for a route serves it. */
+export interface TerminalDefinition<R extends TProperties = TProperties, D extends TProperties = NoKeys> {
+  name: string;
+  route: R;
+  defaults?: D;
+  create(options: OptionsOf<R>, route: RouteView, gateway: GatewayServices): Terminal | undefined;
+}
+
+/** Types a policy's options from its schemas; returns the definition as given. */
+export function definePolicy<
+  R extends TProperties,
+  F extends TProperties = NoKeys,
+  D extends TProperties = NoKeys,
+>(definition: PolicyDefinition<R, F, D>): PolicyDefinition<R, F, D> {
+  return definition;
+}
+
+export function defineTerminal<R extends TProperties, D extends TProperties = NoKeys>(
+  definition: TerminalDefinition<R, D>,
+): TerminalDefinition<R, D> {
+  return definition;
+}
+
+/** Any definition, whatever its options (the registry's and plugins' element type). */
+// biome-ignore lint/suspicious/noExplicitAny: options are checked against the definition's own schema
+export type AnyPolicy = PolicyDefinition<any, any, any>;
+// biome-ignore lint/suspicious/noExplicitAny: as above
+export type AnyTerminal = TerminalDefinition<any, any>;
