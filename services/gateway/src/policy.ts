@@ -26,7 +26,12 @@ import type { Verify } from './policies/auth/verify.ts';
 import type { FieldError, ValidationResult } from './policies/validate/results.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
+export { Type } from '@portico/config';
+export { defineErrors } from '@portico/problem';
 export type { Context, Policy, Reply, RouteView, Terminal } from './context.ts';
+/** What a policy may do to a request beyond its own fields: the upstream's headers, the consumer, the whole answer. */
+export { consumerOf, replyBody, upstreamHeaders } from './context.ts';
+export { Duration, ms } from './schema.ts';
 
 /** Counters and logs a policy reports to; the gateway turns them into metrics. */
 export interface PolicyHooks {

@@ -1,0 +1,168 @@
+/**
+ * Policies written outside Portico (the gateway file's `plugins:`), through the same contract
+ * as the built-ins: the example in examples/api-version/, loaded by path from a gateway file on
+ * disk and from a definition in code; its keys checked with the file's; refusals on the one
+ * problem+json path; a module that is not a policy, or a key a built-in owns, refused at load.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConfigSchema, type GatewayFile } from '../src/build.ts';
+import { loadGatewayFile } from '../src/config.ts';
+import { pluginsOf } from '../src/plugins.ts';
+import {
+  definition,
+  json,
+  startGateway,
+  startUpstream,
+  type TestGateway,
+  type TestUpstream,
+} from './helpers.ts';
+
+const EXAMPLE = fileURLToPath(new URL('../examples/api-version/index.ts', import.meta.url));
+
+describe('outside policies (plugins)', () => {
+  let up: TestUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    up = await startUpstream();
+    gw = await startGateway(
+      definition(
+        { svc: [up.url] },
+        [
+          {
+            name: 'versioned',
+            path: '/versioned',
+            upstream: 'svc',
+            auth: { default: 'public' },
+            apiVersion: { versions: ['2025-01-01', '2026-01-01'], default: '2026-01-01' },
+          },
+          {
+            name: 'strict',
+            path: '/strict',
+            upstream: 'svc',
+            auth: { default: 'public' },
+            apiVersion: { versions: ['1'], header: 'X-Version' },
+          },
+          { name: 'plain', path: '/plain', upstream: 'svc', auth: { default: 'public' } },
+        ] as never,
+        { plugins: [EXAMPLE] } as Partial<GatewayFile>,
+      ),
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await up.close();
+  });
+
+  test('a served version goes upstream and comes back on the answer', async () => {
+    const res = await fetch(`${gw.url}/versioned/x`, { headers: { 'api-version': '2025-01-01' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('api-version'), '2025-01-01');
+    const body = await json(res);
+    assert.equal((body.headers as Record<string, string>)['api-version'], '2025-01-01');
+  });
+
+  test("without the header the route's default applies", async () => {
+    const res = await fetch(`${gw.url}/versioned/x`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('api-version'), '2026-01-01');
+    await res.arrayBuffer();
+  });
+
+  test('another version is a 400 problem naming the versions served, with the request id', async () => {
+    const res = await fetch(`${gw.url}/versioned/x`, { headers: { 'api-version': '2019-01-01' } });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    const body = await json(res);
+    assert.equal(body.code, 'API_VERSION_UNSUPPORTED');
+    assert.deepEqual(body.supported, ['2025-01-01', '2026-01-01']);
+    assert.equal(body.request_id, res.headers.get('x-request-id'));
+    assert.ok(!up.seen.some((seen) => seen.headers['api-version'] === '2019-01-01'), 'never sent upstream');
+  });
+
+  test('no header and no default is refused; its own header name is used', async () => {
+    const none = await fetch(`${gw.url}/strict/x`);
+    assert.equal(none.status, 400);
+    assert.match(String((await json(none)).detail), /Name a version in X-Version/);
+    const ok = await fetch(`${gw.url}/strict/x`, { headers: { 'x-version': '1' } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('x-version'), '1');
+    await ok.arrayBuffer();
+  });
+
+  test('a route that does not set it is not touched', async () => {
+    const res = await fetch(`${gw.url}/plain/x`, { headers: { 'api-version': 'anything' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('api-version'), null);
+    await res.arrayBuffer();
+  });
+});
+
+describe('loading plugins from the gateway file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-plugins-'));
+  const write = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const file = (plugin: string, route: string) =>
+    write(
+      'gateway.yaml',
+      `plugins: [${plugin}]\nupstreams:\n  svc: { instances: ['http://127.0.0.1:1'] }\nroutes:\n  - { name: r, path: /r, upstream: svc, ${route} }\n`,
+    );
+  const refusal = async (source: string) => {
+    try {
+      loadGatewayFile(source, await pluginsOf(source));
+    } catch (err) {
+      return (err as { issues: string[] }).issues;
+    }
+    return [];
+  };
+
+  test('a path is read from the file’s folder, and the plugin’s keys are checked with the rest', async () => {
+    const path = relative(dir, EXAMPLE);
+    const source = file(`'${path.startsWith('.') ? path : `./${path}`}'`, "apiVersion: { versions: ['1'] }");
+    const loaded = loadGatewayFile(source, await pluginsOf(source));
+    assert.deepEqual(loaded.routes[0]!.apiVersion, { versions: ['1'], header: 'api-version' });
+    const bad = file(`'${EXAMPLE}'`, "apiVersion: { versions: [], colour: 'red' }");
+    assert.deepEqual(await refusal(bad), [
+      'unknown key routes.0.apiVersion.colour',
+      'routes.0.apiVersion.versions must not have fewer than 1 items',
+    ]);
+  });
+
+  test('without the plugin its key is unknown', async () => {
+    const source = file('', "apiVersion: { versions: ['1'] }");
+    assert.deepEqual(await refusal(source), ['unknown key routes.0.apiVersion']);
+  });
+
+  test('a module that is not a policy, or cannot be found, is refused naming the entry', async () => {
+    const notPolicy = write('not-policy.ts', 'export default { hello: 1 };\n');
+    assert.match(
+      (await refusal(file(`'${notPolicy}'`, 'exact: true')))[0]!,
+      /plugins\.0 ".*not-policy\.ts" does not export a policy/,
+    );
+    assert.match(
+      (await refusal(file("'./missing.ts'", 'exact: true')))[0]!,
+      /plugins\.0 "\.\/missing\.ts" cannot be loaded/,
+    );
+  });
+
+  test('a plugin that claims a key a built-in owns is refused', async () => {
+    const clash = write(
+      'clash.ts',
+      `export default { name: 'mine', priority: 1, route: { rateLimit: { type: 'string' } }, create: () => undefined };\n`,
+    );
+    assert.deepEqual(await refusal(file(`'${clash}'`, 'exact: true')), [
+      "policy mine claims route key rateLimit, which is rate-limit's",
+    ]);
+  });
+
+  test('the service config reads the hot path through its schema', () => {
+    assert.equal((ConfigSchema.properties.hotPath as { env?: string }).env, 'GATEWAY_HOT_PATH');
+  });
+});
