@@ -127,7 +127,10 @@ describe('loading plugins from the gateway file', () => {
     const path = relative(dir, EXAMPLE);
     const source = file(`'${path.startsWith('.') ? path : `./${path}`}'`, "apiVersion: { versions: ['1'] }");
     const loaded = loadGatewayFile(source, await pluginsOf(source));
-    assert.deepEqual((loaded.routes[0] as Record<string, unknown>).apiVersion, { versions: ['1'], header: 'api-version' });
+    assert.deepEqual((loaded.routes[0] as Record<string, unknown>).apiVersion, {
+      versions: ['1'],
+      header: 'api-version',
+    });
     const bad = file(`'${EXAMPLE}'`, "apiVersion: { versions: [], colour: 'red' }");
     assert.deepEqual(await refusal(bad), [
       'unknown key routes.0.apiVersion.colour',
