@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AccessClaims } from '@portico/auth';
 import { clientAddress, type TrustProxy } from '@portico/http';
 import { USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from './headers.ts';
@@ -43,10 +44,21 @@ export async function replyBody(reply: Reply): Promise<Buffer | undefined> {
   return reply.body;
 }
 
+/** A WebSocket upgrade in the pipeline (`ctx.upgrade`): the client's socket, and what its session must pass. */
+export interface Upgrade {
+  socket: Duplex;
+  head: Buffer;
+  /** Checks every client message must pass before it goes upstream, in order; a throw closes the session (1008). */
+  messages: Array<() => Promise<unknown>>;
+}
+
 /** One request's state as it moves through its route's pipeline. */
 export interface Context {
   req: IncomingMessage;
+  /** For an upgrade, a response on its socket: refusals are written to it, and its `close` is the session's end. */
   res: ServerResponse;
+  /** Set for a WebSocket upgrade, which runs the policies that take upgrades and then the WebSocket terminal. */
+  upgrade: Upgrade | undefined;
   id: string;
   method: string;
   /** The path as the client sent it (no query). */

@@ -1,7 +1,8 @@
 /**
  * The gateway's request path on Node's own HTTP server objects: match a route, check the
- * method and path, run the route's pipeline and hand the answer to reply.ts. WebSocket
- * upgrades go to websocket/; reloads (reload.ts) and /health (health.ts) are wired here.
+ * method and path, run the route's pipeline and hand the answer to reply.ts. A WebSocket
+ * upgrade runs its route's upgrade pipeline (the policies that take upgrades, then the
+ * WebSocket terminal in websocket/). Reloads (reload.ts) and /health (health.ts) are wired here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -10,7 +11,7 @@ import type { KvStore } from '@portico/store/kv';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
 import { connectionCounter } from './connections.ts';
-import type { Context } from './context.ts';
+import type { Context, Terminal } from './context.ts';
 import { errors } from './errors.ts';
 import { health } from './health.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -23,8 +24,7 @@ import { reloader } from './reload.ts';
 import { replies } from './reply.ts';
 import { type CompiledRoute, compile, type Runtime } from './runtime.ts';
 import { describe, type UpstreamHooks } from './upstream/upstream.ts';
-import { proxyUpgrade } from './websocket/proxy.ts';
-import { refuse } from './websocket/refuse.ts';
+import { refuse, upgradeResponse } from './websocket/refuse.ts';
 
 export interface GatewayOptions {
   source: string | GatewayFile;
@@ -86,6 +86,34 @@ export async function createGateway(options: GatewayOptions) {
   });
   const reply = replies({ metrics, log });
 
+  const context = (
+    route: CompiledRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: string,
+  ): Context => ({
+    req,
+    res,
+    upgrade: undefined,
+    id: requestIdFrom(req),
+    method: req.method ?? 'GET',
+    path,
+    search,
+    route: route.view,
+    upstreamHeaders: undefined,
+    trustProxy: options.trustProxy,
+    bufferBody: false,
+    upstreamPath: req.url!,
+    body: undefined,
+    auth: undefined,
+    consumer: '',
+    replyHeaders: {},
+    reply: undefined,
+    upstream: route.def.upstream ?? '-',
+    started: performance.now(),
+  });
+
   async function run(
     route: CompiledRoute,
     req: IncomingMessage,
@@ -93,26 +121,7 @@ export async function createGateway(options: GatewayOptions) {
     path: string,
     search: string,
   ) {
-    const ctx: Context = {
-      req,
-      res,
-      id: requestIdFrom(req),
-      method: req.method ?? 'GET',
-      path,
-      search,
-      route: route.view,
-      upstreamHeaders: undefined,
-      trustProxy: options.trustProxy,
-      bufferBody: false,
-      upstreamPath: req.url!,
-      body: undefined,
-      auth: undefined,
-      consumer: '',
-      replyHeaders: {},
-      reply: undefined,
-      upstream: route.def.upstream ?? '-',
-      started: performance.now(),
-    };
+    const ctx = context(route, req, res, path, search);
     try {
       const preflight =
         ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
@@ -126,6 +135,19 @@ export async function createGateway(options: GatewayOptions) {
       reply.write(ctx);
     } catch (err) {
       reply.problem(ctx, err);
+    }
+  }
+
+  async function upgrade(handle: Terminal, ctx: Context) {
+    try {
+      await handle(ctx);
+      reply.record(ctx, 101);
+    } catch (err) {
+      const { socket } = ctx.upgrade!;
+      if (socket.destroyed || !socket.writable) {
+        socket.destroy();
+        reply.record(ctx, 499);
+      } else reply.problem(ctx, err);
     }
   }
 
@@ -144,30 +166,31 @@ export async function createGateway(options: GatewayOptions) {
       return true;
     },
 
+    /** A WebSocket upgrade: through its route's upgrade pipeline, refused on the same problem+json path. */
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
-      const path = (req.url ?? '/').split('?')[0]!;
+      socket.on('error', () => socket.destroy());
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
       if (UNSAFE_PATH.test(path)) {
-        socket.on('error', () => socket.destroy());
+        const problem = errors.BAD_PATH('The path has dot segments or encoded separators');
+        refuse(req, socket, problem, requestIdFrom(req), path);
+        return;
+      }
+      const route = runtime.match(path);
+      if (!route?.upgrade) {
         refuse(
           req,
           socket,
-          errors.BAD_PATH('The path has dot segments or encoded separators'),
+          errors.ROUTE_NOT_FOUND(`No WebSocket route at ${path}`),
           requestIdFrom(req),
           path,
         );
         return;
       }
-      proxyUpgrade({
-        route: runtime.match(path),
-        req,
-        socket,
-        head,
-        trustProxy: options.trustProxy,
-        connections,
-        metrics,
-        log,
-        timeoutMs: ms(runtime.file.defaults.timeout, 10_000),
-      });
+      const ctx = context(route, req, upgradeResponse(req, socket), path, q === -1 ? '' : url.slice(q));
+      ctx.upgrade = { socket, head, messages: [] };
+      void upgrade(route.upgrade, ctx);
     },
 
     reload: reloads.reload,

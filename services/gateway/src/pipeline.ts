@@ -21,18 +21,41 @@ export function buildPipeline(
   chain: readonly AnyPolicy[],
   gateway: GatewayServices,
 ): Terminal {
-  const built: Policy[] = [];
-  for (const policy of chain) {
-    const made = policy.create(optionsFor(policy, def, file), route, gateway, fileOptions(policy, file));
-    if (made) built.push(made);
-  }
   let terminal: Terminal | undefined;
   for (const candidate of terminals as readonly AnyTerminal[]) {
     terminal = candidate.create(optionsFor(candidate, def, file), route, gateway);
     if (terminal) break;
   }
   // loadGatewayFile has checked that every route has an upstream or an aggregate.
-  return compose(built, terminal!);
+  return compose(build(chain, def, route, file, gateway), terminal!);
+}
+
+/** A WebSocket route's pipeline for upgrades: the policies that take upgrades, then `terminal`. */
+export function buildUpgrade(
+  def: RouteDef,
+  route: RouteView,
+  file: GatewayFile,
+  chain: readonly AnyPolicy[],
+  gateway: GatewayServices,
+  terminal: Terminal,
+): Terminal {
+  const policies = chain.filter((policy) => policy.upgrades === true);
+  return compose(build(policies, def, route, file, gateway), terminal);
+}
+
+function build(
+  chain: readonly AnyPolicy[],
+  def: RouteDef,
+  route: RouteView,
+  file: GatewayFile,
+  gateway: GatewayServices,
+): Policy[] {
+  const built: Policy[] = [];
+  for (const policy of chain) {
+    const made = policy.create(optionsFor(policy, def, file), route, gateway, fileOptions(policy, file));
+    if (made) built.push(made);
+  }
+  return built;
 }
 
 /** The definition's route keys, each set on the route or else under `defaults:`. */

@@ -77,6 +77,11 @@ export interface PolicyDefinition<
   name: string;
   /** Higher runs first (further from the upstream). */
   priority: number;
+  /**
+   * Also runs on WebSocket upgrades (`ctx.upgrade` set), before the WebSocket terminal; a
+   * policy that reads or answers HTTP bodies leaves this off. Default: false.
+   */
+  upgrades?: boolean;
   route: R;
   /** Route keys that `defaults:` may set for every route (each must also be in `route`). */
   defaults?: D;

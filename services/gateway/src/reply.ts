@@ -35,6 +35,9 @@ export function replies({ metrics, log }: { metrics: GatewayMetrics; log: Fastif
   }
 
   return {
+    /** Counts and logs an answer written elsewhere (a WebSocket's 101, a client gone mid-upgrade). */
+    record: finish,
+
     write(ctx: Context) {
       const { res, reply } = ctx;
       const headers = reply!.headers;

@@ -5,13 +5,11 @@
  */
 import { type GatewayFile, ms, type RouteDef } from './config.ts';
 import type { RouteView, Terminal } from './context.ts';
-import { buildPipeline, ordered } from './pipeline.ts';
-import { type Authenticator, authenticator } from './policies/auth/index.ts';
-import { type Limiter, limiter } from './policies/rate-limit/index.ts';
-import { upgradeTransform } from './policies/transform/index.ts';
+import { buildPipeline, buildUpgrade, ordered } from './pipeline.ts';
 import type { AnyPolicy, GatewayServices } from './policy.ts';
 import { METHODS } from './schema.ts';
 import { createUpstream, type Upstream, type UpstreamHooks } from './upstream/upstream.ts';
+import { webSocket } from './websocket/proxy.ts';
 
 export interface CompiledRoute {
   name: string;
@@ -23,16 +21,8 @@ export interface CompiledRoute {
   methods: Set<string>;
   handle: Terminal;
   upstream: Upstream | undefined;
-  /** What a WebSocket session on this route is held to: the route's auth, bucket and limits. */
-  edge: {
-    authenticate: Authenticator;
-    limit: Limiter | undefined;
-    bodyLimit: number;
-    maxConnections: number;
-    idleTimeoutMs: number;
-    /** The upstream path for a request path, after the route's rewrite; applies its request header operations. */
-    transform: ReturnType<typeof upgradeTransform>;
-  };
+  /** WebSocket upgrades, on a route with `websocket: true`: its policies that take upgrades, then the WebSocket terminal. */
+  upgrade: Terminal | undefined;
 }
 
 export interface Runtime {
@@ -82,14 +72,22 @@ export function compile(
         methods,
         handle: buildPipeline(def, view, file, chain, gateway),
         upstream: def.upstream ? upstreams.get(def.upstream) : undefined,
-        edge: {
-          authenticate: authenticator(def, services.verify, services.failures),
-          limit: limiter(def.name, def.rateLimit, services.kv, services.hooks),
-          bodyLimit: def.bodyLimit ?? file.defaults.bodyLimit,
-          maxConnections: def.maxConnections ?? file.defaults.maxConnections,
-          idleTimeoutMs: ms(def.idleTimeout, idleTimeoutMs),
-          transform: upgradeTransform(def.transform),
-        },
+        upgrade:
+          def.websocket && def.upstream
+            ? buildUpgrade(
+                def,
+                view,
+                file,
+                chain,
+                gateway,
+                webSocket(upstreams.get(def.upstream)!, {
+                  timeoutMs: ms(file.defaults.timeout, 10_000),
+                  maxPayload: def.bodyLimit ?? file.defaults.bodyLimit,
+                  idleTimeoutMs: ms(def.idleTimeout, idleTimeoutMs),
+                  log: services.log,
+                }),
+              )
+            : undefined,
       };
     })
     .sort((a, b) => b.path.length - a.path.length);

@@ -9,6 +9,23 @@ import type { Duplex } from 'node:stream';
 import { PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import { problemBody, toProblem } from '../reply.ts';
 
+/**
+ * A response written on an upgrade's socket, as Node's server would for a request: a refusal
+ * goes out through it, after which the socket is closed; its `close` is the socket's.
+ */
+export function upgradeResponse(req: IncomingMessage, socket: Duplex): ServerResponse {
+  const res = new ServerResponse(req);
+  res.assignSocket(socket as Socket);
+  res.shouldKeepAlive = false;
+  // Closed once the answer is flushed, without waiting for the client's side of the close.
+  res.once('finish', () => {
+    socket.once('finish', () => socket.destroy());
+    socket.end();
+  });
+  return res;
+}
+
+/** Refuses an upgrade no route takes (no route, an unsafe path). */
 export function refuse(
   req: IncomingMessage,
   socket: Duplex,
@@ -22,9 +39,7 @@ export function refuse(
   }
   const problem = toProblem(err);
   const body = JSON.stringify(problemBody(problem, id, path));
-  const res = new ServerResponse(req);
-  res.assignSocket(socket as Socket);
-  res.shouldKeepAlive = false;
+  const res = upgradeResponse(req, socket);
   res.writeHead(problem.status, {
     ...problem.headers,
     'content-type': PROBLEM_CONTENT_TYPE,
@@ -32,11 +47,6 @@ export function refuse(
     'cache-control': 'no-store',
     'x-request-id': id,
     connection: 'close',
-  });
-  // Closed once the answer is flushed, without waiting for the client's side of the close.
-  res.once('finish', () => {
-    socket.once('finish', () => socket.destroy());
-    socket.end();
   });
   res.end(body);
   return problem;

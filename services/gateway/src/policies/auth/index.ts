@@ -13,7 +13,7 @@
  * goes upstream as X-Gateway-User-Id / X-Gateway-User-Roles.
  * Verified tokens are remembered until they expire or are revoked, so a busy client costs one signature check.
  * Failed authentication is metered per client address (failures.ts), checked before any
- * signature is. HTTP requests and WebSocket upgrades go through the same `authenticator`.
+ * signature is. WebSocket upgrades go through this policy like any request (their GET rule).
  */
 
 import type { IncomingMessage } from 'node:http';
@@ -84,14 +84,14 @@ export function ruleFor(auth: AuthRules | undefined, method: string): Rule {
 }
 
 /** Checks one request against the route's rule for `method`: the verified claims, or none on a public rule. */
-export type Authenticator = (
+type Authenticator = (
   req: IncomingMessage,
   method: string,
   search: string,
   trustProxy: TrustProxy,
 ) => Promise<AccessClaims | undefined>;
 
-export function authenticator(
+function authenticator(
   options: { auth?: AuthRules; scopes?: string[] },
   verify: Verify,
   failures: FailureMeter,
@@ -176,6 +176,7 @@ export function authenticator(
 export const auth = definePolicy({
   name: 'auth',
   priority: 1500,
+  upgrades: true,
   route: {
     auth: Type.Optional(Auth),
     scopes: Type.Optional(

@@ -71,13 +71,17 @@ export function limiter(
 export const rateLimit = definePolicy({
   name: 'rate-limit',
   priority: 1000,
+  upgrades: true,
   route: { rateLimit: Type.Optional(RateLimit) },
   create(options, route, gateway) {
     const hit = limiter(route.name, options.rateLimit, gateway.kv, gateway.hooks);
     if (!hit) return undefined;
     return async (ctx, next) => {
-      const headers = await hit(consumerOf(ctx));
+      const consumer = consumerOf(ctx);
+      const headers = await hit(consumer);
       if (headers) Object.assign(ctx.replyHeaders, headers);
+      // Every message of a WebSocket session is one more hit on the same bucket.
+      ctx.upgrade?.messages.push(() => hit(consumer));
       return next();
     };
   },

@@ -51,6 +51,8 @@ export type TransformOptions = Static<typeof Transform>;
 export const transform = definePolicy({
   name: 'transform',
   priority: 800,
+  // The rewrite and the request headers apply to an upgrade; the response part has no reply to change.
+  upgrades: true,
   route: { transform: Type.Optional(Transform) },
   create: (options) => options.transform && transformPolicy(options.transform),
 });
@@ -84,19 +86,6 @@ function transformPolicy(options: TransformOptions): Policy {
       reply.headers['content-length'] = String(out.length);
       delete reply.headers.etag;
     }
-  };
-}
-
-/** What applies to a WebSocket upgrade: the path rewrite and the request header operations. */
-export function upgradeTransform(
-  options: TransformOptions | undefined,
-): (path: string, headers: IncomingHttpHeaders) => string {
-  const rewrite = options?.rewrite ? new RegExp(options.rewrite.pattern) : undefined;
-  const replacement = options?.rewrite?.replacement ?? '';
-  const requestOps = normalise(options?.request?.headers);
-  return (path, headers) => {
-    if (requestOps) applyHeaders(headers, requestOps);
-    return rewrite ? path.replace(rewrite, replacement) : path;
   };
 }
 
