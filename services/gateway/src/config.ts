@@ -11,6 +11,7 @@ import { ConfigError, listenSettings, loadConfig, type Static, type TSchema, Typ
 import type { AnyPolicy, AnyTerminal } from './policy.ts';
 import { type BuiltIn, policies, terminals } from './registry.ts';
 import { Duration, Method } from './schema.ts';
+import { Upstream } from './upstream/options.ts';
 
 export { ms } from './schema.ts';
 
@@ -73,61 +74,6 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 export type GatewayConfig = Static<typeof ConfigSchema>;
-
-// Values of a Record get no schema defaults, so upstream settings are optional and defaulted in code.
-const Upstream = Type.Object(
-  {
-    instances: Type.Array(Type.String({ pattern: '^https?://[^/]+$' }), { minItems: 1 }),
-    connections: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        description:
-          'Pooled connections per instance (128), which is also how many requests it carries at once',
-      }),
-    ),
-    queue: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        description:
-          'Requests that may wait for a free connection (default: connections × instances); past it, a fast 503',
-      }),
-    ),
-    healthCheck: Type.Optional(
-      Type.Object(
-        {
-          path: Type.Optional(Type.String({ pattern: '^/', description: '(/health)' })),
-          interval: Type.Optional(Duration()),
-          timeout: Type.Optional(Duration()),
-          unhealthyAfter: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'failed checks that eject (2)' }),
-          ),
-          healthyAfter: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'passed checks that re-admit (1)' }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    breaker: Type.Optional(
-      Type.Object(
-        {
-          failures: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'Consecutive failures that open it (5)' }),
-          ),
-          cooldown: Type.Optional(Duration()),
-          stallAfter: Type.Optional(
-            Duration({
-              description:
-                'An instance that answers nothing this long with requests outstanding is probed and, if the probe fails too, ejected (1s; 0: off)',
-            }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 const CoreRoute = {
   name: Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }),
@@ -197,7 +143,7 @@ export function gatewayFileSchema(plugins: readonly AnyPolicy[] = []) {
 export const GatewayFileSchema = gatewayFileSchema();
 export type GatewayFile = Static<typeof GatewayFileSchema>;
 export type RouteDef = GatewayFile['routes'][number];
-export type UpstreamDef = GatewayFile['upstreams'][string];
+export type { UpstreamDef } from './upstream/options.ts';
 
 /**
  * Reads and checks a gateway file, or a definition given in code (tests). Beyond the

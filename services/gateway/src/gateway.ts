@@ -17,9 +17,9 @@ import { health } from './health.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { pluginsOf } from './plugins.ts';
 import { failureMeter } from './policies/auth/failures.ts';
-import type { Verify } from './policies/auth/verify.ts';
+
 import type { DocumentSource } from './policies/validate/index.ts';
-import type { PolicyHooks } from './policy.ts';
+import type { PolicyHooks, Verify } from './policy.ts';
 import { reloader } from './reload.ts';
 import { replies } from './reply.ts';
 import { type CompiledRoute, compile, type Runtime } from './runtime.ts';

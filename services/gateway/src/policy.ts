@@ -15,15 +15,13 @@
  * `plugins:` and get exactly this contract (`@portico/gateway/policy`).
  */
 
+import type { AccessClaims, AuthScheme, DpopVerifier } from '@portico/auth';
 import type { Static, TObject, TProperties } from '@portico/config';
 import type { OpenApiDocument } from '@portico/http';
 import type { KvStore } from '@portico/store/kv';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Connections } from './connections.ts';
 import type { Policy, RouteView, Terminal } from './context.ts';
-import type { FailureMeter } from './policies/auth/failures.ts';
-import type { Verify } from './policies/auth/verify.ts';
-import type { FieldError, ValidationResult } from './policies/validate/results.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
 export { Type } from '@portico/config';
@@ -32,6 +30,40 @@ export type { Context, Policy, Reply, RouteView, Terminal } from './context.ts';
 /** What a policy may do to a request beyond its own fields: the upstream's headers, the consumer, the whole answer. */
 export { consumerOf, replyBody, upstreamHeaders } from './context.ts';
 export { Duration, ms } from './schema.ts';
+
+/** What edge validation reports, per request and per answer (metrics, drift logs). */
+export type ValidationResult =
+  | 'passed'
+  | 'refused'
+  | 'drift'
+  | 'no_document'
+  | 'undocumented'
+  | 'bad_schema'
+  | 'skipped';
+
+export interface FieldError {
+  field: string;
+  in: 'path' | 'query' | 'header' | 'body';
+  code: string;
+  message: string;
+}
+
+/**
+ * Verifies a token presented with `scheme`; `cached` answers from what was verified before
+ * without checking a signature; `dpop` checks the proof of a DPoP-bound token.
+ */
+export type Verify = ((token: string, scheme?: AuthScheme) => AccessClaims | Promise<AccessClaims>) & {
+  cached?: (token: string, scheme?: AuthScheme) => AccessClaims | undefined;
+  dpop?: DpopVerifier;
+};
+
+/** Failed authentications per client address (policies/auth/failures.ts). */
+export interface FailureMeter {
+  /** Throws 429 when `address` is blocked or has `limit` verifications in flight; else reserves a slot. */
+  admit(address: string): Promise<() => void>;
+  /** Counts one failed authentication from `address`. */
+  failed(address: string): Promise<void>;
+}
 
 /** Counters and logs a policy reports to; the gateway turns them into metrics. */
 export interface PolicyHooks {

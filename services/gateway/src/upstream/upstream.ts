@@ -18,8 +18,9 @@
  */
 import { DEPENDENCY_FAILURE_HEADER } from '@portico/http';
 import { Pool } from 'undici';
-import { ms, type UpstreamDef } from '../config.ts';
+import { ms } from '../schema.ts';
 import { type Breaker, type BreakerState, createBreaker } from './breaker.ts';
+import type { UpstreamDef } from './options.ts';
 
 /** One request in flight on an instance, as the stall detector sees it. */
 export interface Attempt {

@@ -27,10 +27,8 @@ import {
 } from '@portico/auth';
 import { type Static, Type } from '@portico/config';
 import { clientAddress, type TrustProxy } from '@portico/http';
-import { definePolicy } from '../../policy.ts';
+import { definePolicy, type FailureMeter, type Verify } from '../../policy.ts';
 import { Duration, expecting, Strings } from '../../schema.ts';
-import type { FailureMeter } from './failures.ts';
-import type { Verify } from './verify.ts';
 
 const Rule = expecting(
   Type.Union(

@@ -9,23 +9,14 @@ import {
   type AuthScheme,
   assertScheme,
   DPOP_ALGORITHMS,
-  type DpopVerifier,
   revoked,
   type TokenVerifier,
 } from '@portico/auth';
 import { LRUCache } from 'lru-cache';
+import type { Verify } from '../../policy.ts';
 
 /** RFC 6750 §2.1 b64token. */
 const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-
-/**
- * Verifies a token presented with `scheme`; `cached` answers from what was verified before
- * without checking a signature; `dpop` checks the proof of a DPoP-bound token.
- */
-export type Verify = ((token: string, scheme?: AuthScheme) => AccessClaims | Promise<AccessClaims>) & {
-  cached?: (token: string, scheme?: AuthScheme) => AccessClaims | undefined;
-  dpop?: DpopVerifier;
-};
 
 /**
  * Remembers verified tokens until they expire (bounded); failures are never remembered.

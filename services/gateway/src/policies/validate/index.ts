@@ -20,9 +20,14 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { type Context, type RouteView, replyBody } from '../../context.ts';
 import { errors } from '../../errors.ts';
-import { definePolicy, type Policy, type PolicyHooks } from '../../policy.ts';
+import {
+  definePolicy,
+  type FieldError,
+  type Policy,
+  type PolicyHooks,
+  type ValidationResult,
+} from '../../policy.ts';
 import { expecting } from '../../schema.ts';
-import type { FieldError, ValidationResult } from './results.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
