@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { WebSocket, WebSocketServer } from 'ws';
 import { ConfigSchema, type GatewayFile } from '../src/build.ts';
 import { loadGatewayFile } from '../src/config.ts';
 import { pluginsOf } from '../src/plugins.ts';
@@ -99,6 +100,92 @@ describe('outside policies (plugins)', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('api-version'), null);
     await res.arrayBuffer();
+  });
+});
+
+describe('outside policies on WebSocket upgrades', () => {
+  test('an upgrade runs the policies that declare upgrades, and only those; their refusals are problem+json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-plugins-ws-'));
+    // Written as an outside module would be, without imports: a definition is plain data and a factory.
+    const tagger = (name: string, upgrades: boolean) => {
+      const path = join(dir, `${name}.ts`);
+      writeFileSync(
+        path,
+        `export default {
+  name: '${name}', priority: 1100, upgrades: ${upgrades},
+  route: { ${name}: { type: 'string', '~optional': true } },
+  create: ({ ${name}: value }) => value === undefined ? undefined : async (ctx, next) => {
+    if (ctx.req.headers['x-refuse'] === '${name}') throw Object.assign(new Error('no'), { refused: true });
+    ctx.replyHeaders['x-${name}'] = value;
+    return next();
+  },
+};\n`,
+      );
+      return path;
+    };
+    const up = await startUpstream();
+    const wss = new WebSocketServer({ noServer: true });
+    up.server.on('upgrade', (req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data) => ws.send(`echo:${data}`))),
+    );
+    const gw = await startGateway(
+      definition(
+        { svc: [up.url] },
+        [
+          {
+            name: 'live',
+            path: '/live',
+            upstream: 'svc',
+            websocket: true,
+            auth: { default: 'public' },
+            onUpgrade: 'yes',
+            httpOnly: 'yes',
+          },
+        ] as never,
+        { plugins: [tagger('onUpgrade', true), tagger('httpOnly', false)] } as Partial<GatewayFile>,
+      ),
+    );
+    try {
+      const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/live`);
+      const opened = new Promise((resolve) => ws.once('open', resolve));
+      const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        ws.on('upgrade', (res) => resolve(res.headers));
+        ws.on('error', reject);
+      });
+      assert.equal(headers['x-onupgrade'], 'yes');
+      assert.equal(headers['x-httponly'], undefined);
+      await opened;
+      ws.send('hi');
+      assert.equal(String(await new Promise((resolve) => ws.once('message', resolve))), 'echo:hi');
+      ws.close();
+
+      const http = await fetch(`${gw.url}/live/x`);
+      assert.equal(http.headers.get('x-onupgrade'), 'yes');
+      assert.equal(http.headers.get('x-httponly'), 'yes');
+      await http.arrayBuffer();
+
+      // An unexpected error in a policy is a 500 problem on the upgrade, its details kept in the log.
+      const refused = new WebSocket(`${gw.url.replace('http', 'ws')}/live`, {
+        headers: { 'x-refuse': 'onUpgrade' },
+      });
+      const answer = await new Promise<{ status: number; type: string; body: string }>((resolve) => {
+        refused.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }),
+          );
+        });
+        refused.on('error', () => {});
+      });
+      assert.equal(answer.status, 500);
+      assert.equal(answer.type, 'application/problem+json');
+      assert.equal(JSON.parse(answer.body).code, 'INTERNAL_ERROR');
+    } finally {
+      await gw.close();
+      wss.close();
+      await up.close();
+    }
   });
 });
 
