@@ -18,6 +18,8 @@
  * Messages are not interpreted: a token sent in graphql-ws `connection_init` is the
  * upstream's to verify (the catalog does); the gateway checks only the upgrade's header.
  */
+
+import type { IncomingMessage } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type Context, type Terminal, upstreamHeaders } from '../context.ts';
@@ -62,33 +64,43 @@ export function webSocket(upstream: Upstream, options: WebSocketOptions): Termin
       handshakeTimeout: options.timeoutMs,
       followRedirects: false,
     });
+    up.on('error', (err) =>
+      options.log.debug({ err: err.message, request_id: ctx.id }, 'websocket upstream error'),
+    );
+    // The client gone before the upstream answered: stop waiting (not the instance's fault).
     const abort = () => up.terminate();
     upgrade.socket.once('close', abort);
+    let refused: ((_request: unknown, response: IncomingMessage) => void) | undefined;
+    let failed: ((err: Error) => void) | undefined;
+    let opened: (() => void) | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        up.once('unexpected-response', (_request, response) => {
+        refused = (_request, response) => {
           const status = response.statusCode ?? 502;
           if (status >= 500) instance.breaker.failure();
           else instance.breaker.success();
           response.resume();
           up.terminate();
           reject(errors.UPSTREAM_ERROR(`${upstream.name} refused the WebSocket upgrade (${status})`));
-        });
-        up.once('error', (err) => {
-          instance.breaker.failure();
+        };
+        failed = (err) => {
+          if (!upgrade.socket.destroyed) instance.breaker.failure();
           reject(errors.UPSTREAM_ERROR(`${upstream.name} could not be reached`, { cause: err }));
-        });
-        up.once('open', () => {
+        };
+        opened = () => {
           instance.breaker.success();
           resolve();
-        });
+        };
+        up.once('unexpected-response', refused);
+        up.once('error', failed);
+        up.once('open', opened);
       });
     } finally {
       upgrade.socket.off('close', abort);
+      up.off('unexpected-response', refused!);
+      up.off('error', failed!);
+      up.off('open', opened!);
     }
-    up.on('error', (err) =>
-      options.log.debug({ err: err.message, request_id: ctx.id }, 'websocket upstream error'),
-    );
     if (upgrade.socket.destroyed) {
       up.terminate();
       throw new Error('the client went away during the handshake');
@@ -112,7 +124,6 @@ function accept(ctx: Context, up: WebSocket, options: WebSocketOptions) {
     for (const [name, value] of Object.entries(ctx.replyHeaders)) lines.push(`${name}: ${value}`);
   });
   server.handleUpgrade(ctx.req, socket, head, (client) => {
-    ctx.reply = { status: 101, headers: {}, body: undefined };
     join(client, up, {
       check: messages.length === 0 ? undefined : () => checkAll(messages),
       idleTimeoutMs: options.idleTimeoutMs,
