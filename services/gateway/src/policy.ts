@@ -6,12 +6,13 @@
  * - `route`: its keys on a route of the gateway file, as schemas; `defaults` (the same keys,
  *   set once under `defaults:`) and `file` (keys at the top of the file) when it has them.
  *   The file's schema is composed from every definition's, so a bad key is named at load;
+ * - `upgrades`: whether it also runs on WebSocket upgrades (auth, limits: yes; cache: no);
  * - `create(options, route, gateway, file)`: a factory (graphql-yoga's `useX(options): Plugin`)
- *   given its validated options, a narrow view of its route, what the gateway lends
- *   policies and its file keys; it returns the policy, or nothing when the route does not use it (a policy a
- *   route leaves out costs nothing).
+ *   given its validated options, a narrow view of its route, what the gateway lends policies
+ *   and its file keys; it returns the policy, or nothing when the route does not use it (a
+ *   policy a route leaves out costs nothing).
  * A refusal is a thrown problem (`defineErrors`), answered as problem+json on the one path
- * every error takes (gateway.ts). Outside policies are loaded from the gateway file's
+ * every error takes (reply.ts). Outside policies are loaded from the gateway file's
  * `plugins:` and get exactly this contract (`@portico/gateway/policy`).
  */
 
