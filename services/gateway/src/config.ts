@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, listenSettings, loadConfig, type Static, type TSchema, Type } from '@portico/config';
-import type { AnyPolicy, AnyTerminal } from './policy.ts';
+import { type AnyPolicy, type AnyTerminal, optionsFor } from './policy.ts';
 import { type BuiltIn, policies, terminals } from './registry.ts';
 import { Duration, Method } from './schema.ts';
 import { Upstream } from './upstream/options.ts';
@@ -147,13 +147,15 @@ export type { UpstreamDef } from './upstream/options.ts';
 
 /**
  * Reads and checks a gateway file, or a definition given in code (tests). Beyond the
- * schema: every route names an upstream that exists, names are unique, patterns compile.
+ * schema: names are unique, every route names an upstream that exists (or is an aggregate),
+ * and what each policy's own `check` finds (an aggregate's branches, a rewrite's pattern).
  */
 export function loadGatewayFile(
   source: string | GatewayFile,
   plugins: readonly AnyPolicy[] = [],
 ): GatewayFile {
   const schema = plugins.length === 0 ? GatewayFileSchema : gatewayFileSchema(plugins);
+  const definitions: ReadonlyArray<AnyPolicy | AnyTerminal> = [...terminals, ...policies, ...plugins];
   let file: GatewayFile;
   try {
     file =
@@ -172,23 +174,14 @@ export function loadGatewayFile(
     names.add(route.name);
     if (route.aggregate) {
       if (route.upstream) issues.push(`${at} has both upstream and aggregate; a route has one or the other`);
-      for (const [branch, def] of Object.entries(route.aggregate.branches)) {
-        if (!file.upstreams[def.upstream])
-          issues.push(`${at}.aggregate.branches.${branch}.upstream "${def.upstream}" is not in upstreams`);
-      }
     } else if (!route.upstream) {
       issues.push(`${at}.upstream is missing (or give the route an aggregate)`);
     } else if (!file.upstreams[route.upstream]) {
       issues.push(`${at}.upstream "${route.upstream}" is not in upstreams`);
     }
-    if (route.transform?.rewrite) {
-      try {
-        new RegExp(route.transform.rewrite.pattern);
-      } catch (err) {
-        issues.push(
-          `${at}.transform.rewrite.pattern is not a valid regular expression (${(err as Error).message})`,
-        );
-      }
+    for (const definition of definitions) {
+      if (definition.check)
+        issues.push(...definition.check(optionsFor(definition, route, file.defaults), at, file));
     }
   });
   if (issues.length > 0) throw new ConfigError('gateway file', issues);

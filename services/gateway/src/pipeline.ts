@@ -6,7 +6,7 @@
  */
 import type { GatewayFile, RouteDef } from './config.ts';
 import type { Context, Policy, RouteView, Terminal } from './context.ts';
-import type { AnyPolicy, AnyTerminal, GatewayServices } from './policy.ts';
+import { type AnyPolicy, type AnyTerminal, type GatewayServices, optionsFor } from './policy.ts';
 import { policies, terminals } from './registry.ts';
 
 /** Built-ins and plugins, higher priority first; a tie keeps the built-in ahead. */
@@ -23,7 +23,7 @@ export function buildPipeline(
 ): Terminal {
   let terminal: Terminal | undefined;
   for (const candidate of terminals as readonly AnyTerminal[]) {
-    terminal = candidate.create(optionsFor(candidate, def, file), route, gateway);
+    terminal = candidate.create(optionsFor(candidate, def, file.defaults), route, gateway);
     if (terminal) break;
   }
   // loadGatewayFile has checked that every route has an upstream or an aggregate.
@@ -52,26 +52,15 @@ function build(
 ): Policy[] {
   const built: Policy[] = [];
   for (const policy of chain) {
-    const made = policy.create(optionsFor(policy, def, file), route, gateway, fileOptions(policy, file));
+    const made = policy.create(
+      optionsFor(policy, def, file.defaults),
+      route,
+      gateway,
+      fileOptions(policy, file),
+    );
     if (made) built.push(made);
   }
   return built;
-}
-
-/** The definition's route keys, each set on the route or else under `defaults:`. */
-export function optionsFor(
-  definition: AnyPolicy | AnyTerminal,
-  def: RouteDef,
-  file: GatewayFile,
-): Record<string, unknown> {
-  const options: Record<string, unknown> = {};
-  const own = def as Record<string, unknown>;
-  const defaults = file.defaults as Record<string, unknown>;
-  for (const key in definition.route) {
-    const value = own[key] ?? (definition.defaults && key in definition.defaults ? defaults[key] : undefined);
-    if (value !== undefined) options[key] = value;
-  }
-  return options;
 }
 
 function fileOptions(definition: AnyPolicy, file: GatewayFile): Record<string, unknown> {

@@ -125,6 +125,8 @@ export interface PolicyDefinition<
     gateway: GatewayServices,
     file: OptionsOf<F>,
   ): Policy | undefined;
+  /** Checks beyond its schema, at load: each problem a line naming its key under `at` (`routes.3`). */
+  check?(options: OptionsOf<R>, at: string, file: FileView): string[];
 }
 
 /** What ends a route's pipeline: the proxy, an aggregate. The first that answers for a route serves it. */
@@ -133,6 +135,31 @@ export interface TerminalDefinition<R extends TProperties = TProperties, D exten
   route: R;
   defaults?: D;
   create(options: OptionsOf<R>, route: RouteView, gateway: GatewayServices): Terminal | undefined;
+  check?(options: OptionsOf<R>, at: string, file: FileView): string[];
+}
+
+/** What a definition's `check` may look up in the rest of the file. */
+export interface FileView {
+  upstreams: Readonly<Record<string, unknown>>;
+}
+
+/** A definition's route keys as a route sets them, each falling back to its value under `defaults:`. */
+export function optionsFor(
+  definition: { route: object; defaults?: object },
+  route: object,
+  defaults: object,
+): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  const own = route as Record<string, unknown>;
+  for (const key in definition.route) {
+    const value =
+      own[key] ??
+      (definition.defaults && key in definition.defaults
+        ? (defaults as Record<string, unknown>)[key]
+        : undefined);
+    if (value !== undefined) options[key] = value;
+  }
+  return options;
 }
 
 /** Types a policy's options from its schemas; returns the definition as given. */

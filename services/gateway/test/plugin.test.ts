@@ -225,6 +225,11 @@ describe('loading plugins from the gateway file', () => {
     ]);
   });
 
+  test("the plugin's own check runs at load with the file's", async () => {
+    const source = file(`'${EXAMPLE}'`, "apiVersion: { versions: ['1', '2'], default: '3' }");
+    assert.deepEqual(await refusal(source), ['routes.0.apiVersion.default "3" is not one of its versions']);
+  });
+
   test('without the plugin its key is unknown', async () => {
     const source = file('', "apiVersion: { versions: ['1'] }");
     assert.deepEqual(await refusal(source), ['unknown key routes.0.apiVersion']);

@@ -35,6 +35,11 @@ export default definePolicy({
       ),
     ),
   },
+  // Beyond the schema, at load: a default the route does not serve would refuse every request.
+  check({ apiVersion: options }, at) {
+    if (options?.default === undefined || options.versions.includes(options.default)) return [];
+    return [`${at}.apiVersion.default "${options.default}" is not one of its versions`];
+  },
   create({ apiVersion: options }) {
     if (!options) return undefined;
     const header = options.header.toLowerCase();

@@ -42,6 +42,14 @@ export const aggregate = defineTerminal({
       ),
     ),
   },
+  check({ aggregate: options }, at, file) {
+    return Object.entries(options?.branches ?? {})
+      .filter(([, def]) => !file.upstreams[def.upstream])
+      .map(
+        ([branch, def]) =>
+          `${at}.aggregate.branches.${branch}.upstream "${def.upstream}" is not in upstreams`,
+      );
+  },
   create({ aggregate: options }, _route, gateway) {
     if (!options) return undefined;
     const defaultTimeout = ms(gateway.defaults.timeout as string | number | undefined, 10_000);

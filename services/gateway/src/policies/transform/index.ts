@@ -54,6 +54,17 @@ export const transform = definePolicy({
   // The rewrite and the request headers apply to an upgrade; the response part has no reply to change.
   upgrades: true,
   route: { transform: Type.Optional(Transform) },
+  check({ transform: options }, at) {
+    if (!options?.rewrite) return [];
+    try {
+      new RegExp(options.rewrite.pattern);
+      return [];
+    } catch (err) {
+      return [
+        `${at}.transform.rewrite.pattern is not a valid regular expression (${(err as Error).message})`,
+      ];
+    }
+  },
   create: (options) => options.transform && transformPolicy(options.transform),
 });
 
