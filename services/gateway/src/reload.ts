@@ -28,7 +28,16 @@ export function reloader(options: ReloadOptions) {
   let lastError: string | undefined;
   let closed = false;
 
-  async function reload(source: string | GatewayFile = options.source): Promise<boolean> {
+  // One at a time, in the order asked: loading is asynchronous (plugins are imported), and a
+  // slower earlier load must not be swapped in over a later one.
+  let chain: Promise<unknown> = Promise.resolve();
+  function reload(source: string | GatewayFile = options.source): Promise<boolean> {
+    const next = chain.then(() => apply(source));
+    chain = next;
+    return next;
+  }
+
+  async function apply(source: string | GatewayFile): Promise<boolean> {
     if (closed) return false;
     let next: Runtime;
     try {
