@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RouteDef } from '@portico/gateway/config';
-import { validate } from '@portico/gateway/validate';
+import { validator } from '@portico/gateway/validate';
 import autocannon from 'autocannon';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -229,10 +229,15 @@ async function policyAlone(): Promise<Array<[string, number]>> {
   };
   const def = { name: 'checked', path: '/checked', upstream: 'bench', validate: true } as RouteDef;
   const hooks = { validated() {}, drifted() {} };
-  const policy = validate(def, async () => gatewayDocument as never, hooks)!;
+  const policy = validator(
+    { name: 'checked', path: '/checked', upstream: 'bench' },
+    def.validate,
+    async () => gatewayDocument as never,
+    hooks,
+  )!;
   const route = { name: 'checked', path: '/checked' };
   const raw = Buffer.from(body);
-  type Context = Parameters<NonNullable<ReturnType<typeof validate>>>[0];
+  type Context = Parameters<NonNullable<ReturnType<typeof validator>>>[0];
   const requests: Array<[string, () => Context]> = [
     [
       'GET, path and query parameters',

@@ -9,7 +9,7 @@ import type { Static, TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 
-export type { Static, TSchema } from 'typebox';
+export type { Static, TObject, TProperties, TSchema } from 'typebox';
 export { default as Type } from 'typebox';
 
 export class ConfigError extends Error {

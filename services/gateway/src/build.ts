@@ -24,7 +24,7 @@ import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts'
 import { createGateway, type Gateway } from './gateway.ts';
 import { createMetrics } from './metrics.ts';
 import { publishedDocument } from './openapi/published.ts';
-import { cachedVerifier } from './policies/auth/index.ts';
+import { cachedVerifier } from './policies/auth/verify.ts';
 
 export type { GatewayConfig, GatewayFile };
 export { ConfigSchema };
@@ -36,11 +36,6 @@ export interface BuildDeps {
   definition?: GatewayFile;
   /** Store to use instead of one built from `config.redisUrl`. */
   kv?: KvStore;
-  /**
-   * `node` (default): proxied routes go from Node's request event to the pipeline.
-   * `fastify`: through a Fastify catch-all route; kept to measure the difference.
-   */
-  hotPath?: 'node' | 'fastify';
   /** Where logs go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
 }
@@ -52,7 +47,7 @@ declare module 'fastify' {
 }
 
 export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promise<FastifyInstance> {
-  const hotPath = deps.hotPath ?? (process.env.GATEWAY_HOT_PATH === 'fastify' ? 'fastify' : 'node');
+  const { hotPath } = config;
   let gateway: Gateway | undefined;
   let fastifyHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let openapi: ReturnType<typeof publishedDocument> | undefined;
@@ -127,7 +122,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
       dpop: createDpopVerifier({ origins: dpopOrigins(config.auth), replay: storeReplayGuard(kv) }),
     });
 
-  gateway = createGateway({
+  gateway = await createGateway({
     source: deps.definition ?? config.file,
     watch: config.watch && !deps.definition,
     trustProxy,

@@ -1,16 +1,26 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { AccessClaims } from '@portico/auth';
 import { clientAddress, type TrustProxy } from '@portico/http';
 import { USER_ID_HEADER, USER_ROLES_HEADER, upstreamRequestHeaders } from './headers.ts';
-import type { CompiledRoute } from './runtime.ts';
+
+/**
+ * What a policy sees of its route: its name, its path and the upstream it goes to (none for an
+ * aggregate). Never the compiled route, its pipeline or the routes beside it.
+ */
+export interface RouteView {
+  readonly name: string;
+  /** The route's path, without a trailing slash. */
+  readonly path: string;
+  readonly upstream: string | undefined;
+}
 
 /** What a route answers: from an upstream, the cache, or an aggregation. */
 export interface Reply {
   status: number;
   headers: OutgoingHttpHeaders;
-  /** A stream is passed through as it arrives; a buffer was read (cache, transforms). */
-  body: Buffer | Readable | Relay | undefined;
+  /** A relay is passed through as it arrives; a buffer was read (cache, transforms). */
+  body: Buffer | Relay | undefined;
 }
 
 /** A response body still arriving from the upstream, written to the client as it comes. */
@@ -26,17 +36,36 @@ export function isRelay(body: Reply['body']): body is Relay {
   return body !== undefined && (body as Relay).relay === true;
 }
 
+/** The whole body of `reply`, read now if it is still arriving, and kept on the reply for what follows. */
+export async function replyBody(reply: Reply): Promise<Buffer | undefined> {
+  const body = reply.body;
+  if (body === undefined || Buffer.isBuffer(body)) return body;
+  reply.body = await body.collect();
+  return reply.body;
+}
+
+/** A WebSocket upgrade in the pipeline (`ctx.upgrade`): the client's socket, and what its session must pass. */
+export interface Upgrade {
+  socket: Duplex;
+  head: Buffer;
+  /** Checks every client message must pass before it goes upstream, in order; a throw closes the session (1008). */
+  messages: Array<() => Promise<unknown>>;
+}
+
 /** One request's state as it moves through its route's pipeline. */
 export interface Context {
   req: IncomingMessage;
+  /** For an upgrade, a response on its socket: refusals are written to it, and its `close` is the session's end. */
   res: ServerResponse;
+  /** Set for a WebSocket upgrade, which runs the policies that take upgrades and then the WebSocket terminal. */
+  upgrade: Upgrade | undefined;
   id: string;
   method: string;
   /** The path as the client sent it (no query). */
   path: string;
   /** The query string with its `?`, or ''. */
   search: string;
-  route: CompiledRoute;
+  route: RouteView;
   /** Headers for the upstream; built on first use by `upstreamHeaders(ctx)` (a cache hit never needs them). */
   upstreamHeaders: IncomingHttpHeaders | undefined;
   trustProxy: TrustProxy;

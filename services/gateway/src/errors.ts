@@ -18,7 +18,6 @@ export const errors = defineErrors({
   UPSTREAM_ERROR: { status: 502, title: 'Bad Gateway' },
   RESPONSE_INVALID: { status: 502, title: 'Bad Gateway' },
   AGGREGATE_FAILED: { status: 502, title: 'Bad Gateway' },
-  UPSTREAM_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
   CIRCUIT_OPEN: { status: 503, title: 'Service Unavailable' },
   UPSTREAM_BUSY: { status: 503, title: 'Service Unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout' },

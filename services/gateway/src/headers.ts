@@ -41,12 +41,11 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return tokens;
 }
 
-/** Headers for the upstream request; `keepUpgrade` keeps `Connection: upgrade` for WebSockets. */
+/** Headers for the upstream request (a WebSocket's too: `ws` adds its own handshake headers). */
 export function upstreamRequestHeaders(
   req: IncomingMessage,
   requestId: string,
   clientIp: string,
-  keepUpgrade = false,
 ): IncomingHttpHeaders {
   const incoming = req.headers;
   const named = connectionTokens(incoming.connection);
@@ -92,10 +91,6 @@ export function upstreamRequestHeaders(
   // RFC 9110 §7.6.3: an HTTP-to-HTTP gateway sends Via on every request it forwards.
   const via = incoming.via;
   out.via = via ? `${via}, 1.1 portico-gateway` : '1.1 portico-gateway';
-  if (keepUpgrade) {
-    out.connection = 'upgrade';
-    out.upgrade = incoming.upgrade;
-  }
   return out;
 }
 

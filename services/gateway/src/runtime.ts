@@ -4,31 +4,25 @@
  * builds a new runtime and swaps it in; the old one closes once its requests are done.
  */
 import { type GatewayFile, ms, type RouteDef } from './config.ts';
-import type { Terminal } from './context.ts';
-import { buildPipeline, type PipelineDeps } from './pipeline.ts';
-import { type Authenticator, authenticator } from './policies/auth/index.ts';
-import { type Limiter, limiter } from './policies/rate-limit/index.ts';
-import { upgradeTransform } from './policies/transform/index.ts';
+import type { RouteView, Terminal } from './context.ts';
+import { buildPipeline, buildUpgrade, ordered } from './pipeline.ts';
+import type { AnyPolicy, GatewayServices } from './policy.ts';
+import { METHODS } from './schema.ts';
 import { createUpstream, type Upstream, type UpstreamHooks } from './upstream/upstream.ts';
+import { webSocket } from './websocket/proxy.ts';
 
 export interface CompiledRoute {
   name: string;
   def: RouteDef;
+  /** What its policies see of it. */
+  view: RouteView;
   path: string;
   exact: boolean;
   methods: Set<string>;
   handle: Terminal;
   upstream: Upstream | undefined;
-  /** What a WebSocket session on this route is held to: the route's auth, bucket and limits. */
-  edge: {
-    authenticate: Authenticator;
-    limit: Limiter | undefined;
-    bodyLimit: number;
-    maxConnections: number;
-    idleTimeoutMs: number;
-    /** The upstream path for a request path, after the route's rewrite; applies its request header operations. */
-    transform: ReturnType<typeof upgradeTransform>;
-  };
+  /** WebSocket upgrades, on a route with `websocket: true`: its policies that take upgrades, then the WebSocket terminal. */
+  upgrade: Terminal | undefined;
 }
 
 export interface Runtime {
@@ -46,44 +40,54 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-
+/**
+ * `plugins` are the outside policies the file names, already loaded (plugins.ts); `services`
+ * is what every policy is lent, less what the file itself decides (upstreams, defaults).
+ */
 export function compile(
   file: GatewayFile,
-  deps: Omit<PipelineDeps, 'file' | 'upstreams' | 'defaults'>,
+  plugins: readonly AnyPolicy[],
+  services: Omit<GatewayServices, 'upstreams' | 'defaults'>,
   hooks: UpstreamHooks,
 ): Runtime {
   const upstreams = new Map<string, Upstream>();
   for (const [name, def] of Object.entries(file.upstreams))
     upstreams.set(name, createUpstream(name, def, hooks));
-  const defaults = {
-    timeoutMs: ms(file.defaults.timeout, 10_000),
-    retries: file.defaults.retries,
-    bodyLimit: file.defaults.bodyLimit,
-    maxConnections: file.defaults.maxConnections,
-  };
+  const gateway: GatewayServices = { ...services, upstreams, defaults: file.defaults };
+  const chain = ordered(plugins);
   const idleTimeoutMs = ms(file.defaults.idleTimeout, 5 * 60_000);
   const routes = file.routes
     .map((def): CompiledRoute => {
-      const methods = new Set(def.methods ?? ALL_METHODS);
+      const methods = new Set<string>(def.methods ?? METHODS);
       if (methods.has('GET')) methods.add('HEAD');
       if (file.cors) methods.add('OPTIONS');
+      const path = def.path.length > 1 && def.path.endsWith('/') ? def.path.slice(0, -1) : def.path;
+      const view: RouteView = { name: def.name, path, upstream: def.upstream };
       return {
         name: def.name,
         def,
-        path: def.path.length > 1 && def.path.endsWith('/') ? def.path.slice(0, -1) : def.path,
+        view,
+        path,
         exact: def.exact,
         methods,
-        handle: buildPipeline(def, { ...deps, file, upstreams, defaults }),
+        handle: buildPipeline(def, view, file, chain, gateway),
         upstream: def.upstream ? upstreams.get(def.upstream) : undefined,
-        edge: {
-          authenticate: authenticator(def, deps.verify, deps.failures),
-          limit: limiter(def, deps.kv, deps.hooks),
-          bodyLimit: def.bodyLimit ?? defaults.bodyLimit,
-          maxConnections: def.maxConnections ?? defaults.maxConnections,
-          idleTimeoutMs: ms(def.idleTimeout, idleTimeoutMs),
-          transform: upgradeTransform(def),
-        },
+        upgrade:
+          def.websocket && def.upstream
+            ? buildUpgrade(
+                def,
+                view,
+                file,
+                chain,
+                gateway,
+                webSocket(upstreams.get(def.upstream)!, {
+                  timeoutMs: ms(file.defaults.timeout, 10_000),
+                  maxPayload: def.bodyLimit ?? file.defaults.bodyLimit,
+                  idleTimeoutMs: ms(def.idleTimeout, idleTimeoutMs),
+                  log: services.log,
+                }),
+              )
+            : undefined,
       };
     })
     .sort((a, b) => b.path.length - a.path.length);

@@ -195,7 +195,7 @@ export function mergeDocuments(
     if (!route.def.aggregate) {
       add(
         '503',
-        'The upstream is down (UPSTREAM_UNAVAILABLE), its circuit open (CIRCUIT_OPEN) or its queue full (UPSTREAM_BUSY)',
+        'No instance of the upstream takes requests now (CIRCUIT_OPEN) or its queue is full (UPSTREAM_BUSY)',
       );
       add('504', 'The upstream did not answer in time (UPSTREAM_TIMEOUT)');
     }

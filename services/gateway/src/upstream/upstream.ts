@@ -18,8 +18,9 @@
  */
 import { DEPENDENCY_FAILURE_HEADER } from '@portico/http';
 import { Pool } from 'undici';
-import { ms, type UpstreamDef } from '../config.ts';
+import { ms } from '../schema.ts';
 import { type Breaker, type BreakerState, createBreaker } from './breaker.ts';
+import type { UpstreamDef } from './options.ts';
 
 /** One request in flight on an instance, as the stall detector sees it. */
 export interface Attempt {
@@ -38,7 +39,6 @@ export interface Instance {
   breaker: Breaker;
   /** Last active check says it answers. Starts true: an upstream that is down is found by its checks. */
   up: boolean;
-  lastCheck: CheckResult | undefined;
   /** Requests in flight, at most `limit`. */
   inflight: Set<Attempt>;
   limit: number;
@@ -136,7 +136,6 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       onChange: (state) => hooks.onBreaker?.(name, url, state),
     }),
     up: true,
-    lastCheck: undefined,
     inflight: new Set(),
     limit: connections,
     lastAnswer: performance.now(),
@@ -189,7 +188,6 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
 
   async function checkOne(instance: Instance): Promise<CheckResult> {
     const result = await probe(instance, check.timeout);
-    instance.lastCheck = result;
     const counter = result.ok ? passes : fails;
     (result.ok ? fails : passes).set(instance, 0);
     const n = (counter.get(instance) ?? 0) + 1;

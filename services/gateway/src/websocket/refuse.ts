@@ -6,10 +6,26 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AuthError } from '@portico/auth';
-import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
-import { isGatewayError } from '../errors.ts';
+import { PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
+import { problemBody, toProblem } from '../reply.ts';
 
+/**
+ * A response written on an upgrade's socket, as Node's server would for a request: a refusal
+ * goes out through it, after which the socket is closed; its `close` is the socket's.
+ */
+export function upgradeResponse(req: IncomingMessage, socket: Duplex): ServerResponse {
+  const res = new ServerResponse(req);
+  res.assignSocket(socket as Socket);
+  res.shouldKeepAlive = false;
+  // Closed once the answer is flushed, without waiting for the client's side of the close.
+  res.once('finish', () => {
+    socket.once('finish', () => socket.destroy());
+    socket.end();
+  });
+  return res;
+}
+
+/** Refuses an upgrade no route takes (no route, an unsafe path). */
 export function refuse(
   req: IncomingMessage,
   socket: Duplex,
@@ -21,17 +37,9 @@ export function refuse(
     socket.destroy();
     return undefined;
   }
-  const problem: ProblemError =
-    isProblemError(err) || err instanceof AuthError
-      ? (err as ProblemError)
-      : commonErrors.INTERNAL_ERROR('An unexpected error occurred', { cause: err });
-  const shape = problem.toProblem(id, path);
-  if (!problem.expose && isGatewayError(problem.code))
-    Object.assign(shape, { detail: problem.message }, problem.extensions);
-  const body = JSON.stringify(shape);
-  const res = new ServerResponse(req);
-  res.assignSocket(socket as Socket);
-  res.shouldKeepAlive = false;
+  const problem = toProblem(err);
+  const body = JSON.stringify(problemBody(problem, id, path));
+  const res = upgradeResponse(req, socket);
   res.writeHead(problem.status, {
     ...problem.headers,
     'content-type': PROBLEM_CONTENT_TYPE,
@@ -39,11 +47,6 @@ export function refuse(
     'cache-control': 'no-store',
     'x-request-id': id,
     connection: 'close',
-  });
-  // Closed once the answer is flushed, without waiting for the client's side of the close.
-  res.once('finish', () => {
-    socket.once('finish', () => socket.destroy());
-    socket.end();
   });
   res.end(body);
   return problem;

@@ -1,7 +1,7 @@
 /**
  * One WebSocket session joined to its upstream, message by message. Client messages go
- * through the route's limiter in order (a queue, so a slow store never reorders them);
- * a refused one closes both sides with 1008. Size is enforced by the client-side server's
+ * through the checks the route's policies registered, in order (a queue, so a slow store
+ * never reorders them); a refused one closes both sides with 1008. Size is enforced by the client-side server's
  * `maxPayload` (1009). No message either way for `idleTimeoutMs` closes both with 1001.
  * A close on one side closes the other with the same code when that code may be sent.
  */
@@ -11,9 +11,10 @@ import { type RawData, WebSocket } from 'ws';
 const MAX_WAITING = 16;
 
 export interface SessionOptions {
-  limit: (() => Promise<unknown>) | undefined;
+  /** What every client message must pass (the rate limit); a throw closes the session 1008. */
+  check: (() => Promise<unknown>) | undefined;
   idleTimeoutMs: number;
-  onClose(): void;
+  onClose?(): void;
   log: FastifyBaseLogger;
   id: string;
 }
@@ -32,7 +33,7 @@ export function join(client: WebSocket, up: WebSocket, options: SessionOptions):
 
   client.on('message', (data: RawData, isBinary: boolean) => {
     touch();
-    if (!options.limit) {
+    if (!options.check) {
       if (up.readyState === WebSocket.OPEN) up.send(data, { binary: isBinary });
       return;
     }
@@ -40,7 +41,7 @@ export function join(client: WebSocket, up: WebSocket, options: SessionOptions):
     if (++waiting === MAX_WAITING) client.pause();
     queue = queue.then(async () => {
       try {
-        await options.limit!();
+        await options.check!();
       } catch {
         end(client, 1008, 'rate limit exceeded');
         end(up, 1000, 'client closed');
@@ -61,7 +62,7 @@ export function join(client: WebSocket, up: WebSocket, options: SessionOptions):
     if (closed) return;
     closed = true;
     clearTimeout(idle);
-    options.onClose();
+    options.onClose?.();
   };
   client.on('close', (code, reason) => {
     closeBoth();

@@ -7,9 +7,11 @@
  * - what arrived is returned under the branch's name; what did not is `null` with an
  *   explicit entry in `errors` (status, code, detail); all failing is a 502.
  */
-import { ms, type RouteDef } from '../../config.ts';
-import { type Context, type Terminal, upstreamHeaders } from '../../context.ts';
+import { Type } from '@portico/config';
+import { type Context, upstreamHeaders } from '../../context.ts';
 import { errors } from '../../errors.ts';
+import { defineTerminal } from '../../policy.ts';
+import { Duration, ms } from '../../schema.ts';
 import { describe, instanceFault, type Upstream } from '../../upstream/upstream.ts';
 
 interface BranchError {
@@ -18,50 +20,78 @@ interface BranchError {
   detail: string;
 }
 
-export function aggregate(
-  route: RouteDef,
-  upstreams: Map<string, Upstream>,
-  defaultTimeout: number,
-): Terminal {
-  const branches = Object.entries(route.aggregate!.branches).map(([name, def]) => ({
-    name,
-    upstream: upstreams.get(def.upstream)!,
-    path: def.path,
-    timeout: ms(def.timeout, defaultTimeout),
-  }));
-
-  return async (ctx) => {
-    ctx.upstream = 'aggregate';
-    const outcomes = await Promise.all(branches.map((branch) => callBranch(ctx, branch)));
-    const data: Record<string, unknown> = {};
-    const failed: Record<string, BranchError> = {};
-    branches.forEach((branch, i) => {
-      const outcome = outcomes[i]!;
-      if ('error' in outcome) {
-        data[branch.name] = null;
-        failed[branch.name] = outcome.error;
-      } else data[branch.name] = outcome.value;
-    });
-    const failures = Object.keys(failed).length;
-    if (failures === branches.length) {
-      throw errors.AGGREGATE_FAILED('No part of this aggregate could be fetched', {
-        extensions: { errors: failed },
+export const aggregate = defineTerminal({
+  name: 'aggregate',
+  route: {
+    aggregate: Type.Optional(
+      Type.Object(
+        {
+          branches: Type.Record(
+            Type.String(),
+            Type.Object(
+              {
+                upstream: Type.String(),
+                path: Type.String({ pattern: '^/' }),
+                timeout: Type.Optional(Duration()),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  check({ aggregate: options }, at, file) {
+    return Object.entries(options?.branches ?? {})
+      .filter(([, def]) => !file.upstreams[def.upstream])
+      .map(
+        ([branch, def]) =>
+          `${at}.aggregate.branches.${branch}.upstream "${def.upstream}" is not in upstreams`,
+      );
+  },
+  create({ aggregate: options }, _route, gateway) {
+    if (!options) return undefined;
+    const defaultTimeout = ms(gateway.defaults.timeout as string | number | undefined, 10_000);
+    const branches = Object.entries(options.branches).map(([name, def]) => ({
+      name,
+      upstream: gateway.upstreams.get(def.upstream)!,
+      path: def.path,
+      timeout: ms(def.timeout, defaultTimeout),
+    }));
+    return async (ctx) => {
+      ctx.upstream = 'aggregate';
+      const outcomes = await Promise.all(branches.map((branch) => callBranch(ctx, branch)));
+      const data: Record<string, unknown> = {};
+      const failed: Record<string, BranchError> = {};
+      branches.forEach((branch, i) => {
+        const outcome = outcomes[i]!;
+        if ('error' in outcome) {
+          data[branch.name] = null;
+          failed[branch.name] = outcome.error;
+        } else data[branch.name] = outcome.value;
       });
-    }
-    const body = Buffer.from(
-      JSON.stringify({ ...data, ...(failures > 0 ? { errors: failed } : {}), request_id: ctx.id }),
-    );
-    ctx.reply = {
-      status: 200,
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': String(body.length),
-        'cache-control': 'private, no-store',
-      },
-      body,
+      const failures = Object.keys(failed).length;
+      if (failures === branches.length) {
+        throw errors.AGGREGATE_FAILED('No part of this aggregate could be fetched', {
+          extensions: { errors: failed },
+        });
+      }
+      const body = Buffer.from(
+        JSON.stringify({ ...data, ...(failures > 0 ? { errors: failed } : {}), request_id: ctx.id }),
+      );
+      ctx.reply = {
+        status: 200,
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': String(body.length),
+          'cache-control': 'private, no-store',
+        },
+        body,
+      };
     };
-  };
-}
+  },
+});
 
 async function callBranch(
   ctx: Context,

@@ -14,20 +14,13 @@
 import type { KvStore } from '@portico/store/kv';
 import { LRUCache } from 'lru-cache';
 import { errors } from '../../errors.ts';
+import type { FailureMeter } from '../../policy.ts';
 import { slots } from '../../slots.ts';
-import type { RateLimitHooks } from '../rate-limit/index.ts';
-
-export interface FailureMeter {
-  /** Throws 429 when `address` is blocked or has `limit` verifications in flight; else reserves a slot. */
-  admit(address: string): Promise<() => void>;
-  /** Counts one failed authentication from `address`. */
-  failed(address: string): Promise<void>;
-}
 
 export function failureMeter(
   kv: KvStore,
   options: { limit: number; windowMs: number },
-  hooks: Pick<RateLimitHooks, 'storeFailed'>,
+  hooks: { storeFailed(operation: string, err: unknown): void },
 ): FailureMeter {
   const { limit, windowMs } = options;
   const inFlight = slots();

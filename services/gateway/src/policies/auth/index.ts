@@ -13,66 +13,91 @@
  * goes upstream as X-Gateway-User-Id / X-Gateway-User-Roles.
  * Verified tokens are remembered until they expire or are revoked, so a busy client costs one signature check.
  * Failed authentication is metered per client address (failures.ts), checked before any
- * signature is. HTTP requests and WebSocket upgrades go through the same `authenticator`.
+ * signature is. WebSocket upgrades go through this policy like any request (their GET rule).
  */
 
 import type { IncomingMessage } from 'node:http';
 import {
   type AccessClaims,
   AuthError,
-  type AuthScheme,
   assertMfa,
-  assertScheme,
   boundKey,
-  DPOP_ALGORITHMS,
-  type DpopVerifier,
   isAllowed,
   parseAuthorization,
-  revoked,
-  type TokenVerifier,
 } from '@portico/auth';
+import { type Static, Type } from '@portico/config';
 import { clientAddress, type TrustProxy } from '@portico/http';
-import { LRUCache } from 'lru-cache';
-import type { RouteDef } from '../../config.ts';
-import type { Policy } from '../../context.ts';
-import type { FailureMeter } from './failures.ts';
+import { definePolicy, type FailureMeter, type Verify } from '../../policy.ts';
+import { Duration, expecting, Strings } from '../../schema.ts';
 
-type Rule = NonNullable<NonNullable<RouteDef['auth']>['default']>;
+const Rule = expecting(
+  Type.Union(
+    [
+      Type.Literal('public'),
+      Type.Literal('token'),
+      Type.Object(
+        {
+          roles: Type.Optional(Strings),
+          scopes: Type.Optional(Strings),
+          /** The token's user signed in with two factors (`amr` has `mfa`). */
+          mfa: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ],
+    {
+      description:
+        '"public", "token", or { roles, scopes } of which any one is enough, and with mfa: true a two-factor sign-in',
+    },
+  ),
+  'must be "public", "token", or { roles: [...], scopes: [...], mfa: true }',
+);
+type Rule = Static<typeof Rule>;
+
+const Auth = Type.Object(
+  {
+    default: Type.Optional(Rule),
+    read: Type.Optional(Rule),
+    write: Type.Optional(Rule),
+    GET: Type.Optional(Rule),
+    HEAD: Type.Optional(Rule),
+    POST: Type.Optional(Rule),
+    PUT: Type.Optional(Rule),
+    PATCH: Type.Optional(Rule),
+    DELETE: Type.Optional(Rule),
+    OPTIONS: Type.Optional(Rule),
+  },
+  { additionalProperties: false },
+);
+export type AuthRules = Static<typeof Auth>;
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** RFC 6750 §2.1 b64token. */
-const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** The rule for one method: the method's own, else read/write, else default, else token. */
-export function ruleFor(auth: RouteDef['auth'], method: string): Rule {
+export function ruleFor(auth: AuthRules | undefined, method: string): Rule {
   const own = auth?.[method as 'GET'];
   if (own) return own;
   const group = READS.has(method) ? auth?.read : auth?.write;
   return group ?? auth?.default ?? 'token';
 }
 
-/**
- * Verifies a token presented with `scheme`; `cached` answers from what was verified before
- * without checking a signature; `dpop` checks the proof of a DPoP-bound token.
- */
-export type Verify = ((token: string, scheme?: AuthScheme) => AccessClaims | Promise<AccessClaims>) & {
-  cached?: (token: string, scheme?: AuthScheme) => AccessClaims | undefined;
-  dpop?: DpopVerifier;
-};
-
 /** Checks one request against the route's rule for `method`: the verified claims, or none on a public rule. */
-export type Authenticator = (
+type Authenticator = (
   req: IncomingMessage,
   method: string,
   search: string,
   trustProxy: TrustProxy,
 ) => Promise<AccessClaims | undefined>;
 
-export function authenticator(route: RouteDef, verify: Verify, failures: FailureMeter): Authenticator {
+function authenticator(
+  options: { auth?: AuthRules; scopes?: string[] },
+  verify: Verify,
+  failures: FailureMeter,
+): Authenticator {
   const rules = new Map<string, Rule>();
   for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
-    rules.set(method, ruleFor(route.auth, method));
-  const required = route.scopes ?? [];
+    rules.set(method, ruleFor(options.auth, method));
+  const required = options.scopes ?? [];
 
   async function verified(req: IncomingMessage, search: string, trustProxy: TrustProxy) {
     const header = req.headers.authorization;
@@ -146,49 +171,39 @@ export function authenticator(route: RouteDef, verify: Verify, failures: Failure
   };
 }
 
-export function auth(route: RouteDef, verify: Verify, failures: FailureMeter): Policy {
-  const check = authenticator(route, verify, failures);
-  return async (ctx, next) => {
-    ctx.auth = await check(ctx.req, ctx.method, ctx.search, ctx.trustProxy);
-    return next();
-  };
-}
-
-/**
- * Remembers verified tokens until they expire (bounded); failures are never remembered.
- * Keyed by the token's tail (its signature) so a lookup hashes a few dozen characters, not
- * the whole token; a hit still compares the whole token and answers without a promise.
- * A token is checked for RFC 6750 syntax before it is verified the first time.
- */
-export function cachedVerifier(verifier: TokenVerifier, max = 10_000): Verify {
-  const seen = new LRUCache<string, { token: string; claims: AccessClaims }>({ max });
-  const algs = verifier.dpop?.algorithms ?? DPOP_ALGORITHMS;
-  const cached = (token: string, scheme: AuthScheme = 'Bearer'): AccessClaims | undefined => {
-    const key = token.slice(-48);
-    const known = seen.get(key);
-    if (known && known.token === token) {
-      if (verifier.isRevoked?.(known.claims)) {
-        seen.delete(key);
-        throw revoked();
-      }
-      if ((known.claims.payload.exp ?? 0) * 1000 > Date.now()) {
-        assertScheme(known.claims.payload, scheme, algs);
-        return known.claims;
-      }
-      seen.delete(key);
-    }
-    return undefined;
-  };
-  const verify = (token: string, scheme: AuthScheme = 'Bearer') => {
-    const known = cached(token, scheme);
-    if (known) return known;
-    if (!TOKEN.test(token)) {
-      throw new AuthError('invalid_request', 'The Authorization header must be "Bearer <token>"');
-    }
-    return verifier.verify(token, scheme).then((claims) => {
-      seen.set(token.slice(-48), { token, claims });
-      return claims;
-    });
-  };
-  return Object.assign(verify, { cached, ...(verifier.dpop ? { dpop: verifier.dpop } : {}) });
-}
+export const auth = definePolicy({
+  name: 'auth',
+  priority: 1500,
+  upgrades: true,
+  route: {
+    auth: Type.Optional(Auth),
+    scopes: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          'Scopes a token must carry, all of them, on every method of the route that is not public (403 insufficient_scope)',
+      }),
+    ),
+  },
+  file: {
+    authFailures: Type.Object(
+      {
+        limit: Type.Integer({ minimum: 1, default: 20 }),
+        window: Duration({ default: '1m' }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Failed authentications per client address before 429 (checked before any signature)',
+      },
+    ),
+  },
+  // Every route has it: a token that is sent is checked even on a public route.
+  create(options, _route, gateway) {
+    const check = authenticator(options, gateway.verify, gateway.failures);
+    return async (ctx, next) => {
+      ctx.auth = await check(ctx.req, ctx.method, ctx.search, ctx.trustProxy);
+      return next();
+    };
+  },
+});

@@ -6,19 +6,29 @@
  * - the body is held whole, so idempotent requests can be retried on another instance.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Context, Policy } from '../../context.ts';
+import { Type } from '@portico/config';
+import type { Context } from '../../context.ts';
 import { errors } from '../../errors.ts';
 import { continueIfExpected } from '../../expect.ts';
+import { definePolicy } from '../../policy.ts';
 
-export function bodyLimit(limit: number): Policy {
-  // Not async: a request without a body (most reads) passes straight on, without a promise of its own.
-  return (ctx, next) => {
-    const { req } = ctx;
-    const declared = req.headers['content-length'];
-    if (declared === undefined && req.headers['transfer-encoding'] === undefined) return next();
-    return readThenNext(ctx, next, limit, declared);
-  };
-}
+export const bodyLimit = definePolicy({
+  name: 'body-limit',
+  priority: 1900,
+  route: {
+    bodyLimit: Type.Optional(Type.Integer({ minimum: 0, description: 'Largest request body, in bytes' })),
+  },
+  defaults: { bodyLimit: Type.Integer({ minimum: 0, default: 1024 * 1024 }) },
+  create({ bodyLimit: limit = 1024 * 1024 }) {
+    // Not async: a request without a body (most reads) passes straight on, without a promise of its own.
+    return (ctx, next) => {
+      const { req } = ctx;
+      const declared = req.headers['content-length'];
+      if (declared === undefined && req.headers['transfer-encoding'] === undefined) return next();
+      return readThenNext(ctx, next, limit, declared);
+    };
+  },
+});
 
 async function readThenNext(
   ctx: Context,

@@ -10,25 +10,40 @@
  * - the store unreachable: the request goes upstream, uncached.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
-import type { KvStore } from '@portico/store/kv';
-import { ms, type RouteDef } from '../../config.ts';
-import { type Context, isRelay, type Policy } from '../../context.ts';
-
-export interface CacheHooks {
-  lookup(route: string, result: 'hit' | 'miss' | 'bypass'): void;
-  storeFailed(operation: string, err: unknown): void;
-}
+import { Type } from '@portico/config';
+import { type Context, replyBody } from '../../context.ts';
+import { definePolicy, type GatewayServices, type Policy } from '../../policy.ts';
+import { Duration, ms } from '../../schema.ts';
 
 const UNCACHEABLE = /(?:^|,)\s*(?:no-store|private|no-cache)\b/i;
 const SKIP_STORED = new Set(['age', 'date', 'x-request-id', 'set-cookie', 'ratelimit', 'ratelimit-policy']);
 
-export function cache(route: RouteDef, kv: KvStore, hooks: CacheHooks): Policy | undefined {
-  const options = route.cache;
-  if (!options) return undefined;
+export const cache = definePolicy({
+  name: 'cache',
+  priority: 900,
+  route: {
+    cache: Type.Optional(
+      Type.Object({ ttl: Duration(), maxTtl: Type.Optional(Duration()) }, { additionalProperties: false }),
+    ),
+  },
+  file: {
+    cache: Type.Object(
+      { maxBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }) },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  create(options, route, gateway) {
+    return options.cache && cachePolicy(route.name, options.cache, gateway);
+  },
+});
+
+function cachePolicy(
+  name: string,
+  options: { ttl: string | number; maxTtl?: string | number },
+  { kv, hooks }: GatewayServices,
+): Policy {
   const ttlMs = ms(options.ttl, 300_000);
   const maxTtlMs = ms(options.maxTtl, 24 * 3_600_000);
-  const name = route.name;
 
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
@@ -83,12 +98,7 @@ export function cache(route: RouteDef, kv: KvStore, hooks: CacheHooks): Policy |
     }
     hooks.lookup(name, 'miss');
     ctx.replyHeaders['x-cache'] = 'MISS';
-    const body = Buffer.isBuffer(reply.body)
-      ? reply.body
-      : isRelay(reply.body)
-        ? await reply.body.collect()
-        : await readAll(reply.body);
-    reply.body = body;
+    const body = (await replyBody(reply))!;
     const age = Number(reply.headers.age ?? 0) || 0;
     try {
       await kv.set(key, encode(reply.headers, body, age), lifetime - age * 1000, entryTags(name, ctx.path));
@@ -171,10 +181,4 @@ function parse(stored: Buffer): Entry {
     a: number;
   };
   return { headers: meta.h, storedAt: meta.t, age: meta.a, body: stored.subarray(4 + length) };
-}
-
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -17,11 +17,13 @@
  *   backpressure both ways, unless a policy asked for it whole (cache, field filters).
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { Type } from '@portico/config';
 import type { Dispatcher } from 'undici';
-import { ms, type RouteDef } from '../../config.ts';
 import { type Context, type Relay, type Reply, type Terminal, upstreamHeaders } from '../../context.ts';
 import { errors } from '../../errors.ts';
 import { downstreamHeaders, endWith } from '../../headers.ts';
+import { defineTerminal } from '../../policy.ts';
+import { Duration, ms } from '../../schema.ts';
 import {
   type Attempt,
   describe,
@@ -40,14 +42,37 @@ class DeadlineError extends Error {
   code = 'PORTICO_DEADLINE';
 }
 
-export function proxy(
-  route: RouteDef,
+const Retries = Type.Integer({ minimum: 0, maximum: 5 });
+
+export const proxy = defineTerminal({
+  name: 'proxy',
+  route: {
+    timeout: Type.Optional(Duration()),
+    bodyTimeout: Type.Optional(
+      Duration({
+        description:
+          'Longest gap between two chunks of the response body (default: timeout; 0: none, for SSE)',
+      }),
+    ),
+    retries: Type.Optional(Retries),
+  },
+  defaults: {
+    timeout: Type.Optional(Duration()),
+    retries: Type.Integer({ minimum: 0, maximum: 5, default: 1 }),
+  },
+  create(options, route, gateway) {
+    const upstream = route.upstream === undefined ? undefined : gateway.upstreams.get(route.upstream);
+    return upstream && forwarder(upstream, options);
+  },
+});
+
+function forwarder(
   upstream: Upstream,
-  defaults: { timeoutMs: number; retries: number },
+  settings: { timeout?: string | number; bodyTimeout?: string | number; retries?: number },
 ): Terminal {
-  const timeout = ms(route.timeout, defaults.timeoutMs);
-  const bodyTimeout = ms(route.bodyTimeout, timeout);
-  const retries = route.retries ?? defaults.retries;
+  const timeout = ms(settings.timeout, 10_000);
+  const bodyTimeout = ms(settings.bodyTimeout, timeout);
+  const retries = settings.retries ?? 1;
 
   return async (ctx) => {
     ctx.upstream = upstream.name;

@@ -8,10 +8,17 @@
  * - the store unreachable: the request is let through (fail open), and logs, metrics and
  *   /health say the limiter is degraded.
  */
+import { type Static, Type } from '@portico/config';
 import type { KvStore } from '@portico/store/kv';
-import { ms, type RouteDef } from '../../config.ts';
-import { consumerOf, type Policy } from '../../context.ts';
+import { consumerOf } from '../../context.ts';
 import { errors } from '../../errors.ts';
+import { definePolicy } from '../../policy.ts';
+import { Duration, ms } from '../../schema.ts';
+
+const RateLimit = Type.Object(
+  { limit: Type.Integer({ minimum: 1 }), window: Duration() },
+  { additionalProperties: false },
+);
 
 export interface RateLimitHooks {
   decided(route: string, decision: 'allowed' | 'rejected' | 'failed_open'): void;
@@ -24,12 +31,15 @@ export interface RateLimitHooks {
  */
 export type Limiter = (consumer: string) => Promise<Record<string, string> | undefined>;
 
-export function limiter(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): Limiter | undefined {
-  const options = route.rateLimit;
+export function limiter(
+  name: string,
+  options: Static<typeof RateLimit> | undefined,
+  kv: KvStore,
+  hooks: RateLimitHooks,
+): Limiter | undefined {
   if (!options) return undefined;
   const { limit } = options;
   const windowMs = ms(options.window, 60_000);
-  const name = route.name;
   const policy = `"${name}";q=${limit};w=${Math.ceil(windowMs / 1000)}`;
 
   return async (consumer) => {
@@ -58,12 +68,21 @@ export function limiter(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): Li
   };
 }
 
-export function rateLimit(route: RouteDef, kv: KvStore, hooks: RateLimitHooks): Policy | undefined {
-  const hit = limiter(route, kv, hooks);
-  if (!hit) return undefined;
-  return async (ctx, next) => {
-    const headers = await hit(consumerOf(ctx));
-    if (headers) Object.assign(ctx.replyHeaders, headers);
-    return next();
-  };
-}
+export const rateLimit = definePolicy({
+  name: 'rate-limit',
+  priority: 1000,
+  upgrades: true,
+  route: { rateLimit: Type.Optional(RateLimit) },
+  create(options, route, gateway) {
+    const hit = limiter(route.name, options.rateLimit, gateway.kv, gateway.hooks);
+    if (!hit) return undefined;
+    return async (ctx, next) => {
+      const consumer = consumerOf(ctx);
+      const headers = await hit(consumer);
+      if (headers) Object.assign(ctx.replyHeaders, headers);
+      // Every message of a WebSocket session is one more hit on the same bucket.
+      ctx.upgrade?.messages.push(() => hit(consumer));
+      return next();
+    };
+  },
+});

@@ -7,15 +7,68 @@
  * Identity headers cannot be added or renamed into: they stay the gateway's own.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { RouteDef } from '../../config.ts';
-import { isRelay, type Policy, upstreamHeaders } from '../../context.ts';
-import { readAll } from '../cache/index.ts';
+import { type Static, Type } from '@portico/config';
+import { replyBody, upstreamHeaders } from '../../context.ts';
+import { definePolicy, type Policy } from '../../policy.ts';
+import { HeaderMap, Strings } from '../../schema.ts';
 
-type HeaderOps = { add?: Record<string, string>; remove?: string[]; rename?: Record<string, string> };
+const HeaderOps = Type.Object(
+  { add: Type.Optional(HeaderMap), remove: Type.Optional(Strings), rename: Type.Optional(HeaderMap) },
+  { additionalProperties: false },
+);
+type HeaderOps = Static<typeof HeaderOps>;
 
-export function transform(route: RouteDef): Policy | undefined {
-  const options = route.transform;
-  if (!options) return undefined;
+const Transform = Type.Object(
+  {
+    rewrite: Type.Optional(
+      Type.Object(
+        { pattern: Type.String({ minLength: 1 }), replacement: Type.String() },
+        { additionalProperties: false },
+      ),
+    ),
+    request: Type.Optional(
+      Type.Object({ headers: Type.Optional(HeaderOps) }, { additionalProperties: false }),
+    ),
+    response: Type.Optional(
+      Type.Object(
+        {
+          headers: Type.Optional(HeaderOps),
+          fields: Type.Optional(
+            Type.Object(
+              { include: Type.Optional(Strings), exclude: Type.Optional(Strings) },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TransformOptions = Static<typeof Transform>;
+
+export const transform = definePolicy({
+  name: 'transform',
+  priority: 800,
+  // The rewrite and the request headers apply to an upgrade; the response part has no reply to change.
+  upgrades: true,
+  route: { transform: Type.Optional(Transform) },
+  check({ transform: options }, at) {
+    if (!options?.rewrite) return [];
+    try {
+      new RegExp(options.rewrite.pattern);
+      return [];
+    } catch (err) {
+      return [
+        `${at}.transform.rewrite.pattern is not a valid regular expression (${(err as Error).message})`,
+      ];
+    }
+  },
+  create: (options) => options.transform && transformPolicy(options.transform),
+});
+
+function transformPolicy(options: TransformOptions): Policy {
   const rewrite = options.rewrite ? new RegExp(options.rewrite.pattern) : undefined;
   const replacement = options.rewrite?.replacement ?? '';
   const requestOps = normalise(options.request?.headers);
@@ -31,11 +84,7 @@ export function transform(route: RouteDef): Policy | undefined {
     if (!reply) return;
     if (responseOps) applyHeaders(reply.headers, responseOps);
     if (fields && reply.body !== undefined && /json/i.test(String(reply.headers['content-type'] ?? ''))) {
-      const raw = Buffer.isBuffer(reply.body)
-        ? reply.body
-        : isRelay(reply.body)
-          ? await reply.body.collect()
-          : await readAll(reply.body);
+      const raw = (await replyBody(reply))!;
       let out = raw;
       try {
         out = Buffer.from(
@@ -48,18 +97,6 @@ export function transform(route: RouteDef): Policy | undefined {
       reply.headers['content-length'] = String(out.length);
       delete reply.headers.etag;
     }
-  };
-}
-
-/** What applies to a WebSocket upgrade: the path rewrite and the request header operations. */
-export function upgradeTransform(route: RouteDef): (path: string, headers: IncomingHttpHeaders) => string {
-  const options = route.transform;
-  const rewrite = options?.rewrite ? new RegExp(options.rewrite.pattern) : undefined;
-  const replacement = options?.rewrite?.replacement ?? '';
-  const requestOps = normalise(options?.request?.headers);
-  return (path, headers) => {
-    if (requestOps) applyHeaders(headers, requestOps);
-    return rewrite ? path.replace(rewrite, replacement) : path;
   };
 }
 

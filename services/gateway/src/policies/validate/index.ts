@@ -12,41 +12,53 @@
  * With `responses`, a JSON answer of a documented status is checked too: `log` logs and counts
  * a drift, `reject` turns it into 502 `RESPONSE_INVALID` (a test mode: it reads the whole body).
  */
+
+import { Type } from '@portico/config';
 import type { OpenApiDocument } from '@portico/http';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { RouteDef } from '../../config.ts';
-import { type Context, isRelay, type Policy } from '../../context.ts';
+import { type Context, type RouteView, replyBody } from '../../context.ts';
 import { errors } from '../../errors.ts';
-import { readAll } from '../cache/index.ts';
+import {
+  definePolicy,
+  type FieldError,
+  type Policy,
+  type PolicyHooks,
+  type ValidationResult,
+} from '../../policy.ts';
+import { expecting } from '../../schema.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
+export type { FieldError, ValidationResult };
 export type DocumentSource = () => Promise<OpenApiDocument>;
-export type ValidationResult =
-  | 'passed'
-  | 'refused'
-  | 'drift'
-  | 'no_document'
-  | 'undocumented'
-  | 'bad_schema'
-  | 'skipped';
+export type ValidateHooks = Pick<PolicyHooks, 'validated' | 'drifted'>;
 
-export interface ValidateHooks {
-  validated(route: string, part: 'request' | 'response', result: ValidationResult): void;
-  drifted(
-    route: string,
-    detail: { method: string; path: string; status: number; errors: FieldError[] },
-  ): void;
-}
-
-export interface FieldError {
-  field: string;
-  in: 'path' | 'query' | 'header' | 'body';
-  code: string;
-  message: string;
-}
+const Validate = expecting(
+  Type.Union(
+    [
+      Type.Boolean(),
+      Type.Object(
+        {
+          requests: Type.Optional(Type.Boolean({ description: 'Check requests (true)' })),
+          responses: Type.Optional(
+            Type.Union([Type.Literal('off'), Type.Literal('log'), Type.Literal('reject')], {
+              description: 'Check JSON answers of documented statuses: log a drift, or answer 502 (off)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ],
+    {
+      description:
+        'Check requests against the published operation before they leave the gateway (400 / 415), and in a test mode the answers',
+    },
+  ),
+  'must be true, false or { requests: true | false, responses: "off" | "log" | "reject" }',
+  true,
+);
 
 type Json = Record<string, unknown>;
 type Location = 'path' | 'query' | 'header';
@@ -84,13 +96,24 @@ const DOC_ID = 'https://portico.dev/gateway/openapi.json';
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 const tables = new WeakMap<object, Table>();
 
-export function validate(
-  route: RouteDef,
+export const validate = definePolicy({
+  name: 'validate',
+  // Last: the answer it checks is the upstream's, before field filters or the cache keep it.
+  priority: 700,
+  route: { validate: Type.Optional(Validate) },
+  create: (options, route, gateway) => validator(route, options.validate, gateway.document, gateway.hooks),
+});
+
+/** The validate policy for one route (also called alone, in process, by bench/gateway/validate.ts). */
+export function validator(
+  route: RouteView,
+  setting: boolean | { requests?: boolean; responses?: 'off' | 'log' | 'reject' } | undefined,
   document: DocumentSource | undefined,
   hooks: ValidateHooks,
 ): Policy | undefined {
-  const options = route.validate === true ? { requests: true } : route.validate || undefined;
-  if (!options || !document || route.aggregate) return undefined;
+  const options = setting === true ? { requests: true } : setting || undefined;
+  // An aggregate has no one upstream document to check against.
+  if (!options || !document || route.upstream === undefined) return undefined;
   const requests = options.requests ?? true;
   const responses = 'responses' in options ? options.responses : undefined;
   const mode = responses === 'log' || responses === 'reject' ? responses : undefined;
@@ -114,7 +137,7 @@ export function validate(
 
 async function operationFor(
   ctx: Context,
-  route: RouteDef,
+  route: RouteView,
   document: DocumentSource,
 ): Promise<{ operation: CompiledOperation; params: Record<string, string> } | ValidationResult> {
   let doc: OpenApiDocument;
@@ -395,12 +418,7 @@ async function checkResponse(
     hooks.validated(ctx.route.name, 'response', 'skipped');
     return;
   }
-  const raw = Buffer.isBuffer(reply.body)
-    ? reply.body
-    : isRelay(reply.body)
-      ? await reply.body.collect()
-      : await readAll(reply.body);
-  reply.body = raw;
+  const raw = (await replyBody(reply))!;
   let list: FieldError[] = [];
   try {
     if (!schema(JSON.parse(raw.toString('utf8')))) list = fieldErrors(schema.errors ?? [], 'body');
