@@ -11,10 +11,11 @@ import { migrations } from '../migrations/index.ts';
 import { accountActions } from './accounts/accounts.ts';
 import { formGuard } from './accounts/csrf.ts';
 import { passkeyRoutes } from './accounts/passkeys.ts';
+import { passwordChangeRoutes } from './accounts/password-change.ts';
 import { createReauthenticate } from './accounts/reauthenticate.ts';
 import { accountRoutes } from './accounts/routes.ts';
 import { securityRoutes } from './accounts/security.ts';
-import { accountSessions } from './accounts/sessions.ts';
+import { accountSessions, type BrowserExchange } from './accounts/sessions.ts';
 import { twoStepRoutes } from './accounts/two-step.ts';
 import { adminClients } from './admin/clients.ts';
 import { adminKeys } from './admin/keys.ts';
@@ -167,17 +168,22 @@ export async function build(config: Config): Promise<IdentityServer> {
     revoker.revokeGrant(grantId).catch(reportError);
   });
   const reauthenticate = createReauthenticate(login, secondFactor);
+  // Only the ended grants are revoked: the access tokens of the browser making the change stay good.
+  const endOtherSessions = async (accountId: string, from: BrowserExchange) => {
+    const grants = await sessions.endOthers(accountId, from);
+    await Promise.all(grants.map((grant) => revoker.revokeGrant(grant)));
+  };
   const actions = accountActions({
     accounts,
     tokens,
     mailer,
     audit,
-    reauthenticate,
     config,
     endSessions: async (accountId) => {
       await revoker.revokeSubject(accountId);
       await sessions.endAll(accountId);
     },
+    endOtherSessions,
     onBackgroundError: reportError,
   });
   const issuerUrl = new URL(config.issuer);
@@ -208,10 +214,26 @@ export async function build(config: Config): Promise<IdentityServer> {
       sendVerification: actions.sendVerification,
     }),
   );
-  const signInMethodPages = { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard };
+  const signInMethodPages = {
+    accounts,
+    tokens,
+    reauthenticate,
+    secondFactor,
+    passkeys,
+    audit,
+    guard,
+    endOtherSessions,
+  };
   await server.register(async (scope) => twoStepRoutes(scope, signInMethodPages));
   await server.register(async (scope) => passkeyRoutes(scope, signInMethodPages));
   await server.register(async (scope) => securityRoutes(scope, signInMethodPages));
+  await server.register(async (scope) =>
+    passwordChangeRoutes(scope, {
+      ...signInMethodPages,
+      actions,
+      minPasswordLength: config.accounts.minPasswordLength,
+    }),
+  );
   await server.register(passkeyScripts);
   await server.register(async (scope) =>
     accountRoutes(scope, { actions, guard, config, mail: mailer.kind !== 'none' }),

@@ -128,6 +128,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    dpop: Type.Object(
+      {
+        requireNonce: Type.Boolean({
+          default: true,
+          env: 'IDENTITY_DPOP_REQUIRE_NONCE',
+          description:
+            'The token endpoint asks for a server nonce in DPoP proofs (RFC 9449 §8: use_dpop_nonce, DPoP-Nonce)',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     deviceFlow: Type.Object(
       {
         /** RFC 8628 §3.2 `interval`: a device polling sooner is told `slow_down` (§3.5). */

@@ -5,9 +5,8 @@
  *   has an account) gets the same answer, in the same time, whoever the address belongs
  *   to: the lookup, the link and the mail all happen after the answer has gone
  * - links are single-use, short-lived, and only their hash is stored (account-tokens.ts)
- * - a password reset or change ends every session and grant of the account
- * - with two-step sign-in on, a password change needs the code too: the password alone
- *   (the factor that leaks) must not be enough to sign every device out and take it over
+ * - a password reset ends every session and grant of the account; a change (made once the
+ *   account's second factor is proven too, password-change.ts) every one but the browser's
  */
 import type { Config } from '../config.ts';
 import type { AccountTokens } from '../data/account-tokens.ts';
@@ -17,7 +16,7 @@ import { hashPassword } from '../domain/passwords.ts';
 import { errors } from '../errors.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { passwordProblem } from './password-policy.ts';
-import type { Reauthenticate } from './reauthenticate.ts';
+import type { BrowserExchange } from './sessions.ts';
 
 export interface SignUpInput {
   username: string;
@@ -35,14 +34,18 @@ export interface AccountActions {
   /** The account a reset link is for, without spending it; throws LINK_INVALID. */
   checkResetLink(secret: string): Promise<Account>;
   resetPassword(secret: string, password: string, ip: string): Promise<Account>;
-  /** `code`: the TOTP or recovery code, for an account with two-step sign-in. */
+  /**
+   * Sets a new password for an account whose owner has proven who they are (password and second
+   * factor); every other session ends, the one `from` was sent in stays. `spend` runs once the
+   * new password passes the policy (the single-use proof that allowed the change).
+   */
   changePassword(
-    username: string,
-    current: string,
+    account: Account,
     next: string,
     ip: string,
-    code?: string,
-  ): Promise<Account>;
+    from: BrowserExchange,
+    spend?: () => Promise<void>,
+  ): Promise<void>;
 }
 
 export interface AccountActionDeps {
@@ -50,11 +53,11 @@ export interface AccountActionDeps {
   tokens: AccountTokens;
   mailer: Mailer;
   audit: AuditLog;
-  /** The password (and two-step code) again before a password change. */
-  reauthenticate: Reauthenticate;
   config: Config;
   /** Ends every session and grant of the account (and stops its live access tokens). */
   endSessions(accountId: string): Promise<void>;
+  /** The same, except the session of the browser `from` came from and its grants. */
+  endOtherSessions(accountId: string, from: BrowserExchange): Promise<void>;
   /** Where a failure after the answer has gone is reported. */
   onBackgroundError(err: unknown): void;
 }
@@ -111,9 +114,15 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
     });
   }
 
-  async function setPassword(account: Account, password: string, ip: string, action: string) {
+  async function setPassword(
+    account: Account,
+    password: string,
+    ip: string,
+    action: string,
+    endSessions: () => Promise<void>,
+  ) {
     await accounts.setPasswordHash(account.id, await hashPassword(password));
-    await deps.endSessions(account.id);
+    await endSessions();
     await audit.record({ actor: account.id, action, target: account.id, ip, detail: {} });
   }
 
@@ -213,17 +222,19 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
       checkPassword(password, config.accounts.minPasswordLength, account);
       if ((await tokens.consume(secret, 'reset-password')) !== account.id)
         throw errors.LINK_INVALID('This link has expired or was already used. Ask for a new one.');
-      await setPassword(account, password, ip, 'account.password_reset');
+      // A mailed link proves the mailbox, not a session: every session ends, this browser's too.
+      await setPassword(account, password, ip, 'account.password_reset', () => deps.endSessions(account.id));
       // The mail reached its owner, so the address is theirs.
       if (!account.emailVerified) await accounts.markEmailVerified(account.id);
       return account;
     },
 
-    async changePassword(username, current, next, ip, code = '') {
-      const { account } = await deps.reauthenticate({ username, password: current, ip, code });
+    async changePassword(account, next, ip, from, spend) {
       checkPassword(next, config.accounts.minPasswordLength, account);
-      await setPassword(account, next, ip, 'account.password_changed');
-      return account;
+      await spend?.();
+      await setPassword(account, next, ip, 'account.password_changed', () =>
+        deps.endOtherSessions(account.id, from),
+      );
     },
   };
 }

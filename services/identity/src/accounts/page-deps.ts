@@ -6,6 +6,7 @@ import type { Passkeys } from '../domain/passkeys.ts';
 import type { SecondFactor } from '../domain/second-factor.ts';
 import type { FormGuard } from './csrf.ts';
 import type { Reauthenticate } from './reauthenticate.ts';
+import type { BrowserExchange } from './sessions.ts';
 
 export interface SignInMethodPageDeps {
   accounts: AccountStore;
@@ -15,4 +16,10 @@ export interface SignInMethodPageDeps {
   passkeys: Passkeys;
   audit: AuditLog;
   guard: FormGuard;
+  /**
+   * After a factor is removed or replaced: every other session and grant of the account ends
+   * and their access tokens are revoked, so whoever signed in with the old factor is out; the
+   * browser making the change stays signed in.
+   */
+  endOtherSessions(accountId: string, from: BrowserExchange): Promise<void>;
 }

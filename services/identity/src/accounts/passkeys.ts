@@ -66,20 +66,22 @@ export async function confirmedByPasskey(
 }
 
 /**
- * Who is changing how the account signs in: the form's username, password and two-step code.
- * Without an app, a passkey is the account's second factor, so the password alone does not
- * do: the page asking for one of its passkeys (posted to `purpose.action`) comes back instead.
+ * Who is changing how the account signs in: the form's username, password (in the field
+ * `passwordField`) and two-step code. Without an app, a passkey is the account's second factor,
+ * so the password alone does not do: the page asking for one of its passkeys (posted to
+ * `purpose.action`) comes back instead.
  */
 export async function reauthenticateFully(
   deps: Pick<SignInMethodPageDeps, 'reauthenticate' | 'passkeys' | 'guard'>,
   request: FastifyRequest,
   reply: FastifyReply,
   purpose?: { action: string; why: string },
+  passwordField = 'password',
 ): Promise<{ account: Account } | { page: string }> {
   const b = request.body;
   const { account, totp } = await deps.reauthenticate({
     username: formField(b, 'username', 64),
-    password: formField(b, 'password'),
+    password: formField(b, passwordField),
     code: formField(b, 'code', 64),
     ip: request.ip,
   });

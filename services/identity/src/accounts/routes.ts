@@ -12,14 +12,7 @@ import type { Config } from '../config.ts';
 import type { AccountActions } from './accounts.ts';
 import type { FormGuard } from './csrf.ts';
 import { formPost } from './form-post.ts';
-import {
-  changePasswordPage,
-  messagePage,
-  resetConfirmPage,
-  resetRequestPage,
-  signupPage,
-  verifyPage,
-} from './views.ts';
+import { messagePage, resetConfirmPage, resetRequestPage, signupPage, verifyPage } from './views.ts';
 
 export interface AccountRouteDeps {
   actions: AccountActions;
@@ -82,31 +75,6 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
         return messagePage(
           'Email confirmed',
           `Thank you, ${account.name}: ${account.email} is confirmed. You can sign in now.`,
-        );
-      },
-    ),
-  );
-
-  server.get('/account/password', HIDE, async (request, reply) =>
-    html(reply, 200, changePasswordPage({ csrf: guard.token(request, reply) }, min)),
-  );
-  server.post('/account/password', HIDE, async (request, reply) =>
-    post(
-      request,
-      reply,
-      (state) => changePasswordPage(state, min),
-      async () => {
-        const b = request.body;
-        await actions.changePassword(
-          formField(b, 'username', 64).trim(),
-          formField(b, 'current'),
-          formField(b, 'password'),
-          request.ip,
-          formField(b, 'code', 64),
-        );
-        return messagePage(
-          'Password changed',
-          'Your new password is set, and every device signed in with the old one is signed out.',
         );
       },
     ),

@@ -7,7 +7,9 @@
  *    under a ticket (10 min, only its hash kept) that its forms carry;
  * 2. each change — a passkey named or removed, new recovery codes (shown once, the old ones void), the
  *    app turned off — asks for the password again (throttled like a sign-in); a wrong one
- *    changes nothing and shows the page again. Each change is in the audit log.
+ *    changes nothing and shows the page again. Each change is in the audit log. Removing or
+ *    replacing a factor (a passkey removed, new recovery codes, the app off) signs out every
+ *    other session of the account, so whoever got in with the old factor is out; this browser stays.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptForms, formField, html } from '../api/forms.ts';
@@ -33,6 +35,7 @@ type Change = Pick<SecurityView, 'done' | 'recoveryCodes'>;
 export async function securityRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
   const { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard } = deps;
   acceptForms(server);
+  const OTHERS_OUT = ' Every other device signed in to your account is signed out.';
   const start = formPost(guard, { scripts: true });
   const change = formPost(guard, { keep: [] });
 
@@ -77,8 +80,15 @@ export async function securityRoutes(server: FastifyInstance, deps: SignInMethod
     ),
   );
 
-  /** A change on the page: the ticket's account, its password again, then `act`; the page again. */
-  function changeRoute(path: string, act: (account: Account, request: FastifyRequest) => Promise<Change>) {
+  /**
+   * A change on the page: the ticket's account, its password again, then `act`; the page again.
+   * `endsOthers`: the change removes or replaces a factor, so the account's other sessions end.
+   */
+  function changeRoute(
+    path: string,
+    act: (account: Account, request: FastifyRequest) => Promise<Change>,
+    { endsOthers = true } = {},
+  ) {
     server.post(path, HIDE, async (request, reply) => {
       const ticket = formField(request.body, 'ticket', 200);
       return change(
@@ -98,6 +108,10 @@ export async function securityRoutes(server: FastifyInstance, deps: SignInMethod
             secondFactorPassed: true,
           });
           const changed = await act(account, request);
+          if (endsOthers) {
+            await deps.endOtherSessions(account.id, { req: request.raw, res: reply.raw });
+            changed.done = `${changed.done ?? ''}${OTHERS_OUT}`;
+          }
           return overview(account, ticket, { csrf: guard.token(request, reply) }, changed);
         },
       );
@@ -117,17 +131,21 @@ export async function securityRoutes(server: FastifyInstance, deps: SignInMethod
     };
   });
 
-  changeRoute('/account/security/passkeys/rename', async (account, request) => {
-    const credential = formField(request.body, 'credential', 1024);
-    const name = formField(request.body, `name:${credential}`, 1024).trim();
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-    if (!name || name.length > PASSKEY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name))
-      throw errors.INVALID_PASSKEY_NAME(`A passkey's name has 1 to ${PASSKEY_NAME_MAX} characters.`);
-    if (!(await passkeys.rename(account.id, credential, name)))
-      throw errors.PASSKEY_NOT_FOUND('That passkey is not on this account (any more).');
-    await record(account, request, 'account.passkey_renamed', { credential, name });
-    return { done: `The passkey is now called “${name}”.` };
-  });
+  changeRoute(
+    '/account/security/passkeys/rename',
+    async (account, request) => {
+      const credential = formField(request.body, 'credential', 1024);
+      const name = formField(request.body, `name:${credential}`, 1024).trim();
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+      if (!name || name.length > PASSKEY_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name))
+        throw errors.INVALID_PASSKEY_NAME(`A passkey's name has 1 to ${PASSKEY_NAME_MAX} characters.`);
+      if (!(await passkeys.rename(account.id, credential, name)))
+        throw errors.PASSKEY_NOT_FOUND('That passkey is not on this account (any more).');
+      await record(account, request, 'account.passkey_renamed', { credential, name });
+      return { done: `The passkey is now called “${name}”.` };
+    },
+    { endsOthers: false },
+  );
 
   changeRoute('/account/security/recovery-codes', async (account, request) => {
     const recoveryCodes = await secondFactor.newRecoveryCodes(account.id);

@@ -5,10 +5,19 @@
  * them, and a disabled account or a new password can end them all. Revoking a grant
  * deletes its refresh tokens and codes the way the provider's own revocation does;
  * JWT access tokens already issued are stopped by the revocation list (revocation.ts).
+ * A change of sign-in methods made from a browser ends every session but that browser's
+ * (`endOthers`): its own session and the grants it made stay.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '@portico/store/sql';
 import type Provider from 'oidc-provider';
 import type { IdentityDatabase } from '../data/schema.ts';
+
+/** The browser exchange a change came in on: its cookies say which session made it. */
+export interface BrowserExchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
 
 export interface AccountArtefact {
   kind: 'session' | 'grant';
@@ -26,6 +35,11 @@ export interface AccountSessions {
   endSession(sessionId: string): Promise<string | undefined>;
   /** Ends every session and grant of the account; returns the revoked grant ids. */
   endAll(accountId: string): Promise<string[]>;
+  /**
+   * Ends every session and grant of the account except the session of the browser that sent
+   * `req` (when it is this account's) and the grants made in it; returns the revoked grant ids.
+   */
+  endOthers(accountId: string, from: BrowserExchange): Promise<string[]>;
   sweep(): Promise<void>;
 }
 
@@ -113,6 +127,25 @@ export function accountSessions(
     return accountId;
   }
 
+  /** The browser's provider session (read from its signed session cookie) when it is `accountId`'s. */
+  async function browserSession(accountId: string, { req, res }: BrowserExchange) {
+    const session = await provider.Session.get({ req, res });
+    return session.accountId === accountId ? session : undefined;
+  }
+
+  async function endEvery(accountId: string, keep?: { session: string; grants: Set<string> }) {
+    const rows = await db
+      .selectFrom('account_artefacts')
+      .select(['kind', 'id'])
+      .where('account_id', '=', accountId)
+      .execute();
+    const grants = rows.filter((r) => r.kind === 'grant' && !keep?.grants.has(r.id)).map((r) => r.id);
+    for (const id of grants) await revokeGrant(id);
+    for (const r of rows.filter((r) => r.kind === 'session' && r.id !== keep?.session))
+      await endSession(r.id);
+    return grants;
+  }
+
   return {
     async list(accountId) {
       const rows = await db
@@ -132,16 +165,12 @@ export function accountSessions(
     },
     revokeGrant,
     endSession,
-    async endAll(accountId) {
-      const rows = await db
-        .selectFrom('account_artefacts')
-        .select(['kind', 'id'])
-        .where('account_id', '=', accountId)
-        .execute();
-      const grants = rows.filter((r) => r.kind === 'grant').map((r) => r.id);
-      for (const id of grants) await revokeGrant(id);
-      for (const r of rows.filter((r) => r.kind === 'session')) await endSession(r.id);
-      return grants;
+    endAll: (accountId) => endEvery(accountId),
+    async endOthers(accountId, from) {
+      const own = await browserSession(accountId, from);
+      if (!own) return endEvery(accountId);
+      const grants = Object.values(own.authorizations ?? {}).flatMap((a) => (a.grantId ? [a.grantId] : []));
+      return endEvery(accountId, { session: own.jti, grants: new Set(grants) });
     },
     async sweep() {
       await db.deleteFrom('account_artefacts').where('expires_at', '<', now()).execute();

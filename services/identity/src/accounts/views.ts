@@ -114,10 +114,25 @@ ${csrfField(state)}
 ${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
 ${field(state, 'current', 'Current password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
 ${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
-${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only with two-step sign-in on: the code from your authenticator app, or a recovery code.' })}
+${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only with two-step sign-in on: the code from your authenticator app, or a recovery code. An account whose second step is a passkey is asked for it next.' })}
 <button type="submit">Change password</button>
 </form>
 <p><a href="/account/reset">Forgot your password?</a></p>`,
+  );
+}
+
+/** The new password, once the account's passkey has confirmed who is changing it. */
+export function newPasswordPage(state: FormState, ticket: string, minLength: number): string {
+  return page(
+    'Change your password',
+    `<h1>Choose your new password</h1>
+${alert(state)}
+<form method="post" action="/account/password/new">
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024" autofocus`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+<button type="submit">Change password</button>
+</form>`,
   );
 }
 

@@ -32,10 +32,13 @@ export async function loadOrCreateDpopKey(file: string): Promise<DpopKeyPair> {
   };
 }
 
-/** A DPoP proof for one request: `htu` without query and fragment, `ath` for the token it goes with. */
+/**
+ * A DPoP proof for one request: `htu` without query and fragment, `ath` for the token it goes
+ * with, and the server's `nonce` when it asked for one (RFC 9449 §8, `DPoP-Nonce`).
+ */
 export async function dpopProof(
   key: DpopKeyPair,
-  request: { method: string; url: string; accessToken?: string },
+  request: { method: string; url: string; accessToken?: string; nonce?: string },
 ): Promise<string> {
   const htu = new URL(request.url);
   htu.search = '';
@@ -46,6 +49,7 @@ export async function dpopProof(
     ...(request.accessToken
       ? { ath: createHash('sha256').update(request.accessToken, 'ascii').digest('base64url') }
       : {}),
+    ...(request.nonce ? { nonce: request.nonce } : {}),
   })
     .setProtectedHeader({ alg: ALG, typ: 'dpop+jwt', jwk: key.publicJwk })
     .setIssuedAt()

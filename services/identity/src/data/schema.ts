@@ -30,7 +30,7 @@ export interface AccountRow {
 export interface AccountTokenRow {
   token_hash: string;
   account_id: string;
-  purpose: 'verify-email' | 'reset-password' | 'enrol-totp' | 'manage-security';
+  purpose: 'verify-email' | 'reset-password' | 'enrol-totp' | 'manage-security' | 'change-password';
   /** Milliseconds since the epoch. */
   expires_at: number;
   used_at: number | null;

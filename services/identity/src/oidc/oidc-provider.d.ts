@@ -148,7 +148,15 @@ declare module 'oidc-provider' {
     readonly issuer: string;
     proxy: boolean;
     Grant: GrantModel;
-    Session: { readonly adapter: Adapter };
+    Session: {
+      readonly adapter: Adapter;
+      /** The browser's session from its signed cookie; a new, empty one when it has none. */
+      get(ctx: { req: IncomingMessage; res: ServerResponse }): Promise<{
+        jti: string;
+        accountId?: string;
+        authorizations?: Record<string, { grantId?: string }>;
+      }>;
+    };
     Client: {
       find(id: string): Promise<ClientInstance | undefined>;
       /** Throws InvalidClientMetadata (with `error_description`) for metadata the provider would refuse. */

@@ -162,7 +162,7 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
       },
     },
     features: {
-      ...publicClientFeatures(),
+      ...publicClientFeatures(config.dpop, deps.keys.cookieKeys),
       devInteractions: { enabled: false },
       claimsParameter: { enabled: false },
       clientCredentials: { enabled: true },
