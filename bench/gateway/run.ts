@@ -70,6 +70,9 @@ async function wrk(url: string, pid: number, headers: string[] = []): Promise<Lo
   };
 }
 
+/** BENCH_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to the gateways' Node. */
+const gatewayFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+
 function launch(command: string, args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(c));
@@ -100,14 +103,16 @@ async function stopAll() {
   children.length = 0;
 }
 
+// BENCH_PORT_BASE moves every listener, so two runs on one machine do not collide.
+const base = Number(process.env.BENCH_PORT_BASE ?? 18101);
 const ports = {
-  upstream: 18101,
-  nginx: 18102,
-  fastify: 18103,
-  gateway: 18104,
-  gatewayFastify: 18105,
-  jwks: 18106,
-  gatewayRedis: 18107,
+  upstream: base,
+  nginx: base + 1,
+  fastify: base + 2,
+  gateway: base + 3,
+  gatewayFastify: base + 4,
+  jwks: base + 5,
+  gatewayRedis: base + 6,
 };
 
 // The identity provider's part: a JWKS endpoint, and a token it signed.
@@ -165,6 +170,7 @@ http {
 
 const gatewayEnv = (port: number, hotPath: string) => ({
   GATEWAY_PORT: String(port),
+  GATEWAY_OPERATOR_PORT: String(port + 50),
   GATEWAY_FILE: gatewayFile,
   GATEWAY_WATCH: 'false',
   GATEWAY_HOT_PATH: hotPath,
@@ -220,15 +226,19 @@ try {
     PORT: String(ports.fastify),
     UPSTREAM: `http://127.0.0.1:${ports.upstream}`,
   });
-  const gw = launch(node, [join(root, 'services/gateway/src/main.ts')], gatewayEnv(ports.gateway, 'node'));
-  const withRedis = launch(node, [join(root, 'services/gateway/src/main.ts')], {
+  const gw = launch(
+    node,
+    [...gatewayFlags, join(root, 'services/gateway/src/main.ts')],
+    gatewayEnv(ports.gateway, 'node'),
+  );
+  const withRedis = launch(node, [...gatewayFlags, join(root, 'services/gateway/src/main.ts')], {
     ...gatewayEnv(ports.gatewayRedis, 'node'),
     REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     GATEWAY_REDIS_PREFIX: `bench:${process.pid}:`,
   });
   const viaFastify = launch(
     node,
-    [join(root, 'services/gateway/src/main.ts')],
+    [...gatewayFlags, join(root, 'services/gateway/src/main.ts')],
     gatewayEnv(ports.gatewayFastify, 'fastify'),
   );
   const bearer = { authorization: `Bearer ${token}` };
