@@ -168,10 +168,11 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
 
   // Calls made in one event-loop turn (every request read in one poll phase) leave together:
   // one script call for the hits, one MGET for the cache reads, each one round trip and one
-  // socket write however many requests share it.
+  // socket write however many requests share it. Batches stay small enough that Redis answers
+  // each within a few milliseconds: liveness.ts reads a long silence as an outage.
   const batchOptions = {
     cache: false,
-    maxBatchSize: 512,
+    maxBatchSize: 64,
     batchScheduleFn: (run: () => void) => setImmediate(run),
   };
   const hits = new DataLoader<Hit, WindowDecision>(async (batch) => {
