@@ -452,7 +452,10 @@ try {
   jwksServer.close();
 }
 
-const by = (part: string) => results.find((r) => r.name.includes(part))?.load;
+/** This commit's row whose name has `part`; rows of BENCH_BEFORE_ROOT only when `part` names them. */
+const by = (part: string) =>
+  results.find((r) => r.name.includes(part) && (part.startsWith('before:') || !r.name.startsWith('before:')))
+    ?.load;
 const direct = by('directly');
 const nginx = by('nginx');
 const fastify = by('@fastify');
@@ -478,6 +481,9 @@ const hit = by('cache hit (JWT');
 const redis = by('rate limit in Redis');
 const floorLoad = by('Node floor');
 const workersLoad = by('workers 2');
+const beforeMemory = by('before: JWT + rate limit');
+const beforeRedis = by('before: JWT + rate limit in Redis');
+const beforeHit = by('before: cache hit');
 if (gwLoad && nginx && hit && redis) {
   const pass = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
@@ -488,6 +494,11 @@ if (gwLoad && nginx && hit && redis) {
     `- JWT + rate limit in memory, throughput ≥ 0.7x nginx: ${x(gwLoad.rps, nginx.rps)} — ${pass(gwLoad.rps >= 0.7 * nginx.rps)}`,
     `- limit in Redis, CPU per request ≤ 1.2x the memory mode's: ${redis.cpuUs.toFixed(1)} / ${gwLoad.cpuUs.toFixed(1)} µs = ${x(redis.cpuUs, gwLoad.cpuUs)} — ${pass(redis.cpuUs <= 1.2 * gwLoad.cpuUs)}`,
     `- cache hit ≥ 1.2x nginx's throughput: ${x(hit.rps, nginx.rps)} — ${pass(hit.rps >= 1.2 * nginx.rps)}`,
+    ...(beforeMemory && beforeRedis
+      ? [
+          `- before (${process.env.BENCH_BEFORE_LABEL ?? process.env.BENCH_BEFORE_ROOT}), same run: memory ${beforeMemory.cpuUs.toFixed(1)} µs, Redis ${beforeRedis.cpuUs.toFixed(1)} µs per request (Redis ${x(beforeRedis.cpuUs, beforeMemory.cpuUs)} the memory mode's)${beforeHit ? `, cache hit ${beforeHit.cpuUs.toFixed(1)} µs, ${x(beforeHit.rps, nginx.rps)} nginx's throughput` : ''}`,
+        ]
+      : []),
     ...(workersLoad
       ? [
           `- workers: 2 workers sharing Redis served ${x(workersLoad.rps, redis.rps)} the requests/s of one worker on Redis, at ${workersLoad.cpuUs.toFixed(1)} µs per request (primary + workers)`,

@@ -108,8 +108,7 @@ routes:
 
       // Each worker's store connection is named after its process: both decided requests.
       const name = `-${prefix.replace(/[^A-Za-z0-9_-]/g, '')}`;
-      const clients = (await admin.client('LIST'))
-        .toString()
+      const clients = String(await admin.call('CLIENT', 'LIST'))
         .split('\n')
         .filter((line) => line.includes(name));
       const pids = new Set(clients.map((line) => /name=portico-gateway-(\d+)-/.exec(line)?.[1]));
