@@ -55,9 +55,10 @@ export function superviseWorkers(count: number): Promise<number> {
         return;
       }
       log('worker exited: starting another', { worker: worker.process.pid, code: exitCode, signal });
+      // Not unref'd: with every worker gone, this timer is what keeps the primary alive.
       setTimeout(() => {
         if (!stopping) start();
-      }, 1000).unref();
+      }, 1000);
     });
   };
 
