@@ -80,7 +80,7 @@ routes:
   });
   after(() => up.close());
 
-  test('two workers on one port enforce one limit of N through Redis, not N each', {
+  test('two workers on one port enforce one limit of N through Redis, not N each; a dead worker is replaced', {
     skip: !redisUrl,
     timeout: 120_000,
   }, async () => {
@@ -118,6 +118,13 @@ routes:
         `every worker ran the limiter: ${clients.join('\n')}`,
       );
       assert.ok(!pids.has(String(child.pid)), 'the primary serves no requests');
+
+      // A worker that dies is replaced, and the limit it counted is still the gateway's.
+      process.kill(Number([...pids][0]), 'SIGKILL');
+      await until('a replacement worker listening', () =>
+        [...output().matchAll(/"msg":"Server listening at /g)].length >= 3 ? true : undefined,
+      );
+      assert.equal(await status(url), 429);
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
