@@ -51,6 +51,8 @@ export interface Context {
   /** Headers added to the answer whatever it is (rate-limit state, CORS, cache status). */
   replyHeaders: Record<string, string>;
   reply: Reply | undefined;
+  /** A cache read started early (policies/cache `cacheLookahead`), with the key it read. */
+  lookahead?: { key: string; read: Promise<{ value?: Buffer; error?: unknown }> };
   /** The upstream that answered, for metrics. */
   upstream: string;
   started: number;

@@ -6,6 +6,7 @@
  *   cors          policies/cors        preflight answered here; CORS headers on every answer
  *   body-limit    policies/body-limit  413 before the body passes the route's limit
  *   auth          policies/auth        401 / 403 / 429 on failed-auth metering; the verified caller becomes the consumer
+ *   (lookahead)   policies/cache       a GET's cache read starts here, beside the limiter's store call
  *   rate-limit    policies/rate-limit  429 + RateLimit headers; fails open without its store
  *   streams       policies/streams     an event stream takes a slot of the consumer's connection cap
  *   cache         policies/cache       a hit answers here; a write purges
@@ -23,7 +24,7 @@ import { aggregate } from './policies/aggregate/index.ts';
 import type { FailureMeter } from './policies/auth/failures.ts';
 import { auth, type Verify } from './policies/auth/index.ts';
 import { bodyLimit } from './policies/body-limit/index.ts';
-import { type CacheHooks, cache } from './policies/cache/index.ts';
+import { type CacheHooks, cache, cacheLookahead } from './policies/cache/index.ts';
 import { cors } from './policies/cors/index.ts';
 import { proxy } from './policies/proxy/index.ts';
 import { type RateLimitHooks, rateLimit } from './policies/rate-limit/index.ts';
@@ -50,6 +51,7 @@ export function buildPipeline(route: RouteDef, deps: PipelineDeps): Terminal {
     cors(deps.file.cors),
     bodyLimit(route.bodyLimit ?? deps.defaults.bodyLimit),
     auth(route, deps.verify, deps.failures),
+    cacheLookahead(route, deps.kv),
     rateLimit(route, deps.kv, deps.hooks),
     streams(route, route.maxConnections ?? deps.defaults.maxConnections, deps.connections),
     cache(route, deps.kv, deps.hooks),
