@@ -230,7 +230,7 @@ async function policyAlone(): Promise<Array<[string, number]>> {
   const def = { name: 'checked', path: '/checked', upstream: 'bench', validate: true } as RouteDef;
   const hooks = { validated() {}, drifted() {} };
   const policy = validator(
-    { name: 'checked', path: '/checked', upstream: 'bench' },
+    { name: 'checked', path: '/checked', upstream: 'bench', policies: new Set(['validate']) },
     def.validate,
     async () => gatewayDocument as never,
     hooks,

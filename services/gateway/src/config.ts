@@ -38,6 +38,14 @@ export const ConfigSchema = Type.Object(
       description: 'Rate limits and cache in Redis, shared by every gateway; empty keeps them in process',
     }),
     redisKeyPrefix: Type.String({ default: 'portico:gw:', env: 'GATEWAY_REDIS_PREFIX' }),
+    workers: Type.Integer({
+      minimum: 1,
+      maximum: 256,
+      default: 1,
+      env: 'GATEWAY_WORKERS',
+      description:
+        'Gateway processes serving the one port (workers.ts); more than 1 needs redisUrl, where they share rate limits and the cache',
+    }),
     trustedProxies: Type.String({
       default: '',
       env: 'GATEWAY_TRUSTED_PROXIES',

@@ -13,6 +13,8 @@ export interface RouteView {
   /** The route's path, without a trailing slash. */
   readonly path: string;
   readonly upstream: string | undefined;
+  /** The names of the policies whose options the route sets (a policy may plan around another's work). */
+  readonly policies: ReadonlySet<string>;
 }
 
 /** What a route answers: from an upstream, the cache, or an aggregation. */
@@ -80,6 +82,8 @@ export interface Context {
   /** Headers added to the answer whatever it is (rate-limit state, CORS, cache status). */
   replyHeaders: Record<string, string>;
   reply: Reply | undefined;
+  /** A cache read started early (policies/cache `cacheLookahead`), with the key it read. */
+  lookahead?: { key: string; read: Promise<{ value?: Buffer; error?: unknown }> };
   /** The upstream that answered, for metrics. */
   upstream: string;
   started: number;

@@ -7,6 +7,7 @@
  *   2000    cors          preflight answered here; CORS headers on every answer
  *   1900    body-limit    413 before the body passes the route's limit
  *   1500    auth          401 / 403 / 429 on failed-auth metering; the verified caller becomes the consumer
+ *   1200    cache-lookahead  a GET's cache read starts beside the limiter's store call (routes with both)
  *   1000    rate-limit    429 + RateLimit headers; fails open without its store
  *    950    streams       an event stream takes a slot of the consumer's connection cap
  *    900    cache         a hit answers here; a write purges
@@ -23,7 +24,7 @@
 import { aggregate } from './policies/aggregate/index.ts';
 import { auth } from './policies/auth/index.ts';
 import { bodyLimit } from './policies/body-limit/index.ts';
-import { cache } from './policies/cache/index.ts';
+import { cache, cacheLookahead } from './policies/cache/index.ts';
 import { cors } from './policies/cors/index.ts';
 import { proxy } from './policies/proxy/index.ts';
 import { rateLimit } from './policies/rate-limit/index.ts';
@@ -32,7 +33,17 @@ import { transform } from './policies/transform/index.ts';
 import { validate } from './policies/validate/index.ts';
 import type { AnyPolicy, AnyTerminal } from './policy.ts';
 
-export const policies = [cors, bodyLimit, auth, rateLimit, streams, cache, transform, validate] as const;
+export const policies = [
+  cors,
+  bodyLimit,
+  auth,
+  cacheLookahead,
+  rateLimit,
+  streams,
+  cache,
+  transform,
+  validate,
+] as const;
 
 /** The first whose factory answers for a route ends its pipeline. */
 export const terminals = [aggregate, proxy] as const;

@@ -6,7 +6,7 @@
 import { type GatewayFile, ms, type RouteDef } from './config.ts';
 import type { RouteView, Terminal } from './context.ts';
 import { buildPipeline, buildUpgrade, ordered } from './pipeline.ts';
-import type { AnyPolicy, GatewayServices } from './policy.ts';
+import { type AnyPolicy, type GatewayServices, optionsFor } from './policy.ts';
 import { METHODS } from './schema.ts';
 import { createUpstream, type Upstream, type UpstreamHooks } from './upstream/upstream.ts';
 import { webSocket } from './websocket/proxy.ts';
@@ -62,7 +62,12 @@ export function compile(
       if (methods.has('GET')) methods.add('HEAD');
       if (file.cors) methods.add('OPTIONS');
       const path = def.path.length > 1 && def.path.endsWith('/') ? def.path.slice(0, -1) : def.path;
-      const view: RouteView = { name: def.name, path, upstream: def.upstream };
+      const policies = new Set(
+        chain
+          .filter((policy) => Object.keys(optionsFor(policy, def, file.defaults)).length > 0)
+          .map((policy) => policy.name),
+      );
+      const view: RouteView = { name: def.name, path, upstream: def.upstream, policies };
       return {
         name: def.name,
         def,

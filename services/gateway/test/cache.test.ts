@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { createMemoryStore, type KvStore } from '@portico/store/kv';
 import { redisTestUrl } from '@portico/store/testing';
 import { definition, json, metric, startGateway, startUpstream, type TestUpstream } from './helpers.ts';
 
@@ -47,6 +48,45 @@ describe('response cache', () => {
   let issuer: TestIssuer;
   before(async () => {
     issuer = await createTestIssuer();
+  });
+
+  test('with a rate limit, a cache hit reads the cache beside the limiter, not after its answer', async () => {
+    const { up, gets } = await countingUpstream();
+    // The store's calls in order; the limiter answers one event-loop turn late, as a Redis would.
+    const events: string[] = [];
+    const memory = createMemoryStore();
+    const kv: KvStore = Object.assign(Object.create(memory) as KvStore, {
+      hit: async (key: string, limit: number, windowMs: number) => {
+        events.push('hit');
+        const decision = await memory.hit(key, limit, windowMs);
+        await new Promise((resolve) => setImmediate(resolve));
+        events.push('hit answered');
+        return decision;
+      },
+      get: (key: string) => {
+        events.push('get');
+        return memory.get(key);
+      },
+    });
+    const def = cached(up);
+    (def.routes[0] as { rateLimit?: unknown }).rateLimit = { limit: 2, window: '1m' };
+    const gw = await startGateway(def, { verifier: issuer.verifier, kv });
+    try {
+      assert.equal((await fetch(`${gw.url}/api/v1/products/7`)).headers.get('x-cache'), 'MISS');
+      events.length = 0;
+      const hit = await fetch(`${gw.url}/api/v1/products/7`);
+      assert.equal(hit.headers.get('x-cache'), 'HIT');
+      assert.deepEqual(events, ['get', 'hit', 'hit answered']);
+      assert.equal(gets(), 1);
+      // Refused by the limiter: 429, whatever the cache holds, and the early read is dropped.
+      const refused = await fetch(`${gw.url}/api/v1/products/7`);
+      assert.equal(refused.status, 429);
+      await refused.arrayBuffer();
+    } finally {
+      await gw.close();
+      await up.close();
+      await memory.close();
+    }
   });
 
   test('memory: a 200 GET is stored; HIT carries Age and X-Cache; query order does not matter', async () => {

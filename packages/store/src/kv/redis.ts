@@ -1,11 +1,14 @@
 /**
  * The Redis store. Each operation is one Lua script, so it is atomic and costs one
- * round trip whatever the number of gateways. Time comes from the Redis server
+ * round trip whatever the number of gateways; the rate-limit hits and cache reads of one
+ * event-loop turn share one call (DataLoader), so a busy gateway pays one round trip for many
+ * requests. Time comes from the Redis server
  * (`TIME`), so instances with skewed clocks still share one window. Commands fail
  * fast while Redis is unreachable (no offline queue) or has stopped answering (liveness.ts:
  * detected once, by silence, then skipped until a probe passes): callers decide to fail open.
  */
 import { randomBytes } from 'node:crypto';
+import DataLoader from 'dataloader';
 import { Redis } from 'ioredis';
 import { watchLiveness } from '../liveness.ts';
 import type { KvStore, WindowDecision } from './index.ts';
@@ -29,50 +32,62 @@ export interface RedisStoreOptions {
   onAvailabilityChange?: (available: boolean, error?: Error) => void;
 }
 
-// KEYS[1] log; ARGV limit, windowMs, member
-const SLIDING_WINDOW = `
+// KEYS: one key per hit; ARGV: limit, windowMs, member per hit (member '' for the counter).
+// Every hit of one event-loop turn in one call, decided in order, on one clock reading.
+const HITS = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {1, limit - count - 1, tonumber(oldest[2]) + window - now}
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, 0, tonumber(oldest[2]) + window - now}
-`;
 
-// KEYS[1] counter hash; ARGV limit, windowMs
-const WINDOW_COUNTER = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local start = now - (now % window)
-local state = redis.call('HMGET', KEYS[1], 'start', 'current', 'previous')
-local current = tonumber(state[2]) or 0
-local previous = tonumber(state[3]) or 0
-local was = tonumber(state[1])
-if was ~= start then
-  if was == start - window then previous = current else previous = 0 end
-  current = 0
+local function log(key, limit, window, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count < limit then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, window)
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return 1, limit - count - 1, tonumber(oldest[2]) + window - now
+  end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return 0, 0, tonumber(oldest[2]) + window - now
 end
-local estimate = previous * (1 - (now - start) / window) + current
-local reset = start + window - now
-if estimate + 1 > limit then
-  redis.call('HSET', KEYS[1], 'start', start, 'current', current, 'previous', previous)
-  redis.call('PEXPIRE', KEYS[1], window * 2)
-  return {0, 0, reset}
+
+local function counter(key, limit, window)
+  local start = now - (now % window)
+  local state = redis.call('HMGET', key, 'start', 'current', 'previous')
+  local current = tonumber(state[2]) or 0
+  local previous = tonumber(state[3]) or 0
+  local was = tonumber(state[1])
+  if was ~= start then
+    if was == start - window then previous = current else previous = 0 end
+    current = 0
+  end
+  local estimate = previous * (1 - (now - start) / window) + current
+  local reset = start + window - now
+  local allowed = 0
+  local remaining = 0
+  if estimate + 1 <= limit then
+    current = current + 1
+    allowed = 1
+    remaining = math.max(0, math.floor(limit - estimate - 1))
+  end
+  redis.call('HSET', key, 'start', start, 'current', current, 'previous', previous)
+  redis.call('PEXPIRE', key, window * 2)
+  return allowed, remaining, reset
 end
-current = current + 1
-redis.call('HSET', KEYS[1], 'start', start, 'current', current, 'previous', previous)
-redis.call('PEXPIRE', KEYS[1], window * 2)
-return {1, math.max(0, math.floor(limit - estimate - 1)), reset}
+
+local out = {}
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[i * 3 - 2])
+  local window = tonumber(ARGV[i * 3 - 1])
+  local member = ARGV[i * 3]
+  local a, r, reset
+  if member == '' then a, r, reset = counter(KEYS[i], limit, window)
+  else a, r, reset = log(KEYS[i], limit, window, member) end
+  out[i * 3 - 2] = a
+  out[i * 3 - 1] = r
+  out[i * 3] = reset
+end
+return out
 `;
 
 // KEYS[1] value key, KEYS[2..] tag sets; ARGV value, ttlMs
@@ -99,14 +114,14 @@ end
 return n
 `;
 
+interface Hit {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
 type ScriptRedis = Redis & {
-  slidingWindow(
-    key: string,
-    limit: number,
-    windowMs: number,
-    member: string,
-  ): Promise<[number, number, number]>;
-  windowCounter(key: string, limit: number, windowMs: number): Promise<[number, number, number]>;
+  hits(n: number, ...args: Array<string | number>): Promise<number[]>;
   setTagged(n: number, ...args: Array<string | Buffer | number>): Promise<number>;
   purgeTags(n: number, ...keys: string[]): Promise<number>;
 };
@@ -121,8 +136,7 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
     lazyConnect: false,
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
   }) as ScriptRedis;
-  redis.defineCommand('slidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
-  redis.defineCommand('windowCounter', { numberOfKeys: 1, lua: WINDOW_COUNTER });
+  redis.defineCommand('hits', { lua: HITS });
   redis.defineCommand('setTagged', { lua: SET_TAGGED });
   redis.defineCommand('purgeTags', { lua: PURGE_TAGS });
 
@@ -152,23 +166,51 @@ export function createRedisStore(options: RedisStoreOptions): KvStore {
   const instance = randomBytes(6).toString('hex');
   let sequence = 0;
 
+  // Calls made in one event-loop turn (every request read in one poll phase) leave together:
+  // one script call for the hits, one MGET for the cache reads, each one round trip and one
+  // socket write however many requests share it. Batches stay small enough that Redis answers
+  // each within a few milliseconds: liveness.ts reads a long silence as an outage.
+  const batchOptions = {
+    cache: false,
+    maxBatchSize: 64,
+    batchScheduleFn: (run: () => void) => setImmediate(run),
+  };
+  const hits = new DataLoader<Hit, WindowDecision>(async (batch) => {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const { key, limit, windowMs } of batch) {
+      if (limit > EXACT_LIMIT) {
+        keys.push(`${prefix}rc:${key}`);
+        args.push(limit, windowMs, '');
+      } else {
+        keys.push(`${prefix}rl:${key}`);
+        args.push(limit, windowMs, `${instance}:${sequence++}`);
+      }
+    }
+    const out = await live.run(() => redis.hits(keys.length, ...keys, ...args));
+    return batch.map((_, i) => ({
+      allowed: out[i * 3] === 1,
+      remaining: out[i * 3 + 1]!,
+      resetMs: Math.max(0, out[i * 3 + 2]!),
+    }));
+  }, batchOptions);
+  const reads = new DataLoader<string, Buffer | undefined>(async (keys) => {
+    const values = await live.run(() => redis.mgetBuffer(...keys.map((key) => `${prefix}c:${key}`)));
+    return values.map((value) => value ?? undefined);
+  }, batchOptions);
+
   return {
     kind: 'redis',
     get available() {
       return available;
     },
 
-    async hit(key, limit, windowMs): Promise<WindowDecision> {
-      const [allowed, remaining, resetMs] = await live.run(() =>
-        limit > EXACT_LIMIT
-          ? redis.windowCounter(`${prefix}rc:${key}`, limit, windowMs)
-          : redis.slidingWindow(`${prefix}rl:${key}`, limit, windowMs, `${instance}:${sequence++}`),
-      );
-      return { allowed: allowed === 1, remaining, resetMs: Math.max(0, resetMs) };
+    hit(key, limit, windowMs) {
+      return hits.load({ key, limit, windowMs });
     },
 
-    async get(key) {
-      return (await live.run(() => redis.getBuffer(`${prefix}c:${key}`))) ?? undefined;
+    get(key) {
+      return reads.load(key);
     },
 
     async set(key, value, ttlMs, tags = []) {

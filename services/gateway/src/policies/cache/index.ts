@@ -11,6 +11,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Type } from '@portico/config';
+import type { KvStore } from '@portico/store/kv';
 import { type Context, replyBody } from '../../context.ts';
 import { definePolicy, type GatewayServices, type Policy } from '../../policy.ts';
 import { Duration, ms } from '../../schema.ts';
@@ -60,11 +61,11 @@ function cachePolicy(
     }
 
     const key = cacheKey(name, ctx);
-    const noCache = /no-cache|no-store/i.test(String(ctx.req.headers['cache-control'] ?? ''));
-    if (!noCache) {
+    if (!refreshing(ctx)) {
       let stored: Buffer | undefined;
+      const early = ctx.lookahead?.key === key ? ctx.lookahead.read : undefined;
       try {
-        stored = await kv.get(key);
+        stored = early ? await early.then(unwrap) : await kv.get(key);
       } catch (err) {
         hooks.storeFailed('cache-get', err);
       }
@@ -106,6 +107,46 @@ function cachePolicy(
       hooks.storeFailed('cache-set', err);
     }
   };
+}
+
+/**
+ * Starts a GET's cache read before the rate limit's store call (its priority sits between auth
+ * and rate-limit): with Redis both go out in one event-loop turn, so a cache hit waits for one
+ * round trip, not two. The `cache` policy uses the read when its key is the one read here.
+ * Only on routes that run both a cache and a rate limit.
+ */
+export const cacheLookahead = definePolicy({
+  name: 'cache-lookahead',
+  priority: 1200,
+  route: {},
+  create(_options, route, { kv }) {
+    if (!route.policies.has('cache') || !route.policies.has('rate-limit')) return undefined;
+    return lookahead(route.name, kv);
+  },
+});
+
+function lookahead(name: string, kv: KvStore): Policy {
+  return (ctx, next) => {
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !refreshing(ctx)) {
+      const key = cacheKey(name, ctx);
+      // Settled into a value either way: a request the limiter refuses never awaits it.
+      const read = kv.get(key).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      ctx.lookahead = { key, read };
+    }
+    return next();
+  };
+}
+
+function unwrap(result: { value?: Buffer; error?: unknown }): Buffer | undefined {
+  if ('error' in result) throw result.error;
+  return result.value;
+}
+
+function refreshing(ctx: Context): boolean {
+  return /no-cache|no-store/i.test(String(ctx.req.headers['cache-control'] ?? ''));
 }
 
 function cacheKey(route: string, ctx: Context): string {
