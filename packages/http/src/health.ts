@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Gauge } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { DEPENDENCY_FAILURE_HEADER } from './dependency.ts';
 
 export interface CheckResult {
@@ -24,6 +24,7 @@ export function registerHealth(
   server: FastifyInstance,
   service: string,
   checks: Record<string, HealthCheck>,
+  metrics: Registry,
   timeoutMs = 500,
 ) {
   const started = Date.now();
@@ -77,7 +78,7 @@ export function registerHealth(
     name: 'health_check_up',
     help: '1 while the named dependency check passes, 0 while it fails (run at each scrape)',
     labelNames: ['check'] as const,
-    registers: [server.metrics],
+    registers: [metrics],
     async collect() {
       const { checks: results } = await detail();
       for (const [name, result] of Object.entries(results)) {
