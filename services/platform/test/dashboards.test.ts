@@ -243,7 +243,7 @@ describe('dashboards and alerts name only exported metrics', () => {
   test('promtool accepts the alert rules, and each alert fires on its unit-test series', (t) => {
     const which = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
     if (which.error) {
-      assert.ok(!process.env.CI, 'promtool must be on PATH in CI (.ci/run installs Debian\'s prometheus)');
+      assert.ok(!process.env.CI, "promtool must be on PATH in CI (.ci/run installs Debian's prometheus)");
       t.skip('promtool is not on PATH (Debian: apt-get install prometheus); the rules were not checked');
       return;
     }
