@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
 import { DEPENDENCY_FAILURE_HEADER } from './dependency.ts';
 
 export interface CheckResult {
@@ -23,6 +24,7 @@ export function registerHealth(
   server: FastifyInstance,
   service: string,
   checks: Record<string, HealthCheck>,
+  metrics: Registry,
   timeoutMs = 500,
 ) {
   const started = Date.now();
@@ -69,6 +71,20 @@ export function registerHealth(
       reply.header(DEPENDENCY_FAILURE_HEADER, failed.join(', '));
     }
     return { status: up ? 'up' : 'degraded' };
+  });
+  // Checked when scraped, so a database that stops answering shows within one scrape interval
+  // (the store-down alert in deploy/observability reads this), not only when someone asks /health.
+  new Gauge({
+    name: 'health_check_up',
+    help: '1 while the named dependency check passes, 0 while it fails (run at each scrape)',
+    labelNames: ['check'] as const,
+    registers: [metrics],
+    async collect() {
+      const { checks: results } = await detail();
+      for (const [name, result] of Object.entries(results)) {
+        this.labels(name).set(result.status === 'healthy' ? 1 : 0);
+      }
+    },
   });
   server.operator.route('/health', async () => {
     const body = await detail();

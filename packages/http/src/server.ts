@@ -203,7 +203,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   server.decorate('operator', operator);
   server.addHook('onClose', () => operator.close());
   server.metrics = registerMetrics(server, options.name);
-  registerHealth(server, options.name, options.health ?? {}, options.healthTimeoutMs);
+  registerHealth(server, options.name, options.health ?? {}, server.metrics, options.healthTimeoutMs);
   registerTraces(operator);
   return server;
 }

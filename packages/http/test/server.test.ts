@@ -92,6 +92,33 @@ describe('http kit', () => {
     assert.ok(ms < 200 + 2000, `answered after ${ms} ms`);
   });
 
+  test('/metrics: each health check is health_check_up, run at the scrape (1 passing, 0 failing)', async () => {
+    let databaseUp = true;
+    const server = await createServer({
+      name: 'test',
+      logLevel: false,
+      healthTimeoutMs: 200,
+      health: {
+        database: async () => {
+          if (!databaseUp) throw new Error('connection refused');
+        },
+        redis: () => new Promise(() => {}),
+      },
+    });
+    const operator = await server.operator.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const scrape = async () => (await fetch(`${operator}/metrics`)).text();
+      let metrics = await scrape();
+      assert.match(metrics, /^health_check_up\{check="database",service="test"\} 1$/m);
+      assert.match(metrics, /^health_check_up\{check="redis",service="test"\} 0$/m, 'a hung check is down');
+      databaseUp = false;
+      metrics = await scrape();
+      assert.match(metrics, /^health_check_up\{check="database",service="test"\} 0$/m);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('bodies are strict: missing, unknown, wrong type, malformed, non-JSON, too large', async () => {
     const server = await app();
     const post = (payload: string, type = 'application/json') =>
