@@ -10,7 +10,7 @@
  *    changes nothing and shows the page again. Each change is in the audit log.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { acceptForms, formField, html } from '../api/forms.ts';
+import { formField, formPages, html } from '../api/forms.ts';
 import type { Account } from '../data/accounts.ts';
 import { errors } from '../errors.ts';
 import { formPost } from './form-post.ts';
@@ -32,7 +32,7 @@ type Change = Pick<SecurityView, 'done' | 'recoveryCodes'>;
 
 export async function securityRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
   const { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard } = deps;
-  acceptForms(server);
+  await formPages(server);
   const start = formPost(guard, { scripts: true });
   const change = formPost(guard, { keep: [] });
 
