@@ -185,6 +185,20 @@ for (const makeTarget of databaseTargets()) {
       assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
     });
 
+    test('a form post over 16 KiB is 413, another body type 415, both problem+json', async () => {
+      const url = new URL('/account/reset', identity.issuer);
+      const big = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `username=${'a'.repeat(17 * 1024)}`,
+      });
+      assert.equal(big.status, 413);
+      assert.match(big.headers.get('content-type') ?? '', /application\/problem\+json/);
+      const text = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+      assert.equal(text.status, 415);
+      assert.match(text.headers.get('content-type') ?? '', /application\/problem\+json/);
+    });
+
     test('the pages and their scripts carry their security headers', async () => {
       const { browser, interaction } = await atLoginForm(identity.issuer);
       const framedByNoOne = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff' };
