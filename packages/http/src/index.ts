@@ -17,6 +17,7 @@ export type { Operator, OperatorAnswer, OperatorHandler } from './operator.ts';
 export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
 export { ProblemSchema } from './schemas.ts';
+export { type CspDirectives, pageHeaders, RESOURCE_HEADERS, securityHeaders } from './security-headers.ts';
 export { createServer, type Server, type ServerOptions } from './server.ts';
 export {
   type Answer,

@@ -4,6 +4,7 @@
  * /jwks, /session/end, introspection, revocation) are handed to it untouched, before
  * Fastify parses anything; Fastify serves the login/consent pages, /health and /metrics.
  */
+import cookie from '@fastify/cookie';
 import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, type Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
@@ -141,6 +142,8 @@ export async function build(config: Config): Promise<IdentityServer> {
     health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },
     fastify: { trustProxy: trustProxyOption(config) },
   })) as IdentityServer;
+  // Only the account forms' cookie: oidc-provider reads and writes its own on the raw request.
+  await server.register(cookie);
   server.decorate('demoLogins', demoLogins);
   server.decorate('demoLoginsFile', config.demoLoginsFile);
   server.decorate('issuer', config.issuer);

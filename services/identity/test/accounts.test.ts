@@ -185,6 +185,54 @@ for (const makeTarget of databaseTargets()) {
       assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
     });
 
+    test('a form post over 16 KiB is 413, another body type 415, both problem+json', async () => {
+      const url = new URL('/account/reset', identity.issuer);
+      const big = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `username=${'a'.repeat(17 * 1024)}`,
+      });
+      assert.equal(big.status, 413);
+      assert.match(big.headers.get('content-type') ?? '', /application\/problem\+json/);
+      const text = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+      assert.equal(text.status, 415);
+      assert.match(text.headers.get('content-type') ?? '', /application\/problem\+json/);
+    });
+
+    test('the pages and their scripts carry their security headers', async () => {
+      const { browser, interaction } = await atLoginForm(identity.issuer);
+      const framedByNoOne = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff' };
+      const headersOf = (res: Response, names: string[]) =>
+        Object.fromEntries(names.map((name) => [name, res.headers.get(name)]));
+      const names = [
+        'content-security-policy',
+        'referrer-policy',
+        'x-frame-options',
+        'x-content-type-options',
+      ];
+      // The sign-in page runs this origin's passkey scripts, and fetches from it; nothing else.
+      assert.deepEqual(headersOf(await browser.request(interaction), names), {
+        'content-security-policy':
+          "default-src 'none';style-src 'unsafe-inline';script-src 'self';connect-src 'self';frame-ancestors 'none'",
+        'referrer-policy': 'no-referrer',
+        ...framedByNoOne,
+      });
+      // A page without script: none at all.
+      const reset = await fetch(new URL('/account/reset', identity.issuer));
+      assert.equal(reset.status, 200);
+      assert.equal(reset.headers.get('cache-control'), 'no-store');
+      assert.deepEqual(headersOf(reset, names), {
+        'content-security-policy': "default-src 'none';style-src 'unsafe-inline';frame-ancestors 'none'",
+        'referrer-policy': 'no-referrer',
+        ...framedByNoOne,
+      });
+      const script = await fetch(new URL('/passkeys/passkeys.js', identity.issuer));
+      assert.equal(script.status, 200);
+      assert.equal(script.headers.get('cache-control'), 'no-cache');
+      assert.equal(script.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(script.headers.get('cross-origin-resource-policy'), 'same-origin');
+    });
+
     test('wrong passwords are answered 401, then 429 with Retry-After, even for the right password', async () => {
       const { browser, loginUrl } = await atLoginForm(identity.issuer);
       for (let i = 0; i < 3; i++) {

@@ -3,8 +3,9 @@
  * their tokens in a server-side session, forwards `/api/*` to the gateway with the token,
  * relays live product changes as server-sent events, and serves the console's page.
  */
+import cookie from '@fastify/cookie';
 import { ConfigError } from '@portico/config';
-import { createServer, type Server, trustedProxies } from '@portico/http';
+import { createServer, RESOURCE_HEADERS, type Server, securityHeaders, trustedProxies } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import type { CustomFetch } from 'openid-client';
 import type { Dispatcher } from 'undici';
@@ -72,9 +73,9 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     health: { database: () => store.count() },
     fastify: { trustProxy },
   });
-  server.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-  });
+  await server.register(cookie);
+  // Every response; the pages (ui/static.ts, api/auth.ts) add their own CSP and referrer policy.
+  await securityHeaders(server, RESOURCE_HEADERS);
 
   const sweep = setInterval(() => {
     store.sweep().catch((err) => server.log.warn({ err }, 'expired session sweep failed'));

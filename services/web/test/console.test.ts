@@ -91,6 +91,41 @@ describe('the console page', () => {
     const { authenticated } = (await b.request({ url: '/api/session' })).json();
     assert.equal(authenticated, true);
   });
+
+  test('the console page, the sign-in pages and the API each carry their own security headers', async () => {
+    const names = ['content-security-policy', 'referrer-policy', 'x-frame-options', 'x-content-type-options'];
+    const headersOf = (res: { headers: Record<string, unknown> }) =>
+      Object.fromEntries(names.map((name) => [name, res.headers[name]]));
+    const identity = new URL(idp.issuer).origin;
+    assert.deepEqual(headersOf(await browser(web).request({ url: '/' })), {
+      'content-security-policy':
+        "default-src 'none';script-src 'self';style-src 'self';img-src 'self' data:;connect-src 'self';" +
+        `base-uri 'none';form-action 'self' ${identity};frame-ancestors 'none'`,
+      'referrer-policy': 'same-origin',
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+    });
+    const { browser: b } = await signIn(web, idp);
+    const logout = await b.request({ url: '/logout' });
+    assert.equal(logout.headers['cache-control'], 'no-store');
+    assert.deepEqual(headersOf(logout), {
+      'content-security-policy': `default-src 'none';style-src 'self';form-action 'self' ${identity};base-uri 'none';frame-ancestors 'none'`,
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+    });
+    for (const url of ['/api/session', '/assets/app.js', '/nowhere'])
+      assert.deepEqual(
+        headersOf(await b.request({ url })),
+        {
+          'content-security-policy': undefined,
+          'referrer-policy': 'no-referrer',
+          'x-frame-options': 'DENY',
+          'x-content-type-options': 'nosniff',
+        },
+        url,
+      );
+  });
 });
 
 describe('configuration', () => {

@@ -10,55 +10,16 @@ import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { decodeCursor, encodeCursor, MAX_OFFSET, MAX_PER_PAGE } from '../api/pagination.ts';
 import { ProductInput as ProductInputSchema, ProductPatch as ProductPatchSchema } from '../api/schemas.ts';
-import type { Category } from '../domain/categories.ts';
 import { formatPrice, toDecimal } from '../domain/money.ts';
 import type { Product, ProductEvent, ProductPatch } from '../domain/products.ts';
 import { errors } from '../errors.ts';
 import { type GraphQLContext, requireWriter } from './context.ts';
 import { categoryProductsKey } from './loaders.ts';
+import type { Payload } from './models.ts';
 import type { ProductInput, ProductUpdateInput, Resolvers } from './types.generated.ts';
 
 /** The pub/sub channel every product write is published on (see index.ts). */
 export const PRODUCT_CHANNEL = 'catalog.products';
-
-export interface FieldErrorOut {
-  field: string | null;
-  code: string;
-  message: string;
-}
-
-export interface Payload {
-  success: boolean;
-  errors: string[];
-  codes: string[];
-  fieldErrors: FieldErrorOut[];
-  product: Product | null;
-}
-
-interface Connection {
-  edges: Array<{ cursor: string; node: Product }>;
-  pageInfo: {
-    hasNextPage: boolean;
-    hasPreviousPage: boolean;
-    startCursor: string | null;
-    endCursor: string | null;
-  };
-  totalCount: number;
-}
-
-export type Models = {
-  Query: unknown;
-  Mutation: unknown;
-  Subscription: unknown;
-  Product: Product;
-  Category: Category;
-  ProductConnection: Connection;
-  ProductEdge: Connection['edges'][number];
-  PageInfo: Connection['pageInfo'];
-  FieldError: FieldErrorOut;
-  ProductPayload: Payload;
-  DeletePayload: Payload;
-};
 
 /** REST's field names on the wire → the GraphQL input's names, for field errors. */
 const FIELD_NAMES: Record<string, string> = { category_id: 'categoryId', in_stock: 'inStock' };
@@ -140,7 +101,7 @@ function pageOffset(offset: number): number {
   return offset;
 }
 
-export const resolvers: Resolvers<GraphQLContext, Models, ProductEvent> = {
+export const resolvers: Resolvers<GraphQLContext> = {
   Query: {
     product: (_root, { id }, ctx) => ctx.products.get(id),
     products: (_root, { categoryId, inStock, first, offset }, ctx) => {
@@ -242,7 +203,8 @@ export const resolvers: Resolvers<GraphQLContext, Models, ProductEvent> = {
         iterate<ProductEvent>(ctx.pubsub, PRODUCT_CHANNEL, {
           filter: (event) => event.type !== 'deleted' && (id == null || event.product.id === id),
         }),
-      resolve: (event, _args, ctx) => {
+      // The events are the pub/sub's, not `{ productUpdated }` objects: say so to the typings.
+      resolve: (event: ProductEvent, _args: unknown, ctx: GraphQLContext) => {
         // A subscription's context lives as long as it does: each event reads fresh categories.
         ctx.loaders.category.clearAll();
         ctx.loaders.categoryProducts.clearAll();

@@ -2,9 +2,15 @@
  * The executable schema: the SDL file plus the resolvers, attached field by field. A
  * resolver for a field the SDL lacks is an error at start-up, never a silent no-op.
  */
+import { readFileSync } from 'node:fs';
 import { buildSchema, type GraphQLFieldResolver, GraphQLObjectType, type GraphQLSchema } from 'graphql';
-import { loadSchemaSource } from './codegen.ts';
 import { resolvers } from './resolvers.ts';
+
+export const SCHEMA_PATH = new URL('../../schema.graphql', import.meta.url);
+
+export function loadSchemaSource(): string {
+  return readFileSync(SCHEMA_PATH, 'utf8');
+}
 
 type FieldConfig = { resolve?: unknown; subscribe?: unknown };
 

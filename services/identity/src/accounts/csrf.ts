@@ -7,7 +7,6 @@
  *   provider's cookie key, compared in constant time (the signed double-submit pattern).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.ts';
 
@@ -21,7 +20,7 @@ export function formGuard(options: { key: string; origin: string; secure: boolea
   const name = options.secure ? '__Host-portico_form' : 'portico_form';
   const sign = (nonce: string) => createHmac('sha256', options.key).update(nonce).digest('base64url');
   const nonceOf = (request: FastifyRequest) => {
-    const value = parseCookie(request.headers.cookie ?? '')[name];
+    const value = request.cookies[name];
     return value && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
   };
 
@@ -30,17 +29,12 @@ export function formGuard(options: { key: string; origin: string; secure: boolea
       let nonce = nonceOf(request);
       if (!nonce) {
         nonce = randomBytes(32).toString('base64url');
-        reply.header(
-          'set-cookie',
-          stringifySetCookie({
-            name,
-            value: nonce,
-            httpOnly: true,
-            sameSite: 'strict',
-            secure: options.secure,
-            path: '/',
-          }),
-        );
+        reply.setCookie(name, nonce, {
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: options.secure,
+          path: '/',
+        });
       }
       return sign(nonce);
     },

@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { acceptForms, formField, html } from '../api/forms.ts';
+import { formField, formPages, html } from '../api/forms.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
 import { errors } from '../errors.ts';
@@ -93,7 +93,7 @@ export async function reauthenticateFully(
 
 export async function passkeyRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
   const { accounts, passkeys, audit, guard } = deps;
-  acceptForms(server);
+  await formPages(server);
 
   const post = formPost(guard, { scripts: true });
 

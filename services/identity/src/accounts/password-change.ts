@@ -11,7 +11,7 @@
  * The session of the browser making the change stays signed in (accounts.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { acceptForms, formField, html } from '../api/forms.ts';
+import { formField, formPages, html } from '../api/forms.ts';
 import type { Account } from '../data/accounts.ts';
 import { errors } from '../errors.ts';
 import type { AccountActions } from './accounts.ts';
@@ -36,7 +36,7 @@ const CHANGED = messagePage(
 
 export async function passwordChangeRoutes(server: FastifyInstance, deps: PasswordChangeDeps): Promise<void> {
   const { accounts, tokens, passkeys, guard, actions, minPasswordLength: min } = deps;
-  acceptForms(server);
+  await formPages(server);
   const post = formPost(guard, { scripts: true });
   const exchange = (request: FastifyRequest, reply: FastifyReply) => ({ req: request.raw, res: reply.raw });
 

@@ -7,7 +7,7 @@
  */
 import { isProblemError } from '@portico/problem';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { acceptForms, formField, html } from '../api/forms.ts';
+import { formField, formPages, html } from '../api/forms.ts';
 import type { Config } from '../config.ts';
 import type { AccountActions } from './accounts.ts';
 import type { FormGuard } from './csrf.ts';
@@ -27,7 +27,7 @@ const HIDE = { schema: { hide: true } };
 export async function accountRoutes(server: FastifyInstance, deps: AccountRouteDeps): Promise<void> {
   const { actions, guard, config } = deps;
   const min = config.accounts.minPasswordLength;
-  acceptForms(server);
+  await formPages(server);
 
   const post = formPost(guard, { keep: ['username', 'name', 'email'], max: 254 });
 

@@ -12,7 +12,7 @@
  *    other session of the account, so whoever got in with the old factor is out; this browser stays.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { acceptForms, formField, html } from '../api/forms.ts';
+import { formField, formPages, html } from '../api/forms.ts';
 import type { Account } from '../data/accounts.ts';
 import { errors } from '../errors.ts';
 import { formPost } from './form-post.ts';
@@ -34,7 +34,7 @@ type Change = Pick<SecurityView, 'done' | 'recoveryCodes'>;
 
 export async function securityRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
   const { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard } = deps;
-  acceptForms(server);
+  await formPages(server);
   const OTHERS_OUT = ' Every other device signed in to your account is signed out.';
   const start = formPost(guard, { scripts: true });
   const change = formPost(guard, { keep: [] });

@@ -9,7 +9,7 @@
  * An account that already has one is told to turn it off first (`/account/security`).
  */
 import type { FastifyInstance } from 'fastify';
-import { acceptForms, formField, html } from '../api/forms.ts';
+import { formField, formPages, html } from '../api/forms.ts';
 import type { Account } from '../data/accounts.ts';
 import { errors } from '../errors.ts';
 import { formPost } from './form-post.ts';
@@ -22,7 +22,7 @@ const TICKET_TTL_SECONDS = 600;
 
 export async function twoStepRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
   const { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard } = deps;
-  acceptForms(server);
+  await formPages(server);
 
   /** Re-authentication by the password alone, for an account no second factor guards yet. */
   async function passwordOnly(username: string, password: string, ip: string): Promise<Account> {

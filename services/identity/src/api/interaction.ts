@@ -20,7 +20,7 @@ import { scopePolicy } from '../domain/scope-policy.ts';
 import { AMR, type SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import { loginWith } from '../oidc/authentication-context.ts';
-import { acceptForms, formField, html } from './forms.ts';
+import { formField, formPages, html } from './forms.ts';
 import { consentPage, describeScope, errorPage, loginPage, secondFactorPage } from './views.ts';
 
 /** Why a passkey sign-in was refused, as the login page says it. */
@@ -57,7 +57,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     reset: Boolean(config.mail.smtpUrl || config.mail.devMailbox),
   };
 
-  acceptForms(server);
+  await formPages(server);
 
   async function details(
     request: FastifyRequest,

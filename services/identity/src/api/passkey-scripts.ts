@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RESOURCE_HEADERS, securityHeaders } from '@portico/http';
 import type { FastifyInstance } from 'fastify';
 
 async function bundledWebauthn(): Promise<string> {
@@ -19,12 +20,10 @@ export async function passkeyScripts(server: FastifyInstance): Promise<void> {
     'webauthn.js': await bundledWebauthn(),
     'passkeys.js': await readFile(new URL('./browser/passkeys.js', import.meta.url), 'utf8'),
   };
+  await securityHeaders(server, RESOURCE_HEADERS);
   server.get('/passkeys/:file', { schema: { hide: true } }, async (request, reply) => {
     const script = scripts[(request.params as { file: string }).file];
     if (script === undefined) return reply.callNotFound();
-    return reply
-      .headers({ 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' })
-      .type('text/javascript; charset=utf-8')
-      .send(script);
+    return reply.header('cache-control', 'no-cache').type('text/javascript; charset=utf-8').send(script);
   });
 }

@@ -68,6 +68,8 @@ declare module 'oidc-provider' {
     type: string;
     body: unknown;
     status: number;
+    req: IncomingMessage;
+    res: ServerResponse;
     set(name: string, value: string): void;
   }
 

@@ -11,6 +11,8 @@
  *   revokes the grant, and with it the refresh token issued for the first
  */
 import { randomBytes } from 'node:crypto';
+import { pageHeaders } from '@portico/http';
+import helmet from 'helmet';
 import Provider, {
   type Account,
   type AdapterConstructor,
@@ -219,14 +221,21 @@ export function createProvider(config: Config, deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   // Koa reads X-Forwarded-For from the left unless told how many entries its proxies wrote.
   (provider as unknown as { maxIpsCount: number }).maxIpsCount = config.proxyHops;
-  // The provider's own pages (logout, errors) get the same anti-framing headers as ours.
+  // The provider's own pages (logout, errors, the form_post page) get the page policy of ours,
+  // with a CSP of frame-ancestors alone: form_post submits itself with an inline script.
+  const pageSecurity = helmet({
+    ...pageHeaders({}),
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        'default-src': helmet.contentSecurityPolicy.dangerouslyDisableDefaultSrc,
+        'frame-ancestors': ["'none'"],
+      },
+    },
+  });
   provider.use(async (ctx, next) => {
     await next();
-    if (/^text\/html/.test(ctx.type)) {
-      ctx.set('x-frame-options', 'DENY');
-      ctx.set('content-security-policy', "frame-ancestors 'none'");
-      ctx.set('referrer-policy', 'no-referrer');
-    }
+    if (/^text\/html/.test(ctx.type)) pageSecurity(ctx.req, ctx.res, () => {});
   });
   return provider;
 }

@@ -9,8 +9,10 @@
  * - GET  /api/session    who is signed in, and the CSRF token for the console's script
  * - GET  /api/protected  the seed's example of a route that needs a sign-in
  */
+
+import formbody from '@fastify/formbody';
 import { MFA } from '@portico/auth';
-import { describeSecuritySchemes, ProblemSchema, type Server } from '@portico/http';
+import { describeSecuritySchemes, ProblemSchema, pageHeaders, type Server } from '@portico/http';
 import { isProblemError } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebConfig } from '../config.ts';
@@ -37,7 +39,7 @@ export function safeReturnTo(value: unknown): string {
   return value;
 }
 
-export function authRoutes(server: Server, { config, client, sessions }: AuthDeps) {
+export async function authRoutes(server: Server, { config, client, sessions }: AuthDeps) {
   describeSecuritySchemes(server, () => ({
     session: {
       type: 'apiKey',
@@ -49,20 +51,22 @@ export function authRoutes(server: Server, { config, client, sessions }: AuthDep
   const publicUrl = new URL(config.publicUrl);
   // The few pages rendered here: no script at all, framed by no one; the sign-out form's
   // redirect goes on to the provider.
-  const pageHeaders = {
-    ...NO_STORE,
-    'content-security-policy': `default-src 'none'; style-src 'self'; form-action 'self' ${new URL(config.oidc.issuer).origin}; base-uri 'none'; frame-ancestors 'none'`,
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
+  const page = pageHeaders({
+    'default-src': ["'none'"],
+    'style-src': ["'self'"],
+    'form-action': ["'self'", new URL(config.oidc.issuer).origin],
+    'base-uri': ["'none'"],
+  });
+  const html = (reply: FastifyReply, status: number, body: string) => {
+    reply.helmet(page);
+    return reply.code(status).headers(NO_STORE).type('text/html; charset=utf-8').send(body);
   };
-  const html = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).headers(pageHeaders).type('text/html; charset=utf-8').send(body);
 
-  server.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 4096 },
-    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
-  );
+  // The sign-out form; WHATWG parsing, as browsers encode.
+  await server.register(formbody, {
+    bodyLimit: 4096,
+    parser: (body) => Object.fromEntries(new URLSearchParams(body)),
+  });
 
   server.get('/login', { schema: { hide: true } }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;

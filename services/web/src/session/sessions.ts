@@ -17,33 +17,20 @@ export interface SessionOptions {
 
 const TOUCH_AFTER_MS = 60_000;
 
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    const name = part.slice(0, i).trim();
-    if (!out.has(name)) out.set(name, part.slice(i + 1).trim());
-  }
-  return out;
-}
-
 export type Sessions = ReturnType<typeof createSessions>;
 
 export function createSessions(store: SessionStore, options: SessionOptions) {
   const cookieName = options.secure ? '__Host-portico_session' : 'portico_session';
   const cache = new WeakMap<FastifyRequest, Session | null>();
 
-  function cookie(value: string, maxAge: number): string {
-    return [
-      `${cookieName}=${value}`,
-      'Path=/',
-      'HttpOnly',
-      'SameSite=Lax',
-      ...(options.secure ? ['Secure'] : []),
-      `Max-Age=${maxAge}`,
-    ].join('; ');
+  function setCookie(reply: FastifyReply, value: string, maxAge: number): void {
+    reply.setCookie(cookieName, value, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: options.secure,
+      maxAge,
+    });
   }
 
   function expiryFrom(createdAt: number, now = Date.now()): number {
@@ -57,7 +44,7 @@ export function createSessions(store: SessionStore, options: SessionOptions) {
     async read(request: FastifyRequest): Promise<Session | undefined> {
       const cached = cache.get(request);
       if (cached !== undefined) return cached ?? undefined;
-      const id = parseCookies(request.headers.cookie).get(cookieName);
+      const id = request.cookies[cookieName];
       const session = id ? await store.get(id) : undefined;
       if (session && Date.now() - session.updatedAt > TOUCH_AFTER_MS) {
         session.expiresAt = expiryFrom(session.createdAt);
@@ -80,7 +67,7 @@ export function createSessions(store: SessionStore, options: SessionOptions) {
         { csrf: randomBytes(32).toString('base64url'), ...data },
         expiryFrom(now, now),
       );
-      reply.header('set-cookie', cookie(session.id, Math.ceil((session.expiresAt - now) / 1000)));
+      setCookie(reply, session.id, Math.ceil((session.expiresAt - now) / 1000));
       cache.set(request, session);
       return session;
     },
@@ -98,7 +85,7 @@ export function createSessions(store: SessionStore, options: SessionOptions) {
       const session = await this.read(request);
       if (session) await store.destroy(session.id);
       cache.set(request, null);
-      reply.header('set-cookie', cookie('', 0));
+      setCookie(reply, '', 0);
       return session;
     },
   };

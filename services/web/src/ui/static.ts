@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server } from '@portico/http';
+import { pageHeaders, type Server } from '@portico/http';
 import { commonErrors } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -58,28 +58,23 @@ export function staticRoutes(server: Server, options: { identityOrigin: string; 
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
     });
   }
-  const csp = [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    // Sign-out posts here and is redirected to the provider's end-session page.
-    `form-action 'self' ${options.identityOrigin}`,
-    "frame-ancestors 'none'",
-  ].join('; ');
+  const consolePage = pageHeaders(
+    {
+      'default-src': ["'none'"],
+      'script-src': ["'self'"],
+      'style-src': ["'self'"],
+      'img-src': ["'self'", 'data:'],
+      'connect-src': ["'self'"],
+      'base-uri': ["'none'"],
+      // Sign-out posts here and is redirected to the provider's end-session page.
+      'form-action': ["'self'", options.identityOrigin],
+    },
+    { referrer: 'same-origin' },
+  );
 
   function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
-    reply
-      .header('etag', asset.etag)
-      .header('cache-control', 'no-cache')
-      .header('x-content-type-options', 'nosniff');
-    if (asset.type.startsWith('text/html'))
-      reply
-        .header('content-security-policy', csp)
-        .header('x-frame-options', 'DENY')
-        .header('referrer-policy', 'same-origin');
+    reply.header('etag', asset.etag).header('cache-control', 'no-cache');
+    if (asset.type.startsWith('text/html')) reply.helmet(consolePage);
     if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
     return reply.type(asset.type).send(asset.body);
   }
