@@ -19,7 +19,7 @@ import {
   ProductListQuery,
   ProductPatch,
 } from './schemas.ts';
-import { inWireNames, productInput, productJson, productLinks, productPatch } from './serialize.ts';
+import { inWireNames, productInput, productJson, productLinks } from './serialize.ts';
 
 export const READ_CACHE_CONTROL = 'public, max-age=5';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -228,7 +228,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
     async (request, reply) =>
       sendProduct(
         reply,
-        await inWireNames(products.patch(request.params.id, productPatch(request.body), ifMatch(request))),
+        await inWireNames(products.patch(request.params.id, productInput(request.body), ifMatch(request))),
       ),
   );
 

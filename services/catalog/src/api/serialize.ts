@@ -43,18 +43,10 @@ type ProductBody = {
   in_stock?: boolean;
 };
 
-/** A REST body (snake_case, read-only fields dropped) as the domain's input. */
-export function productInput(body: ProductBody): ProductInput {
-  return {
-    name: body.name,
-    description: body.description,
-    price: body.price,
-    categoryId: body.category_id,
-    inStock: body.in_stock,
-  };
-}
-
-export function productPatch(body: Partial<ProductBody>): ProductPatch {
+/** A REST body (snake_case, read-only fields dropped) as the domain's input; a PATCH body as its patch. */
+export function productInput(body: ProductBody): ProductInput;
+export function productInput(body: Partial<ProductBody>): ProductPatch;
+export function productInput(body: Partial<ProductBody>): ProductPatch {
   return {
     name: body.name,
     description: body.description,
