@@ -235,8 +235,9 @@ export function createProductService(database: Database<CatalogDatabase>) {
     list,
 
     /**
-     * A keyset page of `size` from `position` (see `list`), with the filter's total: one row more
-     * is read than the page holds, to know whether the walk goes on.
+     * A keyset page of `size` from `position` (see `list`), with the filter's total (exact, kept
+     * with every write, for category and stock; for a search exact up to the ranked window and a
+     * lower bound past it). One row more is read than the page holds, to know whether the walk goes on.
      */
     async keysetPage(
       filter: ProductFilter,
@@ -259,12 +260,6 @@ export function createProductService(database: Database<CatalogDatabase>) {
       const { rows, total } = await products.pageWithTotal(filter, limit, offset);
       return { items: rows.map(toProduct), total };
     },
-
-    /**
-     * How many products match: exact and kept in step with every write for category and stock
-     * filters; for a search, exact up to the ranked window and a lower bound past it.
-     */
-    total: (filter: ProductFilter): Promise<Total> => products.total(filter),
 
     async count(filter: ProductFilter): Promise<number> {
       return (await products.total(filter)).value;
