@@ -54,7 +54,7 @@ for (const makeTarget of databaseTargets()) {
             name: `P${c}-${p}`,
             description: '',
             price: '1.00',
-            category_id: category.id,
+            categoryId: category.id,
           });
       }
       deps = {

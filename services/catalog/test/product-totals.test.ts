@@ -246,7 +246,7 @@ for (const makeTarget of databaseTargets()) {
           name: 'Headphone stand',
           description: '',
           price: 3,
-          category_id: category,
+          categoryId: category,
         });
         assert.deepEqual((await names('headph')).sort(), ['Headphone stand', 'Headphones']);
         await h.server.products.remove(added.id);

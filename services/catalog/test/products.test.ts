@@ -201,6 +201,22 @@ for (const makeTarget of databaseTargets()) {
         }
         const missing = await send('POST', '/api/v1/products', noDescription);
         assert.equal(missing.json().detail, 'Missing required field: description');
+        // The domain names the field categoryId; a REST problem names it as the body does.
+        const unknown = { ...validProduct(), category_id: 'no-such-category' };
+        const existing = `/api/v1/products/${(await send('POST', '/api/v1/products', validProduct())).json().data.id}`;
+        for (const [method, url] of [
+          ['POST', '/api/v1/products'],
+          ['PUT', existing],
+          ['PATCH', existing],
+        ] as const) {
+          const refused = (await send(method, url, unknown)).json();
+          assert.deepEqual(
+            refused.errors.map((e: { field: string; code: string }) => [e.field, e.code]),
+            [['category_id', 'UNKNOWN_CATEGORY']],
+            `${method} ${url}`,
+          );
+        }
+        assert.equal((await send('DELETE', existing)).statusCode, 204);
         const malformed = await h.server.inject({
           method: 'POST',
           url: '/api/v1/products',

@@ -37,7 +37,7 @@ for (const makeTarget of databaseTargets()) {
       for (const [name, description] of PRODUCTS)
         ids.set(
           name,
-          (await h.server.products.create({ name, description, price: 3, category_id: category })).id,
+          (await h.server.products.create({ name, description, price: 3, categoryId: category })).id,
         );
     });
     after(() => h.close());
@@ -63,7 +63,7 @@ for (const makeTarget of databaseTargets()) {
         ['Lamp shade with a long name for a floor stand', 'Linen'],
         ['Floor stand', 'Fits any lamp'],
       ] as const)
-        await h.server.products.create({ name, description, price: 3, category_id: category });
+        await h.server.products.create({ name, description, price: 3, categoryId: category });
       assert.deepEqual(await names('lamp'), [
         'Lamp',
         'Lamp shade with a long name for a floor stand',
@@ -80,7 +80,7 @@ for (const makeTarget of databaseTargets()) {
         ['Quartz', 'vase'],
         ['Vase', 'quartz'],
       ] as const)
-        await h.server.products.create({ name, description, price: 3, category_id: category });
+        await h.server.products.create({ name, description, price: 3, categoryId: category });
       const found = (await search('quartz vase')).data.map((p) => p.name);
       assert.deepEqual(found, ['Vase', 'Quartz']);
     });
@@ -135,14 +135,14 @@ for (const makeTarget of databaseTargets()) {
         name: 'Zebra lamp',
         description: 'striped',
         price: 1,
-        category_id: category,
+        categoryId: category,
       });
       assert.deepEqual(await names('zebra'), ['Zebra lamp']);
       await h.server.products.patch(created.id, { name: 'Okapi lamp', description: 'plain' });
       assert.deepEqual(await names('zebra'), []);
       assert.deepEqual(await names('striped'), []);
       assert.deepEqual(await names('okapi plain'), ['Okapi lamp']);
-      await h.server.products.patch(created.id, { in_stock: false });
+      await h.server.products.patch(created.id, { inStock: false });
       assert.deepEqual(await names('okapi', '&in_stock=true'), []);
       assert.deepEqual(await names('okapi', '&in_stock=false'), ['Okapi lamp']);
       await h.server.products.remove(created.id);
@@ -155,12 +155,12 @@ for (const makeTarget of databaseTargets()) {
         name: 'Keyboard tray',
         description: '',
         price: 2,
-        category_id: other.id,
-        in_stock: false,
+        categoryId: other.id,
+        inStock: false,
       });
       assert.deepEqual(await names('keyboard', `&category_id=${other.id}`), ['Keyboard tray']);
       assert.deepEqual(await names('keyboard', `&category_id=${other.id}&in_stock=true`), []);
-      await h.server.products.patch(moved.id, { category_id: category, in_stock: true });
+      await h.server.products.patch(moved.id, { categoryId: category, inStock: true });
       assert.deepEqual(await names('keyboard', `&category_id=${other.id}`), []);
       assert.ok(
         (await names('keyboard', `&category_id=${category}&in_stock=true`)).includes('Keyboard tray'),
@@ -197,7 +197,7 @@ for (const makeTarget of databaseTargets()) {
           name: `Bolt ${i}`,
           description: '',
           price: 1,
-          category_id: bulk.id,
+          categoryId: bulk.id,
         });
       const first = await search('bolt', '&per_page=100');
       assert.equal(first.pagination.total, SEARCH_WINDOW);

@@ -2,9 +2,11 @@ import { needs, PUBLIC, PUBLIC_OPTIONAL_TOKEN } from '@portico/auth';
 import { checkPreconditions, etagFor, isFresh, notModified, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { productActions } from '../domain/actions.ts';
+import { decodeCursor, encodeCursor } from '../domain/pages.ts';
+import { canWriteCatalog, WRITE_SCOPE } from '../domain/permissions.ts';
 import type { Product, ProductService } from '../domain/products.ts';
-import { decodeCursor, encodeCursor, link, offsetOf, perPage } from './pagination.ts';
+import { productActionsJson } from './actions.ts';
+import { link, offsetOf, perPage } from './pagination.ts';
 import type { CachedRead, ReadCache } from './read-cache.ts';
 import {
   ActionsEnvelope,
@@ -17,12 +19,10 @@ import {
   ProductListQuery,
   ProductPatch,
 } from './schemas.ts';
-import { productJson, productLinks } from './serialize.ts';
+import { inWireNames, productInput, productJson, productLinks } from './serialize.ts';
 
 export const READ_CACHE_CONTROL = 'public, max-age=5';
 const JSON_TYPE = 'application/json; charset=utf-8';
-/** Catalog writes: the catalog:write scope, which identity grants only to admins and services. */
-export const WRITE_SCOPE = 'catalog:write';
 export const WRITE = needs(WRITE_SCOPE);
 
 const problems = {
@@ -98,15 +98,9 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       let items: Product[];
 
       if (cursor !== undefined) {
-        const position = decodeCursor(cursor);
-        const [rows, total] = await Promise.all([
-          products.list({ ...filter, limit: size + 1, ...position }),
-          products.total(filter),
-        ]);
-        const more = rows.length > size;
-        items = position.before !== undefined ? rows.slice(more ? 1 : 0) : rows.slice(0, size);
-        const hasNext = position.before !== undefined ? true : more;
-        const hasPrevious = position.before !== undefined ? more : position.after !== undefined;
+        const page = await products.keysetPage(filter, size, decodeCursor(cursor));
+        const { hasNext, hasPrevious, total } = page;
+        items = page.items;
         const next = hasNext && items.length ? encodeCursor({ after: items.at(-1)!.id }) : null;
         const previous = hasPrevious && items.length ? encodeCursor({ before: items[0]!.id }) : null;
         body = {
@@ -172,7 +166,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       },
     },
     async (request, reply) => {
-      const product = await products.create(request.body);
+      const product = await inWireNames(products.create(productInput(request.body)));
       reply.header('location', `/api/v1/products/${product.id}`);
       return sendProduct(reply, product, 201);
     },
@@ -213,7 +207,10 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       },
     },
     async (request, reply) =>
-      sendProduct(reply, await products.replace(request.params.id, request.body, ifMatch(request))),
+      sendProduct(
+        reply,
+        await inWireNames(products.replace(request.params.id, productInput(request.body), ifMatch(request))),
+      ),
   );
 
   server.patch(
@@ -229,7 +226,10 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       },
     },
     async (request, reply) =>
-      sendProduct(reply, await products.patch(request.params.id, request.body, ifMatch(request))),
+      sendProduct(
+        reply,
+        await inWireNames(products.patch(request.params.id, productInput(request.body), ifMatch(request))),
+      ),
   );
 
   server.delete(
@@ -262,10 +262,11 @@ export function productRoutes(server: Server, products: ProductService, cache: R
     },
     async (request, reply) => {
       const product = await products.get(request.params.id);
-      const canWrite = request.auth?.scopes.includes(WRITE_SCOPE) ?? false;
-      const data = productJson(product);
       reply.header('cache-control', 'private, no-cache').header('vary', 'Authorization');
-      return { data, actions: productActions(product, data, canWrite) };
+      return {
+        data: productJson(product),
+        actions: productActionsJson(product, canWriteCatalog(request.auth?.scopes)),
+      };
     },
   );
 }

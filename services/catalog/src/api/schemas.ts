@@ -4,15 +4,7 @@
  * may echo back from a GET (`id`, `currency`, `created_at`, `updated_at`) are accepted and ignored.
  */
 import Type from 'typebox';
-
-const Id = Type.String({ minLength: 1, maxLength: 64, description: 'A UUIDv7' });
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
-const Description = Type.String({ maxLength: 5000 });
-const Price = Type.Union([Type.Number(), Type.String({ maxLength: 32 })], {
-  description:
-    'A decimal amount greater than 0 with at most 2 decimal places, as a number (19.99) or a string ("19.99")',
-  example: 19.99,
-});
+import { Description, Id, Name, Price } from '../domain/product-input.ts';
 
 const readOnly = {
   id: Type.Optional(Type.Unsafe<unknown>({ readOnly: true, description: 'Ignored: set by the server' })),

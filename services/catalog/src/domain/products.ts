@@ -16,6 +16,8 @@ import {
 import type { CatalogDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import { CURRENCY, parsePrice } from './money.ts';
+import { type Cursor, type KeysetPage, keysetPage } from './pages.ts';
+import { checkInput, checkPatch, type ProductInput, type ProductPatch } from './product-input.ts';
 
 export interface Product {
   id: string;
@@ -30,16 +32,7 @@ export interface Product {
   updatedAt: string;
 }
 
-/** What a client may write. Anything else in a body is refused or ignored before it gets here. */
-export interface ProductInput {
-  name: string;
-  description: string;
-  price: unknown;
-  category_id: string;
-  in_stock?: boolean;
-}
-
-export type ProductPatch = Partial<ProductInput>;
+export type { ProductInput, ProductPatch };
 
 export type ProductEvent = { type: 'created' | 'updated' | 'deleted'; product: Product };
 
@@ -89,7 +82,7 @@ export function createProductService(database: Database<CatalogDatabase>) {
       throw errors.UNKNOWN_CATEGORY(`Category with id ${id} does not exist`, {
         extensions: {
           errors: [
-            { field: 'category_id', code: 'UNKNOWN_CATEGORY', message: `Category ${id} does not exist` },
+            { field: 'categoryId', code: 'UNKNOWN_CATEGORY', message: `Category ${id} does not exist` },
           ],
         },
       });
@@ -100,6 +93,17 @@ export function createProductService(database: Database<CatalogDatabase>) {
     const row = await products.byId(id);
     if (!row) throw errors.PRODUCT_NOT_FOUND(`Product with id ${id} not found`);
     return toProduct(row);
+  }
+
+  /** Offset pages are in id order, or with `q` best match first; cursor pages are in id order. */
+  async function list(query: ListQuery): Promise<Product[]> {
+    const rows =
+      query.before !== undefined
+        ? await products.pageBefore(query, query.limit, query.before)
+        : query.after !== undefined || query.offset === undefined
+          ? await products.pageAfter(query, query.limit, query.after)
+          : await products.page(query, query.limit, query.offset);
+    return rows.map(toProduct);
   }
 
   /** Read, check, write at that version; on a lost race, read again (unless the caller pinned a version). */
@@ -154,8 +158,9 @@ export function createProductService(database: Database<CatalogDatabase>) {
     },
 
     async create(input: ProductInput): Promise<Product> {
+      checkInput(input);
       const priceMinor = parsePrice(input.price);
-      await requireCategory(input.category_id);
+      await requireCategory(input.categoryId);
       const now = new Date().toISOString();
       const row: ProductRow = {
         id: uuidv7(),
@@ -163,8 +168,8 @@ export function createProductService(database: Database<CatalogDatabase>) {
         description: input.description,
         price_minor: priceMinor,
         currency: CURRENCY,
-        category_id: input.category_id,
-        in_stock: input.in_stock ?? true,
+        category_id: input.categoryId,
+        in_stock: input.inStock ?? true,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -173,7 +178,7 @@ export function createProductService(database: Database<CatalogDatabase>) {
         await products.insert(row);
       } catch (err) {
         if (isForeignKeyViolation(err))
-          throw errors.UNKNOWN_CATEGORY(`Category with id ${input.category_id} does not exist`);
+          throw errors.UNKNOWN_CATEGORY(`Category with id ${input.categoryId} does not exist`);
         throw err;
       }
       const product = toProduct(row);
@@ -181,33 +186,35 @@ export function createProductService(database: Database<CatalogDatabase>) {
       return product;
     },
 
-    /** PUT: every writable field is replaced; `in_stock` left out means in stock. */
+    /** Every writable field is replaced; `inStock` left out means in stock. */
     async replace(id: string, input: ProductInput, precondition?: Precondition): Promise<Product> {
+      checkInput(input);
       const priceMinor = parsePrice(input.price);
       return write(id, precondition, async (current) => {
-        if (input.category_id !== current.categoryId) await requireCategory(input.category_id);
+        if (input.categoryId !== current.categoryId) await requireCategory(input.categoryId);
         return {
           name: input.name.trim(),
           description: input.description,
           price_minor: priceMinor,
-          category_id: input.category_id,
-          in_stock: input.in_stock ?? true,
+          category_id: input.categoryId,
+          in_stock: input.inStock ?? true,
         };
       });
     },
 
-    /** PATCH (JSON merge patch): only the fields present change. */
+    /** Only the fields present change. */
     async patch(id: string, patch: ProductPatch, precondition?: Precondition): Promise<Product> {
+      checkPatch(patch);
       const priceMinor = patch.price === undefined ? undefined : parsePrice(patch.price);
       return write(id, precondition, async (current) => {
         const changes: ProductChanges = {};
         if (patch.name !== undefined) changes.name = patch.name.trim();
         if (patch.description !== undefined) changes.description = patch.description;
         if (priceMinor !== undefined) changes.price_minor = priceMinor;
-        if (patch.in_stock !== undefined) changes.in_stock = patch.in_stock;
-        if (patch.category_id !== undefined && patch.category_id !== current.categoryId) {
-          await requireCategory(patch.category_id);
-          changes.category_id = patch.category_id;
+        if (patch.inStock !== undefined) changes.in_stock = patch.inStock;
+        if (patch.categoryId !== undefined && patch.categoryId !== current.categoryId) {
+          await requireCategory(patch.categoryId);
+          changes.category_id = patch.categoryId;
         }
         return changes;
       });
@@ -225,15 +232,23 @@ export function createProductService(database: Database<CatalogDatabase>) {
       emit('deleted', current);
     },
 
-    /** Offset pages are in id order, or with `q` best match first; cursor pages are in id order. */
-    async list(query: ListQuery): Promise<Product[]> {
-      const rows =
-        query.before !== undefined
-          ? await products.pageBefore(query, query.limit, query.before)
-          : query.after !== undefined || query.offset === undefined
-            ? await products.pageAfter(query, query.limit, query.after)
-            : await products.page(query, query.limit, query.offset);
-      return rows.map(toProduct);
+    list,
+
+    /**
+     * A keyset page of `size` from `position` (see `list`), with the filter's total (exact, kept
+     * with every write, for category and stock; for a search exact up to the ranked window and a
+     * lower bound past it). One row more is read than the page holds, to know whether the walk goes on.
+     */
+    async keysetPage(
+      filter: ProductFilter,
+      size: number,
+      position: Cursor,
+    ): Promise<KeysetPage<Product> & { total: Total }> {
+      const [rows, total] = await Promise.all([
+        size === 0 ? Promise.resolve([]) : list({ ...filter, limit: size + 1, ...position }),
+        products.total(filter),
+      ]);
+      return { ...keysetPage(rows, size, position), total };
     },
 
     /** An offset page with the filter's total (see `total`). */
@@ -245,12 +260,6 @@ export function createProductService(database: Database<CatalogDatabase>) {
       const { rows, total } = await products.pageWithTotal(filter, limit, offset);
       return { items: rows.map(toProduct), total };
     },
-
-    /**
-     * How many products match: exact and kept in step with every write for category and stock
-     * filters; for a search, exact up to the ranked window and a lower bound past it.
-     */
-    total: (filter: ProductFilter): Promise<Total> => products.total(filter),
 
     async count(filter: ProductFilter): Promise<number> {
       return (await products.total(filter)).value;

@@ -1,9 +1,9 @@
 import { type AccessClaims, AuthError, parseBearer, type TokenVerifier } from '@portico/auth';
 import type { PubSub } from '@portico/store/pubsub';
 import type { Database } from '@portico/store/sql';
-import { WRITE_SCOPE } from '../api/products.ts';
 import type { CatalogDatabase } from '../data/schema.ts';
 import type { CategoryService } from '../domain/categories.ts';
+import { canWriteCatalog, WRITE_SCOPE } from '../domain/permissions.ts';
 import type { ProductService } from '../domain/products.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 
@@ -58,11 +58,11 @@ export function createContext(
   };
 }
 
-/** The same rule as REST writes: the catalog:write scope. */
+/** The domain's rule for writes, as REST applies it too. */
 export async function requireWriter(context: GraphQLContext): Promise<AccessClaims> {
   const claims = await context.auth();
   if (!claims) throw new AuthError(undefined, 'This operation needs an access token');
-  if (!claims.scopes.includes(WRITE_SCOPE)) {
+  if (!canWriteCatalog(claims.scopes)) {
     throw new AuthError('insufficient_scope', `This operation needs the ${WRITE_SCOPE} scope`, {
       scope: WRITE_SCOPE,
     });

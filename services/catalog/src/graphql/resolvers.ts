@@ -1,17 +1,20 @@
 /**
- * Resolvers, typed from the SDL (types.generated.ts). They call the same domain services
- * as REST, check input with the same wire schemas, and answer with the same error codes.
+ * Resolvers, typed from the SDL (types.generated.ts). They map GraphQL's arguments onto the
+ * same domain services as REST, whose rules check the input, and answer with the same error codes.
  * Mutations answer domain failures in their payload (the seed's `success/errors`, plus
  * stable `codes` and `fieldErrors`); missing rights and internal faults are GraphQL errors.
  */
 import { commonErrors, isProblemError, type ProblemError } from '@portico/problem';
 import { iterate } from '@portico/store/pubsub';
-import type { TSchema } from 'typebox';
-import Value from 'typebox/value';
-import { decodeCursor, encodeCursor, MAX_OFFSET, MAX_PER_PAGE } from '../api/pagination.ts';
-import { ProductInput as ProductInputSchema, ProductPatch as ProductPatchSchema } from '../api/schemas.ts';
 import { formatPrice, toDecimal } from '../domain/money.ts';
-import type { Product, ProductEvent, ProductPatch } from '../domain/products.ts';
+import {
+  pageSize as cappedSize,
+  checkOffset,
+  decodeCursor,
+  encodeCursor,
+  MAX_OFFSET,
+} from '../domain/pages.ts';
+import type { Product, ProductEvent } from '../domain/products.ts';
 import { errors } from '../errors.ts';
 import { type GraphQLContext, requireWriter } from './context.ts';
 import { categoryProductsKey } from './loaders.ts';
@@ -21,23 +24,9 @@ import type { ProductInput, ProductUpdateInput, Resolvers } from './types.genera
 /** The pub/sub channel every product write is published on (see index.ts). */
 export const PRODUCT_CHANNEL = 'catalog.products';
 
-/** REST's field names on the wire → the GraphQL input's names, for field errors. */
-const FIELD_NAMES: Record<string, string> = { category_id: 'categoryId', in_stock: 'inStock' };
-
+/** The domain names fields as the inputs do. */
 function graphqlField(field: unknown): string | null {
-  if (typeof field !== 'string' || field === '') return null;
-  return FIELD_NAMES[field] ?? field;
-}
-
-/** The REST body schema's verdict on the same values, as REST would report it. */
-function check(schema: TSchema, value: Record<string, unknown>): void {
-  const issues = [...Value.Errors(schema, value)];
-  if (issues.length === 0) return;
-  const list = issues.map((issue) => {
-    const field = issue.instancePath.slice(1).replaceAll('/', '.');
-    return { field, code: 'VALIDATION_ERROR', message: `${field} ${issue.message}` };
-  });
-  throw commonErrors.VALIDATION_ERROR(list[0]!.message, { extensions: { errors: list } });
+  return typeof field === 'string' && field !== '' ? field : null;
 }
 
 function failure(problem: ProblemError): Payload {
@@ -64,20 +53,15 @@ async function payload(work: () => Promise<Product | null>): Promise<Payload> {
 }
 
 /** `null` in an input means "no value": refused for fields a product must have. */
-function withoutNulls<T extends object>(input: T): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) if (value !== undefined) out[key] = value;
-  return out;
-}
-
-function toRestInput(input: ProductInput | ProductUpdateInput): Record<string, unknown> {
-  return withoutNulls({
-    name: input.name,
-    description: input.description,
-    price: input.price,
-    category_id: input.categoryId,
-    in_stock: input.inStock,
-  });
+function refuseNulls(input: ProductInput | ProductUpdateInput, advice: string): void {
+  const nulls = Object.entries(input).filter(([, v]) => v === null);
+  if (nulls.length === 0) return;
+  const list = nulls.map(([field]) => ({
+    field,
+    code: 'VALIDATION_ERROR',
+    message: `${field} cannot be null: ${advice}`,
+  }));
+  throw commonErrors.VALIDATION_ERROR(list[0]!.message, { extensions: { errors: list } });
 }
 
 function cursorId(text: string): string {
@@ -91,14 +75,12 @@ function pageSize(first: number | null | undefined, fallback: number): number {
   const size = first ?? fallback;
   if (!Number.isInteger(size) || size < 0)
     throw commonErrors.VALIDATION_ERROR('first must be a non-negative integer');
-  return Math.min(size, MAX_PER_PAGE);
+  return cappedSize(size, fallback);
 }
 
 function pageOffset(offset: number): number {
   if (offset < 0) throw commonErrors.VALIDATION_ERROR('offset must be a non-negative integer');
-  if (offset > MAX_OFFSET)
-    throw errors.PAGE_TOO_DEEP(`Offsets stop at ${MAX_OFFSET}; use productsConnection to go deeper`);
-  return offset;
+  return checkOffset(offset, `Offsets stop at ${MAX_OFFSET}; use productsConnection to go deeper`);
 }
 
 export const resolvers: Resolvers<GraphQLContext> = {
@@ -128,20 +110,14 @@ export const resolvers: Resolvers<GraphQLContext> = {
           ? { after: cursorId(args.after) }
           : {};
       const filter = { categoryId: args.categoryId ?? undefined, inStock: args.inStock ?? undefined };
-      const [rows, totalCount] = await Promise.all([
-        size === 0 ? Promise.resolve([]) : ctx.products.list({ ...filter, limit: size + 1, ...position }),
-        ctx.products.count(filter),
-      ]);
-      const more = rows.length > size;
-      const before = position.before !== undefined;
-      const items = before ? rows.slice(more ? 1 : 0) : rows.slice(0, size);
-      const edges = items.map((node) => ({ cursor: encodeCursor({ after: node.id }), node }));
+      const page = await ctx.products.keysetPage(filter, size, position);
+      const edges = page.items.map((node) => ({ cursor: encodeCursor({ after: node.id }), node }));
       return {
         edges,
-        totalCount,
+        totalCount: page.total.value,
         pageInfo: {
-          hasNextPage: before ? true : more,
-          hasPreviousPage: before ? more : position.after !== undefined,
+          hasNextPage: page.hasNext,
+          hasPreviousPage: page.hasPrevious,
           startCursor: edges[0]?.cursor ?? null,
           endCursor: edges.at(-1)?.cursor ?? null,
         },
@@ -165,26 +141,27 @@ export const resolvers: Resolvers<GraphQLContext> = {
     createProduct: async (_root, { input }, ctx) => {
       await requireWriter(ctx);
       return payload(async () => {
-        const body = { description: '', ...toRestInput(input) };
-        check(ProductInputSchema, body);
-        return ctx.products.create(body as unknown as Parameters<typeof ctx.products.create>[0]);
+        refuseNulls(input, 'leave it out for its default');
+        return ctx.products.create({
+          name: input.name,
+          description: input.description ?? '',
+          price: input.price,
+          categoryId: input.categoryId,
+          inStock: input.inStock ?? undefined,
+        });
       });
     },
     updateProduct: async (_root, { id, input }, ctx) => {
       await requireWriter(ctx);
       return payload(async () => {
-        const nulls = Object.entries(input).filter(([, v]) => v === null);
-        if (nulls.length > 0) {
-          const list = nulls.map(([field]) => ({
-            field,
-            code: 'VALIDATION_ERROR',
-            message: `${field} cannot be null: leave it out to keep the current value`,
-          }));
-          throw commonErrors.VALIDATION_ERROR(list[0]!.message, { extensions: { errors: list } });
-        }
-        const body = toRestInput(input);
-        check(ProductPatchSchema, body);
-        return ctx.products.patch(id, body as ProductPatch);
+        refuseNulls(input, 'leave it out to keep the current value');
+        return ctx.products.patch(id, {
+          name: input.name ?? undefined,
+          description: input.description ?? undefined,
+          price: input.price ?? undefined,
+          categoryId: input.categoryId ?? undefined,
+          inStock: input.inStock ?? undefined,
+        });
       });
     },
     deleteProduct: async (_root, { id }, ctx) => {
