@@ -32,6 +32,7 @@ import {
   type TokenVerifier,
 } from '@portico/auth';
 import { clientAddress, type TrustProxy } from '@portico/http';
+import { noteUser } from '@portico/telemetry';
 import { LRUCache } from 'lru-cache';
 import type { RouteDef } from '../../config.ts';
 import type { Policy } from '../../context.ts';
@@ -150,6 +151,7 @@ export function auth(route: RouteDef, verify: Verify, failures: FailureMeter): P
   const check = authenticator(route, verify, failures);
   return async (ctx, next) => {
     ctx.auth = await check(ctx.req, ctx.method, ctx.search, ctx.trustProxy);
+    if (ctx.auth) noteUser(ctx.auth.sub);
     return next();
   };
 }
