@@ -1,9 +1,10 @@
 /**
  * The Requests page's rows, read from the in-process trace store (@portico/telemetry): one row
- * per kept trace that a request started, i.e. whose root span is an HTTP server span.
- * - method, path and status are the root span's: what the caller asked and was answered
- * - route is the first server span's matched route that names one path (the gateway's
- *   `/api/v1/products/:id` rather than the console's catch-all `/api/*`)
+ * per kept trace with an HTTP server span in it; the earliest one is the request (a trace this
+ * process started itself, with a call to one of its own services, shows that call's answer).
+ * - method, path, status and duration are that span's: what the caller asked and was answered
+ * - route is the innermost matched route that is not a catch-all: the answering service's
+ *   `/api/v1/products/:id`, rather than the gateway's prefix or the console's `/api/*`
  * - user is the first `user.id` in the trace (set by the gateway and the console)
  */
 import type { RecentTraces, SpanView } from '@portico/telemetry';
@@ -31,15 +32,15 @@ export interface RequestFilter {
   limit: number;
 }
 
-export function requestRow(traceId: string, spans: SpanView[], duration_ms: number): RequestRow | undefined {
-  const ids = new Set(spans.map((s) => s.span_id));
-  const root = spans.find((s) => !s.parent_span_id || !ids.has(s.parent_span_id));
-  if (root?.kind !== 'server') return undefined;
+/** `spans` in start order, as the store gives them. */
+export function requestRow(traceId: string, spans: SpanView[]): RequestRow | undefined {
+  const root = spans.find((s) => s.kind === 'server');
+  if (!root) return undefined;
   const a = root.attributes;
   const method = String(a['http.request.method'] ?? a['http.method'] ?? root.name.split(' ')[0]);
   const path = String(a['url.path'] ?? a['http.target'] ?? '').split('?')[0]!;
   const routes = spans.filter((s) => s.kind === 'server' && typeof s.attributes['http.route'] === 'string');
-  const named = routes.find((s) => !String(s.attributes['http.route']).includes('*')) ?? routes[0];
+  const named = routes.findLast((s) => !String(s.attributes['http.route']).includes('*')) ?? routes[0];
   const status = Number(a['http.response.status_code'] ?? a['http.status_code']);
   const user = spans.find((s) => typeof s.attributes['user.id'] === 'string')?.attributes['user.id'];
   return {
@@ -50,7 +51,7 @@ export function requestRow(traceId: string, spans: SpanView[], duration_ms: numb
     route: named ? String(named.attributes['http.route']) : path,
     status: Number.isInteger(status) ? status : null,
     user: typeof user === 'string' ? user : null,
-    duration_ms,
+    duration_ms: root.duration_ms,
     spans: spans.length,
     error: spans.some((s) => s.status === 'error'),
   };
@@ -63,7 +64,7 @@ export function recentRequests(store: RecentTraces, filter: RequestFilter): Requ
   for (const summary of store.list()) {
     const trace = store.get(summary.trace_id);
     if (!trace) continue;
-    const row = requestRow(summary.trace_id, trace.spans, summary.duration_ms);
+    const row = requestRow(summary.trace_id, trace.spans);
     if (!row) continue;
     if (filter.status && (row.status === null || `${Math.floor(row.status / 100)}xx` !== filter.status))
       continue;
