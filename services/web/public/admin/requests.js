@@ -6,7 +6,13 @@ const FILTERS = ['status', 'route', 'user', 'min_ms'];
 
 /** @param {string} iso */
 function time(iso) {
-  return new Date(iso).toLocaleTimeString('en-GB', { hour12: false, fractionalSecondDigits: 3 });
+  return new Date(iso).toLocaleTimeString('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    fractionalSecondDigits: 3,
+    hour12: false,
+  });
 }
 
 /** @param {number} ms */
@@ -102,7 +108,12 @@ export async function requestsView(kit, params) {
       h(
         'td',
         { 'data-label': 'Trace' },
-        h('a', { href: `/admin/requests/${r.trace_id}`, class: 'mono' }, r.trace_id),
+        // The first 8 hex digits tell traces apart on one page; the whole id is the link's title.
+        h(
+          'a',
+          { href: `/admin/requests/${r.trace_id}`, class: 'mono', title: r.trace_id },
+          r.trace_id.slice(0, 8),
+        ),
       ),
     ),
   );
@@ -114,7 +125,7 @@ export async function requestsView(kit, params) {
       ? h('p', {}, 'No request matches.')
       : h(
           'table',
-          { class: 'table requests' },
+          { class: 'table requests', 'aria-label': 'Recent requests' },
           h(
             'thead',
             {},
