@@ -182,7 +182,7 @@ describe('the console’s recent requests', () => {
       ['?limit=0', 'limit'],
       ['?route=', 'route'],
       ['?slower=5', 'slower'],
-    ]) {
+    ] as const) {
       const res = await get(`/api/console/requests${query}`, 'admin');
       assert.equal(res.status, 400, query);
       assert.match(String(res.headers.get('content-type')), /application\/problem\+json/);
