@@ -36,7 +36,9 @@ const RequestRow = Type.Object({
   start: Type.String({ format: 'date-time' }),
   method: Type.String(),
   path: Type.String(),
-  route: Type.String({ description: 'The route that matched (the gateway’s), else the path' }),
+  route: Type.String({
+    description: 'The innermost route that matched (the answering service’s), else the path',
+  }),
   status: Type.Union([Type.Integer(), Type.Null()]),
   user: Type.Union([Type.String(), Type.Null()], { description: 'The access token’s subject' }),
   duration_ms: Type.Number(),
