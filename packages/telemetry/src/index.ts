@@ -52,6 +52,16 @@ export function activeTraceId(): string | undefined {
 }
 
 /**
+ * The active span as a W3C `traceresponse` value (`00-<trace id>-<span id>-<flags>`), for an
+ * answer to tell its caller which trace it was; undefined when tracing is off.
+ */
+export function activeTraceResponse(): string | undefined {
+  const context = trace.getActiveSpan()?.spanContext();
+  if (!context) return undefined;
+  return `00-${context.traceId}-${context.spanId}-${context.traceFlags.toString(16).padStart(2, '0')}`;
+}
+
+/**
  * The trace id for a request's log line: the active span's when tracing is on, else the one
  * the request's `traceparent` carries — the gateway starts one for every request it forwards,
  * so logs of one request correlate across services even with tracing off.
@@ -71,6 +81,14 @@ export function logTraceId(traceparent: string | string[] | undefined): string |
  */
 export function propagating(): boolean {
   return propagation.fields().length > 0;
+}
+
+/**
+ * Puts who is asking on the active span (`user.id`, the token's subject), so a trace can be
+ * found by user (the console's Requests page) without reading the logs.
+ */
+export function noteUser(id: string): void {
+  trace.getActiveSpan()?.setAttribute('user.id', id);
 }
 
 /**

@@ -10,6 +10,7 @@ import { auditView } from './admin/audit.js';
 import { clientsView } from './admin/clients.js';
 import { keysView } from './admin/keys.js';
 import { mailboxView } from './admin/mailbox.js';
+import { requestsView, traceView } from './admin/requests.js';
 import { usersView, userView } from './admin/users.js';
 
 const main = document.getElementById('main');
@@ -65,11 +66,27 @@ function flashError(err) {
     );
     return;
   }
-  flash(describe(err), 'error');
+  flashBox.replaceChildren(h('p', { class: 'flash-error' }, describe(err), traceLink(err)));
 }
 
 function errorBox(err) {
-  return h('div', { class: 'error', role: 'alert' }, typeof err === 'string' ? err : describe(err));
+  return h(
+    'div',
+    { class: 'error', role: 'alert' },
+    typeof err === 'string' ? err : describe(err),
+    traceLink(err),
+  );
+}
+
+/** For an admin, a link from a failed request to its trace on the Requests page, when known. */
+function traceLink(err) {
+  if (!(err instanceof ApiError) || !err.traceId || !isAdmin()) return null;
+  return h(
+    'span',
+    {},
+    ' ',
+    h('a', { href: `/admin/requests/${err.traceId}`, class: 'trace-link' }, 'View its trace'),
+  );
 }
 
 function money(amount, currency = 'USD') {
@@ -144,6 +161,8 @@ async function api(method, path, { body, headers = {} } = {}) {
   if (!res.ok) {
     const err = new ApiError(res.status, data);
     err.retryAfter = res.headers.get('retry-after');
+    // With tracing on the console says which trace answered (W3C `traceresponse`).
+    err.traceId = /^00-([0-9a-f]{32})-/.exec(res.headers.get('traceresponse') ?? '')?.[1];
     throw err;
   }
   return { data, etag: res.headers.get('etag'), location: res.headers.get('location') };
@@ -199,6 +218,7 @@ async function loadSession() {
     nav.append(
       h('li', { class: 'admin' }, h('a', { href: '/admin/products/new' }, 'New product')),
       h('li', { class: 'admin' }, h('a', { href: '/admin/users' }, 'Users')),
+      h('li', { class: 'admin' }, h('a', { href: '/admin/requests' }, 'Requests')),
     );
 }
 
@@ -1041,6 +1061,8 @@ const ROUTES = [
   [/^\/admin\/users\/([^/]+)$/, (_p, id) => userView(kit, decodeURIComponent(id))],
   [/^\/admin\/clients$/, (p) => clientsView(kit, p)],
   [/^\/admin\/keys$/, () => keysView(kit)],
+  [/^\/admin\/requests$/, (p) => requestsView(kit, p)],
+  [/^\/admin\/requests\/([0-9a-f]{32})$/, (_p, id) => traceView(kit, id)],
   [/^\/admin\/audit$/, () => auditView(kit)],
   [/^\/admin\/mailbox$/, () => mailboxView(kit)],
 ];

@@ -13,6 +13,7 @@ import { migrations } from '../migrations/index.ts';
 import { authRoutes } from './api/auth.ts';
 import { liveRoutes } from './api/live.ts';
 import { proxyRoutes } from './api/proxy.ts';
+import { requestRoutes } from './api/requests.ts';
 import { ConfigSchema, type WebConfig } from './config.ts';
 import { createOidcClient } from './oidc/client.ts';
 import { createAccessTokens } from './oidc/tokens.ts';
@@ -67,6 +68,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     tags: {
       session: 'The console’s browser session (a cookie set by signing in)',
       live: 'Live updates for the browser as server-sent events',
+      requests: 'Recent requests traced in this process, for administrators',
     },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,
@@ -90,6 +92,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
   await server.register(async (scope) =>
     proxyRoutes(scope as Server, { config, sessions, tokens, dispatcher: deps.dispatcher }),
   );
+  await server.register(async (scope) => requestRoutes(scope as Server, { sessions }));
   await server.register(async (scope) => liveRoutes(scope as Server, { config, sessions, tokens }));
   accountPageRoutes(server, { issuer: config.oidc.issuer });
   staticRoutes(server, { identityOrigin: new URL(config.oidc.issuer).origin, publicUrl: config.publicUrl });

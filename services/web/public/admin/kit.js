@@ -5,7 +5,7 @@
  */
 
 /**
- * @typedef {Error & { status: number, problem: { code?: string, detail?: string } }} ApiProblem
+ * @typedef {Error & { status: number, problem: { code?: string, detail?: string }, traceId?: string }} ApiProblem
  *
  * @typedef {object} Kit
  * @property {<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, unknown>, ...children: unknown[]) => HTMLElementTagNameMap[K]} h
@@ -73,6 +73,31 @@
  * @property {Record<string, unknown>} detail
  *
  * @typedef {{ id: string, received_at: string, to: string[], subject: string, text: string }} Message
+ *
+ * The console's Requests page (services/web/src/traces/requests.ts, @portico/telemetry's spans).
+ * @typedef {object} RequestRow
+ * @property {string} trace_id
+ * @property {string} start
+ * @property {string} method
+ * @property {string} path
+ * @property {string} route
+ * @property {number | null} status
+ * @property {string | null} user
+ * @property {number} duration_ms
+ * @property {number} spans
+ * @property {boolean} error
+ *
+ * @typedef {object} TraceSpan
+ * @property {string} trace_id
+ * @property {string} span_id
+ * @property {string} [parent_span_id]
+ * @property {string} name
+ * @property {'internal' | 'server' | 'client' | 'producer' | 'consumer'} kind
+ * @property {string} service
+ * @property {string} start
+ * @property {number} duration_ms
+ * @property {'unset' | 'ok' | 'error'} status
+ * @property {Record<string, unknown>} attributes
  */
 
 export {};

@@ -7,10 +7,12 @@
  * - the visitor's address is appended to X-Forwarded-For: the gateway trusts this hop (it is
  *   configured as a trusted proxy there), so each anonymous visitor keeps a rate-limit bucket
  *   of their own instead of all of them sharing the console's
+ * - with tracing on, every answer says its trace (`traceresponse`, W3C Trace Context level 2),
+ *   so the console can link an error to the request's trace
  * - only a gateway that does not answer is GATEWAY_UNAVAILABLE; anything else thrown is a 500
  */
 import { dependencyFailure, isTransportError, type Server } from '@portico/http';
-import { propagating } from '@portico/telemetry';
+import { activeTraceResponse, noteUser, propagating } from '@portico/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Agent, type Dispatcher, request as send } from 'undici';
 import type { WebConfig } from '../config.ts';
@@ -101,8 +103,15 @@ export function proxyRoutes(server: Server, { config, sessions, tokens, dispatch
     }
   }
 
+  // Before anything can fail, so a problem the console answers itself says its trace too.
+  server.addHook('onRequest', async (_request, reply) => {
+    const traceResponse = activeTraceResponse();
+    if (traceResponse) reply.header('traceresponse', traceResponse);
+  });
+
   async function handler(request: FastifyRequest, reply: FastifyReply) {
     const session = await sessions.read(request);
+    if (session?.data.user) noteUser(session.data.user.sub);
     if (!SAFE_METHODS.has(request.method)) {
       checkOrigin(request, config.publicUrl);
       // Every change the API offers needs a user; say so before talking about tokens.

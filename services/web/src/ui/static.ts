@@ -35,6 +35,8 @@ export const CONSOLE_PATHS = [
   '/admin/users/:id',
   '/admin/clients',
   '/admin/keys',
+  '/admin/requests',
+  '/admin/requests/:id',
   '/admin/audit',
   '/admin/mailbox',
 ];

@@ -267,12 +267,13 @@ export class CookieJar {
 
 /**
  * The provider's part of a sign-in, as a browser does it: follows redirects, fills the login
- * form, allows consent. Returns the URL the provider finally sends the browser to.
+ * form, allows consent. Returns the URL the provider finally sends the browser to, on `consoleUrl`.
  */
 export async function approveAtProvider(
   authorizeUrl: string,
   username: string,
   password: string,
+  consoleUrl = PUBLIC_URL,
 ): Promise<string> {
   const jar = new CookieJar();
   const go = async (url: string, init: RequestInit = {}) => {
@@ -291,7 +292,7 @@ export async function approveAtProvider(
   for (let hops = 0; hops < 10; hops++) {
     if (res.status >= 300 && res.status < 400) {
       const next = new URL(res.headers.get('location')!, res.url || authorizeUrl).href;
-      if (next.startsWith(PUBLIC_URL)) return next;
+      if (next.startsWith(consoleUrl)) return next;
       res = await go(next);
       continue;
     }

@@ -148,7 +148,7 @@ export async function startPlatform(
     };
     const settings: Record<Upstream, Record<string, unknown>> = {
       users: {},
-      catalog: { orders: { url: urls.orders }, readCacheTtlMs: 0 },
+      catalog: { readCacheTtlMs: 0 },
       orders: { catalog: { url: urls.catalog, timeoutMs: 5000 } },
     };
     for (const name of ['users', 'catalog', 'orders'] as const) {

@@ -27,6 +27,7 @@ import {
 } from '@portico/auth';
 import { type Static, Type } from '@portico/config';
 import { clientAddress, type TrustProxy } from '@portico/http';
+import { noteUser } from '@portico/telemetry';
 import { definePolicy, type FailureMeter, type Verify } from '../../policy.ts';
 import { Duration, expecting, Strings } from '../../schema.ts';
 
@@ -203,6 +204,7 @@ export const auth = definePolicy({
     const check = authenticator(options, gateway.verify, gateway.failures);
     return async (ctx, next) => {
       ctx.auth = await check(ctx.req, ctx.method, ctx.search, ctx.trustProxy);
+      if (ctx.auth) noteUser(ctx.auth.sub);
       return next();
     };
   },

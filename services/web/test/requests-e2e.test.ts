@@ -1,0 +1,100 @@
+/**
+ * The console's Requests page in a real browser (Debian's chromium, playwright-core), with the
+ * platform keeping its recent traces in process as `npm start` does: an admin opens a product
+ * that does not exist, follows the error's link to its trace and sees the waterfall (console,
+ * gateway, catalog); on the Requests page, filtered to 4xx, that request is listed with its
+ * status and user, and its trace id opens the same waterfall. A user who is not an admin is
+ * told the page is not for them. Screenshots go to test-results/requests/.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTelemetry, stopTelemetry } from '@portico/telemetry';
+
+// Before Fastify and undici load, so their instrumentations patch them (as `npm start` does).
+await startTelemetry('portico', { recentTraces: 200 });
+const { launchChromium, newPage, screenshots, signInWithPassword, skip, startPlatform } = await import(
+  './support/platform.ts'
+);
+type Platform = Awaited<ReturnType<typeof startPlatform>>;
+type Browser = Awaited<ReturnType<typeof launchChromium>>;
+type Page = Awaited<ReturnType<typeof newPage>>;
+
+const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
+
+describe('the Requests page, in chromium', { skip }, () => {
+  let platform: Platform;
+  let browser: Browser;
+  let admin: Page;
+  const shoot = screenshots('requests');
+
+  before(async () => {
+    platform = await startPlatform(sqlite, { upstreams: ['catalog'] });
+    browser = await launchChromium();
+    admin = await newPage(browser, { width: 1200, height: 900 });
+  });
+  after(async () => {
+    await browser?.close();
+    await platform?.close();
+    await stopTelemetry();
+  });
+
+  test('an error links to its trace; the request is listed, filtered by status, and opens its waterfall', async () => {
+    try {
+      await journey();
+    } catch (err) {
+      await shoot(admin, 'FAILED').catch(() => {});
+      throw err;
+    }
+  });
+
+  async function journey() {
+    const { consoleUrl, idp } = platform;
+    await signInWithPassword(admin, consoleUrl, 'admin', idp.password('admin'));
+    const me = await admin.evaluate(
+      async () => (await (await fetch('/api/session')).json()).user.sub as string,
+    );
+
+    await admin.goto(`${consoleUrl}/products/no-such-product`);
+    const alert = admin.getByRole('alert');
+    await alert.waitFor();
+    await shoot(admin, 'error-with-trace-link');
+    const link = alert.getByRole('link', { name: 'View its trace' });
+    const href = await link.getAttribute('href');
+    const traceId = /^\/admin\/requests\/([0-9a-f]{32})$/.exec(href ?? '')?.[1];
+    assert.ok(traceId, `a link to the trace: ${href}`);
+    await link.click();
+    await admin.getByRole('heading', { name: 'Trace' }).waitFor();
+    const spans = admin.getByRole('list', { name: 'Spans by start' }).getByRole('listitem');
+    for (const name of ['GET /api/*', 'GET /api/v1/products', 'GET /api/v1/products/:id'])
+      await spans.filter({ hasText: name }).first().waitFor();
+    assert.ok((await spans.count()) >= 4);
+    await shoot(admin, 'waterfall');
+
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Requests' }).click();
+    await admin.getByRole('heading', { name: 'Requests' }).waitFor();
+    await admin.getByLabel('Status').selectOption('4xx');
+    await admin.getByRole('button', { name: 'Filter' }).click();
+    await admin.waitForURL((url) => url.searchParams.get('status') === '4xx');
+    const table = admin.getByRole('table', { name: 'Recent requests' });
+    const row = table.getByRole('row').filter({ has: admin.locator(`a[href="/admin/requests/${traceId}"]`) });
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, /GET \/api\/v1\/products\/no-such-product/);
+    assert.match(text, /\b404\b/);
+    assert.ok(text.includes(me), `the user: ${text}`);
+    for (const status of await table.getByRole('row').allInnerTexts())
+      if (!status.startsWith('Time')) assert.match(status, /\b4\d\d\b/);
+    await shoot(admin, 'requests-4xx');
+
+    assert.match(text, /\b\d\d:\d\d:\d\d\.\d{3}\b/, 'the time, to the millisecond');
+    await row.locator(`a[href="/admin/requests/${traceId}"]`).click();
+    await admin.waitForURL(`${consoleUrl}/admin/requests/${traceId}`);
+    await spans.filter({ hasText: 'GET /api/v1/products' }).first().waitFor();
+
+    const alice = await newPage(browser);
+    await signInWithPassword(alice, consoleUrl, 'alice', idp.password('alice'));
+    await alice.goto(`${consoleUrl}/admin/requests`);
+    await alice.getByText('Only administrators can see this page.').waitFor();
+    await alice.context().close();
+  }
+});
