@@ -90,6 +90,20 @@ describe('throttle: attempts counted atomically before the password is checked',
     });
   }
 
+  test('a window opened by a concurrent attempt a few ms later never asks for more than the window', async () => {
+    // What the store answers when another attempt, whose clock read came later, opened the window.
+    const late = {
+      add: async (_key: string, now: number, windowMs: number) => ({ count: 9, resetAt: now + windowMs + 7 }),
+    };
+    const throttle = createThrottle({
+      maxFailuresPerAccount: 5,
+      maxFailuresPerIp: 5,
+      windowSeconds: 60,
+      counter: { ...late, clear: async () => {}, remove: async () => {} },
+    });
+    assert.equal(await throttle.attempt('alice', '10.0.0.1'), 60);
+  });
+
   for (const [name, makeCounter] of counters.filter(([n]) => n !== 'redis')) {
     test(`per account and per IP, until the window closes; a success clears the account (${name})`, async () => {
       let now = 1_000_000;

@@ -43,8 +43,12 @@ export function createThrottle(options: ThrottleOptions): Throttle {
         counter.add(accountKey(username), t, windowMs),
         counter.add(ipKey(ip), t, windowMs),
       ]);
+      // Capped at the window: concurrent attempts read the clock in one order and reach the store
+      // in another, so the window may have opened a few ms after this attempt's `t`.
       const wait = (counted: { count: number; resetAt: number }, max: number) =>
-        counted.count > max ? Math.max(1, Math.ceil((counted.resetAt - t) / 1000)) : 0;
+        counted.count > max
+          ? Math.min(options.windowSeconds, Math.max(1, Math.ceil((counted.resetAt - t) / 1000)))
+          : 0;
       return Math.max(wait(account, options.maxFailuresPerAccount), wait(address, options.maxFailuresPerIp));
     },
     async succeed(username, ip, attempts = 1) {
