@@ -222,19 +222,25 @@ export function mergeDocuments(
     return operation;
   }
 
+  const sdl = graphqlSchemaPath(paths);
   const document: OpenApiDocument = {
     openapi: '3.1.0',
     info: {
       title: 'Portico API',
       version: options.version ?? '0.1.0',
-      description:
-        'Everything the Portico gateway serves, merged from its services’ own documents: paths as the gateway exposes them, with its own answers (auth, limits, upstream failures).',
+      description: `Everything the Portico gateway serves, merged from its services’ own documents: paths as the gateway exposes them, with its own answers (auth, limits, upstream failures).${sdl ? ` The GraphQL API's schema (SDL) is at [${sdl}](${sdl}).` : ''}`,
     },
+    ...(sdl ? { externalDocs: { description: 'The GraphQL schema (SDL)', url: sdl } } : {}),
     paths,
     components: componentsOf(kept, usedHeaders),
     tags: [...tags.values()],
   };
   return completeDocument(document, { name: 'gateway' }, schemesFor(paths, docs, options.issuer));
+}
+
+/** The gateway path of the operation an upstream marks `x-graphql-schema` (the catalog's SDL), if routed. */
+function graphqlSchemaPath(paths: Record<string, Record<string, Operation>>): string | undefined {
+  return Object.entries(paths).find(([, item]) => item.get?.['x-graphql-schema'] === true)?.[0];
 }
 
 /** The upstreams' components (only the kinds they declare) and the gateway's own headers it uses. */
