@@ -11,7 +11,8 @@
  *   included (the error handler sends it for anything unexpected);
  * - tags used are listed with a description; security schemes are those some operation uses,
  *   as described by whoever enforces them (`describeSecuritySchemes`, e.g. @portico/auth);
- * - `servers` is the origin the document was fetched from (`servedDocument`).
+ * - `servers` is the origin the document was fetched from (`servedDocument`), and a path-only
+ *   `externalDocs.url` is made absolute on it (linters want a URI there).
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -212,8 +213,13 @@ function firstSentence(text: string | undefined): string | undefined {
 
 /** The document as served to one request: its `servers` is the origin the client reached. */
 export function servedDocument(document: OpenApiDocument, request: FastifyRequest): OpenApiDocument {
+  const origin = `${request.protocol}://${request.host}`;
+  const external = document.externalDocs as { url?: string } | undefined;
   return {
     ...document,
-    servers: [{ url: `${request.protocol}://${request.host}`, description: 'This server' }],
+    servers: [{ url: origin, description: 'This server' }],
+    ...(external?.url?.startsWith('/')
+      ? { externalDocs: { ...external, url: `${origin}${external.url}` } }
+      : {}),
   };
 }

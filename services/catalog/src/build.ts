@@ -52,6 +52,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
       products: 'The product catalog: prices in minor units, stock, ETags for conditional requests',
       categories: 'Categories that products belong to',
       recommendations: 'Products picked for a user from what they bought',
+      graphql: 'The GraphQL API at /graphql (queries, mutations, subscriptions): its schema',
     },
     logLevel: config.logLevel === 'silent' ? false : config.logLevel,
     healthTimeoutMs: config.healthCheckTimeoutMs,

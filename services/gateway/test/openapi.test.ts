@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { gatewayPath, literalPrefix } from '../src/openapi/merge.ts';
+import { gatewayPath, literalPrefix, mergeDocuments } from '../src/openapi/merge.ts';
 import { definition, startGateway, startUpstream, type TestGateway, type TestUpstream } from './helpers.ts';
 
 const operation = (summary: string) => ({ summary, responses: { '200': { description: 'OK' } } });
@@ -103,4 +103,52 @@ test('a rewrite is turned back only when its pattern is an anchored literal pref
   assert.equal(gatewayPath(route('^/api/v1/identity', '/admin'), '/other'), undefined);
   assert.equal(gatewayPath(route('^/v(\\d)', '/version-$1'), '/version-1/x'), undefined);
   assert.equal(gatewayPath({} as never, '/things'), '/things');
+});
+
+test('each upstream keeps its referenced components; a name two use differently becomes the second’s own', () => {
+  const doc = (name: string, maximum: number) => ({
+    openapi: '3.1.0',
+    info: { title: name, version: '1' },
+    paths: {
+      [`/${name}`]: {
+        get: {
+          parameters: [{ $ref: '#/components/parameters/Limit' }],
+          responses: { '200': { description: 'OK' } },
+        },
+        post: {
+          requestBody: { $ref: '#/components/requestBodies/New' },
+          responses: { '201': { description: 'Created' } },
+        },
+      },
+    },
+    components: {
+      schemas: {},
+      parameters: { Limit: { name: 'limit', in: 'query', schema: { type: 'integer', maximum } } },
+      requestBodies: { New: { content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
+  });
+  const route = (name: string) => ({
+    name,
+    path: `/${name}`,
+    methods: new Set(['GET', 'POST']),
+    def: { name, path: `/${name}`, upstream: name, auth: { default: 'public' } },
+  });
+  const routes = [route('pens'), route('inks')];
+  const merged = mergeDocuments(
+    { routes, match: (path: string) => routes.find((r) => path.startsWith(r.path)) } as never,
+    new Map([
+      ['pens', doc('pens', 10)],
+      ['inks', doc('inks', 50)],
+    ]) as never,
+    { issuer: 'https://issuer.test' },
+  ) as {
+    paths: Record<string, Record<string, { parameters: unknown[] }>>;
+    components: Record<string, object>;
+  };
+  assert.deepEqual(Object.keys(merged.components.parameters!), ['Limit', 'inks_Limit']);
+  assert.deepEqual(merged.paths['/pens']!.get!.parameters, [{ $ref: '#/components/parameters/Limit' }]);
+  assert.deepEqual(merged.paths['/inks']!.get!.parameters, [{ $ref: '#/components/parameters/inks_Limit' }]);
+  // The same body in both: one component, not a copy per upstream.
+  assert.deepEqual(Object.keys(merged.components.requestBodies!), ['New']);
+  assert.equal('externalDocs' in merged, false, 'no GraphQL schema routed here');
 });

@@ -178,6 +178,31 @@ describe('OpenAPI documents, as the started services serve them', () => {
     await ui.arrayBuffer();
   });
 
+  test('the GraphQL schema (SDL) is served through the gateway, beside the document that links it', async () => {
+    const doc = JSON.parse((await fetchDocument('gateway')).text) as Document & {
+      externalDocs?: { url: string };
+      info: { description: string };
+    };
+    assert.deepEqual(doc.externalDocs, {
+      description: 'The GraphQL schema (SDL)',
+      url: `${bases.get('gateway')}/graphql/schema.graphql`,
+    });
+    assert.match(doc.info.description, /\/graphql\/schema\.graphql/);
+    const operation = doc.paths['/graphql/schema.graphql']!.get! as unknown as Record<string, unknown>;
+    assert.equal(operation['x-graphql-schema'], true);
+    assert.deepEqual(operation.security, [], 'public: no token needed');
+    const res = await fetch(`${bases.get('gateway')}/graphql/schema.graphql`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const file = readFileSync(new URL('../../catalog/schema.graphql', import.meta.url), 'utf8');
+    assert.equal(await res.text(), file);
+    const etag = res.headers.get('etag')!;
+    const again = await fetch(`${bases.get('gateway')}/graphql/schema.graphql`, {
+      headers: { 'if-none-match': etag },
+    });
+    assert.equal(again.status, 304);
+  });
+
   test('every operation of the gateway document answers through the gateway', async () => {
     const doc = JSON.parse((await fetchDocument('gateway')).text) as Document;
     const token = await issuer.sign({

@@ -13,10 +13,11 @@ import type { CategoryService } from '../domain/categories.ts';
 import type { ProductService } from '../domain/products.ts';
 import { createExecutor } from './executor.ts';
 import { PRODUCT_CHANNEL } from './resolvers.ts';
-import { createSchema } from './schema.ts';
+import { createSchema, loadSchemaSource } from './schema.ts';
+import { registerSchemaFile, SDL_PATH } from './sdl.ts';
 import { GRAPHQL_PATH, registerTransports } from './transport.ts';
 
-export { GRAPHQL_PATH, PRODUCT_CHANNEL };
+export { GRAPHQL_PATH, PRODUCT_CHANNEL, SDL_PATH };
 
 export interface GraphQLOptions {
   config: Pick<CatalogConfig, 'graphql' | 'pubsub'>;
@@ -51,7 +52,9 @@ export async function registerGraphQL(server: Server, options: GraphQLOptions): 
   });
   if (!graphql.enabled) return;
 
-  const schema = createSchema();
+  const source = loadSchemaSource();
+  const schema = createSchema(source);
+  registerSchemaFile(server, source);
   const executor = createExecutor(schema, {
     introspection: graphql.introspection,
     limits: {

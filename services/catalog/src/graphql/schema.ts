@@ -14,8 +14,8 @@ export function loadSchemaSource(): string {
 
 type FieldConfig = { resolve?: unknown; subscribe?: unknown };
 
-export function createSchema(): GraphQLSchema {
-  const schema = buildSchema(loadSchemaSource());
+export function createSchema(source = loadSchemaSource()): GraphQLSchema {
+  const schema = buildSchema(source);
   for (const [typeName, fields] of Object.entries(resolvers)) {
     const type = schema.getType(typeName);
     if (!(type instanceof GraphQLObjectType)) throw new Error(`resolvers for unknown type ${typeName}`);

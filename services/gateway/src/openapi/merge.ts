@@ -74,19 +74,32 @@ export function gatewayPath(def: RouteDef, upstreamPath: string): string | undef
 
 const sample = (templated: string) => templated.replace(/\{[^}]+\}/g, 'x');
 
+/** The components an upstream's operations refer to, kept in the merged document. */
+const KINDS = ['schemas', 'parameters', 'requestBodies', 'responses', 'headers', 'examples'] as const;
+type Kind = (typeof KINDS)[number];
+type Components = Record<Kind, Json>;
+
 /** The upstream's document with component names that clash with another's made its own. */
-function ownComponents(upstream: string, doc: OpenApiDocument, schemas: Json): OpenApiDocument {
-  const clashes = Object.entries(doc.components?.schemas ?? {}).filter(
-    ([name, schema]) =>
-      name !== 'Problem' && name in schemas && JSON.stringify(schemas[name]) !== JSON.stringify(schema),
+function ownComponents(upstream: string, doc: OpenApiDocument, kept: Components): OpenApiDocument {
+  const declared = (doc.components ?? {}) as Partial<Record<Kind, Json>>;
+  const clashes = KINDS.flatMap((kind) =>
+    Object.entries(declared[kind] ?? {})
+      .filter(
+        ([name, value]) =>
+          !(kind === 'schemas' && name === 'Problem') &&
+          name in kept[kind] &&
+          JSON.stringify(kept[kind][name]) !== JSON.stringify(value),
+      )
+      .map(([name]) => [kind, name] as const),
   );
   let text = JSON.stringify(doc);
-  for (const [name] of clashes)
-    text = text.replaceAll(`"#/components/schemas/${name}"`, `"#/components/schemas/${upstream}_${name}"`);
+  for (const [kind, name] of clashes)
+    text = text.replaceAll(`"#/components/${kind}/${name}"`, `"#/components/${kind}/${upstream}_${name}"`);
   const own = JSON.parse(text) as OpenApiDocument;
-  for (const [name, schema] of clashes) {
-    delete own.components!.schemas![name];
-    own.components!.schemas![`${upstream}_${name}`] = schema;
+  const components = own.components as Record<Kind, Json>;
+  for (const [kind, name] of clashes) {
+    components[kind][`${upstream}_${name}`] = components[kind][name];
+    delete components[kind][name];
   }
   return own;
 }
@@ -97,13 +110,20 @@ export function mergeDocuments(
   options: MergeOptions,
 ): OpenApiDocument {
   const paths: Record<string, Record<string, Operation>> = {};
-  const schemas: Json = {};
+  const kept: Components = {
+    schemas: {},
+    parameters: {},
+    requestBodies: {},
+    responses: {},
+    headers: {},
+    examples: {},
+  };
   const tags = new Map<string, { name: string; description?: string }>();
   const usedHeaders = new Set<string>();
   const docs = new Map<string, OpenApiDocument>();
   for (const [name, doc] of documents) {
-    const own = ownComponents(name, doc, schemas);
-    Object.assign(schemas, own.components?.schemas ?? {});
+    const own = ownComponents(name, doc, kept);
+    for (const kind of KINDS) Object.assign(kept[kind], (own.components as Partial<Components>)?.[kind]);
     for (const tag of own.tags ?? []) if (!tags.has(tag.name)) tags.set(tag.name, tag);
     docs.set(name, own);
   }
@@ -202,24 +222,36 @@ export function mergeDocuments(
     return operation;
   }
 
+  const sdl = graphqlSchemaPath(paths);
   const document: OpenApiDocument = {
     openapi: '3.1.0',
     info: {
       title: 'Portico API',
       version: options.version ?? '0.1.0',
-      description:
-        'Everything the Portico gateway serves, merged from its services’ own documents: paths as the gateway exposes them, with its own answers (auth, limits, upstream failures).',
+      description: `Everything the Portico gateway serves, merged from its services’ own documents: paths as the gateway exposes them, with its own answers (auth, limits, upstream failures).${sdl ? ` The GraphQL API's schema (SDL) is at [${sdl}](${sdl}).` : ''}`,
     },
+    ...(sdl ? { externalDocs: { description: 'The GraphQL schema (SDL)', url: sdl } } : {}),
     paths,
-    components: {
-      schemas,
-      ...(usedHeaders.size
-        ? { headers: Object.fromEntries([...usedHeaders].sort().map((name) => [name, HEADERS[name]])) }
-        : {}),
-    },
+    components: componentsOf(kept, usedHeaders),
     tags: [...tags.values()],
   };
   return completeDocument(document, { name: 'gateway' }, schemesFor(paths, docs, options.issuer));
+}
+
+/** The gateway path of the operation an upstream marks `x-graphql-schema` (the catalog's SDL), if routed. */
+function graphqlSchemaPath(paths: Record<string, Record<string, Operation>>): string | undefined {
+  return Object.entries(paths).find(([, item]) => item.get?.['x-graphql-schema'] === true)?.[0];
+}
+
+/** The upstreams' components (only the kinds they declare) and the gateway's own headers it uses. */
+function componentsOf(kept: Components, usedHeaders: Set<string>): Json {
+  for (const name of [...usedHeaders].sort()) kept.headers[name] = HEADERS[name];
+  return Object.fromEntries(
+    KINDS.filter((kind) => kind === 'schemas' || Object.keys(kept[kind]).length).map((kind) => [
+      kind,
+      kept[kind],
+    ]),
+  );
 }
 
 /** The identity's flows with every scope an operation names, and any other scheme an upstream declares. */

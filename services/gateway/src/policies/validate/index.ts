@@ -234,13 +234,22 @@ function anchored(schema: unknown): Json {
   return JSON.parse(JSON.stringify(schema ?? {}).replaceAll('"#/components/', `"${DOC_ID}#/components/`));
 }
 
-/** `{ $ref: '#/components/<kind>/<name>' }` → what it names (the merged document keeps only schemas). */
+/**
+ * `{ $ref: '#/components/<kind>/<name>' }` → what it names (a parameter, request body or
+ * response; the merged document keeps each upstream's). A reference to nowhere throws: the
+ * operation is then `bad_schema` and fails open, counted, rather than skipping what it names.
+ */
 function resolve(doc: OpenApiDocument, value: unknown): Json | undefined {
-  const ref = (value as Json | undefined)?.$ref;
-  if (typeof ref !== 'string') return value as Json | undefined;
-  const [, kind, name] = /^#\/components\/([^/]+)\/([^/]+)$/.exec(ref) ?? [];
-  const found = (doc.components as Record<string, Record<string, unknown>> | undefined)?.[kind!]?.[name!];
-  return found as Json | undefined;
+  let found = value as Json | undefined;
+  for (let hops = 0; typeof found?.$ref === 'string'; hops++) {
+    const [, kind, name] = /^#\/components\/([^/]+)\/([^/]+)$/.exec(found.$ref) ?? [];
+    const target = (doc.components as Record<string, Record<string, unknown>> | undefined)?.[kind!]?.[
+      unescapePointer(name ?? '')
+    ];
+    if (!target || hops > 8) throw new Error(`cannot resolve ${found.$ref}`);
+    found = target as Json;
+  }
+  return found;
 }
 
 function compileOperation(
