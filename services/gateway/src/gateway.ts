@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdFrom, type TrustProxy } from '@portico/http';
 import type { KvStore } from '@portico/store/kv';
-import { activeTraceId, nameServerSpan } from '@portico/telemetry';
+import { activeTraceId, nameServerSpan, sampledTraceId } from '@portico/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
 import { connectionCounter } from './connections.ts';
@@ -114,6 +114,7 @@ export async function createGateway(options: GatewayOptions) {
     upstream: route.def.upstream ?? '-',
     started: performance.now(),
     traceId: activeTraceId(),
+    exemplar: sampledTraceId(),
   });
 
   async function run(
@@ -124,7 +125,7 @@ export async function createGateway(options: GatewayOptions) {
     search: string,
   ) {
     const ctx = context(route, req, res, path, search);
-    nameServerSpan(ctx.method, route.def.path);
+    nameServerSpan(ctx.method, route.def.path, 'gateway');
     try {
       const preflight =
         ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;

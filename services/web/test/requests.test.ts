@@ -129,13 +129,22 @@ describe('the console’s recent requests', () => {
     const trace = await get(`/api/console/requests/${missingTrace}`, 'admin');
     assert.equal(trace.status, 200);
     const { spans } = (await trace.json()) as {
-      spans: Array<{ name: string; kind: string; attributes: Record<string, unknown> }>;
+      spans: Array<{ name: string; kind: string; service: string; attributes: Record<string, unknown> }>;
     };
     const servers = spans.filter((s) => s.kind === 'server');
     assert.deepEqual(
       servers.map((s) => s.name),
       ['GET /api/*', 'GET /api/v1/products', 'GET /api/v1/products/:id'],
       'the console, the gateway (its route) and the catalog answered',
+    );
+    // One process, one service.name: each span says which service served it.
+    assert.deepEqual(
+      servers.map((s) => s.service),
+      ['web', 'gateway', 'catalog'],
+    );
+    assert.ok(
+      spans.some((s) => s.kind !== 'server' && s.service === 'catalog'),
+      'the catalog’s own spans under its server span are the catalog’s',
     );
     assert.equal(servers[1]!.attributes['user.id'], adminSub, 'the gateway says whose token it verified');
     assert.match(
