@@ -147,6 +147,20 @@ describe('the console’s recent requests', () => {
       'the catalog’s own spans under its server span are the catalog’s',
     );
     assert.equal(servers[1]!.attributes['user.id'], adminSub, 'the gateway says whose token it verified');
+
+    // The gateway's duration histogram points at the trace, for a scraper asking for OpenMetrics.
+    const operator = await platform.gateway.operator.listen({ port: 0, host: '127.0.0.1' });
+    const metrics = await fetch(`${operator}/metrics`, {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3' },
+    });
+    assert.match(metrics.headers.get('content-type')!, /^application\/openmetrics-text/);
+    const exemplar = (await metrics.text())
+      .split('\n')
+      .find((l) => l.startsWith('gateway_request_duration_seconds_bucket{') && l.includes(missingTrace));
+    assert.match(
+      String(exemplar),
+      new RegExp(`status="404".* # \\{trace_id="${missingTrace}"\\} [\\d.e-]+ [\\d.]+$`),
+    );
     assert.match(
       notFound.route,
       /^\/api\/v1\/products\/[:{]/,
