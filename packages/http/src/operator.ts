@@ -5,7 +5,7 @@
  * `/health`, so nothing an ingress routes can read upstream URLs, file paths, consumers
  * or metrics. `runService` and `npm start` open it next to the public port.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { commonErrors, isProblemError, PROBLEM_CONTENT_TYPE, type ProblemError } from '@portico/problem';
 import { requestIdFrom } from './request-id.ts';
@@ -17,7 +17,7 @@ export interface OperatorAnswer {
 }
 
 /** Answers a GET; `url` carries the query. A ProblemError thrown is answered as itself. */
-export type OperatorHandler = (url: URL) => Promise<OperatorAnswer>;
+export type OperatorHandler = (url: URL, headers: IncomingHttpHeaders) => Promise<OperatorAnswer>;
 
 export interface Operator {
   /** Serves GET (and HEAD) `path` on the operator listener; a later handler for a path replaces the earlier. */
@@ -77,7 +77,7 @@ export function createOperator(): Operator {
           );
         }
         try {
-          const answer = await handler(new URL(req.url ?? '/', 'http://operator'));
+          const answer = await handler(new URL(req.url ?? '/', 'http://operator'), req.headers);
           res.writeHead(answer.status ?? 200, {
             'content-type': answer.type,
             'content-length': Buffer.byteLength(answer.body),

@@ -13,6 +13,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { commonErrors } from '@portico/problem';
+import { noteService, tracingOn } from '@portico/telemetry';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -203,6 +204,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   server.decorate('operator', operator);
   server.addHook('onClose', () => operator.close());
   server.metrics = registerMetrics(server, options.name);
+  // The HTTP server span is the active one in the server's own `request` listeners.
+  if (tracingOn()) server.server.prependListener('request', () => noteService(options.name));
   registerHealth(server, options.name, options.health ?? {}, server.metrics, options.healthTimeoutMs);
   registerTraces(operator);
   return server;

@@ -42,6 +42,8 @@ describe('recent traces on the operator port', () => {
     const stream = { write: (line: string) => void lines.push(JSON.parse(line)) };
     server = await createServer({ name: 'test', fastify: { logger: { level: 'info', stream } } });
     server.get('/things/:id', async (request) => ({ id: (request.params as { id: string }).id }));
+    server.get('/sampled', async () => ({ ok: true }));
+    server.get('/unsampled', async () => ({ ok: true }));
     url = await server.listen({ port: 0, host: '127.0.0.1' });
     operator = await server.operator.listen({ port: 0, host: '127.0.0.1' });
   });
@@ -72,10 +74,21 @@ describe('recent traces on the operator port', () => {
 
     const one = await fetch(`${operator}/traces?trace_id=${TRACE}`);
     const trace = (await one.json()) as {
-      spans: Array<{ name: string; kind: string; parent_span_id?: string; service: string }>;
+      spans: Array<{
+        name: string;
+        kind: string;
+        parent_span_id?: string;
+        service: string;
+        attributes: Record<string, unknown>;
+      }>;
     };
     const root = trace.spans.find((s) => s.kind === 'server')!;
     assert.equal(root.parent_span_id, '00f067aa0ba902b7');
+    assert.equal(
+      root.attributes['portico.service'],
+      'test',
+      'the server span names the service that served it',
+    );
     assert.equal(root.service, 'portico-test');
     assert.ok(trace.spans.length > 1, 'Fastify’s own spans under the server span');
 
@@ -110,5 +123,53 @@ describe('recent traces on the operator port', () => {
       (await traces()).traces.map((t) => t.trace_id),
       before,
     );
+  });
+
+  test('a sampled request is an exemplar of the duration histogram in OpenMetrics; the classic text has none', async () => {
+    const sampled = 'a'.repeat(32);
+    const unsampled = 'b'.repeat(32);
+    assert.match(await rawGet(url, '/sampled', `00-${sampled}-00f067aa0ba902b7-01`), /^HTTP\/1\.1 200 /);
+    assert.match(await rawGet(url, '/unsampled', `00-${unsampled}-00f067aa0ba902b7-00`), /^HTTP\/1\.1 200 /);
+
+    // What Prometheus 3 sends.
+    const accept =
+      'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
+    const open = await fetch(`${operator}/metrics`, { headers: { accept } });
+    assert.equal(
+      open.headers.get('content-type'),
+      'application/openmetrics-text; version=1.0.0; charset=utf-8',
+    );
+    const body = await open.text();
+    assert.ok(body.endsWith('# EOF\n'));
+    const lines = body.split('\n');
+    const exemplars = lines.filter((l) => l.includes(`trace_id="${sampled}"`));
+    assert.ok(exemplars.length > 0, body);
+    for (const line of exemplars)
+      assert.match(
+        line,
+        /^http_request_duration_seconds_bucket\{[^}]*route="\/sampled"[^}]*\} \d+ # \{trace_id="a{32}"\} [\d.e-]+ [\d.]+$/,
+      );
+    assert.ok(!body.includes(unsampled), 'an unsampled trace is no exemplar: nothing keeps it');
+    assert.ok(
+      lines.some(
+        (l) => l.startsWith('http_request_duration_seconds_bucket{') && l.includes('route="/unsampled"'),
+      ),
+    );
+    assert.ok(
+      lines.includes('# TYPE process_cpu_seconds counter'),
+      'OpenMetrics names a counter without _total',
+    );
+    assert.ok(lines.some((l) => l.startsWith('process_cpu_seconds_total{')));
+
+    // Asked for nothing in particular (or after an OpenMetrics scrape), the classic text.
+    for (const headers of [{}, { accept: 'text/plain' }] as Array<Record<string, string>>) {
+      const classic = await fetch(`${operator}/metrics`, { headers });
+      assert.equal(classic.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      const text = await classic.text();
+      assert.ok(!text.includes('# {'), 'no exemplars in the classic text');
+      assert.ok(!text.includes('# EOF'));
+      assert.ok(text.includes('# TYPE process_cpu_seconds_total counter'), 'counters keep their _total');
+      assert.match(text, /^http_request_duration_seconds_count\{[^}]*route="\/sampled"[^}]*\} 1$/m);
+    }
   });
 });

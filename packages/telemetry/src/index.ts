@@ -3,7 +3,7 @@
  * else: the instrumentations patch fastify, pg, ioredis, graphql and pino as they load.
  * With nothing configured this reads the environment and returns: no SDK is loaded.
  */
-import { propagation, trace } from '@opentelemetry/api';
+import { propagation, TraceFlags, trace } from '@opentelemetry/api';
 import { type RecentTraces, recentTraces } from './recent.ts';
 import { telemetrySettings } from './settings.ts';
 
@@ -44,6 +44,20 @@ export async function stopTelemetry(): Promise<void> {
 /** The in-process trace store, when this process keeps one. */
 export function recentTraceStore(): RecentTraces | undefined {
   return recent;
+}
+
+/** Whether this process traces: a hot path decides once, at start, whether to do trace work. */
+export function tracingOn(): boolean {
+  return shutdown !== undefined;
+}
+
+/**
+ * The trace the code running now belongs to, when it is sampled (kept or exported): a metric's
+ * exemplar points only at traces that can be looked up.
+ */
+export function sampledTraceId(): string | undefined {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && context.traceFlags & TraceFlags.SAMPLED ? context.traceId : undefined;
 }
 
 /** The trace the code running now belongs to, when tracing is on. */
@@ -95,9 +109,21 @@ export function noteUser(id: string): void {
  * Names the active server span after the route that matched (`GET /api/v1/products`), for a
  * server that routes on its own rather than through Fastify (the gateway's hot path).
  */
-export function nameServerSpan(method: string, route: string): void {
+export function nameServerSpan(method: string, route: string, service: string): void {
   const span = trace.getActiveSpan();
   if (!span) return;
   span.updateName(`${method} ${route}`);
   span.setAttribute('http.route', route);
+  span.setAttribute(SERVICE_ATTRIBUTE, service);
 }
+
+/**
+ * Names the service that serves the request on the active span (`portico.service`), called
+ * where the HTTP server span is the active one: in `npm start` every service shares one
+ * process and so one `service.name`.
+ */
+export function noteService(service: string): void {
+  trace.getActiveSpan()?.setAttribute(SERVICE_ATTRIBUTE, service);
+}
+
+export const SERVICE_ATTRIBUTE = 'portico.service';

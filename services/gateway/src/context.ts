@@ -89,6 +89,8 @@ export interface Context {
   started: number;
   /** The trace it belongs to, taken while its server span is active (tracing on), for its log line. */
   traceId: string | undefined;
+  /** The same when its trace is sampled: the request-duration histogram's exemplar. */
+  exemplar: string | undefined;
 }
 
 /** A policy wraps the rest of the route: it may answer itself, or call `next` and look at the reply. */

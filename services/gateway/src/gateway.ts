@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdFrom, type TrustProxy } from '@portico/http';
 import type { KvStore } from '@portico/store/kv';
-import { activeTraceId, nameServerSpan } from '@portico/telemetry';
+import { activeTraceId, nameServerSpan, sampledTraceId, tracingOn } from '@portico/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
 import { connectionCounter } from './connections.ts';
@@ -86,6 +86,7 @@ export async function createGateway(options: GatewayOptions) {
     log,
   });
   const reply = replies({ metrics, log });
+  const tracing = tracingOn();
 
   const context = (
     route: CompiledRoute,
@@ -114,6 +115,7 @@ export async function createGateway(options: GatewayOptions) {
     upstream: route.def.upstream ?? '-',
     started: performance.now(),
     traceId: activeTraceId(),
+    exemplar: tracing ? sampledTraceId() : undefined,
   });
 
   async function run(
@@ -124,7 +126,7 @@ export async function createGateway(options: GatewayOptions) {
     search: string,
   ) {
     const ctx = context(route, req, res, path, search);
-    nameServerSpan(ctx.method, route.def.path);
+    nameServerSpan(ctx.method, route.def.path, 'gateway');
     try {
       const preflight =
         ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;

@@ -74,8 +74,9 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
       upstream: string,
       seconds: number,
       consumer: string,
+      traceId?: string,
     ) {
-      duration.observe(route, method, status, upstream, seconds);
+      duration.observe(route, method, status, upstream, seconds, traceId);
       const key = `${consumer}\u0000${route}`;
       let row = usage.get(key);
       if (!row) {
@@ -113,6 +114,14 @@ interface Series {
   counts: number[];
   sum: number;
   count: number;
+  /** Per bucket (and +Inf), the latest sampled request's trace: made on the first one. */
+  exemplars?: Array<Exemplar | undefined>;
+}
+
+interface Exemplar {
+  labelSet: { trace_id: string };
+  value: number;
+  timestamp: number;
 }
 
 /**
@@ -120,6 +129,8 @@ interface Series {
  * validates and hashes the label set on each observation (a few µs at tens of thousands of
  * requests a second); this keeps one series object per label set and does the bucketing
  * itself, and hands prom-client the usual `_bucket`/`_sum`/`_count` samples when scraped.
+ * With tracing on, a bucket carries its latest sampled request's `trace_id` as an exemplar
+ * (written in OpenMetrics only).
  */
 function requestHistogram(registry: Registry) {
   const name = 'gateway_request_duration_seconds';
@@ -130,15 +141,31 @@ function requestHistogram(registry: Registry) {
     help,
     type: 'histogram',
     get: async () => {
-      const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> =
-        [];
+      const values: Array<{
+        metricName: string;
+        labels: Record<string, string | number>;
+        value: number;
+        exemplar?: Exemplar;
+      }> = [];
       for (const s of series.values()) {
         let cumulative = 0;
         BUCKETS.forEach((le, i) => {
           cumulative += s.counts[i]!;
-          values.push({ metricName: `${name}_bucket`, labels: { le, ...s.labels }, value: cumulative });
+          const exemplar = s.exemplars?.[i];
+          values.push({
+            metricName: `${name}_bucket`,
+            labels: { le, ...s.labels },
+            value: cumulative,
+            ...(exemplar ? { exemplar } : {}),
+          });
         });
-        values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', ...s.labels }, value: s.count });
+        const exemplar = s.exemplars?.[BUCKETS.length];
+        values.push({
+          metricName: `${name}_bucket`,
+          labels: { le: '+Inf', ...s.labels },
+          value: s.count,
+          ...(exemplar ? { exemplar } : {}),
+        });
         values.push({ metricName: `${name}_sum`, labels: s.labels, value: s.sum });
         values.push({ metricName: `${name}_count`, labels: s.labels, value: s.count });
       }
@@ -147,7 +174,14 @@ function requestHistogram(registry: Registry) {
     reset: () => series.clear(),
   } as never);
   return {
-    observe(route: string, method: string, status: number, upstream: string, seconds: number) {
+    observe(
+      route: string,
+      method: string,
+      status: number,
+      upstream: string,
+      seconds: number,
+      traceId: string | undefined,
+    ) {
       const key = `${route} ${method} ${status} ${upstream}`;
       let s = series.get(key);
       if (!s) {
@@ -164,6 +198,10 @@ function requestHistogram(registry: Registry) {
       if (i < BUCKETS.length) s.counts[i]!++;
       s.sum += seconds;
       s.count++;
+      if (traceId) {
+        s.exemplars ??= [];
+        s.exemplars[i] = { labelSet: { trace_id: traceId }, value: seconds, timestamp: Date.now() / 1000 };
+      }
     },
   };
 }

@@ -17,7 +17,7 @@ export type Replies = ReturnType<typeof replies>;
 export function replies({ metrics, log }: { metrics: GatewayMetrics; log: FastifyBaseLogger }) {
   function finish(ctx: Context, status: number) {
     const seconds = (performance.now() - ctx.started) / 1000;
-    metrics.request(ctx.route.name, ctx.method, status, ctx.upstream, seconds, consumerOf(ctx));
+    metrics.request(ctx.route.name, ctx.method, status, ctx.upstream, seconds, consumerOf(ctx), ctx.exemplar);
     if (infoEnabled(log)) {
       log.info(
         {

@@ -129,7 +129,7 @@ describe('the console’s recent requests', () => {
     const trace = await get(`/api/console/requests/${missingTrace}`, 'admin');
     assert.equal(trace.status, 200);
     const { spans } = (await trace.json()) as {
-      spans: Array<{ name: string; kind: string; attributes: Record<string, unknown> }>;
+      spans: Array<{ name: string; kind: string; service: string; attributes: Record<string, unknown> }>;
     };
     const servers = spans.filter((s) => s.kind === 'server');
     assert.deepEqual(
@@ -137,7 +137,30 @@ describe('the console’s recent requests', () => {
       ['GET /api/*', 'GET /api/v1/products', 'GET /api/v1/products/:id'],
       'the console, the gateway (its route) and the catalog answered',
     );
+    // One process, one service.name: each span says which service served it.
+    assert.deepEqual(
+      servers.map((s) => s.service),
+      ['web', 'gateway', 'catalog'],
+    );
+    assert.ok(
+      spans.some((s) => s.kind !== 'server' && s.service === 'catalog'),
+      'the catalog’s own spans under its server span are the catalog’s',
+    );
     assert.equal(servers[1]!.attributes['user.id'], adminSub, 'the gateway says whose token it verified');
+
+    // The gateway's duration histogram points at the trace, for a scraper asking for OpenMetrics.
+    const operator = await platform.gateway.operator.listen({ port: 0, host: '127.0.0.1' });
+    const metrics = await fetch(`${operator}/metrics`, {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3' },
+    });
+    assert.match(metrics.headers.get('content-type')!, /^application\/openmetrics-text/);
+    const exemplar = (await metrics.text())
+      .split('\n')
+      .find((l) => l.startsWith('gateway_request_duration_seconds_bucket{') && l.includes(missingTrace));
+    assert.match(
+      String(exemplar),
+      new RegExp(`status="404".* # \\{trace_id="${missingTrace}"\\} [\\d.e-]+ [\\d.]+$`),
+    );
     assert.match(
       notFound.route,
       /^\/api\/v1\/products\/[:{]/,

@@ -16,7 +16,7 @@ import { recentTraceStore } from '@portico/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.ts';
 import type { Sessions } from '../session/sessions.ts';
-import { recentRequests } from '../traces/requests.ts';
+import { recentRequests, servedBy } from '../traces/requests.ts';
 
 const Query = Type.Object(
   {
@@ -130,7 +130,7 @@ export function requestRoutes(server: Server, { sessions }: { sessions: Sessions
             ? `Trace ${trace_id} is not among the ${store.limit} kept`
             : 'This console keeps no traces (see docs/observability.md)',
         );
-      return found;
+      return { ...found, spans: servedBy(found.spans) };
     },
   );
 }

@@ -7,7 +7,7 @@
  *   `/api/v1/products/:id`, rather than the gateway's prefix or the console's `/api/*`
  * - user is the first `user.id` in the trace (set by the gateway and the console)
  */
-import type { RecentTraces, SpanView } from '@portico/telemetry';
+import { type RecentTraces, SERVICE_ATTRIBUTE, type SpanView } from '@portico/telemetry';
 
 export interface RequestRow {
   trace_id: string;
@@ -76,4 +76,32 @@ export function recentRequests(store: RecentTraces, filter: RequestFilter): Requ
     if (rows.length >= filter.limit) break;
   }
   return rows;
+}
+
+/**
+ * The trace's spans, each with `service` the Portico service that served it: the
+ * `portico.service` of the span or of its nearest server span above it, else the process's
+ * `service.name`. In `npm start` every service shares that one name (`portico`), and the
+ * waterfall could not tell the console, the gateway and the catalog apart.
+ */
+export function servedBy(spans: SpanView[]): SpanView[] {
+  const byId = new Map(spans.map((s) => [s.span_id, s]));
+  const found = new Map<string, string | undefined>();
+  const serviceOf = (span: SpanView, depth = 0): string | undefined => {
+    if (found.has(span.span_id)) return found.get(span.span_id);
+    const own = span.attributes[SERVICE_ATTRIBUTE];
+    const parent = span.parent_span_id ? byId.get(span.parent_span_id) : undefined;
+    const service =
+      typeof own === 'string'
+        ? own
+        : parent && depth < spans.length
+          ? serviceOf(parent, depth + 1)
+          : undefined;
+    found.set(span.span_id, service);
+    return service;
+  };
+  return spans.map((span) => {
+    const service = serviceOf(span);
+    return service ? { ...span, service } : span;
+  });
 }

@@ -79,6 +79,8 @@ export interface PlatformOptions {
 export interface Platform {
   idp: RunningIdentity;
   gatewayUrl: string;
+  /** Its operator listener is not opened; a test that reads /metrics opens it. */
+  gateway: Pick<Server, 'operator'>;
   consoleUrl: string;
   web: Server;
   close(): Promise<void>;
@@ -173,7 +175,7 @@ export async function startPlatform(
     );
     const gatewayModule = (await import('@portico/gateway')) as unknown as ServiceModule<TSchema>;
     const gatewayPort = await freePort();
-    await start('gateway', gatewayModule, gatewayPort, {
+    const gateway = await start('gateway', gatewayModule, gatewayPort, {
       file,
       watch: false,
       auth: { ...auth, hs256Secret: '' },
@@ -183,7 +185,7 @@ export async function startPlatform(
     const web = await startWeb(target, idp.issuer, gatewayUrl, { publicUrl: consoleUrl, ...options.web });
     running.push(web);
     await web.listen({ port: webPort, host: '127.0.0.1' });
-    return { idp, gatewayUrl, consoleUrl, web, close };
+    return { idp, gatewayUrl, gateway, consoleUrl, web, close };
   } catch (err) {
     await close();
     throw err;
