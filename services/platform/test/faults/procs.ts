@@ -7,11 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { freePort } from '@portico/http/testing';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -35,13 +36,7 @@ export interface Proc {
 const running = new Set<Proc>();
 
 /** A port that was free a moment ago (for processes that take their port from the environment). */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 export async function waitFor<T>(
   what: string,
