@@ -6,7 +6,8 @@
  * span (child of the caller's), its upstream call, the catalog's server span under that call and
  * the catalog's SQL on PostgreSQL under the catalog's span; the catalog's log line carries the
  * same trace id. Without a `traceparent` the gateway starts the trace. Through the console
- * (a third process), its BFF's call to the gateway is in the browser's trace too.
+ * (a third process), its BFF's call to the gateway is in the browser's trace too. On SQLite, the
+ * embedded default, the catalog's statements are spans under its request as well.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -292,5 +293,100 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
     const catalogServer = spans.find((s) => s.service === 'portico-catalog' && s.kind === SERVER)!;
     const gatewayCall = receiver.spans.find((s) => s.spanId === catalogServer.parentSpanId);
     assert.equal(gatewayCall?.parentSpanId, gatewayServer.spanId, 'and the catalog under the gateway’s call');
+  });
+});
+
+/**
+ * The embedded default's database: the catalog on SQLite, which no OpenTelemetry instrumentation
+ * covers; @portico/store makes its statements spans (sqlite-spans.ts), in the same trace.
+ */
+describe('tracing across processes: gateway → catalog → SQLite', () => {
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let jwks: Awaited<ReturnType<typeof startJwks>>;
+  let dir: Awaited<ReturnType<typeof scratch>>;
+  const procs: Proc[] = [];
+
+  before(
+    async () => {
+      receiver = await startReceiver();
+      jwks = await startJwks();
+      dir = await scratch();
+      const otel = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      };
+      const auth = {
+        AUTH_ISSUER: jwks.issuer.issuer,
+        AUTH_AUDIENCE: jwks.issuer.audience,
+        AUTH_JWKS_URI: jwks.jwksUri,
+      };
+      const catalogPort = await freePort();
+      const file = await dir.file('gateway.json', {
+        upstreams: { catalog: { instances: [`http://127.0.0.1:${catalogPort}`] } },
+        routes: [
+          { name: 'products', path: '/api/v1/products', upstream: 'catalog', auth: { default: 'public' } },
+        ],
+      });
+      procs.push(
+        await startService(
+          'catalog',
+          { ...otel, ...auth, DATABASE_URL: `sqlite:${dir.dir}/catalog.db` },
+          { port: catalogPort },
+        ),
+      );
+      procs.push(
+        await startService('gateway', { ...otel, ...auth, GATEWAY_FILE: file, GATEWAY_WATCH: 'false' }),
+      );
+    },
+    { timeout: 240_000 },
+  );
+
+  after(async () => {
+    await Promise.all(procs.map((proc) => proc.stop()));
+    await receiver?.close();
+    await jwks?.close();
+    await dir?.remove();
+  });
+
+  test('the catalog’s SQL on SQLite is CLIENT spans under the catalog’s request', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const res = await fetch(`${procs[1]!.url}/api/v1/products?limit=2`, {
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+
+    const spans = await waitFor(
+      `the catalog's SQL spans and the gateway's span of trace ${traceId}`,
+      () => {
+        const spans = receiver.spans.filter((s) => s.traceId === traceId);
+        return (
+          spans.some((s) => s.attributes['db.system.name'] === 'sqlite') &&
+          spans.some((s) => s.service === 'portico-gateway' && s.kind === SERVER) &&
+          spans
+        );
+      },
+      60_000,
+    );
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const upstreamCall = spans.find((s) => s.service === 'portico-gateway' && s.kind === CLIENT)!;
+    const catalogServer = spans.find((s) => s.service === 'portico-catalog' && s.kind === SERVER)!;
+    assert.equal(catalogServer.parentSpanId, upstreamCall.spanId, 'the catalog is under the gateway’s call');
+
+    const sql = spans.filter((s) => s.attributes['db.system.name'] === 'sqlite');
+    const select = sql.find((s) => s.name === 'SELECT products');
+    assert.ok(select, `the products query is a span: ${sql.map((s) => s.name).join(', ')}`);
+    assert.equal(select.attributes['db.operation.name'], 'SELECT');
+    assert.equal(select.attributes['db.collection.name'], 'products');
+    assert.match(String(select.attributes['db.query.text']), /^select .* from "products"/);
+    assert.equal(select.scope, '@portico/store');
+    for (const span of sql) {
+      assert.equal(span.service, 'portico-catalog');
+      assert.equal(span.kind, CLIENT);
+      let at: ReceivedSpan | undefined = span;
+      while (at && at.spanId !== catalogServer.spanId) at = byId.get(at.parentSpanId);
+      assert.ok(at, `${span.name} hangs under the catalog's request`);
+    }
   });
 });

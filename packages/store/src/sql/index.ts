@@ -11,6 +11,7 @@ import pg from 'pg';
 import { openNodeSqlite } from './node-sqlite.ts';
 import { createPostgresPool } from './postgres-pool.ts';
 import { preparePrivateFile, tightenPrivateFiles } from './private-files.ts';
+import { traceSqliteQueries } from './sqlite-spans.ts';
 
 export type { Transaction } from 'kysely';
 export { sql } from 'kysely';
@@ -70,7 +71,7 @@ function openSqlite<DB>(path: string): Database<DB> {
   if (file !== ':memory:') preparePrivateFile(file);
   const { kysely } = openNodeSqlite(file);
   if (file !== ':memory:') tightenPrivateFiles(file);
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: kysely }) });
+  const db = new Kysely<DB>({ dialect: traceSqliteQueries(new SqliteDialect({ database: kysely })) });
   return {
     db,
     dialect: 'sqlite',
