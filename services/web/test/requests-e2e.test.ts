@@ -4,7 +4,8 @@
  * that does not exist, follows the error's link to its trace and sees the waterfall (console,
  * gateway, catalog); on the Requests page, filtered to 4xx, that request is listed with its
  * status and user, and its trace id opens the same waterfall. A user who is not an admin is
- * told the page is not for them. Screenshots go to test-results/requests/.
+ * told the page is not for them, and so is a page loaded as an admin whose session is no longer
+ * an admin's, on its next call (a 403). Screenshots go to test-results/requests/.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -44,6 +45,52 @@ describe('the Requests page, in chromium', { skip }, () => {
     } catch (err) {
       await shoot(admin, 'FAILED').catch(() => {});
       throw err;
+    }
+  });
+
+  test('a page loaded as admin whose session is no longer an admin’s leaves the admin view on its next call', async () => {
+    const { consoleUrl, idp } = platform;
+    const page = await newPage(browser);
+    try {
+      await signInWithPassword(page, consoleUrl, 'admin', idp.password('admin'));
+      await page.goto(`${consoleUrl}/admin/requests`);
+      await page.getByRole('table', { name: 'Recent requests' }).waitFor();
+
+      // Signed out and in again as alice, in another tab of the same browser: the open page still
+      // believes it is an admin's.
+      await page.context().clearCookies();
+      const other = await page.context().newPage();
+      await signInWithPassword(other, consoleUrl, 'alice', idp.password('alice'));
+      await other.close();
+
+      // The filter navigates in the page (no reload): its call is refused 403.
+      await page.getByLabel('Status').selectOption('2xx');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForURL((url) => url.searchParams.get('status') === '2xx');
+      await page.getByText('Only administrators can see this page.').waitFor();
+      assert.equal(await page.getByRole('table', { name: 'Recent requests' }).count(), 0);
+      assert.equal(await page.getByRole('heading', { name: 'Requests' }).count(), 1);
+      await shoot(page, 'requests-no-longer-admin');
+
+      // So is a trace's, opened in the page the same way a link does.
+      await page.evaluate((id) => {
+        history.pushState(null, '', `/admin/requests/${id}`);
+        dispatchEvent(new PopStateEvent('popstate'));
+      }, 'a'.repeat(32));
+      await page.getByRole('heading', { name: 'Trace' }).waitFor();
+      await page.getByText('Only administrators can see this page.').waitFor();
+      assert.equal(
+        await page
+          .getByRole('alert')
+          .filter({ hasText: /administrators/ })
+          .count(),
+        0,
+      );
+    } catch (err) {
+      await shoot(page, 'FAILED-no-longer-admin').catch(() => {});
+      throw err;
+    } finally {
+      await page.context().close();
     }
   });
 

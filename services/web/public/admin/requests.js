@@ -21,12 +21,31 @@ function duration(ms) {
 }
 
 /**
+ * The server checks the admin role on every call, and the role may have gone since the page
+ * loaded: a 403 leaves the admin view as a visitor without the role sees it.
+ * @param {Kit} kit
+ * @param {string} title
+ * @param {string} path
+ * @returns {Promise<{ data: any } | undefined>}
+ */
+async function asAdmin(kit, title, path) {
+  const { h, render, api, ApiError } = kit;
+  try {
+    return await api('GET', path);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 403) throw err;
+    render(title, h('p', {}, 'Only administrators can see this page.'));
+    return undefined;
+  }
+}
+
+/**
  * The recent requests this console's process traced, newest first, with the page's filters.
  * @param {Kit} kit
  * @param {URLSearchParams} params
  */
 export async function requestsView(kit, params) {
-  const { h, render, api } = kit;
+  const { h, render } = kit;
   if (adminOnly(kit, 'Requests')) return;
   const query = new URLSearchParams();
   for (const key of FILTERS) {
@@ -80,8 +99,10 @@ export async function requestsView(kit, params) {
     h('button', { type: 'submit' }, 'Filter'),
   );
 
-  /** @type {{ data: { limit: number, requests: RequestRow[] } }} */
-  const { data } = await api('GET', `/api/console/requests${query.size ? `?${query}` : ''}`);
+  /** @type {{ data: { limit: number, requests: RequestRow[] } } | undefined} */
+  const answer = await asAdmin(kit, 'Requests', `/api/console/requests${query.size ? `?${query}` : ''}`);
+  if (!answer) return;
+  const { data } = answer;
   if (data.limit === 0)
     return render(
       'Requests',
@@ -178,10 +199,12 @@ function treeOrder(spans) {
  * @param {string} traceId
  */
 export async function traceView(kit, traceId) {
-  const { h, render, api } = kit;
+  const { h, render } = kit;
   if (adminOnly(kit, 'Trace')) return;
-  /** @type {{ data: { trace_id: string, spans: TraceSpan[], dropped_spans: number } }} */
-  const { data } = await api('GET', `/api/console/requests/${encodeURIComponent(traceId)}`);
+  /** @type {{ data: { trace_id: string, spans: TraceSpan[], dropped_spans: number } } | undefined} */
+  const answer = await asAdmin(kit, 'Trace', `/api/console/requests/${encodeURIComponent(traceId)}`);
+  if (!answer) return;
+  const { data } = answer;
   const starts = data.spans.map((s) => Date.parse(s.start));
   const t0 = Math.min(...starts);
   const end = Math.max(...data.spans.map((s, i) => (starts[i] ?? t0) + s.duration_ms));
