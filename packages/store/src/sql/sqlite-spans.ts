@@ -13,7 +13,7 @@
  * The query text is Kysely's compiled SQL, whose values travel as bound parameters (`?`);
  * Portico uses neither `sql.lit` nor `sql.raw`, which would put values in the text.
  */
-import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_OPERATION_NAME,
@@ -54,10 +54,7 @@ export function traceSqliteQueries(dialect: Dialect): Dialect {
   };
 }
 
-function tracedConnection(
-  connection: DatabaseConnection,
-  tracer: ReturnType<typeof trace.getTracer>,
-): DatabaseConnection {
+function tracedConnection(connection: DatabaseConnection, tracer: Tracer): DatabaseConnection {
   return {
     async executeQuery<R>(query: CompiledQuery, options?: Parameters<DatabaseConnection['executeQuery']>[1]) {
       const parent = context.active();
@@ -88,6 +85,7 @@ function tracedConnection(
         span.end();
       }
     },
+    // No Portico query streams; one would pass through without a span.
     streamQuery: (query, chunkSize, options) => connection.streamQuery(query, chunkSize, options),
   };
 }
