@@ -2,10 +2,10 @@
  * The console's Requests page in a real browser (Debian's chromium, playwright-core), with the
  * platform keeping its recent traces in process as `npm start` does: an admin opens a product
  * that does not exist, follows the error's link to its trace and sees the waterfall (console,
- * gateway, catalog); on the Requests page, filtered to 4xx, that request is listed with its
- * status and user, and its trace id opens the same waterfall. A user who is not an admin is
- * told the page is not for them, and so is a page loaded as an admin whose session is no longer
- * an admin's, on its next call (a 403). Screenshots go to test-results/requests/.
+ * gateway, catalog, the catalog's SQL); on the Requests page, filtered to 4xx, that request is
+ * listed with its status and user, and its trace id opens the same waterfall. A user who is not
+ * an admin is told the page is not for them, and so is a page loaded as an admin whose session
+ * is no longer an admin's, on its next call (a 403). Screenshots go to test-results/requests/.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -112,7 +112,8 @@ describe('the Requests page, in chromium', { skip }, () => {
     await link.click();
     await admin.getByRole('heading', { name: 'Trace' }).waitFor();
     const spans = admin.getByRole('list', { name: 'Spans by start' }).getByRole('listitem');
-    for (const name of ['GET /api/*', 'GET /api/v1/products', 'GET /api/v1/products/:id'])
+    // Browser to database: the catalog's SQL (SQLite, @portico/store's spans) is in the waterfall.
+    for (const name of ['GET /api/*', 'GET /api/v1/products', 'GET /api/v1/products/:id', 'SELECT products'])
       await spans.filter({ hasText: name }).first().waitFor();
     assert.ok((await spans.count()) >= 4);
     await shoot(admin, 'waterfall');
