@@ -14,7 +14,7 @@ import { loadGatewayFile } from '../src/config.ts';
 import { openGatewayFile, withImported } from '../src/import/gateway-file.ts';
 import { importDocument } from '../src/import/import.ts';
 import { readDocument } from '../src/import/read.ts';
-import { type ImportOptions, ImportError, importRoutes, literalRoute } from '../src/import/routes.ts';
+import { ImportError, type ImportOptions, importRoutes, literalRoute } from '../src/import/routes.ts';
 
 type Json = Record<string, unknown>;
 const dir = mkdtempSync(join(tmpdir(), 'portico-import-'));
@@ -148,7 +148,10 @@ describe('import: an OpenAPI document as gateway routes', () => {
       }),
     );
     assert.equal(issues.length, 1);
-    assert.match(issues[0]!, /^paths\.\/mixed\.get\.security needs all of a, b.*paths\.\/mixed\.post\.security does not/);
+    assert.match(
+      issues[0]!,
+      /^paths\.\/mixed\.get\.security needs all of a, b.*paths\.\/mixed\.post\.security does not/,
+    );
   });
 
   test('x-portico-auth: the operation’s over its security, the path item’s and the root’s where an operation says nothing', async () => {
@@ -183,8 +186,14 @@ describe('import: an OpenAPI document as gateway routes', () => {
       }),
     );
     assert.equal(issues.length, 2);
-    assert.match(issues[0]!, /^paths\.\/keyed\.get\.security\.0\.key: a apiKey scheme is not one the gateway checks/);
-    assert.match(issues[1]!, /^paths\.\/ghost\.get\.security\.0\.nobody is not in components\.securitySchemes/);
+    assert.match(
+      issues[0]!,
+      /^paths\.\/keyed\.get\.security\.0\.key: a apiKey scheme is not one the gateway checks/,
+    );
+    assert.match(
+      issues[1]!,
+      /^paths\.\/ghost\.get\.security\.0\.nobody is not in components\.securitySchemes/,
+    );
   });
 
   test('x-portico-<key> is the route key: the path item’s over the root’s; on an operation or unknown, refused by place', async () => {
@@ -203,17 +212,34 @@ describe('import: an OpenAPI document as gateway routes', () => {
     assert.deepEqual(routeOf(routes, 'things-api-fast').rateLimit, { limit: 10, window: '1m' });
 
     const issues = await refused(
-      doc({ '/x': { 'x-portico-colour': 'red', get: { ...ok, 'x-portico-rate-limit': { limit: 1, window: '1m' } } } }),
+      doc({
+        '/x': {
+          'x-portico-colour': 'red',
+          get: { ...ok, 'x-portico-rate-limit': { limit: 1, window: '1m' } },
+        },
+      }),
     );
-    assert.match(issues[0]!, /^paths\.\/x\.x-portico-colour is not a gateway route setting; these are: x-portico-auth, .*x-portico-rate-limit/);
-    assert.match(issues[1]!, /^paths\.\/x\.get\.x-portico-rate-limit: a gateway route takes it for all its methods; set it on paths\.\/x/);
+    assert.match(
+      issues[0]!,
+      /^paths\.\/x\.x-portico-colour is not a gateway route setting; these are: x-portico-auth, .*x-portico-rate-limit/,
+    );
+    assert.match(
+      issues[1]!,
+      /^paths\.\/x\.get\.x-portico-rate-limit: a gateway route takes it for all its methods; set it on paths\.\/x/,
+    );
   });
 
   test('paths the gateway cannot tell apart are one route; rules that differ for one method there are refused', async () => {
     const { routes } = await mapped(
       doc({
-        '/notes/{id}': { get: { ...ok, security: [{ oauth2: ['a'] }] }, delete: { ...ok, security: [{ oauth2: ['b'] }] } },
-        '/notes/{id}/tags': { get: { ...ok, security: [{ oauth2: ['a'] }] }, post: { ...ok, security: [{ oauth2: ['b'] }] } },
+        '/notes/{id}': {
+          get: { ...ok, security: [{ oauth2: ['a'] }] },
+          delete: { ...ok, security: [{ oauth2: ['b'] }] },
+        },
+        '/notes/{id}/tags': {
+          get: { ...ok, security: [{ oauth2: ['a'] }] },
+          post: { ...ok, security: [{ oauth2: ['b'] }] },
+        },
       }),
     );
     assert.equal(routes.length, 1);
@@ -234,7 +260,12 @@ describe('import: an OpenAPI document as gateway routes', () => {
 
   test('the command line wins over the document', async () => {
     const { routes } = await mapped(
-      doc({ '/a': { 'x-portico-rate-limit': { limit: 10, window: '1m' }, get: { ...ok, security: [{ oauth2: ['a'] }] } } }),
+      doc({
+        '/a': {
+          'x-portico-rate-limit': { limit: 10, window: '1m' },
+          get: { ...ok, security: [{ oauth2: ['a'] }] },
+        },
+      }),
       { overrides: { rateLimit: { limit: 3, window: '10s' }, auth: 'token', scopes: ['c'] } },
     );
     assert.deepEqual(routes[0]!.rateLimit, { limit: 3, window: '10s' });
@@ -243,9 +274,12 @@ describe('import: an OpenAPI document as gateway routes', () => {
   });
 
   test('servers: variables at their defaults, a path kept on the gateway, --prefix with a rewrite back, relative to a URL source', async () => {
-    const withBase = doc({ '/things': { get: ok } }, {
-      servers: [{ url: 'https://{host}/api/v2', variables: { host: { default: 'things.internal' } } }],
-    });
+    const withBase = doc(
+      { '/things': { get: ok } },
+      {
+        servers: [{ url: 'https://{host}/api/v2', variables: { host: { default: 'things.internal' } } }],
+      },
+    );
     let imported = await mapped(withBase);
     assert.deepEqual(imported.upstream.definition.instances, ['https://things.internal']);
     assert.equal(imported.routes[0]!.path, '/api/v2/things');
@@ -301,9 +335,15 @@ describe('import: reading the document', () => {
       assert.match(err.issues[0]!, /^paths\.\/a \(line \d+:\d+\): Can't resolve \$ref/);
       return true;
     });
-    const swagger = write('swagger.json', JSON.stringify({ swagger: '2.0', info: { title: 't', version: '1' }, paths: {} }));
+    const swagger = write(
+      'swagger.json',
+      JSON.stringify({ swagger: '2.0', info: { title: 't', version: '1' }, paths: {} }),
+    );
     await assert.rejects(readDocument(swagger), /not an OpenAPI 3 document \(oas2\)/);
-    await assert.rejects(readDocument(join(dir, 'missing.yaml')), /cannot import .*missing\.yaml:\n {2}- ENOENT/);
+    await assert.rejects(
+      readDocument(join(dir, 'missing.yaml')),
+      /cannot import .*missing\.yaml:\n {2}- ENOENT/,
+    );
   });
 });
 
@@ -374,18 +414,26 @@ routes:
     const file = join(dir, 'refused.yaml');
     writeFileSync(file, EXISTING);
     const bad = doc(
-      { '/notes': { 'x-portico-rate-limit': { limit: 0, window: 'soon' }, get: { ...ok, 'x-portico-auth': 'anyone' } } },
+      {
+        '/notes': {
+          'x-portico-rate-limit': { limit: 0, window: 'soon' },
+          get: { ...ok, 'x-portico-auth': 'anyone' },
+        },
+      },
       { info: { title: 'notes', version: '1' }, 'x-portico-upstream': { healthCheck: { path: 'health' } } },
     );
-    await assert.rejects(importDocument({ source: write('bad-values.yaml', bad), file }), (err: ImportError) => {
-      assert.deepEqual(err.issues.sort(), [
-        'paths./notes.get.x-portico-auth must be "public", "token", or { roles: [...], scopes: [...], mfa: true }',
-        'paths./notes.x-portico-rate-limit.limit must be >= 1',
-        'paths./notes.x-portico-rate-limit.window must be milliseconds or a duration such as "500ms", "10s", "1m", "1h"',
-        'x-portico-upstream.healthCheck.path must match pattern "^/"',
-      ]);
-      return true;
-    });
+    await assert.rejects(
+      importDocument({ source: write('bad-values.yaml', bad), file }),
+      (err: ImportError) => {
+        assert.deepEqual(err.issues.sort(), [
+          'paths./notes.get.x-portico-auth must be "public", "token", or { roles: [...], scopes: [...], mfa: true }',
+          'paths./notes.x-portico-rate-limit.limit must be >= 1',
+          'paths./notes.x-portico-rate-limit.window must be milliseconds or a duration such as "500ms", "10s", "1m", "1h"',
+          'x-portico-upstream.healthCheck.path must match pattern "^/"',
+        ]);
+        return true;
+      },
+    );
     assert.equal(readFileSync(file, 'utf8'), EXISTING);
   });
 

@@ -30,7 +30,10 @@ const MAX_BODY = 16 * 1024;
 
 function send(res: ServerResponse, status: number, body?: unknown, type = 'application/json') {
   const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, body === undefined ? {} : { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  res.writeHead(
+    status,
+    body === undefined ? {} : { 'content-type': type, 'content-length': Buffer.byteLength(text) },
+  );
   res.end(text);
 }
 
@@ -85,7 +88,8 @@ export async function startNotes(options: { port?: number; host?: string } = {})
     if (id === undefined && method === 'GET') return send(res, 200, { data: [...own.values()] });
     if (id === undefined && method === 'POST') {
       const text = await readBody(req);
-      if (text === undefined) return problem(res, 413, 'Content Too Large', `A note is ${MAX_BODY} bytes at most`);
+      if (text === undefined)
+        return problem(res, 413, 'Content Too Large', `A note is ${MAX_BODY} bytes at most`);
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -114,7 +118,9 @@ export async function startNotes(options: { port?: number; host?: string } = {})
   const server = createServer((req, res) => {
     handle(req, res).catch(() => problem(res, 500, 'Internal Server Error', 'Something went wrong'));
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,

@@ -30,11 +30,18 @@ const USAGE = `usage: npm run gateway -- import <openapi file or url> [options]
 
 class UsageError extends Error {}
 
+function yamlValue(flag: string, text: string): unknown {
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new UsageError(`${flag} ${text}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
 function overridesFrom(values: Record<string, string | boolean | string[] | undefined>) {
   const overrides: Record<string, unknown> = {};
   if (typeof values.auth === 'string') {
-    const rule = /^[a-z]+$/.test(values.auth) ? values.auth : parse(values.auth);
-    overrides.auth = rule;
+    overrides.auth = yamlValue('--auth', values.auth);
   }
   if (typeof values.scopes === 'string')
     overrides.scopes = values.scopes.split(/[\s,]+/).filter((scope) => scope !== '');
@@ -47,7 +54,7 @@ function overridesFrom(values: Record<string, string | boolean | string[] | unde
   for (const setting of (values.set as string[] | undefined) ?? []) {
     const at = setting.indexOf('=');
     if (at < 1) throw new UsageError(`--set ${setting}: give <key>=<value>`);
-    overrides[setting.slice(0, at)] = parse(setting.slice(at + 1));
+    overrides[setting.slice(0, at)] = yamlValue('--set', setting.slice(at + 1));
   }
   return overrides;
 }

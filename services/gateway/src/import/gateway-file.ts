@@ -19,7 +19,7 @@ import { Document, isMap, isSeq, parseDocument, type YAMLMap, type YAMLSeq } fro
 import { type GatewayFile, gatewayFileSchema, loadGatewayFile } from '../config.ts';
 import { declaredPlugins, loadPlugins } from '../plugins.ts';
 import type { AnyPolicy } from '../policy.ts';
-import { type Imported, ImportError } from './routes.ts';
+import { ImportError, type Imported } from './routes.ts';
 
 type Json = Record<string, unknown>;
 
@@ -136,14 +136,19 @@ function check(file: Json, target: GatewayFileTarget, imported: Imported): void 
     const routes = file.routes as Json[];
     const named = (issue: string) =>
       issue
-        .replace(/routes\.(\d+)((?:\.[A-Za-z0-9_-]+)*)/g, (whole, index: string, rest: string) =>
-          place(imported.origins.get(String(routes[Number(index)]?.name)), rest) ?? whole,
+        .replace(
+          /routes\.(\d+)((?:\.[A-Za-z0-9_-]+)*)/g,
+          (whole, index: string, rest: string) =>
+            place(imported.origins.get(String(routes[Number(index)]?.name)), rest) ?? whole,
         )
         .replace(
-          new RegExp(`upstreams\\.${imported.upstream.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}((?:\\.[A-Za-z0-9_-]+)*)`, 'g'),
+          new RegExp(
+            `upstreams\\.${imported.upstream.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}((?:\\.[A-Za-z0-9_-]+)*)`,
+            'g',
+          ),
           (whole, rest: string) => place(imported.origins.get('upstream'), rest) ?? whole,
         );
-    throw new ImportError(imported.source, err.issues.map(named));
+    throw new ImportError(imported.source, [...new Set(err.issues.map(named))]);
   }
 }
 
@@ -225,7 +230,11 @@ function spliced(target: GatewayFileTarget, imported: Imported, comment: string)
     const last = (upstreams.items.at(-1)!.value as Ranged).range;
     if (!last) return undefined;
     const at = lineEnd(last[1]);
-    edits.push({ start: at, end: at, text: `\n${indent(upstreamText, firstKey[0] - lineStart(firstKey[0]))}` });
+    edits.push({
+      start: at,
+      end: at,
+      text: `\n${indent(upstreamText, firstKey[0] - lineStart(firstKey[0]))}`,
+    });
   }
 
   const scratch = new Document();
@@ -234,7 +243,9 @@ function spliced(target: GatewayFileTarget, imported: Imported, comment: string)
   const block = (column: number) => indent(`#${comment}\n${seq.toString(PRINT)}`, column);
   const items = routes.items as Ranged[];
   const replaced = items.filter((item) => isMap(item) && item.get('upstream') === name);
-  const marker = new RegExp(`^[ \\t]*# ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: from .*\\(npm run gateway -- import\\)\\n`);
+  const marker = new RegExp(
+    `^[ \\t]*# ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: from .*\\(npm run gateway -- import\\)\\n`,
+  );
   for (const [i, item] of replaced.entries()) {
     if (!item.range) return undefined;
     const dash = text.lastIndexOf('-', item.range[0]);

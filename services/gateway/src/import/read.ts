@@ -65,6 +65,8 @@ export async function readDocument(source: string): Promise<Record<string, unkno
     throw new ImportError(source, [(err as Error).message]);
   }
   if (spec !== 'oas3_0' && spec !== 'oas3_1' && spec !== 'oas3_2')
-    throw new ImportError(source, [`this is not an OpenAPI 3 document (${spec}); import takes OpenAPI 3.0 to 3.2`]);
+    throw new ImportError(source, [
+      `this is not an OpenAPI 3 document (${spec}); import takes OpenAPI 3.0 to 3.2`,
+    ]);
   return document;
 }

@@ -127,7 +127,9 @@ export function importRoutes(document: Json, options: ImportOptions): Imported {
     issues.push(`--prefix "${options.prefix}" must start with /`);
 
   const definition: Json = { instances: server ? [server.origin] : [] };
-  const upstreamOrigins = new Map([['instances', options.server === undefined ? 'servers.0.url' : '--server']]);
+  const upstreamOrigins = new Map([
+    ['instances', options.server === undefined ? 'servers.0.url' : '--server'],
+  ]);
   origins.set('upstream', upstreamOrigins);
   const settings = document['x-portico-upstream'];
   if (settings !== undefined) {
@@ -141,11 +143,13 @@ export function importRoutes(document: Json, options: ImportOptions): Imported {
     }
   }
 
-  const schemes = isObject(document.components) && isObject(document.components.securitySchemes)
-    ? document.components.securitySchemes
-    : {};
+  const schemes =
+    isObject(document.components) && isObject(document.components.securitySchemes)
+      ? document.components.securitySchemes
+      : {};
   const rootKeys = extensionKeys(document, '', options.routeKeys, issues);
   const groups = new Map<string, Group>();
+  const names = new Set<string>();
   const paths = isObject(document.paths) ? document.paths : {};
   if (Object.keys(paths).length === 0) issues.push('paths: the document has no paths to route');
 
@@ -157,7 +161,10 @@ export function importRoutes(document: Json, options: ImportOptions): Imported {
     const id = `${literal.exact ? '=' : '^'}${literal.path}`;
     let group = groups.get(id);
     if (!group) {
-      const routeName = `${name}-${slug(path.replace(/[{}]/g, '').replaceAll('/', '-')) || 'root'}`;
+      const wanted = `${name}-${slug(path.replace(/[{}]/g, '').replaceAll('/', '-')) || 'root'}`;
+      let routeName = wanted;
+      for (let n = 2; names.has(routeName); n++) routeName = `${wanted}-${n}`;
+      names.add(routeName);
       group = { name: routeName, ...literal, paths: [], methods: new Map(), keys: new Map() };
       groups.set(id, group);
     }
@@ -209,7 +216,7 @@ export function importRoutes(document: Json, options: ImportOptions): Imported {
     };
     const keys = new Map([...rootKeys, ...group.keys]);
     for (const [key, value] of Object.entries(options.overrides ?? {}))
-      if (key !== 'auth') keys.set(key, { value, where: `the command line (--${kebab(key)})` });
+      if (key !== 'auth') keys.set(key, { value, where: `the command line's ${key}` });
     if (prefix !== base) {
       const rewrite = { pattern: `^${prefix.replace(/[^A-Za-z0-9/_~]/g, '\\$&')}`, replacement: base };
       const transform = keys.get('transform');
@@ -283,8 +290,10 @@ function authFor(
     return { value: operation['x-portico-auth'] as Rule, where: `${opAt}.x-portico-auth` };
   if (operation.security !== undefined)
     return fromSecurity(operation.security, `${opAt}.security`, schemes, issues);
-  if ('x-portico-auth' in item) return { value: item['x-portico-auth'] as Rule, where: `${at}.x-portico-auth` };
-  if ('x-portico-auth' in document) return { value: document['x-portico-auth'] as Rule, where: 'x-portico-auth' };
+  if ('x-portico-auth' in item)
+    return { value: item['x-portico-auth'] as Rule, where: `${at}.x-portico-auth` };
+  if ('x-portico-auth' in document)
+    return { value: document['x-portico-auth'] as Rule, where: 'x-portico-auth' };
   if (document.security !== undefined) return fromSecurity(document.security, 'security', schemes, issues);
   return { value: 'public', where: `${opAt} (no security: public)` };
 }
@@ -293,7 +302,12 @@ function authFor(
  * OpenAPI security requirements as a gateway rule. Alternatives are "any one of", the scopes
  * of one requirement "all of"; the gateway's `{ scopes }` is any one, its route `scopes` all.
  */
-function fromSecurity(security: unknown, at: string, schemes: Json, issues: string[]): MethodAuth | undefined {
+function fromSecurity(
+  security: unknown,
+  at: string,
+  schemes: Json,
+  issues: string[],
+): MethodAuth | undefined {
   if (!Array.isArray(security)) {
     issues.push(`${at} must be a list of security requirements`);
     return undefined;
@@ -350,7 +364,7 @@ function authOf(
   >;
   if (override !== undefined) {
     for (const method of group.methods.keys())
-      rules.set(method, { value: override as Rule, where: 'the command line (--auth)' });
+      rules.set(method, { value: override as Rule, where: "the command line's auth" });
   } else {
     if (allOf.length > 0 && !keys.has('scopes')) {
       const guarded = [...group.methods.values()].filter((auth) => auth.value !== 'public');
@@ -366,7 +380,9 @@ function authOf(
   }
   // HEAD is answered by a GET route: it keeps GET's rule rather than falling to the default.
   const withHead = [...rules].flatMap(([method, rule]) =>
-    method === 'GET' && !rules.has('HEAD') ? [[method, rule] as const, ['HEAD', rule] as const] : [[method, rule] as const],
+    method === 'GET' && !rules.has('HEAD')
+      ? [[method, rule] as const, ['HEAD', rule] as const]
+      : [[method, rule] as const],
   );
   const values = withHead.map(([, rule]) => rule);
   if (values.every((rule) => same(rule.value, values[0]!.value))) {
@@ -380,7 +396,10 @@ function authOf(
   const uniform = (rules: Array<Sourced<Rule>>) => rules.every((rule) => same(rule.value, rules[0]!.value));
   if (uniform(reads) && uniform(writes)) {
     const auth: Json = {};
-    for (const [group, rules] of [['read', reads], ['write', writes]] as const) {
+    for (const [group, rules] of [
+      ['read', reads],
+      ['write', writes],
+    ] as const) {
       if (rules.length === 0) continue;
       auth[group] = rules[0]!.value;
       from.set(`auth.${group}`, rules[0]!.where);
