@@ -85,7 +85,7 @@ routes:
     });
   });
 
-  test('no token: 401 problem+json from the gateway, the service never asked', async () => {
+  test('no token: the gateway’s 401 problem+json (the service’s own 401 has no code)', async () => {
     const res = await fetch(`${gateway.url}/notes`);
     assert.equal(res.status, 401);
     assert.equal(res.headers.get('content-type'), 'application/problem+json');

@@ -100,6 +100,20 @@ describe('import: an OpenAPI document as gateway routes', () => {
     assert.equal(imported.origins.get('notes-notes')!.get('auth.write'), 'paths./notes.post.security');
   });
 
+  test('an exact route goes before the prefix route on its path, whatever the document’s order', async () => {
+    const { routes } = await mapped(
+      doc({ '/notes/{id}': { get: ok }, '/other': { get: ok }, '/notes': { get: ok } }),
+    );
+    assert.deepEqual(
+      routes.map((route) => [route.name, route.path, route.exact ?? false]),
+      [
+        ['things-api-notes', '/notes', true],
+        ['things-api-notes-id', '/notes', false],
+        ['things-api-other', '/other', true],
+      ],
+    );
+  });
+
   test('a templated path is a prefix route on its literal part; a plain one exact', () => {
     assert.deepEqual(literalRoute('/notes/{id}'), { path: '/notes', exact: false });
     assert.deepEqual(literalRoute('/v1/files/x{name}.json'), { path: '/v1/files', exact: false });

@@ -238,7 +238,9 @@ export function importRoutes(document: Json, options: ImportOptions): Imported {
     routes.push(route);
   }
   // The runtime keeps the file's order among routes of one path: an exact route must come first.
-  routes.sort((a, b) => (a.path === b.path ? Number(!a.exact) - Number(!b.exact) : 0));
+  const firstAt = new Map<string, number>();
+  for (const [i, route] of routes.entries()) if (!firstAt.has(route.path)) firstAt.set(route.path, i);
+  routes.sort((a, b) => firstAt.get(a.path)! - firstAt.get(b.path)! || Number(!a.exact) - Number(!b.exact));
 
   if (issues.length > 0) throw new ImportError(options.source, issues);
   return { source: options.source, upstream: { name, definition }, routes, origins, warnings };
