@@ -152,3 +152,31 @@ test('each upstream keeps its referenced components; a name two use differently 
   assert.deepEqual(Object.keys(merged.components.requestBodies!), ['New']);
   assert.equal('externalDocs' in merged, false, 'no GraphQL schema routed here');
 });
+
+test('an operation without security of its own is published with its document’s, scopes included', () => {
+  const doc = {
+    openapi: '3.1.0',
+    info: { title: 'notes', version: '1' },
+    security: [{ oauth2: ['notes:read'] }],
+    paths: {
+      '/notes': {
+        get: { responses: { '200': { description: 'OK' } } },
+        post: { security: [], responses: { '201': { description: 'Created' } } },
+      },
+    },
+    components: { securitySchemes: { oauth2: { type: 'oauth2', flows: {} } } },
+  };
+  const route = {
+    name: 'notes',
+    path: '/notes',
+    methods: new Set(['GET', 'POST']),
+    def: { name: 'notes', path: '/notes', upstream: 'notes', auth: { default: 'public' } },
+  };
+  const merged = mergeDocuments(
+    { routes: [route], match: () => route } as never,
+    new Map([['notes', doc]]) as never,
+    { issuer: 'https://issuer.test' },
+  ) as { paths: Record<string, Record<string, { security?: unknown }>> };
+  assert.deepEqual(merged.paths['/notes']!.get!.security, [{ oauth2: ['notes:read'] }]);
+  assert.deepEqual(merged.paths['/notes']!.post!.security, [], 'its own empty list wins: public');
+});

@@ -149,6 +149,9 @@ export function mergeDocuments(
         if (runtime.match(sample(path), method.toUpperCase())?.name !== route.name) continue;
         if (!route.methods.has(method.toUpperCase())) continue;
         const published = structuredClone(operation);
+        // An operation that says no `security` of its own has the document's (OpenAPI 3.1 §4.8.10).
+        if (published.security === undefined && Array.isArray(doc?.security))
+          published.security = structuredClone(doc.security as Operation['security']);
         const shared = (item.parameters ?? []) as Json[];
         // Parameters of the path item hold for each of its operations; an operation's own win.
         if (shared.length) {
