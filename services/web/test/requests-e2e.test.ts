@@ -4,7 +4,8 @@
  * that does not exist, follows the error's link to its trace and sees the waterfall (console,
  * gateway, catalog); on the Requests page, filtered to 4xx, that request is listed with its
  * status and user, and its trace id opens the same waterfall. A user who is not an admin is
- * told the page is not for them. Screenshots go to test-results/requests/.
+ * told the page is not for them. An admin view's failed call (the typed API client) links to
+ * its trace too. Screenshots go to test-results/requests/.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -96,5 +97,12 @@ describe('the Requests page, in chromium', { skip }, () => {
     await alice.goto(`${consoleUrl}/admin/requests`);
     await alice.getByText('Only administrators can see this page.').waitFor();
     await alice.context().close();
+
+    // An admin view's failed call (the typed API client) links to its trace as well.
+    await admin.goto(`${consoleUrl}/admin/users/no-such-user`);
+    await admin.getByRole('alert').getByRole('link', { name: 'View its trace' }).click();
+    await admin.getByRole('heading', { name: 'Trace' }).waitFor();
+    await spans.filter({ hasText: 'GET /admin/users/:id' }).first().waitFor();
+    await shoot(admin, 'admin-view-error-trace');
   }
 });
