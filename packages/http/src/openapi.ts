@@ -147,6 +147,10 @@ export function completeDocument(
       op.description ??= op.summary;
       if (!op.tags?.length) op.tags = [options.name];
       for (const tag of op.tags) used.tags.add(tag);
+      // TypeBox lists a property with a default as required; the server fills it in, so a client may leave it out.
+      for (const parameter of (op.parameters ?? []) as Array<Json & { schema?: Json }>)
+        if (parameter.required === true && parameter.in !== 'path' && parameter.schema?.default !== undefined)
+          delete parameter.required;
       op.security ??= [];
       for (const requirement of op.security)
         for (const name of Object.keys(requirement)) used.schemes.add(name);

@@ -176,6 +176,29 @@ describe('http kit', () => {
     assert.match(bad.json().detail, /query/);
   });
 
+  test('a query parameter with a default is optional in the OpenAPI document, as it is to the route', async () => {
+    const server = await createServer({ name: 'test', logLevel: false });
+    server.get(
+      '/things',
+      {
+        schema: {
+          querystring: Type.Object({
+            limit: Type.Integer({ minimum: 1, default: 20 }),
+            q: Type.String(),
+          }),
+        },
+      },
+      async (request) => request.query,
+    );
+    assert.deepEqual((await server.inject({ url: '/things?q=a' })).json(), { q: 'a', limit: 20 });
+    const spec = (await server.inject({ url: '/openapi.json' })).json();
+    const parameters = spec.paths['/things'].get.parameters as Array<{ name: string; required?: boolean }>;
+    assert.deepEqual(Object.fromEntries(parameters.map((p) => [p.name, p.required ?? false])), {
+      limit: false,
+      q: true,
+    });
+  });
+
   test('405 with Allow for a known path, 404 otherwise', async () => {
     const server = await app();
     const res = await server.inject({ method: 'DELETE', url: '/things' });

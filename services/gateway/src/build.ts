@@ -17,7 +17,7 @@ import {
   storeReplayGuard,
   type TokenVerifier,
 } from '@portico/auth';
-import { createServer, trustedProxies } from '@portico/http';
+import { createServer, type OpenApiDocument, trustedProxies } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts';
@@ -38,6 +38,11 @@ export interface BuildDeps {
   kv?: KvStore;
   /** Where logs go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
+  /**
+   * Reads an upstream instance's OpenAPI document instead of fetching its `/openapi.json`: the
+   * console's type generator builds the services in process, listening on nothing.
+   */
+  readDocument?: (instance: string) => Promise<OpenApiDocument>;
 }
 
 declare module 'fastify' {
@@ -133,7 +138,12 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     document: () => openapi!.document(),
   });
   server.decorate('gateway', gateway);
-  openapi = publishedDocument({ runtime: () => gateway!.runtime, issuer: config.auth.issuer, log });
+  openapi = publishedDocument({
+    runtime: () => gateway!.runtime,
+    issuer: config.auth.issuer,
+    log,
+    read: deps.readDocument,
+  });
 
   // Public: one word. 200 while the gateway serves, degraded included: a load balancer must not
   // pull every gateway because one upstream is down (the routes to the others still work).

@@ -47,9 +47,10 @@ function sources(dir: string, skip: Set<string>): string[] {
 }
 
 // Static imports and re-exports (type-only too: their types come from the package), side-effect
-// imports, and dynamic imports of a string or of a template's fixed prefix.
+// imports, dynamic imports of a string or of a template's fixed prefix, and a package's file
+// located with import.meta.resolve (a module the console serves to browsers).
 const IMPORT =
-  /^\s*(?:import|export)\s[^'"`;]*?\sfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"`]([^'"`$]+)/gm;
+  /^\s*(?:import|export)\s[^'"`;]*?\sfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]|\bimport(?:\.meta\.resolve)?\(\s*['"`]([^'"`$]+)/gm;
 
 function packageOf(specifier: string): string | undefined {
   if (/^[./#]/.test(specifier) || specifier.startsWith('node:')) return undefined;

@@ -217,5 +217,18 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
         .first()
         .waitFor();
     await screenshot('audit');
+
+    // The sign-in ends under the open page: the typed client's 401 problems read as an expired sign-in.
+    await admin.getByRole('link', { name: 'Signing keys' }).click();
+    await admin.getByRole('heading', { name: 'Signing keys' }).waitFor();
+    await admin.context().clearCookies();
+    await admin.getByRole('button', { name: 'Rotate signing key' }).click();
+    await admin.getByText('Your sign-in has expired. Sign in again to continue.').waitFor();
+    await admin.getByRole('link', { name: 'Audit log' }).click();
+    await admin
+      .getByRole('alert')
+      .filter({ hasText: 'Your sign-in has expired. Sign in again to continue.' })
+      .waitFor();
+    await screenshot('signed-out-under-the-page');
   }
 });

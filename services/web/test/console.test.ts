@@ -5,7 +5,9 @@
  * on the upstream socket and never in the stream.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Server } from '@portico/http';
 import {
   browser,
@@ -76,6 +78,22 @@ describe('the console page', () => {
     assert.equal(module.headers['x-content-type-options'], 'nosniff');
     assert.match(module.body, /^\/\/ @ts-check/);
     assert.match(js.body, /from '\.\/admin\/users\.js'/);
+
+    // The typed API client's openapi-fetch, from its package as it ships, with the same headers;
+    // the type declarations beside the modules are for tsc, not served.
+    const client = await browser(web).request({ url: '/assets/api/client.js' });
+    assert.match(client.body, /from '\.\.\/vendor\/openapi-fetch\.js'/);
+    const fetcher = await browser(web).request({ url: '/assets/vendor/openapi-fetch.js' });
+    assert.equal(fetcher.statusCode, 200);
+    assert.match(String(fetcher.headers['content-type']), /text\/javascript/);
+    assert.equal(fetcher.headers['cache-control'], 'no-cache');
+    assert.equal(fetcher.headers['x-content-type-options'], 'nosniff');
+    assert.ok(fetcher.headers.etag);
+    const shipped = readFileSync(fileURLToPath(import.meta.resolve('openapi-fetch')), 'utf8');
+    assert.equal(fetcher.body, shipped);
+    assert.doesNotMatch(shipped, /^\s*import\s/m, 'one module that imports nothing');
+    for (const url of ['/assets/api/schema.generated.d.ts', '/assets/vendor/openapi-fetch.d.ts'])
+      assert.equal((await browser(web).request({ url })).statusCode, 404, url);
   });
 
   test('GET /logout asks first; it signs out only by POST', async () => {

@@ -5,7 +5,8 @@
  * gateway, catalog, the catalog's SQL); on the Requests page, filtered to 4xx, that request is
  * listed with its status and user, and its trace id opens the same waterfall. A user who is not
  * an admin is told the page is not for them, and so is a page loaded as an admin whose session
- * is no longer an admin's, on its next call (a 403). Screenshots go to test-results/requests/.
+ * is no longer an admin's, on its next call (a 403). An admin view's failed call (the typed API
+ * client) links to its trace too. Screenshots go to test-results/requests/.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -144,5 +145,12 @@ describe('the Requests page, in chromium', { skip }, () => {
     await alice.goto(`${consoleUrl}/admin/requests`);
     await alice.getByText('Only administrators can see this page.').waitFor();
     await alice.context().close();
+
+    // An admin view's failed call (the typed API client) links to its trace as well.
+    await admin.goto(`${consoleUrl}/admin/users/no-such-user`);
+    await admin.getByRole('alert').getByRole('link', { name: 'View its trace' }).click();
+    await admin.getByRole('heading', { name: 'Trace' }).waitFor();
+    await spans.filter({ hasText: 'GET /admin/users/:id' }).first().waitFor();
+    await shoot(admin, 'admin-view-error-trace');
   }
 });

@@ -25,6 +25,8 @@ export interface PublishedOptions {
   timeoutMs?: number;
   /** @default 8 MiB */
   maxBytes?: number;
+  /** Reads an instance's document instead of fetching its `/openapi.json` (services built in process). */
+  read?: (instance: string) => Promise<OpenApiDocument>;
 }
 
 interface Built {
@@ -40,6 +42,8 @@ export function publishedDocument(options: PublishedOptions) {
   const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   let current: { runtime: Runtime; built: Promise<Built> } | undefined;
   let refreshing: Promise<void> | undefined;
+
+  const read = options.read ?? fetchDocument;
 
   async function fetchDocument(instance: string): Promise<OpenApiDocument> {
     const res = await fetch(`${instance}/openapi.json`, {
@@ -67,7 +71,7 @@ export function publishedDocument(options: PublishedOptions) {
         const instances = runtime.file.upstreams[name]?.instances ?? [];
         for (const instance of instances) {
           try {
-            documents.set(name, await fetchDocument(instance));
+            documents.set(name, await read(instance));
             return;
           } catch (err) {
             options.log.warn({ upstream: name, instance, err: describe(err) }, 'no OpenAPI document');

@@ -1,13 +1,15 @@
 // @ts-check
-/** @import { AuditEntry, Kit } from './kit.js' */
+/** @import { Kit } from './kit.js' */
+import { data } from '../api/client.js';
+import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** @param {Kit} kit */
 export async function auditView(kit) {
-  const { h, render, api, dateTime } = kit;
+  const { h, render, dateTime } = kit;
   if (adminOnly(kit, 'Audit log')) return;
-  /** @type {{ data: { data: AuditEntry[] } }} */
-  const { data } = await api('GET', '/api/v1/identity/audit?limit=100');
+  const api = adminClient(kit);
+  const log = await data(api.GET('/api/v1/identity/audit', { params: { query: { limit: 100 } } }));
   render(
     'Audit log',
     adminTabs(kit),
@@ -26,7 +28,7 @@ export async function auditView(kit) {
       h(
         'tbody',
         {},
-        data.data.map((e) =>
+        log.data.map((e) =>
           h(
             'tr',
             {},

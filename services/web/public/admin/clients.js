@@ -1,5 +1,7 @@
 // @ts-check
 /** @import { Client, Kit, WithSecret } from './kit.js' */
+import { data } from '../api/client.js';
+import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** A secret the identity service shows once: on the page until the admin leaves it. */
@@ -24,7 +26,7 @@ function secretNotice(kit, clientId, secret) {
  * @param {Client} c
  */
 function clientEditForm(kit, c) {
-  const { h, flash, flashError, describe, api, ApiError, navigate } = kit;
+  const { h, flash, flashError, describe, ApiError, navigate } = kit;
   const error = h('div', { role: 'alert' });
   const form = h(
     'form',
@@ -37,7 +39,8 @@ function clientEditForm(kit, c) {
         const f = new FormData(form);
         error.replaceChildren();
         try {
-          await api('PATCH', `/api/v1/identity/clients/${encodeURIComponent(c.client_id)}`, {
+          await adminClient(kit).PATCH('/api/v1/identity/clients/{id}', {
+            params: { path: { id: c.client_id } },
             body: {
               client_name: String(f.get('client_name')).trim(),
               redirect_uris: lines(f.get('redirect_uris')),
@@ -95,11 +98,11 @@ function lines(value) {
  * @param {WithSecret} [shown] a secret made just now, shown once
  */
 export async function clientsView(kit, params, shown) {
-  const { h, render, flash, flashError, describe, api, ApiError } = kit;
+  const { h, render, flash, flashError, describe, ApiError } = kit;
   if (adminOnly(kit, 'Clients')) return;
-  /** @type {{ data: { data: Client[] } }} */
-  const { data } = await api('GET', '/api/v1/identity/clients');
-  const editing = data.data.find((c) => c.source === 'admin' && c.client_id === params?.get('edit'));
+  const api = adminClient(kit);
+  const clients = (await data(api.GET('/api/v1/identity/clients'))).data;
+  const editing = clients.find((c) => c.source === 'admin' && c.client_id === params?.get('edit'));
   const error = h('div', { role: 'alert' });
   const form = h(
     'form',
@@ -112,15 +115,17 @@ export async function clientsView(kit, params, shown) {
         const post = lines(f.get('post_logout_redirect_uris'));
         error.replaceChildren();
         try {
-          const { data: made } = await api('POST', '/api/v1/identity/clients', {
-            body: {
-              client_name: String(f.get('client_name')).trim(),
-              type: String(f.get('type')),
-              redirect_uris: lines(f.get('redirect_uris')),
-              ...(post.length ? { post_logout_redirect_uris: post } : {}),
-              scope: String(f.get('scope')).trim(),
-            },
-          });
+          const made = await data(
+            api.POST('/api/v1/identity/clients', {
+              body: {
+                client_name: String(f.get('client_name')).trim(),
+                type: f.get('type') === 'public' ? 'public' : 'confidential',
+                redirect_uris: lines(f.get('redirect_uris')),
+                ...(post.length ? { post_logout_redirect_uris: post } : {}),
+                scope: String(f.get('scope')).trim(),
+              },
+            }),
+          );
           await clientsView(kit, params, made.client_secret ? made : undefined);
           flash(`Client ${made.data.client_id} was made.`);
         } catch (err) {
@@ -154,12 +159,11 @@ export async function clientsView(kit, params, shown) {
     h('button', { type: 'submit' }, 'Make client'),
   );
   /**
-   * @param {Client} c
-   * @param {string} path
+   * @param {() => Promise<{ data: Client } | WithSecret>} act
    * @param {string} label
    * @param {string} done
    */
-  const action = (c, path, label, done) => {
+  const action = (act, label, done) => {
     const button = h(
       'button',
       {
@@ -168,12 +172,9 @@ export async function clientsView(kit, params, shown) {
         onclick: async () => {
           button.disabled = true;
           try {
-            const { data: out } = await api(
-              'POST',
-              `/api/v1/identity/clients/${encodeURIComponent(c.client_id)}/${path}`,
-            );
+            const out = await act();
             // The page first, then the word that it is done: never "new secret" beside the old one.
-            await clientsView(kit, params, out.client_secret ? out : undefined);
+            await clientsView(kit, params, 'client_secret' in out && out.client_secret ? out : undefined);
             flash(done);
           } catch (err) {
             flashError(err);
@@ -185,8 +186,9 @@ export async function clientsView(kit, params, shown) {
     );
     return button;
   };
-  const rows = data.data.map((c) =>
-    h(
+  const rows = clients.map((c) => {
+    const id = { params: { path: { id: c.client_id } } };
+    return h(
       'tr',
       {},
       h('td', {}, c.client_id),
@@ -200,8 +202,7 @@ export async function clientsView(kit, params, shown) {
         {},
         c.source === 'admin' && !c.disabled && c.type === 'confidential'
           ? action(
-              c,
-              'secret',
+              () => data(api.POST('/api/v1/identity/clients/{id}/secret', id)),
               `New secret for ${c.client_id}`,
               `${c.client_id} has a new secret; the old one no longer works.`,
             )
@@ -210,15 +211,23 @@ export async function clientsView(kit, params, shown) {
         c.source !== 'admin'
           ? null
           : c.disabled
-            ? action(c, 'enable', `Enable ${c.client_id}`, `${c.client_id} was enabled.`)
-            : action(c, 'disable', `Disable ${c.client_id}`, `${c.client_id} was disabled.`),
+            ? action(
+                () => data(api.POST('/api/v1/identity/clients/{id}/enable', id)),
+                `Enable ${c.client_id}`,
+                `${c.client_id} was enabled.`,
+              )
+            : action(
+                () => data(api.POST('/api/v1/identity/clients/{id}/disable', id)),
+                `Disable ${c.client_id}`,
+                `${c.client_id} was disabled.`,
+              ),
         ' ',
         c.source === 'admin'
           ? h('a', { href: `/admin/clients?edit=${encodeURIComponent(c.client_id)}` }, `Edit ${c.client_id}`)
           : null,
       ),
-    ),
-  );
+    );
+  });
   render(
     'Clients',
     adminTabs(kit),

@@ -1,5 +1,7 @@
 // @ts-check
 /** @import { Kit, SigningKey } from './kit.js' */
+import { data } from '../api/client.js';
+import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** What a key does now, in words: `next` says from when it signs. */
@@ -16,10 +18,10 @@ function keyStatus(kit, k) {
 
 /** @param {Kit} kit */
 export async function keysView(kit) {
-  const { h, render, flash, flashError, api, dateTime } = kit;
+  const { h, render, flash, flashError, dateTime } = kit;
   if (adminOnly(kit, 'Signing keys')) return;
-  /** @type {{ data: { data: SigningKey[] } }} */
-  const { data } = await api('GET', '/api/v1/identity/keys');
+  const api = adminClient(kit);
+  const keys = await data(api.GET('/api/v1/identity/keys'));
   const rotate = h(
     'button',
     {
@@ -27,7 +29,7 @@ export async function keysView(kit) {
       onclick: async () => {
         rotate.disabled = true;
         try {
-          const { data: out } = await api('POST', '/api/v1/identity/keys/rotate');
+          const out = await data(api.POST('/api/v1/identity/keys/rotate'));
           await keysView(kit);
           flash(`Key ${out.added} was added and is published. It signs from ${dateTime(out.signs_from)}.`);
         } catch (err) {
@@ -38,7 +40,7 @@ export async function keysView(kit) {
     },
     'Rotate signing key',
   );
-  const signing = data.data.find((k) => k.status === 'signing');
+  const signing = keys.data.find((k) => k.status === 'signing');
   render(
     'Signing keys',
     adminTabs(kit),
@@ -58,7 +60,7 @@ export async function keysView(kit) {
       h(
         'tbody',
         {},
-        data.data.map((k) =>
+        keys.data.map((k) =>
           h(
             'tr',
             {},

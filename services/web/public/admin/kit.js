@@ -1,11 +1,13 @@
 // @ts-check
 /**
  * Types only: what the admin views use of the console (app.js hands them `kit`), and the
- * shapes of identity's admin API answers they show (services/identity/src/admin/routes.ts).
+ * shapes of the answers they show.
  */
+/** @import { Api } from '../api/client.js' */
+/** @import { MethodResponse } from '../vendor/openapi-fetch.js' */
 
 /**
- * @typedef {Error & { status: number, problem: { code?: string, detail?: string }, traceId?: string }} ApiProblem
+ * @typedef {Error & { status: number, problem: { code?: string, detail?: string }, retryAfter?: string | null, traceId?: string }} ApiProblem
  *
  * @typedef {object} Kit
  * @property {<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, unknown>, ...children: unknown[]) => HTMLElementTagNameMap[K]} h
@@ -19,60 +21,17 @@
  * @property {(to: string) => Promise<void>} navigate
  * @property {() => boolean} isAdmin
  *
- * @typedef {object} User
- * @property {string} id
- * @property {string} username
- * @property {string} name
- * @property {string | null} email
- * @property {boolean} email_verified
- * @property {string[]} roles
- * @property {boolean} disabled
- *
- * @typedef {{ id: string, created_at: string, expires_at: string | null }} Session
- *
- * @typedef {object} Grant
- * @property {string} id
- * @property {string | null} client_id
- * @property {string | null} client_name
- * @property {string[]} scopes
- * @property {string} created_at
- * @property {string | null} expires_at
- *
- * @typedef {object} UserDetail
- * @property {User} data
- * @property {{ totp: boolean, recovery_codes_left: number, passkeys: number }} mfa
- * @property {Session[]} sessions
- * @property {Grant[]} grants
- *
- * @typedef {object} Client
- * @property {string} client_id
- * @property {string | null} client_name
- * @property {'confidential' | 'public'} type
- * @property {'config' | 'admin'} source
- * @property {string[]} redirect_uris
- * @property {string[]} post_logout_redirect_uris
- * @property {string} scope
- * @property {boolean} disabled
- *
- * @typedef {{ data: Client, client_secret: string | null }} WithSecret
- *
- * @typedef {object} SigningKey
- * @property {string} kid
- * @property {string} alg
- * @property {string | null} created_at
- * @property {string | null} signs_from
- * @property {'signing' | 'next' | 'verifying'} status
- * @property {boolean} published
- *
- * @typedef {object} AuditEntry
- * @property {string} at
- * @property {string} actor
- * @property {string} action
- * @property {string | null} target
- * @property {string | null} ip
- * @property {Record<string, unknown>} detail
- *
- * @typedef {{ id: string, received_at: string, to: string[], subject: string, text: string }} Message
+ * The identity admin API's answers, as the gateway's published contract has them
+ * (../api/schema.generated.d.ts): a field renamed or removed there fails tsc where a view reads it.
+ * @typedef {MethodResponse<Api, 'get', '/api/v1/identity/users'>['data'][number]} User
+ * @typedef {MethodResponse<Api, 'get', '/api/v1/identity/users/{id}'>} UserDetail
+ * @typedef {UserDetail['sessions'][number]} Session
+ * @typedef {UserDetail['grants'][number]} Grant
+ * @typedef {MethodResponse<Api, 'get', '/api/v1/identity/clients'>['data'][number]} Client
+ * @typedef {MethodResponse<Api, 'post', '/api/v1/identity/clients'>} WithSecret
+ * @typedef {MethodResponse<Api, 'get', '/api/v1/identity/keys'>['data'][number]} SigningKey
+ * @typedef {MethodResponse<Api, 'get', '/api/v1/identity/audit'>['data'][number]} AuditEntry
+ * @typedef {MethodResponse<Api, 'get', '/api/v1/identity/mailbox'>['data'][number]} Message
  *
  * The console's Requests page (services/web/src/traces/requests.ts, @portico/telemetry's spans).
  * @typedef {object} RequestRow

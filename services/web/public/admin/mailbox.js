@@ -1,17 +1,17 @@
 // @ts-check
 /** @import { Kit, Message } from './kit.js' */
+import { data } from '../api/client.js';
+import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** @param {Kit} kit */
 export async function mailboxView(kit) {
-  const { h, render, api, ApiError, dateTime } = kit;
+  const { h, render, ApiError, dateTime } = kit;
   if (adminOnly(kit, 'Mailbox')) return;
   /** @type {Message[]} */
   let messages;
   try {
-    ({
-      data: { data: messages },
-    } = await api('GET', '/api/v1/identity/mailbox'));
+    ({ data: messages } = await data(adminClient(kit).GET('/api/v1/identity/mailbox')));
   } catch (err) {
     if (err instanceof ApiError && err.problem.code === 'MAILBOX_DISABLED')
       return render('Mailbox', adminTabs(kit), h('p', {}, err.problem.detail));

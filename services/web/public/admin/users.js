@@ -1,5 +1,7 @@
 // @ts-check
-/** @import { Kit, User, UserDetail } from './kit.js' */
+/** @import { Kit } from './kit.js' */
+import { data } from '../api/client.js';
+import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /**
@@ -7,11 +9,11 @@ import { adminOnly, adminTabs } from './tabs.js';
  * @param {URLSearchParams} params
  */
 export async function usersView(kit, params) {
-  const { h, render, flash, flashError, api } = kit;
+  const { h, render, flash, flashError } = kit;
   if (adminOnly(kit, 'Users')) return;
+  const api = adminClient(kit);
   const q = params.get('q') ?? '';
-  /** @type {{ data: { data: User[], total: number } }} */
-  const { data } = await api('GET', `/api/v1/identity/users?${new URLSearchParams({ q, limit: '50' })}`);
+  const found = await data(api.GET('/api/v1/identity/users', { params: { query: { q, limit: 50 } } }));
   const search = h(
     'form',
     { method: 'get', action: '/admin/users', role: 'search' },
@@ -19,7 +21,7 @@ export async function usersView(kit, params) {
     h('input', { id: 'user-q', name: 'q', type: 'search', value: q }),
     h('button', { type: 'submit' }, 'Search'),
   );
-  const rows = data.data.map((u) => {
+  const rows = found.data.map((u) => {
     const status = h(
       'td',
       {},
@@ -33,10 +35,9 @@ export async function usersView(kit, params) {
         onclick: async () => {
           toggle.disabled = true;
           try {
-            await api(
-              'POST',
-              `/api/v1/identity/users/${encodeURIComponent(u.id)}/${u.disabled ? 'enable' : 'disable'}`,
-            );
+            const path = { params: { path: { id: u.id } } };
+            if (u.disabled) await api.POST('/api/v1/identity/users/{id}/enable', path);
+            else await api.POST('/api/v1/identity/users/{id}/disable', path);
             await usersView(kit, params);
             flash(`${u.username} was ${u.disabled ? 'enabled' : 'disabled'}.`);
           } catch (err) {
@@ -55,7 +56,7 @@ export async function usersView(kit, params) {
         onclick: async () => {
           resetMfa.disabled = true;
           try {
-            await api('DELETE', `/api/v1/identity/users/${encodeURIComponent(u.id)}/mfa`);
+            await api.DELETE('/api/v1/identity/users/{id}/mfa', { params: { path: { id: u.id } } });
             flash(
               `${u.username} signs in with the password alone until they turn two-step sign-in on again.`,
             );
@@ -83,7 +84,7 @@ export async function usersView(kit, params) {
     'Users',
     adminTabs(kit),
     search,
-    h('p', {}, `${data.total} user(s)`),
+    h('p', {}, `${found.total} user(s)`),
     h(
       'table',
       {},
@@ -107,12 +108,12 @@ export async function usersView(kit, params) {
  * @param {string} id
  */
 export async function userView(kit, id) {
-  const { h, render, flash, flashError, describe, api, ApiError, dateTime } = kit;
+  const { h, render, flash, flashError, describe, ApiError, dateTime } = kit;
   if (adminOnly(kit, 'User')) return;
-  const base = `/api/v1/identity/users/${encodeURIComponent(id)}`;
-  /** @type {{ data: UserDetail }} */
-  const { data } = await api('GET', base);
-  const u = data.data;
+  const api = adminClient(kit);
+  const account = { params: { path: { id } } };
+  const detail = await data(api.GET('/api/v1/identity/users/{id}', account));
+  const u = detail.data;
   /** @param {string} message */
   const again = async (message) => {
     await userView(kit, id);
@@ -121,10 +122,10 @@ export async function userView(kit, id) {
   /**
    * @param {string} text
    * @param {string} label
-   * @param {string} path
+   * @param {() => Promise<unknown>} end
    * @param {string} done
    */
-  const endButton = (text, label, path, done) => {
+  const endButton = (text, label, end, done) => {
     const button = h(
       'button',
       {
@@ -134,7 +135,7 @@ export async function userView(kit, id) {
         onclick: async () => {
           button.disabled = true;
           try {
-            await api('DELETE', `${base}/${path}`);
+            await end();
             await again(done);
           } catch (err) {
             flashError(err);
@@ -170,7 +171,7 @@ export async function userView(kit, id) {
           ),
           h('tbody', {}, rows),
         );
-  const mfa = data.mfa;
+  const mfa = detail.mfa;
   const rolesError = h('div', { role: 'alert' });
   const rolesForm = h(
     'form',
@@ -185,7 +186,7 @@ export async function userView(kit, id) {
           .split(/[\s,]+/)
           .filter(Boolean);
         try {
-          await api('PUT', `${base}/roles`, { body: { roles } });
+          await api.PUT('/api/v1/identity/users/{id}/roles', { ...account, body: { roles } });
           await again(
             `${u.username} has the roles ${roles.join(', ') || '(none)'} from their next token refresh.`,
           );
@@ -230,7 +231,7 @@ export async function userView(kit, id) {
     table(
       `Browser sessions of ${u.username}`,
       ['Started', 'Expires', ''],
-      data.sessions.map((s) =>
+      detail.sessions.map((s) =>
         h(
           'tr',
           {},
@@ -242,7 +243,10 @@ export async function userView(kit, id) {
             endButton(
               'End',
               `End the session started ${dateTime(s.created_at)}`,
-              `sessions/${encodeURIComponent(s.id)}`,
+              () =>
+                api.DELETE('/api/v1/identity/users/{id}/sessions/{session}', {
+                  params: { path: { id, session: s.id } },
+                }),
               `The session was ended: ${u.username} signs in again on that browser.`,
             ),
           ),
@@ -254,7 +258,7 @@ export async function userView(kit, id) {
     table(
       `What ${u.username} let each client do`,
       ['Client', 'Scopes', 'Granted', 'Expires', ''],
-      data.grants.map((g) => {
+      detail.grants.map((g) => {
         const client = g.client_name
           ? `${g.client_name} (${g.client_id})`
           : (g.client_id ?? 'A removed client');
@@ -271,7 +275,10 @@ export async function userView(kit, id) {
             endButton(
               'Revoke',
               `Revoke the grant to ${client} of ${dateTime(g.created_at)}`,
-              `grants/${encodeURIComponent(g.id)}`,
+              () =>
+                api.DELETE('/api/v1/identity/users/{id}/grants/{grant}', {
+                  params: { path: { id, grant: g.id } },
+                }),
               `The grant to ${client} was revoked: its refresh tokens stop now, its access tokens within seconds.`,
             ),
           ),

@@ -41,6 +41,15 @@ export const CONSOLE_PATHS = [
   '/admin/mailbox',
 ];
 
+/**
+ * Modules the console's scripts import from npm packages, served under /assets/ like its own:
+ * openapi-fetch (one ES module that imports nothing) under the typed API client (public/api/).
+ * Beside each path in public/, a `.d.ts` gives tsc the package's types.
+ */
+const PACKAGE_MODULES: Record<string, string> = {
+  'vendor/openapi-fetch.js': fileURLToPath(import.meta.resolve('openapi-fetch')),
+};
+
 interface Asset {
   body: Buffer;
   type: string;
@@ -50,16 +59,20 @@ interface Asset {
 export function staticRoutes(server: Server, options: { identityOrigin: string; publicUrl: string }) {
   const assets = new Map<string, Asset>();
   // `admin/users.js` too: the console's modules import each other by relative path under /assets/.
-  for (const name of readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' })) {
-    if (!statSync(join(PUBLIC_DIR, name)).isFile()) continue;
-    const body = readFileSync(join(PUBLIC_DIR, name));
-    const type = TYPES[extname(name)] ?? 'application/octet-stream';
+  const add = (name: string, file: string) => {
+    const body = readFileSync(file);
     assets.set(name, {
       body,
-      type,
+      type: TYPES[extname(name)] ?? 'application/octet-stream',
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
     });
+  };
+  for (const name of readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' })) {
+    // Type declarations are for tsc, not the browser.
+    if (name.endsWith('.d.ts') || !statSync(join(PUBLIC_DIR, name)).isFile()) continue;
+    add(name, join(PUBLIC_DIR, name));
   }
+  for (const [name, file] of Object.entries(PACKAGE_MODULES)) add(name, file);
   const consolePage = pageHeaders(
     {
       'default-src': ["'none'"],
