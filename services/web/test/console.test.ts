@@ -156,7 +156,7 @@ describe('live product changes', () => {
     await idp?.close();
   });
 
-  test('a productUpdated event reaches the browser as an SSE `product` event', async () => {
+  test('a productUpdated event reaches the browser as an SSE `product` event, in the REST shape', async () => {
     const { browser: b } = await signIn(web, idp);
     const abort = new AbortController();
     const res = await fetch(`${base}/events/products`, {
@@ -169,15 +169,20 @@ describe('live product changes', () => {
     const until = stream.until;
     await until(/event: ready/);
     await gateway.subscribed;
-    gateway.publish({ id: 'p-1', name: 'Lamp', price: 12.5, formattedPrice: '$12.50', inStock: true });
+    gateway.publish(lamp);
     await until(/event: product\ndata: .*\n\n/);
     const data = /event: product\ndata: (.*)\n/.exec(stream.text())![1]!;
+    // What GET /api/v1/products/p-1 would say of it: one product shape for the page.
     assert.deepEqual(JSON.parse(data), {
       id: 'p-1',
       name: 'Lamp',
+      description: 'A desk lamp',
       price: 12.5,
-      formattedPrice: '$12.50',
-      inStock: true,
+      currency: 'EUR',
+      category_id: 'c-1',
+      in_stock: true,
+      created_at: '2026-11-01T10:00:00.000Z',
+      updated_at: '2026-11-30T09:00:00.000Z',
     });
     assert.doesNotMatch(stream.text(), /eyJ/, 'no token in the stream');
     abort.abort();
@@ -207,12 +212,61 @@ describe('live product changes', () => {
     assert.equal(gateway.connections.length - before, 1, 'one upstream graphql-ws connection');
     assert.equal(gateway.sockets(), 1);
     await waitFor(() => gateway.subscriptions() === 1, 'the shared subscription');
-    gateway.publish({ id: 'p-2', name: 'Desk', price: 99, formattedPrice: '$99.00', inStock: true });
+    gateway.publish({ ...lamp, id: 'p-2', name: 'Desk', price: 99, formattedPrice: '€99.00' });
     await Promise.all(browsers.map((b) => b.until(/event: product\ndata: .*"p-2".*\n\n/)));
     for (const b of browsers) b.abort.abort();
     await waitFor(() => gateway.sockets() === 0, 'the upstream socket to close');
   });
 });
+
+describe('a live subscription that does not select a whole product', () => {
+  let idp: RunningIdentity;
+  let gateway: FakeGateway;
+  let web: Server;
+  let base: string;
+
+  before(async () => {
+    idp = await startIdentity();
+    gateway = await startFakeGateway();
+    web = await startWeb(sqlite, idp.issuer, gateway.url, {
+      live: { subscription: 'subscription { productUpdated { id price inStock } }' },
+    });
+    await web.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(web.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await web?.close();
+    await gateway?.close();
+    await idp?.close();
+  });
+
+  test('its events reach the browser as a `problem`, never as half a product', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${base}/events/products`, { signal: abort.signal });
+    const stream = events(res);
+    await stream.until(/event: ready/);
+    await gateway.subscribed;
+    gateway.publish(lamp);
+    await stream.until(/event: problem\ndata: .*\n\n/);
+    assert.doesNotMatch(stream.text(), /event: product/);
+    assert.match(stream.text(), /without every field/);
+    abort.abort();
+  });
+});
+
+/** A product as the catalog's GraphQL `productUpdated` sends it (camelCase). */
+const lamp = {
+  id: 'p-1',
+  name: 'Lamp',
+  description: 'A desk lamp',
+  price: 12.5,
+  formattedPrice: '€12.50',
+  currency: 'EUR',
+  categoryId: 'c-1',
+  inStock: true,
+  createdAt: '2026-11-01T10:00:00.000Z',
+  updatedAt: '2026-11-30T09:00:00.000Z',
+};
 
 /** Reads an event stream as it arrives: `until` waits for a pattern in what came so far. */
 function events(res: Response) {
