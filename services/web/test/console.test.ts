@@ -5,8 +5,10 @@
  * on the upstream socket and never in the stream.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Server } from '@portico/http';
+import { CONSOLE_PATHS, pathPattern } from '../public/routes.js';
 import {
   browser,
   type FakeGateway,
@@ -19,6 +21,7 @@ import {
   startWeb,
 } from './support/harness.ts';
 
+const PUBLIC_DIR = new URL('../public/', import.meta.url);
 const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
 
 describe('the console page', () => {
@@ -69,13 +72,36 @@ describe('the console page', () => {
     assert.equal((await browser(web).request({ url: '/assets/admin/../../src/build.ts' })).statusCode, 404);
     assert.equal((await browser(web).request({ url: '/assets/admin' })).statusCode, 404);
 
-    // The admin views are modules app.js imports by relative path: JavaScript, the same headers.
-    const module = await browser(web).request({ url: '/assets/admin/users.js' });
-    assert.equal(module.statusCode, 200);
-    assert.match(String(module.headers['content-type']), /text\/javascript/);
-    assert.equal(module.headers['x-content-type-options'], 'nosniff');
-    assert.match(module.body, /^\/\/ @ts-check/);
-    assert.match(js.body, /from '\.\/admin\/users\.js'/);
+    // The views are modules app.js imports by relative path: JavaScript, the same headers.
+    assert.match(js.body, /from '\.\/router\.js'/);
+    const router = await browser(web).request({ url: '/assets/router.js' });
+    assert.match(router.body, /from '\.\/views\/product\.js'/);
+    assert.match(router.body, /from '\.\/admin\/users\.js'/);
+    for (const file of readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.js')) continue;
+      const module = await browser(web).request({ url: `/assets/${file}` });
+      assert.equal(module.statusCode, 200, file);
+      assert.match(String(module.headers['content-type']), /^text\/javascript/, file);
+      assert.equal(module.headers['cache-control'], 'no-cache', file);
+      assert.equal(module.headers['x-content-type-options'], 'nosniff', file);
+      // tsc checks every module of the console (tsconfig.json includes services/web/public).
+      assert.match(module.body, /^\/\/ @ts-check\n/, `${file} is type-checked`);
+    }
+  });
+
+  test('the server serves the page at exactly the paths the browser’s router shows', async () => {
+    const sample = (path: string) => path.replace(/:\w+\([^)]*\)/, 'a'.repeat(32)).replace(/:\w+/, 'x-1');
+    for (const path of CONSOLE_PATHS) {
+      const res = await browser(web).request({ url: sample(path) });
+      assert.equal(res.statusCode, 200, path);
+      assert.match(String(res.headers['content-type']), /text\/html/, path);
+      assert.match(sample(path), pathPattern(path), path);
+    }
+    // A trace id is 32 hex digits, for the server as for the router.
+    assert.equal((await browser(web).request({ url: '/admin/requests/not-a-trace' })).statusCode, 404);
+    assert.doesNotMatch('/admin/requests/not-a-trace', pathPattern('/admin/requests/:id([0-9a-f]{32})'));
+    assert.deepEqual(pathPattern('/orders/:id').exec('/orders/o%2F1')?.slice(1), ['o%2F1']);
+    assert.equal(pathPattern('/orders/:id').exec('/orders/1/items'), null);
   });
 
   test('GET /logout asks first; it signs out only by POST', async () => {
