@@ -74,8 +74,10 @@ export const ConfigSchema = Type.Object(
     live: Type.Object(
       {
         subscription: Type.String({
-          default: 'subscription { productUpdated { id name price formattedPrice inStock } }',
-          description: 'The GraphQL subscription relayed to browsers as server-sent events',
+          default:
+            'subscription { productUpdated { id name description price currency categoryId inStock createdAt updatedAt } }',
+          description:
+            'The GraphQL subscription relayed to browsers as server-sent events; it selects every field of the REST product (src/api/live-product.ts)',
         }),
         heartbeatSeconds: Type.Integer({ minimum: 1, default: 25 }),
       },

@@ -5,10 +5,11 @@
  * on the upstream socket and never in the stream.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@portico/http';
+import { CONSOLE_PATHS, pathPattern } from '../public/routes.js';
 import {
   browser,
   type FakeGateway,
@@ -21,6 +22,7 @@ import {
   startWeb,
 } from './support/harness.ts';
 
+const PUBLIC_DIR = new URL('../public/', import.meta.url);
 const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
 
 describe('the console page', () => {
@@ -71,14 +73,6 @@ describe('the console page', () => {
     assert.equal((await browser(web).request({ url: '/assets/admin/../../src/build.ts' })).statusCode, 404);
     assert.equal((await browser(web).request({ url: '/assets/admin' })).statusCode, 404);
 
-    // The admin views are modules app.js imports by relative path: JavaScript, the same headers.
-    const module = await browser(web).request({ url: '/assets/admin/users.js' });
-    assert.equal(module.statusCode, 200);
-    assert.match(String(module.headers['content-type']), /text\/javascript/);
-    assert.equal(module.headers['x-content-type-options'], 'nosniff');
-    assert.match(module.body, /^\/\/ @ts-check/);
-    assert.match(js.body, /from '\.\/admin\/users\.js'/);
-
     // The typed API client's openapi-fetch, from its package as it ships, with the same headers;
     // the type declarations beside the modules are for tsc, not served.
     const client = await browser(web).request({ url: '/assets/api/client.js' });
@@ -94,6 +88,37 @@ describe('the console page', () => {
     assert.doesNotMatch(shipped, /^\s*import\s/m, 'one module that imports nothing');
     for (const url of ['/assets/api/schema.generated.d.ts', '/assets/vendor/openapi-fetch.d.ts'])
       assert.equal((await browser(web).request({ url })).statusCode, 404, url);
+
+    // The views are modules app.js imports by relative path: JavaScript, the same headers.
+    assert.match(js.body, /from '\.\/router\.js'/);
+    const router = await browser(web).request({ url: '/assets/router.js' });
+    assert.match(router.body, /from '\.\/views\/product\.js'/);
+    assert.match(router.body, /from '\.\/admin\/users\.js'/);
+    for (const file of readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.js')) continue;
+      const module = await browser(web).request({ url: `/assets/${file}` });
+      assert.equal(module.statusCode, 200, file);
+      assert.match(String(module.headers['content-type']), /^text\/javascript/, file);
+      assert.equal(module.headers['cache-control'], 'no-cache', file);
+      assert.equal(module.headers['x-content-type-options'], 'nosniff', file);
+      // tsc checks every module of the console (tsconfig.json includes services/web/public).
+      assert.match(module.body, /^\/\/ @ts-check\n/, `${file} is type-checked`);
+    }
+  });
+
+  test('the server serves the page at exactly the paths the browser’s router shows', async () => {
+    const sample = (path: string) => path.replace(/:\w+\([^)]*\)/, 'a'.repeat(32)).replace(/:\w+/, 'x-1');
+    for (const path of CONSOLE_PATHS) {
+      const res = await browser(web).request({ url: sample(path) });
+      assert.equal(res.statusCode, 200, path);
+      assert.match(String(res.headers['content-type']), /text\/html/, path);
+      assert.match(sample(path), pathPattern(path), path);
+    }
+    // A trace id is 32 hex digits, for the server as for the router.
+    assert.equal((await browser(web).request({ url: '/admin/requests/not-a-trace' })).statusCode, 404);
+    assert.doesNotMatch('/admin/requests/not-a-trace', pathPattern('/admin/requests/:id([0-9a-f]{32})'));
+    assert.deepEqual(pathPattern('/orders/:id').exec('/orders/o%2F1')?.slice(1), ['o%2F1']);
+    assert.equal(pathPattern('/orders/:id').exec('/orders/1/items'), null);
   });
 
   test('GET /logout asks first; it signs out only by POST', async () => {
@@ -174,7 +199,7 @@ describe('live product changes', () => {
     await idp?.close();
   });
 
-  test('a productUpdated event reaches the browser as an SSE `product` event', async () => {
+  test('a productUpdated event reaches the browser as an SSE `product` event, in the REST shape', async () => {
     const { browser: b } = await signIn(web, idp);
     const abort = new AbortController();
     const res = await fetch(`${base}/events/products`, {
@@ -187,15 +212,20 @@ describe('live product changes', () => {
     const until = stream.until;
     await until(/event: ready/);
     await gateway.subscribed;
-    gateway.publish({ id: 'p-1', name: 'Lamp', price: 12.5, formattedPrice: '$12.50', inStock: true });
+    gateway.publish(lamp);
     await until(/event: product\ndata: .*\n\n/);
     const data = /event: product\ndata: (.*)\n/.exec(stream.text())![1]!;
+    // What GET /api/v1/products/p-1 would say of it: one product shape for the page.
     assert.deepEqual(JSON.parse(data), {
       id: 'p-1',
       name: 'Lamp',
+      description: 'A desk lamp',
       price: 12.5,
-      formattedPrice: '$12.50',
-      inStock: true,
+      currency: 'EUR',
+      category_id: 'c-1',
+      in_stock: true,
+      created_at: '2026-11-01T10:00:00.000Z',
+      updated_at: '2026-11-30T09:00:00.000Z',
     });
     assert.doesNotMatch(stream.text(), /eyJ/, 'no token in the stream');
     abort.abort();
@@ -225,12 +255,61 @@ describe('live product changes', () => {
     assert.equal(gateway.connections.length - before, 1, 'one upstream graphql-ws connection');
     assert.equal(gateway.sockets(), 1);
     await waitFor(() => gateway.subscriptions() === 1, 'the shared subscription');
-    gateway.publish({ id: 'p-2', name: 'Desk', price: 99, formattedPrice: '$99.00', inStock: true });
+    gateway.publish({ ...lamp, id: 'p-2', name: 'Desk', price: 99, formattedPrice: '€99.00' });
     await Promise.all(browsers.map((b) => b.until(/event: product\ndata: .*"p-2".*\n\n/)));
     for (const b of browsers) b.abort.abort();
     await waitFor(() => gateway.sockets() === 0, 'the upstream socket to close');
   });
 });
+
+describe('a live subscription that does not select a whole product', () => {
+  let idp: RunningIdentity;
+  let gateway: FakeGateway;
+  let web: Server;
+  let base: string;
+
+  before(async () => {
+    idp = await startIdentity();
+    gateway = await startFakeGateway();
+    web = await startWeb(sqlite, idp.issuer, gateway.url, {
+      live: { subscription: 'subscription { productUpdated { id price inStock } }' },
+    });
+    await web.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(web.server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await web?.close();
+    await gateway?.close();
+    await idp?.close();
+  });
+
+  test('its events reach the browser as a `problem`, never as half a product', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${base}/events/products`, { signal: abort.signal });
+    const stream = events(res);
+    await stream.until(/event: ready/);
+    await gateway.subscribed;
+    gateway.publish(lamp);
+    await stream.until(/event: problem\ndata: .*\n\n/);
+    assert.doesNotMatch(stream.text(), /event: product/);
+    assert.match(stream.text(), /without every field/);
+    abort.abort();
+  });
+});
+
+/** A product as the catalog's GraphQL `productUpdated` sends it (camelCase). */
+const lamp = {
+  id: 'p-1',
+  name: 'Lamp',
+  description: 'A desk lamp',
+  price: 12.5,
+  formattedPrice: '€12.50',
+  currency: 'EUR',
+  categoryId: 'c-1',
+  inStock: true,
+  createdAt: '2026-11-01T10:00:00.000Z',
+  updatedAt: '2026-11-30T09:00:00.000Z',
+};
 
 /** Reads an event stream as it arrives: `until` waits for a pattern in what came so far. */
 function events(res: Response) {

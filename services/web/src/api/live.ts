@@ -4,7 +4,9 @@
  * with the session's token, so the browser needs neither a token nor a cross-origin socket.
  * Browsers asking for the same subscription with the same credential share one upstream
  * subscription (live-hub.ts): anonymous visitors cost the gateway one socket, not one each.
- * Each event is `event: product` with the product as JSON; `: ping` comments keep proxies
+ * Each event is `event: product` with the product as JSON in the REST API's shape
+ * (live-product.ts maps GraphQL's), so the page knows one product shape; an event without
+ * every field is a `problem` instead of half a product. `: ping` comments keep proxies
  * from closing an idle stream; EventSource reconnects by itself when the stream ends.
  */
 import type { Server } from '@portico/http';
@@ -12,6 +14,7 @@ import type { WebConfig } from '../config.ts';
 import type { AccessTokens } from '../oidc/tokens.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { liveHub } from './live-hub.ts';
+import { restProduct } from './live-product.ts';
 
 export interface LiveDeps {
   config: WebConfig;
@@ -59,7 +62,15 @@ export function liveRoutes(server: Server, { config, sessions, tokens }: LiveDep
         next: (result) => {
           if (closed) return;
           if (result.data?.productUpdated) {
-            res.write(`event: product\ndata: ${JSON.stringify(result.data.productUpdated)}\n\n`);
+            const product = restProduct(result.data.productUpdated);
+            if (product) {
+              res.write(`event: product\ndata: ${JSON.stringify(product)}\n\n`);
+            } else {
+              request.log.warn({ event: result.data.productUpdated }, 'a live product event lacks fields');
+              res.write(
+                `event: problem\ndata: ${JSON.stringify({ detail: 'A product change came without every field' })}\n\n`,
+              );
+            }
           } else if (result.errors) {
             res.write(`event: problem\ndata: ${JSON.stringify({ errors: result.errors })}\n\n`);
           }

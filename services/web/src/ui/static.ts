@@ -1,7 +1,8 @@
 /**
  * The console's front end: plain HTML, CSS and JavaScript from `public/`, no build step.
  * Files are read once at start and served with an ETag (revalidated on every load, so a
- * deploy shows at once). Every console path serves the same page; the script routes.
+ * deploy shows at once). Every console path (public/routes.js, the list the browser's router
+ * uses too) serves the same page; the script routes.
  * The page's CSP allows only this origin's script and style, no inline code, no framing.
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { pageHeaders, type Server } from '@portico/http';
 import { commonErrors } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CONSOLE_PATHS } from '../../public/routes.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
@@ -20,26 +22,6 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
 };
-
-/** Paths the console's script knows; each serves index.html. */
-export const CONSOLE_PATHS = [
-  '/',
-  '/products',
-  '/products/:id',
-  '/cart',
-  '/orders',
-  '/orders/:id',
-  '/dashboard',
-  '/admin/products/new',
-  '/admin/users',
-  '/admin/users/:id',
-  '/admin/clients',
-  '/admin/keys',
-  '/admin/requests',
-  '/admin/requests/:id',
-  '/admin/audit',
-  '/admin/mailbox',
-];
 
 /**
  * Modules the console's scripts import from npm packages, served under /assets/ like its own:
@@ -58,7 +40,8 @@ interface Asset {
 
 export function staticRoutes(server: Server, options: { identityOrigin: string; publicUrl: string }) {
   const assets = new Map<string, Asset>();
-  // `admin/users.js` too: the console's modules import each other by relative path under /assets/.
+  // `views/cart.js` and `admin/users.js` too: the console's modules import each other by
+  // relative path under /assets/.
   const add = (name: string, file: string) => {
     const body = readFileSync(file);
     assets.set(name, {

@@ -132,7 +132,10 @@ export async function startFakeGateway(
   });
 
   const schema = buildSchema(`
-    type Product { id: ID! name: String! price: Float! formattedPrice: String! inStock: Boolean! }
+    type Product {
+      id: ID! name: String! description: String! price: Float! formattedPrice: String! currency: String!
+      categoryId: ID! inStock: Boolean! createdAt: String! updatedAt: String!
+    }
     type Query { ok: Boolean }
     type Subscription { productUpdated(id: ID): Product! }
   `);

@@ -1,0 +1,119 @@
+// @ts-check
+/** One order: its facts and items, payment while it is pending, and cancelling it. */
+/** @import { Order, PaymentIntent } from '../lib/types.js' */
+import { api } from '../lib/api.js';
+import { h, render } from '../lib/dom.js';
+import { dateTime, money } from '../lib/format.js';
+import { errorBox } from '../lib/problems.js';
+import { session } from '../lib/session.js';
+import { signInPrompt } from './banner.js';
+import { paymentForm } from './payment.js';
+
+/**
+ * @param {string} id
+ * @param {{ message?: string, paymentAccepted?: boolean }} [opts]
+ * @returns {Promise<void>}
+ */
+export async function orderView(id, opts = {}) {
+  if (!session.authenticated) return render('Order', signInPrompt('see this order'));
+  /** @type {Order} */
+  let order;
+  try {
+    order = (await api('GET', `/api/v1/orders/${encodeURIComponent(id)}`)).data.data;
+  } catch (err) {
+    return render('Order', errorBox(err));
+  }
+  const status = h('div', { role: 'status', 'aria-live': 'polite' }, opts.message ?? '');
+  /** @type {HTMLElement[]} */
+  const parts = [
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Status'),
+      h('dd', {}, h('span', { class: `badge badge-${order.status}`, id: 'order-status' }, order.status)),
+      h('dt', {}, 'Placed'),
+      h('dd', {}, dateTime(order.created_at)),
+      h('dt', {}, 'Total'),
+      h('dd', { class: 'price' }, money(order.total, order.currency)),
+    ),
+    h(
+      'table',
+      { class: 'table' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Product'),
+          h('th', {}, 'Price'),
+          h('th', {}, 'Quantity'),
+          h('th', {}, 'Total'),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        order.items.map((item) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, item.name),
+            h('td', { 'data-label': 'Price' }, money(item.unit_price, order.currency)),
+            h('td', { 'data-label': 'Quantity' }, String(item.quantity)),
+            h('td', { 'data-label': 'Total' }, money(item.line_total, order.currency)),
+          ),
+        ),
+      ),
+    ),
+    status,
+  ];
+  const pay = order.links.pay;
+  if (order.status === 'pending' && pay) {
+    // A payment may already be under way for this order (another tab, an earlier visit).
+    /** @type {PaymentIntent[]} */
+    const intents = opts.paymentAccepted
+      ? []
+      : await api('GET', `${pay}?order_id=${encodeURIComponent(order.id)}`)
+          .then(({ data }) => data.data ?? [])
+          .catch(() => []);
+    const settled = intents.find((i) => i.status === 'succeeded' || i.status === 'processing');
+    if (opts.paymentAccepted || settled) {
+      const card = settled?.card ? ` (card ending ${settled.card.last4})` : '';
+      parts.push(
+        h('p', { class: 'muted' }, `Payment received${card}; the order will show as paid in a moment.`),
+      );
+    } else {
+      parts.push(
+        paymentForm(
+          { ...order, links: { ...order.links, pay } },
+          status,
+          intents.find((i) => i.links?.confirm),
+          () => orderView(order.id, { message: 'Payment accepted. Thank you!', paymentAccepted: true }),
+        ),
+      );
+    }
+  }
+  const cancelLink = order.links.cancel;
+  if (cancelLink) {
+    const cancel = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async () => {
+          if (!confirm('Cancel this order?')) return;
+          try {
+            await api('POST', cancelLink);
+            await orderView(id, { message: 'The order was cancelled.' });
+          } catch (err) {
+            status.replaceChildren(errorBox(err));
+          }
+        },
+      },
+      'Cancel order',
+    );
+    parts.push(h('p', {}, cancel));
+  }
+  render(`Order ${order.id.slice(-8)}`, ...parts);
+}
