@@ -1,21 +1,29 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
- * A loopback port free right now, for tests whose servers must know their address before they
- * listen. It is chosen below the kernel's ephemeral range: a port from `listen(0)` is one the
- * kernel also hands to outgoing connections and to other listeners asking for any port, so in
- * the moment between this probe and the real listen another process could take it
- * (EADDRINUSE, seen with many processes starting at once). Below that range only a process
- * that names the port can.
+ * A loopback port for a test server that must know its address before it listens, reserved
+ * for this process until it exits: no other freePort caller, in this process or another,
+ * gets it meanwhile, however long the real listen takes (a service started as a child
+ * process, a port written into another service's config first).
+ *
+ * A free port alone is not enough: test files run in parallel processes, and two of them
+ * probing the same port before either listens both find it free (EADDRINUSE 127.0.0.1:31464
+ * in an admin e2e test), as do two calls in one process before the first port is listened on.
+ * Ports are chosen below the kernel's ephemeral range: a port from `listen(0)` is one the
+ * kernel also hands to outgoing connections and other listeners asking for any port, while
+ * below it only a process that names the port takes it.
  */
 export async function freePort(): Promise<number> {
   const [low] = ephemeralRange();
-  for (let attempt = 0; attempt < 50; attempt++) {
+  for (let attempt = 0; attempt < 200; attempt++) {
     const candidate = FLOOR + Math.floor(Math.random() * (low - FLOOR));
+    if (!(await reserve(candidate))) continue;
     if (await bindable(candidate)) return candidate;
   }
-  return anyPort();
+  throw new Error(`freePort: no free port between ${FLOOR} and ${low} after 200 tries`);
 }
 
 const FLOOR = 20_000;
@@ -33,21 +41,54 @@ function ephemeralRange(): [number, number] {
   return [32_768, 60_999];
 }
 
+/** Lock files this process made (not on Linux); removed when it exits. */
+const lockFiles: string[] = [];
+
+/**
+ * Claims `port` among freePort callers. On Linux the claim is a Unix socket in the abstract
+ * namespace named after the port: binding it is atomic, a second claimant gets EADDRINUSE,
+ * and the kernel frees it when the holder dies, however it dies. Elsewhere it is a file
+ * created with O_EXCL under the temporary directory and removed at exit (one left by a
+ * killed process keeps its port out of use; nothing else).
+ */
+function reserve(port: number): Promise<boolean> {
+  if (process.platform === 'linux') {
+    return new Promise((resolve) => {
+      const claim = createServer();
+      claim.once('error', () => resolve(false));
+      // Held open until the process exits; unref'd so it does not keep the process alive.
+      claim.listen(`\0portico-test-port-${port}`, () => {
+        claim.unref();
+        resolve(true);
+      });
+    });
+  }
+  const path = join(tmpdir(), `portico-test-port-${port}.lock`);
+  try {
+    const fd = openSync(path, 'wx');
+    writeSync(fd, `${process.pid}\n`);
+    closeSync(fd);
+  } catch {
+    return Promise.resolve(false);
+  }
+  if (lockFiles.push(path) === 1) process.once('exit', removeLockFiles);
+  return Promise.resolve(true);
+}
+
+function removeLockFiles() {
+  for (const path of lockFiles) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createServer();
     probe.once('error', () => resolve(false));
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
-
-function anyPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
   });
 }

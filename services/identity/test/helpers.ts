@@ -48,7 +48,8 @@ export async function startIdentity(
       await server.listen({ port, host: '127.0.0.1' });
     } catch (err) {
       await server.close();
-      // Another process took the port between the probe and the listen: try another.
+      // freePort's ports are held from every other freePort caller; a process that names a
+      // port of its own could still take this one before the listen: try another.
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && !overrides.port && attempt < 5) continue;
       throw err;
     }

@@ -25,12 +25,18 @@ export interface SignUpInput {
   password: string;
 }
 
+/**
+ * Starts `work` once the answer to the request has been written (routes.ts ties it to the
+ * response), so neither its time nor its outcome can show in the answer.
+ */
+export type AfterAnswer = (work: () => void) => void;
+
 export interface AccountActions {
-  signUp(input: SignUpInput, ip: string): Promise<void>;
+  signUp(input: SignUpInput, ip: string, afterAnswer: AfterAnswer): Promise<void>;
   /** Mails a fresh verification link (after a sign-in with an unverified address). */
   sendVerification(account: Account): Promise<void>;
   verifyEmail(secret: string): Promise<Account>;
-  requestPasswordReset(email: string, ip: string): void;
+  requestPasswordReset(email: string, ip: string, afterAnswer: AfterAnswer): void;
   /** The account a reset link is for, without spending it; throws LINK_INVALID. */
   checkResetLink(secret: string): Promise<Account>;
   resetPassword(secret: string, password: string, ip: string): Promise<Account>;
@@ -96,8 +102,8 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
   const { accounts, tokens, mailer, audit, config } = deps;
   const base = config.issuer.replace(/\/$/, '');
 
-  function later(work: () => Promise<void>) {
-    setImmediate(() => {
+  function later(afterAnswer: AfterAnswer, work: () => Promise<void>) {
+    afterAnswer(() => {
       work().catch(deps.onBackgroundError);
     });
   }
@@ -127,7 +133,7 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
   }
 
   return {
-    async signUp(input, ip) {
+    async signUp(input, ip, afterAnswer) {
       if (!config.accounts.signup)
         throw errors.SIGNUP_DISABLED('Accounts are created by an administrator here.');
       const username = checkUsername(input.username);
@@ -145,7 +151,7 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
         throw errors.USERNAME_TAKEN('That username is taken; choose another.');
       if (!result.ok) {
         // Same answer as a new account; the owner of the address learns of the attempt.
-        later(() =>
+        later(afterAnswer, () =>
           mailer.send({
             to: email,
             subject: 'Someone tried to sign up to Portico with your address',
@@ -162,7 +168,7 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
         ip,
         detail: { username },
       });
-      later(() => mailVerification(account));
+      later(afterAnswer, () => mailVerification(account));
     },
 
     sendVerification: mailVerification,
@@ -183,9 +189,9 @@ export function accountActions(deps: AccountActionDeps): AccountActions {
       return { ...account, emailVerified: true };
     },
 
-    requestPasswordReset(email, ip) {
+    requestPasswordReset(email, ip, afterAnswer) {
       const address = email.trim().toLowerCase();
-      later(async () => {
+      later(afterAnswer, async () => {
         const account = await accounts.findByEmail(address);
         if (!account || account.disabled || !account.email) return;
         const secret = await tokens.issue(

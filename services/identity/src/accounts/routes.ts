@@ -7,6 +7,7 @@
  */
 import { isProblemError } from '@portico/problem';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { afterAnswer } from '../api/after-answer.ts';
 import { formField, formPages, html } from '../api/forms.ts';
 import type { Config } from '../config.ts';
 import type { AccountActions } from './accounts.ts';
@@ -52,6 +53,7 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
               password: formField(b, 'password'),
             },
             request.ip,
+            afterAnswer(reply),
           );
           return messagePage(
             'Check your email',
@@ -86,7 +88,7 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
   );
   server.post('/account/reset', HIDE, async (request, reply) =>
     post(request, reply, resetRequestPage, async () => {
-      actions.requestPasswordReset(formField(request.body, 'email', 254), request.ip);
+      actions.requestPasswordReset(formField(request.body, 'email', 254), request.ip, afterAnswer(reply));
       return messagePage(
         'Check your email',
         'If an account has that address, a link to choose a new password is on its way. It works once, for a short time.',
