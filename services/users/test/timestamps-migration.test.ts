@@ -115,7 +115,7 @@ for (const makeTarget of databaseTargets()) {
     test('002 down gives back the ISO-8601 text the rows had', async () => {
       const database = open();
       try {
-        await database.db.transaction().execute((trx) => timestampsMigration(database.dialect).down(trx));
+        await database.db.transaction().execute((trx) => timestampsMigration(database.dialect).down!(trx));
         assert.equal(await columnType(database, 'created_at'), 'text');
         const row = await database.db
           .selectFrom('profiles')
