@@ -6,7 +6,7 @@ import { setTimeout } from 'node:timers/promises';
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { type PubSub, subscribeDurably } from '@portico/store/pubsub';
-import { openDatabase } from '@portico/store/sql';
+import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { categoryRoutes } from './api/categories.ts';
 import { subscribeOrderEvents } from './api/order-events.ts';
@@ -34,13 +34,7 @@ export interface CatalogDeps {
 export type CatalogServer = Server & { products: ProductService; categories: CategoryService };
 
 export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Promise<CatalogServer> {
-  const database = openDatabase<CatalogDatabase>({
-    url: config.databaseUrl,
-    schema: config.databaseSchema,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-  });
-  await database.migrate(migrations);
+  const database = await openServiceDatabase<CatalogDatabase>(config, migrations);
   const products = createProductService(database);
   const categories = createCategoryService(database);
   if (config.demoData) await loadDemoData(database);

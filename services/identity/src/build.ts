@@ -7,7 +7,7 @@
 import cookie from '@fastify/cookie';
 import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
-import { openDatabase } from '@portico/store/sql';
+import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { accountActions } from './accounts/accounts.ts';
 import { formGuard } from './accounts/csrf.ts';
@@ -85,18 +85,7 @@ function ownedByProvider(url: string): boolean {
 }
 
 export async function build(config: Config): Promise<IdentityServer> {
-  const database = openDatabase<IdentityDatabase>({
-    url: config.databaseUrl,
-    schema: config.databaseSchema,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-  });
-  try {
-    await database.migrate(migrations);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
+  const database = await openServiceDatabase<IdentityDatabase>(config, migrations);
   const accounts = accountStore(database);
   const storage = sqlAdapter(database);
   const redis = config.redis.url

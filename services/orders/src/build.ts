@@ -7,7 +7,7 @@ import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portic
 import { ORDER_EVENTS_CHANNEL } from '@portico/events';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { createPubSub, type PubSub } from '@portico/store/pubsub';
-import { openDatabase, sql } from '@portico/store/sql';
+import { openServiceDatabase, sql } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { cartRoutes } from './api/cart.ts';
 import { orderRoutes } from './api/orders.ts';
@@ -33,18 +33,7 @@ export interface OrdersDeps {
 export type OrdersServer = Server & { carts: CartService; orders: OrderService };
 
 export async function build(config: OrdersConfig, deps: OrdersDeps = {}): Promise<OrdersServer> {
-  const database = openDatabase<OrdersDatabase>({
-    url: config.databaseUrl,
-    schema: config.databaseSchema,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-  });
-  try {
-    await database.migrate(migrations);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
+  const database = await openServiceDatabase<OrdersDatabase>(config, migrations);
   const catalog = deps.catalog ?? createCatalogClient(config.catalog);
   const server = (await createServer({
     name: 'orders',

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
-import { openDatabase, sql } from '@portico/store/sql';
+import { openServiceDatabase, sql } from '@portico/store/sql';
 import { Gauge } from 'prom-client';
 import { migrations } from '../migrations/index.ts';
 import { createIdempotency } from './api/idempotency.ts';
@@ -48,18 +48,7 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
       'orderSync.leaseMs must be longer than orderSync.intervalMs (the holder renews every interval)',
     );
   }
-  const database = openDatabase<PaymentsDatabase>({
-    url: config.databaseUrl,
-    schema: config.databaseSchema,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-  });
-  try {
-    await database.migrate(migrations);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
+  const database = await openServiceDatabase<PaymentsDatabase>(config, migrations);
   const orders = deps.orders ?? createOrdersClient(config.orders);
 
   const server = (await createServer({

@@ -4,7 +4,7 @@
  */
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
-import { openDatabase } from '@portico/store/sql';
+import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { userRoutes } from './api/users.ts';
 import { ConfigSchema, type UsersConfig } from './config.ts';
@@ -22,18 +22,7 @@ export interface UsersDeps {
 export type UsersServer = Server & { profiles: ProfileService };
 
 export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<UsersServer> {
-  const database = openDatabase<UsersDatabase>({
-    url: config.databaseUrl,
-    schema: config.databaseSchema,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-  });
-  try {
-    await database.migrate(migrations);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
+  const database = await openServiceDatabase<UsersDatabase>(config, migrations);
   const profiles = createProfileService(database);
   const server = (await createServer({
     name: 'users',

@@ -6,7 +6,7 @@
 import cookie from '@fastify/cookie';
 import { ConfigError } from '@portico/config';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders, trustedProxies } from '@portico/http';
-import { openDatabase } from '@portico/store/sql';
+import { openServiceDatabase } from '@portico/store/sql';
 import type { CustomFetch } from 'openid-client';
 import type { Dispatcher } from 'undici';
 import { migrations } from '../migrations/index.ts';
@@ -41,18 +41,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
     ]);
   }
   const trustProxy = trustedProxies(config.trustedProxies, 'web');
-  const database = openDatabase<WebDatabase>({
-    url: config.databaseUrl,
-    schema: config.databaseSchema,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-  });
-  try {
-    await database.migrate(migrations);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
+  const database = await openServiceDatabase<WebDatabase>(config, migrations);
   const store = sqlSessionStore(database);
   const sessions = createSessions(store, {
     secure: config.publicUrl.startsWith('https:'),

@@ -48,6 +48,34 @@ export interface Database<DB> {
   close(): Promise<void>;
 }
 
+/** What every service's config says of its database (`serviceSettings` in @portico/config). */
+export interface ServiceDatabaseSettings {
+  databaseUrl: string;
+  databaseSchema?: string;
+  databaseQueryTimeoutMs?: number;
+  databaseAcquireTimeoutMs?: number;
+}
+
+/** A service's database with its budgets, migrated; closed again when a migration fails. */
+export async function openServiceDatabase<DB>(
+  settings: ServiceDatabaseSettings,
+  migrations: Migrations,
+): Promise<Database<DB>> {
+  const database = openDatabase<DB>({
+    url: settings.databaseUrl,
+    schema: settings.databaseSchema,
+    queryTimeoutMs: settings.databaseQueryTimeoutMs,
+    acquireTimeoutMs: settings.databaseAcquireTimeoutMs,
+  });
+  try {
+    await database.migrate(migrations);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}
+
 /** First key of the advisory lock that serialises migrations; the second is the schema's hash. */
 const MIGRATION_LOCK = 0x706f7274; // "port"
 
