@@ -56,6 +56,25 @@ const usernameField = (state: FormState) =>
 
 const csrfField = (state: FormState) => `<input type="hidden" name="csrf" value="${escapeHtml(state.csrf)}">`;
 
+/**
+ * The form browser/passkeys.js fills and posts: the ceremony's answer in `response`, a
+ * failure in `#passkey-error`, begun by the button; the ticket says which account it is for.
+ */
+function passkeyForm(
+  state: FormState,
+  ticket: string,
+  action: string,
+  button: { id: string; label: string },
+) {
+  return `<form id="passkey-form" method="post" action="${escapeHtml(action)}" hidden>
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="${button.id}" autofocus>${escapeHtml(button.label)}</button>
+</form>`;
+}
+
 export function signupPage(state: FormState, minLength: number): string {
   return page(
     'Create an account',
@@ -247,13 +266,7 @@ export function passkeyCreatePage(
 ${alert(state)}
 ${existing}
 ${jsonBlock('passkey-options', options)}
-<form id="passkey-form" method="post" action="/account/passkeys/register" hidden>
-${csrfField(state)}
-<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
-<input type="hidden" name="response">
-<p class="error" role="alert" id="passkey-error" hidden></p>
-<button type="button" id="passkey-create" autofocus>Create a passkey</button>
-</form>
+${passkeyForm(state, ticket, '/account/passkeys/register', { id: 'passkey-create', label: 'Create a passkey' })}
 <noscript><p>Creating a passkey needs JavaScript and a browser that supports passkeys.</p></noscript>`,
     PASSKEY_SCRIPTS,
   );
@@ -281,13 +294,7 @@ export function passkeyConfirmPage(
 ${alert(state)}
 <p>This account signs in with a passkey. ${escapeHtml(purpose.why)}</p>
 ${jsonBlock('passkey-options', options)}
-<form id="passkey-form" method="post" action="${escapeHtml(purpose.action)}" hidden>
-${csrfField(state)}
-<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
-<input type="hidden" name="response">
-<p class="error" role="alert" id="passkey-error" hidden></p>
-<button type="button" id="passkey-sign-in" autofocus>Use a passkey</button>
-</form>
+${passkeyForm(state, ticket, purpose.action, { id: 'passkey-sign-in', label: 'Use a passkey' })}
 <noscript><p>Using a passkey needs JavaScript.</p></noscript>`,
     PASSKEY_SCRIPTS,
   );
