@@ -17,7 +17,14 @@ export type { Operator, OperatorAnswer, OperatorHandler } from './operator.ts';
 export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
 export { ProblemSchema } from './schemas.ts';
-export { type CspDirectives, pageHeaders, RESOURCE_HEADERS, securityHeaders } from './security-headers.ts';
+export {
+  type CspDirectives,
+  DOCS_HEADERS,
+  FRAME_ONLY_PAGE_HEADERS,
+  pageHeaders,
+  RESOURCE_HEADERS,
+  securityHeaders,
+} from './security-headers.ts';
 export { createServer, type Server, type ServerOptions } from './server.ts';
 export {
   type Answer,

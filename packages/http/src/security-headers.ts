@@ -4,14 +4,16 @@
  *   cross-origin isolation headers (COOP/CORP same-origin, Origin-Agent-Cluster) and its legacy
  *   ones (X-DNS-Prefetch-Control, X-Download-Options, X-Permitted-Cross-Domain-Policies,
  *   `X-XSS-Protection: 0`);
- * - `RESOURCE_HEADERS` (JSON, event streams, scripts: whatever is no page): no CSP, as the scope
- *   may hold the API reference UI at /docs, and a CSP governs only what renders as a page;
+ * - `RESOURCE_HEADERS` (JSON, event streams, scripts: whatever is no page): no CSP, which
+ *   governs only what renders as a page; every service's `build` sets it on its whole server;
  * - `pageHeaders(directives)` (server-rendered pages): exactly the page's CSP directives, always
- *   with `frame-ancestors 'none'`, and no helmet defaults mixed in.
+ *   with `frame-ancestors 'none'`, and no helmet defaults mixed in;
+ * - `DOCS_HEADERS`: the API reference UI at /docs (Swagger UI), which `createServer` serves in a
+ *   scope of its own with this page policy.
  * Strict-Transport-Security is left to whatever terminates TLS: a service does not know whether
  * it is reached over https, and HSTS pins a whole host for a long time.
  */
-import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
+import helmet, { type FastifyHelmetOptions, fastifyHelmet } from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 
 export type CspDirectives = Record<string, string[]>;
@@ -40,6 +42,38 @@ export function pageHeaders(
     referrerPolicy: { policy: options.referrer ?? 'no-referrer' },
   };
 }
+
+/**
+ * A page that runs inline script it cannot name (GraphiQL's inlined bundle; identity's
+ * oidc/provider.ts builds the same for oidc-provider's self-submitting form_post, with its own
+ * helmet): framed by no one, and a CSP that says nothing else.
+ */
+export const FRAME_ONLY_PAGE_HEADERS = {
+  ...COMMON,
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      'default-src': fastifyHelmet.contentSecurityPolicy.dangerouslyDisableDefaultSrc,
+      'frame-ancestors': ["'none'"],
+    },
+  },
+  referrerPolicy: { policy: 'no-referrer' },
+} satisfies FastifyHelmetOptions;
+
+/**
+ * Swagger UI: its own scripts and styles (it sets style attributes as it renders), its images and
+ * fonts inline, and fetches to this origin (the document, "Try it out").
+ */
+export const DOCS_HEADERS = pageHeaders({
+  'default-src': ["'none'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'font-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'self'"],
+});
 
 /**
  * Sets `policy` on every response of this plugin scope (and `reply.helmet(other)` for a

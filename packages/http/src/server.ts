@@ -40,6 +40,7 @@ import {
 import { createOperator } from './operator.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 import { logRequest } from './request-log.ts';
+import { DOCS_HEADERS, securityHeaders } from './security-headers.ts';
 import { registerTraces } from './traces.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -180,21 +181,24 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   // A given document is loaded before the UI's own JSON route answers, which reads it synchronously.
   const loaded = new WeakMap<object, OpenApiDocument>();
   const load = options.document;
-  await server.register(swaggerUi, {
-    routePrefix: '/docs',
-    uiConfig: { deepLinking: true },
-    ...(load
-      ? {
-          uiHooks: {
-            preHandler: async (request: FastifyRequest) => {
-              if (/\/(?:json|yaml)$/.test(request.url.split('?')[0]!))
-                loaded.set(request, (await load()) as OpenApiDocument);
+  await server.register(async (docs) => {
+    await securityHeaders(docs, DOCS_HEADERS);
+    await docs.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { deepLinking: true },
+      ...(load
+        ? {
+            uiHooks: {
+              preHandler: async (request: FastifyRequest) => {
+                if (/\/(?:json|yaml)$/.test(request.url.split('?')[0]!))
+                  loaded.set(request, (await load()) as OpenApiDocument);
+              },
             },
-          },
-        }
-      : {}),
-    transformSpecification: (document, request) =>
-      servedDocument(loaded.get(request) ?? (document as OpenApiDocument), request),
+          }
+        : {}),
+      transformSpecification: (document, request) =>
+        servedDocument(loaded.get(request) ?? (document as OpenApiDocument), request),
+    });
   });
   server.get('/openapi.json', { schema: { hide: true } }, async (request) =>
     servedDocument((load ? await load() : server.swagger()) as OpenApiDocument, request),

@@ -92,3 +92,33 @@ function bindable(port: number): Promise<boolean> {
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
 }
+
+/** The security headers a JSON answer carries (`RESOURCE_HEADERS`), as a browser reads them. */
+export const JSON_API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+};
+
+const SECURITY_HEADER_NAMES = [
+  ...Object.keys(JSON_API_SECURITY_HEADERS),
+  'content-security-policy',
+  'strict-transport-security',
+  'cross-origin-embedder-policy',
+];
+
+/** The security headers among `headers` (what a test compares with a policy's). */
+export function securityHeadersOf(headers: Record<string, unknown> | Headers): Record<string, unknown> {
+  const get = (name: string) =>
+    headers instanceof Headers ? (headers.get(name) ?? undefined) : headers[name];
+  return Object.fromEntries(
+    SECURITY_HEADER_NAMES.map((name) => [name, get(name)]).filter(([, value]) => value !== undefined),
+  );
+}

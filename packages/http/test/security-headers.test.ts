@@ -1,47 +1,50 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createServer, pageHeaders, RESOURCE_HEADERS, securityHeaders } from '../src/index.ts';
+import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '../src/testing.ts';
 
 /** What every policy sends, besides its CSP and referrer policy. */
-const EVERY_RESPONSE = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'origin-agent-cluster': '?1',
-  'x-dns-prefetch-control': 'off',
-  'x-download-options': 'noopen',
-  'x-permitted-cross-domain-policies': 'none',
-  'x-xss-protection': '0',
-};
-
-const SECURITY_HEADERS = [
-  ...Object.keys(EVERY_RESPONSE),
-  'content-security-policy',
-  'referrer-policy',
-  'strict-transport-security',
-  'cross-origin-embedder-policy',
-];
-
-function securityHeadersOf(headers: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(SECURITY_HEADERS.filter((name) => name in headers).map((n) => [n, headers[n]]));
-}
+const { 'referrer-policy': _, ...EVERY_RESPONSE } = JSON_API_SECURITY_HEADERS;
 
 test('resources (JSON, streams, scripts) get no CSP, no referrer and are framed by no one', async () => {
   const server = await createServer({ name: 'test', logLevel: false });
   await securityHeaders(server, RESOURCE_HEADERS);
   server.get('/thing', async () => ({ ok: true }));
   const ok = await server.inject({ url: '/thing' });
-  assert.deepEqual(securityHeadersOf(ok.headers), { ...EVERY_RESPONSE, 'referrer-policy': 'no-referrer' });
-  // Problems too, and the reference UI, which a CSP of the API's would break.
+  assert.deepEqual(securityHeadersOf(ok.headers), JSON_API_SECURITY_HEADERS);
+  // Problems too, and the OpenAPI document.
   const missing = await server.inject({ url: '/nowhere' });
   assert.equal(missing.statusCode, 404);
-  assert.equal(missing.headers['x-content-type-options'], 'nosniff');
-  const docs = await server.inject({ url: '/docs/' });
-  assert.equal(docs.statusCode, 200);
-  assert.equal(docs.headers['content-security-policy'], undefined);
-  assert.equal(docs.headers['x-frame-options'], 'DENY');
+  assert.deepEqual(securityHeadersOf(missing.headers), JSON_API_SECURITY_HEADERS);
+  assert.deepEqual(
+    securityHeadersOf((await server.inject({ url: '/openapi.json' })).headers),
+    JSON_API_SECURITY_HEADERS,
+  );
   await server.close();
+});
+
+test('the API reference UI at /docs gets the docs page policy on every server, with or without a policy of its own', async () => {
+  const docsPolicy = {
+    ...EVERY_RESPONSE,
+    'content-security-policy':
+      "default-src 'none';script-src 'self';style-src 'self' 'unsafe-inline';img-src 'self' data:;" +
+      "font-src 'self' data:;connect-src 'self';base-uri 'none';form-action 'self';frame-ancestors 'none'",
+    'referrer-policy': 'no-referrer',
+  };
+  const bare = await createServer({ name: 'test', logLevel: false });
+  const withResourcePolicy = await createServer({ name: 'test', logLevel: false });
+  await securityHeaders(withResourcePolicy, RESOURCE_HEADERS);
+  for (const server of [bare, withResourcePolicy]) {
+    const page = await server.inject({ url: '/docs/' });
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(page.body, /<script src="\.\/static\/swagger-ui-bundle\.js"/);
+    assert.deepEqual(securityHeadersOf(page.headers), docsPolicy);
+    const script = await server.inject({ url: '/docs/static/swagger-initializer.js' });
+    assert.equal(script.statusCode, 200);
+    assert.equal(script.headers['x-content-type-options'], 'nosniff');
+    await server.close();
+  }
 });
 
 test('a page gets exactly its own CSP, framed by no one, and may swap it for one response', async () => {

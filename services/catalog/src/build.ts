@@ -4,7 +4,7 @@
  */
 import { setTimeout } from 'node:timers/promises';
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
-import { createServer, type Server } from '@portico/http';
+import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { type PubSub, subscribeDurably } from '@portico/store/pubsub';
 import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -52,6 +52,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => products.count({}) },
   })) as CatalogServer;
+  await securityHeaders(server, RESOURCE_HEADERS);
   server.decorate('products', products);
   server.decorate('categories', categories);
   server.addHook('onClose', () => database.close());

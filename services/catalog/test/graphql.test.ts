@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { createTestIssuer } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
+import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import { getIntrospectionQuery } from 'graphql';
 import { build, ConfigSchema } from '../src/build.ts';
@@ -333,6 +334,10 @@ for (const makeTarget of databaseTargets()) {
         assert.equal(page.statusCode, 200);
         assert.match(page.headers['content-type'] as string, /^text\/html/);
         assert.match(page.body, /GraphiQL|graphiql/);
+        assert.deepEqual(securityHeadersOf(page.headers), {
+          ...JSON_API_SECURITY_HEADERS,
+          'content-security-policy': "frame-ancestors 'none'",
+        });
         assert.doesNotMatch(
           page.body,
           /<script[^>]+src=["']?https?:|<link[^>]+href=["']?https?:/,

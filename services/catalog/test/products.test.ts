@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import { type Harness, startCatalog } from './helpers.ts';
 
@@ -27,6 +28,22 @@ for (const makeTarget of databaseTargets()) {
       description: 'Bright',
       price: 19.99,
       category_id: categoryId,
+    });
+
+    test('answers, problems and 304s carry the JSON-API security headers', async () => {
+      const list = await get('/api/v1/products');
+      const answers = {
+        list,
+        cached: await get('/api/v1/products'),
+        notModified: await get('/api/v1/products', { 'if-none-match': String(list.headers.etag) }),
+        category: await get(`/api/v1/categories/${categoryId}`),
+        problem: await send('POST', '/api/v1/products', validProduct(), {}),
+        missing: await get('/api/v1/nowhere'),
+      };
+      assert.equal(answers.notModified.statusCode, 304);
+      assert.equal(answers.problem.statusCode, 401);
+      for (const [answer, res] of Object.entries(answers))
+        assert.deepEqual(securityHeadersOf(res.headers), JSON_API_SECURITY_HEADERS, answer);
     });
 
     describe('list', () => {

@@ -6,7 +6,7 @@
  */
 import cookie from '@fastify/cookie';
 import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
-import { createServer, type Server } from '@portico/http';
+import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { accountActions } from './accounts/accounts.ts';
@@ -131,6 +131,8 @@ export async function build(config: Config): Promise<IdentityServer> {
     health: { database: () => accounts.count(), ...(redis ? { redis: () => redis.ping() } : {}) },
     fastify: { trustProxy: trustProxyOption(config) },
   })) as IdentityServer;
+  // Every answer, the provider's too; the pages (api/forms.ts, oidc/provider.ts) lay their own policy over it.
+  await securityHeaders(server, RESOURCE_HEADERS);
   // Only the account forms' cookie: oidc-provider reads and writes its own on the raw request.
   await server.register(cookie);
   server.decorate('demoLogins', demoLogins);

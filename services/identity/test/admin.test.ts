@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { REVOCATION_CHANNEL, type Revocation, revocationBus } from '@portico/auth';
+import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import * as client from 'openid-client';
 import { FlowError } from '../src/cli/browser.ts';
 import { type RunningIdentity, signInWeb, startIdentity, storageTargets } from './helpers.ts';
@@ -54,6 +55,25 @@ for (const { name, target, overrides } of storageTargets()) {
       assert.equal(customer.status, 403);
       assert.equal((await json(customer)).code, 'INSUFFICIENT_SCOPE');
       assert.equal((await api('/admin/users', adminToken)).status, 200);
+    });
+
+    test('the admin API and the provider’s JSON answer with the JSON-API security headers', async () => {
+      const answers = {
+        admin: await api('/admin/users', adminToken),
+        problem: await api('/admin/users', undefined),
+        discovery: await api('/.well-known/openid-configuration', undefined),
+        jwks: await api('/jwks', undefined),
+        token: await fetch(new URL('/token', identity.issuer), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        }),
+      };
+      for (const [answer, res] of Object.entries(answers)) {
+        assert.match(res.headers.get('content-type') ?? '', /json/, answer);
+        assert.deepEqual(securityHeadersOf(res.headers), JSON_API_SECURITY_HEADERS, answer);
+        await res.body?.cancel();
+      }
     });
 
     test('create, search, roles; bad input gets stable codes', async () => {

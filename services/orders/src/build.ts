@@ -5,7 +5,7 @@
  */
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { ORDER_EVENTS_CHANNEL } from '@portico/events';
-import { createServer, type Server } from '@portico/http';
+import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { createPubSub, type PubSub } from '@portico/store/pubsub';
 import { openServiceDatabase, sql } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
@@ -46,6 +46,7 @@ export async function build(config: OrdersConfig, deps: OrdersDeps = {}): Promis
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => sql`select 1`.execute(database.db) },
   })) as OrdersServer;
+  await securityHeaders(server, RESOURCE_HEADERS);
   const pubsub =
     deps.pubsub ??
     createPubSub({

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import { ORDER_EVENTS_CHANNEL, OrderEvent } from '@portico/events';
 import type { Server } from '@portico/http';
+import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { createMemoryPubSub, type PubSub } from '@portico/store/pubsub';
 import { databaseTargets } from '@portico/store/testing';
 import { Compile } from 'typebox/compile';
@@ -50,6 +51,18 @@ for (const makeTarget of databaseTargets()) {
       const res = await server.inject({ url: '/api/v1/cart' });
       assert.equal(res.statusCode, 401);
       assert.match(String(res.headers['www-authenticate']), /^Bearer/);
+    });
+
+    test('answers and problems carry the JSON-API security headers', async () => {
+      const alice = await customer();
+      const answers = {
+        cart: await alice.call('GET', '/api/v1/cart'),
+        problem: await server.inject({ url: '/api/v1/cart' }),
+        orders: await alice.call('GET', '/api/v1/orders'),
+      };
+      assert.equal(answers.cart.statusCode, 200);
+      for (const [answer, res] of Object.entries(answers))
+        assert.deepEqual(securityHeadersOf(res.headers), JSON_API_SECURITY_HEADERS, answer);
     });
 
     test('cart: add, add again, change, remove; unknown and out-of-stock products refused', async () => {

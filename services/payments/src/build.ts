@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
-import { createServer, type Server } from '@portico/http';
+import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { openServiceDatabase, sql } from '@portico/store/sql';
 import { Gauge } from 'prom-client';
 import { migrations } from '../migrations/index.ts';
@@ -59,6 +59,7 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => sql`select 1`.execute(database.db) },
   })) as PaymentsServer;
+  await securityHeaders(server, RESOURCE_HEADERS);
 
   const intents = createIntentService(database, {
     orders,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import { TIMEOUT_CARD } from '../src/domain/processor.ts';
 import { card, customer, eventually, placeOrder, type Stack, startStack } from './support/harness.ts';
@@ -67,6 +68,17 @@ for (const makeTarget of databaseTargets()) {
       );
       const bob = await customer(stack);
       assert.deepEqual((await bob.payments('GET', `/api/v1/payments?order_id=${order.id}`)).json().data, []);
+    });
+
+    test('answers and problems carry the JSON-API security headers', async () => {
+      const alice = await customer(stack);
+      const order = await placeOrder(alice, [['01900000-0000-7000-8000-00000000b00c', 1]]);
+      const created = await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID());
+      assert.equal(created.statusCode, 201, created.body);
+      const anonymous = await stack.payments.inject({ url: `/api/v1/payments/${created.json().data.id}` });
+      assert.equal(anonymous.statusCode, 401);
+      for (const [answer, res] of Object.entries({ created, anonymous }))
+        assert.deepEqual(securityHeadersOf(res.headers), JSON_API_SECURITY_HEADERS, answer);
     });
 
     test('Idempotency-Key: required; same key and body replay; different body 422', async () => {

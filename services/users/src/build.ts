@@ -3,7 +3,7 @@
  * checked with @portico/auth. `build` wires it from validated config; `main.ts` listens.
  */
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
-import { createServer, type Server } from '@portico/http';
+import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { userRoutes } from './api/users.ts';
@@ -32,6 +32,7 @@ export async function build(config: UsersConfig, deps: UsersDeps = {}): Promise<
     healthTimeoutMs: config.healthCheckTimeoutMs,
     health: { database: () => profiles.count() },
   })) as UsersServer;
+  await securityHeaders(server, RESOURCE_HEADERS);
   server.decorate('profiles', profiles);
   server.addHook('onClose', () => database.close());
   const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'users' }));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
+import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import { build, ConfigSchema, type UsersServer } from '../src/build.ts';
 
@@ -62,6 +63,17 @@ for (const makeTarget of databaseTargets()) {
       const bobs = await server.inject({ url: '/api/v1/users/me', headers: bob });
       assert.equal(bobs.json().data.display_name, 'bob');
       assert.equal(bobs.json().data.email, null);
+    });
+
+    test('answers and problems carry the JSON-API security headers', async () => {
+      const answers = {
+        me: await server.inject({ url: '/api/v1/users/me', headers: alice }),
+        problem: await server.inject({ url: '/api/v1/users/me' }),
+        forbidden: await server.inject({ url: '/api/v1/users/sub-bob', headers: alice }),
+      };
+      assert.equal(answers.problem.statusCode, 401);
+      for (const [answer, res] of Object.entries(answers))
+        assert.deepEqual(securityHeadersOf(res.headers), JSON_API_SECURITY_HEADERS, answer);
     });
 
     test('a customer reads their own profile by id, not anyone else’s', async () => {

@@ -1,8 +1,9 @@
 import { PUBLIC } from '@portico/auth';
-import { etagFor, isFresh, notModified, type Server } from '@portico/http';
+import { etagFor, type Server } from '@portico/http';
 import type { CategoryService } from '../domain/categories.ts';
-import { link, offsetOf, perPage } from './pagination.ts';
-import { READ_CACHE_CONTROL, WRITE } from './products.ts';
+import { link, offsetOf, offsetPage, perPage } from './pagination.ts';
+import { WRITE } from './products.ts';
+import { answeredNotModified } from './reads.ts';
 import {
   CategoryEnvelope,
   CategoryInput,
@@ -35,20 +36,15 @@ export function categoryRoutes(server: Server, categories: CategoryService) {
     async (request, reply) => {
       const page = request.query.page ?? 1;
       const size = perPage(request.query.per_page);
-      const offset = offsetOf(page, size);
-      const [rows, total] = await Promise.all([categories.list(size, offset), categories.count()]);
-      const hasNext = offset + rows.length < total;
+      const [rows, total] = await Promise.all([
+        categories.list(size, offsetOf(page, size)),
+        categories.count(),
+      ]);
       const etag = etagFor(request.url, total, ...rows.map((c) => `${c.id}:${c.updatedAt}`));
-      reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-      if (isFresh(request, etag)) return notModified(reply);
+      if (answeredNotModified(request, reply, etag)) return reply;
       return {
         data: rows.map(categoryJson),
-        pagination: { page, per_page: size, total, has_next: hasNext, has_previous: page > 1 },
-        links: {
-          self: link('/api/v1/categories', { page, per_page: size }),
-          next: hasNext ? link('/api/v1/categories', { page: page + 1, per_page: size }) : null,
-          previous: page > 1 ? link('/api/v1/categories', { page: page - 1, per_page: size }) : null,
-        },
+        ...offsetPage('/api/v1/categories', {}, page, size, rows.length, total),
       };
     },
   );
@@ -96,9 +92,7 @@ export function categoryRoutes(server: Server, categories: CategoryService) {
     },
     async (request, reply) => {
       const category = await categories.get(request.params.id);
-      const etag = etagFor(category.id, category.updatedAt);
-      reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-      if (isFresh(request, etag)) return notModified(reply);
+      if (answeredNotModified(request, reply, etagFor(category.id, category.updatedAt))) return reply;
       return { data: categoryJson(category), links: categoryLinks(category.id) };
     },
   );

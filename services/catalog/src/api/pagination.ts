@@ -17,8 +17,31 @@ export function offsetOf(page: number, size: number): number {
   );
 }
 
+type LinkParams = Record<string, string | number | boolean | undefined>;
+
+/**
+ * The `pagination` and `links` of an offset page of `count` items out of `total`, its links to
+ * `path` keeping `filters`.
+ */
+export function offsetPage(
+  path: string,
+  filters: LinkParams,
+  page: number,
+  size: number,
+  count: number,
+  total: number,
+) {
+  const offset = (page - 1) * size;
+  const hasNext = offset + count < total;
+  const at = (n: number) => link(path, { ...filters, page: n, per_page: size });
+  return {
+    pagination: { page, per_page: size, total, has_next: hasNext, has_previous: page > 1 },
+    links: { self: at(page), next: hasNext ? at(page + 1) : null, previous: page > 1 ? at(page - 1) : null },
+  };
+}
+
 /** A link to `path` with `params` (undefined values dropped), in a stable order. */
-export function link(path: string, params: Record<string, string | number | boolean | undefined>): string {
+export function link(path: string, params: LinkParams): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
   const text = search.toString();

@@ -1,13 +1,14 @@
 import { needs, PUBLIC, PUBLIC_OPTIONAL_TOKEN } from '@portico/auth';
-import { checkPreconditions, etagFor, isFresh, notModified, type Server } from '@portico/http';
+import { checkPreconditions, etagFor, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { decodeCursor, encodeCursor } from '../domain/pages.ts';
 import { canWriteCatalog, WRITE_SCOPE } from '../domain/permissions.ts';
 import type { Product, ProductService } from '../domain/products.ts';
 import { productActionsJson } from './actions.ts';
-import { link, offsetOf, perPage } from './pagination.ts';
+import { link, offsetOf, offsetPage, perPage } from './pagination.ts';
 import type { CachedRead, ReadCache } from './read-cache.ts';
+import { answeredNotModified } from './reads.ts';
 import {
   ActionsEnvelope,
   IdParams,
@@ -21,7 +22,6 @@ import {
 } from './schemas.ts';
 import { inWireNames, productInput, productJson, productLinks } from './serialize.ts';
 
-export const READ_CACHE_CONTROL = 'public, max-age=5';
 const JSON_TYPE = 'application/json; charset=utf-8';
 export const WRITE = needs(WRITE_SCOPE);
 
@@ -57,17 +57,14 @@ export function productRoutes(server: Server, products: ProductService, cache: R
 
   function sendCached(request: FastifyRequest, reply: FastifyReply, hit: CachedRead | undefined): boolean {
     if (!hit) return false;
-    reply.header('etag', hit.etag).header('cache-control', READ_CACHE_CONTROL);
-    if (isFresh(request, hit.etag)) notModified(reply);
-    else reply.type(JSON_TYPE).send(hit.body);
+    if (!answeredNotModified(request, reply, hit.etag)) reply.type(JSON_TYPE).send(hit.body);
     return true;
   }
 
   function sendFresh(request: FastifyRequest, reply: FastifyReply, key: string, etag: string, body: unknown) {
     const text = Buffer.from(JSON.stringify(body));
     cache.set(key, etag, text);
-    reply.header('etag', etag).header('cache-control', READ_CACHE_CONTROL);
-    if (isFresh(request, etag)) return notModified(reply);
+    if (answeredNotModified(request, reply, etag)) return reply;
     return reply.type(JSON_TYPE).send(text);
   }
 
@@ -122,26 +119,20 @@ export function productRoutes(server: Server, products: ProductService, cache: R
         };
       } else {
         const page = request.query.page ?? 1;
-        const offset = offsetOf(page, size);
-        const { items: rows, total } = await products.page(filter, size, offset);
+        const { items: rows, total } = await products.page(filter, size, offsetOf(page, size));
         items = rows;
-        const hasNext = offset + rows.length < total.value;
+        const { pagination, links } = offsetPage(
+          '/api/v1/products',
+          filters,
+          page,
+          size,
+          rows.length,
+          total.value,
+        );
         body = {
           data: rows.map(productJson),
-          pagination: {
-            page,
-            per_page: size,
-            total: total.value,
-            total_is_exact: total.exact,
-            has_next: hasNext,
-            has_previous: page > 1,
-          },
-          links: {
-            self: link('/api/v1/products', { ...filters, page, per_page: size }),
-            next: hasNext ? link('/api/v1/products', { ...filters, page: page + 1, per_page: size }) : null,
-            previous:
-              page > 1 ? link('/api/v1/products', { ...filters, page: page - 1, per_page: size }) : null,
-          },
+          pagination: { ...pagination, total_is_exact: total.exact },
+          links,
         };
       }
 

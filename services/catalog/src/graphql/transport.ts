@@ -14,7 +14,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { PUBLIC_OPTIONAL_TOKEN } from '@portico/auth';
-import type { Server } from '@portico/http';
+import { FRAME_ONLY_PAGE_HEADERS, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   type ExecutionArgs,
@@ -198,6 +198,7 @@ export function registerTransports(server: Server, options: TransportOptions): v
       !(request.query as Record<string, unknown>).query
     ) {
       const page = await graphiql();
+      reply.helmet(FRAME_ONLY_PAGE_HEADERS);
       reply.type('text/html; charset=utf-8').header('vary', 'Accept, Accept-Encoding');
       if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
         return reply.header('content-encoding', 'gzip').send(page.gzip);

@@ -31,7 +31,49 @@ function field(
 ${hint}`;
 }
 
+/** The password a form sets, with the policy's length and what it refuses said up front. */
+function newPasswordField(
+  state: FormState,
+  minLength: number,
+  label: string,
+  options: { autofocus?: boolean } = {},
+) {
+  const attrs = `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`;
+  return field(state, 'password', label, options.autofocus ? `${attrs} autofocus` : attrs, {
+    hint: `At least ${minLength} characters; not a commonly used password.`,
+  });
+}
+
+/** An existing account's username, kept when the form comes back with an error. */
+const usernameField = (state: FormState) =>
+  field(
+    state,
+    'username',
+    'Username',
+    'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus',
+    { keep: true },
+  );
+
 const csrfField = (state: FormState) => `<input type="hidden" name="csrf" value="${escapeHtml(state.csrf)}">`;
+
+/**
+ * The form browser/passkeys.js fills and posts: the ceremony's answer in `response`, a
+ * failure in `#passkey-error`, begun by the button; the ticket says which account it is for.
+ */
+function passkeyForm(
+  state: FormState,
+  ticket: string,
+  action: string,
+  button: { id: string; label: string },
+) {
+  return `<form id="passkey-form" method="post" action="${escapeHtml(action)}" hidden>
+${csrfField(state)}
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+<input type="hidden" name="response">
+<p class="error" role="alert" id="passkey-error" hidden></p>
+<button type="button" id="${button.id}" autofocus>${escapeHtml(button.label)}</button>
+</form>`;
+}
 
 export function signupPage(state: FormState, minLength: number): string {
   return page(
@@ -43,7 +85,7 @@ ${csrfField(state)}
 ${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="3" maxlength="64" autofocus', { keep: true })}
 ${field(state, 'name', 'Your name', 'type="text" autocomplete="name" maxlength="100"', { keep: true })}
 ${field(state, 'email', 'Email', 'type="email" autocomplete="email" required maxlength="254"', { keep: true, hint: 'We send a link to confirm it.' })}
-${field(state, 'password', 'Password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+${newPasswordField(state, minLength, 'Password')}
 <button type="submit">Create account</button>
 </form>`,
   );
@@ -98,7 +140,7 @@ ${alert(state)}
 ${csrfField(state)}
 <input type="hidden" name="token" value="${escapeHtml(token)}">
 <input type="text" name="username" autocomplete="username" value="${escapeHtml(username)}" hidden readonly>
-${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024" autofocus`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+${newPasswordField(state, minLength, 'New password', { autofocus: true })}
 <button type="submit">Set password</button>
 </form>`,
   );
@@ -111,9 +153,9 @@ export function changePasswordPage(state: FormState, minLength: number): string 
 ${alert(state)}
 <form method="post" action="/account/password">
 ${csrfField(state)}
-${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
+${usernameField(state)}
 ${field(state, 'current', 'Current password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
-${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024"`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+${newPasswordField(state, minLength, 'New password')}
 ${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only with two-step sign-in on: the code from your authenticator app, or a recovery code. An account whose second step is a passkey is asked for it next.' })}
 <button type="submit">Change password</button>
 </form>
@@ -130,7 +172,7 @@ ${alert(state)}
 <form method="post" action="/account/password/new">
 ${csrfField(state)}
 <input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
-${field(state, 'password', 'New password', `type="password" autocomplete="new-password" required minlength="${minLength}" maxlength="1024" autofocus`, { hint: `At least ${minLength} characters; not a commonly used password.` })}
+${newPasswordField(state, minLength, 'New password', { autofocus: true })}
 <button type="submit">Change password</button>
 </form>`,
   );
@@ -144,7 +186,7 @@ ${alert(state)}
 <p>After your password, signing in will also ask for a code from an authenticator app on your phone. Confirm it is you first.</p>
 <form method="post" action="/account/two-step">
 ${csrfField(state)}
-${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
+${usernameField(state)}
 ${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
 <button type="submit">Continue</button>
 </form>`,
@@ -190,7 +232,7 @@ export function recoveryCodesPage(codes: string[]): string {
 
 /** Username, password and, when two-step sign-in is on, its code: who is changing the account. */
 const reauthenticationFields = (state: FormState) =>
-  `${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" autofocus', { keep: true })}
+  `${usernameField(state)}
 ${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
 ${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only if two-step sign-in is on: the code from your app, or a recovery code.' })}`;
 
@@ -224,13 +266,7 @@ export function passkeyCreatePage(
 ${alert(state)}
 ${existing}
 ${jsonBlock('passkey-options', options)}
-<form id="passkey-form" method="post" action="/account/passkeys/register" hidden>
-${csrfField(state)}
-<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
-<input type="hidden" name="response">
-<p class="error" role="alert" id="passkey-error" hidden></p>
-<button type="button" id="passkey-create" autofocus>Create a passkey</button>
-</form>
+${passkeyForm(state, ticket, '/account/passkeys/register', { id: 'passkey-create', label: 'Create a passkey' })}
 <noscript><p>Creating a passkey needs JavaScript and a browser that supports passkeys.</p></noscript>`,
     PASSKEY_SCRIPTS,
   );
@@ -258,13 +294,7 @@ export function passkeyConfirmPage(
 ${alert(state)}
 <p>This account signs in with a passkey. ${escapeHtml(purpose.why)}</p>
 ${jsonBlock('passkey-options', options)}
-<form id="passkey-form" method="post" action="${escapeHtml(purpose.action)}" hidden>
-${csrfField(state)}
-<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
-<input type="hidden" name="response">
-<p class="error" role="alert" id="passkey-error" hidden></p>
-<button type="button" id="passkey-sign-in" autofocus>Use a passkey</button>
-</form>
+${passkeyForm(state, ticket, purpose.action, { id: 'passkey-sign-in', label: 'Use a passkey' })}
 <noscript><p>Using a passkey needs JavaScript.</p></noscript>`,
     PASSKEY_SCRIPTS,
   );

@@ -10,7 +10,7 @@ import type { ClientConfig } from '../config.ts';
 import type { AuditLog } from '../data/audit.ts';
 import type { ClientStore, StoredClient } from '../data/clients.ts';
 import { errors } from '../errors.ts';
-import type { Actor } from './users.ts';
+import { type Actor, recordAdminAction } from './actor.ts';
 
 export type ClientType = 'confidential' | 'public';
 
@@ -128,13 +128,7 @@ export function adminClients(deps: {
   const configured = new Map(deps.configClients.map((c) => [c.client_id, c]));
   const known = new Set(deps.scopes);
   const record = (actor: Actor, action: string, target: string, detail: Record<string, unknown>) =>
-    audit.record({
-      actor: actor.sub,
-      action,
-      target,
-      ip: actor.ip,
-      detail: { ...detail, ...(actor.userAgent ? { user_agent: actor.userAgent.slice(0, 200) } : {}) },
-    });
+    recordAdminAction(audit, actor, action, target, detail);
 
   /** The provider's own check of the metadata, as a problem. */
   async function validate(clientId: string, metadata: Record<string, unknown>, secret: string | null) {

@@ -10,7 +10,7 @@ import type { AuditLog } from '../data/audit.ts';
 import { errors } from '../errors.ts';
 import { keyRetainSeconds, listSigningKeys, rotateKeys } from '../oidc/keys.ts';
 import type { LiveProvider } from '../oidc/live-provider.ts';
-import type { Actor } from './users.ts';
+import { type Actor, recordAdminAction } from './actor.ts';
 
 export type KeyStatus = 'signing' | 'next' | 'verifying';
 
@@ -96,17 +96,10 @@ export function adminKeys(deps: {
         );
       }
       live.reload();
-      await audit.record({
-        actor: actor.sub,
-        action: 'key.rotate',
-        target: result.added,
-        ip: actor.ip,
-        detail: {
-          added: result.added,
-          signs_from: result.signsFrom,
-          removed: result.removed,
-          ...(actor.userAgent ? { user_agent: actor.userAgent.slice(0, 200) } : {}),
-        },
+      await recordAdminAction(audit, actor, 'key.rotate', result.added, {
+        added: result.added,
+        signs_from: result.signsFrom,
+        removed: result.removed,
       });
       return { added: result.added, signs_from: result.signsFrom, removed: result.removed, overview: list() };
     },

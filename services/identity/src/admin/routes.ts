@@ -12,9 +12,10 @@ import type { Account } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
 import { errors } from '../errors.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
+import type { Actor } from './actor.ts';
 import type { AdminClients } from './clients.ts';
 import type { AdminKeys } from './keys.ts';
-import type { Actor, AdminUsers } from './users.ts';
+import type { AdminUsers } from './users.ts';
 
 const ADMIN = { roles: ['admin'] };
 const tags = ['admin'];

@@ -14,12 +14,7 @@ import type { Passkeys } from '../domain/passkeys.ts';
 import { hashPassword } from '../domain/passwords.ts';
 import type { SecondFactor } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
-
-export interface Actor {
-  sub: string;
-  ip: string;
-  userAgent?: string;
-}
+import { type Actor, recordAdminAction } from './actor.ts';
 
 export interface NewUser {
   username: string;
@@ -90,13 +85,7 @@ export function adminUsers(deps: {
     return account;
   }
   const record = (actor: Actor, action: string, target: string | null, detail: Record<string, unknown>) =>
-    audit.record({
-      actor: actor.sub,
-      action,
-      target,
-      ip: actor.ip,
-      detail: { ...detail, ...(actor.userAgent ? { user_agent: actor.userAgent.slice(0, 200) } : {}) },
-    });
+    recordAdminAction(audit, actor, action, target, detail);
 
   return {
     search: (query, limit, offset) => accounts.search(query, limit, offset),

@@ -181,13 +181,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       return refuse(400, 'Enter your username and password.');
     }
     const outcome = await login.check(username, password, request.ip);
-    if (outcome.kind === 'throttled') {
-      reply.header('retry-after', String(outcome.retryAfter));
-      return refuse(
-        429,
-        `Too many failed sign-ins. Try again in ${Math.ceil(outcome.retryAfter / 60)} minute(s).`,
-      );
-    }
+    if (outcome.kind === 'throttled') return throttled(reply, outcome.retryAfter, refuse);
     if (outcome.kind === 'invalid') {
       request.log.info({ event: 'login_failed' }, 'sign-in failed');
       return refuse(401, 'Wrong username or password.');
@@ -305,13 +299,7 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
     const code = formField(request.body, 'code', 64).trim();
     if (!code) return refuse(400, 'Enter the code from your authenticator app, or a recovery code.');
     const outcome = await secondFactor.verify(account, code, request.ip);
-    if (outcome.kind === 'throttled') {
-      reply.header('retry-after', String(outcome.retryAfter));
-      return refuse(
-        429,
-        `Too many failed sign-ins. Try again in ${Math.ceil(outcome.retryAfter / 60)} minute(s).`,
-      );
-    }
+    if (outcome.kind === 'throttled') return throttled(reply, outcome.retryAfter, refuse);
     if (outcome.kind === 'invalid') {
       request.log.info({ event: 'second_factor_failed', sub: account.id }, 'second factor refused');
       return refuse(401, 'That code is not right, or it has been used already.');
@@ -352,4 +340,14 @@ export async function interactionRoutes(server: FastifyInstance, deps: Interacti
       false,
     );
   });
+}
+
+/** The sign-in step's page again as 429 with Retry-After, the wait said in minutes. */
+function throttled<T>(
+  reply: FastifyReply,
+  retryAfter: number,
+  refuse: (status: number, error: string) => T,
+): T {
+  reply.header('retry-after', String(retryAfter));
+  return refuse(429, `Too many failed sign-ins. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`);
 }

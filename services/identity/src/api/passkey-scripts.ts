@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RESOURCE_HEADERS, securityHeaders } from '@portico/http';
 import type { FastifyInstance } from 'fastify';
 
 async function bundledWebauthn(): Promise<string> {
@@ -20,7 +19,6 @@ export async function passkeyScripts(server: FastifyInstance): Promise<void> {
     'webauthn.js': await bundledWebauthn(),
     'passkeys.js': await readFile(new URL('./browser/passkeys.js', import.meta.url), 'utf8'),
   };
-  await securityHeaders(server, RESOURCE_HEADERS);
   server.get('/passkeys/:file', { schema: { hide: true } }, async (request, reply) => {
     const script = scripts[(request.params as { file: string }).file];
     if (script === undefined) return reply.callNotFound();

@@ -35,6 +35,20 @@ export async function rateLimitAcrossGateways(deployment: Deployment): Promise<R
   };
 }
 
+/** A merge patch of the product at `url` to `price`, as the fixture's admin; the answer's body dropped. */
+async function patchPrice(url: string, fixture: Fixture, price: number): Promise<Response> {
+  const patched = await fetch(url, {
+    method: 'PATCH',
+    headers: {
+      authorization: `Bearer ${fixture.admin.accessToken}`,
+      'content-type': 'application/merge-patch+json',
+    },
+    body: JSON.stringify({ price }),
+  });
+  await patched.body?.cancel();
+  return patched;
+}
+
 export interface CachePurgeCheck {
   /** X-Cache of gateway-2's read after gateway-1 read the product. */
   otherGatewayCache: string | null;
@@ -58,15 +72,7 @@ export async function cachePurgeAcrossGateways(
   await read('gateway-1');
   const cached = await read('gateway-2');
   const price = Math.round(Math.random() * 10_000) / 100 + 1;
-  const patched = await fetch(`${deployment.replicaUrl('gateway-2')}${path}`, {
-    method: 'PATCH',
-    headers: {
-      authorization: `Bearer ${fixture.admin.accessToken}`,
-      'content-type': 'application/merge-patch+json',
-    },
-    body: JSON.stringify({ price }),
-  });
-  await patched.body?.cancel();
+  const patched = await patchPrice(`${deployment.replicaUrl('gateway-2')}${path}`, fixture, price);
   const t0 = performance.now();
   const fresh = await read('gateway-1');
   return {
@@ -117,18 +123,11 @@ export async function subscriptionAcrossCatalogs(
   let next = reader.read();
   try {
     while (!event && Date.now() < deadline) {
-      const patched = await fetch(
+      const patched = await patchPrice(
         `${deployment.replicaUrl('catalog-1')}/api/v1/products/${fixture.productId}`,
-        {
-          method: 'PATCH',
-          headers: {
-            authorization: `Bearer ${fixture.admin.accessToken}`,
-            'content-type': 'application/merge-patch+json',
-          },
-          body: JSON.stringify({ price }),
-        },
+        fixture,
+        price,
       );
-      await patched.body?.cancel();
       if (patched.status !== 200) throw new Error(`catalog-1 PATCH answered ${patched.status}`);
       writes++;
       wrote = performance.now();

@@ -10,6 +10,7 @@ import type { Static } from 'typebox';
 import type { Profile, ProfileService } from '../domain/profiles.ts';
 import { errors } from '../errors.ts';
 import { IdParams, Problem, ProfileEnvelope, ProfilePatch } from './schemas.ts';
+import { profileChanges, profileJson } from './serialize.ts';
 
 const USERS = { roles: ['customer', 'admin'] };
 const problems = {
@@ -35,16 +36,7 @@ function send(request: FastifyRequest, reply: FastifyReply, profile: Profile) {
   const tag = etag(profile);
   reply.header('etag', tag).header('cache-control', 'private, no-cache');
   if (request.method === 'GET' && isFresh(request, tag)) return notModified(reply);
-  return reply.send({
-    data: {
-      id: profile.id,
-      display_name: profile.displayName,
-      email: profile.email,
-      created_at: profile.createdAt,
-      updated_at: profile.updatedAt,
-    },
-    links: { self: `/api/v1/users/${encodeURIComponent(profile.id)}` },
-  });
+  return reply.send(profileJson(profile));
 }
 
 export function userRoutes(server: Server, profiles: ProfileService) {
@@ -81,13 +73,8 @@ export function userRoutes(server: Server, profiles: ProfileService) {
       const auth = request.auth!;
       const body = request.body as Static<typeof ProfilePatch>;
       await profiles.findOrCreate(auth.sub, seedFrom(auth));
-      const updated = await profiles.update(
-        auth.sub,
-        {
-          ...(body.display_name !== undefined ? { displayName: body.display_name } : {}),
-          ...(body.email !== undefined ? { email: body.email } : {}),
-        },
-        (current) => checkPreconditions(request, etag(current)),
+      const updated = await profiles.update(auth.sub, profileChanges(body), (current) =>
+        checkPreconditions(request, etag(current)),
       );
       return send(request, reply, updated);
     },

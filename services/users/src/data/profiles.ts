@@ -1,14 +1,14 @@
 /** Profiles: queries only; the rules are in domain/profiles.ts. */
 import type { Executor } from '@portico/store/sql';
-import type { ProfileRow, UsersDatabase } from './schema.ts';
+import type { ProfilesTable, UsersDatabase } from './schema.ts';
 
 export function profilesTable(db: Executor<UsersDatabase>) {
   return {
-    async byId(id: string): Promise<ProfileRow | undefined> {
+    async byId(id: string): Promise<ProfilesTable | undefined> {
       return db.selectFrom('profiles').selectAll().where('id', '=', id).executeTakeFirst();
     },
     /** Inserts unless a profile with this id exists (two first calls at once: one wins). */
-    async insertIfAbsent(row: ProfileRow): Promise<void> {
+    async insertIfAbsent(row: ProfilesTable): Promise<void> {
       await db
         .insertInto('profiles')
         .values(row)
@@ -16,7 +16,11 @@ export function profilesTable(db: Executor<UsersDatabase>) {
         .execute();
     },
     /** Applies `changes` only if the profile is still at `version`; undefined when it moved on. */
-    async update(id: string, version: number, changes: Partial<ProfileRow>): Promise<ProfileRow | undefined> {
+    async update(
+      id: string,
+      version: number,
+      changes: Partial<ProfilesTable>,
+    ): Promise<ProfilesTable | undefined> {
       return db
         .updateTable('profiles')
         .set(changes)

@@ -1,4 +1,4 @@
-export interface ProfileRow {
+export interface ProfilesTable {
   /** The identity `sub`. */
   id: string;
   display_name: string | null;
@@ -9,5 +9,5 @@ export interface ProfileRow {
 }
 
 export interface UsersDatabase {
-  profiles: ProfileRow;
+  profiles: ProfilesTable;
 }

@@ -5,7 +5,7 @@
  */
 import type { Database } from '@portico/store/sql';
 import { profilesTable } from '../data/profiles.ts';
-import type { ProfileRow, UsersDatabase } from '../data/schema.ts';
+import type { ProfilesTable, UsersDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 
 export interface Profile {
@@ -30,7 +30,7 @@ export interface ProfileService {
   count(): Promise<number>;
 }
 
-function toProfile(row: ProfileRow): Profile {
+function toProfile(row: ProfilesTable): Profile {
   return {
     id: row.id,
     displayName: row.display_name,
@@ -74,7 +74,7 @@ export function createProfileService(database: Database<UsersDatabase>): Profile
         if (!row) throw new Error(`profile ${id} vanished`);
         const current = toProfile(row);
         check?.(current);
-        const set: Partial<ProfileRow> = {};
+        const set: Partial<ProfilesTable> = {};
         if (changes.displayName !== undefined) set.display_name = changes.displayName;
         if (changes.email !== undefined) set.email = changes.email;
         if (Object.keys(set).length === 0) return current;
