@@ -81,7 +81,7 @@ export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Serv
   await server.register(async (scope) =>
     proxyRoutes(scope as Server, { config, sessions, tokens, dispatcher: deps.dispatcher }),
   );
-  await server.register(async (scope) => requestRoutes(scope as Server, { sessions }));
+  await server.register(async (scope) => requestRoutes(scope as Server, { sessions, tokens }));
   await server.register(async (scope) => liveRoutes(scope as Server, { config, sessions, tokens }));
   accountPageRoutes(server, { issuer: config.oidc.issuer });
   staticRoutes(server, { identityOrigin: new URL(config.oidc.issuer).origin, publicUrl: config.publicUrl });

@@ -4,8 +4,9 @@
  * in-process store (@portico/telemetry). `npm start` runs every service in the console's
  * process, so that store holds the whole platform's traces; a console in a process of its own
  * keeps none unless PORTICO_RECENT_TRACES is set, and then only its own spans.
- * - signed out → 401; signed in without the `admin` role → 403 (the roles identity put in the
- *   ID token at sign-in, as the console's admin pages use them)
+ * - signed out → 401; signed in without the `admin` role → 403: the session's roles, from the
+ *   provider at sign-in and renewed at every token refresh, one of which runs here when due
+ *   (oidc/tokens.ts), so a role taken away at identity is gone here when it is gone from the API
  * - a filter that is not one (`status=6xx`, `min_ms=-1`, an unknown key) → 400
  * - `limit: 0` and no rows when this process keeps no traces
  */
@@ -15,6 +16,7 @@ import { commonErrors } from '@portico/problem';
 import { recentTraceStore } from '@portico/telemetry';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.ts';
+import type { AccessTokens } from '../oidc/tokens.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { recentRequests, servedBy } from '../traces/requests.ts';
 
@@ -64,9 +66,14 @@ const Params = Type.Object({ trace_id: Type.String({ pattern: '^[0-9a-f]{32}$' }
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
-export function requestRoutes(server: Server, { sessions }: { sessions: Sessions }) {
+export function requestRoutes(
+  server: Server,
+  { sessions, tokens }: { sessions: Sessions; tokens: AccessTokens },
+) {
   async function requireAdmin(request: FastifyRequest, reply: FastifyReply) {
-    const user = (await sessions.read(request))?.data.user;
+    const session = await sessions.read(request);
+    await tokens.forSession(session, request.log);
+    const user = session?.data.user;
     if (!user) throw errors.LOGIN_REQUIRED('Sign in to see recent requests');
     if (!user.roles.includes('admin'))
       throw commonErrors.FORBIDDEN('Only administrators can see recent requests');

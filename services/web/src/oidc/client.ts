@@ -4,7 +4,8 @@
  * - the ID token's signature is checked against the provider's JWKS (non-repudiation
  *   checks on), as are its `iss`, `aud`, `exp`, `iat` and `nonce`
  * - userinfo read with a token scoped to OpenID (API tokens are for the API audience)
- * - refresh before expiry; RP-initiated logout; the refresh token revoked at sign-out
+ * - refresh before expiry, the session's user (roles too) renewed from the provider at each;
+ *   RP-initiated logout; the refresh token revoked at sign-out
  * Discovery is lazy and retried, so the console starts even while identity does not answer.
  */
 import * as oidc from 'openid-client';
@@ -163,12 +164,32 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
       return { user: userFrom(profile), tokens };
     },
 
-    async refresh(tokens: SessionTokens): Promise<SessionTokens> {
+    /**
+     * New tokens, and the user as the provider describes them now: roles taken away at the
+     * provider leave the session here, as they leave the API's tokens at this same refresh.
+     * Identity puts the profile claims (roles included) in the ID token it issues with an API
+     * token; a provider whose refreshed ID token has no `roles` is asked at userinfo instead.
+     * The sign-in's `amr` stays: a refresh is no new authentication.
+     */
+    async refresh(tokens: SessionTokens, user: SessionUser): Promise<FinishedLogin> {
       if (!tokens.refreshToken) throw new OidcRejected('invalid_grant', 'no refresh token');
       const conf = await configuration();
       try {
-        return tokensFrom(await oidc.refreshTokenGrant(conf, tokens.refreshToken), tokens);
+        const response = await oidc.refreshTokenGrant(conf, tokens.refreshToken);
+        const next = tokensFrom(response, tokens);
+        const idClaims = response.claims();
+        if (idClaims && idClaims.sub !== user.sub)
+          throw new OidcRejected('invalid_response', 'the refreshed ID token names another user');
+        let profile: Record<string, unknown> | undefined = idClaims;
+        if (!Array.isArray(profile?.roles)) {
+          const narrowed = await oidc.refreshTokenGrant(conf, next.refreshToken!, { scope: userinfoScope });
+          next.refreshToken = narrowed.refresh_token ?? next.refreshToken;
+          profile = await oidc.fetchUserInfo(conf, narrowed.access_token, user.sub);
+        }
+        const { amr: _, ...fresh } = userFrom(profile);
+        return { tokens: next, user: { ...fresh, ...(user.amr ? { amr: user.amr } : {}) } };
       } catch (err) {
+        if (err instanceof OidcRejected) throw err;
         rejected(err);
       }
     },

@@ -4,23 +4,27 @@
  * round trips. Across replicas none is needed: the console is a confidential client, whose
  * refresh token the provider does not rotate (it is bound to the client secret), so two
  * replicas refreshing one session at once both succeed and no sticky sessions are required.
+ * A refresh also renews the session's user (its roles above all) from the provider, so the
+ * console's admin checks are never staler than the access token the API is called with. A
+ * refresh that cannot read the user fails whole: the current token (and user) serve while valid.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { errors } from '../errors.ts';
 import type { Sessions } from '../session/sessions.ts';
-import type { Session, SessionTokens } from '../session/store.ts';
-import { type OidcClient, OidcRejected } from './client.ts';
+import type { Session } from '../session/store.ts';
+import { type FinishedLogin, type OidcClient, OidcRejected } from './client.ts';
 
 export type AccessTokens = ReturnType<typeof createAccessTokens>;
 
 export function createAccessTokens(client: OidcClient, sessions: Sessions, leewaySeconds: number) {
-  const inflight = new Map<string, Promise<SessionTokens>>();
+  const inflight = new Map<string, Promise<FinishedLogin>>();
 
-  async function refresh(session: Session, log: FastifyBaseLogger): Promise<SessionTokens> {
-    const current = session.data.tokens!;
+  async function refresh(session: Session, log: FastifyBaseLogger): Promise<FinishedLogin> {
+    const current = { tokens: session.data.tokens!, user: session.data.user! };
     try {
-      const next = await client.refresh(current);
-      session.data.tokens = next;
+      const next = await client.refresh(current.tokens, current.user);
+      session.data.tokens = next.tokens;
+      session.data.user = next.user;
       await sessions.save(session);
       return next;
     } catch (err) {
@@ -32,7 +36,7 @@ export function createAccessTokens(client: OidcClient, sessions: Sessions, leewa
         throw errors.SESSION_EXPIRED('Your sign-in has expired: sign in again');
       }
       // The provider is unreachable: a token that is still valid keeps working meanwhile.
-      if (current.expiresAt > Date.now()) return current;
+      if (current.tokens.expiresAt > Date.now()) return current;
       throw err;
     }
   }
@@ -44,7 +48,7 @@ export function createAccessTokens(client: OidcClient, sessions: Sessions, leewa
      */
     async forSession(session: Session | undefined, log: FastifyBaseLogger, force = false) {
       const tokens = session?.data.tokens;
-      if (!session || !tokens) return undefined;
+      if (!session || !tokens || !session.data.user) return undefined;
       if (!force && tokens.expiresAt - Date.now() > leewaySeconds * 1000) return tokens.accessToken;
       let pending = inflight.get(session.id);
       if (!pending) {
@@ -52,9 +56,10 @@ export function createAccessTokens(client: OidcClient, sessions: Sessions, leewa
         inflight.set(session.id, pending);
       }
       const fresh = await pending;
-      // Another request of this session may have refreshed: this copy must not write back stale tokens.
-      if (session.data.tokens) session.data.tokens = fresh;
-      return fresh.accessToken;
+      // Another request of this session may have refreshed: this copy must not write back a
+      // stale token or user.
+      if (session.data.tokens) Object.assign(session.data, fresh);
+      return fresh.tokens.accessToken;
     },
   };
 }
