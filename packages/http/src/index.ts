@@ -17,10 +17,11 @@ export type { Operator, OperatorAnswer, OperatorHandler } from './operator.ts';
 export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 export { runService, type ServiceConfig, type ServiceModule } from './run.ts';
 export { ProblemSchema } from './schemas.ts';
+export { inlineScriptHashes } from './script-hashes.ts';
 export {
   type CspDirectives,
   DOCS_HEADERS,
-  FRAME_ONLY_PAGE_HEADERS,
+  inlineScriptPageHeaders,
   pageHeaders,
   RESOURCE_HEADERS,
   securityHeaders,

@@ -8,13 +8,15 @@
  *   governs only what renders as a page; every service's `build` sets it on its whole server;
  * - `pageHeaders(directives)` (server-rendered pages): exactly the page's CSP directives, always
  *   with `frame-ancestors 'none'`, and no helmet defaults mixed in;
+ * - `inlineScriptPageHeaders(html, directives)`: a page of inline scripts, named by their hashes;
  * - `DOCS_HEADERS`: the API reference UI at /docs (Swagger UI), which `createServer` serves in a
  *   scope of its own with this page policy.
  * Strict-Transport-Security is left to whatever terminates TLS: a service does not know whether
  * it is reached over https, and HSTS pins a whole host for a long time.
  */
-import helmet, { type FastifyHelmetOptions, fastifyHelmet } from '@fastify/helmet';
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
+import { inlineScriptHashes } from './script-hashes.ts';
 
 export type CspDirectives = Record<string, string[]>;
 
@@ -44,21 +46,18 @@ export function pageHeaders(
 }
 
 /**
- * A page that runs inline script it cannot name (GraphiQL's inlined bundle; identity's
- * oidc/provider.ts builds the same for oidc-provider's self-submitting form_post, with its own
- * helmet): framed by no one, and a CSP that says nothing else.
+ * A page whose scripts are inline (GraphiQL's inlined bundle): `pageHeaders(directives)` with
+ * `script-src` naming each inline script of `html` by its SHA-256 (script-hashes.ts), computed
+ * from the very HTML the page serves, so no injected inline script runs. (Identity's
+ * oidc/provider.ts gives oidc-provider's own pages, whose form_post script it does not render,
+ * a CSP of `frame-ancestors` alone.)
  */
-export const FRAME_ONLY_PAGE_HEADERS = {
-  ...COMMON,
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      'default-src': fastifyHelmet.contentSecurityPolicy.dangerouslyDisableDefaultSrc,
-      'frame-ancestors': ["'none'"],
-    },
-  },
-  referrerPolicy: { policy: 'no-referrer' },
-} satisfies FastifyHelmetOptions;
+export function inlineScriptPageHeaders(html: string, directives: CspDirectives): FastifyHelmetOptions {
+  return pageHeaders({
+    ...directives,
+    'script-src': [...(directives['script-src'] ?? []), ...inlineScriptHashes(html)],
+  });
+}
 
 /**
  * Swagger UI: its own scripts and styles (it sets style attributes as it renders), its images and

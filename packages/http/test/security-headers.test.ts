@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { createServer, pageHeaders, RESOURCE_HEADERS, securityHeaders } from '../src/index.ts';
+import {
+  createServer,
+  inlineScriptHashes,
+  inlineScriptPageHeaders,
+  pageHeaders,
+  RESOURCE_HEADERS,
+  securityHeaders,
+} from '../src/index.ts';
 import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '../src/testing.ts';
 
 /** What every policy sends, besides its CSP and referrer policy. */
@@ -76,5 +84,45 @@ test('a page gets exactly its own CSP, framed by no one, and may swap it for one
   // The policy belongs to its plugin scope.
   const outside = await server.inject({ url: '/outside' });
   assert.deepEqual(securityHeadersOf(outside.headers), {});
+  await server.close();
+});
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+test('inline scripts are hashed as the browser reads them: their text, newlines normalised, no src, once each', () => {
+  const first = 'const tag = "<script>" + "<\\/script>"; // ends only at the real end tag';
+  const page = [
+    '<!doctype html><html><head><script src="/app.js"></script>',
+    `<script>${first}</script>`,
+    '<style>script { color: red }</style></head><body>',
+    '<script type="module">\r\nconst é = 1 &amp; 2;\r\n</script>',
+    `<SCRIPT>${first}</SCRIPT>`,
+    '<script></script></body></html>',
+  ].join('\n');
+  assert.deepEqual(inlineScriptHashes(page), [sha256(first), sha256('\nconst é = 1 &amp; 2;\n'), sha256('')]);
+  assert.deepEqual(inlineScriptHashes('<p>no scripts</p>'), []);
+});
+
+test('a page of inline scripts gets its directives with script-src naming their hashes', async () => {
+  const html = '<html><body><script>go()</script></body></html>';
+  const server = await createServer({ name: 'test', logLevel: false });
+  await securityHeaders(server, RESOURCE_HEADERS);
+  server.get('/inline', async (_request, reply) => {
+    reply.helmet(
+      inlineScriptPageHeaders(html, {
+        'default-src': ["'none'"],
+        'script-src': ["'self'"],
+        'object-src': ["'none'"],
+        'base-uri': ["'none'"],
+      }),
+    );
+    return reply.type('text/html').send(html);
+  });
+  const page = await server.inject({ url: '/inline' });
+  assert.deepEqual(securityHeadersOf(page.headers), {
+    ...EVERY_RESPONSE,
+    'content-security-policy': `default-src 'none';script-src 'self' ${sha256('go()')};object-src 'none';base-uri 'none';frame-ancestors 'none'`,
+    'referrer-policy': 'no-referrer',
+  });
   await server.close();
 });

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { createTestIssuer } from '@portico/auth/testing';
 import { loadConfig } from '@portico/config';
+import { inlineScriptHashes } from '@portico/http';
 import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import { getIntrospectionQuery } from 'graphql';
@@ -334,9 +335,16 @@ for (const makeTarget of databaseTargets()) {
         assert.equal(page.statusCode, 200);
         assert.match(page.headers['content-type'] as string, /^text\/html/);
         assert.match(page.body, /GraphiQL|graphiql/);
+        // Its inline scripts by their hashes, nothing from elsewhere (the browser's view of this
+        // policy is graphql-graphiql.test.ts).
+        const hashes = inlineScriptHashes(page.body);
+        assert.equal(hashes.length, 1, 'one inline script: the bundle and its start');
         assert.deepEqual(securityHeadersOf(page.headers), {
           ...JSON_API_SECURITY_HEADERS,
-          'content-security-policy': "frame-ancestors 'none'",
+          'content-security-policy':
+            `default-src 'none';script-src ${hashes.join(' ')};worker-src blob:;style-src 'unsafe-inline';` +
+            "img-src data:;font-src data:;connect-src 'self';object-src 'none';base-uri 'none';" +
+            "form-action 'none';frame-ancestors 'none'",
         });
         assert.doesNotMatch(
           page.body,

@@ -14,7 +14,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { PUBLIC_OPTIONAL_TOKEN } from '@portico/auth';
-import { FRAME_ONLY_PAGE_HEADERS, type Server } from '@portico/http';
+import { type CspDirectives, inlineScriptPageHeaders, type Server } from '@portico/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   type ExecutionArgs,
@@ -49,6 +49,25 @@ type AnyContext = Record<PropertyKey, unknown>;
 
 const GRAPHQL_RESPONSE = 'application/graphql-response+json; charset=utf-8';
 const JSON_RESPONSE = 'application/json; charset=utf-8';
+
+/**
+ * GraphiQL's page policy; `script-src` gets the hashes of its inline scripts. Its editor
+ * (Monaco) starts its workers from blob: URLs and sets styles as it renders; queries go to this
+ * origin over HTTP and WebSocket ('self' covers ws: on it).
+ */
+const GRAPHIQL_CSP = {
+  'default-src': ["'none'"],
+  'script-src': [],
+  'worker-src': ['blob:'],
+  'style-src': ["'unsafe-inline'"],
+  'img-src': ['data:'],
+  'font-src': ['data:'],
+  'connect-src': ["'self'"],
+  'object-src': ["'none'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'none'"],
+} satisfies CspDirectives;
+type GraphiqlHeaders = ReturnType<typeof inlineScriptPageHeaders>;
 
 /** graphql-http's own choice of media type, repeated so our fast path answers as it would. */
 function acceptedMediaType(accept: string | undefined): string {
@@ -160,8 +179,10 @@ export function registerTransports(server: Server, options: TransportOptions): v
   });
 
   // GraphiQL with its bundle inlined (no CDN: it works offline and leaks nothing to third
-  // parties). The page is 9 MB, so it is built on the first visit, not at start, and kept gzipped.
-  let graphiqlPage: Promise<{ html: string; gzip: Buffer }> | undefined;
+  // parties). The page is 9 MB, so it is built on the first visit, not at start, and kept gzipped,
+  // with its CSP: its inline scripts named by hashes of this HTML, its editor's workers from
+  // blob: URLs, and nothing loaded from anywhere but here.
+  let graphiqlPage: Promise<{ html: string; gzip: Buffer; headers: GraphiqlHeaders }> | undefined;
   const graphiql = options.graphiql
     ? () =>
         (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => {
@@ -170,7 +191,7 @@ export function registerTransports(server: Server, options: TransportOptions): v
             title: 'Portico catalog',
             subscriptionsProtocol: 'WS',
           });
-          return { html, gzip: gzipSync(html) };
+          return { html, gzip: gzipSync(html), headers: inlineScriptPageHeaders(html, GRAPHIQL_CSP) };
         }))
     : undefined;
 
@@ -198,7 +219,7 @@ export function registerTransports(server: Server, options: TransportOptions): v
       !(request.query as Record<string, unknown>).query
     ) {
       const page = await graphiql();
-      reply.helmet(FRAME_ONLY_PAGE_HEADERS);
+      reply.helmet(page.headers);
       reply.type('text/html; charset=utf-8').header('vary', 'Accept, Accept-Encoding');
       if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
         return reply.header('content-encoding', 'gzip').send(page.gzip);
