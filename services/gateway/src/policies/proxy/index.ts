@@ -94,7 +94,8 @@ function forwarder(
     for (let attempt = 0; attempt <= retries; attempt++) {
       let instance: Instance | undefined;
       try {
-        instance = await upstream.acquire(deadline, failed);
+        const taken = upstream.acquire(deadline, failed);
+        instance = taken instanceof Promise ? await taken : taken;
       } catch (err) {
         if (err instanceof SaturatedError)
           throw errors.UPSTREAM_BUSY(err.message, { headers: { 'retry-after': '1' } });
