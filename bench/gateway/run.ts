@@ -182,6 +182,11 @@ routes:
     auth: { default: token }
     rateLimit: { limit: 100000000, window: 1m }
     cache: { ttl: 1m }
+  - name: cached-open
+    path: /cached-open
+    upstream: bench
+    auth: { default: token }
+    cache: { ttl: 1m }
 `,
 );
 
@@ -375,6 +380,13 @@ try {
       headers: [auth],
       note: 'same policies, answered from the memory cache',
     },
+    {
+      name: 'Portico gateway: cache hit, no limit',
+      pid: gw.pid!,
+      url: `http://127.0.0.1:${ports.gateway}/cached-open/42`,
+      headers: [auth],
+      note: 'JWT on, no rate limit: the hit needs no store call (the gateway keeps a copy)',
+    },
     ...(before && beforeRedis
       ? [
           {
@@ -390,6 +402,20 @@ try {
             url: `http://127.0.0.1:${ports.before}/cached/42`,
             headers: [auth],
             note: `the gateway at ${process.env.BENCH_BEFORE_LABEL ?? beforeRoot}`,
+          },
+          {
+            name: 'before: cache hit, no limit',
+            pid: before.pid!,
+            url: `http://127.0.0.1:${ports.before}/cached-open/42`,
+            headers: [auth],
+            note: `the gateway at ${process.env.BENCH_BEFORE_LABEL ?? beforeRoot}`,
+          },
+          {
+            name: 'before: cache hit, no limit, Redis',
+            pid: beforeRedis.pid!,
+            url: `http://127.0.0.1:${ports.beforeRedis}/cached-open/42`,
+            headers: [auth],
+            note: `the gateway at ${process.env.BENCH_BEFORE_LABEL ?? beforeRoot}: one MGET per event-loop turn`,
           },
           {
             name: 'before: JWT + rate limit in Redis',
@@ -440,6 +466,13 @@ try {
       note: 'the limit and the cached answer both in Redis',
     },
     {
+      name: 'Portico gateway: cache hit, no limit, Redis',
+      pid: withRedis.pid!,
+      url: `http://127.0.0.1:${ports.gatewayRedis}/cached-open/42`,
+      headers: [auth],
+      note: 'the cached answer in Redis, no rate limit: answered from the gateway’s copy, no round trip',
+    },
+    {
       name: 'Portico gateway: workers 2, Redis',
       pid: workers.pid!,
       url: `http://127.0.0.1:${ports.workers}${path}`,
@@ -481,6 +514,10 @@ const hit = by('cache hit (JWT');
 const redis = by('rate limit in Redis');
 const floorLoad = by('Node floor');
 const workersLoad = by('workers 2');
+const open = by('cache hit, no limit');
+const openRedis = by('cache hit, no limit, Redis');
+const beforeOpen = by('before: cache hit, no limit');
+const beforeOpenRedis = by('before: cache hit, no limit, Redis');
 const beforeMemory = by('before: JWT + rate limit');
 const beforeRedis = by('before: JWT + rate limit in Redis');
 const beforeHit = by('before: cache hit');
@@ -497,6 +534,16 @@ if (gwLoad && nginx && hit && redis) {
     ...(beforeMemory && beforeRedis
       ? [
           `- before (${process.env.BENCH_BEFORE_LABEL ?? process.env.BENCH_BEFORE_ROOT}), same run: memory ${beforeMemory.cpuUs.toFixed(1)} µs, Redis ${beforeRedis.cpuUs.toFixed(1)} µs per request (Redis ${x(beforeRedis.cpuUs, beforeMemory.cpuUs)} the memory mode's)${beforeHit ? `, cache hit ${beforeHit.cpuUs.toFixed(1)} µs, ${x(beforeHit.rps, nginx.rps)} nginx's throughput` : ''}`,
+        ]
+      : []),
+    ...(open && openRedis
+      ? [
+          `- cache hit with no limit update (no store call): memory ${open.cpuUs.toFixed(1)} µs, ${x(open.rps, nginx.rps)} nginx's throughput; Redis ${openRedis.cpuUs.toFixed(1)} µs, ${x(openRedis.rps, nginx.rps)}${beforeOpen && beforeOpenRedis ? ` (before: memory ${beforeOpen.cpuUs.toFixed(1)} µs, ${x(beforeOpen.rps, nginx.rps)}; Redis ${beforeOpenRedis.cpuUs.toFixed(1)} µs, ${x(beforeOpenRedis.rps, nginx.rps)})` : ''}`,
+        ]
+      : []),
+    ...(floorLoad
+      ? [
+          `- the floor (node:http + undici, no policies): ${floorLoad.cpuUs.toFixed(1)} µs = ${x(floorLoad.cpuUs, nginx.cpuUs)} nginx's CPU per request, ${x(floorLoad.rps, nginx.rps)} its throughput; the gateway (JWT + limit) is ${x(gwLoad.cpuUs, floorLoad.cpuUs)} the floor's CPU per request${beforeMemory ? ` (before: ${x(beforeMemory.cpuUs, floorLoad.cpuUs)})` : ''}`,
         ]
       : []),
     ...(workersLoad

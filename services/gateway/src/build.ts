@@ -19,6 +19,7 @@ import {
 } from '@portico/auth';
 import { createServer, type OpenApiDocument, trustedProxies } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
+import { createPubSub } from '@portico/store/pubsub';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -127,7 +128,17 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
       dpop: createDpopVerifier({ origins: dpopOrigins(config.auth), replay: storeReplayGuard(kv) }),
     });
 
+  // Cache purges reach every gateway sharing the Redis store, which drop their copies (policies/cache/copies.ts).
+  const bus =
+    kv.kind === 'redis' && config.redisUrl
+      ? createPubSub({
+          url: config.redisUrl,
+          keyPrefix: config.redisKeyPrefix,
+          onError: (err) => log.warn({ err: err.message }, 'cache purge bus: redis error'),
+        })
+      : undefined;
   gateway = await createGateway({
+    bus,
     source: deps.definition ?? config.file,
     watch: config.watch && !deps.definition,
     trustProxy,
@@ -178,6 +189,7 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
 
   server.addHook('onClose', async () => {
     await gateway!.close();
+    await bus?.close();
     await revocations?.close();
     if (!deps.kv) await kv.close();
   });

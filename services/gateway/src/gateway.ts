@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requestIdFrom, type TrustProxy } from '@portico/http';
 import type { KvStore } from '@portico/store/kv';
+import type { PubSub } from '@portico/store/pubsub';
 import { activeTraceId, nameServerSpan, sampledTraceId, tracingOn } from '@portico/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import { type GatewayFile, loadGatewayFile, ms } from './config.ts';
@@ -18,7 +19,7 @@ import { health } from './health.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { pluginsOf } from './plugins.ts';
 import { failureMeter } from './policies/auth/failures.ts';
-
+import { busFor, createCopies } from './policies/cache/copies.ts';
 import type { DocumentSource } from './policies/validate/index.ts';
 import type { PolicyHooks, Verify } from './policy.ts';
 import { reloader } from './reload.ts';
@@ -38,7 +39,14 @@ export interface GatewayOptions {
   log: FastifyBaseLogger;
   /** The merged OpenAPI document, which routes with `validate` check against. */
   document?: DocumentSource;
+  /** Where cache purges reach the other gateways sharing `kv` (Redis); in process when absent. */
+  bus?: PubSub;
 }
+
+/** Cached answers this gateway keeps copies of, at most (least recently used go first). */
+const COPIES_MAX_BYTES = 64 * 1024 * 1024;
+/** How long a copy of a Redis entry is kept at most: a purge whose message was lost is seen this late. */
+const REDIS_COPY_MS = 1000;
 
 export type Gateway = Awaited<ReturnType<typeof createGateway>>;
 
@@ -52,6 +60,12 @@ export async function createGateway(options: GatewayOptions) {
   const upstreamHooks = upstreamEvents(metrics, log);
   // Open WebSocket sessions and event streams outlive a reload: their counts are the gateway's.
   const connections = connectionCounter();
+  const copies = await createCopies({
+    bus: options.bus ?? busFor(kv),
+    maxBytes: COPIES_MAX_BYTES,
+    maxAgeMs: kv.kind === 'redis' ? REDIS_COPY_MS : Number.POSITIVE_INFINITY,
+    onError: (err) => hooks.storeFailed('cache-purge-bus', err),
+  });
   const load = async (source: string | GatewayFile): Promise<Runtime> => {
     const plugins = await pluginsOf(source);
     const file = loadGatewayFile(source, plugins);
@@ -65,6 +79,7 @@ export async function createGateway(options: GatewayOptions) {
       log,
       hooks,
       connections,
+      copies,
       verify: options.verify,
       failures,
       document: options.document,
@@ -114,7 +129,8 @@ export async function createGateway(options: GatewayOptions) {
     reply: undefined,
     upstream: route.def.upstream ?? '-',
     started: performance.now(),
-    traceId: activeTraceId(),
+    // Tracing off (decided at start): no span to ask about on the hot path.
+    traceId: tracing ? activeTraceId() : undefined,
     exemplar: tracing ? sampledTraceId() : undefined,
   });
 
@@ -126,7 +142,7 @@ export async function createGateway(options: GatewayOptions) {
     search: string,
   ) {
     const ctx = context(route, req, res, path, search);
-    nameServerSpan(ctx.method, route.def.path, 'gateway');
+    if (tracing) nameServerSpan(ctx.method, route.def.path, 'gateway');
     try {
       const preflight =
         ctx.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
@@ -221,6 +237,7 @@ export async function createGateway(options: GatewayOptions) {
     async close() {
       reloads.close();
       await runtime.close();
+      await copies.close();
     },
   };
 }

@@ -11,7 +11,7 @@
  * configured: none (the default), a number of hops, or addresses and CIDR ranges
  * (`trustedProxies` in @portico/http, shared with the console).
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { propagating } from '@portico/telemetry';
 
@@ -79,10 +79,7 @@ export function upstreamRequestHeaders(
     out.traceparent = traceparent;
     if (incoming.tracestate) out.tracestate = incoming.tracestate;
   } else {
-    // A new trace: ids from randomUUID, which draws from a cached entropy pool (cheap per request).
-    const a = randomUUID();
-    const b = randomUUID();
-    out.traceparent = `00-${a.slice(0, 8)}${a.slice(9, 13)}${a.slice(14, 18)}${a.slice(19, 23)}${a.slice(24)}-${b.slice(0, 8)}${b.slice(9, 13)}${b.slice(14, 18)}-01`;
+    out.traceparent = newTraceparent();
   }
   const forwardedFor = incoming['x-forwarded-for'];
   out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${clientIp}` : clientIp;
@@ -92,6 +89,25 @@ export function upstreamRequestHeaders(
   const via = incoming.via;
   out.via = via ? `${via}, 1.1 portico-gateway` : '1.1 portico-gateway';
   return out;
+}
+
+// Random ids for new traces, drawn from a pool refilled every 256 traces (one getrandom per refill).
+const IDS = 24;
+const pool = Buffer.allocUnsafe(IDS * 256);
+let drawn = pool.length;
+
+/** A sampled W3C traceparent with a new 16-byte trace id and 8-byte parent id. */
+function newTraceparent(): string {
+  if (drawn === pool.length) {
+    randomFillSync(pool);
+    drawn = 0;
+  }
+  const at = drawn;
+  drawn += IDS;
+  // One bit set in each id: all-zero ids are invalid (W3C Trace Context §3.2.2.3-4).
+  pool[at] = pool[at]! | 1;
+  pool[at + 16] = pool[at + 16]! | 1;
+  return `00-${pool.toString('hex', at, at + 16)}-${pool.toString('hex', at + 16, at + IDS)}-01`;
 }
 
 /** The upstream's response headers without hop-by-hop ones. */

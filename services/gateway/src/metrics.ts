@@ -64,7 +64,10 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
     labelNames: ['result'] as const,
     registers,
   });
-  const usage = new Map<string, Omit<Usage, 'last_seen'> & { seen: number }>();
+  type Row = Omit<Usage, 'last_seen'> & { seen: number };
+  // consumer → route → row: looked up without building a key string per request.
+  const usage = new Map<string, Map<string, Row>>();
+  let rows = 0;
 
   return {
     request(
@@ -77,12 +80,17 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
       traceId?: string,
     ) {
       duration.observe(route, method, status, upstream, seconds, traceId);
-      const key = `${consumer}\u0000${route}`;
-      let row = usage.get(key);
+      let routes = usage.get(consumer);
+      let row = routes?.get(route);
       if (!row) {
-        if (usage.size >= maxConsumers) return;
+        if (rows >= maxConsumers) return;
         row = { consumer, route, requests: 0, errors: 0, seen: 0 };
-        usage.set(key, row);
+        if (!routes) {
+          routes = new Map();
+          usage.set(consumer, routes);
+        }
+        routes.set(route, row);
+        rows++;
       }
       row.requests++;
       if (status >= 400) row.errors++;
@@ -100,6 +108,7 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
     reload: (result: 'applied' | 'refused') => reloads.labels(result).inc(),
     usage: (): Usage[] =>
       [...usage.values()]
+        .flatMap((routes) => [...routes.values()])
         .sort((a, b) => b.requests - a.requests)
         .map(({ seen, ...row }) => ({ ...row, last_seen: new Date(seen).toISOString() })),
   };
@@ -135,7 +144,8 @@ interface Exemplar {
 function requestHistogram(registry: Registry) {
   const name = 'gateway_request_duration_seconds';
   const help = 'Time to answer a request through the gateway, by route, method, status and upstream';
-  const series = new Map<string, Series>();
+  const series = new Map<string, Map<string, Map<number, Map<string, Series>>>>();
+  const all: Series[] = [];
   registry.registerMetric({
     name,
     help,
@@ -147,7 +157,7 @@ function requestHistogram(registry: Registry) {
         value: number;
         exemplar?: Exemplar;
       }> = [];
-      for (const s of series.values()) {
+      for (const s of all) {
         let cumulative = 0;
         BUCKETS.forEach((le, i) => {
           cumulative += s.counts[i]!;
@@ -171,7 +181,10 @@ function requestHistogram(registry: Registry) {
       }
       return { name, help, type: 'histogram', values, aggregator: 'sum' };
     },
-    reset: () => series.clear(),
+    reset: () => {
+      series.clear();
+      all.length = 0;
+    },
   } as never);
   return {
     observe(
@@ -182,8 +195,11 @@ function requestHistogram(registry: Registry) {
       seconds: number,
       traceId: string | undefined,
     ) {
-      const key = `${route} ${method} ${status} ${upstream}`;
-      let s = series.get(key);
+      // route → method → status → upstream: no key string to build and hash per request.
+      const byMethod = child(series, route);
+      const byStatus = child(byMethod, method);
+      const byUpstream = child(byStatus, status);
+      let s = byUpstream.get(upstream);
       if (!s) {
         s = {
           labels: { route, method, status: String(status), upstream },
@@ -191,7 +207,8 @@ function requestHistogram(registry: Registry) {
           sum: 0,
           count: 0,
         };
-        series.set(key, s);
+        byUpstream.set(upstream, s);
+        all.push(s);
       }
       let i = 0;
       while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
@@ -204,4 +221,14 @@ function requestHistogram(registry: Registry) {
       }
     },
   };
+}
+
+/** The map under `key` in `parent`, made on first use. */
+function child<K, V extends Map<unknown, unknown>>(parent: Map<K, V>, key: K): V {
+  let map = parent.get(key);
+  if (!map) {
+    map = new Map() as V;
+    parent.set(key, map);
+  }
+  return map;
 }

@@ -23,6 +23,7 @@ import type { KvStore } from '@portico/store/kv';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Connections } from './connections.ts';
 import type { Policy, RouteView, Terminal } from './context.ts';
+import type { Copies } from './policies/cache/copies.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
 export { Type } from '@portico/config';
@@ -87,6 +88,8 @@ export interface GatewayServices {
   hooks: PolicyHooks;
   /** Open WebSocket sessions and event streams per key, capped. */
   connections: Connections;
+  /** This gateway's copies of cached answers, kept consistent by purges (policies/cache/copies.ts). */
+  copies: Copies;
   upstreams: ReadonlyMap<string, Upstream>;
   verify: Verify;
   failures: FailureMeter;

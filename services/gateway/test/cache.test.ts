@@ -4,6 +4,7 @@ import { before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
 import { createMemoryStore, type KvStore } from '@portico/store/kv';
 import { redisTestUrl } from '@portico/store/testing';
+import { Redis } from 'ioredis';
 import { definition, json, metric, startGateway, startUpstream, type TestUpstream } from './helpers.ts';
 
 const redisUrl = redisTestUrl();
@@ -70,9 +71,11 @@ describe('response cache', () => {
     });
     const def = cached(up);
     (def.routes[0] as { rateLimit?: unknown }).rateLimit = { limit: 2, window: '1m' };
+    // The miss on one gateway, the hit on another sharing the store: it holds no copy of its own.
+    const one = await startGateway(def, { verifier: issuer.verifier, kv });
     const gw = await startGateway(def, { verifier: issuer.verifier, kv });
     try {
-      assert.equal((await fetch(`${gw.url}/api/v1/products/7`)).headers.get('x-cache'), 'MISS');
+      assert.equal((await fetch(`${one.url}/api/v1/products/7`)).headers.get('x-cache'), 'MISS');
       events.length = 0;
       const hit = await fetch(`${gw.url}/api/v1/products/7`);
       assert.equal(hit.headers.get('x-cache'), 'HIT');
@@ -82,6 +85,58 @@ describe('response cache', () => {
       const refused = await fetch(`${gw.url}/api/v1/products/7`);
       assert.equal(refused.status, 429);
       await refused.arrayBuffer();
+    } finally {
+      await one.close();
+      await gw.close();
+      await up.close();
+      await memory.close();
+    }
+  });
+
+  test('without a rate limit, a cache hit makes no store call; a write still purges it', async () => {
+    const { up, gets } = await countingUpstream();
+    const calls: string[] = [];
+    const memory = createMemoryStore();
+    const kv: KvStore = Object.assign(Object.create(memory) as KvStore, {
+      hit: (key: string, limit: number, windowMs: number) => {
+        calls.push('hit');
+        return memory.hit(key, limit, windowMs);
+      },
+      get: (key: string) => {
+        calls.push('get');
+        return memory.get(key);
+      },
+      set: (key: string, value: Buffer, ttlMs: number, tags?: string[]) => {
+        calls.push('set');
+        return memory.set(key, value, ttlMs, tags);
+      },
+      purge: (tags: string[]) => {
+        calls.push('purge');
+        return memory.purge(tags);
+      },
+    });
+    const gw = await startGateway(cached(up), { verifier: issuer.verifier, kv });
+    try {
+      const miss = await fetch(`${gw.url}/api/v1/products/7`);
+      assert.equal(miss.headers.get('x-cache'), 'MISS');
+      const body = await json(miss);
+      assert.deepEqual(calls, ['get', 'set']);
+      calls.length = 0;
+      for (const method of ['GET', 'HEAD']) {
+        const hit = await fetch(`${gw.url}/api/v1/products/7`, { method });
+        assert.equal(hit.headers.get('x-cache'), 'HIT', method);
+        if (method === 'GET') assert.deepEqual(await json(hit), body);
+        else await hit.arrayBuffer();
+      }
+      assert.deepEqual(calls, [], 'answered from the gateway’s own copy: no store call');
+      assert.equal(gets(), 1);
+      const token = { authorization: `Bearer ${await issuer.sign({ sub: 'admin' })}` };
+      const put = await fetch(`${gw.url}/api/v1/products/7`, { method: 'PUT', headers: token, body: '{}' });
+      await put.arrayBuffer();
+      // (A first sight of a token also reads the failed-authentication block: `get`.)
+      assert.equal(calls.filter((call) => call !== 'get').join(), 'purge');
+      assert.equal((await fetch(`${gw.url}/api/v1/products/7`)).headers.get('x-cache'), 'MISS');
+      assert.equal(gets(), 2);
     } finally {
       await gw.close();
       await up.close();
@@ -199,6 +254,31 @@ describe('response cache', () => {
       assert.equal(hit.headers.get('x-cache'), 'HIT');
       assert.deepEqual(await json(hit), body);
       assert.equal(gets(), 1);
+      // Now both hold a copy: hits on either send Redis nothing (no limit to update on this route).
+      const admin = new Redis(redisUrl!);
+      const monitor = await admin.monitor();
+      const commands: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (args.some((arg) => arg.startsWith(config.redisKeyPrefix))) commands.push(args[0]!);
+      });
+      try {
+        for (const gw of [one, two, one]) {
+          const again = await fetch(`${gw.url}/api/v1/products/42`);
+          assert.equal(again.headers.get('x-cache'), 'HIT');
+          assert.deepEqual(await json(again), body);
+        }
+        // A command of ours that MONITOR would show comes after the hits: it proves the wait long enough.
+        const probe = new Redis(redisUrl!);
+        await probe.get(`${config.redisKeyPrefix}probe`);
+        probe.disconnect();
+        const deadline = Date.now() + 5000;
+        while (!commands.includes('get') && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(commands, ['get'], 'only the probe reached Redis');
+      } finally {
+        monitor.disconnect();
+        admin.disconnect();
+      }
       const token = { authorization: `Bearer ${await issuer.sign({ sub: 'admin' })}` };
       await (
         await fetch(`${two.url}/api/v1/products/42`, { method: 'PATCH', headers: token, body: '{}' })

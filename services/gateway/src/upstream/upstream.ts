@@ -83,12 +83,12 @@ export interface Upstream {
    */
   pick(avoid?: Instance): Instance | undefined;
   /**
-   * An instance with a free slot, waiting in this upstream's queue until `deadline`
-   * (performance.now() time) when all are busy; undefined when no instance may take requests.
+   * An instance with a free slot: at once (no promise) when one has it, else waiting in this
+   * upstream's queue until `deadline` (performance.now() time); undefined when no instance may take requests.
    * Rejects with SaturatedError when the queue is full, QueueTimeoutError at the deadline.
    * The caller adds its attempt to `instance.inflight` and calls `release` when it is done.
    */
-  acquire(deadline: number, avoid?: Instance): Promise<Instance | undefined>;
+  acquire(deadline: number, avoid?: Instance): Instance | Promise<Instance | undefined>;
   release(instance: Instance, attempt: Attempt): void;
   /** Runs every instance's health check now. */
   check(): Promise<CheckResult[]>;
@@ -334,7 +334,7 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     },
     acquire(deadline, avoid) {
       const instance = queue.length === 0 ? free(avoid) : undefined;
-      if (instance) return Promise.resolve(instance);
+      if (instance) return instance;
       if (!anyAvailable()) return Promise.resolve(undefined);
       if (queue.length >= queueLimit) {
         return Promise.reject(

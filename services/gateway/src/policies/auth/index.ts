@@ -27,7 +27,8 @@ import {
 } from '@portico/auth';
 import { type Static, Type } from '@portico/config';
 import { clientAddress, type TrustProxy } from '@portico/http';
-import { noteUser } from '@portico/telemetry';
+import { noteUser, tracingOn } from '@portico/telemetry';
+import type { Context } from '../../context.ts';
 import { definePolicy, type FailureMeter, type Verify } from '../../policy.ts';
 import { Duration, expecting, Strings } from '../../schema.ts';
 
@@ -88,7 +89,7 @@ type Authenticator = (
   method: string,
   search: string,
   trustProxy: TrustProxy,
-) => Promise<AccessClaims | undefined>;
+) => AccessClaims | undefined | Promise<AccessClaims | undefined>;
 
 function authenticator(
   options: { auth?: AuthRules; scopes?: string[] },
@@ -149,9 +150,8 @@ function authenticator(
     }
   }
 
-  return async (req, method, search, trustProxy) => {
-    const rule = rules.get(method) ?? 'token';
-    const claims = await verified(req, search, trustProxy);
+  /** The claims `rule` admits, else a thrown 401 / 403. */
+  function admit(rule: Rule, claims: AccessClaims | undefined): AccessClaims | undefined {
     if (rule === 'public') return claims;
     if (!claims) throw new AuthError(undefined, 'This route needs an access token');
     const limited = rule !== 'token' && Boolean(rule.roles?.length || rule.scopes?.length);
@@ -169,6 +169,27 @@ function authenticator(
       });
     }
     return claims;
+  }
+
+  /** A Bearer token verified before, answered without a promise; else undefined (`verified` decides). */
+  function remembered(header: string): AccessClaims | undefined {
+    if (!verify.cached) return undefined;
+    let credentials: ReturnType<typeof parseAuthorization>;
+    try {
+      credentials = parseAuthorization(header);
+    } catch {
+      // Malformed: `verified` parses it again and meters the failure.
+      return undefined;
+    }
+    return credentials?.scheme === 'Bearer' ? verify.cached(credentials.token, 'Bearer') : undefined;
+  }
+
+  return (req, method, search, trustProxy) => {
+    const rule = rules.get(method) ?? 'token';
+    const header = req.headers.authorization;
+    const known = header === undefined ? undefined : remembered(header);
+    if (known) return admit(rule, known);
+    return verified(req, search, trustProxy).then((claims) => admit(rule, claims));
   };
 }
 
@@ -202,9 +223,26 @@ export const auth = definePolicy({
   // Every route has it: a token that is sent is checked even on a public route.
   create(options, _route, gateway) {
     const check = authenticator(options, gateway.verify, gateway.failures);
-    return async (ctx, next) => {
-      ctx.auth = await check(ctx.req, ctx.method, ctx.search, ctx.trustProxy);
-      if (ctx.auth) noteUser(ctx.auth.sub);
+    const tracing = tracingOn();
+    const admitted = (ctx: Context, claims: AccessClaims | undefined) => {
+      ctx.auth = claims;
+      if (claims && tracing) noteUser(claims.sub);
+    };
+    // A remembered token passes without a promise of its own; a first sight waits for its check.
+    return (ctx, next) => {
+      let checked: ReturnType<Authenticator>;
+      try {
+        checked = check(ctx.req, ctx.method, ctx.search, ctx.trustProxy);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (checked instanceof Promise) {
+        return checked.then((claims) => {
+          admitted(ctx, claims);
+          return next();
+        });
+      }
+      admitted(ctx, checked);
       return next();
     };
   },

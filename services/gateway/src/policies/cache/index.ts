@@ -15,6 +15,7 @@ import type { KvStore } from '@portico/store/kv';
 import { type Context, replyBody } from '../../context.ts';
 import { definePolicy, type GatewayServices, type Policy } from '../../policy.ts';
 import { Duration, ms } from '../../schema.ts';
+import type { Copies, Entry } from './copies.ts';
 
 const UNCACHEABLE = /(?:^|,)\s*(?:no-store|private|no-cache)\b/i;
 const SKIP_STORED = new Set(['age', 'date', 'x-request-id', 'set-cookie', 'ratelimit', 'ratelimit-policy']);
@@ -41,7 +42,7 @@ export const cache = definePolicy({
 function cachePolicy(
   name: string,
   options: { ttl: string | number; maxTtl?: string | number },
-  { kv, hooks }: GatewayServices,
+  { kv, hooks, copies }: GatewayServices,
 ): Policy {
   const ttlMs = ms(options.ttl, 300_000);
   const maxTtlMs = ms(options.maxTtl, 24 * 3_600_000);
@@ -51,17 +52,26 @@ function cachePolicy(
       await next();
       const status = ctx.reply?.status ?? 500;
       if (status < 400) {
+        const tags = purgeTags(name, ctx.path);
         try {
-          await kv.purge(purgeTags(name, ctx.path));
+          await kv.purge(tags);
         } catch (err) {
           hooks.storeFailed('cache-purge', err);
         }
+        // After the store's purge: a gateway that drops its copy then reads the store's answer.
+        await copies.purge(tags);
       }
       return;
     }
 
     const key = cacheKey(name, ctx);
     if (!refreshing(ctx)) {
+      // This gateway's copy: no store call (copies.ts).
+      const copy = copies.get(key);
+      if (copy) {
+        hit(ctx, copy);
+        return;
+      }
       let stored: Buffer | undefined;
       const early = ctx.lookahead?.key === key ? ctx.lookahead.read : undefined;
       try {
@@ -71,14 +81,8 @@ function cachePolicy(
       }
       if (stored) {
         const entry = decode(stored);
-        hooks.lookup(name, 'hit');
-        const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)) + entry.age;
-        ctx.reply = {
-          status: 200,
-          headers: { ...entry.headers, age: String(age), 'content-length': String(entry.body.length) },
-          body: entry.body,
-        };
-        ctx.replyHeaders['x-cache'] = 'HIT';
+        copies.keep(key, entry, entryTags(name, ctx.path));
+        hit(ctx, entry);
         return;
       }
     }
@@ -101,12 +105,27 @@ function cachePolicy(
     ctx.replyHeaders['x-cache'] = 'MISS';
     const body = (await replyBody(reply))!;
     const age = Number(reply.headers.age ?? 0) || 0;
+    const ttl = lifetime - age * 1000;
+    const stored = encode(reply.headers, body, age, ttl);
+    const tags = entryTags(name, ctx.path);
     try {
-      await kv.set(key, encode(reply.headers, body, age), lifetime - age * 1000, entryTags(name, ctx.path));
+      await kv.set(key, stored, ttl, tags);
+      copies.keep(key, decode(stored), tags);
     } catch (err) {
       hooks.storeFailed('cache-set', err);
     }
   };
+
+  function hit(ctx: Context, entry: Entry) {
+    hooks.lookup(name, 'hit');
+    const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)) + entry.age;
+    ctx.reply = {
+      status: 200,
+      headers: { ...entry.headers, age: String(age), 'content-length': String(entry.body.length) },
+      body: entry.body,
+    };
+    ctx.replyHeaders['x-cache'] = 'HIT';
+  }
 }
 
 /**
@@ -119,16 +138,18 @@ export const cacheLookahead = definePolicy({
   name: 'cache-lookahead',
   priority: 1200,
   route: {},
-  create(_options, route, { kv }) {
+  create(_options, route, { kv, copies }) {
     if (!route.policies.has('cache') || !route.policies.has('rate-limit')) return undefined;
-    return lookahead(route.name, kv);
+    return lookahead(route.name, kv, copies);
   },
 });
 
-function lookahead(name: string, kv: KvStore): Policy {
+function lookahead(name: string, kv: KvStore, copies: Copies): Policy {
   return (ctx, next) => {
     if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !refreshing(ctx)) {
       const key = cacheKey(name, ctx);
+      // This gateway holds a copy: the cache policy answers from it, nothing to read early.
+      if (copies.get(key)) return next();
       // Settled into a value either way: a request the limiter refuses never awaits it.
       const read = kv.get(key).then(
         (value) => ({ value }),
@@ -187,17 +208,11 @@ function purgeTags(route: string, path: string): string[] {
   return [`${route}|p|${path}`, `${route}|c|${path}`, `${route}|p|${parent(path)}`];
 }
 
-interface Entry {
-  headers: OutgoingHttpHeaders;
-  body: Buffer;
-  storedAt: number;
-  age: number;
-}
-
-function encode(headers: OutgoingHttpHeaders, body: Buffer, age: number): Buffer {
+function encode(headers: OutgoingHttpHeaders, body: Buffer, age: number, ttlMs: number): Buffer {
   const kept: OutgoingHttpHeaders = {};
   for (const name in headers) if (!SKIP_STORED.has(name)) kept[name] = headers[name];
-  const meta = Buffer.from(JSON.stringify({ h: kept, t: Date.now(), a: age }));
+  const now = Date.now();
+  const meta = Buffer.from(JSON.stringify({ h: kept, t: now, a: age, e: now + ttlMs }));
   const length = Buffer.allocUnsafe(4);
   length.writeUInt32BE(meta.length);
   return Buffer.concat([length, meta, body]);
@@ -220,6 +235,13 @@ function parse(stored: Buffer): Entry {
     h: OutgoingHttpHeaders;
     t: number;
     a: number;
+    e?: number;
   };
-  return { headers: meta.h, storedAt: meta.t, age: meta.a, body: stored.subarray(4 + length) };
+  return {
+    headers: meta.h,
+    storedAt: meta.t,
+    age: meta.a,
+    expires: meta.e,
+    body: stored.subarray(4 + length),
+  };
 }

@@ -94,7 +94,8 @@ function forwarder(
     for (let attempt = 0; attempt <= retries; attempt++) {
       let instance: Instance | undefined;
       try {
-        instance = await upstream.acquire(deadline, failed);
+        const taken = upstream.acquire(deadline, failed);
+        instance = taken instanceof Promise ? await taken : taken;
       } catch (err) {
         if (err instanceof SaturatedError)
           throw errors.UPSTREAM_BUSY(err.message, { headers: { 'retry-after': '1' } });
@@ -140,157 +141,212 @@ function forward(
   deadline: number,
   retryable: boolean,
 ): Promise<Reply> {
-  const whole = ctx.bufferBody;
   return new Promise<Reply>((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    // Set when the deadline passed or stall detection gave up before undici handed a controller.
-    let abortWith: Error | undefined;
-    const attempt: Attempt = {
-      started: performance.now(),
-      retryable,
-      abort(err) {
-        if (started) return;
-        abortWith = err;
-        clearTimeout(timer);
-        reject(err);
-        controller?.abort(err);
-      },
-    };
-    instance.inflight.add(attempt);
-    let released = false;
-    const release = () => {
-      clearTimeout(timer);
-      if (released) return;
-      released = true;
-      upstream.release(instance, attempt);
-    };
-    const timer = setTimeout(
-      () => attempt.abort(new DeadlineError(`no response head before the deadline`)),
-      Math.max(0, deadline - performance.now()),
-    );
-    let started = false;
-    let status = 0;
-    let headers: IncomingHttpHeaders = {};
-    let chunks: Buffer[] = [];
-    let sink: ServerResponse | undefined;
-    let done: ((err?: Error) => void) | undefined;
-    let ended = false;
-    let failed: Error | undefined;
-    let collector: { resolve(b: Buffer): void; reject(e: Error): void } | undefined;
-
-    const finish = (err?: Error) => {
-      const callback = done;
-      done = undefined;
-      callback?.(err);
-    };
-    // Chunks that reach an attached client wait for the end of the current event-loop turn:
-    // a body that ends meanwhile leaves with its head in one write; a stream still flows
-    // (and an event stream's head goes out) one turn later.
-    let scheduled = false;
-    // `headersSent` turns true at writeHead, before anything reaches the socket: keep our own flag.
-    let wrote = false;
-    const flush = () => {
-      scheduled = false;
-      if (!sink || ended || failed) return;
-      wrote = true;
-      if (chunks.length === 0) {
-        sink.flushHeaders();
-        return;
-      }
-      let ok = true;
-      for (const chunk of chunks) ok = sink.write(chunk) && ok;
-      chunks = [];
-      if (!ok) {
-        controller?.pause();
-        sink.once('drain', () => controller?.resume());
-      }
-    };
-    const schedule = () => {
-      if (scheduled) return;
-      scheduled = true;
-      setImmediate(flush);
-    };
-    const relay: Relay = {
-      relay: true,
-      attach(res, callback) {
-        sink = res;
-        done = callback;
-        if (failed) {
-          res.destroy(failed);
-          finish(failed);
-          return;
-        }
-        if (ended) {
-          // The whole (small) body is here: headers and body leave in one write.
-          endWith(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-          chunks = [];
-          finish();
-          return;
-        }
-        // Still arriving (a large body or an event stream).
-        schedule();
-        // The client went away: stop reading the upstream's answer.
-        res.once('close', () => {
-          if (!ended) controller?.abort(new Error('client closed the connection'));
-        });
-      },
-      collect() {
-        if (ended) return Promise.resolve(Buffer.concat(chunks));
-        if (failed) return Promise.reject(failed);
-        return new Promise((res, rej) => {
-          collector = { resolve: res, reject: rej };
-        });
-      },
-    };
-
-    instance.pool.dispatch(options, {
-      onRequestStart(c) {
-        controller = c;
-        if (abortWith) c.abort(abortWith);
-      },
-      onResponseStart(_c, statusCode, responseHeaders) {
-        if (abortWith) return;
-        started = true;
-        clearTimeout(timer);
-        instance.lastAnswer = performance.now();
-        status = statusCode;
-        headers = responseHeaders;
-        if (instanceFault(statusCode, responseHeaders)) instance.breaker.failure();
-        else instance.breaker.success();
-        if (!whole) resolve({ status, headers: downstreamHeaders(headers), body: relay });
-      },
-      onResponseData(_c, chunk) {
-        chunks.push(chunk);
-        if (sink) schedule();
-      },
-      onResponseEnd() {
-        release();
-        ended = true;
-        if (whole) {
-          resolve({ status, headers: downstreamHeaders(headers), body: Buffer.concat(chunks) });
-        } else if (sink) {
-          if (!wrote) endWith(sink, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-          else {
-            for (const chunk of chunks) sink.write(chunk);
-            sink.end();
-          }
-          chunks = [];
-          finish();
-        } else collector?.resolve(Buffer.concat(chunks));
-      },
-      onResponseError(_c, err) {
-        release();
-        if (abortWith) return;
-        if (!started || whole) {
-          reject(err);
-          return;
-        }
-        failed = err;
-        if (sink) {
-          sink.destroy(err);
-          finish(err);
-        } else collector?.reject(err);
-      },
-    });
+    const exchange = new Exchange(instance, upstream, ctx.bufferBody, retryable, resolve, reject);
+    instance.inflight.add(exchange);
+    // Whole milliseconds: requests with the same route timeout then share one Node timer list.
+    exchange.timer = setTimeout(atDeadline, Math.max(0, Math.ceil(deadline - performance.now())), exchange);
+    instance.pool.dispatch(options, exchange);
   });
+}
+
+function atDeadline(exchange: Exchange) {
+  exchange.abort(new DeadlineError(`no response head before the deadline`));
+}
+
+/**
+ * One request on one instance: the stall detector's attempt, undici's dispatch handler and the
+ * relay of its body, in one object (a request through the gateway allocates it once, rather
+ * than a closure per callback).
+ */
+class Exchange implements Attempt, Dispatcher.DispatchHandler, Relay {
+  readonly relay = true;
+  readonly started = performance.now();
+  timer: NodeJS.Timeout | undefined;
+  private controller: Dispatcher.DispatchController | undefined;
+  /** Set when the deadline passed or stall detection gave up before undici handed a controller. */
+  private abortWith: Error | undefined;
+  private released = false;
+  private headStarted = false;
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private chunks: Buffer[] = [];
+  private sink: ServerResponse | undefined;
+  private done: ((err?: Error) => void) | undefined;
+  private ended = false;
+  private failed: Error | undefined;
+  private collector: { resolve(b: Buffer): void; reject(e: Error): void } | undefined;
+  // Chunks that reach an attached client wait for the end of the current event-loop turn:
+  // a body that ends meanwhile leaves with its head in one write; a stream still flows
+  // (and an event stream's head goes out) one turn later.
+  private scheduled = false;
+  // `headersSent` turns true at writeHead, before anything reaches the socket: keep our own flag.
+  private wrote = false;
+
+  private readonly instance: Instance;
+  private readonly upstream: Upstream;
+  private readonly whole: boolean;
+  readonly retryable: boolean;
+  private readonly resolve: (reply: Reply) => void;
+  private readonly reject: (err: Error) => void;
+
+  constructor(
+    instance: Instance,
+    upstream: Upstream,
+    whole: boolean,
+    retryable: boolean,
+    resolve: (reply: Reply) => void,
+    reject: (err: Error) => void,
+  ) {
+    this.instance = instance;
+    this.upstream = upstream;
+    this.whole = whole;
+    this.retryable = retryable;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  abort(err: Error) {
+    if (this.headStarted) return;
+    this.abortWith = err;
+    clearTimeout(this.timer);
+    this.reject(err);
+    this.controller?.abort(err);
+  }
+
+  private release() {
+    clearTimeout(this.timer);
+    if (this.released) return;
+    this.released = true;
+    this.upstream.release(this.instance, this);
+  }
+
+  private finish(err?: Error) {
+    const callback = this.done;
+    this.done = undefined;
+    callback?.(err);
+  }
+
+  private readonly flush = () => {
+    this.scheduled = false;
+    const sink = this.sink;
+    if (!sink || this.ended || this.failed) return;
+    this.wrote = true;
+    if (this.chunks.length === 0) {
+      sink.flushHeaders();
+      return;
+    }
+    let ok = true;
+    for (const chunk of this.chunks) ok = sink.write(chunk) && ok;
+    this.chunks = [];
+    if (!ok) {
+      this.controller?.pause();
+      sink.once('drain', () => this.controller?.resume());
+    }
+  };
+
+  private schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private body(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+
+  // Relay
+  attach(res: ServerResponse, callback: (err?: Error) => void) {
+    this.sink = res;
+    this.done = callback;
+    if (this.failed) {
+      res.destroy(this.failed);
+      this.finish(this.failed);
+      return;
+    }
+    if (this.ended) {
+      // The whole (small) body is here: headers and body leave in one write.
+      endWith(res, this.body());
+      this.chunks = [];
+      this.finish();
+      return;
+    }
+    // Still arriving (a large body or an event stream).
+    this.schedule();
+    // The client went away: stop reading the upstream's answer.
+    res.once('close', () => {
+      if (!this.ended) this.controller?.abort(new Error('client closed the connection'));
+    });
+  }
+
+  collect(): Promise<Buffer> {
+    if (this.ended) return Promise.resolve(Buffer.concat(this.chunks));
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.collector = { resolve, reject };
+    });
+  }
+
+  // Dispatcher.DispatchHandler
+  onRequestStart(controller: Dispatcher.DispatchController) {
+    this.controller = controller;
+    if (this.abortWith) controller.abort(this.abortWith);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ) {
+    if (this.abortWith) return;
+    this.headStarted = true;
+    clearTimeout(this.timer);
+    const instance = this.instance;
+    instance.lastAnswer = performance.now();
+    this.status = statusCode;
+    this.headers = headers;
+    if (instanceFault(statusCode, headers)) instance.breaker.failure();
+    else instance.breaker.success();
+    if (!this.whole) this.resolve({ status: statusCode, headers: downstreamHeaders(headers), body: this });
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer) {
+    this.chunks.push(chunk);
+    if (this.sink) this.schedule();
+  }
+
+  onResponseEnd() {
+    this.release();
+    this.ended = true;
+    const sink = this.sink;
+    if (this.whole) {
+      this.resolve({
+        status: this.status,
+        headers: downstreamHeaders(this.headers),
+        body: Buffer.concat(this.chunks),
+      });
+    } else if (sink) {
+      if (!this.wrote) endWith(sink, this.body());
+      else {
+        for (const chunk of this.chunks) sink.write(chunk);
+        sink.end();
+      }
+      this.chunks = [];
+      this.finish();
+    } else this.collector?.resolve(Buffer.concat(this.chunks));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error) {
+    this.release();
+    if (this.abortWith) return;
+    if (!this.headStarted || this.whole) {
+      this.reject(err);
+      return;
+    }
+    this.failed = err;
+    if (this.sink) {
+      this.sink.destroy(err);
+      this.finish(err);
+    } else this.collector?.reject(err);
+  }
 }

@@ -9,7 +9,7 @@
  *   /health say the limiter is degraded.
  */
 import { type Static, Type } from '@portico/config';
-import type { KvStore } from '@portico/store/kv';
+import type { KvStore, WindowDecision } from '@portico/store/kv';
 import { consumerOf } from '../../context.ts';
 import { errors } from '../../errors.ts';
 import { definePolicy } from '../../policy.ts';
@@ -42,15 +42,12 @@ export function limiter(
   const windowMs = ms(options.window, 60_000);
   const policy = `"${name}";q=${limit};w=${Math.ceil(windowMs / 1000)}`;
 
-  return async (consumer) => {
-    let decision: Awaited<ReturnType<KvStore['hit']>>;
-    try {
-      decision = await kv.hit(`${name}:${consumer}`, limit, windowMs);
-    } catch (err) {
-      hooks.storeFailed('rate-limit', err);
-      hooks.decided(name, 'failed_open');
-      return undefined;
-    }
+  const failOpen = (err: unknown) => {
+    hooks.storeFailed('rate-limit', err);
+    hooks.decided(name, 'failed_open');
+    return undefined;
+  };
+  const decide = (decision: WindowDecision) => {
     const reset = Math.max(1, Math.ceil(decision.resetMs / 1000));
     const headers = { 'ratelimit-policy': policy, ratelimit: `"${name}";r=${decision.remaining};t=${reset}` };
     if (!decision.allowed) {
@@ -66,6 +63,17 @@ export function limiter(
     hooks.decided(name, 'allowed');
     return headers;
   };
+
+  // One promise per hit (the store's): the decision is read in its callbacks.
+  return (consumer) => {
+    let decision: Promise<WindowDecision>;
+    try {
+      decision = kv.hit(`${name}:${consumer}`, limit, windowMs);
+    } catch (err) {
+      return Promise.resolve(failOpen(err));
+    }
+    return decision.then(decide, failOpen);
+  };
 }
 
 export const rateLimit = definePolicy({
@@ -76,13 +84,14 @@ export const rateLimit = definePolicy({
   create(options, route, gateway) {
     const hit = limiter(route.name, options.rateLimit, gateway.kv, gateway.hooks);
     if (!hit) return undefined;
-    return async (ctx, next) => {
+    return (ctx, next) => {
       const consumer = consumerOf(ctx);
-      const headers = await hit(consumer);
-      if (headers) Object.assign(ctx.replyHeaders, headers);
-      // Every message of a WebSocket session is one more hit on the same bucket.
-      ctx.upgrade?.messages.push(() => hit(consumer));
-      return next();
+      return hit(consumer).then((headers) => {
+        if (headers) Object.assign(ctx.replyHeaders, headers);
+        // Every message of a WebSocket session is one more hit on the same bucket.
+        ctx.upgrade?.messages.push(() => hit(consumer));
+        return next();
+      });
     };
   },
 });
