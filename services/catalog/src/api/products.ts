@@ -123,9 +123,8 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       } else {
         const page = request.query.page ?? 1;
         const offset = offsetOf(page, size);
-        const { items: rows, total } = await products.page(filter, size, offset);
+        const { items: rows, total, hasNext } = await products.page(filter, size, offset);
         items = rows;
-        const hasNext = offset + rows.length < total.value;
         body = {
           data: rows.map(productJson),
           pagination: {

@@ -1,0 +1,29 @@
+/**
+ * PostgreSQL: the search vector also holds each word of the name as `#n<word>`, so a search can
+ * read its two tiers (every word in the name; the other matches) from the GIN index, newest
+ * first, a page at a time (see src/data/search-terms.ts). The words are the ones the vector
+ * already holds for the name (to_tsvector's lexemes, after punctuation became spaces), with
+ * `#n` written before each; `#` is in no word of a name or query, and `#c`/`#s` are the
+ * filter tags of 004_search_vector.
+ * The column is generated, so it is dropped and added again: the table and the index are
+ * rewritten in the migration's transaction (run it before traffic on a large catalog).
+ */
+import { type Migration, sql } from '@portico/store/sql';
+
+export const searchNameWordsMigration: Migration = {
+  async up(db) {
+    await sql`alter table products drop column search`.execute(db);
+    await sql`alter table products add column search tsvector generated always as (
+      strip(to_tsvector('simple', regexp_replace(name || ' ' || description, '[[:punct:][:space:]]+', ' ', 'g'))) ||
+      regexp_replace(
+        strip(to_tsvector('simple', regexp_replace(name, '[[:punct:][:space:]]+', ' ', 'g')))::text,
+        '''([^'']+)''', '''#n\\1''', 'g'
+      )::tsvector ||
+      array_to_tsvector(array[
+        '#c' || replace(category_id, '-', ''),
+        '#s' || case when in_stock then '1' else '0' end
+      ])
+    ) stored`.execute(db);
+    await sql`create index products_search on products using gin (search)`.execute(db);
+  },
+};
