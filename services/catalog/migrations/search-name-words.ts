@@ -7,6 +7,13 @@
  * filter tags of 004_search_vector.
  * The column is generated, so it is dropped and added again: the table and the index are
  * rewritten in the migration's transaction (run it before traffic on a large catalog).
+ * The column keeps statistics of 10,000 lexemes (target 1,000, ten times the default): a page
+ * reads the newest 21 matches, and the planner walks the primary key backwards for a word it
+ * believes common. A word missing from the statistics is estimated at half the rarest one
+ * kept, but at most 0.5% of the rows; with the default target the rarest kept was 1% at
+ * 1,000,000 products, so an unknown word (a typo, a word in no product) was taken for 5,000
+ * matches and the walk read the whole table (3.6 s). With 10,000 kept it is about 60 rows and
+ * GIN answers at once.
  */
 import { type Migration, sql } from '@portico/store/sql';
 
@@ -24,6 +31,7 @@ export const searchNameWordsMigration: Migration = {
         '#s' || case when in_stock then '1' else '0' end
       ])
     ) stored`.execute(db);
+    await sql`alter table products alter column search set statistics 1000`.execute(db);
     await sql`create index products_search on products using gin (search)`.execute(db);
   },
 };

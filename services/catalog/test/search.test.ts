@@ -93,8 +93,11 @@ for (const makeTarget of databaseTargets()) {
         const one = await search('keyboard', `&per_page=1&page=${page}`);
         walked.push(...one.data.map((p) => p.name));
         assert.equal(one.pagination.has_next, page < all.length, `page ${page}`);
-        assert.equal(one.pagination.total, all.length);
-        assert.equal(one.pagination.total_is_exact, true);
+        // Before the last match the total may be an estimate (PostgreSQL: the planner's), never
+        // below what the page has seen; the page that reaches the last match knows it exactly.
+        if (one.pagination.total_is_exact) assert.equal(one.pagination.total, all.length);
+        else assert.ok(one.pagination.total > page, `page ${page}: total ${one.pagination.total}`);
+        if (page === all.length) assert.equal(one.pagination.total_is_exact, true);
       }
       assert.deepEqual(walked, all);
       assert.equal((await search('keyboard', `&per_page=1&page=${all.length + 1}`)).data.length, 0);

@@ -125,9 +125,10 @@ export const ProductPagination = Type.Object({
     description:
       'Products matching the filters. Exact for category and stock filters (kept with every write, ' +
       'never counted per request), on offset and cursor pages alike. With `q` it is exact when the ' +
-      'search read to its last match (an offset page that reaches the end, or at most 100 ' +
-      'matches); otherwise it is an estimate and total_is_exact is false: matches are never ' +
-      'counted one by one, so a search costs the same whether a hundred or a million products match.',
+      'search read every match: on the offset page that reaches the last match, on cursor pages ' +
+      'when there are at most 100 matches (on SQLite offset pages too); otherwise it is an estimate ' +
+      'and total_is_exact is false. Matches are never counted one by one, so a search costs the ' +
+      'same whether a hundred or a million products match.',
   }),
   total_is_exact: Type.Boolean({
     description:

@@ -122,14 +122,20 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
   }
 
   /**
-   * How many products a search matches, without counting them: exact up to ESTIMATE_SAMPLE,
-   * otherwise estimated, never below `atLeast`. SQLite: the newest ESTIMATE_SAMPLE + 1 matches span
-   * some of the newest rowids; their density there, times the rowids in use. PostgreSQL: the
-   * planner's row estimate (the tsvector statistics `analyze` keeps).
+   * How many products a search matches, without counting them: exact up to ESTIMATE_SAMPLE
+   * (`sampled`: otherwise the caller knows there are more than `atLeast`), otherwise estimated,
+   * never below `atLeast`. SQLite: the newest ESTIMATE_SAMPLE + 1 matches span some of the newest
+   * rowids; their density there, times the rowids in use. PostgreSQL: the planner's row estimate
+   * (the tsvector statistics `analyze` keeps; 006 keeps more of them).
    */
-  async function estimate(filter: ProductFilter, terms: SearchTerm[], atLeast: number): Promise<Total> {
+  async function estimate(
+    filter: ProductFilter,
+    terms: SearchTerm[],
+    atLeast: number,
+    sampled = true,
+  ): Promise<Total> {
     const tolerant = (value: number) => ({
-      value: Math.max(Math.round(value), atLeast, ESTIMATE_SAMPLE + 1),
+      value: Math.max(Math.round(value), atLeast, sampled ? ESTIMATE_SAMPLE + 1 : 0),
       exact: false,
     });
     if (sqlite) {
@@ -145,6 +151,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     }
     const match = tsQuery(terms, indexed(filter));
     if (match === undefined) return { value: 0, exact: true };
+    if (!sampled) return tolerant(await plannedRows(match));
     const { rows } = await sql<{ n: string }>`select count(*) as n from (select 1 from products
       where search @@ ${match}::tsquery order by id desc limit ${ESTIMATE_SAMPLE + 1}) m`.execute(db);
     const n = Number(rows[0]!.n);
@@ -206,8 +213,9 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     },
     /**
      * A ranked page of a search, its total and whether a next page exists: the name tier newest
-     * first, then the rest newest first, reading offset + limit + 1 matches (the rest only when
-     * the name tier ends before that). Offset pages stop at SEARCH_DEPTH.
+     * first, then the rest newest first, reading offset + limit + 1 matches of the name tier and,
+     * only when it ends before that, up to twice as many of all matches. Offset pages stop at
+     * SEARCH_DEPTH.
      */
     async search(
       filter: ProductFilter,
@@ -218,9 +226,15 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       if (terms.length === 0) return { rows: [], total: { value: 0, exact: true }, hasNext: false };
       const end = Math.min(offset + limit, SEARCH_DEPTH);
       const keys = await newest(filter, terms, 'name', end + 1);
-      if (keys.length <= end) keys.push(...(await newest(filter, terms, 'rest', end + 1 - keys.length)));
+      if (keys.length <= end) {
+        // The name tier ended: the rest are the other matches, newest first. Among the newest
+        // end + 1 + (name tier) matches at most that many are in the name tier.
+        const named = new Set(keys);
+        const all = await newest(filter, terms, 'all', end + 1 + keys.length);
+        keys.push(...all.filter((key) => !named.has(key)));
+      }
       const more = keys.length > end;
-      const total = more ? await estimate(filter, terms, end + 1) : { value: keys.length, exact: true };
+      const total = more ? await estimate(filter, terms, end + 1, false) : { value: keys.length, exact: true };
       const rows = offset < end ? await byKeys(keys.slice(offset, end)) : [];
       return { rows, total, hasNext: more && end < SEARCH_DEPTH };
     },
