@@ -161,7 +161,9 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
 
   /** PostgreSQL's estimate of a search's matches, from the plan alone (nothing is read). */
   async function plannedRows(match: string): Promise<number> {
-    const { rows } = await sql<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>`explain (format json)
+    const { rows } = await sql<{
+      'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }>;
+    }>`explain (format json)
       select 1 from products where search @@ ${match}::tsquery`.execute(db);
     return rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
   }
@@ -234,7 +236,9 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
         keys.push(...all.filter((key) => !named.has(key)));
       }
       const more = keys.length > end;
-      const total = more ? await estimate(filter, terms, end + 1, false) : { value: keys.length, exact: true };
+      const total = more
+        ? await estimate(filter, terms, end + 1, false)
+        : { value: keys.length, exact: true };
       const rows = offset < end ? await byKeys(keys.slice(offset, end)) : [];
       return { rows, total, hasNext: more && end < SEARCH_DEPTH };
     },
