@@ -5,6 +5,10 @@
  * already holds for the name (to_tsvector's lexemes, after punctuation became spaces), with
  * `#n` written before each; `#` is in no word of a name or query, and `#c`/`#s` are the
  * filter tags of 004_search_vector.
+ * Words are now split at anything but a letter or digit (`[^[:alnum:]]+`), as SQLite's unicode61
+ * tokenizer splits them; 004 replaced `[[:punct:][:space:]]+`, which gave the same words on every
+ * text tried (punctuation, symbols, accents, `_`, `½`) and took twice as long (10.7 against
+ * 5.6 µs per product): this expression runs for every row of a bulk load.
  * The column is generated, so it is dropped and added again: the table and the index are
  * rewritten in the migration's transaction (run it before traffic on a large catalog).
  * The column keeps statistics of 10,000 lexemes (target 1,000, ten times the default): a page
@@ -21,9 +25,9 @@ export const searchNameWordsMigration: Migration = {
   async up(db) {
     await sql`alter table products drop column search`.execute(db);
     await sql`alter table products add column search tsvector generated always as (
-      strip(to_tsvector('simple', regexp_replace(name || ' ' || description, '[[:punct:][:space:]]+', ' ', 'g'))) ||
+      strip(to_tsvector('simple', regexp_replace(name || ' ' || description, '[^[:alnum:]]+', ' ', 'g'))) ||
       regexp_replace(
-        strip(to_tsvector('simple', regexp_replace(name, '[[:punct:][:space:]]+', ' ', 'g')))::text,
+        strip(to_tsvector('simple', regexp_replace(name, '[^[:alnum:]]+', ' ', 'g')))::text,
         '''([^'']+)''', '''#n\\1''', 'g'
       )::tsvector ||
       array_to_tsvector(array[
