@@ -122,11 +122,12 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
   }
 
   /**
-   * How many products a search matches, without counting them: exact up to ESTIMATE_SAMPLE
-   * (`sampled`: otherwise the caller knows there are more than `atLeast`), otherwise estimated,
-   * never below `atLeast`. SQLite: the newest ESTIMATE_SAMPLE + 1 matches span some of the newest
-   * rowids; their density there, times the rowids in use. PostgreSQL: the planner's row estimate
-   * (the tsvector statistics `analyze` keeps; 006 keeps more of them).
+   * How many products a search matches, without counting them: exact up to ESTIMATE_SAMPLE,
+   * otherwise estimated, never below `atLeast`. SQLite: the newest ESTIMATE_SAMPLE + 1 matches span
+   * some of the newest rowids; their density there, times the rowids in use. PostgreSQL: the
+   * planner's row estimate (the tsvector statistics `analyze` keeps; 006 keeps more of them),
+   * after counting the newest ESTIMATE_SAMPLE + 1 unless `sampled` is false (an offset page that
+   * already knows there are more than `atLeast`: the count would walk the table again).
    */
   async function estimate(
     filter: ProductFilter,
@@ -134,7 +135,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     atLeast: number,
     sampled = true,
   ): Promise<Total> {
-    const tolerant = (value: number) => ({
+    const estimated = (value: number) => ({
       value: Math.max(Math.round(value), atLeast, sampled ? ESTIMATE_SAMPLE + 1 : 0),
       exact: false,
     });
@@ -147,16 +148,16 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
           order by rowid desc limit ${ESTIMATE_SAMPLE + 1}) m`.execute(db);
       const { n, oldest, newest } = rows[0]!;
       if (n <= ESTIMATE_SAMPLE || oldest === null || newest === null) return { value: n, exact: true };
-      return tolerant((n * newest) / (newest - oldest + 1));
+      return estimated((n * newest) / (newest - oldest + 1));
     }
     const match = tsQuery(terms, indexed(filter));
     if (match === undefined) return { value: 0, exact: true };
-    if (!sampled) return tolerant(await plannedRows(match));
+    if (!sampled) return estimated(await plannedRows(match));
     const { rows } = await sql<{ n: string }>`select count(*) as n from (select 1 from products
       where search @@ ${match}::tsquery order by id desc limit ${ESTIMATE_SAMPLE + 1}) m`.execute(db);
     const n = Number(rows[0]!.n);
     if (n <= ESTIMATE_SAMPLE) return { value: n, exact: true };
-    return tolerant(await plannedRows(match));
+    return estimated(await plannedRows(match));
   }
 
   /** PostgreSQL's estimate of a search's matches, from the plan alone (nothing is read). */
