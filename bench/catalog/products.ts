@@ -21,16 +21,25 @@ export const CATEGORY_COUNT = 50;
 export const QUERY_WORD = 'cable';
 export const QUERY_PREFIX = 'headph';
 
-/** A small, fast, seedable PRNG (mulberry32): the same catalog on every run and both databases. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+/**
+ * A small, fast, seedable PRNG (mulberry32), seeded per product: the same catalog on every run
+ * and both databases, and any product can be made without the ones before it.
+ */
+class Random {
+  private a: number;
+  constructor(seed: number) {
+    this.a = seed >>> 0;
+  }
+  next(): number {
+    this.a = (this.a + 0x6d2b79f5) >>> 0;
+    let t = this.a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
+  pick(list: readonly string[]): string {
+    return list[Math.floor(this.next() * list.length)]!;
+  }
 }
 
 export function categoryId(i: number): string {
@@ -54,16 +63,17 @@ export interface BenchProduct {
 
 export function* products(from: number, to: number): Generator<BenchProduct> {
   for (let i = from; i < to; i++) {
-    const r = random(i + 1);
-    const pick = <T>(list: readonly T[]) => list[Math.floor(r() * list.length)]!;
-    const words = Array.from({ length: 10 }, () => pick(WORDS));
+    const r = new Random(i + 1);
+    let description = r.pick(WORDS);
+    for (let w = 1; w < 10; w++) description += ` ${r.pick(WORDS)}`;
+    const name = `${r.pick(BRANDS)} ${r.pick(ADJECTIVES)} ${r.pick(NOUNS)} ${Math.floor(r.next() * 9000) + 100}`;
     yield {
       id: productId(i),
-      name: `${pick(BRANDS)} ${pick(ADJECTIVES)} ${pick(NOUNS)} ${Math.floor(r() * 9000) + 100}`,
-      description: `${words.join(' ')}.`,
-      price_minor: Math.floor(r() * 50_000) + 100,
-      category_id: categoryId(Math.floor(r() * CATEGORY_COUNT)),
-      in_stock: r() < 0.8,
+      name,
+      description: `${description}.`,
+      price_minor: Math.floor(r.next() * 50_000) + 100,
+      category_id: categoryId(Math.floor(r.next() * CATEGORY_COUNT)),
+      in_stock: r.next() < 0.8,
     };
   }
 }

@@ -124,6 +124,8 @@ interface Catalog {
   size: number;
   base: string;
   fillMs: number;
+  /** CPU the fill took in this process (all of it for SQLite; only the rows' generation for PostgreSQL). */
+  fillCpuMs: number;
   samples: Map<string, number[]>;
   /** In-process search timings (see SEARCHES). */
   inProcess: Map<string, number[]>;
@@ -167,12 +169,18 @@ async function benchDatabase(
       await waitFor(`${base}/health`, 60_000);
       await stop(first);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const loadBefore = loadavg()[0]!;
       await fill(size);
       const fillMs = performance.now() - t0;
-      console.log(`${name}: ${size} products filled in ${(fillMs / 1000).toFixed(1)} s`);
+      const cpu = process.cpuUsage(cpu0);
+      const fillCpuMs = (cpu.user + cpu.system) / 1000;
+      console.log(
+        `${name}: ${size} products filled in ${(fillMs / 1000).toFixed(1)} s (${(fillCpuMs / 1000).toFixed(1)} s of CPU in this process, load ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)})`,
+      );
       children.push(start(process.execPath, [join(root, 'services/catalog/src/main.ts')], env));
       await waitFor(`${base}/health`, 60_000);
-      catalogs.push({ size, base, fillMs, samples: new Map(), inProcess: new Map() });
+      catalogs.push({ size, base, fillMs, fillCpuMs, samples: new Map(), inProcess: new Map() });
     }
     load.push(loadavg()[0]!);
     const record = (c: Catalog, label: string, ms: number) => {
@@ -269,7 +277,8 @@ function table(name: string, run: { load: number[]; catalogs: Catalog[] }): stri
   const lines = [
     `## ${name}`,
     '',
-    `Fill: ${catalogs.map((c) => `${c.size.toLocaleString('en-US')} in ${(c.fillMs / 1000).toFixed(1)} s`).join(', ')}. ` +
+    `Fill: ${catalogs.map((c) => `${c.size.toLocaleString('en-US')} in ${(c.fillMs / 1000).toFixed(1)} s (${(c.fillCpuMs / 1000).toFixed(1)} s CPU)`).join(', ')}` +
+      ` (CPU: of the bench's process, ${name.startsWith('SQLite') ? 'which does the whole fill' : "which only makes the rows; the database's backends do the rest"}). ` +
       `Load average (1 min): ${run.load.map((l) => l.toFixed(1)).join(' → ')} (start, after filling, after reads over HTTP, after the in-process searches, after writes).`,
     '',
     `| request | ${sizes.map((s) => `p50 / p99 ms at ${s}`).join(' | ')} | p99 ${last.size.toLocaleString('en-US')} / ${first.size.toLocaleString('en-US')} |`,
@@ -286,7 +295,7 @@ function table(name: string, run: { load: number[]; catalogs: Catalog[] }): stri
   if (first.inProcess.size > 0) {
     lines.push(
       '',
-      `Search in process (\`productsTable(…).search\`, a page of 20: the query and the ranking, no HTTP), min / p50 / p99 ms:`,
+      `Search in process (\`productsTable(…).search\`, a page of 20: the index reads, the rows and the total, no HTTP), min / p50 / p99 ms:`,
       '',
       `| search | ${sizes.join(' | ')} | p50 ${last.size.toLocaleString('en-US')} / ${first.size.toLocaleString('en-US')} |`,
       `|---|${sizes.map(() => '---:').join('|')}|---:|`,

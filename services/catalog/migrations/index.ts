@@ -1,6 +1,8 @@
 import { columnTypes, type Migration, type SqlDialect, sql } from '@portico/store/sql';
 import { purchasesMigration } from './purchases.ts';
 import { scaleMigration } from './scale.ts';
+import { searchColumnDetailMigration } from './search-column-detail.ts';
+import { searchNameWordsMigration } from './search-name-words.ts';
 import { searchPrefixesMigration } from './search-prefixes.ts';
 import { searchVectorMigration } from './search-vector.ts';
 
@@ -63,5 +65,7 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     ...(dialect === 'sqlite' ? { '003_search_prefixes': searchPrefixesMigration } : {}),
     ...(dialect === 'postgres' ? { '004_search_vector': searchVectorMigration } : {}),
     '005_purchases': purchasesMigration(dialect),
+    ...(dialect === 'postgres' ? { '006_search_name_words': searchNameWordsMigration } : {}),
+    ...(dialect === 'sqlite' ? { '007_search_column_detail': searchColumnDetailMigration } : {}),
   };
 }

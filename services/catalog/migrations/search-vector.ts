@@ -1,6 +1,6 @@
 /**
- * PostgreSQL: the search vector holds only what the index is asked. The service ranks the
- * candidates from their text (src/data/search-rank.ts), so the vector needs no weights and no
+ * PostgreSQL: the search vector holds only what the index is asked. The service ranked the
+ * candidates from their text (BM25 in TypeScript, until 006), so the vector needs no weights and no
  * positions; without weights the words no longer need `:AB` to stay apart from the filter
  * tags, which now start with `#` (`#c<category id without dashes>`, `#s0`/`#s1`), a character
  * no word of a name or description and no search term can hold. A query is then answered by

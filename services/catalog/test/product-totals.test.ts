@@ -228,6 +228,38 @@ for (const makeTarget of databaseTargets()) {
       }
     });
 
+    test('006/007 rebuild the search index from the rows already there; writes keep both tiers in step', async () => {
+      const before = Object.keys(migrations(target.name === 'sqlite' ? 'sqlite' : 'postgres')).filter(
+        (name) => name < '006',
+      );
+      const { fresh, category } = await migratedTo(before, [
+        ['Brass lamp', true],
+        ['Oak desk', false],
+      ]);
+      const h = await startCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
+      try {
+        const names = async (q: string) =>
+          (await h.server.inject({ url: `/api/v1/products?q=${q}` }))
+            .json()
+            .data.map((p: { name: string }) => p.name);
+        const desk = await h.server.products.create({
+          name: 'Desk hook',
+          description: 'Brass',
+          price: 3,
+          categoryId: category,
+        });
+        assert.deepEqual(await names('brass'), ['Brass lamp', 'Desk hook'], 'the name tier first');
+        const lamp = (await h.server.products.list({ q: 'lamp', limit: 1 }))[0]!;
+        await h.server.products.patch(lamp.id, { name: 'Lamp', description: 'brass' });
+        assert.deepEqual(await names('brass'), ['Desk hook', 'Lamp'], 'both in the rest, newest first');
+        await h.server.products.patch(desk.id, { name: 'Brass desk hook' });
+        assert.deepEqual(await names('bra'), ['Brass desk hook', 'Lamp']);
+        assert.deepEqual(await names('oak'), ['Oak desk']);
+      } finally {
+        await h.close();
+      }
+    });
+
     test('003 rebuilds the SQLite index with longer prefixes; the 002 triggers keep it in step', {
       skip: target.name !== 'sqlite',
     }, async () => {

@@ -1,12 +1,12 @@
 /**
  * Search through the full-text index (FTS5 on SQLite, tsvector + GIN on PostgreSQL), on a
- * real socket: ranking, prefixes, every word required, user text that is never query syntax,
+ * real socket: ranking in tiers, prefixes, every word required, user text that is never query syntax,
  * the index kept in step with writes, and the documented totals.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
-import { SEARCH_WINDOW } from '../src/data/products.ts';
+import { SEARCH_DEPTH } from '../src/data/products.ts';
 import { type Harness, startCatalog } from './helpers.ts';
 
 interface Page {
@@ -56,33 +56,51 @@ for (const makeTarget of databaseTargets()) {
       assert.deepEqual(found.slice(0, 2).sort(), ['Keyboard cable', 'Wireless keyboard']);
     });
 
-    test('ranks a shorter text holding the word higher, on both databases', async () => {
-      // Oldest first, so newest-first tie-breaking would put them in the opposite order.
+    test('within a tier the newest comes first, on both databases', async () => {
       for (const [name, description] of [
         ['Lamp', 'Brass'],
         ['Lamp shade with a long name for a floor stand', 'Linen'],
         ['Floor stand', 'Fits any lamp'],
+        ['Desk', 'A lamp hook'],
       ] as const)
         await h.server.products.create({ name, description, price: 3, categoryId: category });
       assert.deepEqual(await names('lamp'), [
-        'Lamp',
         'Lamp shade with a long name for a floor stand',
+        'Lamp',
+        'Desk',
         'Floor stand',
       ]);
     });
 
-    test('every word weighs alike, however rare; equal scores come newest first, on both databases', async () => {
-      // "quartz" is in two products, "vase" in four: a weight by rarity (FTS5's bm25) would put
-      // the quartz in the name first. Both texts are as long and hold both words once.
+    test('every word in the name comes first, then every other match; a prefix counts in either tier', async () => {
+      // The oldest has both words in its name; the others hold one of them only in the description.
       for (const [name, description] of [
+        ['Quartz vase', 'old'],
         ['Vase', 'glass'],
-        ['Vase', 'clay'],
         ['Quartz', 'vase'],
         ['Vase', 'quartz'],
       ] as const)
         await h.server.products.create({ name, description, price: 3, categoryId: category });
-      const found = (await search('quartz vase')).data.map((p) => p.name);
-      assert.deepEqual(found, ['Vase', 'Quartz']);
+      assert.deepEqual(await names('quartz vase'), ['Quartz vase', 'Vase', 'Quartz']);
+      assert.deepEqual(await names('vase quar'), ['Quartz vase', 'Vase', 'Quartz']);
+      assert.deepEqual(await names('quartz va'), ['Quartz vase', 'Vase', 'Quartz']);
+    });
+
+    test('offset pages walk the name tier, then the rest, each product once', async () => {
+      const all = await names('keyboard');
+      const walked: string[] = [];
+      for (let page = 1; page <= all.length; page++) {
+        const one = await search('keyboard', `&per_page=1&page=${page}`);
+        walked.push(...one.data.map((p) => p.name));
+        assert.equal(one.pagination.has_next, page < all.length, `page ${page}`);
+        // Before the last match the total may be an estimate (PostgreSQL: the planner's), never
+        // below what the page has seen; the page that reaches the last match knows it exactly.
+        if (one.pagination.total_is_exact) assert.equal(one.pagination.total, all.length);
+        else assert.ok(one.pagination.total > page, `page ${page}: total ${one.pagination.total}`);
+        if (page === all.length) assert.equal(one.pagination.total_is_exact, true);
+      }
+      assert.deepEqual(walked, all);
+      assert.equal((await search('keyboard', `&per_page=1&page=${all.length + 1}`)).data.length, 0);
     });
 
     test('every word must match; the last one, of two or more letters, also matches words it starts', async () => {
@@ -190,9 +208,9 @@ for (const makeTarget of databaseTargets()) {
       );
     });
 
-    test(`past ${SEARCH_WINDOW} matches the total is a lower bound and pages stop there`, async () => {
+    test(`past ${SEARCH_DEPTH} matches the total is an estimate and offset pages stop there`, async () => {
       const bulk = await h.server.categories.create({ name: 'Bulk' });
-      for (let i = 0; i <= SEARCH_WINDOW; i++)
+      for (let i = 0; i <= SEARCH_DEPTH; i++)
         await h.server.products.create({
           name: `Bolt ${i}`,
           description: '',
@@ -200,18 +218,28 @@ for (const makeTarget of databaseTargets()) {
           categoryId: bulk.id,
         });
       const first = await search('bolt', '&per_page=100');
-      assert.equal(first.pagination.total, SEARCH_WINDOW);
       assert.equal(first.pagination.total_is_exact, false);
+      assert.ok(first.pagination.total > 100, `total ${first.pagination.total}`);
       assert.equal(first.pagination.has_next, true);
-      const last = await search('bolt', `&per_page=100&page=${SEARCH_WINDOW / 100}`);
+      assert.equal(first.data[0]!.name, `Bolt ${SEARCH_DEPTH}`, 'newest first');
+      const last = await search('bolt', `&per_page=100&page=${SEARCH_DEPTH / 100}`);
       assert.equal(last.data.length, 100);
+      assert.equal(last.data.at(-1)!.name, 'Bolt 1');
       assert.equal(last.pagination.has_next, false);
-      assert.equal((await search('bolt', `&per_page=100&page=${SEARCH_WINDOW / 100 + 1}`)).data.length, 0);
-      // The newest matches are the ones ranked.
-      assert.ok(first.data.some((p) => p.name === `Bolt ${SEARCH_WINDOW}`));
+      assert.equal((await search('bolt', `&per_page=100&page=${SEARCH_DEPTH / 100 + 1}`)).data.length, 0);
+      // A cursor page's total is the same kind of estimate; a search with fewer matches is exact.
+      const cursorPage = await search('bolt', '&cursor=&per_page=5');
+      assert.equal(cursorPage.pagination.total_is_exact, false);
+      assert.ok(cursorPage.pagination.total > 100);
+      const few = await search('bolt 100');
+      assert.deepEqual(
+        few.data.map((p) => p.name),
+        ['Bolt 1000', 'Bolt 100'],
+      );
+      assert.equal(few.pagination.total_is_exact, true);
       // Without `q` the totals stay exact.
       const listed = await (await fetch(`${base}/api/v1/products?category_id=${bulk.id}`)).json();
-      assert.equal(listed.pagination.total, SEARCH_WINDOW + 1);
+      assert.equal(listed.pagination.total, SEARCH_DEPTH + 1);
       assert.equal(listed.pagination.total_is_exact, true);
     });
   });

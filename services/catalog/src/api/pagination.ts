@@ -30,9 +30,9 @@ export function offsetPage(
   size: number,
   count: number,
   total: number,
+  // A search page's total may be an estimate: its read knows whether a next page exists.
+  hasNext = (page - 1) * size + count < total,
 ) {
-  const offset = (page - 1) * size;
-  const hasNext = offset + count < total;
   const at = (n: number) => link(path, { ...filters, page: n, per_page: size });
   return {
     pagination: { page, per_page: size, total, has_next: hasNext, has_previous: page > 1 },

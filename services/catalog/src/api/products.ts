@@ -119,7 +119,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
         };
       } else {
         const page = request.query.page ?? 1;
-        const { items: rows, total } = await products.page(filter, size, offsetOf(page, size));
+        const { items: rows, total, hasNext } = await products.page(filter, size, offsetOf(page, size));
         items = rows;
         const { pagination, links } = offsetPage(
           '/api/v1/products',
@@ -128,6 +128,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
           size,
           rows.length,
           total.value,
+          hasNext,
         );
         body = {
           data: rows.map(productJson),

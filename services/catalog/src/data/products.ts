@@ -7,14 +7,22 @@
  * - Totals come from `product_counts` (kept by triggers in every write's transaction), never
  *   from counting the filter's rows.
  * - Search goes through the full-text index (FTS5 / tsvector + GIN), which also holds the
- *   category and stock of each product, and ranks the SEARCH_WINDOW most recently added
- *   matches; a query matching more says so (`exact: false`).
+ *   category and stock of each product. It ranks in tiers the index answers in order (every word
+ *   in the name first, then the other matches; newest first within a tier), so a page reads only
+ *   its own matches (offset + limit + 1), never every match. Its total is exact when the page
+ *   reached the last match, and otherwise an estimate (`exact: false`) read without counting.
  */
 import { type Executor, type SqlDialect, sql } from '@portico/store/sql';
 import type { SelectQueryBuilder } from 'kysely';
 import type { CatalogDatabase, ProductsTable } from './schema.ts';
-import { type Candidate, rank } from './search-rank.ts';
-import { fts5Query, type IndexedFilter, type SearchTerm, searchTerms, tsQuery } from './search-terms.ts';
+import {
+  fts5Query,
+  type IndexedFilter,
+  type SearchTerm,
+  type SearchTier,
+  searchTerms,
+  tsQuery,
+} from './search-terms.ts';
 
 export type ProductRow = ProductsTable;
 
@@ -25,7 +33,7 @@ export interface ProductFilter {
   q?: string;
 }
 
-/** A list's total: exact, or (for a search matching more than SEARCH_WINDOW) a lower bound. */
+/** A list's total: exact, or (for a search that did not read to its last match) an estimate. */
 export interface Total {
   value: number;
   exact: boolean;
@@ -35,8 +43,15 @@ export type ProductChanges = Partial<
   Pick<ProductRow, 'name' | 'description' | 'price_minor' | 'category_id' | 'in_stock' | 'updated_at'>
 >;
 
-/** How many of the newest matches a search ranks: its cost stays flat however many match. */
-export const SEARCH_WINDOW = 1000;
+/** How deep offset pages of a search go: a page reads its offset's matches, up to this many. */
+export const SEARCH_DEPTH = 1000;
+
+/**
+ * How many of the newest matches an estimate reads: up to this many, and the total is exact;
+ * more, and their density among the newest rows (SQLite) or the planner's statistics
+ * (PostgreSQL) estimate it.
+ */
+const ESTIMATE_SAMPLE = 100;
 
 const COLUMNS = [
   'id',
@@ -81,39 +96,77 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
   }
 
   /**
-   * The newest `limit` matches, read from the full-text index newest first so it stops at
-   * `limit` (FTS5: rowid order; PostgreSQL: the primary key walked backwards, each row tested),
-   * with the text the ranking reads. Nothing here is O(matches) once `limit` are found.
+   * The keys of the newest `limit` matches of a tier, read from the full-text index newest first
+   * so it stops at `limit` (FTS5: rowid order; PostgreSQL: the primary key walked backwards, each
+   * row tested, or for rare words GIN's matches sorted).
    */
-  async function candidates(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<Candidate[]> {
+  async function newest(
+    filter: ProductFilter,
+    terms: SearchTerm[],
+    tier: SearchTier,
+    limit: number,
+  ): Promise<Array<string | number>> {
+    if (limit <= 0) return [];
     if (sqlite) {
-      const match = fts5Query(terms, indexed(filter));
+      const match = fts5Query(terms, indexed(filter), tier);
       if (match === undefined) return [];
-      return (
-        await sql<Candidate>`select p.seq as key, p.name, p.description
-          from (select rowid from products_search where products_search match ${match}
-            order by rowid desc limit ${limit}) m
-          join products p on p.seq = m.rowid`.execute(db)
-      ).rows;
+      const { rows } = await sql<{ key: number }>`select rowid as key from products_search
+        where products_search match ${match} order by rowid desc limit ${limit}`.execute(db);
+      return rows.map((r) => r.key);
     }
-    const match = tsQuery(terms, indexed(filter));
+    const match = tsQuery(terms, indexed(filter), tier);
     if (match === undefined) return [];
-    return (
-      await sql<Candidate>`select id as key, name, description from products
-        where search @@ ${match}::tsquery
-        order by id desc limit ${limit}`.execute(db)
-    ).rows;
+    const { rows } = await sql<{ key: string }>`select id as key from products
+      where search @@ ${match}::tsquery order by id desc limit ${limit}`.execute(db);
+    return rows.map((r) => r.key);
   }
 
-  /** How many of the newest `limit` matches there are, without reading their rows. */
-  async function windowSize(filter: ProductFilter, terms: SearchTerm[], limit: number): Promise<number> {
-    const match = sqlite ? fts5Query(terms, indexed(filter)) : tsQuery(terms, indexed(filter));
-    if (match === undefined) return 0;
-    const window = sqlite
-      ? sql`select rowid from products_search where products_search match ${match} order by rowid desc limit ${limit}`
-      : sql`select 1 from products where search @@ ${match}::tsquery order by id desc limit ${limit}`;
-    const { rows } = await sql<{ n: number | string }>`select count(*) as n from (${window}) w`.execute(db);
-    return Number(rows[0]?.n ?? 0);
+  /**
+   * How many products a search matches, without counting them: exact up to ESTIMATE_SAMPLE,
+   * otherwise estimated, never below `atLeast`. SQLite: the newest ESTIMATE_SAMPLE + 1 matches span
+   * some of the newest rowids; their density there, times the rowids in use. PostgreSQL: the
+   * planner's row estimate (the tsvector statistics `analyze` keeps; 006 keeps more of them),
+   * after counting the newest ESTIMATE_SAMPLE + 1 unless `sampled` is false (an offset page that
+   * already knows there are more than `atLeast`: the count would walk the table again).
+   */
+  async function estimate(
+    filter: ProductFilter,
+    terms: SearchTerm[],
+    atLeast: number,
+    sampled = true,
+  ): Promise<Total> {
+    const estimated = (value: number) => ({
+      value: Math.max(Math.round(value), atLeast, sampled ? ESTIMATE_SAMPLE + 1 : 0),
+      exact: false,
+    });
+    if (sqlite) {
+      const match = fts5Query(terms, indexed(filter));
+      if (match === undefined) return { value: 0, exact: true };
+      const { rows } = await sql<{ n: number; oldest: number | null; newest: number | null }>`
+        select count(*) as n, min(m.rowid) as oldest, (select max(seq) from products) as newest
+        from (select rowid from products_search where products_search match ${match}
+          order by rowid desc limit ${ESTIMATE_SAMPLE + 1}) m`.execute(db);
+      const { n, oldest, newest } = rows[0]!;
+      if (n <= ESTIMATE_SAMPLE || oldest === null || newest === null) return { value: n, exact: true };
+      return estimated((n * newest) / (newest - oldest + 1));
+    }
+    const match = tsQuery(terms, indexed(filter));
+    if (match === undefined) return { value: 0, exact: true };
+    if (!sampled) return estimated(await plannedRows(match));
+    const { rows } = await sql<{ n: string }>`select count(*) as n from (select 1 from products
+      where search @@ ${match}::tsquery order by id desc limit ${ESTIMATE_SAMPLE + 1}) m`.execute(db);
+    const n = Number(rows[0]!.n);
+    if (n <= ESTIMATE_SAMPLE) return { value: n, exact: true };
+    return estimated(await plannedRows(match));
+  }
+
+  /** PostgreSQL's estimate of a search's matches, from the plan alone (nothing is read). */
+  async function plannedRows(match: string): Promise<number> {
+    const { rows } = await sql<{
+      'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }>;
+    }>`explain (format json)
+      select 1 from products where search @@ ${match}::tsquery`.execute(db);
+    return rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
   }
 
   async function byKeys(keys: ReadonlyArray<string | number>): Promise<ProductRow[]> {
@@ -161,27 +214,43 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
         query = query.where('id', '>=', filtered(filter).select('id').orderBy('id').limit(1).offset(offset));
       return query.execute();
     },
-    /** A ranked page of a search and its total. */
+    /**
+     * A ranked page of a search, its total and whether a next page exists: the name tier newest
+     * first, then the rest newest first, reading offset + limit + 1 matches of the name tier and,
+     * only when it ends before that, up to twice as many of all matches. Offset pages stop at
+     * SEARCH_DEPTH.
+     */
     async search(
       filter: ProductFilter,
       limit: number,
       offset: number,
-    ): Promise<{ rows: ProductRow[]; total: Total }> {
+    ): Promise<{ rows: ProductRow[]; total: Total; hasNext: boolean }> {
       const terms = searchTerms(filter.q ?? '');
-      if (terms.length === 0) return { rows: [], total: { value: 0, exact: true } };
-      const ranked = rank(await candidates(filter, terms, SEARCH_WINDOW + 1), terms);
-      const total = { value: Math.min(ranked.length, SEARCH_WINDOW), exact: ranked.length <= SEARCH_WINDOW };
-      const keys = ranked.slice(0, SEARCH_WINDOW).slice(offset, offset + limit);
-      return { rows: await byKeys(keys.map((r) => r.key)), total };
+      if (terms.length === 0) return { rows: [], total: { value: 0, exact: true }, hasNext: false };
+      const end = Math.min(offset + limit, SEARCH_DEPTH);
+      const keys = await newest(filter, terms, 'name', end + 1);
+      if (keys.length <= end) {
+        // The name tier ended: the rest are the other matches, newest first. Among the newest
+        // end + 1 + (name tier) matches at most that many are in the name tier.
+        const named = new Set(keys);
+        const all = await newest(filter, terms, 'all', end + 1 + keys.length);
+        keys.push(...all.filter((key) => !named.has(key)));
+      }
+      const more = keys.length > end;
+      const total = more
+        ? await estimate(filter, terms, end + 1, false)
+        : { value: keys.length, exact: true };
+      const rows = offset < end ? await byKeys(keys.slice(offset, end)) : [];
+      return { rows, total, hasNext: more && end < SEARCH_DEPTH };
     },
     async pageWithTotal(
       filter: ProductFilter,
       limit: number,
       offset: number,
-    ): Promise<{ rows: ProductRow[]; total: Total }> {
+    ): Promise<{ rows: ProductRow[]; total: Total; hasNext: boolean }> {
       if (filter.q !== undefined) return this.search(filter, limit, offset);
       const [rows, total] = await Promise.all([this.page(filter, limit, offset), this.total(filter)]);
-      return { rows, total };
+      return { rows, total, hasNext: offset + rows.length < total.value };
     },
     /** Keyset page: rows after `afterId` (or before it, walking backwards), in id order. */
     async pageAfter(filter: ProductFilter, limit: number, afterId?: string): Promise<ProductRow[]> {
@@ -198,12 +267,11 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
         .execute();
       return rows.reverse();
     },
-    /** Exact from the counts table; a search's is exact up to SEARCH_WINDOW matches. */
+    /** Exact from the counts table; a search's is exact up to ESTIMATE_SAMPLE, else an estimate. */
     async total(filter: ProductFilter): Promise<Total> {
       if (filter.q === undefined) return { value: await countedTotal(filter), exact: true };
       const terms = searchTerms(filter.q);
-      const n = terms.length === 0 ? 0 : await windowSize(filter, terms, SEARCH_WINDOW + 1);
-      return { value: Math.min(n, SEARCH_WINDOW), exact: n <= SEARCH_WINDOW };
+      return terms.length === 0 ? { value: 0, exact: true } : estimate(filter, terms, 0);
     },
     async insert(row: ProductRow): Promise<void> {
       await db.insertInto('products').values(row).execute();

@@ -46,15 +46,26 @@ function tags(filter: IndexedFilter): { categories?: string[]; stock?: string } 
 }
 
 /**
+ * Which matches a query reads: `all`, every word in the name or description; `name`, every word
+ * in the name. A search ranks the name tier first, then the rest of all (see products.ts).
+ */
+export type SearchTier = 'all' | 'name';
+
+/**
  * An FTS5 MATCH expression: the words in name or description, the filters in tags:
- * `{name description} : ("usb" "head"*) AND tags : ("c0193…") AND tags : "s1"`.
+ * `{name description} : ("usb" "head"*) AND tags : ("c0193…") AND tags : "s1"`; the name
+ * tier is `name : (…)`.
  * Undefined when the filter can match nothing.
  */
-export function fts5Query(terms: readonly SearchTerm[], filter: IndexedFilter = {}): string | undefined {
+export function fts5Query(
+  terms: readonly SearchTerm[],
+  filter: IndexedFilter = {},
+  tier: SearchTier = 'all',
+): string | undefined {
   const t = tags(filter);
   if (!t) return undefined;
-  const words = terms.map((term) => `"${term.text}"${term.prefix ? '*' : ''}`).join(' ');
-  let query = `{name description} : (${words})`;
+  const words = `(${terms.map((term) => `"${term.text}"${term.prefix ? '*' : ''}`).join(' ')})`;
+  let query = tier === 'name' ? `name : ${words}` : `{name description} : ${words}`;
   if (t.categories) query += ` AND tags : (${t.categories.map((c) => `"${c}"`).join(' OR ')})`;
   if (t.stock) query += ` AND tags : "${t.stock}"`;
   return query;
@@ -63,12 +74,18 @@ export function fts5Query(terms: readonly SearchTerm[], filter: IndexedFilter = 
 /**
  * A tsquery, read as written (`::tsquery`, no parser: the tags' `#` must survive): the words,
  * the last one a prefix, and the filters as tags (see 004_search_vector):
- * `'usb' & 'head':* & ( '#c0193…' ) & '#s1'`.
+ * `'usb' & 'head':* & ( '#c0193…' ) & '#s1'`. The vector also holds each word of the name as
+ * `#n<word>` (006_search_name_words): the name tier is `'#nusb' & '#nhead':*`.
  */
-export function tsQuery(terms: readonly SearchTerm[], filter: IndexedFilter = {}): string | undefined {
+export function tsQuery(
+  terms: readonly SearchTerm[],
+  filter: IndexedFilter = {},
+  tier: SearchTier = 'all',
+): string | undefined {
   const t = tags(filter);
   if (!t) return undefined;
-  const parts = terms.map((term) => `'${term.text}'${term.prefix ? ':*' : ''}`);
+  const mark = tier === 'name' ? '#n' : '';
+  const parts = terms.map((term) => `'${mark}${term.text}'${term.prefix ? ':*' : ''}`);
   if (t.categories) parts.push(`( ${t.categories.map((c) => `'#${c}'`).join(' | ')} )`);
   if (t.stock) parts.push(`'#${t.stock}'`);
   return parts.join(' & ');

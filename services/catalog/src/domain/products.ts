@@ -236,8 +236,8 @@ export function createProductService(database: Database<CatalogDatabase>) {
 
     /**
      * A keyset page of `size` from `position` (see `list`), with the filter's total (exact, kept
-     * with every write, for category and stock; for a search exact up to the ranked window and a
-     * lower bound past it). One row more is read than the page holds, to know whether the walk goes on.
+     * with every write, for category and stock; for a search exact up to a hundred matches and an
+     * estimate past that). One row more is read than the page holds, to know whether the walk goes on.
      */
     async keysetPage(
       filter: ProductFilter,
@@ -251,14 +251,17 @@ export function createProductService(database: Database<CatalogDatabase>) {
       return { ...keysetPage(rows, size, position), total };
     },
 
-    /** An offset page with the filter's total (see `total`). */
+    /**
+     * An offset page with the filter's total (see `total`) and whether a next page exists (a
+     * search's total may be an estimate, and its pages stop at SEARCH_DEPTH).
+     */
     async page(
       filter: ProductFilter,
       limit: number,
       offset: number,
-    ): Promise<{ items: Product[]; total: Total }> {
-      const { rows, total } = await products.pageWithTotal(filter, limit, offset);
-      return { items: rows.map(toProduct), total };
+    ): Promise<{ items: Product[]; total: Total; hasNext: boolean }> {
+      const { rows, total, hasNext } = await products.pageWithTotal(filter, limit, offset);
+      return { items: rows.map(toProduct), total, hasNext };
     },
 
     async count(filter: ProductFilter): Promise<number> {

@@ -156,7 +156,7 @@ export type Query = {
   products: Array<Product>;
   /** Products as a Relay connection: keyset cursors whose cost does not grow with depth. */
   productsConnection: ProductConnection;
-  /** Full-text search in name and description, best match first (the same search as REST `q`): every word must match, the last one also as a prefix; ranked among the 1,000 most recently added matches. */
+  /** Full-text search in name and description, best match first (the same search as REST `q`): every word must match, the last one also as a prefix; products with every word in the name first, then the others, newest first within each. */
   searchProducts: Array<Product>;
 };
 
