@@ -15,10 +15,11 @@ import { liveRoutes } from './api/live.ts';
 import { proxyRoutes } from './api/proxy.ts';
 import { requestRoutes } from './api/requests.ts';
 import { ConfigSchema, type WebConfig } from './config.ts';
+import type { WebDatabase } from './data/schema.ts';
 import { createOidcClient } from './oidc/client.ts';
 import { createAccessTokens } from './oidc/tokens.ts';
 import { createSessions } from './session/sessions.ts';
-import { sqlSessionStore, type WebDatabase } from './session/store.ts';
+import { sqlSessionStore } from './session/store.ts';
 import { accountPageRoutes } from './ui/account-pages.ts';
 import { staticRoutes } from './ui/static.ts';
 
