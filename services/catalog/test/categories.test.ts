@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();
   describe(`catalog categories REST (${target.name})`, () => {
     let h: Harness;
     before(async () => {
-      h = await startCatalog(target);
+      h = await buildCatalog(target);
     });
     after(() => h.close());
 
@@ -91,11 +91,11 @@ describe('demo data', () => {
       url: `sqlite:${join(dir, 'catalog.db')}`,
       cleanup: () => rm(dir, { recursive: true }),
     };
-    const first = await startCatalog({ ...target, cleanup: async () => {} });
+    const first = await buildCatalog({ ...target, cleanup: async () => {} });
     const id = (await first.server.inject({ url: '/api/v1/products' })).json().data[0].id;
     await first.server.inject({ method: 'DELETE', url: `/api/v1/products/${id}`, headers: first.admin });
     await first.close();
-    const second = await startCatalog(target);
+    const second = await buildCatalog(target);
     const total = (await second.server.inject({ url: '/api/v1/products' })).json().pagination.total;
     assert.equal(total, 59);
     await second.close();
@@ -109,7 +109,7 @@ describe('demo data, two replicas starting at once on one PostgreSQL schema', {
     const target = databaseTargets().at(-1)!();
     const shared = { ...target, cleanup: async () => {} };
     // Both may find the catalog empty; the one that loses the race must still start.
-    const [a, b] = await Promise.all([startCatalog(shared), startCatalog(shared)]);
+    const [a, b] = await Promise.all([buildCatalog(shared), buildCatalog(shared)]);
     try {
       const total = (await a.server.inject({ url: '/api/v1/products' })).json().pagination.total;
       assert.equal(total, 60);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import { serverAudits } from 'graphql-http';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 const target = databaseTargets()[0]!();
 
@@ -16,7 +16,7 @@ describe('graphql-http server audit', () => {
   let url: string;
   before(async () => {
     // The audit's own queries introspect (`__type`), as a developer set-up allows.
-    h = await startCatalog(target, { config: { graphql: { introspection: true } } });
+    h = await buildCatalog(target, { config: { graphql: { introspection: true } } });
     url = `${await h.server.listen({ port: 0, host: '127.0.0.1' })}/graphql`;
   });
   after(() => h.close());

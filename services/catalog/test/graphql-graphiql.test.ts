@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip: string | false = existsSync(CHROMIUM)
@@ -24,7 +24,7 @@ describe('GraphiQL under its CSP, in Chromium', { skip }, () => {
   let browser: Browser;
 
   before(async () => {
-    h = await startCatalog(target, { config: { graphql: { introspection: true, graphiql: true } } });
+    h = await buildCatalog(target, { config: { graphql: { introspection: true, graphiql: true } } });
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

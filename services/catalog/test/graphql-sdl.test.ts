@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 const schemaFile = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 let h: Harness;
 before(async () => {
-  h = await startCatalog(databaseTargets()[0]!(), { demoData: false });
+  h = await buildCatalog(databaseTargets()[0]!(), { demoData: false });
 });
 after(() => h.close());
 

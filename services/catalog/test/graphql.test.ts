@@ -9,7 +9,7 @@ import { databaseTargets } from '@portico/store/testing';
 import { getIntrospectionQuery } from 'graphql';
 import { build, ConfigSchema } from '../src/build.ts';
 import { formatPrice } from '../src/domain/money.ts';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by assertions, not by types
 type Json = any;
@@ -21,7 +21,7 @@ for (const makeTarget of databaseTargets()) {
     let h: Harness;
     let categoryId: string;
     before(async () => {
-      h = await startCatalog(target, { config: { graphql: { introspection: true, graphiql: true } } });
+      h = await buildCatalog(target, { config: { graphql: { introspection: true, graphiql: true } } });
       categoryId = (await h.server.inject({ url: '/api/v1/categories' })).json().data[0].id;
     });
     after(() => h.close());

@@ -12,7 +12,7 @@ import { openDatabase, uuidv7 } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import { migrations } from '../migrations/index.ts';
 import type { CatalogDatabase } from '../src/data/schema.ts';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 interface Page {
   data: Array<{ id: string; category_id: string; in_stock: boolean }>;
@@ -26,7 +26,7 @@ for (const makeTarget of databaseTargets()) {
     let base: string;
     const categories: string[] = [];
     before(async () => {
-      h = await startCatalog(target, { demoData: false, readCacheTtlMs: 0 });
+      h = await buildCatalog(target, { demoData: false, readCacheTtlMs: 0 });
       base = await h.server.listen({ port: 0, host: '127.0.0.1' });
       for (const name of ['Lamps', 'Desks']) {
         const res = await call('POST', '/api/v1/categories', { name });
@@ -208,7 +208,7 @@ for (const makeTarget of databaseTargets()) {
           ['Brass bell', true],
         ],
       );
-      const h = await startCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
+      const h = await buildCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
       try {
         const get = async (q: string) => (await h.server.inject({ url: `/api/v1/products?${q}` })).json();
         assert.equal((await get('')).pagination.total, 3);
@@ -236,7 +236,7 @@ for (const makeTarget of databaseTargets()) {
         ['Brass lamp', true],
         ['Oak desk', false],
       ]);
-      const h = await startCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
+      const h = await buildCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
       try {
         const names = async (q: string) =>
           (await h.server.inject({ url: `/api/v1/products?q=${q}` }))
@@ -267,7 +267,7 @@ for (const makeTarget of databaseTargets()) {
         ['001_catalog', '002_counts_and_search'],
         [['Headphones', true]],
       );
-      const h = await startCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
+      const h = await buildCatalog(fresh, { demoData: false, readCacheTtlMs: 0 });
       try {
         const names = async (q: string) =>
           (await h.server.inject({ url: `/api/v1/products?q=${q}` }))

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();
@@ -10,7 +10,7 @@ for (const makeTarget of databaseTargets()) {
     let h: Harness;
     let categoryId: string;
     before(async () => {
-      h = await startCatalog(target);
+      h = await buildCatalog(target);
       categoryId = (await h.server.inject({ url: '/api/v1/categories' })).json().data[0].id;
     });
     after(() => h.close());

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestIssuer } from '@portico/auth/testing';
 import { databaseTargets } from '@portico/store/testing';
 import { createReadCache } from '../src/api/read-cache.ts';
-import { startCatalog } from './helpers.ts';
+import { buildCatalog } from './support/harness.ts';
 
 describe('read cache', () => {
   test('entries expire, the oldest is evicted when full, clear empties it, ttl 0 disables it', async () => {
@@ -37,8 +37,8 @@ describe('read cache', () => {
       cleanup: async () => {},
     };
     const issuer = await createTestIssuer();
-    const a = await startCatalog({ ...target, cleanup: async () => {} }, { readCacheTtlMs: 300, issuer });
-    const b = await startCatalog(target, { readCacheTtlMs: 300, issuer });
+    const a = await buildCatalog({ ...target, cleanup: async () => {} }, { readCacheTtlMs: 300, issuer });
+    const b = await buildCatalog(target, { readCacheTtlMs: 300, issuer });
     try {
       const id = (await a.server.inject({ url: '/api/v1/products' })).json().data[0].id;
       const url = `/api/v1/products/${id}`;

@@ -7,7 +7,7 @@ import { ORDER_EVENTS_CHANNEL } from '@portico/events';
 import { databaseTargets } from '@portico/store/testing';
 import type { Product } from '../src/domain/products.ts';
 import type { GraphQLServer } from '../src/graphql/index.ts';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 /** Polls until `check` passes or `ms` run out: events are kept asynchronously. */
 async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
@@ -48,7 +48,7 @@ for (const makeTarget of databaseTargets()) {
     const personalised = async (sub: string) => (await ask(sub)).json().meta.personalised as boolean;
 
     before(async () => {
-      h = await startCatalog(target);
+      h = await buildCatalog(target);
       all = await h.server.products.list({ limit: 100 });
     });
     after(async () => {
@@ -190,7 +190,7 @@ describe('catalog recommendations while the order events feed is down', () => {
   test('in-stock products from its own tables at once, marked degraded', async () => {
     const target = databaseTargets()[0]!();
     // Nothing listens there: pub/sub cannot subscribe, so orders placed now would not be heard.
-    const h = await startCatalog(target, { config: { pubsub: { redisUrl: 'redis://127.0.0.1:1' } } });
+    const h = await buildCatalog(target, { config: { pubsub: { redisUrl: 'redis://127.0.0.1:1' } } });
     try {
       const t0 = performance.now();
       const res = await h.server.inject({

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import { SEARCH_DEPTH } from '../src/data/products.ts';
-import { type Harness, startCatalog } from './helpers.ts';
+import { buildCatalog, type Harness } from './support/harness.ts';
 
 interface Page {
   data: Array<{ id: string; name: string }>;
@@ -31,7 +31,7 @@ for (const makeTarget of databaseTargets()) {
     let category: string;
     const ids = new Map<string, string>();
     before(async () => {
-      h = await startCatalog(target, { demoData: false, readCacheTtlMs: 0 });
+      h = await buildCatalog(target, { demoData: false, readCacheTtlMs: 0 });
       base = await h.server.listen({ port: 0, host: '127.0.0.1' });
       category = (await h.server.categories.create({ name: 'Things' })).id;
       for (const [name, description] of PRODUCTS)

@@ -26,7 +26,7 @@ import { adminUsers } from './admin/users.ts';
 import { trustProxyOption } from './api/forwarded.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { passkeyScripts } from './api/passkey-scripts.ts';
-import { type Config, ConfigSchema } from './config.ts';
+import { ConfigSchema, type IdentityConfig } from './config.ts';
 import { accountTokens } from './data/account-tokens.ts';
 import { accountStore } from './data/accounts.ts';
 import { redisAttempts, sqlAttempts } from './data/attempts.ts';
@@ -41,9 +41,9 @@ import type { IdentityDatabase } from './data/schema.ts';
 import { secretSealer } from './data/sealed-secrets.ts';
 import { secondFactorStore } from './data/second-factor.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
-import { createLogin } from './domain/login.ts';
-import { createPasskeys } from './domain/passkeys.ts';
-import { createSecondFactor } from './domain/second-factor.ts';
+import { createLoginService } from './domain/login.ts';
+import { createPasskeyService } from './domain/passkeys.ts';
+import { createSecondFactorService } from './domain/second-factor.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { devicePolling } from './oidc/device-polling.ts';
@@ -52,7 +52,7 @@ import { liveProvider } from './oidc/live-provider.ts';
 import { OIDC_SCOPES } from './oidc/provider.ts';
 import { DEVICE_PATHS } from './oidc/public-clients.ts';
 
-export type { Config as IdentityConfig };
+export type { IdentityConfig };
 export { ConfigSchema };
 
 export type IdentityServer = Server & {
@@ -84,7 +84,7 @@ function ownedByProvider(url: string): boolean {
   );
 }
 
-export async function build(config: Config): Promise<IdentityServer> {
+export async function build(config: IdentityConfig): Promise<IdentityServer> {
   const database = await openServiceDatabase<IdentityDatabase>(config, migrations);
   const accounts = accountStore(database);
   const storage = sqlAdapter(database);
@@ -100,14 +100,14 @@ export async function build(config: Config): Promise<IdentityServer> {
     ? redisAttempts(redis.client, `${config.redis.keyPrefix}throttle:`)
     : sqlAttempts(database);
   const throttle = createThrottle({ ...config.throttle, counter: attempts });
-  const secondFactor = createSecondFactor({
+  const secondFactor = createSecondFactorService({
     store: secondFactorStore(database),
     sealer: secretSealer(keys.cookieKeys, 'second factor'),
     throttle,
     issuer: 'Portico',
   });
-  const login = createLogin(accounts, throttle, secondFactor.enrolled);
-  const passkeys = createPasskeys({ store: passkeyStore(database), issuer: config.issuer });
+  const login = createLoginService(accounts, throttle, secondFactor.enrolled);
+  const passkeys = createPasskeyService({ store: passkeyStore(database), issuer: config.issuer });
   const tokens = accountTokens(database);
   const audit = auditLog(database);
   if (config.accounts.signup && !config.mail.smtpUrl && !config.mail.devMailbox) {

@@ -257,7 +257,7 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type Config = Static<typeof ConfigSchema>;
+export type IdentityConfig = Static<typeof ConfigSchema>;
 
 function defaultClients(): ClientConfig[] {
   const api =

@@ -17,7 +17,7 @@ import type { IdentityDatabase } from '../src/data/schema.ts';
 import { readDemoLogins } from '../src/domain/demo.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../src/domain/passwords.ts';
 import { createThrottle } from '../src/domain/throttle.ts';
-import { atLoginForm, type RunningIdentity, startIdentity } from './helpers.ts';
+import { atLoginForm, type RunningIdentity, startIdentity } from './support/harness.ts';
 
 describe('password hashes', () => {
   test('scrypt with its parameters recorded; verifies the right password only', async () => {

@@ -15,7 +15,7 @@ import { databaseTargets } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
-import { pkce, type RunningIdentity, signInWeb, startIdentity } from './helpers.ts';
+import { pkce, type RunningIdentity, signInWeb, startIdentity } from './support/harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by assertions, not by types
 type Json = any;

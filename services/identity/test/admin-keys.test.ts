@@ -14,7 +14,7 @@ import { databaseTargets } from '@portico/store/testing';
 import { decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
-import { pkce, signInWeb, startIdentity, WEB, webClient } from './helpers.ts';
+import { pkce, signInWeb, startIdentity, WEB, webClient } from './support/harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by assertions, not by types
 type Json = any;

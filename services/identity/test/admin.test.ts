@@ -11,7 +11,7 @@ import { REVOCATION_CHANNEL, type Revocation, revocationBus } from '@portico/aut
 import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import * as client from 'openid-client';
 import { FlowError } from '../src/cli/browser.ts';
-import { type RunningIdentity, signInWeb, startIdentity, storageTargets } from './helpers.ts';
+import { type RunningIdentity, signInWeb, startIdentity, storageTargets } from './support/harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by assertions, not by types
 type Json = any;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createTokenVerifier } from '@portico/auth';
 import { type Browser, chromium } from 'playwright-core';
-import { type RunningIdentity, startIdentity } from './helpers.ts';
+import { type RunningIdentity, startIdentity } from './support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CLI = new URL('../src/cli/token.ts', import.meta.url).pathname;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { type AuthError, createDpopVerifier, createTokenVerifier, memoryReplayGuard } from '@portico/auth';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { createBrowser } from '../src/cli/browser.ts';
-import { type RunningIdentity, startIdentity } from './helpers.ts';
+import { type RunningIdentity, startIdentity } from './support/harness.ts';
 
 const CLI = new URL('../src/cli/token.ts', import.meta.url).pathname;
 const exec = promisify(execFile);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createBrowser } from '../src/cli/browser.ts';
-import { type RunningIdentity, startIdentity, storageTargets } from './helpers.ts';
+import { type RunningIdentity, startIdentity, storageTargets } from './support/harness.ts';
 
 // Long enough that two polls sent back to back land in one window on a loaded machine.
 const INTERVAL = 8;

@@ -13,7 +13,7 @@ import { databaseTargets } from '@portico/store/testing';
 import { decodeJwt } from 'jose';
 import { dpopProof, loadOrCreateDpopKey } from '../src/cli/dpop-key.ts';
 import { obtainToken } from '../src/cli/token-flow.ts';
-import { CLI, type RunningIdentity, SERVICE_SECRET, startIdentity } from './helpers.ts';
+import { CLI, type RunningIdentity, SERVICE_SECRET, startIdentity } from './support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-dpop-nonce-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -32,7 +32,7 @@ import {
   ticketOf,
   WEB,
   webClient,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 const optionsOf = (html: string) =>

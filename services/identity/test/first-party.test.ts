@@ -17,7 +17,7 @@ import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
 import { ConfigSchema } from '../src/config.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
-import { type RunningIdentity, startIdentity, WEB, webClient } from './helpers.ts';
+import { type RunningIdentity, startIdentity, WEB, webClient } from './support/harness.ts';
 
 const PARTNER = {
   id: 'partner-app',

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { atLoginForm, startIdentity } from './helpers.ts';
+import { atLoginForm, startIdentity } from './support/harness.ts';
 
 async function loginAttempts(
   settings: { proxyHops?: number; trustedProxies?: string },

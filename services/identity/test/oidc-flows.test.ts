@@ -18,7 +18,7 @@ import {
   storageTargets,
   WEB,
   webClient,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 async function signIn(
   config: client.Configuration,

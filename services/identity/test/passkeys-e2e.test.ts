@@ -26,7 +26,7 @@ import {
   type RunningIdentity,
   signInWeb,
   startIdentity,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;

@@ -20,7 +20,7 @@ import {
   startIdentity,
   storageTargets,
   ticketOf,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 const optionsOf = (html: string) =>
   JSON.parse(

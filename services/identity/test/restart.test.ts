@@ -14,7 +14,7 @@ import { decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
 import { readKeys, rotateKeys } from '../src/oidc/keys.ts';
-import { API_SCOPES, pkce, startIdentity, WEB, webClient } from './helpers.ts';
+import { API_SCOPES, pkce, startIdentity, WEB, webClient } from './support/harness.ts';
 
 describe('key rotation bookkeeping', () => {
   test('a new key goes first; superseded keys stay for the retention time, then go', async () => {

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, mock, test } from 'node:test';
 import { createBrowser } from '../src/cli/browser.ts';
-import { API_SCOPES, pkce, type RunningIdentity, startIdentity, storageTargets, WEB } from './helpers.ts';
+import {
+  API_SCOPES,
+  pkce,
+  type RunningIdentity,
+  startIdentity,
+  storageTargets,
+  WEB,
+} from './support/harness.ts';
 
 const basic = `Basic ${Buffer.from(`${WEB.id}:${WEB.secret}`).toString('base64')}`;
 

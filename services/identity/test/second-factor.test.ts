@@ -23,7 +23,7 @@ import {
   storageTargets,
   WEB,
   webClient,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by assertions, not by types
 type Json = any;

@@ -14,7 +14,14 @@ import { Redis } from 'ioredis';
 import * as client from 'openid-client';
 import { createBrowser } from '../src/cli/browser.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
-import { enrol, type RunningIdentity, startIdentity, storageTargets, WEB, webClient } from './helpers.ts';
+import {
+  enrol,
+  type RunningIdentity,
+  startIdentity,
+  storageTargets,
+  WEB,
+  webClient,
+} from './support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-identity-secrets-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

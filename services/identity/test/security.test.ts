@@ -26,7 +26,7 @@ import {
   signInWeb,
   startIdentity,
   ticketOf,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();

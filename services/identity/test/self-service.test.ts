@@ -12,6 +12,7 @@ import { databaseTargets } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { type Browser, createBrowser, FlowError } from '../src/cli/browser.ts';
 import { type DevMailbox, startDevMailbox } from '../src/mail/dev-mailbox.ts';
+import { startFormTimer } from './support/form-timer.ts';
 import {
   linkIn,
   type RunningIdentity,
@@ -19,8 +20,7 @@ import {
   startIdentity,
   startSignIn,
   waitForMail,
-} from './helpers.ts';
-import { startFormTimer } from './support/form-timer.ts';
+} from './support/harness.ts';
 
 const invalidGrant = (err: unknown) =>
   (err as { cause?: { error?: string } }).cause?.error === 'invalid_grant';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createTokenVerifier } from '@portico/auth';
-import { codeAt, enrol, type RunningIdentity, startIdentity } from './helpers.ts';
+import { codeAt, enrol, type RunningIdentity, startIdentity } from './support/harness.ts';
 
 const run = promisify(execFile);
 const CLI = new URL('../src/cli/token.ts', import.meta.url).pathname;

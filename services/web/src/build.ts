@@ -15,10 +15,11 @@ import { liveRoutes } from './api/live.ts';
 import { proxyRoutes } from './api/proxy.ts';
 import { requestRoutes } from './api/requests.ts';
 import { ConfigSchema, type WebConfig } from './config.ts';
+import type { WebDatabase } from './data/schema.ts';
 import { createOidcClient } from './oidc/client.ts';
 import { createAccessTokens } from './oidc/tokens.ts';
 import { createSessions } from './session/sessions.ts';
-import { sqlSessionStore, type WebDatabase } from './session/store.ts';
+import { sqlSessionStore } from './session/store.ts';
 import { accountPageRoutes } from './ui/account-pages.ts';
 import { staticRoutes } from './ui/static.ts';
 
@@ -34,7 +35,10 @@ export interface WebDeps {
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 
-export async function build(config: WebConfig, deps: WebDeps = {}): Promise<Server> {
+/** The console's server; it decorates nothing (its sessions live behind the routes). */
+export type WebServer = Server;
+
+export async function build(config: WebConfig, deps: WebDeps = {}): Promise<WebServer> {
   if (config.oidc.clientSecret.length < 16) {
     throw new ConfigError('web', [
       'oidc.clientSecret needs 16+ characters: set PORTICO_WEB_CLIENT_SECRET to the portico-web secret the identity service has (npm start sets it)',

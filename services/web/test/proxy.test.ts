@@ -12,7 +12,8 @@ import type { Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import * as oidc from 'openid-client';
 import { request } from 'undici';
-import { sqlSessionStore, type WebDatabase } from '../src/session/store.ts';
+import type { WebDatabase } from '../src/data/schema.ts';
+import { sqlSessionStore } from '../src/session/store.ts';
 import {
   browser,
   type FakeGateway,

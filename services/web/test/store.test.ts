@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { type Database, openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import { migrations } from '../migrations/index.ts';
-import { type SessionStore, sqlSessionStore, type WebDatabase } from '../src/session/store.ts';
+import type { WebDatabase } from '../src/data/schema.ts';
+import { type SessionStore, sqlSessionStore } from '../src/session/store.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();

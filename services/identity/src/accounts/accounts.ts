@@ -8,7 +8,7 @@
  * - a password reset ends every session and grant of the account; a change (made once the
  *   account's second factor is proven too, password-change.ts) every one but the browser's
  */
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import type { AccountTokens } from '../data/account-tokens.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
@@ -59,7 +59,7 @@ export interface AccountActionDeps {
   tokens: AccountTokens;
   mailer: Mailer;
   audit: AuditLog;
-  config: Config;
+  config: IdentityConfig;
   /** Ends every session and grant of the account (and stops its live access tokens). */
   endSessions(accountId: string): Promise<void>;
   /** The same, except the session of the browser `from` came from and its grants. */

@@ -2,8 +2,8 @@
 import type { AccountTokens } from '../data/account-tokens.ts';
 import type { AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
-import type { Passkeys } from '../domain/passkeys.ts';
-import type { SecondFactor } from '../domain/second-factor.ts';
+import type { PasskeyService } from '../domain/passkeys.ts';
+import type { SecondFactorService } from '../domain/second-factor.ts';
 import type { FormGuard } from './csrf.ts';
 import type { Reauthenticate } from './reauthenticate.ts';
 import type { BrowserExchange } from './sessions.ts';
@@ -12,8 +12,8 @@ export interface SignInMethodPageDeps {
   accounts: AccountStore;
   tokens: AccountTokens;
   reauthenticate: Reauthenticate;
-  secondFactor: SecondFactor;
-  passkeys: Passkeys;
+  secondFactor: SecondFactorService;
+  passkeys: PasskeyService;
   audit: AuditLog;
   guard: FormGuard;
   /**

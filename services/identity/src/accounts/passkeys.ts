@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formField, formPages, html } from '../api/forms.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
-import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
+import type { PasskeyRefusal, PasskeyService } from '../domain/passkeys.ts';
 import { errors } from '../errors.ts';
 import { formPost } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
@@ -47,7 +47,7 @@ function parseResponse(body: unknown): unknown {
  * the form's ticket; the refusal as a problem.
  */
 export async function confirmedByPasskey(
-  passkeys: Passkeys,
+  passkeys: PasskeyService,
   accounts: AccountStore,
   request: FastifyRequest,
 ): Promise<Account> {

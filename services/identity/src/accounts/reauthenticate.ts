@@ -7,8 +7,8 @@
  */
 import { commonErrors } from '@portico/problem';
 import type { Account } from '../data/accounts.ts';
-import type { Login } from '../domain/login.ts';
-import type { SecondFactor } from '../domain/second-factor.ts';
+import type { LoginService } from '../domain/login.ts';
+import type { SecondFactorService } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 
 export interface ReauthenticateInput {
@@ -30,8 +30,8 @@ export const throttled = (retryAfter: number) =>
   });
 
 export function createReauthenticate(
-  login: Login,
-  secondFactor: Pick<SecondFactor, 'verify'>,
+  login: LoginService,
+  secondFactor: Pick<SecondFactorService, 'verify'>,
 ): Reauthenticate {
   return async ({ username, password, ip, code, secondFactorPassed }) => {
     const outcome = await login.check(username.trim(), password, ip, { secondFactorPassed });

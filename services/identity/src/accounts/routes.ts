@@ -9,7 +9,7 @@ import { isProblemError } from '@portico/problem';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { afterAnswer } from '../api/after-answer.ts';
 import { formField, formPages, html } from '../api/forms.ts';
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import type { AccountActions } from './accounts.ts';
 import type { FormGuard } from './csrf.ts';
 import { formPost } from './form-post.ts';
@@ -18,7 +18,7 @@ import { messagePage, resetConfirmPage, resetRequestPage, signupPage, verifyPage
 export interface AccountRouteDeps {
   actions: AccountActions;
   guard: FormGuard;
-  config: Config;
+  config: IdentityConfig;
   /** Mail can be sent: without it there is no password reset by mail. */
   mail: boolean;
 }

@@ -5,7 +5,7 @@
  * and has this replica publish it at once; the others publish it when they next read the file
  * (live-provider.ts), and every replica signs with it from `signs_from` on, without a restart.
  */
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import type { AuditLog } from '../data/audit.ts';
 import { errors } from '../errors.ts';
 import { keyRetainSeconds, listSigningKeys, rotateKeys } from '../oidc/keys.ts';
@@ -41,7 +41,7 @@ export interface AdminKeys {
 }
 
 export function adminKeys(deps: {
-  config: Config;
+  config: IdentityConfig;
   live: Pick<LiveProvider, 'keys' | 'reload'>;
   audit: AuditLog;
 }): AdminKeys {

@@ -11,7 +11,7 @@ import {
   revocationBus,
   subscribeRevocations,
 } from '@portico/auth';
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import type { TokenRevoker } from './users.ts';
 
 export interface IdentityRevoker extends TokenRevoker {
@@ -21,7 +21,7 @@ export interface IdentityRevoker extends TokenRevoker {
   close(): Promise<void>;
 }
 
-export function identityRevoker(config: Config): IdentityRevoker {
+export function identityRevoker(config: IdentityConfig): IdentityRevoker {
   const bus = revocationBus({
     url: config.revocations.redisUrl || undefined,
     keyPrefix: config.revocations.keyPrefix,

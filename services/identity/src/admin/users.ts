@@ -7,12 +7,12 @@
 import type Provider from 'oidc-provider';
 import { checkEmail, checkPassword, checkUsername } from '../accounts/accounts.ts';
 import type { AccountSessions } from '../accounts/sessions.ts';
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
-import type { Passkeys } from '../domain/passkeys.ts';
+import type { PasskeyService } from '../domain/passkeys.ts';
 import { hashPassword } from '../domain/passwords.ts';
-import type { SecondFactor } from '../domain/second-factor.ts';
+import type { SecondFactorService } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import { type Actor, recordAdminAction } from './actor.ts';
 
@@ -71,9 +71,9 @@ export function adminUsers(deps: {
   sessions: AccountSessions;
   audit: AuditLog;
   revoker: TokenRevoker;
-  secondFactor: SecondFactor;
-  passkeys: Passkeys;
-  config: Config;
+  secondFactor: SecondFactorService;
+  passkeys: PasskeyService;
+  config: IdentityConfig;
   /** Where the grants' scopes and the clients' names are kept. */
   provider: Pick<Provider, 'Grant' | 'Client' | 'Session'>;
 }): AdminUsers {

@@ -11,13 +11,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionDetails, InteractionResult } from 'oidc-provider';
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import type { Account, AccountStore } from '../data/accounts.ts';
 import type { AuditLog } from '../data/audit.ts';
-import type { Login } from '../domain/login.ts';
-import type { PasskeyRefusal, Passkeys } from '../domain/passkeys.ts';
+import type { LoginService } from '../domain/login.ts';
+import type { PasskeyRefusal, PasskeyService } from '../domain/passkeys.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
-import { AMR, type SecondFactor } from '../domain/second-factor.ts';
+import { AMR, type SecondFactorService } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';
 import { loginWith } from '../oidc/authentication-context.ts';
 import { formField, formPages, html } from './forms.ts';
@@ -39,11 +39,11 @@ const PENDING = 'portico_second_factor';
 export interface InteractionDeps {
   provider: Provider;
   accounts: AccountStore;
-  login: Login;
-  secondFactor: SecondFactor;
-  passkeys: Passkeys;
+  login: LoginService;
+  secondFactor: SecondFactorService;
+  passkeys: PasskeyService;
   audit: AuditLog;
-  config: Config;
+  config: IdentityConfig;
   /** Mails a fresh link to confirm the account's address. */
   sendVerification(account: Account): Promise<void>;
 }

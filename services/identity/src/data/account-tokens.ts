@@ -6,9 +6,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '@portico/store/sql';
-import type { AccountTokenRow, IdentityDatabase } from './schema.ts';
+import type { AccountTokensTable, IdentityDatabase } from './schema.ts';
 
-export type TokenPurpose = AccountTokenRow['purpose'];
+export type TokenPurpose = AccountTokensTable['purpose'];
 
 export interface AccountTokens {
   /** A fresh secret for the account; earlier unused ones for the same purpose stop working. */

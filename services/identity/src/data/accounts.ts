@@ -1,7 +1,7 @@
 /** The accounts table: who may sign in, with which password hash, roles and status. */
 import { randomUUID } from 'node:crypto';
 import { type Database, isUniqueViolation } from '@portico/store/sql';
-import type { AccountRow, IdentityDatabase } from './schema.ts';
+import type { AccountsTable, IdentityDatabase } from './schema.ts';
 
 export interface Account {
   id: string;
@@ -46,7 +46,7 @@ export interface AccountStore {
   search(query: string, limit: number, offset: number): Promise<{ items: Account[]; total: number }>;
 }
 
-function toAccount(row: AccountRow): Account {
+function toAccount(row: AccountsTable): Account {
   return {
     id: row.id,
     username: row.username,
@@ -72,7 +72,7 @@ export function accountStore(database: Database<IdentityDatabase>): AccountStore
   async function insert(input: NewAccount): Promise<CreateResult> {
     const at = now();
     const email = input.email ? input.email.toLowerCase() : null;
-    const row: AccountRow = {
+    const row: AccountsTable = {
       id: randomUUID(),
       username: input.username.toLowerCase(),
       password_hash: input.passwordHash,

@@ -5,7 +5,7 @@
  * and a copy of the database alone yields no secret.
  */
 import type { Database } from '@portico/store/sql';
-import type { IdentityDatabase, OidcClientRow } from './schema.ts';
+import type { IdentityDatabase, OidcClientsTable } from './schema.ts';
 import type { SecretSealer } from './sealed-secrets.ts';
 
 export interface StoredClient {
@@ -30,7 +30,7 @@ export interface ClientStore {
   enable(clientId: string): Promise<StoredClient | undefined>;
 }
 
-function toClient(row: OidcClientRow): StoredClient {
+function toClient(row: OidcClientsTable): StoredClient {
   return {
     clientId: row.client_id,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
@@ -52,7 +52,7 @@ export function clientStore(database: Database<IdentityDatabase>, sealer: Secret
   return {
     async insert(clientId, metadata, secret) {
       const now = new Date().toISOString();
-      const values: OidcClientRow = {
+      const values: OidcClientsTable = {
         client_id: clientId,
         metadata: JSON.stringify(metadata),
         secret_sealed: secret === null ? null : sealer.seal(secret),

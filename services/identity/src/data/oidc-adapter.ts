@@ -12,7 +12,7 @@
 
 import type { Database } from '@portico/store/sql';
 import { type Adapter, type AdapterConstructor, type AdapterPayload, errors } from 'oidc-provider';
-import type { IdentityDatabase, OidcModelRow } from './schema.ts';
+import type { IdentityDatabase, OidcModelsTable } from './schema.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -25,7 +25,7 @@ export interface SqlAdapterFactory {
 export function sqlAdapter(database: Database<IdentityDatabase>): SqlAdapterFactory {
   const { db } = database;
 
-  function visible(row: OidcModelRow | undefined): AdapterPayload | undefined {
+  function visible(row: OidcModelsTable | undefined): AdapterPayload | undefined {
     if (!row) return undefined;
     if (row.expires_at !== null && Number(row.expires_at) <= now()) return undefined;
     const payload = JSON.parse(row.payload) as AdapterPayload;

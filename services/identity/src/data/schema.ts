@@ -1,5 +1,5 @@
-/** Row types of the identity service's tables (see migrations/index.ts). */
-export interface OidcModelRow {
+/** The identity service's tables as Kysely sees them (<Things>Table, snake_case as in SQL; see migrations/index.ts). */
+export interface OidcModelsTable {
   model: string;
   id: string;
   payload: string;
@@ -10,7 +10,7 @@ export interface OidcModelRow {
   consumed_at: number | null;
 }
 
-export interface AccountRow {
+export interface AccountsTable {
   id: string;
   username: string;
   password_hash: string;
@@ -27,7 +27,7 @@ export interface AccountRow {
 }
 
 /** Single-use links mailed to a user; only the SHA-256 of the secret is kept. */
-export interface AccountTokenRow {
+export interface AccountTokensTable {
   token_hash: string;
   account_id: string;
   purpose: 'verify-email' | 'reset-password' | 'enrol-totp' | 'manage-security' | 'change-password';
@@ -36,7 +36,7 @@ export interface AccountTokenRow {
   used_at: number | null;
 }
 
-export interface AuditRow {
+export interface AuditLogTable {
   id: string;
   at: string;
   /** The acting account's `sub` (or `self` for a user acting on their own account). */
@@ -49,7 +49,7 @@ export interface AuditRow {
 }
 
 /** An index of one account's sessions and grants (the artefacts live in the OIDC store). */
-export interface AccountArtefactRow {
+export interface AccountArtefactsTable {
   kind: 'session' | 'grant';
   id: string;
   account_id: string;
@@ -60,7 +60,7 @@ export interface AccountArtefactRow {
 }
 
 /** Login attempts per account or IP in the current window (data/attempts.ts). */
-export interface LoginAttemptRow {
+export interface LoginAttemptsTable {
   attempt_key: string;
   count: number;
   /** When the window closes, ms since the epoch. */
@@ -68,7 +68,7 @@ export interface LoginAttemptRow {
 }
 
 /** An account's TOTP authenticator (RFC 6238); the secret only sealed. */
-export interface TotpAuthenticatorRow {
+export interface TotpAuthenticatorsTable {
   account_id: string;
   secret_sealed: string;
   created_at: string;
@@ -77,7 +77,7 @@ export interface TotpAuthenticatorRow {
 }
 
 /** Single-use recovery codes; only an HMAC of each is kept. */
-export interface RecoveryCodeRow {
+export interface RecoveryCodesTable {
   code_hash: string;
   account_id: string;
   /** Milliseconds since the epoch. */
@@ -85,7 +85,7 @@ export interface RecoveryCodeRow {
 }
 
 /** A WebAuthn credential (passkey) of an account. */
-export interface PasskeyRow {
+export interface PasskeysTable {
   id: string;
   account_id: string;
   public_key: string;
@@ -100,7 +100,7 @@ export interface PasskeyRow {
 }
 
 /** A WebAuthn challenge handed to a browser, spent by the answer to it. */
-export interface WebauthnChallengeRow {
+export interface WebauthnChallengesTable {
   challenge_key: string;
   challenge: string;
   account_id: string | null;
@@ -109,7 +109,7 @@ export interface WebauthnChallengeRow {
 }
 
 /** A client made from the admin API; the provider reads it through data/client-adapter.ts. */
-export interface OidcClientRow {
+export interface OidcClientsTable {
   client_id: string;
   /** JSON: oidc-provider client metadata, without the secret. */
   metadata: string;
@@ -120,15 +120,15 @@ export interface OidcClientRow {
 }
 
 export interface IdentityDatabase {
-  oidc_models: OidcModelRow;
-  accounts: AccountRow;
-  login_attempts: LoginAttemptRow;
-  account_tokens: AccountTokenRow;
-  audit_log: AuditRow;
-  account_artefacts: AccountArtefactRow;
-  totp_authenticators: TotpAuthenticatorRow;
-  recovery_codes: RecoveryCodeRow;
-  passkeys: PasskeyRow;
-  webauthn_challenges: WebauthnChallengeRow;
-  oidc_clients: OidcClientRow;
+  oidc_models: OidcModelsTable;
+  accounts: AccountsTable;
+  login_attempts: LoginAttemptsTable;
+  account_tokens: AccountTokensTable;
+  audit_log: AuditLogTable;
+  account_artefacts: AccountArtefactsTable;
+  totp_authenticators: TotpAuthenticatorsTable;
+  recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  oidc_clients: OidcClientsTable;
 }

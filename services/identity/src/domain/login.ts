@@ -13,7 +13,7 @@ export type LoginOutcome =
   | { kind: 'invalid' }
   | { kind: 'throttled'; retryAfter: number };
 
-export interface Login {
+export interface LoginService {
   /**
    * `secondFactorPassed`: the caller saw this account pass its second factor a moment ago
    * (a re-authentication within a page that needed it), so a right password ends the count.
@@ -26,12 +26,12 @@ export interface Login {
   ): Promise<LoginOutcome>;
 }
 
-export function createLogin(
+export function createLoginService(
   accounts: AccountStore,
   throttle: Throttle,
   /** Whether a second factor guards the account (second-factor.ts). */
   hasSecondFactor: (accountId: string) => Promise<boolean> = async () => false,
-): Login {
+): LoginService {
   // Verified against when the username is unknown, so both paths cost one scrypt.
   const decoy = hashPassword('decoy password that matches nothing');
 

@@ -54,7 +54,7 @@ export type RegistrationOutcome =
   | { kind: 'ok'; passkey: StoredPasskey }
   | { kind: 'refused'; reason: PasskeyRefusal; detail?: string };
 
-export interface Passkeys {
+export interface PasskeyService {
   rpID: string;
   origin: string;
   /** Options for `navigator.credentials.create`, the challenge kept under `key` for `account`. */
@@ -107,7 +107,7 @@ function isResponse<T extends { id: string; response: object }>(value: unknown):
   );
 }
 
-export function createPasskeys(deps: PasskeyDeps): Passkeys {
+export function createPasskeyService(deps: PasskeyDeps): PasskeyService {
   const { store } = deps;
   const issuer = new URL(deps.issuer);
   const rpID = issuer.hostname;

@@ -5,7 +5,7 @@
  * the roles the account has at that moment, so a role taken away takes its scopes with it
  * at the next refresh.
  */
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 
 export interface ScopePolicy {
   permitted(scope: string, roles: readonly string[]): boolean;
@@ -13,7 +13,7 @@ export interface ScopePolicy {
   filter(scope: string, roles: readonly string[]): string;
 }
 
-export function scopePolicy(scopes: Config['api']['scopes']): ScopePolicy {
+export function scopePolicy(scopes: IdentityConfig['api']['scopes']): ScopePolicy {
   const roleScopes = new Map(scopes.map((s) => [s.name, s.roles]));
   const permitted = (scope: string, roles: readonly string[]) => {
     const needs = roleScopes.get(scope);

@@ -51,7 +51,7 @@ export type CodeOutcome =
   | { kind: 'invalid' }
   | { kind: 'throttled'; retryAfter: number };
 
-export interface SecondFactor {
+export interface SecondFactorService {
   /** Whether a confirmed authenticator guards this account's sign-in. */
   enrolled(accountId: string): Promise<boolean>;
   /** A new pending authenticator; undefined when a confirmed one exists. */
@@ -83,7 +83,7 @@ export interface SecondFactorDeps {
 const TOTP_INPUT = /^\d{6}$/;
 const normalise = (code: string) => code.toLowerCase().replace(/[\s-]/g, '');
 
-export function createSecondFactor(deps: SecondFactorDeps): SecondFactor {
+export function createSecondFactorService(deps: SecondFactorDeps): SecondFactorService {
   const { store, sealer, throttle } = deps;
   const now = deps.now ?? Date.now;
 

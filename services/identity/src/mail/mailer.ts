@@ -5,7 +5,7 @@
  * refused at start rather than failing silently later.
  */
 import nodemailer from 'nodemailer';
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import { type DevMailbox, startDevMailbox } from './dev-mailbox.ts';
 
 export interface OutgoingMail {
@@ -23,7 +23,7 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
-export async function createMailer(config: Config['mail']): Promise<Mailer> {
+export async function createMailer(config: IdentityConfig['mail']): Promise<Mailer> {
   if (config.smtpUrl) {
     const transport = nodemailer.createTransport(config.smtpUrl);
     return {

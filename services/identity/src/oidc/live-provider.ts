@@ -16,7 +16,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import type { Config } from '../config.ts';
+import type { IdentityConfig } from '../config.ts';
 import { type ProviderKeys, readKeys } from './keys.ts';
 import { createProvider, type ProviderDeps } from './provider.ts';
 
@@ -46,7 +46,7 @@ function isMethod(target: object, prop: PropertyKey): boolean {
 const signature = (keys: ProviderKeys) => keys.jwks.keys.map((k) => k.kid).join(' ');
 
 export function liveProvider(
-  config: Config,
+  config: IdentityConfig,
   deps: ProviderDeps & { onError(err: unknown): void; onRebuild(keys: ProviderKeys): void },
 ): LiveProvider {
   const listeners: [string, Listener][] = [];

@@ -23,7 +23,7 @@ import Provider, {
   type TokenLike,
 } from 'oidc-provider';
 import { errorPage, logoutPage, logoutSuccessPage } from '../api/views.ts';
-import type { ClientConfig, Config } from '../config.ts';
+import type { ClientConfig, IdentityConfig } from '../config.ts';
 import type { AccountStore } from '../data/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
 import { ACR_VALUES, accessTokenAuthentication } from './authentication-context.ts';
@@ -39,7 +39,7 @@ export interface ProviderDeps {
 
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 
-export function createProvider(config: Config, deps: ProviderDeps): Provider {
+export function createProvider(config: IdentityConfig, deps: ProviderDeps): Provider {
   const { accounts } = deps;
   const audience = config.api.audience;
   const apiScopes = new Set(config.api.scopes.map((s) => s.name));
@@ -248,7 +248,7 @@ async function ownToken(ctx: KoaContextWithOIDC, client: ClientInstance, token: 
  * Confidential clients without a configured secret get `clientSecrets.<name>`, or else a
  * random one nobody knows: an unconfigured deployment fails closed, never on a known value.
  */
-function withSecrets(config: Config): ClientConfig[] {
+function withSecrets(config: IdentityConfig): ClientConfig[] {
   const given: Record<string, string> = {
     'portico-web': config.clientSecrets.web,
     'portico-service': config.clientSecrets.service,

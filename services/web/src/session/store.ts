@@ -7,6 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { Database } from '@portico/store/sql';
+import type { WebDatabase } from '../data/schema.ts';
 
 export interface PendingLogin {
   nonce: string;
@@ -49,18 +50,6 @@ export interface Session {
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
-}
-
-interface SessionRow {
-  id: string;
-  data: string;
-  created_at: string;
-  updated_at: string;
-  expires_at: string;
-}
-
-export interface WebDatabase {
-  sessions: SessionRow;
 }
 
 const ID = /^[A-Za-z0-9_-]{43}$/;

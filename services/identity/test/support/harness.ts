@@ -10,9 +10,9 @@ import { freePort } from '@portico/http/testing';
 import { type DatabaseTarget, databaseTargets, redisTestUrl } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
-import { build, type IdentityConfig, type IdentityServer } from '../src/build.ts';
-import { type Browser, type Credentials, createBrowser } from '../src/cli/browser.ts';
-import { ConfigSchema } from '../src/config.ts';
+import { build, type IdentityConfig, type IdentityServer } from '../../src/build.ts';
+import { type Browser, type Credentials, createBrowser } from '../../src/cli/browser.ts';
+import { ConfigSchema } from '../../src/config.ts';
 
 export interface RunningIdentity {
   server: IdentityServer;

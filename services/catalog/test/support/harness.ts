@@ -1,7 +1,8 @@
+/** Builds the catalog for a test: a database target, a test issuer and an admin and a customer token. */
 import { ADMIN_SCOPES, createTestIssuer, type TestIssuer, USER_SCOPES } from '@portico/auth/testing';
 import { type DeepPartial, loadConfig } from '@portico/config';
 import type { DatabaseTarget } from '@portico/store/testing';
-import { build, type CatalogConfig, type CatalogServer, ConfigSchema } from '../src/build.ts';
+import { build, type CatalogConfig, type CatalogServer, ConfigSchema } from '../../src/build.ts';
 
 export interface Harness {
   server: CatalogServer;
@@ -11,7 +12,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startCatalog(
+export async function buildCatalog(
   target: DatabaseTarget,
   options: {
     demoData?: boolean;
