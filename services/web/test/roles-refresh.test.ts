@@ -13,7 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Server } from '@portico/http';
 import { openDatabase } from '@portico/store/sql';
 import type { CustomFetch } from 'openid-client';
-import { sqlSessionStore, type WebDatabase } from '../src/session/store.ts';
+import type { WebDatabase } from '../src/data/schema.ts';
+import { sqlSessionStore } from '../src/session/store.ts';
 import {
   approveAtProvider,
   type Browser,
