@@ -7,7 +7,7 @@
  * routes.js    every console path, once (the server serves the page at each)
  * router.js    the view for each path, and navigation without reloads
  * views/*.js   one module per page (admin/*.js: identity administration)
- * lib/*.js     what the views share: DOM, the `api` call, errors, formats, session, live changes
+ * lib/*.js     what the views share: DOM, the typed gateway client, errors, formats, session, live changes
  */
 import { connectLive } from './lib/live.js';
 import { startRouter } from './router.js';

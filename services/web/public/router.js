@@ -16,6 +16,7 @@ import { usersView, userView } from './admin/users.js';
 import { ApiError, api } from './lib/api.js';
 import { flash, flashBox, h, main, render } from './lib/dom.js';
 import { dateTime } from './lib/format.js';
+import { gateway } from './lib/gateway.js';
 import { onLiveProduct } from './lib/live.js';
 import { navigate, showPagesWith } from './lib/navigation.js';
 import { describe, errorBox, flashError } from './lib/problems.js';
@@ -30,7 +31,7 @@ import { ordersView } from './views/orders.js';
 import { productView } from './views/product.js';
 
 /** @type {Kit} */
-const kit = { h, render, flash, flashError, describe, api, ApiError, dateTime, navigate, isAdmin };
+const kit = { h, render, flash, flashError, describe, api, gateway, ApiError, dateTime, navigate, isAdmin };
 
 /** @typedef {(params: URLSearchParams, id: string) => Promise<void>} View */
 

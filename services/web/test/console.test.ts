@@ -106,6 +106,31 @@ describe('the console page', () => {
     }
   });
 
+  test('the page lists every module of its script for the browser to fetch at once (modulepreload)', async () => {
+    const page = (await browser(web).request({ url: '/products' })).body;
+    const preloaded = [...page.matchAll(/<link rel="modulepreload" href="\/assets\/([^"]+)">/g)].map(
+      (m) => m[1]!,
+    );
+    assert.ok(
+      page.indexOf('rel="modulepreload"') < page.indexOf('<script type="module" src="/assets/app.js">'),
+      'listed before the script',
+    );
+    // Every module of public/ is imported statically from app.js (one no page imports is dead
+    // code), and the vendored openapi-fetch under the typed client too; not the modules of
+    // types only (`export {};` and JSDoc), which only tsc reads.
+    const typesOnly = (file: string) =>
+      !/^(?:import |export (?!\{\};))/m.test(readFileSync(new URL(file, PUBLIC_DIR), 'utf8'));
+    const modules = readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' }).filter(
+      (file) => file.endsWith('.js') && file !== 'app.js' && !typesOnly(file),
+    );
+    assert.ok(typesOnly('lib/types.js') && !typesOnly('lib/gateway.js'));
+    assert.deepEqual(preloaded.toSorted(), [...modules, 'vendor/openapi-fetch.js'].toSorted());
+    assert.equal(new Set(preloaded).size, preloaded.length, 'each once');
+    // Nearest first: what app.js imports comes before what those import.
+    assert.ok(preloaded.indexOf('router.js') < preloaded.indexOf('views/product.js'));
+    assert.ok(preloaded.indexOf('views/product.js') < preloaded.indexOf('vendor/openapi-fetch.js'));
+  });
+
   test('the server serves the page at exactly the paths the browser’s router shows', async () => {
     const sample = (path: string) => path.replace(/:\w+\([^)]*\)/, 'a'.repeat(32)).replace(/:\w+/, 'x-1');
     for (const path of CONSOLE_PATHS) {

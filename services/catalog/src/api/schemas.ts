@@ -154,7 +154,13 @@ export const CategoryList = Type.Object({
 
 export const ActionOut = Type.Object({
   name: Type.String(),
-  method: Type.String(),
+  method: Type.Union([
+    Type.Literal('GET'),
+    Type.Literal('POST'),
+    Type.Literal('PUT'),
+    Type.Literal('PATCH'),
+    Type.Literal('DELETE'),
+  ]),
   href: Type.String(),
   body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });

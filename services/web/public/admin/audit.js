@@ -1,14 +1,13 @@
 // @ts-check
 /** @import { Kit } from './kit.js' */
 import { data } from '../api/client.js';
-import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** @param {Kit} kit */
 export async function auditView(kit) {
   const { h, render, dateTime } = kit;
   if (adminOnly(kit, 'Audit log')) return;
-  const api = adminClient(kit);
+  const api = kit.gateway;
   const log = await data(api.GET('/api/v1/identity/audit', { params: { query: { limit: 100 } } }));
   render(
     'Audit log',

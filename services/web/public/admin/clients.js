@@ -1,7 +1,6 @@
 // @ts-check
 /** @import { Client, Kit, WithSecret } from './kit.js' */
 import { data } from '../api/client.js';
-import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** A secret the identity service shows once: on the page until the admin leaves it. */
@@ -39,7 +38,7 @@ function clientEditForm(kit, c) {
         const f = new FormData(form);
         error.replaceChildren();
         try {
-          await adminClient(kit).PATCH('/api/v1/identity/clients/{id}', {
+          await kit.gateway.PATCH('/api/v1/identity/clients/{id}', {
             params: { path: { id: c.client_id } },
             body: {
               client_name: String(f.get('client_name')).trim(),
@@ -100,7 +99,7 @@ function lines(value) {
 export async function clientsView(kit, params, shown) {
   const { h, render, flash, flashError, describe, ApiError } = kit;
   if (adminOnly(kit, 'Clients')) return;
-  const api = adminClient(kit);
+  const api = kit.gateway;
   const clients = (await data(api.GET('/api/v1/identity/clients'))).data;
   const editing = clients.find((c) => c.source === 'admin' && c.client_id === params?.get('edit'));
   const error = h('div', { role: 'alert' });

@@ -1,7 +1,6 @@
 // @ts-check
 /** @import { Kit, SigningKey } from './kit.js' */
 import { data } from '../api/client.js';
-import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** What a key does now, in words: `next` says from when it signs. */
@@ -20,7 +19,7 @@ function keyStatus(kit, k) {
 export async function keysView(kit) {
   const { h, render, flash, flashError, dateTime } = kit;
   if (adminOnly(kit, 'Signing keys')) return;
-  const api = adminClient(kit);
+  const api = kit.gateway;
   const keys = await data(api.GET('/api/v1/identity/keys'));
   const rotate = h(
     'button',

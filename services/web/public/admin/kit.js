@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Types only: what the admin views use of the console (app.js hands them `kit`), and the
+ * Types only: what the admin views use of the console (router.js hands them `kit`), and the
  * shapes of the answers they show.
  */
 /** @import { Api } from '../api/client.js' */
@@ -15,7 +15,8 @@
  * @property {(message: string, kind?: string) => void} flash
  * @property {(err: unknown) => void} flashError
  * @property {(err: unknown) => string} describe
- * @property {(method: string, path: string, options?: { body?: unknown }) => Promise<{ data: any }>} api
+ * @property {(method: string, path: string, options?: { body?: unknown }) => Promise<{ data: any }>} api the console's own routes (`/api/console/*`)
+ * @property {Api} gateway the typed client for the gateway's API, with the session's CSRF token (lib/gateway.js)
  * @property {new (status: number, problem: unknown) => ApiProblem} ApiError
  * @property {(value: string | null | undefined) => string} dateTime
  * @property {(to: string) => Promise<void>} navigate

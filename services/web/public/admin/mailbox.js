@@ -1,7 +1,6 @@
 // @ts-check
 /** @import { Kit, Message } from './kit.js' */
 import { data } from '../api/client.js';
-import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** @param {Kit} kit */
@@ -11,7 +10,7 @@ export async function mailboxView(kit) {
   /** @type {Message[]} */
   let messages;
   try {
-    ({ data: messages } = await data(adminClient(kit).GET('/api/v1/identity/mailbox')));
+    ({ data: messages } = await data(kit.gateway.GET('/api/v1/identity/mailbox')));
   } catch (err) {
     if (err instanceof ApiError && err.problem.code === 'MAILBOX_DISABLED')
       return render('Mailbox', adminTabs(kit), h('p', {}, err.problem.detail));

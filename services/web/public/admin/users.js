@@ -1,7 +1,6 @@
 // @ts-check
 /** @import { Kit } from './kit.js' */
 import { data } from '../api/client.js';
-import { adminClient } from './client.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /**
@@ -11,7 +10,7 @@ import { adminOnly, adminTabs } from './tabs.js';
 export async function usersView(kit, params) {
   const { h, render, flash, flashError } = kit;
   if (adminOnly(kit, 'Users')) return;
-  const api = adminClient(kit);
+  const api = kit.gateway;
   const q = params.get('q') ?? '';
   const found = await data(api.GET('/api/v1/identity/users', { params: { query: { q, limit: 50 } } }));
   const search = h(
@@ -110,7 +109,7 @@ export async function usersView(kit, params) {
 export async function userView(kit, id) {
   const { h, render, flash, flashError, describe, ApiError, dateTime } = kit;
   if (adminOnly(kit, 'User')) return;
-  const api = adminClient(kit);
+  const api = kit.gateway;
   const account = { params: { path: { id } } };
   const detail = await data(api.GET('/api/v1/identity/users/{id}', account));
   const u = detail.data;

@@ -7720,7 +7720,7 @@ export interface operations {
                                 [key: string]: unknown;
                             };
                             href: string;
-                            method: string;
+                            method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
                             name: string;
                         }[];
                         data: {

@@ -1,8 +1,9 @@
 // @ts-check
 /**
- * Every call to the APIs goes through `api`: the console's own origin (`/api/*`, where the BFF
- * adds the access token), JSON both ways, the CSRF token on writes, and a failed answer as an
- * ApiError with its problem+json body. A typed client can replace this one function.
+ * The console's error for a failed answer (ApiError, with its problem+json body), and `api`, the
+ * call to the console's own routes, which the gateway's document has not (`/api/session`,
+ * `/api/console/*`): JSON both ways, the CSRF token on writes. The gateway's API
+ * (`/api/v1/...`) is called through the typed client, ./gateway.js, which throws ApiError too.
  */
 import { session } from './session.js';
 

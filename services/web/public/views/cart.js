@@ -1,9 +1,9 @@
 // @ts-check
 /** The signed-in user's cart: quantities to change, items to remove, and check out. */
 /** @import { Cart } from '../lib/types.js' */
-import { api } from '../lib/api.js';
 import { flash, h, render } from '../lib/dom.js';
 import { money } from '../lib/format.js';
+import { data, gateway } from '../lib/gateway.js';
 import { navigate } from '../lib/navigation.js';
 import { errorBox } from '../lib/problems.js';
 import { session } from '../lib/session.js';
@@ -15,7 +15,7 @@ export async function cartView() {
   /** @type {Cart} */
   let cart;
   try {
-    cart = (await api('GET', '/api/v1/cart')).data;
+    cart = await data(gateway.GET('/api/v1/cart'));
   } catch (err) {
     return render('Cart', errorBox(err));
   }
@@ -54,7 +54,10 @@ export async function cartView() {
             onsubmit: async (/** @type {SubmitEvent} */ e) => {
               e.preventDefault();
               try {
-                await api('PATCH', item.links.self, { body: { quantity: Number(qty.value) } });
+                await gateway.PATCH('/api/v1/cart/items/{id}', {
+                  params: { path: { id: item.id } },
+                  body: { quantity: Number(qty.value) },
+                });
                 await cartView();
               } catch (err) {
                 status.replaceChildren(errorBox(err));
@@ -76,7 +79,7 @@ export async function cartView() {
             class: 'danger',
             onclick: async () => {
               try {
-                await api('DELETE', item.links.self);
+                await gateway.DELETE('/api/v1/cart/items/{id}', { params: { path: { id: item.id } } });
                 await cartView();
               } catch (err) {
                 status.replaceChildren(errorBox(err));
@@ -95,9 +98,9 @@ export async function cartView() {
       onclick: async () => {
         checkout.disabled = true;
         try {
-          const { data } = await api('POST', cart.links.checkout);
+          const order = await data(gateway.POST('/api/v1/orders'));
           flash('Order placed. Pay for it below.');
-          navigate(`/orders/${encodeURIComponent(data.data.id)}`);
+          navigate(`/orders/${encodeURIComponent(order.data.id)}`);
         } catch (err) {
           status.replaceChildren(errorBox(err));
           checkout.disabled = false;

@@ -1,9 +1,11 @@
 // @ts-check
 /** The catalog: search and filters, a page of product cards, and the pager. */
-/** @import { Category, ProductPage } from '../lib/types.js' */
-import { api, consoleLink } from '../lib/api.js';
+/** @import { operations } from '../api/schema.generated.js' */
+/** @import { Category } from '../lib/types.js' */
+import { consoleLink } from '../lib/api.js';
 import { h, render } from '../lib/dom.js';
 import { money } from '../lib/format.js';
+import { data, gateway } from '../lib/gateway.js';
 import { applyLive, onLiveProduct } from '../lib/live.js';
 import { errorBox } from '../lib/problems.js';
 
@@ -12,17 +14,19 @@ export async function catalogView(params) {
   const q = params.get('q') ?? '';
   const inStock = params.get('in_stock') === 'true';
   const categoryId = params.get('category_id') ?? '';
-  const query = new URLSearchParams({ page: params.get('page') ?? '1', per_page: '12' });
-  if (q) query.set('q', q);
-  if (inStock) query.set('in_stock', 'true');
-  if (categoryId) query.set('category_id', categoryId);
+  const page = Number(params.get('page') ?? '1');
+  /** @type {NonNullable<operations['getProducts']['parameters']['query']>} */
+  const query = { page: Number.isInteger(page) && page > 0 ? page : 1, per_page: 12 };
+  if (q) query.q = q;
+  if (inStock) query.in_stock = true;
+  if (categoryId) query.category_id = categoryId;
 
   const [list, categories] = await Promise.allSettled([
-    api('GET', `/api/v1/products?${query}`),
-    api('GET', '/api/v1/categories?per_page=100'),
+    data(gateway.GET('/api/v1/products', { params: { query } })),
+    data(gateway.GET('/api/v1/categories', { params: { query: { per_page: 100 } } })),
   ]);
   /** @type {Category[]} */
-  const categoryOptions = categories.status === 'fulfilled' ? categories.value.data.data : [];
+  const categoryOptions = categories.status === 'fulfilled' ? categories.value.data : [];
   const names = new Map(categoryOptions.map((c) => [c.id, c.name]));
 
   const form = h(
@@ -55,8 +59,7 @@ export async function catalogView(params) {
   );
 
   if (list.status === 'rejected') return render('Catalog', form, errorBox(list.reason));
-  /** @type {ProductPage} */
-  const { data: products, pagination, links } = list.value.data;
+  const { data: products, pagination, links } = list.value;
   const pages = Math.max(1, Math.ceil(pagination.total / pagination.per_page));
   const summary = h(
     'p',
@@ -65,7 +68,7 @@ export async function catalogView(params) {
       ? q
         ? `No products match “${q}”.`
         : 'No products here.'
-      : `${pagination.total} product${pagination.total === 1 ? '' : 's'} · page ${pagination.page} of ${pages}`,
+      : `${pagination.total} product${pagination.total === 1 ? '' : 's'} · page ${pagination.page ?? query.page} of ${pages}`,
   );
   const items = h(
     'ul',

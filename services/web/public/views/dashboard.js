@@ -3,44 +3,31 @@
  * The signed-in user's dashboard: profile, recent orders and recommendations, each shown
  * when its service answered (`GET /api/v1/dashboard` says which did not).
  */
-/** @import { Dashboard, Order, Part, Product, Profile } from '../lib/types.js' */
-import { api } from '../lib/api.js';
+/** @import { Dashboard } from '../lib/types.js' */
 import { h, render } from '../lib/dom.js';
 import { money } from '../lib/format.js';
+import { data, gateway } from '../lib/gateway.js';
 import { applyLive, onLiveProduct } from '../lib/live.js';
 import { errorBox } from '../lib/problems.js';
 import { session } from '../lib/session.js';
 import { signInPrompt } from './banner.js';
 import { ordersTable } from './orders.js';
 
-/**
- * A part's value, whether the dashboard sent it bare or in `data`.
- * @template T
- * @param {Part<T>} part
- * @returns {T | null | undefined}
- */
-function partValue(part) {
-  const inData = part && typeof part === 'object' && 'data' in part ? part.data : undefined;
-  return inData ?? /** @type {T | null | undefined} */ (part);
-}
-
 export async function dashboardView() {
   if (!session.authenticated) return render('Dashboard', signInPrompt('see your dashboard'));
   /** @type {Dashboard} */
   let board;
   try {
-    board = (await api('GET', '/api/v1/dashboard')).data;
+    board = await data(gateway.GET('/api/v1/dashboard'));
   } catch (err) {
     return render('Dashboard', errorBox(err));
   }
   const unavailable = (/** @type {string} */ what) =>
     h('p', { class: 'muted' }, `${what} are not available right now.`);
-  /** @type {Profile | null | undefined} */
-  const profile = partValue(board.user_profile);
-  /** @type {Order[] | null | undefined} */
-  const orders = partValue(board.recent_orders);
-  /** @type {Product[] | null | undefined} */
-  const recs = partValue(board.recommendations);
+  // A part is null when its service failed (`errors` says why).
+  const profile = board.user_profile?.data;
+  const orders = board.recent_orders?.data;
+  const recs = board.recommendations?.data;
   render(
     'Dashboard',
     h(
@@ -48,13 +35,7 @@ export async function dashboardView() {
       { 'aria-labelledby': 'd-profile' },
       h('h2', { id: 'd-profile' }, 'Profile'),
       profile
-        ? h(
-            'p',
-            {},
-            [profile.name ?? profile.display_name ?? session.user?.name, profile.email]
-              .filter(Boolean)
-              .join(' · '),
-          )
+        ? h('p', {}, [profile.display_name ?? session.user?.name, profile.email].filter(Boolean).join(' · '))
         : unavailable('Profile details'),
     ),
     h(

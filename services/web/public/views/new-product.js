@@ -1,7 +1,7 @@
 // @ts-check
 /** An admin creates a product, then sees it. */
-import { api } from '../lib/api.js';
 import { flash, h, render } from '../lib/dom.js';
+import { data, gateway } from '../lib/gateway.js';
 import { navigate } from '../lib/navigation.js';
 import { errorBox } from '../lib/problems.js';
 import { isAdmin } from '../lib/session.js';
@@ -12,9 +12,9 @@ export async function newProductView() {
   const form = productForm({ in_stock: true }, async (body, button, error) => {
     button.disabled = true;
     try {
-      const { data } = await api('POST', '/api/v1/products', { body });
-      flash(`“${data.data.name}” was created.`);
-      navigate(`/products/${encodeURIComponent(data.data.id)}`);
+      const created = await data(gateway.POST('/api/v1/products', { body }));
+      flash(`“${created.data.name}” was created.`);
+      navigate(`/products/${encodeURIComponent(created.data.id)}`);
     } catch (err) {
       error.replaceChildren(errorBox(err));
     } finally {

@@ -1,9 +1,9 @@
 // @ts-check
 /** One order: its facts and items, payment while it is pending, and cancelling it. */
 /** @import { Order, PaymentIntent } from '../lib/types.js' */
-import { api } from '../lib/api.js';
 import { h, render } from '../lib/dom.js';
 import { dateTime, money } from '../lib/format.js';
+import { data, gateway } from '../lib/gateway.js';
 import { errorBox } from '../lib/problems.js';
 import { session } from '../lib/session.js';
 import { signInPrompt } from './banner.js';
@@ -19,7 +19,7 @@ export async function orderView(id, opts = {}) {
   /** @type {Order} */
   let order;
   try {
-    order = (await api('GET', `/api/v1/orders/${encodeURIComponent(id)}`)).data.data;
+    ({ data: order } = await data(gateway.GET('/api/v1/orders/{id}', { params: { path: { id } } })));
   } catch (err) {
     return render('Order', errorBox(err));
   }
@@ -68,14 +68,14 @@ export async function orderView(id, opts = {}) {
     ),
     status,
   ];
-  const pay = order.links.pay;
-  if (order.status === 'pending' && pay) {
+  // The order's links say what may be done with it now: pay, cancel.
+  if (order.status === 'pending' && order.links.pay) {
     // A payment may already be under way for this order (another tab, an earlier visit).
     /** @type {PaymentIntent[]} */
     const intents = opts.paymentAccepted
       ? []
-      : await api('GET', `${pay}?order_id=${encodeURIComponent(order.id)}`)
-          .then(({ data }) => data.data ?? [])
+      : await data(gateway.GET('/api/v1/payments', { params: { query: { order_id: order.id } } }))
+          .then((answer) => answer.data)
           .catch(() => []);
     const settled = intents.find((i) => i.status === 'succeeded' || i.status === 'processing');
     if (opts.paymentAccepted || settled) {
@@ -86,7 +86,7 @@ export async function orderView(id, opts = {}) {
     } else {
       parts.push(
         paymentForm(
-          { ...order, links: { ...order.links, pay } },
+          order,
           status,
           intents.find((i) => i.links?.confirm),
           () => orderView(order.id, { message: 'Payment accepted. Thank you!', paymentAccepted: true }),
@@ -94,8 +94,7 @@ export async function orderView(id, opts = {}) {
       );
     }
   }
-  const cancelLink = order.links.cancel;
-  if (cancelLink) {
+  if (order.links.cancel) {
     const cancel = h(
       'button',
       {
@@ -104,7 +103,7 @@ export async function orderView(id, opts = {}) {
         onclick: async () => {
           if (!confirm('Cancel this order?')) return;
           try {
-            await api('POST', cancelLink);
+            await gateway.POST('/api/v1/orders/{id}/cancel', { params: { path: { id: order.id } } });
             await orderView(id, { message: 'The order was cancelled.' });
           } catch (err) {
             status.replaceChildren(errorBox(err));

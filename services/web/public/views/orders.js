@@ -1,9 +1,10 @@
 // @ts-check
 /** The signed-in user's orders, newest first, a page at a time (the dashboard shows the table too). */
 /** @import { Order, OrderPage } from '../lib/types.js' */
-import { api, consoleLink } from '../lib/api.js';
+import { consoleLink } from '../lib/api.js';
 import { h, render } from '../lib/dom.js';
 import { dateTime, money } from '../lib/format.js';
+import { data, gateway } from '../lib/gateway.js';
 import { errorBox } from '../lib/problems.js';
 import { session } from '../lib/session.js';
 import { signInPrompt } from './banner.js';
@@ -42,16 +43,17 @@ export function ordersTable(orders) {
 export async function ordersView(params) {
   const user = session.user;
   if (!session.authenticated || !user) return render('My orders', signInPrompt('see your orders'));
-  const page = params.get('page') ?? '1';
+  const page = Number(params.get('page') ?? '1');
   /** @type {OrderPage} */
   let list;
   try {
-    list = (
-      await api(
-        'GET',
-        `/api/v1/orders?user_id=${encodeURIComponent(user.sub)}&page=${encodeURIComponent(page)}&limit=10`,
-      )
-    ).data;
+    list = await data(
+      gateway.GET('/api/v1/orders', {
+        params: {
+          query: { user_id: user.sub, page: Number.isInteger(page) && page > 0 ? page : 1, limit: 10 },
+        },
+      }),
+    );
   } catch (err) {
     return render('My orders', errorBox(err));
   }

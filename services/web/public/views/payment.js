@@ -5,13 +5,14 @@
  * retry after a lost answer (network error, 504) reuses it, a new attempt gets a new one.
  */
 /** @import { Order, PaymentIntent } from '../lib/types.js' */
-import { ApiError, api } from '../lib/api.js';
+import { ApiError } from '../lib/api.js';
 import { h } from '../lib/dom.js';
 import { money } from '../lib/format.js';
+import { data, gateway } from '../lib/gateway.js';
 import { errorBox } from '../lib/problems.js';
 
 /**
- * @param {Order & { links: { pay: string } }} order
+ * @param {Order} order a pending one, its `pay` link offered
  * @param {HTMLElement} status the order page's status line
  * @param {PaymentIntent | undefined} existing an intent already made for it, to confirm
  * @param {() => Promise<void>} onPaid shows the order again once it is paid
@@ -35,32 +36,35 @@ export function paymentForm(order, status, existing, onPaid) {
         pay.setAttribute('aria-busy', 'true');
         status.replaceChildren('Paying…');
         try {
-          if (!intent?.links?.confirm) {
-            const created = await api('POST', order.links.pay, {
-              headers: { 'idempotency-key': createKey },
-              body: { order_id: order.id },
-            });
-            intent = /** @type {PaymentIntent} */ (created.data.data);
+          if (!intent?.links.confirm) {
+            ({ data: intent } = await data(
+              gateway.POST('/api/v1/payments', {
+                params: { header: { 'idempotency-key': createKey } },
+                body: { order_id: order.id },
+              }),
+            ));
           }
-          const confirmed = await api('POST', /** @type {string} */ (intent.links?.confirm), {
-            headers: { 'idempotency-key': confirmKey },
-            body: {
-              card: {
-                number: String(f.get('number')).replace(/[\s-]/g, ''),
-                exp_month: month || 0,
-                exp_year: year !== undefined && year < 100 ? 2000 + year : year || 0,
-                cvc: String(f.get('cvc')).trim(),
+          // An intent that can be confirmed has a `confirm` link.
+          ({ data: intent } = await data(
+            gateway.POST('/api/v1/payments/{id}/confirm', {
+              params: { path: { id: intent.id }, header: { 'idempotency-key': confirmKey } },
+              body: {
+                card: {
+                  number: String(f.get('number')).replace(/[\s-]/g, ''),
+                  exp_month: month || 0,
+                  exp_year: year !== undefined && year < 100 ? 2000 + year : year || 0,
+                  cvc: String(f.get('cvc')).trim(),
+                },
               },
-            },
-          });
-          intent = confirmed.data.data;
+            }),
+          ));
           // The payments service tells the orders service; give it a moment to show as paid.
           let paid = false;
           for (let i = 0; i < 10 && !paid; i++) {
-            const current = await api('GET', `/api/v1/orders/${encodeURIComponent(order.id)}`).catch(
-              () => null,
-            );
-            paid = current?.data?.data?.status !== 'pending';
+            const current = await data(
+              gateway.GET('/api/v1/orders/{id}', { params: { path: { id: order.id } } }),
+            ).catch(() => null);
+            paid = current?.data.status !== 'pending';
             if (!paid) await new Promise((r) => setTimeout(r, 500));
           }
           await onPaid();

@@ -1,8 +1,8 @@
 // @ts-check
 /** The product create and edit form (views/new-product.js, the product's Edit action). */
-/** @import { Category, ProductBody } from '../lib/types.js' */
-import { api } from '../lib/api.js';
+/** @import { ProductBody } from '../lib/types.js' */
 import { h } from '../lib/dom.js';
+import { data, gateway } from '../lib/gateway.js';
 import { errorBox } from '../lib/problems.js';
 
 /**
@@ -14,16 +14,16 @@ import { errorBox } from '../lib/problems.js';
  */
 
 /**
- * @param {ProductBody} initial a product as the API serialises it
+ * @param {Partial<ProductBody>} initial a product as the API serialises it
  * @param {SaveProduct} onSave
  */
 export function productForm(initial, onSave) {
   const error = h('div', { role: 'alert' });
   const categorySelect = h('select', { id: 'p-category', name: 'category_id', required: true });
-  api('GET', '/api/v1/categories?per_page=100')
-    .then(({ data }) => {
+  data(gateway.GET('/api/v1/categories', { params: { query: { per_page: 100 } } }))
+    .then((categories) => {
       categorySelect.replaceChildren(
-        .../** @type {Category[]} */ (data.data).map((c) =>
+        ...categories.data.map((c) =>
           h('option', { value: c.id, selected: c.id === initial.category_id }, c.name),
         ),
       );

@@ -4,9 +4,10 @@
  * what may be done depends on who asks and on the stock). Live changes update it in place.
  */
 /** @import { Action, Product, ProductActions } from '../lib/types.js' */
-import { ApiError, api } from '../lib/api.js';
+import { ApiError } from '../lib/api.js';
 import { flash, h, main, render } from '../lib/dom.js';
 import { humanize, money } from '../lib/format.js';
+import { data, follow, gateway } from '../lib/gateway.js';
 import { applyLive, liveProductListener, onLiveProduct } from '../lib/live.js';
 import { navigate } from '../lib/navigation.js';
 import { describe, errorBox } from '../lib/problems.js';
@@ -32,11 +33,14 @@ export async function productView(id, opts = {}) {
   let etag = /** @type {string | null} */ (null);
   try {
     const [actions, current] = await Promise.all([
-      api('GET', `/api/v1/products/${encodeURIComponent(id)}/actions`),
-      api('GET', `/api/v1/products/${encodeURIComponent(id)}`, { headers: { 'cache-control': 'no-cache' } }),
+      data(gateway.GET('/api/v1/products/{id}/actions', { params: { path: { id } } })),
+      gateway.GET('/api/v1/products/{id}', {
+        params: { path: { id } },
+        headers: { 'cache-control': 'no-cache' },
+      }),
     ]);
-    result = actions.data;
-    etag = current.etag;
+    result = actions;
+    etag = current.response.headers.get('etag');
   } catch (err) {
     return render('Product', errorBox(err), h('p', {}, h('a', { href: '/products' }, 'Back to the catalog')));
   }
@@ -66,7 +70,7 @@ export async function productView(id, opts = {}) {
         ? { 'if-match': etag }
         : {};
     try {
-      await api(action.method, action.href, { body, headers });
+      await follow(action, body, headers);
       if (action.name === 'delete') {
         flash(`“${product.name}” was deleted.`);
         return navigate('/products');

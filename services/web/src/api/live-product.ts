@@ -6,6 +6,7 @@
  */
 import { type Static, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
+import type { operations } from '../../public/api/schema.generated.js';
 
 /** The fields the subscription must select (config `live.subscription`), as GraphQL names them. */
 export const LiveProductFields = Type.Object({
@@ -22,18 +23,12 @@ export const LiveProductFields = Type.Object({
 
 const isLiveProduct = Compile(LiveProductFields);
 
-/** A product as `GET /api/v1/products/{id}` answers it (`data`). */
-export interface RestProduct {
-  id: string;
-  name: string;
-  description: string;
-  price: number;
-  currency: string;
-  category_id: string;
-  in_stock: boolean;
-  created_at: string;
-  updated_at: string;
-}
+/**
+ * A product as `GET /api/v1/products/{id}` answers it (`data`), read from the gateway's published
+ * contract (the console's generated types): a field the catalog renames fails tsc here too.
+ */
+export type RestProduct =
+  operations['getProductsById']['responses'][200]['content']['application/json']['data'];
 
 /** The REST product for a `productUpdated` event; undefined when the event lacks a field. */
 export function restProduct(event: unknown): RestProduct | undefined {

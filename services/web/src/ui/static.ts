@@ -2,7 +2,8 @@
  * The console's front end: plain HTML, CSS and JavaScript from `public/`, no build step.
  * Files are read once at start and served with an ETag (revalidated on every load, so a
  * deploy shows at once). Every console path (public/routes.js, the list the browser's router
- * uses too) serves the same page; the script routes.
+ * uses too) serves the same page; the script routes. The page lists the modules its script
+ * imports as `<link rel="modulepreload">`, read from the files at start (module-preload.ts).
  * The page's CSP allows only this origin's script and style, no inline code, no framing.
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +14,7 @@ import { pageHeaders, type Server } from '@portico/http';
 import { commonErrors } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CONSOLE_PATHS } from '../../public/routes.js';
+import { importedModules, withModulePreloads } from './module-preload.ts';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
@@ -42,8 +44,7 @@ export function staticRoutes(server: Server, options: { identityOrigin: string; 
   const assets = new Map<string, Asset>();
   // `views/cart.js` and `admin/users.js` too: the console's modules import each other by
   // relative path under /assets/.
-  const add = (name: string, file: string) => {
-    const body = readFileSync(file);
+  const add = (name: string, body: Buffer) => {
     assets.set(name, {
       body,
       type: TYPES[extname(name)] ?? 'application/octet-stream',
@@ -53,9 +54,13 @@ export function staticRoutes(server: Server, options: { identityOrigin: string; 
   for (const name of readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' })) {
     // Type declarations are for tsc, not the browser.
     if (name.endsWith('.d.ts') || !statSync(join(PUBLIC_DIR, name)).isFile()) continue;
-    add(name, join(PUBLIC_DIR, name));
+    add(name, readFileSync(join(PUBLIC_DIR, name)));
   }
-  for (const [name, file] of Object.entries(PACKAGE_MODULES)) add(name, file);
+  for (const [name, file] of Object.entries(PACKAGE_MODULES)) add(name, readFileSync(file));
+  // The page names every module its script imports, for the browser to fetch them in parallel.
+  const modules = importedModules('app.js', (name) => assets.get(name)?.body.toString('utf8'));
+  const page = assets.get('index.html')!.body.toString('utf8');
+  add('index.html', Buffer.from(withModulePreloads(page, '/assets/app.js', modules)));
   const consolePage = pageHeaders(
     {
       'default-src': ["'none'"],
