@@ -6780,7 +6780,7 @@ export interface operations {
                 page?: number;
                 /** @description Capped at 100 */
                 per_page?: number;
-                /** @description Full-text search in name and description: every word must match, and the last word, of two or more letters, also matches words it starts ("usb head" finds "USB headphones"); case-insensitive; punctuation and operators are ignored (the text is never query syntax). Offset pages come best match first, ranked among the 1,000 most recently added matches, the same way on every database (BM25: a word in the name counts ten times one in the description, a shorter text holding the words ranks higher, every word of the query weighs alike; ties newest first); cursor pages come in id order. */
+                /** @description Full-text search in name and description: every word must match, and the last word, of two or more letters, also matches words it starts ("usb head" finds "USB headphones"); case-insensitive; punctuation and operators are ignored (the text is never query syntax). Offset pages come best match first, the same way on every database: products with every word in the name, newest first, then those with some words only in the description, newest first; they stop after 1,000 matches. Cursor pages come in id order. */
                 q?: string;
             };
             header?: never;
@@ -6821,9 +6821,9 @@ export interface operations {
                             page?: number;
                             per_page: number;
                             previous_cursor?: string | null;
-                            /** @description Products matching the filters. Exact for category and stock filters (kept with every write, never counted per request), on offset and cursor pages alike. With `q` it is exact up to 1,000 matches; past that it is 1,000 and total_is_exact is false. */
+                            /** @description Products matching the filters. Exact for category and stock filters (kept with every write, never counted per request), on offset and cursor pages alike. With `q` it is exact when the search read every match: on the offset page that reaches the last match, on cursor pages when there are at most 100 matches (on SQLite offset pages too); otherwise it is an estimate and total_is_exact is false. Matches are never counted one by one, so a search costs the same whether a hundred or a million products match. */
                             total: number;
-                            /** @description false when total is a lower bound: a search matched more than the 1,000 products it ranks (pages stop there; narrow the query or add filters to reach the rest) */
+                            /** @description false when total is an estimate (a search with more matches than it read). The estimate is at least the matches seen so far; has_next, not total, says whether another page exists (offset pages of a search stop after 1,000 matches: narrow the query or add filters to reach the rest). */
                             total_is_exact: boolean;
                         };
                     };
