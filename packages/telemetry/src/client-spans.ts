@@ -17,15 +17,14 @@ const UNTRACED = new Set(['/health', '/metrics', '/traces', '/usage']);
 export const untraced = (url: string | undefined) => UNTRACED.has((url ?? '/').split('?')[0]!);
 
 /**
- * True for a call that gets no span: a probe; a call made outside any request (a JWKS refresh,
- * a background job: no trace to join, as `requireParentforSpans` would have it); a call under
- * a span that is not recording, after its trace context is added to the call's headers.
+ * True for a call that gets no span: a probe, or a call under a span that is not recording,
+ * after its trace context is added to the call's headers. A call made outside any request (a
+ * background job's) still starts a trace of its own, sampled as any root is.
  */
 export function skipsClientSpan(request: UndiciRequest): boolean {
   if (untraced(request.path)) return true;
   const span = trace.getActiveSpan();
-  if (!span) return true;
-  if (span.isRecording()) return false;
+  if (!span || span.isRecording()) return false;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
   for (const name in headers) request.addHeader(name, headers[name]!);
