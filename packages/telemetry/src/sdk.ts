@@ -20,13 +20,10 @@ import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import { skipsClientSpan, untraced } from './client-spans.ts';
 import type { RecentTraces } from './recent.ts';
 
 const PATCHED = ['fastify', 'pg', 'pg-pool', 'ioredis', 'graphql', 'pino'];
-
-/** Probes and operator endpoints: asked every few seconds, never part of a user's request. */
-const UNTRACED = new Set(['/health', '/metrics', '/traces', '/usage']);
-const untraced = (url: string | undefined) => UNTRACED.has((url ?? '/').split('?')[0]!);
 
 export function startSdk(options: { serviceName: string; recent?: RecentTraces }): NodeSDK {
   if (supportsSyncHooks()) registerImportHooks({ include: PATCHED });
@@ -42,7 +39,7 @@ export function startSdk(options: { serviceName: string; recent?: RecentTraces }
     ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => untraced(req.url) }),
-      new UndiciInstrumentation({ ignoreRequestHook: (req) => untraced(req.path) }),
+      new UndiciInstrumentation({ ignoreRequestHook: skipsClientSpan }),
       new FastifyInstrumentation(),
       new PgInstrumentation({ requireParentSpan: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),

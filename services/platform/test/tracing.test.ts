@@ -270,6 +270,34 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
     assert.ok(spans.some((s) => s.service === 'portico-catalog' && s.kind === SERVER));
   });
 
+  test('a sampled-out request: no spans anywhere, yet the catalog’s line carries its trace id', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const res = await fetch(`${gateway.url}/api/v1/products?limit=3`, {
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-00` },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    // The gateway makes no span for its upstream call then, but sends the trace on (flag off).
+    await waitFor('the catalog’s request line with the sampled-out trace id', () =>
+      catalog
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"path":"/api/v1/products"') && l.includes(`"trace_id":"${traceId}"`)),
+    );
+    // A sampled request after it: once its spans are in, the first one's would have been too.
+    const sampled = randomBytes(16).toString('hex');
+    const next = await fetch(`${gateway.url}/api/v1/products?limit=3`, {
+      headers: { traceparent: `00-${sampled}-${randomBytes(8).toString('hex')}-01` },
+    });
+    await next.body?.cancel();
+    await traceOf(sampled, 'portico-gateway', false);
+    assert.deepEqual(
+      receiver.spans.filter((s) => s.traceId === traceId),
+      [],
+      'neither the gateway nor the catalog exports a sampled-out trace',
+    );
+  });
+
   test('through the console: its BFF call to the gateway joins the browser’s trace', async () => {
     const traceId = randomBytes(16).toString('hex');
     const browserSpan = randomBytes(8).toString('hex');
