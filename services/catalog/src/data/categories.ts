@@ -1,18 +1,16 @@
 import type { Executor } from '@portico/store/sql';
 import type { CatalogDatabase, CategoriesTable } from './schema.ts';
 
-export type CategoryRow = CategoriesTable;
-
 export function categoriesTable(db: Executor<CatalogDatabase>) {
   return {
-    async byId(id: string): Promise<CategoryRow | undefined> {
+    async byId(id: string): Promise<CategoriesTable | undefined> {
       return db.selectFrom('categories').selectAll().where('id', '=', id).executeTakeFirst();
     },
-    async byIds(ids: readonly string[]): Promise<CategoryRow[]> {
+    async byIds(ids: readonly string[]): Promise<CategoriesTable[]> {
       if (ids.length === 0) return [];
       return db.selectFrom('categories').selectAll().where('id', 'in', ids).execute();
     },
-    async list(limit: number, offset: number): Promise<CategoryRow[]> {
+    async list(limit: number, offset: number): Promise<CategoriesTable[]> {
       return db
         .selectFrom('categories')
         .selectAll()
@@ -29,7 +27,7 @@ export function categoriesTable(db: Executor<CatalogDatabase>) {
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
-    async insert(row: CategoryRow): Promise<void> {
+    async insert(row: CategoriesTable): Promise<void> {
       await db.insertInto('categories').values(row).execute();
     },
   };

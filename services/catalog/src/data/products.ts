@@ -24,8 +24,6 @@ import {
   tsQuery,
 } from './search-terms.ts';
 
-export type ProductRow = ProductsTable;
-
 export interface ProductFilter {
   categoryId?: string;
   categoryIds?: readonly string[];
@@ -40,7 +38,7 @@ export interface Total {
 }
 
 export type ProductChanges = Partial<
-  Pick<ProductRow, 'name' | 'description' | 'price_minor' | 'category_id' | 'in_stock' | 'updated_at'>
+  Pick<ProductsTable, 'name' | 'description' | 'price_minor' | 'category_id' | 'in_stock' | 'updated_at'>
 >;
 
 /** How deep offset pages of a search go: a page reads its offset's matches, up to this many. */
@@ -169,11 +167,11 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     return rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
   }
 
-  async function byKeys(keys: ReadonlyArray<string | number>): Promise<ProductRow[]> {
+  async function byKeys(keys: ReadonlyArray<string | number>): Promise<ProductsTable[]> {
     if (keys.length === 0) return [];
     const column = sqlite ? 'seq' : 'id';
     const rows = (
-      await sql<ProductRow & { key: string | number }>`select ${sql.join(COLUMNS.map((c) => sql.ref(c)))},
+      await sql<ProductsTable & { key: string | number }>`select ${sql.join(COLUMNS.map((c) => sql.ref(c)))},
         ${sql.ref(column)} as key from products where ${sql.ref(column)} in (${sql.join(keys)})`.execute(db)
     ).rows;
     const byKey = new Map(rows.map((row) => [row.key, row]));
@@ -198,15 +196,15 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
   }
 
   return {
-    async byId(id: string): Promise<ProductRow | undefined> {
+    async byId(id: string): Promise<ProductsTable | undefined> {
       return db.selectFrom('products').select(COLUMNS).where('id', '=', id).executeTakeFirst();
     },
-    async byIds(ids: readonly string[]): Promise<ProductRow[]> {
+    async byIds(ids: readonly string[]): Promise<ProductsTable[]> {
       if (ids.length === 0) return [];
       return db.selectFrom('products').select(COLUMNS).where('id', 'in', ids).execute();
     },
     /** An offset page: in id order, or with `q` in rank order (best first). */
-    async page(filter: ProductFilter, limit: number, offset: number): Promise<ProductRow[]> {
+    async page(filter: ProductFilter, limit: number, offset: number): Promise<ProductsTable[]> {
       if (filter.q !== undefined) return (await this.search(filter, limit, offset)).rows;
       let query = filtered(filter).select(COLUMNS).orderBy('id').limit(limit);
       // Skip `offset` entries in the index, then read one page of rows from there.
@@ -224,7 +222,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       filter: ProductFilter,
       limit: number,
       offset: number,
-    ): Promise<{ rows: ProductRow[]; total: Total; hasNext: boolean }> {
+    ): Promise<{ rows: ProductsTable[]; total: Total; hasNext: boolean }> {
       const terms = searchTerms(filter.q ?? '');
       if (terms.length === 0) return { rows: [], total: { value: 0, exact: true }, hasNext: false };
       const end = Math.min(offset + limit, SEARCH_DEPTH);
@@ -247,18 +245,18 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       filter: ProductFilter,
       limit: number,
       offset: number,
-    ): Promise<{ rows: ProductRow[]; total: Total; hasNext: boolean }> {
+    ): Promise<{ rows: ProductsTable[]; total: Total; hasNext: boolean }> {
       if (filter.q !== undefined) return this.search(filter, limit, offset);
       const [rows, total] = await Promise.all([this.page(filter, limit, offset), this.total(filter)]);
       return { rows, total, hasNext: offset + rows.length < total.value };
     },
     /** Keyset page: rows after `afterId` (or before it, walking backwards), in id order. */
-    async pageAfter(filter: ProductFilter, limit: number, afterId?: string): Promise<ProductRow[]> {
+    async pageAfter(filter: ProductFilter, limit: number, afterId?: string): Promise<ProductsTable[]> {
       let query = filtered(filter).select(COLUMNS);
       if (afterId !== undefined) query = query.where('id', '>', afterId);
       return query.orderBy('id').limit(limit).execute();
     },
-    async pageBefore(filter: ProductFilter, limit: number, beforeId: string): Promise<ProductRow[]> {
+    async pageBefore(filter: ProductFilter, limit: number, beforeId: string): Promise<ProductsTable[]> {
       const rows = await filtered(filter)
         .select(COLUMNS)
         .where('id', '<', beforeId)
@@ -273,11 +271,11 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
       const terms = searchTerms(filter.q);
       return terms.length === 0 ? { value: 0, exact: true } : estimate(filter, terms, 0);
     },
-    async insert(row: ProductRow): Promise<void> {
+    async insert(row: ProductsTable): Promise<void> {
       await db.insertInto('products').values(row).execute();
     },
     /** Applies `changes` only if the row is still at `version`; returns the new row or undefined. */
-    async update(id: string, version: number, changes: ProductChanges): Promise<ProductRow | undefined> {
+    async update(id: string, version: number, changes: ProductChanges): Promise<ProductsTable | undefined> {
       const result = await db
         .updateTable('products')
         .set({ ...changes, version: version + 1 })

@@ -2,8 +2,6 @@
 import type { Executor, SqlDialect } from '@portico/store/sql';
 import type { CatalogDatabase, PurchasesTable } from './schema.ts';
 
-export type PurchaseRow = PurchasesTable;
-
 export interface PurchaseTotal {
   productId: string;
   categoryId: string | null;
@@ -15,7 +13,7 @@ export function purchasesTable(db: Executor<CatalogDatabase>, dialect: SqlDialec
   const yes = dialect === 'postgres' ? true : 1;
   return {
     /** An order placed: its lines, unless already known (a repeat, or a cancellation heard first). */
-    async placed(rows: PurchaseRow[]): Promise<void> {
+    async placed(rows: PurchasesTable[]): Promise<void> {
       if (rows.length === 0) return;
       await db
         .insertInto('purchases')
@@ -24,7 +22,7 @@ export function purchasesTable(db: Executor<CatalogDatabase>, dialect: SqlDialec
         .execute();
     },
     /** An order cancelled: its lines kept, marked, whether its placement was heard or not. */
-    async cancelled(rows: PurchaseRow[]): Promise<void> {
+    async cancelled(rows: PurchasesTable[]): Promise<void> {
       if (rows.length === 0) return;
       await db
         .insertInto('purchases')

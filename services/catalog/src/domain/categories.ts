@@ -1,6 +1,6 @@
 import { type Database, isUniqueViolation, uuidv7 } from '@portico/store/sql';
-import { type CategoryRow, categoriesTable } from '../data/categories.ts';
-import type { CatalogDatabase } from '../data/schema.ts';
+import { categoriesTable } from '../data/categories.ts';
+import type { CatalogDatabase, CategoriesTable } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 
 export interface Category {
@@ -16,7 +16,7 @@ export interface CategoryInput {
   description?: string;
 }
 
-function toCategory(row: CategoryRow): Category {
+function toCategory(row: CategoriesTable): Category {
   return {
     id: row.id,
     name: row.name,
@@ -45,7 +45,7 @@ export function createCategoryService(database: Database<CatalogDatabase>) {
     count: () => categories.count(),
     async create(input: CategoryInput): Promise<Category> {
       const now = new Date().toISOString();
-      const row: CategoryRow = {
+      const row: CategoriesTable = {
         id: uuidv7(),
         name: input.name.trim(),
         description: input.description ?? '',

@@ -6,14 +6,8 @@
  */
 import { type Database, isForeignKeyViolation, uuidv7 } from '@portico/store/sql';
 import { categoriesTable } from '../data/categories.ts';
-import {
-  type ProductChanges,
-  type ProductFilter,
-  type ProductRow,
-  productsTable,
-  type Total,
-} from '../data/products.ts';
-import type { CatalogDatabase } from '../data/schema.ts';
+import { type ProductChanges, type ProductFilter, productsTable, type Total } from '../data/products.ts';
+import type { CatalogDatabase, ProductsTable } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import { CURRENCY, parsePrice } from './money.ts';
 import { type Cursor, type KeysetPage, keysetPage } from './pages.ts';
@@ -51,7 +45,7 @@ export type Precondition = (current: Product) => void;
 
 const WRITE_ATTEMPTS = 3;
 
-export function toProduct(row: ProductRow): Product {
+export function toProduct(row: ProductsTable): Product {
   return {
     id: row.id,
     name: row.name,
@@ -116,7 +110,7 @@ export function createProductService(database: Database<CatalogDatabase>) {
       const current = await mustGet(id);
       precondition?.(current);
       const changes = await change(current);
-      let row: ProductRow | undefined;
+      let row: ProductsTable | undefined;
       try {
         row = await products.update(id, current.version, {
           ...changes,
@@ -162,7 +156,7 @@ export function createProductService(database: Database<CatalogDatabase>) {
       const priceMinor = parsePrice(input.price);
       await requireCategory(input.categoryId);
       const now = new Date().toISOString();
-      const row: ProductRow = {
+      const row: ProductsTable = {
         id: uuidv7(),
         name: input.name.trim(),
         description: input.description,

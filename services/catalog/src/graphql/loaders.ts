@@ -6,8 +6,7 @@
 import type { Database } from '@portico/store/sql';
 import { sql } from '@portico/store/sql';
 import DataLoader from 'dataloader';
-import type { ProductRow } from '../data/products.ts';
-import type { CatalogDatabase } from '../data/schema.ts';
+import type { CatalogDatabase, ProductsTable } from '../data/schema.ts';
 import type { Category, CategoryService } from '../domain/categories.ts';
 import { type Product, toProduct } from '../domain/products.ts';
 
@@ -46,7 +45,7 @@ export function createLoaders(deps: {
       for (const { first, offset, ids } of groups.values()) {
         for (const id of ids) byKey.set(categoryProductsKey(id, first, offset), []);
         if (first === 0) continue;
-        const { rows } = await sql<ProductRow>`
+        const { rows } = await sql<ProductsTable>`
           select * from (
             select p.*, row_number() over (partition by p.category_id order by p.id) as rn
             from products p where p.category_id in (${sql.join([...new Set(ids)])})

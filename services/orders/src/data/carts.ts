@@ -2,8 +2,6 @@
 import type { Executor } from '@portico/store/sql';
 import type { CartItemsTable, OrdersDatabase } from './schema.ts';
 
-export type CartItemRow = CartItemsTable;
-
 export function cartsTable(db: Executor<OrdersDatabase>) {
   return {
     async head(userId: string): Promise<{ version: number; updated_at: string } | undefined> {
@@ -13,7 +11,7 @@ export function cartsTable(db: Executor<OrdersDatabase>) {
         .where('user_id', '=', userId)
         .executeTakeFirst();
     },
-    async items(userId: string): Promise<CartItemRow[]> {
+    async items(userId: string): Promise<CartItemsTable[]> {
       return db
         .selectFrom('cart_items')
         .selectAll()
@@ -45,14 +43,14 @@ export function cartsTable(db: Executor<OrdersDatabase>) {
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
-    async insertItem(row: CartItemRow): Promise<CartItemRow> {
+    async insertItem(row: CartItemsTable): Promise<CartItemsTable> {
       return db.insertInto('cart_items').values(row).returningAll().executeTakeFirstOrThrow();
     },
     async updateItem(
       userId: string,
       id: string,
-      changes: Partial<Pick<CartItemRow, 'quantity' | 'name' | 'unit_price_minor'>>,
-    ): Promise<CartItemRow | undefined> {
+      changes: Partial<Pick<CartItemsTable, 'quantity' | 'name' | 'unit_price_minor'>>,
+    ): Promise<CartItemsTable | undefined> {
       return db
         .updateTable('cart_items')
         .set(changes)

@@ -2,9 +2,7 @@
 import type { Executor } from '@portico/store/sql';
 import type { OrderItemsTable, OrdersDatabase, OrdersTable } from './schema.ts';
 
-export type OrderRow = OrdersTable;
-export type OrderItemRow = OrderItemsTable;
-export type OrderStatus = OrderRow['status'];
+export type OrderStatus = OrdersTable['status'];
 
 export interface OrderFilter {
   userId?: string;
@@ -20,11 +18,11 @@ export function ordersTable(db: Executor<OrdersDatabase>) {
   }
 
   return {
-    async byId(id: string): Promise<OrderRow | undefined> {
+    async byId(id: string): Promise<OrdersTable | undefined> {
       return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
     },
     /** Items of these orders, in order and position. */
-    async items(orderIds: readonly string[]): Promise<OrderItemRow[]> {
+    async items(orderIds: readonly string[]): Promise<OrderItemsTable[]> {
       if (orderIds.length === 0) return [];
       return db
         .selectFrom('order_items')
@@ -35,7 +33,7 @@ export function ordersTable(db: Executor<OrdersDatabase>) {
         .execute();
     },
     /** Newest first. */
-    async list(filter: OrderFilter, limit: number, offset: number): Promise<OrderRow[]> {
+    async list(filter: OrderFilter, limit: number, offset: number): Promise<OrdersTable[]> {
       return filtered(filter)
         .selectAll()
         .orderBy('created_at', 'desc')
@@ -50,7 +48,7 @@ export function ordersTable(db: Executor<OrdersDatabase>) {
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
-    async insert(order: OrderRow, items: OrderItemRow[]): Promise<void> {
+    async insert(order: OrdersTable, items: OrderItemsTable[]): Promise<void> {
       await db.insertInto('orders').values(order).execute();
       await db.insertInto('order_items').values(items).execute();
     },
@@ -58,7 +56,7 @@ export function ordersTable(db: Executor<OrdersDatabase>) {
     async transition(
       id: string,
       from: OrderStatus,
-      changes: Partial<OrderRow>,
+      changes: Partial<OrdersTable>,
       options: { unpaid?: boolean } = {},
     ): Promise<boolean> {
       let query = db.updateTable('orders').set(changes).where('id', '=', id).where('status', '=', from);

@@ -5,8 +5,8 @@
  */
 import { type Database, uuidv7 } from '@portico/store/sql';
 import type { CatalogClient } from '../clients/catalog.ts';
-import { type CartItemRow, cartsTable } from '../data/carts.ts';
-import type { OrdersDatabase } from '../data/schema.ts';
+import { cartsTable } from '../data/carts.ts';
+import type { CartItemsTable, OrdersDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 
 export const MAX_QUANTITY = 99;
@@ -37,7 +37,7 @@ export interface AddItemInput {
   requestId?: string;
 }
 
-export function toCartItem(row: CartItemRow): CartItem {
+export function toCartItem(row: CartItemsTable): CartItem {
   return {
     id: row.id,
     productId: row.product_id,

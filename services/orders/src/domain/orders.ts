@@ -12,8 +12,8 @@
 import { type Database, uuidv7 } from '@portico/store/sql';
 import type { CatalogClient, CatalogProduct } from '../clients/catalog.ts';
 import { cartsTable } from '../data/carts.ts';
-import { type OrderItemRow, type OrderRow, type OrderStatus, ordersTable } from '../data/orders.ts';
-import type { OrdersDatabase } from '../data/schema.ts';
+import { type OrderStatus, ordersTable } from '../data/orders.ts';
+import type { OrderItemsTable, OrdersDatabase, OrdersTable } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import type { Cart, CartService } from './carts.ts';
 
@@ -72,7 +72,7 @@ export interface OrderEvent {
   items: Array<{ productId: string; categoryId: string | null; quantity: number }>;
 }
 
-function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
+function toOrder(row: OrdersTable, items: OrderItemsTable[]): Order {
   return {
     id: row.id,
     userId: row.user_id,
@@ -141,7 +141,7 @@ export function createOrderService(
     caller: Caller,
     from: OrderStatus,
     to: OrderStatus,
-    changes: (now: string) => Partial<OrderRow>,
+    changes: (now: string) => Partial<OrdersTable>,
   ): Promise<Order> {
     await get(id, caller);
     const now = new Date().toISOString();
@@ -212,7 +212,7 @@ export function createOrderService(
 
       const now = new Date().toISOString();
       const id = uuidv7();
-      const items: OrderItemRow[] = priced.map(({ item, product }, position) => ({
+      const items: OrderItemsTable[] = priced.map(({ item, product }, position) => ({
         order_id: id,
         position,
         product_id: product.id,
@@ -222,7 +222,7 @@ export function createOrderService(
         quantity: item.quantity,
         line_total_minor: product.priceMinor * item.quantity,
       }));
-      const row: OrderRow = {
+      const row: OrdersTable = {
         id,
         user_id: userId,
         status: 'pending',

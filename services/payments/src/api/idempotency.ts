@@ -13,8 +13,8 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { isProblemError, PROBLEM_CONTENT_TYPE } from '@portico/problem';
 import type { Database } from '@portico/store/sql';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type IdempotencyKeyRow, idempotencyKeysTable } from '../data/idempotency-keys.ts';
-import type { PaymentsDatabase } from '../data/schema.ts';
+import { idempotencyKeysTable } from '../data/idempotency-keys.ts';
+import type { IdempotencyKeysTable, PaymentsDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 
 export interface Outcome {
@@ -60,7 +60,7 @@ export function createIdempotency(database: Database<PaymentsDatabase>, leaseMs:
   const keys = idempotencyKeysTable(database.db);
 
   /** true when this request now holds the key; otherwise the row that someone else holds or completed. */
-  async function claim(principal: string, key: string, text: string): Promise<true | IdempotencyKeyRow> {
+  async function claim(principal: string, key: string, text: string): Promise<true | IdempotencyKeysTable> {
     const hash = await fingerprint(text);
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = new Date();

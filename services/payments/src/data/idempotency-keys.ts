@@ -2,8 +2,6 @@
 import type { Executor } from '@portico/store/sql';
 import type { IdempotencyKeysTable, PaymentsDatabase } from './schema.ts';
 
-export type IdempotencyKeyRow = IdempotencyKeysTable;
-
 export interface StoredAnswer {
   status: number;
   headers: string;
@@ -33,7 +31,7 @@ export function idempotencyKeysTable(db: Executor<PaymentsDatabase>) {
         .executeTakeFirst();
       return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
-    async find(principal: string, key: string): Promise<IdempotencyKeyRow | undefined> {
+    async find(principal: string, key: string): Promise<IdempotencyKeysTable | undefined> {
       return db
         .selectFrom('idempotency_keys')
         .selectAll()

@@ -2,22 +2,19 @@
 import type { Executor } from '@portico/store/sql';
 import type { PaymentIntentsTable, PaymentsDatabase } from './schema.ts';
 
-export type IntentRow = PaymentIntentsTable;
-export type IntentStatus = IntentRow['status'];
-
 export function intentsTable(db: Executor<PaymentsDatabase>) {
   return {
-    async byId(id: string): Promise<IntentRow | undefined> {
+    async byId(id: string): Promise<PaymentIntentsTable | undefined> {
       return db.selectFrom('payment_intents').selectAll().where('id', '=', id).executeTakeFirst();
     },
     /** Newest first. */
-    async list(filter: { userId?: string; orderId?: string }, limit: number): Promise<IntentRow[]> {
+    async list(filter: { userId?: string; orderId?: string }, limit: number): Promise<PaymentIntentsTable[]> {
       let query = db.selectFrom('payment_intents').selectAll();
       if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
       if (filter.orderId !== undefined) query = query.where('order_id', '=', filter.orderId);
       return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     },
-    async insert(row: IntentRow): Promise<void> {
+    async insert(row: PaymentIntentsTable): Promise<void> {
       await db.insertInto('payment_intents').values(row).execute();
     },
     /**
@@ -39,11 +36,11 @@ export function intentsTable(db: Executor<PaymentsDatabase>) {
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
-    async update(id: string, changes: Partial<IntentRow>): Promise<void> {
+    async update(id: string, changes: Partial<PaymentIntentsTable>): Promise<void> {
       await db.updateTable('payment_intents').set(changes).where('id', '=', id).execute();
     },
     /** Applies `changes` only while the order has still to be told (`order_sync` pending). */
-    async updateWhileSyncPending(id: string, changes: Partial<IntentRow>): Promise<void> {
+    async updateWhileSyncPending(id: string, changes: Partial<PaymentIntentsTable>): Promise<void> {
       await db
         .updateTable('payment_intents')
         .set(changes)

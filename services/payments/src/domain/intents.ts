@@ -18,8 +18,8 @@ import { dependencyFailure } from '@portico/http';
 import { type Database, isUniqueViolation } from '@portico/store/sql';
 import type { OrdersClient } from '../clients/orders.ts';
 import type { TokenSource } from '../clients/service-token.ts';
-import { type IntentRow, type IntentStatus, intentsTable } from '../data/intents.ts';
-import type { PaymentsDatabase } from '../data/schema.ts';
+import { intentsTable } from '../data/intents.ts';
+import type { IntentStatus, PaymentIntentsTable, PaymentsDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import { type Card, type CardProcessor, cardBrand, luhnValid } from './processor.ts';
 
@@ -35,7 +35,7 @@ export interface PaymentIntent {
   card: { brand: string; last4: string } | null;
   lastError: { code: string; message: string } | null;
   /** Whether the order has been told: not_needed, pending, done, rejected. */
-  orderSync: IntentRow['order_sync'];
+  orderSync: PaymentIntentsTable['order_sync'];
   createdAt: string;
   updatedAt: string;
 }
@@ -73,7 +73,7 @@ export interface IntentDeps {
   log: { warn(obj: object, msg: string): void };
 }
 
-function toIntent(row: IntentRow): PaymentIntent {
+function toIntent(row: PaymentIntentsTable): PaymentIntent {
   return {
     id: row.id,
     orderId: row.order_id,
@@ -92,7 +92,7 @@ function toIntent(row: IntentRow): PaymentIntent {
   };
 }
 
-function leaseOver(intent: IntentRow): boolean {
+function leaseOver(intent: PaymentIntentsTable): boolean {
   return intent.processing_until !== null && new Date(intent.processing_until).getTime() < Date.now();
 }
 
@@ -117,7 +117,7 @@ export type IntentService = ReturnType<typeof createIntentService>;
 export function createIntentService(database: Database<PaymentsDatabase>, deps: IntentDeps) {
   const intents = intentsTable(database.db);
 
-  async function row(id: string, caller: Caller): Promise<IntentRow> {
+  async function row(id: string, caller: Caller): Promise<PaymentIntentsTable> {
     const intent = await intents.byId(id);
     if (!intent || (!caller.admin && intent.user_id !== caller.userId)) {
       throw errors.PAYMENT_NOT_FOUND(`Payment intent with id ${id} not found`);
@@ -214,7 +214,7 @@ export function createIntentService(database: Database<PaymentsDatabase>, deps: 
         );
       }
       const now = new Date().toISOString();
-      const intent: IntentRow = {
+      const intent: PaymentIntentsTable = {
         id: `pi_${randomUUID().replaceAll('-', '')}`,
         order_id: order.id,
         user_id: order.userId,
