@@ -11,13 +11,13 @@ import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@p
 import { openServiceDatabase, sql } from '@portico/store/sql';
 import { Gauge } from 'prom-client';
 import { migrations } from '../migrations/index.ts';
-import { createIdempotency } from './api/idempotency.ts';
 import { intentRoutes } from './api/intents.ts';
 import { createOrdersClient, type OrdersClient } from './clients/orders.ts';
 import { clientCredentialsToken, type TokenSource } from './clients/service-token.ts';
 import { ConfigSchema, type PaymentsConfig } from './config.ts';
 import { sqlLease } from './data/lease.ts';
 import type { PaymentsDatabase } from './data/schema.ts';
+import { createIdempotency } from './domain/idempotency-keys.ts';
 import { createIntentService, type IntentService } from './domain/intents.ts';
 import { startOrderSync } from './domain/order-sync.ts';
 import { type CardProcessor, createFakeProcessor } from './domain/processor.ts';

@@ -2,10 +2,10 @@
 import { needs } from '@portico/auth';
 import type { Server } from '@portico/http';
 import { toMinor } from '@portico/money';
+import type { Idempotency } from '../domain/idempotency-keys.ts';
 import type { IntentService } from '../domain/intents.ts';
 import { errors } from '../errors.ts';
 import { callerOf } from './caller.ts';
-import type { Idempotency } from './idempotency.ts';
 import {
   ConfirmIntentBody,
   CreateIntentBody,

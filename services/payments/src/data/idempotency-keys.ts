@@ -1,4 +1,4 @@
-/** Idempotency keys and the answers stored for them: queries only; the rules are in api/idempotency.ts. */
+/** Idempotency keys and the answers stored for them: queries only; the rules are in domain/idempotency-keys.ts. */
 import type { Executor } from '@portico/store/sql';
 import type { IdempotencyKeysTable, PaymentsDatabase } from './schema.ts';
 
