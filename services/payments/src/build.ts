@@ -17,7 +17,7 @@ import { clientCredentialsToken, type TokenSource } from './clients/service-toke
 import { ConfigSchema, type PaymentsConfig } from './config.ts';
 import { sqlLease } from './data/lease.ts';
 import type { PaymentsDatabase } from './data/schema.ts';
-import { createIdempotency } from './domain/idempotency-keys.ts';
+import { createIdempotencyKeyService } from './domain/idempotency-keys.ts';
 import { createIntentService, type IntentService } from './domain/intents.ts';
 import { startOrderSync } from './domain/order-sync.ts';
 import { type CardProcessor, createFakeProcessor } from './domain/processor.ts';
@@ -71,11 +71,11 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
     sync: config.orderSync,
     log: server.log,
   });
-  const idempotency = createIdempotency(database, config.idempotency.leaseMs);
+  const idempotencyKeys = createIdempotencyKeyService(database, config.idempotency.leaseMs);
   server.decorate('intents', intents);
   const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'payments' }));
   enforceAccess(server, verifier);
-  intentRoutes(server, intents, idempotency);
+  intentRoutes(server, intents, idempotencyKeys);
 
   const leaseHeld = new Gauge({
     name: 'payments_order_sync_lease_held',
@@ -98,7 +98,7 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
       if (purge) purgedAt = Date.now();
       await Promise.all([
         intents.syncDueOrders(),
-        purge ? idempotency.purge(config.idempotency.retentionHours) : undefined,
+        purge ? idempotencyKeys.purge(config.idempotency.retentionHours) : undefined,
       ]);
     },
   });

@@ -2,10 +2,11 @@
 import { needs } from '@portico/auth';
 import type { Server } from '@portico/http';
 import { toMinor } from '@portico/money';
-import type { Idempotency } from '../domain/idempotency-keys.ts';
+import type { IdempotencyKeyService } from '../domain/idempotency-keys.ts';
 import type { IntentService } from '../domain/intents.ts';
 import { errors } from '../errors.ts';
 import { callerOf } from './caller.ts';
+import { idempotentRequests } from './idempotency.ts';
 import {
   ConfirmIntentBody,
   CreateIntentBody,
@@ -27,7 +28,8 @@ const problems = {
   503: Problem,
 };
 
-export function intentRoutes(server: Server, intents: IntentService, idempotency: Idempotency) {
+export function intentRoutes(server: Server, intents: IntentService, idempotencyKeys: IdempotencyKeyService) {
+  const idempotency = idempotentRequests(idempotencyKeys);
   server.post(
     '/api/v1/payments',
     {

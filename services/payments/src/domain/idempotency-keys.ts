@@ -1,18 +1,17 @@
 /**
- * Idempotency-Key on every POST (draft-ietf-httpapi-idempotency-key-header):
- * - no key: 400; the key is scoped to the caller (`sub`), so keys never collide across users;
- * - the key row is written as `processing` BEFORE the handler runs (anything is charged), so a
+ * Idempotency keys (draft-ietf-httpapi-idempotency-key-header): one effect per caller, key and request.
+ * - the key is scoped to the caller (`sub`), so keys never collide across users;
+ * - the key row is written as `processing` BEFORE the work runs (anything is charged), so a
  *   concurrent duplicate finds it and gets 409 instead of a second effect;
- * - a final answer (2xx or 4xx) is stored: the same key and body replay it (Idempotent-Replayed: true),
- *   the same key with a different body is a 422;
- * - a 5xx (timeout, upstream down) stores nothing: the key is released so a retry runs again,
+ * - a final outcome is stored: the same key and request replay it, the same key with a different
+ *   request is a 422;
+ * - work that throws stores nothing: the key is released so a retry runs again,
  *   which the domain makes safe (intent state + the processor's own idempotency key);
  * - a request that crashed leaves its row `processing`: once its lease has passed, a retry takes over.
+ * The HTTP side (the header, the request's text, the answer sent) is api/idempotency.ts.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { isProblemError, PROBLEM_CONTENT_TYPE } from '@portico/problem';
 import type { Database } from '@portico/store/sql';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { idempotencyKeysTable } from '../data/idempotency-keys.ts';
 import type { IdempotencyKeysTable, PaymentsDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
@@ -23,40 +22,31 @@ export interface Outcome {
   body: unknown;
 }
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
-export const REPLAY_HEADER = 'idempotent-replayed';
-
-/** JSON with sorted keys: the same body however its fields were ordered. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    );
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
+export interface IdempotentRequest {
+  /** Who asks (`sub`): keys are scoped to the caller. */
+  principal: string;
+  key: string;
+  /** The request as text: the same request gives the same text. */
+  text: string;
 }
 
-export function idempotencyKeyOf(request: FastifyRequest): string {
-  const key = request.headers['idempotency-key'];
-  if (key === undefined || key === '') {
-    throw errors.IDEMPOTENCY_KEY_REQUIRED('Every POST needs an Idempotency-Key header (e.g. a UUID)');
-  }
-  if (typeof key !== 'string' || !KEY.test(key)) {
-    throw errors.IDEMPOTENCY_KEY_INVALID('The Idempotency-Key must be 1 to 255 visible ASCII characters');
-  }
-  return key;
-}
-
-export interface Idempotency {
-  /** Runs `run` once per key and body; replays its answer for the same key and body. */
-  run(request: FastifyRequest, reply: FastifyReply, run: () => Promise<Outcome>): Promise<FastifyReply>;
+export interface IdempotencyKeyService {
+  /**
+   * Runs `run` once per key and request; the same key and request again answer its stored
+   * outcome (`replayed`). When `run` throws, the key is released and the error rethrown.
+   */
+  run(
+    request: IdempotentRequest,
+    run: () => Promise<Outcome>,
+  ): Promise<{ outcome: Outcome; replayed: boolean }>;
   /** Forgets completed keys older than `retentionHours`. */
   purge(retentionHours: number): Promise<void>;
 }
 
-export function createIdempotency(database: Database<PaymentsDatabase>, leaseMs: number): Idempotency {
+export function createIdempotencyKeyService(
+  database: Database<PaymentsDatabase>,
+  leaseMs: number,
+): IdempotencyKeyService {
   const keys = idempotencyKeysTable(database.db);
 
   /** true when this request now holds the key; otherwise the row that someone else holds or completed. */
@@ -79,12 +69,7 @@ export function createIdempotency(database: Database<PaymentsDatabase>, leaseMs:
   }
 
   return {
-    async run(request, reply, run) {
-      const key = idempotencyKeyOf(request);
-      const principal = request.auth?.sub ?? '';
-      const path = request.url.split('?')[0]!;
-      const text = `${request.method} ${path}\n${canonical(request.body)}`;
-
+    async run({ principal, key, text }, run) {
       const claimed = await claim(principal, key, text);
       if (claimed !== true) {
         if (!(await sameRequest(claimed.request_hash, text))) {
@@ -93,11 +78,14 @@ export function createIdempotency(database: Database<PaymentsDatabase>, leaseMs:
           );
         }
         if (claimed.state === 'completed') {
-          return send(reply, {
-            status: claimed.response_status!,
-            headers: { ...JSON.parse(claimed.response_headers ?? '{}'), [REPLAY_HEADER]: 'true' },
-            body: JSON.parse(claimed.response_body ?? 'null'),
-          });
+          return {
+            outcome: {
+              status: claimed.response_status!,
+              headers: JSON.parse(claimed.response_headers ?? '{}'),
+              body: JSON.parse(claimed.response_body ?? 'null'),
+            },
+            replayed: true,
+          };
         }
         throw errors.IDEMPOTENCY_KEY_IN_USE('A request with this Idempotency-Key is still being processed', {
           headers: { 'retry-after': '1' },
@@ -108,22 +96,15 @@ export function createIdempotency(database: Database<PaymentsDatabase>, leaseMs:
       try {
         outcome = await run();
       } catch (err) {
-        if (!isProblemError(err) || err.status >= 500) {
-          await keys.release(principal, key);
-          throw err;
-        }
-        outcome = {
-          status: err.status,
-          headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...err.headers },
-          body: err.toProblem(request.id, path),
-        };
+        await keys.release(principal, key);
+        throw err;
       }
       await keys.complete(principal, key, {
         status: outcome.status,
         headers: JSON.stringify(outcome.headers ?? {}),
         body: JSON.stringify(outcome.body),
       });
-      return send(reply, outcome);
+      return { outcome, replayed: false };
     },
     purge: (retentionHours) => keys.purge(new Date(Date.now() - retentionHours * 3_600_000).toISOString()),
   };
@@ -146,11 +127,4 @@ async function sameRequest(stored: string, text: string): Promise<boolean> {
   const again = Buffer.from(await fingerprint(text, Buffer.from(salt, 'base64url')));
   const before = Buffer.from(stored);
   return again.length === before.length && timingSafeEqual(again, before);
-}
-
-function send(reply: FastifyReply, outcome: Outcome): FastifyReply {
-  reply.code(outcome.status);
-  for (const [name, value] of Object.entries(outcome.headers ?? {})) reply.header(name, value);
-  const problem = String(outcome.headers?.['content-type'] ?? '').startsWith(PROBLEM_CONTENT_TYPE);
-  return reply.send(problem ? JSON.stringify(outcome.body) : outcome.body);
 }
