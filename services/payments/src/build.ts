@@ -15,7 +15,7 @@ import { intentRoutes } from './api/intents.ts';
 import { createOrdersClient, type OrdersClient } from './clients/orders.ts';
 import { clientCredentialsToken, type TokenSource } from './clients/service-token.ts';
 import { ConfigSchema, type PaymentsConfig } from './config.ts';
-import { sqlLease } from './data/lease.ts';
+import { leasesTable } from './data/leases.ts';
 import type { PaymentsDatabase } from './data/schema.ts';
 import { createIdempotencyKeyService } from './domain/idempotency-keys.ts';
 import { createIntentService, type IntentService } from './domain/intents.ts';
@@ -84,7 +84,7 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
   });
   let purgedAt = 0;
   const sync = startOrderSync({
-    lease: sqlLease(database.db, database.dialect, {
+    lease: leasesTable(database.db, database.dialect, {
       name: 'order-sync',
       holder: `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
       ttlMs: config.orderSync.leaseMs,

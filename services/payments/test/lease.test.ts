@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Database, openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import { migrations } from '../migrations/index.ts';
-import { type Lease, sqlLease } from '../src/data/lease.ts';
+import { type Lease, leasesTable } from '../src/data/leases.ts';
 import type { PaymentsDatabase } from '../src/data/schema.ts';
 
 for (const makeTarget of databaseTargets()) {
@@ -25,7 +25,7 @@ for (const makeTarget of databaseTargets()) {
       const database = openDatabase<PaymentsDatabase>({ url, schema: target.schema, poolSize: 2 });
       opened.push(database);
       await database.migrate(migrations);
-      return sqlLease(database.db, database.dialect, {
+      return leasesTable(database.db, database.dialect, {
         name,
         holder: `replica-${opened.length}`,
         ttlMs,

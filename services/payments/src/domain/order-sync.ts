@@ -4,7 +4,7 @@
  * would be wasteful, not wrong: a lease in the database keeps the work (and the calls to
  * orders) on one replica at a time.
  */
-import type { Lease } from '../data/lease.ts';
+import type { Lease } from '../data/leases.ts';
 
 export interface OrderSyncOptions {
   lease: Lease;

@@ -19,7 +19,7 @@ export interface Lease {
   release(): Promise<void>;
 }
 
-export function sqlLease(
+export function leasesTable(
   db: Kysely<PaymentsDatabase>,
   dialect: SqlDialect,
   options: { name: string; holder: string; ttlMs: number },
