@@ -13,6 +13,7 @@ import { Gauge } from 'prom-client';
 import { migrations } from '../migrations/index.ts';
 import { intentRoutes } from './api/intents.ts';
 import { createOrdersClient, type OrdersClient } from './clients/orders.ts';
+import { type CardProcessor, createFakeProcessor } from './clients/processor.ts';
 import { clientCredentialsToken, type TokenSource } from './clients/service-token.ts';
 import { ConfigSchema, type PaymentsConfig } from './config.ts';
 import { leasesTable } from './data/leases.ts';
@@ -20,7 +21,6 @@ import type { PaymentsDatabase } from './data/schema.ts';
 import { createIdempotencyKeyService } from './domain/idempotency-keys.ts';
 import { createIntentService, type IntentService } from './domain/intents.ts';
 import { startOrderSync } from './domain/order-sync.ts';
-import { type CardProcessor, createFakeProcessor } from './domain/processor.ts';
 
 export type { PaymentsConfig };
 export { ConfigSchema };

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
-import { TIMEOUT_CARD } from '../src/domain/processor.ts';
+import { TIMEOUT_CARD } from '../src/clients/processor.ts';
 import { card, customer, eventually, placeOrder, type Stack, startStack } from './support/harness.ts';
 
 const OK = '4242424242424242';

@@ -17,11 +17,12 @@ import { randomUUID } from 'node:crypto';
 import { dependencyFailure } from '@portico/http';
 import { type Database, isUniqueViolation } from '@portico/store/sql';
 import type { OrdersClient } from '../clients/orders.ts';
+import type { Card, CardProcessor } from '../clients/processor.ts';
 import type { TokenSource } from '../clients/service-token.ts';
 import { intentsTable } from '../data/intents.ts';
 import type { IntentStatus, PaymentIntentsTable, PaymentsDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
-import { type Card, type CardProcessor, cardBrand, luhnValid } from './processor.ts';
+import { cardBrand, luhnValid } from './cards.ts';
 
 export type { IntentStatus };
 

@@ -15,8 +15,8 @@ import type { DatabaseTarget } from '@portico/store/testing';
 import { type FakeCatalog, PRODUCTS, startFakeCatalog } from '../../../orders/test/support/fake-catalog.ts';
 import { buildOrders } from '../../../orders/test/support/harness.ts';
 import { build, ConfigSchema, type PaymentsDeps } from '../../src/build.ts';
+import { createFakeProcessor, type FakeProcessor } from '../../src/clients/processor.ts';
 import type { PaymentsDatabase } from '../../src/data/schema.ts';
-import { createFakeProcessor, type FakeProcessor } from '../../src/domain/processor.ts';
 
 export interface Stack {
   issuer: TestIssuer;
