@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
-import { json, startGateway, startUpstream, type TestUpstream } from './helpers.ts';
+import { json, startGateway, startUpstream, type TestUpstream } from './support/harness.ts';
 
 describe('aggregation: GET /api/v1/dashboard', () => {
   let issuer: TestIssuer;

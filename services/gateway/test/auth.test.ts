@@ -8,7 +8,7 @@ import {
   startUpstream,
   type TestGateway,
   type TestUpstream,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 describe('auth: JWT via the issuer keys, rules per method', () => {
   let issuer: TestIssuer;

@@ -5,7 +5,14 @@ import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
 import { createMemoryStore, type KvStore } from '@portico/store/kv';
 import { redisTestUrl } from '@portico/store/testing';
 import { Redis } from 'ioredis';
-import { definition, json, metric, startGateway, startUpstream, type TestUpstream } from './helpers.ts';
+import {
+  definition,
+  json,
+  metric,
+  startGateway,
+  startUpstream,
+  type TestUpstream,
+} from './support/harness.ts';
 
 const redisUrl = redisTestUrl();
 

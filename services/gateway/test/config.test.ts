@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '@portico/config';
 import { EMBEDDED_FILE, loadGatewayFile } from '../src/config.ts';
-import { json, startGateway, startUpstream } from './helpers.ts';
+import { json, startGateway, startUpstream } from './support/harness.ts';
 
 function issues(source: unknown): string[] {
   try {

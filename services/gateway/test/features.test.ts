@@ -9,7 +9,7 @@ import {
   startUpstream,
   type TestGateway,
   type TestUpstream,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 describe('transformations', () => {
   let up: TestUpstream;

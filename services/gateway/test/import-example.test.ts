@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
 import { type NotesService, startNotes } from '../examples/notes/index.ts';
 import { loadGatewayFile } from '../src/config.ts';
-import { json, startGateway, startUpstream, type TestGateway, type TestUpstream } from './helpers.ts';
+import { json, startGateway, startUpstream, type TestGateway, type TestUpstream } from './support/harness.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/gateway.ts', import.meta.url));
 const run = promisify(execFile);

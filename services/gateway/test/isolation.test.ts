@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
-import { json, startGateway, startUpstream } from './helpers.ts';
+import { json, startGateway, startUpstream } from './support/harness.ts';
 
 /** An upstream that takes requests and never answers them (until closed). */
 async function hungUpstream() {

@@ -21,7 +21,7 @@ import {
   startUpstream,
   type TestGateway,
   type TestUpstream,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/api-version/index.ts', import.meta.url));
 

@@ -10,7 +10,7 @@ import {
   startUpstream,
   type TestGateway,
   type TestUpstream,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 /** Polls `check` until it holds (5 s at most). */
 async function waitFor(check: () => Promise<boolean>): Promise<void> {

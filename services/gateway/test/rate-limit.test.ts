@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
 import { redisTestUrl } from '@portico/store/testing';
-import { definition, json, metric, startGateway, startUpstream, type TestUpstream } from './helpers.ts';
+import {
+  definition,
+  json,
+  metric,
+  startGateway,
+  startUpstream,
+  type TestUpstream,
+} from './support/harness.ts';
 
 const redisUrl = redisTestUrl();
 

@@ -9,7 +9,7 @@ import {
   startUpstream,
   type TestGateway,
   type TestUpstream,
-} from './helpers.ts';
+} from './support/harness.ts';
 
 const widget = { $ref: '#/components/schemas/Widget' };
 const problem = { 'application/problem+json': { schema: { type: 'object' } } };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { redisTestUrl } from '@portico/store/testing';
 import { Redis } from 'ioredis';
-import { startUpstream, type TestUpstream } from './helpers.ts';
+import { startUpstream, type TestUpstream } from './support/harness.ts';
 
 const redisUrl = redisTestUrl();
 const main = new URL('../src/main.ts', import.meta.url).pathname;

@@ -9,7 +9,7 @@ import { build as buildCatalog, ConfigSchema as CatalogSchema } from '@portico/c
 import { loadConfig } from '@portico/config';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayFile } from '../../src/build.ts';
-import { definition, startGateway, type TestGateway } from '../helpers.ts';
+import { definition, startGateway, type TestGateway } from '../support/harness.ts';
 
 export interface Edge {
   gateway: TestGateway;

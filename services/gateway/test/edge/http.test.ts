@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { GatewayFile } from '../../src/build.ts';
-import { startUpstream, type TestUpstream } from '../helpers.ts';
+import { startUpstream, type TestUpstream } from '../support/harness.ts';
 import { type Edge, raw, startEdge, statuses } from './harness.ts';
 
 type Route = GatewayFile['routes'][number];

@@ -5,7 +5,7 @@ import type { TokenVerifier } from '@portico/auth';
 import { loadConfig } from '@portico/config';
 import type { KvStore } from '@portico/store/kv';
 import type { FastifyInstance } from 'fastify';
-import { build, ConfigSchema, type GatewayConfig, type GatewayFile } from '../src/build.ts';
+import { build, ConfigSchema, type GatewayConfig, type GatewayFile } from '../../src/build.ts';
 
 export interface Seen {
   method: string;
