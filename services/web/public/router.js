@@ -14,7 +14,7 @@ import { mailboxView } from './admin/mailbox.js';
 import { requestsView, traceView } from './admin/requests.js';
 import { usersView, userView } from './admin/users.js';
 import { ApiError, api } from './lib/api.js';
-import { flash, flashBox, h, main, render } from './lib/dom.js';
+import { flash, flashBox, h, main, render, table } from './lib/dom.js';
 import { dateTime } from './lib/format.js';
 import { gateway } from './lib/gateway.js';
 import { onLiveProduct } from './lib/live.js';
@@ -31,7 +31,20 @@ import { ordersView } from './views/orders.js';
 import { productView } from './views/product.js';
 
 /** @type {Kit} */
-const kit = { h, render, flash, flashError, describe, api, gateway, ApiError, dateTime, navigate, isAdmin };
+const kit = {
+  h,
+  render,
+  table,
+  flash,
+  flashError,
+  describe,
+  api,
+  gateway,
+  ApiError,
+  dateTime,
+  navigate,
+  isAdmin,
+};
 
 /** @typedef {(params: URLSearchParams, id: string) => Promise<void>} View */
 

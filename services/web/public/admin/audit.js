@@ -5,38 +5,24 @@ import { adminOnly, adminTabs } from './tabs.js';
 
 /** @param {Kit} kit */
 export async function auditView(kit) {
-  const { h, render, dateTime } = kit;
+  const { h, render, table, dateTime } = kit;
   if (adminOnly(kit, 'Audit log')) return;
   const api = kit.gateway;
   const log = await data(api.GET('/api/v1/identity/audit', { params: { query: { limit: 100 } } }));
   render(
     'Audit log',
     adminTabs(kit),
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
+    table(
+      ['When', 'Who', 'What', 'Target', 'From'],
+      log.data.map((e) =>
         h(
           'tr',
           {},
-          ['When', 'Who', 'What', 'Target', 'From'].map((t) => h('th', { scope: 'col' }, t)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        log.data.map((e) =>
-          h(
-            'tr',
-            {},
-            h('td', {}, dateTime(e.at)),
-            h('td', {}, e.actor),
-            h('td', {}, e.action, e.detail?.username ? ` (${e.detail.username})` : ''),
-            h('td', {}, e.target ?? ''),
-            h('td', {}, e.ip ?? ''),
-          ),
+          h('td', {}, dateTime(e.at)),
+          h('td', {}, e.actor),
+          h('td', {}, e.action, e.detail?.username ? ` (${e.detail.username})` : ''),
+          h('td', {}, e.target ?? ''),
+          h('td', {}, e.ip ?? ''),
         ),
       ),
     ),

@@ -97,7 +97,7 @@ function lines(value) {
  * @param {WithSecret} [shown] a secret made just now, shown once
  */
 export async function clientsView(kit, params, shown) {
-  const { h, render, flash, flashError, describe, ApiError } = kit;
+  const { h, render, table, flash, flashError, describe, ApiError } = kit;
   if (adminOnly(kit, 'Clients')) return;
   const api = kit.gateway;
   const clients = (await data(api.GET('/api/v1/identity/clients'))).data;
@@ -231,22 +231,7 @@ export async function clientsView(kit, params, shown) {
     'Clients',
     adminTabs(kit),
     shown?.client_secret ? secretNotice(kit, shown.data.client_id, shown.client_secret) : null,
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Client ID', 'Name', 'Type', 'Redirect URIs', 'Scopes', 'Status', ''].map((t) =>
-            h('th', { scope: 'col' }, t),
-          ),
-        ),
-      ),
-      h('tbody', {}, rows),
-    ),
+    table(['Client ID', 'Name', 'Type', 'Redirect URIs', 'Scopes', 'Status', ''], rows),
     ...(editing ? [h('h2', {}, `Edit ${editing.client_id}`), clientEditForm(kit, editing)] : []),
     h('h2', {}, 'New client'),
     form,

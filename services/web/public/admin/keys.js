@@ -17,7 +17,7 @@ function keyStatus(kit, k) {
 
 /** @param {Kit} kit */
 export async function keysView(kit) {
-  const { h, render, flash, flashError, dateTime } = kit;
+  const { h, render, table, flash, flashError, dateTime } = kit;
   if (adminOnly(kit, 'Signing keys')) return;
   const api = kit.gateway;
   const keys = await data(api.GET('/api/v1/identity/keys'));
@@ -44,31 +44,17 @@ export async function keysView(kit) {
     'Signing keys',
     adminTabs(kit),
     signing ? h('p', {}, `Tokens are signed now with key ${signing.kid}.`) : null,
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
+    table(
+      ['Key ID', 'Algorithm', 'Created', 'Status', 'Published'],
+      keys.data.map((k) =>
         h(
           'tr',
           {},
-          ['Key ID', 'Algorithm', 'Created', 'Status', 'Published'].map((t) => h('th', { scope: 'col' }, t)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        keys.data.map((k) =>
-          h(
-            'tr',
-            {},
-            h('td', {}, k.kid),
-            h('td', {}, k.alg),
-            h('td', {}, dateTime(k.created_at)),
-            h('td', {}, keyStatus(kit, k)),
-            h('td', {}, k.published ? 'Yes' : 'Not yet'),
-          ),
+          h('td', {}, k.kid),
+          h('td', {}, k.alg),
+          h('td', {}, dateTime(k.created_at)),
+          h('td', {}, keyStatus(kit, k)),
+          h('td', {}, k.published ? 'Yes' : 'Not yet'),
         ),
       ),
     ),

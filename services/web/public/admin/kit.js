@@ -12,6 +12,7 @@
  * @typedef {object} Kit
  * @property {<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, unknown>, ...children: unknown[]) => HTMLElementTagNameMap[K]} h
  * @property {(title: string, ...children: unknown[]) => void} render
+ * @property {(headings: unknown[], rows: unknown[], attrs?: Record<string, unknown> & { caption?: string }) => HTMLTableElement} table
  * @property {(message: string, kind?: string) => void} flash
  * @property {(err: unknown) => void} flashError
  * @property {(err: unknown) => string} describe

@@ -45,7 +45,7 @@ async function asAdmin(kit, title, path) {
  * @param {URLSearchParams} params
  */
 export async function requestsView(kit, params) {
-  const { h, render } = kit;
+  const { h, render, table } = kit;
   if (adminOnly(kit, 'Requests')) return;
   const query = new URLSearchParams();
   for (const key of FILTERS) {
@@ -144,22 +144,10 @@ export async function requestsView(kit, params) {
     form,
     rows.length === 0
       ? h('p', {}, 'No request matches.')
-      : h(
-          'table',
-          { class: 'table requests', 'aria-label': 'Recent requests' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['Time', 'Request', 'Status', 'User', 'Duration', 'Trace'].map((t) =>
-                h('th', { scope: 'col' }, t),
-              ),
-            ),
-          ),
-          h('tbody', {}, rows),
-        ),
+      : table(['Time', 'Request', 'Status', 'User', 'Duration', 'Trace'], rows, {
+          class: 'table requests',
+          'aria-label': 'Recent requests',
+        }),
   );
 }
 

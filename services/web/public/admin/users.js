@@ -8,7 +8,7 @@ import { adminOnly, adminTabs } from './tabs.js';
  * @param {URLSearchParams} params
  */
 export async function usersView(kit, params) {
-  const { h, render, flash, flashError } = kit;
+  const { h, render, table, flash, flashError } = kit;
   if (adminOnly(kit, 'Users')) return;
   const api = kit.gateway;
   const q = params.get('q') ?? '';
@@ -84,20 +84,7 @@ export async function usersView(kit, params) {
     adminTabs(kit),
     search,
     h('p', {}, `${found.total} user(s)`),
-    h(
-      'table',
-      {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Username', 'Name', 'Email', 'Roles', 'Status', ''].map((t) => h('th', { scope: 'col' }, t)),
-        ),
-      ),
-      h('tbody', {}, rows),
-    ),
+    table(['Username', 'Name', 'Email', 'Roles', 'Status', ''], rows),
   );
 }
 
@@ -107,7 +94,7 @@ export async function usersView(kit, params) {
  * @param {string} id
  */
 export async function userView(kit, id) {
-  const { h, render, flash, flashError, describe, ApiError, dateTime } = kit;
+  const { h, render, table, flash, flashError, describe, ApiError, dateTime } = kit;
   if (adminOnly(kit, 'User')) return;
   const api = kit.gateway;
   const account = { params: { path: { id } } };
@@ -152,24 +139,8 @@ export async function userView(kit, id) {
    * @param {HTMLTableRowElement[]} rows
    * @param {string} empty
    */
-  const table = (caption, heads, rows, empty) =>
-    rows.length === 0
-      ? h('p', {}, empty)
-      : h(
-          'table',
-          {},
-          h('caption', {}, caption),
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              heads.map((t) => h('th', { scope: 'col' }, t)),
-            ),
-          ),
-          h('tbody', {}, rows),
-        );
+  const listed = (caption, heads, rows, empty) =>
+    rows.length === 0 ? h('p', {}, empty) : table(heads, rows, { caption });
   const mfa = detail.mfa;
   const rolesError = h('div', { role: 'alert' });
   const rolesForm = h(
@@ -227,7 +198,7 @@ export async function userView(kit, id) {
     ),
     rolesForm,
     h('h2', {}, 'Sessions'),
-    table(
+    listed(
       `Browser sessions of ${u.username}`,
       ['Started', 'Expires', ''],
       detail.sessions.map((s) =>
@@ -254,7 +225,7 @@ export async function userView(kit, id) {
       'No live sessions.',
     ),
     h('h2', {}, 'Grants'),
-    table(
+    listed(
       `What ${u.username} let each client do`,
       ['Client', 'Scopes', 'Granted', 'Expires', ''],
       detail.grants.map((g) => {

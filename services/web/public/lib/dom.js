@@ -40,6 +40,30 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /**
+ * A table: its caption if any, a column header cell per heading, then the rows.
+ * @param {unknown[]} headings
+ * @param {unknown[]} rows
+ * @param {Record<string, unknown> & { caption?: string }} [attrs]
+ */
+export function table(headings, rows, { caption, ...attrs } = {}) {
+  return h(
+    'table',
+    attrs,
+    caption === undefined ? undefined : h('caption', {}, caption),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headings.map((t) => h('th', { scope: 'col' }, t)),
+      ),
+    ),
+    h('tbody', {}, rows),
+  );
+}
+
+/**
  * The view: its title (the page's too) and what follows it.
  * @param {string} title
  * @param {...unknown} children

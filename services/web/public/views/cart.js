@@ -1,7 +1,7 @@
 // @ts-check
 /** The signed-in user's cart: quantities to change, items to remove, and check out. */
 /** @import { Cart } from '../lib/types.js' */
-import { flash, h, render } from '../lib/dom.js';
+import { flash, h, render, table } from '../lib/dom.js';
 import { money } from '../lib/format.js';
 import { data, gateway } from '../lib/gateway.js';
 import { navigate } from '../lib/navigation.js';
@@ -111,24 +111,9 @@ export async function cartView() {
   );
   render(
     'Cart',
-    h(
-      'table',
-      { class: 'table' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Product'),
-          h('th', {}, 'Price'),
-          h('th', {}, 'Quantity'),
-          h('th', {}, 'Total'),
-          h('th', {}, h('span', { class: 'sr-only' }, 'Remove')),
-        ),
-      ),
-      h('tbody', {}, rows),
-    ),
+    table(['Product', 'Price', 'Quantity', 'Total', h('span', { class: 'sr-only' }, 'Remove')], rows, {
+      class: 'table',
+    }),
     h('p', { class: 'total' }, `Subtotal: ${money(subtotal, currency ?? 'USD')}`),
     status,
     checkout,

@@ -1,7 +1,7 @@
 // @ts-check
 /** One order: its facts and items, payment while it is pending, and cancelling it. */
 /** @import { Order, PaymentIntent } from '../lib/types.js' */
-import { h, render } from '../lib/dom.js';
+import { h, render, table } from '../lib/dom.js';
 import { dateTime, money } from '../lib/format.js';
 import { data, gateway } from '../lib/gateway.js';
 import { errorBox } from '../lib/problems.js';
@@ -36,35 +36,19 @@ export async function orderView(id, opts = {}) {
       h('dt', {}, 'Total'),
       h('dd', { class: 'price' }, money(order.total, order.currency)),
     ),
-    h(
-      'table',
-      { class: 'table' },
-      h(
-        'thead',
-        {},
+    table(
+      ['Product', 'Price', 'Quantity', 'Total'],
+      order.items.map((item) =>
         h(
           'tr',
           {},
-          h('th', {}, 'Product'),
-          h('th', {}, 'Price'),
-          h('th', {}, 'Quantity'),
-          h('th', {}, 'Total'),
+          h('th', { scope: 'row' }, item.name),
+          h('td', { 'data-label': 'Price' }, money(item.unit_price, order.currency)),
+          h('td', { 'data-label': 'Quantity' }, String(item.quantity)),
+          h('td', { 'data-label': 'Total' }, money(item.line_total, order.currency)),
         ),
       ),
-      h(
-        'tbody',
-        {},
-        order.items.map((item) =>
-          h(
-            'tr',
-            {},
-            h('th', { scope: 'row' }, item.name),
-            h('td', { 'data-label': 'Price' }, money(item.unit_price, order.currency)),
-            h('td', { 'data-label': 'Quantity' }, String(item.quantity)),
-            h('td', { 'data-label': 'Total' }, money(item.line_total, order.currency)),
-          ),
-        ),
-      ),
+      { class: 'table' },
     ),
     status,
   ];

@@ -2,7 +2,7 @@
 /** The signed-in user's orders, newest first, a page at a time (the dashboard shows the table too). */
 /** @import { Order, OrderPage } from '../lib/types.js' */
 import { consoleLink } from '../lib/api.js';
-import { h, render } from '../lib/dom.js';
+import { h, render, table } from '../lib/dom.js';
 import { dateTime, money } from '../lib/format.js';
 import { data, gateway } from '../lib/gateway.js';
 import { errorBox } from '../lib/problems.js';
@@ -27,16 +27,7 @@ function orderRow(order) {
 
 /** @param {Order[]} orders */
 export function ordersTable(orders) {
-  return h(
-    'table',
-    { class: 'table' },
-    h(
-      'thead',
-      {},
-      h('tr', {}, h('th', {}, 'Order'), h('th', {}, 'Placed'), h('th', {}, 'Status'), h('th', {}, 'Total')),
-    ),
-    h('tbody', {}, orders.map(orderRow)),
-  );
+  return table(['Order', 'Placed', 'Status', 'Total'], orders.map(orderRow), { class: 'table' });
 }
 
 /** @param {URLSearchParams} params */
