@@ -53,7 +53,7 @@ export const SEARCH_DEPTH = 1000;
  */
 const ESTIMATE_SAMPLE = 100;
 
-/** PostgreSQL: how many of a category's newest rows a search within it tests before asking GIN. */
+/** PostgreSQL: how many of a category's rows, in id order, a search within it tests before asking GIN. */
 const CATEGORY_WALK = 1000;
 
 const COLUMNS = [
@@ -116,7 +116,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     }
     const match = tsQuery(terms, indexed(filter), tier);
     if (match === undefined) return [];
-    const recent = await newestInCategory(filter, terms, tier, limit);
+    const recent = await categoryWalk(filter, terms, tier, limit, { desc: true });
     if (recent !== undefined) return recent;
     const { rows } = await sql<{ key: string }>`select id as key from products
       where search @@ ${match}::tsquery order by id desc limit ${limit}`.execute(db);
@@ -124,23 +124,36 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
   }
 
   /**
-   * PostgreSQL, a search within one category: its newest CATEGORY_WALK rows (the category's
-   * index walked backwards), each tested; the keys if `limit` of them match, otherwise
-   * undefined (the GIN index answers instead). GIN cannot stop early at a prefix: `'cable':*`
-   * collects every row of every word it starts before the category narrows them (see 0006).
+   * PostgreSQL, a search within one category: the category's next CATEGORY_WALK rows in `order`
+   * (its index walked from `past`, or from the newest), each tested; the keys if `limit` of them
+   * match, otherwise undefined (the GIN index answers instead). GIN cannot stop early at a prefix:
+   * `'cable':*` collects every row of every word it starts before the category narrows them
+   * (0006). The walk finds a page only for words in one in CATEGORY_WALK / limit of the
+   * category's rows or more, so only pages of up to CATEGORY_WALK / 20 matches try it.
    */
-  async function newestInCategory(
+  async function categoryWalk(
     filter: ProductFilter,
     terms: SearchTerm[],
     tier: SearchTier,
     limit: number,
+    order: { desc: boolean; past?: string },
   ): Promise<string[] | undefined> {
     const { categoryIds, inStock } = indexed(filter);
-    if (categoryIds?.length !== 1 || limit > CATEGORY_WALK) return undefined;
+    if (categoryIds?.length !== 1 || terms.length === 0 || limit * 20 > CATEGORY_WALK) return undefined;
     const stock = inStock === undefined ? sql`` : sql`and in_stock = ${inStock}`;
+    const past =
+      order.past === undefined
+        ? sql``
+        : order.desc
+          ? sql`and id < ${order.past}`
+          : sql`and id > ${order.past}`;
+    const direction = order.desc ? sql`desc` : sql`asc`;
     const { rows } = await sql<{ key: string }>`select id as key from (select id, search from products
-        where category_id = ${categoryIds[0]} ${stock} order by id desc limit ${CATEGORY_WALK}) recent
-      where search @@ ${tsQuery(terms, {}, tier)}::tsquery order by id desc limit ${limit}`.execute(db);
+        where category_id = ${categoryIds[0]} ${stock} ${past} order by id ${direction}
+        limit ${CATEGORY_WALK}) w
+      where search @@ ${tsQuery(terms, {}, tier)}::tsquery order by id ${direction} limit ${limit}`.execute(
+      db,
+    );
     return rows.length === limit ? rows.map((r) => r.key) : undefined;
   }
 
@@ -304,12 +317,26 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     /** Keyset page: rows after `afterId` (or before it, walking backwards), in id order. */
     async pageAfter(filter: ProductFilter, limit: number, afterId?: string): Promise<ProductRow[]> {
       if (sqlite && filter.q !== undefined) return cursorSearch(filter, limit, { after: afterId });
+      if (filter.q !== undefined) {
+        const keys = await categoryWalk(filter, searchTerms(filter.q), 'all', limit, {
+          desc: false,
+          past: afterId,
+        });
+        if (keys) return byKeys(keys);
+      }
       let query = filtered(filter).select(COLUMNS);
       if (afterId !== undefined) query = query.where('id', '>', afterId);
       return query.orderBy('id').limit(limit).execute();
     },
     async pageBefore(filter: ProductFilter, limit: number, beforeId: string): Promise<ProductRow[]> {
       if (sqlite && filter.q !== undefined) return cursorSearch(filter, limit, { before: beforeId });
+      if (filter.q !== undefined) {
+        const keys = await categoryWalk(filter, searchTerms(filter.q), 'all', limit, {
+          desc: true,
+          past: beforeId,
+        });
+        if (keys) return byKeys(keys.reverse());
+      }
       const rows = await filtered(filter)
         .select(COLUMNS)
         .where('id', '<', beforeId)
