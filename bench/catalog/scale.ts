@@ -79,6 +79,10 @@ function allReads(size: number): Array<[string, string]> {
     [`search two words (q=wireless ${QUERY_WORD})`, `/api/v1/products?q=wireless+${QUERY_WORD}`],
     ['search, no match (q=zzqx)', '/api/v1/products?q=zzqx'],
     [`search + category (q=${QUERY_WORD})`, `/api/v1/products?q=${QUERY_WORD}&category_id=${CATEGORY}`],
+    [
+      `search, cursor page (q=${QUERY_WORD}, mid-table)`,
+      `/api/v1/products?q=${QUERY_WORD}&cursor=${cursor(productId(Math.floor(size / 2)))}&per_page=20`,
+    ],
   ];
 }
 

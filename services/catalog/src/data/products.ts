@@ -51,6 +51,9 @@ export const SEARCH_DEPTH = 1000;
  */
 const ESTIMATE_SAMPLE = 100;
 
+/** PostgreSQL: how many of a category's rows, in id order, a search within it tests before asking GIN. */
+const CATEGORY_WALK = 1000;
+
 const COLUMNS = [
   'id',
   'name',
@@ -73,14 +76,11 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     if (filter.categoryIds !== undefined)
       query = query.where('category_id', 'in', filter.categoryIds.length ? filter.categoryIds : ['']);
     if (filter.inStock !== undefined) query = query.where('in_stock', '=', filter.inStock);
+    // With `q` only on PostgreSQL: SQLite's searches read FTS5 in rowid order (search, cursorSearch).
     if (filter.q !== undefined) {
       const terms = searchTerms(filter.q);
       if (terms.length === 0) return query.where(sql<boolean>`1 = 0`);
-      query = query.where(
-        sqlite
-          ? sql<boolean>`seq in (select rowid from products_search where products_search match ${fts5Query(terms)!})`
-          : sql<boolean>`search @@ ${tsQuery(terms)!}::tsquery`,
-      );
+      query = query.where(sql<boolean>`search @@ ${tsQuery(terms)!}::tsquery`);
     }
     return query;
   }
@@ -114,9 +114,73 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     }
     const match = tsQuery(terms, indexed(filter), tier);
     if (match === undefined) return [];
+    const recent = await categoryWalk(filter, terms, tier, limit, { desc: true });
+    if (recent !== undefined) return recent;
     const { rows } = await sql<{ key: string }>`select id as key from products
       where search @@ ${match}::tsquery order by id desc limit ${limit}`.execute(db);
     return rows.map((r) => r.key);
+  }
+
+  /**
+   * PostgreSQL, a search within one category: the category's next CATEGORY_WALK rows in `order`
+   * (its index walked from `past`, or from the newest), each tested; the keys if `limit` of them
+   * match, otherwise undefined (the GIN index answers instead). GIN cannot stop early at a prefix:
+   * `'cable':*` collects every row of every word it starts before the category narrows them
+   * (0006). The walk finds a page only for words in one in CATEGORY_WALK / limit of the
+   * category's rows or more, so only pages of up to CATEGORY_WALK / 20 matches try it.
+   */
+  async function categoryWalk(
+    filter: ProductFilter,
+    terms: SearchTerm[],
+    tier: SearchTier,
+    limit: number,
+    order: { desc: boolean; past?: string },
+  ): Promise<string[] | undefined> {
+    const { categoryIds, inStock } = indexed(filter);
+    if (categoryIds?.length !== 1 || terms.length === 0 || limit * 20 > CATEGORY_WALK) return undefined;
+    const stock = inStock === undefined ? sql`` : sql`and in_stock = ${inStock}`;
+    const past =
+      order.past === undefined
+        ? sql``
+        : order.desc
+          ? sql`and id < ${order.past}`
+          : sql`and id > ${order.past}`;
+    const direction = order.desc ? sql`desc` : sql`asc`;
+    const { rows } = await sql<{ key: string }>`select id as key from (select id, search from products
+        where category_id = ${categoryIds[0]} ${stock} ${past} order by id ${direction}
+        limit ${CATEGORY_WALK}) w
+      where search @@ ${tsQuery(terms, {}, tier)}::tsquery order by id ${direction} limit ${limit}`.execute(
+      db,
+    );
+    return rows.length === limit ? rows.map((r) => r.key) : undefined;
+  }
+
+  /**
+   * A cursor page of a search on SQLite, in id order, reading only its own matches: FTS5 walks
+   * its doclists in rowid order from the cursor's row (rowid order is id order, see 0006) and
+   * stops at `limit`. The bound is the first row past the cursor, so a deleted cursor row works.
+   */
+  async function cursorSearch(
+    filter: ProductFilter,
+    limit: number,
+    cursor: { after?: string; before?: string },
+  ): Promise<ProductsTable[]> {
+    const terms = searchTerms(filter.q ?? '');
+    const match = terms.length ? fts5Query(terms, indexed(filter)) : undefined;
+    if (match === undefined) return [];
+    const backwards = cursor.before !== undefined;
+    const bound =
+      cursor.before !== undefined
+        ? sql`and rowid <= (select seq from products where id < ${cursor.before} order by id desc limit 1)`
+        : cursor.after !== undefined
+          ? sql`and rowid >= (select seq from products where id > ${cursor.after} order by id limit 1)`
+          : sql``;
+    const { rows } = await sql<ProductsTable>`select ${sql.join(COLUMNS.map((c) => sql.ref(c)))}
+      from products where seq in (select rowid from products_search
+        where products_search match ${match} ${bound}
+        order by rowid ${backwards ? sql`desc` : sql`asc`} limit ${limit})
+      order by id`.execute(db);
+    return rows;
   }
 
   /**
@@ -151,9 +215,7 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     const match = tsQuery(terms, indexed(filter));
     if (match === undefined) return { value: 0, exact: true };
     if (!sampled) return estimated(await plannedRows(match));
-    const { rows } = await sql<{ n: string }>`select count(*) as n from (select 1 from products
-      where search @@ ${match}::tsquery order by id desc limit ${ESTIMATE_SAMPLE + 1}) m`.execute(db);
-    const n = Number(rows[0]!.n);
+    const n = (await newest(filter, terms, 'all', ESTIMATE_SAMPLE + 1)).length;
     if (n <= ESTIMATE_SAMPLE) return { value: n, exact: true };
     return estimated(await plannedRows(match));
   }
@@ -252,11 +314,27 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     },
     /** Keyset page: rows after `afterId` (or before it, walking backwards), in id order. */
     async pageAfter(filter: ProductFilter, limit: number, afterId?: string): Promise<ProductsTable[]> {
+      if (sqlite && filter.q !== undefined) return cursorSearch(filter, limit, { after: afterId });
+      if (filter.q !== undefined) {
+        const keys = await categoryWalk(filter, searchTerms(filter.q), 'all', limit, {
+          desc: false,
+          past: afterId,
+        });
+        if (keys) return byKeys(keys);
+      }
       let query = filtered(filter).select(COLUMNS);
       if (afterId !== undefined) query = query.where('id', '>', afterId);
       return query.orderBy('id').limit(limit).execute();
     },
     async pageBefore(filter: ProductFilter, limit: number, beforeId: string): Promise<ProductsTable[]> {
+      if (sqlite && filter.q !== undefined) return cursorSearch(filter, limit, { before: beforeId });
+      if (filter.q !== undefined) {
+        const keys = await categoryWalk(filter, searchTerms(filter.q), 'all', limit, {
+          desc: true,
+          past: beforeId,
+        });
+        if (keys) return byKeys(keys.reverse());
+      }
       const rows = await filtered(filter)
         .select(COLUMNS)
         .where('id', '<', beforeId)
