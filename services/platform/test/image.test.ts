@@ -55,6 +55,12 @@ async function freePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
+/** The last lines a container logged, headed by its name. */
+function tail(container: string): string {
+  const logs = spawnSync('docker', ['logs', '--tail', '30', container], { encoding: 'utf8' });
+  return `--- ${container}\n${logs.stdout}${logs.stderr}`;
+}
+
 /** Polls until the container's HEALTHCHECK says healthy; fails at once if it exits. */
 async function healthy(container: string, deadlineMs = 360_000): Promise<number> {
   const t0 = Date.now();
@@ -339,7 +345,11 @@ describe('the image', { skip }, () => {
     const orders = await fetch(`${api}/api/v1/orders`, {
       headers: { authorization: `Bearer ${access_token}` },
     });
-    assert.equal(orders.status, 200, await orders.clone().text());
+    // Their logs with the answer if it is not a 200: a failure here is otherwise only the problem.
+    if (orders.status !== 200)
+      assert.fail(
+        `${orders.status}: ${await orders.text()}\n${['gateway', 'orders', 'identity'].map((s) => tail(`${prefix}-${s}`)).join('\n')}`,
+      );
     const anonymous = await fetch(`${api}/api/v1/orders`);
     assert.equal(anonymous.status, 401);
 
