@@ -92,6 +92,21 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
     };
   }
 
+  /**
+   * The user at userinfo. The API token's audience is the API, so userinfo gets an OpenID-scoped
+   * token of its own; the refresh token rotates on the way (returned) and the API token is kept.
+   */
+  async function userinfo(conf: oidc.Configuration, tokens: SessionTokens, sub: string) {
+    let token = tokens.accessToken;
+    let refreshToken = tokens.refreshToken;
+    if (refreshToken) {
+      const narrowed = await oidc.refreshTokenGrant(conf, refreshToken, { scope: userinfoScope });
+      refreshToken = narrowed.refresh_token ?? refreshToken;
+      token = narrowed.access_token;
+    }
+    return { profile: await oidc.fetchUserInfo(conf, token, sub), refreshToken };
+  }
+
   function userFrom(claims: Record<string, unknown>): SessionUser {
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     return {
@@ -148,15 +163,9 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
       let tokens = tokensFrom(response);
       let profile: Record<string, unknown> = { ...idClaims };
       try {
-        // The API token's audience is the API, so userinfo gets its own OpenID-scoped token;
-        // the refresh token rotates on the way and the API token is kept.
-        let userinfoToken = tokens.accessToken;
-        if (tokens.refreshToken) {
-          const narrowed = await oidc.refreshTokenGrant(conf, tokens.refreshToken, { scope: userinfoScope });
-          tokens = { ...tokens, refreshToken: narrowed.refresh_token ?? tokens.refreshToken };
-          userinfoToken = narrowed.access_token;
-        }
-        profile = { ...profile, ...(await oidc.fetchUserInfo(conf, userinfoToken, idClaims.sub)) };
+        const read = await userinfo(conf, tokens, idClaims.sub);
+        tokens = { ...tokens, refreshToken: read.refreshToken };
+        profile = { ...profile, ...read.profile };
       } catch (err) {
         if (err instanceof oidc.ResponseBodyError && err.error === 'invalid_grant') rejected(err);
         // Userinfo is a nicety on top of a verified ID token: sign in with what it says.
@@ -182,9 +191,9 @@ export function createOidcClient(config: WebConfig, options: OidcClientOptions =
           throw new OidcRejected('invalid_response', 'the refreshed ID token names another user');
         let profile: Record<string, unknown> | undefined = idClaims;
         if (!Array.isArray(profile?.roles)) {
-          const narrowed = await oidc.refreshTokenGrant(conf, next.refreshToken!, { scope: userinfoScope });
-          next.refreshToken = narrowed.refresh_token ?? next.refreshToken;
-          profile = await oidc.fetchUserInfo(conf, narrowed.access_token, user.sub);
+          const read = await userinfo(conf, next, user.sub);
+          next.refreshToken = read.refreshToken;
+          profile = read.profile;
         }
         const { amr: _, ...fresh } = userFrom(profile);
         return { tokens: next, user: { ...fresh, ...(user.amr ? { amr: user.amr } : {}) } };
