@@ -56,8 +56,8 @@ async function freePorts(count: number): Promise<number[]> {
 }
 
 /** The last lines a container logged, headed by its name. */
-function tail(container: string): string {
-  const logs = spawnSync('docker', ['logs', '--tail', '30', container], { encoding: 'utf8' });
+function tail(container: string, lines = 30): string {
+  const logs = spawnSync('docker', ['logs', '--tail', String(lines), container], { encoding: 'utf8' });
   return `--- ${container}\n${logs.stdout}${logs.stderr}`;
 }
 
@@ -70,13 +70,10 @@ async function healthy(container: string, deadlineMs = 360_000): Promise<number>
     ).split(' ');
     if (health === 'healthy') return Date.now() - t0;
     if (status !== 'running' || Date.now() - t0 > deadlineMs) {
-      const logs = spawnSync('docker', ['logs', '--tail', '40', container], { encoding: 'utf8' });
       const checks = spawnSync('docker', ['inspect', '-f', '{{json .State.Health.Log}}', container], {
         encoding: 'utf8',
       });
-      assert.fail(
-        `${container} is ${status}/${health}:\n${logs.stdout}${logs.stderr}\nchecks: ${checks.stdout}`,
-      );
+      assert.fail(`${container} is ${status}/${health}:\n${tail(container, 40)}\nchecks: ${checks.stdout}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
