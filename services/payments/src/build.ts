@@ -15,7 +15,7 @@ import { type CardProcessor, createFakeProcessor } from './clients/processor.ts'
 import { clientCredentialsToken, type TokenSource } from './clients/service-token.ts';
 import { ConfigSchema, type PaymentsConfig } from './config.ts';
 import type { PaymentsDatabase } from './data/schema.ts';
-import { createIdempotencyKeyService } from './domain/idempotency-keys.ts';
+import { createIdempotencyKeyService, type IdempotencyKeyService } from './domain/idempotency-keys.ts';
 import { createIntentService, type IntentService } from './domain/intents.ts';
 import { startOrderSync } from './domain/order-sync.ts';
 
@@ -33,7 +33,7 @@ export interface PaymentsDeps {
   orders?: OrdersClient;
 }
 
-export type PaymentsServer = Server & { intents: IntentService };
+export type PaymentsServer = Server & { intents: IntentService; idempotencyKeys: IdempotencyKeyService };
 
 export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Promise<PaymentsServer> {
   // A request (or an intent being charged) is never taken over before its charge could have finished.
@@ -70,6 +70,7 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
   });
   const idempotencyKeys = createIdempotencyKeyService(database, config.idempotency.leaseMs);
   server.decorate('intents', intents);
+  server.decorate('idempotencyKeys', idempotencyKeys);
   const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'payments' }));
   enforceAccess(server, verifier);
   intentRoutes(server, intents, idempotencyKeys);
