@@ -1,5 +1,5 @@
 import type { Migration } from '@portico/store/sql';
-import { SECRET_MODELS } from '../src/data/hashed-ids.ts';
+import { SECRET_MODELS } from '../src/oidc/hashed-ids.ts';
 
 /**
  * Codes, tokens, sessions and interactions are now kept under the hash of their value

@@ -9,9 +9,9 @@
  *   account's second factor is proven too, password-change.ts) every one but the browser's
  */
 import type { IdentityConfig } from '../config.ts';
-import type { AccountTokens } from '../data/account-tokens.ts';
-import type { Account, AccountStore } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
+import type { AccountTokenService } from '../domain/account-tokens.ts';
+import type { Account, AccountService } from '../domain/accounts.ts';
+import type { AuditService } from '../domain/audit.ts';
 import { hashPassword } from '../domain/passwords.ts';
 import { errors } from '../errors.ts';
 import type { Mailer } from '../mail/mailer.ts';
@@ -55,10 +55,10 @@ export interface AccountActions {
 }
 
 export interface AccountActionDeps {
-  accounts: AccountStore;
-  tokens: AccountTokens;
+  accounts: AccountService;
+  tokens: AccountTokenService;
   mailer: Mailer;
-  audit: AuditLog;
+  audit: AuditService;
   config: IdentityConfig;
   /** Ends every session and grant of the account (and stops its live access tokens). */
   endSessions(accountId: string): Promise<void>;

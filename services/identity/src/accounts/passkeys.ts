@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formField, formPages, html } from '../api/forms.ts';
-import type { Account, AccountStore } from '../data/accounts.ts';
+import type { Account, AccountService } from '../domain/accounts.ts';
 import type { PasskeyRefusal, PasskeyService } from '../domain/passkeys.ts';
 import { errors } from '../errors.ts';
 import { formPost } from './form-post.ts';
@@ -48,7 +48,7 @@ function parseResponse(body: unknown): unknown {
  */
 export async function confirmedByPasskey(
   passkeys: PasskeyService,
-  accounts: AccountStore,
+  accounts: AccountService,
   request: FastifyRequest,
 ): Promise<Account> {
   const outcome = await passkeys.signIn(

@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formField, formPages, html } from '../api/forms.ts';
-import type { Account } from '../data/accounts.ts';
+import type { Account } from '../domain/accounts.ts';
 import { errors } from '../errors.ts';
 import type { AccountActions } from './accounts.ts';
 import { formPost } from './form-post.ts';

@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formField, formPages, html } from '../api/forms.ts';
-import type { Account } from '../data/accounts.ts';
+import type { Account } from '../domain/accounts.ts';
 import { errors } from '../errors.ts';
 import { formPost } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
