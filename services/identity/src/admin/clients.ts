@@ -1,8 +1,8 @@
 /**
  * OAuth clients from the admin API. Clients from config are listed but read-only (they are
  * the provider's static clients, and config is their source of truth); clients made here
- * live in the database (data/clients.ts) and the provider reads them at each use
- * (data/client-adapter.ts). A secret is made here, shown once in the answer, and kept sealed.
+ * live in the database (domain/clients.ts) and the provider reads them at each use
+ * (oidc/client-adapter.ts). A secret is made here, shown once in the answer, and kept sealed.
  */
 import { randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
