@@ -111,7 +111,7 @@ export function createSecondFactorService(
   const { sealer, throttle } = deps;
   const now = deps.now ?? Date.now;
   const authenticators = totpAuthenticatorsTable(db);
-  const recoveryCodes = recoveryCodesTable(db);
+  const codes = recoveryCodesTable(db);
 
   async function authenticator(accountId: string) {
     const row = await authenticators.byAccount(accountId);
@@ -207,7 +207,7 @@ export function createSecondFactorService(
       }
       if (
         code.length !== RECOVERY_LENGTH ||
-        !(await recoveryCodes.spend(account.id, sealer.macs(code), Date.now()))
+        !(await codes.spend(account.id, sealer.macs(code), Date.now()))
       ) {
         return { kind: 'invalid' };
       }
@@ -215,11 +215,11 @@ export function createSecondFactorService(
       return {
         kind: 'ok',
         method: 'recovery',
-        recoveryCodesLeft: await recoveryCodes.unusedCount(account.id),
+        recoveryCodesLeft: await codes.unusedCount(account.id),
       };
     },
 
-    recoveryCodesLeft: (accountId) => recoveryCodes.unusedCount(accountId),
+    recoveryCodesLeft: (accountId) => codes.unusedCount(accountId),
     async newRecoveryCodes(accountId) {
       const fresh = freshRecoveryCodes();
       const replaced = await db.transaction().execute(async (trx) => {
