@@ -4,9 +4,9 @@ import type { AccountService } from '../domain/accounts.ts';
 import type { AuditService } from '../domain/audit.ts';
 import type { PasskeyService } from '../domain/passkeys.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
+import type { BrowserExchange } from '../domain/sessions.ts';
 import type { FormGuard } from './csrf.ts';
 import type { Reauthenticate } from './reauthenticate.ts';
-import type { BrowserExchange } from './sessions.ts';
 
 export interface SignInMethodPageDeps {
   accounts: AccountService;

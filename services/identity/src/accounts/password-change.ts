@@ -8,13 +8,13 @@
  * 2. an account whose second step is a passkey gets the **Use a passkey** page instead; the
  *    passkey's answer opens a form for the new password under a single-use ticket (10 min,
  *    only its hash kept), so the password is never echoed back into a page.
- * The session of the browser making the change stays signed in (accounts.ts).
+ * The session of the browser making the change stays signed in (domain/self-service.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formField, formPages } from '../api/forms.ts';
 import type { Account } from '../domain/accounts.ts';
+import type { AccountActions } from '../domain/self-service.ts';
 import { errors } from '../errors.ts';
-import type { AccountActions } from './accounts.ts';
 import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { confirmedByPasskey, reauthenticateFully } from './passkeys.ts';

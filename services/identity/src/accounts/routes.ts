@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { afterAnswer } from '../api/after-answer.ts';
 import { formField, formPages, html } from '../api/forms.ts';
 import type { IdentityConfig } from '../config.ts';
-import type { AccountActions } from './accounts.ts';
+import type { AccountActions } from '../domain/self-service.ts';
 import type { FormGuard } from './csrf.ts';
 import { formPost, formRoutes } from './form-post.ts';
 import {

@@ -4,7 +4,7 @@
  * `grant.*` events so an admin can list an account's sessions and grants and revoke
  * them, and a disabled account or a new password can end them all. Revoking a grant
  * deletes its refresh tokens and codes the way the provider's own revocation does;
- * JWT access tokens already issued are stopped by the revocation list (revocation.ts).
+ * JWT access tokens already issued are stopped by the revocation list (admin/revoker.ts).
  * A change of sign-in methods made from a browser ends every session but that browser's
  * (`endOthers`): its own session and the grants it made stay.
  */
