@@ -12,12 +12,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formField, formPages } from '../api/forms.ts';
-import type { Account } from '../domain/accounts.ts';
 import type { AccountActions } from '../domain/self-service.ts';
 import { errors } from '../errors.ts';
 import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { confirmedByPasskey, reauthenticateFully } from './passkeys.ts';
+import { TICKET_TTL_SECONDS, ticketPost } from './ticket-post.ts';
 import { changePasswordPage, type FormState, messagePage, newPasswordPage } from './views.ts';
 
 export interface PasswordChangeDeps extends SignInMethodPageDeps {
@@ -26,7 +26,6 @@ export interface PasswordChangeDeps extends SignInMethodPageDeps {
 }
 
 const HIDE = { schema: { hide: true } };
-const TICKET_TTL_SECONDS = 600;
 const PURPOSE = 'change-password';
 const EXPIRED = 'This form has expired. Start again.';
 const CHANGED = messagePage(
@@ -39,13 +38,6 @@ export async function passwordChangeRoutes(server: FastifyInstance, deps: Passwo
   await formPages(server);
   const post = formPost(guard, { scripts: true });
   const exchange = (request: FastifyRequest, reply: FastifyReply) => ({ req: request.raw, res: reply.raw });
-
-  /** The account a new-password ticket was issued for, while it is unexpired and may sign in. */
-  async function holder(ticket: string): Promise<Account | undefined> {
-    const accountId = await tokens.peek(ticket, PURPOSE);
-    const account = accountId ? await accounts.findById(accountId) : undefined;
-    return account && !account.disabled ? account : undefined;
-  }
 
   const changeForm = (state: FormState) => changePasswordPage(state, min);
   formRoutes(server, guard, post, '/account/password', changeForm, async (request, reply) => {
@@ -77,22 +69,17 @@ export async function passwordChangeRoutes(server: FastifyInstance, deps: Passwo
     }),
   );
 
-  server.post('/account/password/new', HIDE, async (request, reply) => {
-    const ticket = formField(request.body, 'ticket', 200);
-    return post(
-      request,
-      reply,
-      async (state) => ((await holder(ticket)) ? newPasswordPage(state, ticket, min) : changeForm(state)),
-      async () => {
-        const account = await holder(ticket);
-        if (!account) throw errors.LINK_INVALID(EXPIRED);
-        const next = formField(request.body, 'password');
-        // The policy first, so a refused password leaves the ticket for another try.
-        await actions.changePassword(account, next, request.ip, exchange(request, reply), async () => {
-          if ((await tokens.consume(ticket, PURPOSE)) !== account.id) throw errors.LINK_INVALID(EXPIRED);
-        });
-        return CHANGED;
-      },
-    );
+  ticketPost(server, deps, post, '/account/password/new', {
+    purpose: PURPOSE,
+    expired: EXPIRED,
+    render: (state, ticket, account) => (account ? newPasswordPage(state, ticket, min) : changeForm(state)),
+    async act(account, ticket, request, reply) {
+      const next = formField(request.body, 'password');
+      // The policy first, so a refused password leaves the ticket for another try.
+      await actions.changePassword(account, next, request.ip, exchange(request, reply), async () => {
+        if ((await tokens.consume(ticket, PURPOSE)) !== account.id) throw errors.LINK_INVALID(EXPIRED);
+      });
+      return CHANGED;
+    },
   });
 }

@@ -18,6 +18,7 @@ import { errors } from '../errors.ts';
 import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { confirmedByPasskey, reauthenticateFully } from './passkeys.ts';
+import { TICKET_TTL_SECONDS, ticketPost } from './ticket-post.ts';
 import {
   type FormState,
   PASSKEY_NAME_MAX,
@@ -27,7 +28,6 @@ import {
 } from './views.ts';
 
 const HIDE = { schema: { hide: true } };
-const TICKET_TTL_SECONDS = 600;
 const EXPIRED = 'This page has expired. Confirm it is you again.';
 
 type Change = Pick<SecurityView, 'done' | 'recoveryCodes'>;
@@ -53,13 +53,6 @@ export async function securityRoutes(server: FastifyInstance, deps: SignInMethod
     return overview(account, ticket, { csrf: guard.token(request, reply) });
   }
 
-  /** The account the page's ticket was issued for, while it is unexpired and may sign in. */
-  async function holder(ticket: string): Promise<Account | undefined> {
-    const accountId = await tokens.peek(ticket, 'manage-security');
-    const account = accountId ? await accounts.findById(accountId) : undefined;
-    return account && !account.disabled ? account : undefined;
-  }
-
   formRoutes(server, guard, start, '/account/security', securityStartPage, async (request, reply) => {
     const who = await reauthenticateFully(deps, request, reply, {
       action: '/account/security/confirm',
@@ -83,32 +76,25 @@ export async function securityRoutes(server: FastifyInstance, deps: SignInMethod
     act: (account: Account, request: FastifyRequest) => Promise<Change>,
     { endsOthers = true } = {},
   ) {
-    server.post(path, HIDE, async (request, reply) => {
-      const ticket = formField(request.body, 'ticket', 200);
-      return change(
-        request,
-        reply,
-        async (state) => {
-          const account = await holder(ticket);
-          return account ? overview(account, ticket, state) : securityStartPage(state);
-        },
-        async () => {
-          const account = await holder(ticket);
-          if (!account) throw errors.LINK_INVALID(EXPIRED);
-          await reauthenticate({
-            username: account.username,
-            password: formField(request.body, 'password'),
-            ip: request.ip,
-            secondFactorPassed: true,
-          });
-          const changed = await act(account, request);
-          if (endsOthers) {
-            await deps.endOtherSessions(account.id, { req: request.raw, res: reply.raw });
-            changed.done = `${changed.done ?? ''}${OTHERS_OUT}`;
-          }
-          return overview(account, ticket, { csrf: guard.token(request, reply) }, changed);
-        },
-      );
+    ticketPost(server, deps, change, path, {
+      purpose: 'manage-security',
+      expired: EXPIRED,
+      render: (state, ticket, account) =>
+        account ? overview(account, ticket, state) : securityStartPage(state),
+      async act(account, ticket, request, reply) {
+        await reauthenticate({
+          username: account.username,
+          password: formField(request.body, 'password'),
+          ip: request.ip,
+          secondFactorPassed: true,
+        });
+        const changed = await act(account, request);
+        if (endsOthers) {
+          await deps.endOtherSessions(account.id, { req: request.raw, res: reply.raw });
+          changed.done = `${changed.done ?? ''}${OTHERS_OUT}`;
+        }
+        return overview(account, ticket, { csrf: guard.token(request, reply) }, changed);
+      },
     });
   }
 

@@ -15,13 +15,11 @@ import { errors } from '../errors.ts';
 import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { throttled } from './reauthenticate.ts';
+import { TICKET_TTL_SECONDS, ticketPost } from './ticket-post.ts';
 import { recoveryCodesPage, twoStepConfirmPage, twoStepStartPage } from './views.ts';
 
-const HIDE = { schema: { hide: true } };
-const TICKET_TTL_SECONDS = 600;
-
 export async function twoStepRoutes(server: FastifyInstance, deps: SignInMethodPageDeps): Promise<void> {
-  const { accounts, tokens, reauthenticate, secondFactor, passkeys, audit, guard } = deps;
+  const { tokens, reauthenticate, secondFactor, passkeys, audit, guard } = deps;
   await formPages(server);
 
   /** Re-authentication by the password alone, for an account no second factor guards yet. */
@@ -50,34 +48,27 @@ export async function twoStepRoutes(server: FastifyInstance, deps: SignInMethodP
     return twoStepConfirmPage({ csrf: guard.token(request, reply) }, ticket, enrolment);
   });
 
-  server.post('/account/two-step/confirm', HIDE, async (request, reply) => {
-    const ticket = formField(request.body, 'ticket', 200);
-    return post(
-      request,
-      reply,
-      (state) => twoStepConfirmPage(state, ticket),
-      async () => {
-        const accountId = await tokens.peek(ticket, 'enrol-totp');
-        const account = accountId ? await accounts.findById(accountId) : undefined;
-        if (!account || account.disabled)
-          throw errors.LINK_INVALID('This form has expired. Start again to get a new QR code.');
-        const outcome = await secondFactor.confirm(account, formField(request.body, 'code', 64), request.ip);
-        if ('recoveryCodes' in outcome) {
-          await tokens.consume(ticket, 'enrol-totp');
-          await audit.record({
-            actor: 'self',
-            action: 'account.second_factor_enrolled',
-            target: account.id,
-            ip: request.ip,
-            detail: { method: 'totp' },
-          });
-          return recoveryCodesPage(outcome.recoveryCodes);
-        }
-        if (outcome.kind === 'throttled') throw throttled(outcome.retryAfter);
-        throw errors.WRONG_CODE(
-          'That code is not right. Check that the app shows Portico and that this device’s clock is correct.',
-        );
-      },
-    );
+  ticketPost(server, deps, post, '/account/two-step/confirm', {
+    purpose: 'enrol-totp',
+    expired: 'This form has expired. Start again to get a new QR code.',
+    render: (state, ticket) => twoStepConfirmPage(state, ticket),
+    async act(account, ticket, request) {
+      const outcome = await secondFactor.confirm(account, formField(request.body, 'code', 64), request.ip);
+      if ('recoveryCodes' in outcome) {
+        await tokens.consume(ticket, 'enrol-totp');
+        await audit.record({
+          actor: 'self',
+          action: 'account.second_factor_enrolled',
+          target: account.id,
+          ip: request.ip,
+          detail: { method: 'totp' },
+        });
+        return recoveryCodesPage(outcome.recoveryCodes);
+      }
+      if (outcome.kind === 'throttled') throw throttled(outcome.retryAfter);
+      throw errors.WRONG_CODE(
+        'That code is not right. Check that the app shows Portico and that this device’s clock is correct.',
+      );
+    },
   });
 }
