@@ -1,4 +1,4 @@
-/** The index of each account's sessions and grants: queries only; its use is in accounts/sessions.ts. */
+/** The index of each account's sessions and grants: queries only; its use is in domain/sessions.ts. */
 import type { Executor } from '@portico/store/sql';
 import type { AccountArtefactsTable, IdentityDatabase } from './schema.ts';
 
