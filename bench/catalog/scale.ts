@@ -32,7 +32,7 @@ import { type ProductFilter, productsTable } from '../../services/catalog/src/da
 import type { CatalogDatabase } from '../../services/catalog/src/data/schema.ts';
 import { start, stop, waitFor } from '../lib.ts';
 import { checkFilled, schemaOf } from './check-fill.ts';
-import { type FillPhases, fillPostgres, fillSqlite } from './fill.ts';
+import { describeFill, type FillPhases, fillPostgres, fillSqlite } from './fill.ts';
 import { CATEGORY_COUNT, categoryId, productId, QUERY_PREFIX, QUERY_WORD } from './products.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -299,13 +299,8 @@ async function benchDatabase(
 
 const fmt = (ms: number) => ms.toFixed(2);
 
-/** "1,000,000 in 31.2 s, 40.1 s CPU (rows 12.0 s / 26.0 s CPU, …), load 3.1 → 4.2" */
 function fillSummary(c: Pick<Catalog, 'size' | 'fillMs' | 'fillPhases' | 'fillLoad'>): string {
-  const cpu = c.fillPhases.reduce((sum, p) => sum + (p.cpuSeconds ?? 0), 0);
-  const phases = c.fillPhases
-    .map((p) => `${p.phase} ${p.seconds.toFixed(1)} s / ${p.cpuSeconds?.toFixed(1) ?? '?'} s CPU`)
-    .join(', ');
-  return `${c.size.toLocaleString('en-US')} in ${(c.fillMs / 1000).toFixed(1)} s, ${cpu.toFixed(1)} s CPU (${phases}), load ${c.fillLoad.map((l) => l.toFixed(1)).join(' → ')}`;
+  return `${c.size.toLocaleString('en-US')} in ${(c.fillMs / 1000).toFixed(1)} s, ${describeFill(c.fillPhases)}, load ${c.fillLoad.map((l) => l.toFixed(1)).join(' → ')}`;
 }
 
 function table(name: string, run: { load: number[]; catalogs: Catalog[] }): string[] {

@@ -17,7 +17,7 @@ import { type Executor, openDatabase, sql, uuidv7 } from '@portico/store/sql';
 import { migrations } from '../../services/catalog/migrations/index.ts';
 import { productsTable } from '../../services/catalog/src/data/products.ts';
 import type { CatalogDatabase } from '../../services/catalog/src/data/schema.ts';
-import { fillPostgres, fillSqlite } from './fill.ts';
+import { describeFill, fillPostgres, fillSqlite } from './fill.ts';
 import { CATEGORY_COUNT, categoryId } from './products.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,1000000').split(',').map(Number);
@@ -118,7 +118,7 @@ if (DATABASES.includes('sqlite')) {
       let database = openDatabase<CatalogDatabase>({ url: `sqlite:${file}` });
       await database.migrate(migrations);
       await database.close();
-      fillSqlite(file, size);
+      console.log(`SQLite fill, ${size}: ${describeFill(fillSqlite(file, size))}`);
       database = openDatabase<CatalogDatabase>({ url: `sqlite:${file}` });
       catalogs.push({ size, db: database.db, close: () => database.close() });
     }
@@ -145,7 +145,9 @@ if (DATABASES.includes('postgres') && postgres) {
       const database = openDatabase<CatalogDatabase>({ url: postgres, schema: schema(size) });
       catalogs.push({ size, db: database.db, close: () => database.close() });
       await database.migrate(migrations);
-      await fillPostgres(postgres, schema(size), 0, size);
+      console.log(
+        `PostgreSQL fill, ${size}: ${describeFill(await fillPostgres(postgres, schema(size), 0, size))}`,
+      );
     }
     report.push(...(await measure('postgres', catalogs)));
   } finally {
