@@ -401,6 +401,8 @@ const report = [
   ...sections,
 ].join('\n');
 console.log(report);
-// A run of some reads, sizes or one database only is printed, not recorded.
-if (!READS && !process.env.BENCH_SIZES && DATABASES.length === 2)
-  await writeFile(join(root, 'bench/results/catalog-scale.md'), report);
+// A partial run (some reads, sizes, samples or writes, or one database) is printed, not recorded.
+const partial = ['BENCH_DATABASES', 'BENCH_SIZES', 'BENCH_READS', 'BENCH_SAMPLES', 'BENCH_WRITES'].some(
+  (name) => process.env[name] !== undefined,
+);
+if (!partial && postgres) await writeFile(join(root, 'bench/results/catalog-scale.md'), report);
