@@ -8,6 +8,7 @@
  * ends with is the one the migrations made, read back from the database's own catalog.
  */
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { CATEGORY_COUNT, categoryId, products } from './products.ts';
 
@@ -19,26 +20,35 @@ const POSTGRES_STREAMS = 4;
 const COUNTS_BACKFILL = `insert into product_counts (category_id, in_stock, n)
   select category_id, in_stock, count(*) from products group by category_id, in_stock`;
 
-/** Each phase of a fill, in order: its wall-clock seconds and the CPU seconds it took. */
-export type FillPhases = Array<{ phase: string; seconds: number; cpuSeconds?: number }>;
+/**
+ * Each phase of a fill, in order: its wall-clock seconds, the CPU seconds it took (left out
+ * when PostgreSQL's backends may not report theirs) and the load average (1 min) after it.
+ */
+export type FillPhases = Array<{ phase: string; seconds: number; cpuSeconds?: number; loadAfter: number }>;
 
-/** "40.1 s CPU (rows 12.0 s / 26.0 s CPU, …)" */
+/** "40.1 s CPU (rows 12.0 s / 26.0 s CPU / load 3.1 after, …)" */
 export function describeFill(phases: FillPhases): string {
+  const known = phases.every((p) => p.cpuSeconds !== undefined);
   const cpu = phases.reduce((sum, p) => sum + (p.cpuSeconds ?? 0), 0);
   const each = phases.map(
-    (p) => `${p.phase} ${p.seconds.toFixed(1)} s / ${p.cpuSeconds?.toFixed(1) ?? '?'} s CPU`,
+    (p) =>
+      `${p.phase} ${p.seconds.toFixed(1)} s / ${p.cpuSeconds?.toFixed(1) ?? '?'} s CPU / load ${p.loadAfter.toFixed(1)} after`,
   );
-  return `${cpu.toFixed(1)} s CPU (${each.join(', ')})`;
+  return `${known ? cpu.toFixed(1) : '?'} s CPU (${each.join(', ')})`;
 }
 
 /**
- * Laps of a fill. SQLite's CPU is this process's; PostgreSQL's is its backends', which report
- * what they used (`cpu`, added by each psql session of the phase), so a phase's cost can be
- * told from the machine's load.
+ * Laps of a fill. SQLite's CPU is this process's; PostgreSQL's is its backends' (each psql
+ * session of the phase adds what its backend used to `cpu`, when it may read it) and this
+ * process's, so a phase's cost can be told apart from the machine's load.
  */
-function phaseTimer(): { phases: FillPhases; cpu: { seconds: number }; lap(phase: string): void } {
+function phaseTimer(): {
+  phases: FillPhases;
+  cpu: { seconds: number; known: boolean };
+  lap(phase: string): void;
+} {
   const phases: FillPhases = [];
-  const cpu = { seconds: 0 };
+  const cpu = { seconds: 0, known: true };
   let t = performance.now();
   let ownCpu = process.cpuUsage();
   return {
@@ -50,7 +60,8 @@ function phaseTimer(): { phases: FillPhases; cpu: { seconds: number }; lap(phase
       phases.push({
         phase,
         seconds: (now - t) / 1000,
-        cpuSeconds: cpu.seconds + (own.user + own.system) / 1e6,
+        cpuSeconds: cpu.known ? cpu.seconds + (own.user + own.system) / 1e6 : undefined,
+        loadAfter: loadavg()[0]!,
       });
       t = now;
       ownCpu = process.cpuUsage();
@@ -224,6 +235,7 @@ export async function fillPostgres(
   const session: Session = { url, schema };
   if ((await psql(session, `select pg_has_role('pg_read_server_files', 'member')`)).trim() === 't')
     session.cpu = timer.cpu;
+  else timer.cpu.known = false;
   if (from === 0) {
     const values = Array.from(
       { length: CATEGORY_COUNT },
