@@ -12,46 +12,22 @@
  * Screenshots go to test-results/identity-e2e/.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import { Secret, TOTP } from 'otpauth';
-import type { Browser, Page } from 'playwright-core';
-import type { RunningIdentity } from './support/harness.ts';
-import {
-  launchChromium,
-  newPage,
-  type Platform,
-  screenshots,
-  signInWithPassword,
-  skip,
-  startPlatform,
-} from './support/platform.ts';
+import type { Page } from 'playwright-core';
+import { browserSuite, signInWithPassword, skip } from './support/platform.ts';
 
 describe('accounts and their administration, in chromium', { skip }, () => {
-  const target = databaseTargets()[0]!();
-  let platform: Platform;
-  let idp: RunningIdentity;
-  let consoleUrl: string;
-  let browser: Browser;
-  let visitor: Page;
-  let admin: Page;
-  const screenshot = screenshots('identity-e2e');
-
-  before(async () => {
-    platform = await startPlatform(target, { upstreams: ['users'] });
-    ({ idp, consoleUrl } = platform);
-    browser = await launchChromium();
-    visitor = await newPage(browser);
-    admin = await newPage(browser);
+  const suite = browserSuite(databaseTargets()[0]!(), {
+    folder: 'identity-e2e',
+    pages: ['visitor', 'admin'],
+    upstreams: ['users'],
   });
-
-  after(async () => {
-    await browser?.close();
-    await platform?.close();
-  });
+  const { pages, screenshot } = suite;
 
   const signIn = (p: Page, username: string, password: string) =>
-    signInWithPassword(p, consoleUrl, username, password);
+    signInWithPassword(p, suite.platform.consoleUrl, username, password);
 
   /** The authenticator app: the code of the step `offset` steps from now. */
   const totp = (secret: string, offset = 0) =>
@@ -62,17 +38,12 @@ describe('accounts and their administration, in chromium', { skip }, () => {
   const apiStatus = (p: Page) =>
     p.evaluate(async () => (await fetch('/api/v1/users/me', { credentials: 'same-origin' })).status);
 
-  test('sign up, confirm from the Mailbox page, use the API; disabled by an admin, refused within seconds', async () => {
-    try {
-      await journey();
-    } catch (err) {
-      await screenshot(visitor, 'FAILED-visitor').catch(() => {});
-      await screenshot(admin, 'FAILED-admin').catch(() => {});
-      throw err;
-    }
-  });
+  test('sign up, confirm from the Mailbox page, use the API; disabled by an admin, refused within seconds', () =>
+    suite.run(journey));
 
   async function journey() {
+    const { visitor, admin } = pages;
+    const { idp, consoleUrl } = suite.platform;
     // A visitor signs up from the provider's sign-in page.
     await visitor.goto(consoleUrl);
     await visitor.getByRole('link', { name: 'Sign in' }).click();
