@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
-import { browserSuite, signInWithPassword, skip } from './support/platform.ts';
+import { browserSuite, skip } from './support/platform.ts';
 
 describe('clients and signing keys on the console, in chromium', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'portico-console-keys-'));
@@ -36,16 +36,12 @@ describe('clients and signing keys on the console, in chromium', { skip }, () =>
     suite.run(journey));
 
   async function journey() {
-    const {
-      browser,
-      platform,
-      pages: { admin },
-    } = suite;
-    const { idp, consoleUrl } = platform;
-    await signInWithPassword(admin, consoleUrl, 'admin', idp.password('admin'));
+    const { admin } = suite.pages;
+    const { idp } = suite.platform;
+    await suite.signIn(admin, 'admin');
     // alice signs in to the console in a browser of her own: a session and a grant at identity.
-    const alice = await (await browser.newContext()).newPage();
-    await signInWithPassword(alice, consoleUrl, 'alice', idp.password('alice'));
+    const alice = await (await suite.browser.newContext()).newPage();
+    await suite.signIn(alice, 'alice');
     await alice.context().close();
 
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();

@@ -16,7 +16,7 @@ import { describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
-import { browserSuite, signInWithPassword, skip } from './support/platform.ts';
+import { browserSuite, skip } from './support/platform.ts';
 
 describe('accounts and their administration, in chromium', { skip }, () => {
   const suite = browserSuite(databaseTargets()[0]!(), {
@@ -25,9 +25,6 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     upstreams: ['users'],
   });
   const { pages, screenshot } = suite;
-
-  const signIn = (p: Page, username: string, password: string) =>
-    signInWithPassword(p, suite.platform.consoleUrl, username, password);
 
   /** The authenticator app: the code of the step `offset` steps from now. */
   const totp = (secret: string, offset = 0) =>
@@ -60,7 +57,7 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     await visitor.getByRole('heading', { name: 'Check your email' }).waitFor();
 
     // The admin reads the confirmation mail on the console's Mailbox page.
-    await signIn(admin, 'admin', idp.password('admin'));
+    await suite.signIn(admin, 'admin');
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await admin.getByRole('heading', { name: 'Users' }).waitFor();
     await admin.getByRole('link', { name: 'Mailbox' }).click();
@@ -78,7 +75,7 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     await visitor.goto(link);
     await visitor.getByRole('button', { name: 'Confirm my email address' }).click();
     await visitor.getByRole('heading', { name: 'Email confirmed' }).waitFor();
-    await signIn(visitor, 'nora', 'pelican sunrise 88');
+    await suite.signIn(visitor, 'nora', 'pelican sunrise 88');
     await visitor.getByText('Signed in as Nora N').waitFor();
     assert.equal(await apiStatus(visitor), 200);
     await screenshot(visitor, 'signed-in');

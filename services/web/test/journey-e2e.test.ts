@@ -17,7 +17,7 @@ import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseTargets } from '@portico/store/testing';
 import { obtainToken } from '../../identity/src/cli/token-flow.ts';
-import { browserSuite, signInWithPassword, skip } from './support/platform.ts';
+import { browserSuite, skip } from './support/platform.ts';
 
 const EMAIL = 'ines@example.org';
 const PASSWORD = 'heron lantern 2047';
@@ -77,10 +77,8 @@ describe('a new user’s journey, in chromium', { skip }, () => {
   }
 
   async function journey() {
-    const {
-      platform,
-      pages: { visitor, admin },
-    } = suite;
+    const { platform } = suite;
+    const { visitor, admin } = suite.pages;
     const { consoleUrl } = platform;
 
     // A visitor signs up from the sign-in page the console sends them to.
@@ -115,7 +113,7 @@ describe('a new user’s journey, in chromium', { skip }, () => {
     assert.equal((await gatewayOrders()).status, 200);
 
     // Signed in to the console with the password, the visitor adds a passkey from its link.
-    await signInWithPassword(visitor, consoleUrl, 'ines', PASSWORD);
+    await suite.signIn(visitor, 'ines', PASSWORD);
     await visitor.getByText('Signed in as Ines I').waitFor();
     await visitor.getByRole('link', { name: 'Sign-in methods' }).click();
     await confirmItIsMe();
@@ -192,7 +190,7 @@ describe('a new user’s journey, in chromium', { skip }, () => {
     await visitor.getByText('Signed in as Ines I').waitFor();
 
     // An admin disables the account on the console's Users page.
-    await signInWithPassword(admin, consoleUrl, 'admin', platform.idp.password('admin'));
+    await suite.signIn(admin, 'admin');
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await admin.getByLabel('Search users').fill('ines');
     await admin.getByRole('button', { name: 'Search' }).click();

@@ -14,7 +14,7 @@ import { startTelemetry, stopTelemetry } from '@portico/telemetry';
 
 // Before Fastify and undici load, so their instrumentations patch them (as `npm start` does).
 await startTelemetry('portico', { recentTraces: 200 });
-const { browserSuite, newPage, signInWithPassword, skip } = await import('./support/platform.ts');
+const { browserSuite, newPage, skip } = await import('./support/platform.ts');
 
 const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
 
@@ -32,10 +32,10 @@ describe('the Requests page, in chromium', { skip }, () => {
     suite.run(journey));
 
   test('a page loaded as admin whose session is no longer an admin’s leaves the admin view on its next call', async () => {
-    const { consoleUrl, idp } = suite.platform;
+    const { consoleUrl } = suite.platform;
     const page = await newPage(suite.browser);
     try {
-      await signInWithPassword(page, consoleUrl, 'admin', idp.password('admin'));
+      await suite.signIn(page, 'admin');
       await page.goto(`${consoleUrl}/admin/requests`);
       await page.getByRole('table', { name: 'Recent requests' }).waitFor();
 
@@ -43,7 +43,7 @@ describe('the Requests page, in chromium', { skip }, () => {
       // believes it is an admin's.
       await page.context().clearCookies();
       const other = await page.context().newPage();
-      await signInWithPassword(other, consoleUrl, 'alice', idp.password('alice'));
+      await suite.signIn(other, 'alice');
       await other.close();
 
       // The filter navigates in the page (no reload): its call is refused 403.
@@ -78,13 +78,9 @@ describe('the Requests page, in chromium', { skip }, () => {
   });
 
   async function journey() {
-    const {
-      browser,
-      platform,
-      pages: { admin },
-    } = suite;
-    const { consoleUrl, idp } = platform;
-    await signInWithPassword(admin, consoleUrl, 'admin', idp.password('admin'));
+    const { admin } = suite.pages;
+    const { consoleUrl } = suite.platform;
+    await suite.signIn(admin, 'admin');
     const me = await admin.evaluate(
       async () => (await (await fetch('/api/session')).json()).user.sub as string,
     );
@@ -127,8 +123,8 @@ describe('the Requests page, in chromium', { skip }, () => {
     await admin.waitForURL(`${consoleUrl}/admin/requests/${traceId}`);
     await spans.filter({ hasText: 'GET /api/v1/products' }).first().waitFor();
 
-    const alice = await newPage(browser);
-    await signInWithPassword(alice, consoleUrl, 'alice', idp.password('alice'));
+    const alice = await newPage(suite.browser);
+    await suite.signIn(alice, 'alice');
     await alice.goto(`${consoleUrl}/admin/requests`);
     await alice.getByText('Only administrators can see this page.').waitFor();
     await alice.context().close();

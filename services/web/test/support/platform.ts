@@ -46,6 +46,8 @@ export interface BrowserSuite<P extends string> {
   /** The suite's pages by name, each in a context of its own; filled before its tests. */
   pages: Record<P, Page>;
   screenshot: ReturnType<typeof screenshots>;
+  /** Signs `page` in to the console; the password is the demo account's unless given. */
+  signIn(page: Page, username: string, password?: string): Promise<void>;
   /** Runs a test's steps; when they fail, a screenshot of every page (FAILED-<name>) first. */
   run(steps: () => Promise<void>): Promise<void>;
 }
@@ -70,6 +72,13 @@ export function browserSuite<const P extends string>(
   const suite = {
     pages: {} as Record<P, Page>,
     screenshot: screenshots(folder),
+    signIn: (page: Page, username: string, password?: string) =>
+      signInWithPassword(
+        page,
+        suite.platform.consoleUrl,
+        username,
+        password ?? suite.platform.idp.password(username),
+      ),
     async run(steps: () => Promise<void>) {
       try {
         await steps();
