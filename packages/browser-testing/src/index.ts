@@ -3,7 +3,7 @@
  * where chromium is not installed, except in CI, where every browser test must run.
  */
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -40,4 +40,24 @@ export function launchChromium(...args: string[]): Promise<Browser> {
       ...args,
     ],
   });
+}
+
+/**
+ * Gives `page`'s browser context a DevTools virtual authenticator, as a phone or laptop's
+ * built-in one: CTAP2, platform (`internal`), resident keys, user verification that succeeds.
+ * WebAuthn ceremonies on the page then complete without a person.
+ */
+export async function addVirtualAuthenticator(page: Page): Promise<string> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    },
+  });
+  return authenticatorId;
 }

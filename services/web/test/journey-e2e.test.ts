@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { addVirtualAuthenticator } from '@portico/browser-testing';
 import { databaseTargets } from '@portico/store/testing';
 import { obtainToken } from '../../identity/src/cli/token-flow.ts';
 import { browserSuite, skip } from './support/platform.ts';
@@ -32,19 +33,7 @@ describe('a new user’s journey, in chromium', { skip }, () => {
   });
   const { pages, screenshot } = suite;
 
-  before(async () => {
-    const cdp = await pages.visitor.context().newCDPSession(pages.visitor);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
-  });
+  before(() => addVirtualAuthenticator(pages.visitor));
 
   test('sign up, confirm, add a passkey, sign in with it, order; disabled, refused within seconds', () =>
     suite.run(journey));
