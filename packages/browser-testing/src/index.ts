@@ -3,7 +3,7 @@
  * where chromium is not installed, except in CI, where every browser test must run.
  */
 import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -45,9 +45,12 @@ export function launchChromium(...args: string[]): Promise<Browser> {
 /**
  * Gives `page`'s browser context a DevTools virtual authenticator, as a phone or laptop's
  * built-in one: CTAP2, platform (`internal`), resident keys, user verification that succeeds.
- * WebAuthn ceremonies on the page then complete without a person.
+ * WebAuthn ceremonies on the page then complete without a person; `cdp` reads what it holds
+ * (`WebAuthn.getCredentials` with the `authenticatorId`).
  */
-export async function addVirtualAuthenticator(page: Page): Promise<string> {
+export async function addVirtualAuthenticator(
+  page: Page,
+): Promise<{ cdp: CDPSession; authenticatorId: string }> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -59,5 +62,5 @@ export async function addVirtualAuthenticator(page: Page): Promise<string> {
       isUserVerified: true,
     },
   });
-  return authenticatorId;
+  return { cdp, authenticatorId };
 }

@@ -11,7 +11,12 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chromiumMissing, launchChromium, skipOutsideCI } from '@portico/browser-testing';
+import {
+  addVirtualAuthenticator,
+  chromiumMissing,
+  launchChromium,
+  skipOutsideCI,
+} from '@portico/browser-testing';
 import { freePort } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import * as jose from 'jose';
@@ -55,17 +60,7 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
     );
     await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
     redirect = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/callback`;
-    cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    }));
+    ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
   });
 
   after(async () => {
