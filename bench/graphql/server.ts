@@ -18,8 +18,8 @@ import { createYoga } from 'graphql-yoga';
 import mercurius from 'mercurius';
 import { migrations } from '../../services/catalog/migrations/index.ts';
 import type { CatalogDatabase } from '../../services/catalog/src/data/schema.ts';
-import { loadDemoData } from '../../services/catalog/src/demo-data.ts';
 import { createCategoryService } from '../../services/catalog/src/domain/categories.ts';
+import { ensureDemoCatalog } from '../../services/catalog/src/domain/demo.ts';
 import { createProductService } from '../../services/catalog/src/domain/products.ts';
 import { type ContextDeps, createContext } from '../../services/catalog/src/graphql/context.ts';
 import { createExecutor } from '../../services/catalog/src/graphql/executor.ts';
@@ -41,7 +41,7 @@ if (kind === 'portico') {
 } else {
   const database = openDatabase<CatalogDatabase>({ url: 'sqlite::memory:' });
   await database.migrate(migrations);
-  await loadDemoData(database);
+  await ensureDemoCatalog(database);
   const deps: ContextDeps = {
     database,
     products: createProductService(database),

@@ -15,8 +15,8 @@ import { createReadCache } from './api/read-cache.ts';
 import { recommendationRoutes } from './api/recommendations.ts';
 import { type CatalogConfig, ConfigSchema } from './config.ts';
 import type { CatalogDatabase } from './data/schema.ts';
-import { loadDemoData } from './demo-data.ts';
 import { type CategoryService, createCategoryService } from './domain/categories.ts';
+import { ensureDemoCatalog } from './domain/demo.ts';
 import { createProductService, type ProductService } from './domain/products.ts';
 import { createRecommendationService } from './domain/recommendations.ts';
 import { type GraphQLServer, PRODUCT_CHANNEL, registerGraphQL } from './graphql/index.ts';
@@ -37,7 +37,7 @@ export async function build(config: CatalogConfig, deps: CatalogDeps = {}): Prom
   const database = await openServiceDatabase<CatalogDatabase>(config, migrations);
   const products = createProductService(database);
   const categories = createCategoryService(database);
-  if (config.demoData) await loadDemoData(database);
+  if (config.demoData) await ensureDemoCatalog(database);
 
   const server = (await createServer({
     name: 'catalog',

@@ -1,6 +1,6 @@
 import type { Migration } from '@portico/store/sql';
 
-/** Clients made from the admin API (src/data/clients.ts); config clients are not stored. */
+/** Clients made from the admin API (src/domain/clients.ts); config clients are not stored. */
 export const clients: Migration = {
   async up(db) {
     await db.schema

@@ -1,6 +1,6 @@
 import type { Migration } from '@portico/store/sql';
 
-/** Login attempts counted per account and per IP, one row per key and window (src/data/attempts.ts). */
+/** Login attempts counted per account and per IP, one row per key and window (src/domain/attempts.ts). */
 export const loginAttempts: Migration = {
   async up(db) {
     await db.schema

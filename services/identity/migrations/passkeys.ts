@@ -1,6 +1,6 @@
 import type { Migration } from '@portico/store/sql';
 
-/** WebAuthn credentials per account and the challenges handed out for them (src/data/passkeys.ts). */
+/** WebAuthn credentials per account and the challenges handed out for them (src/domain/passkeys.ts). */
 export const passkeys: Migration = {
   async up(db) {
     await db.schema

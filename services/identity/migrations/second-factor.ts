@@ -1,6 +1,6 @@
 import type { Migration } from '@portico/store/sql';
 
-/** TOTP authenticators and recovery codes, one authenticator per account (src/data/second-factor.ts). */
+/** TOTP authenticators and recovery codes, one authenticator per account (src/domain/second-factor.ts). */
 export const secondFactor: Migration = {
   async up(db) {
     await db.schema

@@ -9,14 +9,12 @@ import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
-import { accountActions } from './accounts/accounts.ts';
 import { formGuard } from './accounts/csrf.ts';
 import { passkeyRoutes } from './accounts/passkeys.ts';
 import { passwordChangeRoutes } from './accounts/password-change.ts';
 import { createReauthenticate } from './accounts/reauthenticate.ts';
 import { accountRoutes } from './accounts/routes.ts';
 import { securityRoutes } from './accounts/security.ts';
-import { accountSessions, type BrowserExchange } from './accounts/sessions.ts';
 import { twoStepRoutes } from './accounts/two-step.ts';
 import { adminClients } from './admin/clients.ts';
 import { adminKeys } from './admin/keys.ts';
@@ -27,30 +25,30 @@ import { trustProxyOption } from './api/forwarded.ts';
 import { interactionRoutes } from './api/interaction.ts';
 import { passkeyScripts } from './api/passkey-scripts.ts';
 import { ConfigSchema, type IdentityConfig } from './config.ts';
-import { accountTokens } from './data/account-tokens.ts';
-import { accountStore } from './data/accounts.ts';
-import { redisAttempts, sqlAttempts } from './data/attempts.ts';
-import { auditLog } from './data/audit.ts';
-import { withStoredClients } from './data/client-adapter.ts';
-import { clientStore } from './data/clients.ts';
-import { withHashedIds } from './data/hashed-ids.ts';
-import { sqlAdapter } from './data/oidc-adapter.ts';
-import { passkeyStore } from './data/passkeys.ts';
-import { redisAdapter } from './data/redis-adapter.ts';
 import type { IdentityDatabase } from './data/schema.ts';
-import { secretSealer } from './data/sealed-secrets.ts';
-import { secondFactorStore } from './data/second-factor.ts';
+import { createAccountTokenService } from './domain/account-tokens.ts';
+import { createAccountService } from './domain/accounts.ts';
+import { redisAttempts, sqlAttempts } from './domain/attempts.ts';
+import { createAuditService } from './domain/audit.ts';
+import { createClientService } from './domain/clients.ts';
 import { type DemoLogin, ensureDemoAccounts } from './domain/demo.ts';
 import { createLoginService } from './domain/login.ts';
 import { createPasskeyService } from './domain/passkeys.ts';
+import { secretSealer } from './domain/sealed-secrets.ts';
 import { createSecondFactorService } from './domain/second-factor.ts';
+import { accountActions } from './domain/self-service.ts';
+import { accountSessions, type BrowserExchange } from './domain/sessions.ts';
 import { createThrottle } from './domain/throttle.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
+import { withStoredClients } from './oidc/client-adapter.ts';
 import { devicePolling } from './oidc/device-polling.ts';
+import { withHashedIds } from './oidc/hashed-ids.ts';
 import { loadKeys, publicJwks } from './oidc/keys.ts';
 import { liveProvider } from './oidc/live-provider.ts';
 import { OIDC_SCOPES } from './oidc/provider.ts';
 import { DEVICE_PATHS } from './oidc/public-clients.ts';
+import { redisAdapter } from './oidc/redis-adapter.ts';
+import { sqlAdapter } from './oidc/sql-adapter.ts';
 
 export type { IdentityConfig };
 export { ConfigSchema };
@@ -86,7 +84,7 @@ function ownedByProvider(url: string): boolean {
 
 export async function build(config: IdentityConfig): Promise<IdentityServer> {
   const database = await openServiceDatabase<IdentityDatabase>(config, migrations);
-  const accounts = accountStore(database);
+  const accounts = createAccountService(database);
   const storage = sqlAdapter(database);
   const redis = config.redis.url
     ? redisAdapter({ url: config.redis.url, prefix: config.redis.keyPrefix })
@@ -94,22 +92,21 @@ export async function build(config: IdentityConfig): Promise<IdentityServer> {
   const keys = await loadKeys(config.keysFile);
   const demoLogins = config.demoAccounts ? await ensureDemoAccounts(accounts, config.demoLoginsFile) : [];
 
-  const clients = clientStore(database, secretSealer(keys.cookieKeys, 'client secret'));
+  const clients = createClientService(database, secretSealer(keys.cookieKeys, 'client secret'));
   const adapter = withStoredClients(withHashedIds(redis?.Adapter ?? storage.Adapter), clients);
   const attempts = redis
     ? redisAttempts(redis.client, `${config.redis.keyPrefix}throttle:`)
     : sqlAttempts(database);
   const throttle = createThrottle({ ...config.throttle, counter: attempts });
-  const secondFactor = createSecondFactorService({
-    store: secondFactorStore(database),
+  const secondFactor = createSecondFactorService(database, {
     sealer: secretSealer(keys.cookieKeys, 'second factor'),
     throttle,
     issuer: 'Portico',
   });
   const login = createLoginService(accounts, throttle, secondFactor.enrolled);
-  const passkeys = createPasskeyService({ store: passkeyStore(database), issuer: config.issuer });
-  const tokens = accountTokens(database);
-  const audit = auditLog(database);
+  const passkeys = createPasskeyService(database, { issuer: config.issuer });
+  const tokens = createAccountTokenService(database);
+  const audit = createAuditService(database);
   if (config.accounts.signup && !config.mail.smtpUrl && !config.mail.devMailbox) {
     await redis?.close();
     await database.close();
@@ -251,7 +248,7 @@ export async function build(config: IdentityConfig): Promise<IdentityServer> {
       keys: adminKeys({ config, live, audit }),
       clients: adminClients({
         configClients: config.clients,
-        store: clients,
+        clients,
         provider,
         audit,
         scopes: [...OIDC_SCOPES, ...config.api.scopes.map((s) => s.name)],

@@ -9,8 +9,8 @@ import { openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import type Provider from 'oidc-provider';
 import { migrations } from '../migrations/index.ts';
-import { accountSessions } from '../src/accounts/sessions.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
+import { accountSessions } from '../src/domain/sessions.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();

@@ -4,8 +4,8 @@ import { after, before, describe, mock, test } from 'node:test';
 import { openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import { migrations } from '../migrations/index.ts';
-import { type SqlAdapterFactory, sqlAdapter } from '../src/data/oidc-adapter.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
+import { type SqlAdapterFactory, sqlAdapter } from '../src/oidc/sql-adapter.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();

@@ -18,8 +18,9 @@ import { type Database, openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import * as client from 'openid-client';
 import { type Browser, type Credentials, createBrowser } from '../src/cli/browser.ts';
-import { passkeyStore } from '../src/data/passkeys.ts';
+import { passkeysTable } from '../src/data/passkeys.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
+import { passkeyRow } from '../src/domain/passkeys.ts';
 import {
   API_SCOPES,
   codeOf,
@@ -226,14 +227,16 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('a passkey removed ends the other sessions; naming one does not', async () => {
-      await passkeyStore(store).add({
-        id: 'stolen-passkey',
-        accountId: aliceId,
-        publicKey: new Uint8Array(77),
-        counter: 0,
-        transports: ['internal'],
-        deviceType: 'multiDevice',
-      });
+      await passkeysTable(store.db).insert(
+        passkeyRow({
+          id: 'stolen-passkey',
+          accountId: aliceId,
+          publicKey: new Uint8Array(77),
+          counter: 0,
+          transports: ['internal'],
+          deviceType: 'multiDevice',
+        }),
+      );
       const bystander = await signIn(createBrowser(), withCode());
       await ownerAndThief(async (owner) => {
         const page = await securityPage(owner);
@@ -298,14 +301,16 @@ for (const makeTarget of databaseTargets()) {
       const admin = identity.login('admin');
       const adminId = await idOf('admin');
       const passkey = softPasskey(adminId);
-      await passkeyStore(store).add({
-        id: passkey.id,
-        accountId: adminId,
-        publicKey: passkey.cose,
-        counter: 0,
-        transports: ['internal'],
-        deviceType: 'singleDevice',
-      });
+      await passkeysTable(store.db).insert(
+        passkeyRow({
+          id: passkey.id,
+          accountId: adminId,
+          publicKey: passkey.cose,
+          counter: 0,
+          transports: ['internal'],
+          deviceType: 'singleDevice',
+        }),
+      );
       const before = await hashOf(adminId);
       const browser = createBrowser();
       const origin = new URL(identity.issuer).origin;

@@ -14,8 +14,9 @@ import { after, before, describe, test } from 'node:test';
 import { type Database, openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import { type Browser, createBrowser, FlowError } from '../src/cli/browser.ts';
-import { passkeyStore } from '../src/data/passkeys.ts';
+import { passkeysTable } from '../src/data/passkeys.ts';
 import type { IdentityDatabase } from '../src/data/schema.ts';
+import { passkeyRow } from '../src/domain/passkeys.ts';
 import {
   codeAt,
   codeOf,
@@ -55,16 +56,18 @@ for (const makeTarget of databaseTargets()) {
       ).id;
       // The app first: with a passkey as its second step, the password alone would not add one.
       app = await enrol(identity, alice);
-      const passkeys = passkeyStore(store);
+      const passkeys = passkeysTable(store.db);
       for (const id of ['passkey-one', 'passkey-two'])
-        await passkeys.add({
-          id,
-          accountId: aliceId,
-          publicKey: new Uint8Array(77),
-          counter: 0,
-          transports: ['internal'],
-          deviceType: 'singleDevice',
-        });
+        await passkeys.insert(
+          passkeyRow({
+            id,
+            accountId: aliceId,
+            publicKey: new Uint8Array(77),
+            counter: 0,
+            transports: ['internal'],
+            deviceType: 'singleDevice',
+          }),
+        );
     });
     after(async () => {
       await store?.close();

@@ -1,5 +1,6 @@
 /** The payments service's tables: intents, idempotency keys, and the lease of the order sync loop. */
 import { columnTypes, type Migration, type SqlDialect, sql } from '@portico/store/sql';
+import { leasesMigration } from './leases.ts';
 
 export function migrations(dialect: SqlDialect): Record<string, Migration> {
   const t = columnTypes(dialect);
@@ -64,17 +65,11 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
           .addPrimaryKeyConstraint('idempotency_keys_pk', ['principal', 'key'])
           .execute();
       },
-    },
-    /** Named leases: which replica runs a singleton job (the order sync loop), until when (epoch ms, database clock). */
-    '002_leases': {
-      async up(db) {
-        await db.schema
-          .createTable('leases')
-          .addColumn('name', 'text', (c) => c.primaryKey())
-          .addColumn('holder', 'text', (c) => c.notNull())
-          .addColumn('expires_at', t.bigint, (c) => c.notNull())
-          .execute();
+      async down(db) {
+        await db.schema.dropTable('idempotency_keys').execute();
+        await db.schema.dropTable('payment_intents').execute();
       },
     },
+    '002_leases': leasesMigration(dialect),
   };
 }

@@ -4,8 +4,6 @@
  * sync loop that keeps telling the orders service about successful payments until it listens
  * (one replica at a time runs it, holding a lease in the database).
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { enforceAccess, serviceTokenVerifier, type TokenVerifier } from '@portico/auth';
 import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
 import { openServiceDatabase, sql } from '@portico/store/sql';
@@ -16,9 +14,8 @@ import { createOrdersClient, type OrdersClient } from './clients/orders.ts';
 import { type CardProcessor, createFakeProcessor } from './clients/processor.ts';
 import { clientCredentialsToken, type TokenSource } from './clients/service-token.ts';
 import { ConfigSchema, type PaymentsConfig } from './config.ts';
-import { leasesTable } from './data/leases.ts';
 import type { PaymentsDatabase } from './data/schema.ts';
-import { createIdempotencyKeyService } from './domain/idempotency-keys.ts';
+import { createIdempotencyKeyService, type IdempotencyKeyService } from './domain/idempotency-keys.ts';
 import { createIntentService, type IntentService } from './domain/intents.ts';
 import { startOrderSync } from './domain/order-sync.ts';
 
@@ -36,7 +33,7 @@ export interface PaymentsDeps {
   orders?: OrdersClient;
 }
 
-export type PaymentsServer = Server & { intents: IntentService };
+export type PaymentsServer = Server & { intents: IntentService; idempotencyKeys: IdempotencyKeyService };
 
 export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Promise<PaymentsServer> {
   // A request (or an intent being charged) is never taken over before its charge could have finished.
@@ -73,6 +70,7 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
   });
   const idempotencyKeys = createIdempotencyKeyService(database, config.idempotency.leaseMs);
   server.decorate('intents', intents);
+  server.decorate('idempotencyKeys', idempotencyKeys);
   const verifier = deps.verifier ?? (await serviceTokenVerifier(server, config.auth, { name: 'payments' }));
   enforceAccess(server, verifier);
   intentRoutes(server, intents, idempotencyKeys);
@@ -82,25 +80,14 @@ export async function build(config: PaymentsConfig, deps: PaymentsDeps = {}): Pr
     help: '1 while this replica holds the lease that runs the order sync loop',
     registers: [server.metrics],
   });
-  let purgedAt = 0;
-  const sync = startOrderSync({
-    lease: leasesTable(database.db, database.dialect, {
-      name: 'order-sync',
-      holder: `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
-      ttlMs: config.orderSync.leaseMs,
-    }),
+  const sync = startOrderSync(database, {
+    intents,
+    idempotencyKeys,
     intervalMs: config.orderSync.intervalMs,
+    leaseMs: config.orderSync.leaseMs,
+    retentionHours: config.idempotency.retentionHours,
     onLease: (held) => leaseHeld.set(held ? 1 : 0),
     log: server.log,
-    async run() {
-      // Completed keys are forgotten after the retention period; checked once a minute.
-      const purge = Date.now() - purgedAt >= 60_000;
-      if (purge) purgedAt = Date.now();
-      await Promise.all([
-        intents.syncDueOrders(),
-        purge ? idempotencyKeys.purge(config.idempotency.retentionHours) : undefined,
-      ]);
-    },
   });
 
   server.addHook('onClose', async () => {

@@ -12,8 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Database, openDatabase } from '@portico/store/sql';
 import { databaseTargets } from '@portico/store/testing';
 import { migrations } from '../migrations/index.ts';
-import { type Lease, leasesTable } from '../src/data/leases.ts';
 import type { PaymentsDatabase } from '../src/data/schema.ts';
+import { createLeaseService, type LeaseService } from '../src/domain/leases.ts';
 
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();
@@ -25,7 +25,7 @@ for (const makeTarget of databaseTargets()) {
       const database = openDatabase<PaymentsDatabase>({ url, schema: target.schema, poolSize: 2 });
       opened.push(database);
       await database.migrate(migrations);
-      return leasesTable(database.db, database.dialect, {
+      return createLeaseService(database, {
         name,
         holder: `replica-${opened.length}`,
         ttlMs,
@@ -65,7 +65,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('eight replicas taking a free lease at once: exactly one gets it', async () => {
-      const leases: Lease[] = [];
+      const leases: LeaseService[] = [];
       for (let i = 0; i < 8; i++) leases.push(await replica(60_000, 'race'));
       const taken = await Promise.all(leases.map((l) => l.take()));
       assert.equal(taken.filter(Boolean).length, 1, JSON.stringify(taken));

@@ -21,8 +21,8 @@ import { databaseTargets } from '@portico/store/testing';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { obtainToken } from '../../identity/src/cli/token-flow.ts';
-import { accountStore } from '../../identity/src/data/accounts.ts';
 import type { IdentityDatabase } from '../../identity/src/data/schema.ts';
+import { createAccountService } from '../../identity/src/domain/accounts.ts';
 import { hashPassword } from '../../identity/src/domain/passwords.ts';
 import { services } from '../src/services.ts';
 
@@ -99,7 +99,7 @@ for (const makeTarget of databaseTargets()) {
         schema: database('identity').databaseSchema,
       });
       const bobPassword = randomUUID();
-      await accountStore(accounts).create({
+      await createAccountService(accounts).create({
         username: 'bob',
         passwordHash: await hashPassword(bobPassword),
         roles: ['customer'],

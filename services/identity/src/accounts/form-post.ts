@@ -4,7 +4,7 @@
  * and status, and the fields named in `keep` filled in again. Anything else is rethrown.
  */
 import { isProblemError } from '@portico/problem';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formField, html } from '../api/forms.ts';
 import type { FormGuard } from './csrf.ts';
 import type { FormState } from './views.ts';
@@ -43,4 +43,23 @@ export function formPost(guard: FormGuard, options: FormPostOptions = {}): FormP
       return html(reply, err.status, await render(state));
     }
   };
+}
+
+/**
+ * A form and its post at one path: GET renders `form` with a fresh CSRF token, POST runs `act`
+ * through `post`, a refusal rendering `form` again.
+ */
+export function formRoutes(
+  server: FastifyInstance,
+  guard: FormGuard,
+  post: FormPost,
+  path: string,
+  form: (state: FormState) => string,
+  act: (request: FastifyRequest, reply: FastifyReply) => Promise<string>,
+): void {
+  const hide = { schema: { hide: true } };
+  server.get(path, hide, async (request, reply) =>
+    html(reply, 200, form({ csrf: guard.token(request, reply) })),
+  );
+  server.post(path, hide, async (request, reply) => post(request, reply, form, () => act(request, reply)));
 }

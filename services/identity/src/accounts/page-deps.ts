@@ -1,20 +1,20 @@
 /** What the pages that change an account's sign-in methods (two-step, passkeys, security) are built from. */
-import type { AccountTokens } from '../data/account-tokens.ts';
-import type { AccountStore } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
+import type { AccountTokenService } from '../domain/account-tokens.ts';
+import type { AccountService } from '../domain/accounts.ts';
+import type { AuditService } from '../domain/audit.ts';
 import type { PasskeyService } from '../domain/passkeys.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
+import type { BrowserExchange } from '../domain/sessions.ts';
 import type { FormGuard } from './csrf.ts';
 import type { Reauthenticate } from './reauthenticate.ts';
-import type { BrowserExchange } from './sessions.ts';
 
 export interface SignInMethodPageDeps {
-  accounts: AccountStore;
-  tokens: AccountTokens;
+  accounts: AccountService;
+  tokens: AccountTokenService;
   reauthenticate: Reauthenticate;
   secondFactor: SecondFactorService;
   passkeys: PasskeyService;
-  audit: AuditLog;
+  audit: AuditService;
   guard: FormGuard;
   /**
    * After a factor is removed or replaced: every other session and grant of the account ends

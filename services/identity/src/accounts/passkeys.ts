@@ -10,11 +10,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formField, formPages, html } from '../api/forms.ts';
-import type { Account, AccountStore } from '../data/accounts.ts';
+import { formField, formPages } from '../api/forms.ts';
+import type { Account, AccountService } from '../domain/accounts.ts';
 import type { PasskeyRefusal, PasskeyService } from '../domain/passkeys.ts';
 import { errors } from '../errors.ts';
-import { formPost } from './form-post.ts';
+import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { passkeyAddedPage, passkeyConfirmPage, passkeyCreatePage, passkeyStartPage } from './views.ts';
 
@@ -48,7 +48,7 @@ function parseResponse(body: unknown): unknown {
  */
 export async function confirmedByPasskey(
   passkeys: PasskeyService,
-  accounts: AccountStore,
+  accounts: AccountService,
   request: FastifyRequest,
 ): Promise<Account> {
   const outcome = await passkeys.signIn(
@@ -109,16 +109,10 @@ export async function passkeyRoutes(server: FastifyInstance, deps: SignInMethodP
     );
   }
 
-  server.get('/account/passkeys', HIDE, async (request, reply) =>
-    html(reply, 200, passkeyStartPage({ csrf: guard.token(request, reply) })),
-  );
-
-  server.post('/account/passkeys', HIDE, async (request, reply) =>
-    post(request, reply, passkeyStartPage, async () => {
-      const who = await reauthenticateFully(deps, request, reply);
-      return 'page' in who ? who.page : createPage(request, reply, who.account);
-    }),
-  );
+  formRoutes(server, guard, post, '/account/passkeys', passkeyStartPage, async (request, reply) => {
+    const who = await reauthenticateFully(deps, request, reply);
+    return 'page' in who ? who.page : createPage(request, reply, who.account);
+  });
 
   server.post('/account/passkeys/confirm', HIDE, async (request, reply) =>
     post(request, reply, passkeyStartPage, async () => {

@@ -8,17 +8,17 @@
  * 2. an account whose second step is a passkey gets the **Use a passkey** page instead; the
  *    passkey's answer opens a form for the new password under a single-use ticket (10 min,
  *    only its hash kept), so the password is never echoed back into a page.
- * The session of the browser making the change stays signed in (accounts.ts).
+ * The session of the browser making the change stays signed in (domain/self-service.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formField, formPages, html } from '../api/forms.ts';
-import type { Account } from '../data/accounts.ts';
+import { formField, formPages } from '../api/forms.ts';
+import type { Account } from '../domain/accounts.ts';
+import type { AccountActions } from '../domain/self-service.ts';
 import { errors } from '../errors.ts';
-import type { AccountActions } from './accounts.ts';
-import { formPost } from './form-post.ts';
+import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { confirmedByPasskey, reauthenticateFully } from './passkeys.ts';
-import { changePasswordPage, messagePage, newPasswordPage } from './views.ts';
+import { changePasswordPage, type FormState, messagePage, newPasswordPage } from './views.ts';
 
 export interface PasswordChangeDeps extends SignInMethodPageDeps {
   actions: AccountActions;
@@ -47,49 +47,34 @@ export async function passwordChangeRoutes(server: FastifyInstance, deps: Passwo
     return account && !account.disabled ? account : undefined;
   }
 
-  server.get('/account/password', HIDE, async (request, reply) =>
-    html(reply, 200, changePasswordPage({ csrf: guard.token(request, reply) }, min)),
-  );
-
-  server.post('/account/password', HIDE, async (request, reply) =>
-    post(
+  const changeForm = (state: FormState) => changePasswordPage(state, min);
+  formRoutes(server, guard, post, '/account/password', changeForm, async (request, reply) => {
+    const who = await reauthenticateFully(
+      deps,
       request,
       reply,
-      (state) => changePasswordPage(state, min),
-      async () => {
-        const who = await reauthenticateFully(
-          deps,
-          request,
-          reply,
-          {
-            action: '/account/password/confirm',
-            why: 'Use one of its passkeys to change your password; then choose the new one.',
-          },
-          'current',
-        );
-        if ('page' in who) return who.page;
-        await actions.changePassword(
-          who.account,
-          formField(request.body, 'password'),
-          request.ip,
-          exchange(request, reply),
-        );
-        return CHANGED;
+      {
+        action: '/account/password/confirm',
+        why: 'Use one of its passkeys to change your password; then choose the new one.',
       },
-    ),
-  );
+      'current',
+    );
+    if ('page' in who) return who.page;
+    await actions.changePassword(
+      who.account,
+      formField(request.body, 'password'),
+      request.ip,
+      exchange(request, reply),
+    );
+    return CHANGED;
+  });
 
   server.post('/account/password/confirm', HIDE, async (request, reply) =>
-    post(
-      request,
-      reply,
-      (state) => changePasswordPage(state, min),
-      async () => {
-        const account = await confirmedByPasskey(passkeys, accounts, request);
-        const ticket = await tokens.issue(account.id, PURPOSE, TICKET_TTL_SECONDS);
-        return newPasswordPage({ csrf: guard.token(request, reply) }, ticket, min);
-      },
-    ),
+    post(request, reply, changeForm, async () => {
+      const account = await confirmedByPasskey(passkeys, accounts, request);
+      const ticket = await tokens.issue(account.id, PURPOSE, TICKET_TTL_SECONDS);
+      return newPasswordPage({ csrf: guard.token(request, reply) }, ticket, min);
+    }),
   );
 
   server.post('/account/password/new', HIDE, async (request, reply) => {
@@ -97,8 +82,7 @@ export async function passwordChangeRoutes(server: FastifyInstance, deps: Passwo
     return post(
       request,
       reply,
-      async (state) =>
-        (await holder(ticket)) ? newPasswordPage(state, ticket, min) : changePasswordPage(state, min),
+      async (state) => ((await holder(ticket)) ? newPasswordPage(state, ticket, min) : changeForm(state)),
       async () => {
         const account = await holder(ticket);
         if (!account) throw errors.LINK_INVALID(EXPIRED);

@@ -6,7 +6,7 @@
  * code (counted by the same throttle). A disabled account is told so only after its password.
  */
 import { commonErrors } from '@portico/problem';
-import type { Account } from '../data/accounts.ts';
+import type { Account } from '../domain/accounts.ts';
 import type { LoginService } from '../domain/login.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
 import { errors } from '../errors.ts';

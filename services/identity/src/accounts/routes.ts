@@ -10,10 +10,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { afterAnswer } from '../api/after-answer.ts';
 import { formField, formPages, html } from '../api/forms.ts';
 import type { IdentityConfig } from '../config.ts';
-import type { AccountActions } from './accounts.ts';
+import type { AccountActions } from '../domain/self-service.ts';
 import type { FormGuard } from './csrf.ts';
-import { formPost } from './form-post.ts';
-import { messagePage, resetConfirmPage, resetRequestPage, signupPage, verifyPage } from './views.ts';
+import { formPost, formRoutes } from './form-post.ts';
+import {
+  type FormState,
+  messagePage,
+  resetConfirmPage,
+  resetRequestPage,
+  signupPage,
+  verifyPage,
+} from './views.ts';
 
 export interface AccountRouteDeps {
   actions: AccountActions;
@@ -35,33 +42,24 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
   const query = (request: FastifyRequest, name: string) => formField(request.query, name, 200);
 
   if (config.accounts.signup) {
-    server.get('/account/signup', HIDE, async (request, reply) =>
-      html(reply, 200, signupPage({ csrf: guard.token(request, reply) }, min)),
-    );
-    server.post('/account/signup', HIDE, async (request, reply) =>
-      post(
-        request,
-        reply,
-        (state) => signupPage(state, min),
-        async () => {
-          const b = request.body;
-          await actions.signUp(
-            {
-              username: formField(b, 'username', 64),
-              email: formField(b, 'email', 254),
-              name: formField(b, 'name', 100),
-              password: formField(b, 'password'),
-            },
-            request.ip,
-            afterAnswer(reply),
-          );
-          return messagePage(
-            'Check your email',
-            `We sent a link to ${formField(b, 'email', 254).trim()}. Open it to confirm your address, then sign in.`,
-          );
+    const signupForm = (state: FormState) => signupPage(state, min);
+    formRoutes(server, guard, post, '/account/signup', signupForm, async (request, reply) => {
+      const b = request.body;
+      await actions.signUp(
+        {
+          username: formField(b, 'username', 64),
+          email: formField(b, 'email', 254),
+          name: formField(b, 'name', 100),
+          password: formField(b, 'password'),
         },
-      ),
-    );
+        request.ip,
+        afterAnswer(reply),
+      );
+      return messagePage(
+        'Check your email',
+        `We sent a link to ${formField(b, 'email', 254).trim()}. Open it to confirm your address, then sign in.`,
+      );
+    });
   }
 
   server.get('/account/verify', HIDE, async (request, reply) =>
@@ -83,18 +81,13 @@ export async function accountRoutes(server: FastifyInstance, deps: AccountRouteD
   );
 
   if (!deps.mail) return;
-  server.get('/account/reset', HIDE, async (request, reply) =>
-    html(reply, 200, resetRequestPage({ csrf: guard.token(request, reply) })),
-  );
-  server.post('/account/reset', HIDE, async (request, reply) =>
-    post(request, reply, resetRequestPage, async () => {
-      actions.requestPasswordReset(formField(request.body, 'email', 254), request.ip, afterAnswer(reply));
-      return messagePage(
-        'Check your email',
-        'If an account has that address, a link to choose a new password is on its way. It works once, for a short time.',
-      );
-    }),
-  );
+  formRoutes(server, guard, post, '/account/reset', resetRequestPage, async (request, reply) => {
+    actions.requestPasswordReset(formField(request.body, 'email', 254), request.ip, afterAnswer(reply));
+    return messagePage(
+      'Check your email',
+      'If an account has that address, a link to choose a new password is on its way. It works once, for a short time.',
+    );
+  });
 
   server.get('/account/reset/confirm', HIDE, async (request, reply) => {
     const token = query(request, 'token');

@@ -12,10 +12,10 @@
  *    other session of the account, so whoever got in with the old factor is out; this browser stays.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formField, formPages, html } from '../api/forms.ts';
-import type { Account } from '../data/accounts.ts';
+import { formField, formPages } from '../api/forms.ts';
+import type { Account } from '../domain/accounts.ts';
 import { errors } from '../errors.ts';
-import { formPost } from './form-post.ts';
+import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { confirmedByPasskey, reauthenticateFully } from './passkeys.ts';
 import {
@@ -60,19 +60,13 @@ export async function securityRoutes(server: FastifyInstance, deps: SignInMethod
     return account && !account.disabled ? account : undefined;
   }
 
-  server.get('/account/security', HIDE, async (request, reply) =>
-    html(reply, 200, securityStartPage({ csrf: guard.token(request, reply) })),
-  );
-
-  server.post('/account/security', HIDE, async (request, reply) =>
-    start(request, reply, securityStartPage, async () => {
-      const who = await reauthenticateFully(deps, request, reply, {
-        action: '/account/security/confirm',
-        why: 'Use one of its passkeys to see and change how you sign in.',
-      });
-      return 'page' in who ? who.page : open(request, reply, who.account);
-    }),
-  );
+  formRoutes(server, guard, start, '/account/security', securityStartPage, async (request, reply) => {
+    const who = await reauthenticateFully(deps, request, reply, {
+      action: '/account/security/confirm',
+      why: 'Use one of its passkeys to see and change how you sign in.',
+    });
+    return 'page' in who ? who.page : open(request, reply, who.account);
+  });
 
   server.post('/account/security/confirm', HIDE, async (request, reply) =>
     start(request, reply, securityStartPage, async () =>

@@ -9,10 +9,10 @@
  * An account that already has one is told to turn it off first (`/account/security`).
  */
 import type { FastifyInstance } from 'fastify';
-import { formField, formPages, html } from '../api/forms.ts';
-import type { Account } from '../data/accounts.ts';
+import { formField, formPages } from '../api/forms.ts';
+import type { Account } from '../domain/accounts.ts';
 import { errors } from '../errors.ts';
-import { formPost } from './form-post.ts';
+import { formPost, formRoutes } from './form-post.ts';
 import type { SignInMethodPageDeps } from './page-deps.ts';
 import { throttled } from './reauthenticate.ts';
 import { recoveryCodesPage, twoStepConfirmPage, twoStepStartPage } from './views.ts';
@@ -41,21 +41,14 @@ export async function twoStepRoutes(server: FastifyInstance, deps: SignInMethodP
 
   const post = formPost(guard);
 
-  server.get('/account/two-step', HIDE, async (request, reply) =>
-    html(reply, 200, twoStepStartPage({ csrf: guard.token(request, reply) })),
-  );
-
-  server.post('/account/two-step', HIDE, async (request, reply) =>
-    post(request, reply, twoStepStartPage, async () => {
-      const b = request.body;
-      const account = await passwordOnly(formField(b, 'username', 64), formField(b, 'password'), request.ip);
-      const enrolment = await secondFactor.begin(account);
-      if (!enrolment)
-        throw errors.SECOND_FACTOR_ALREADY_ON('Two-step sign-in is already on for this account.');
-      const ticket = await tokens.issue(account.id, 'enrol-totp', TICKET_TTL_SECONDS);
-      return twoStepConfirmPage({ csrf: guard.token(request, reply) }, ticket, enrolment);
-    }),
-  );
+  formRoutes(server, guard, post, '/account/two-step', twoStepStartPage, async (request, reply) => {
+    const b = request.body;
+    const account = await passwordOnly(formField(b, 'username', 64), formField(b, 'password'), request.ip);
+    const enrolment = await secondFactor.begin(account);
+    if (!enrolment) throw errors.SECOND_FACTOR_ALREADY_ON('Two-step sign-in is already on for this account.');
+    const ticket = await tokens.issue(account.id, 'enrol-totp', TICKET_TTL_SECONDS);
+    return twoStepConfirmPage({ csrf: guard.token(request, reply) }, ticket, enrolment);
+  });
 
   server.post('/account/two-step/confirm', HIDE, async (request, reply) => {
     const ticket = formField(request.body, 'ticket', 200);

@@ -56,6 +56,23 @@ const usernameField = (state: FormState) =>
 
 const csrfField = (state: FormState) => `<input type="hidden" name="csrf" value="${escapeHtml(state.csrf)}">`;
 
+/** A page of one form: its heading, the error if any, `intro`, then the form posting `fields` to `action`. */
+function formPage(
+  state: FormState,
+  view: { title: string; heading?: string; action: string; intro?: string; after?: string },
+  fields: string,
+): string {
+  return page(
+    view.title,
+    `<h1>${escapeHtml(view.heading ?? view.title)}</h1>
+${alert(state)}
+${view.intro ? `${view.intro}\n` : ''}<form method="post" action="${escapeHtml(view.action)}">
+${csrfField(state)}
+${fields}
+</form>${view.after ? `\n${view.after}` : ''}`,
+  );
+}
+
 /**
  * The form browser/passkeys.js fills and posts: the ceremony's answer in `response`, a
  * failure in `#passkey-error`, begun by the button; the ticket says which account it is for.
@@ -76,18 +93,14 @@ ${csrfField(state)}
 }
 
 export function signupPage(state: FormState, minLength: number): string {
-  return page(
-    'Create an account',
-    `<h1>Create an account</h1>
-${alert(state)}
-<form method="post" action="/account/signup">
-${csrfField(state)}
-${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="3" maxlength="64" autofocus', { keep: true })}
+  return formPage(
+    state,
+    { title: 'Create an account', action: '/account/signup' },
+    `${field(state, 'username', 'Username', 'type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required minlength="3" maxlength="64" autofocus', { keep: true })}
 ${field(state, 'name', 'Your name', 'type="text" autocomplete="name" maxlength="100"', { keep: true })}
 ${field(state, 'email', 'Email', 'type="email" autocomplete="email" required maxlength="254"', { keep: true, hint: 'We send a link to confirm it.' })}
 ${newPasswordField(state, minLength, 'Password')}
-<button type="submit">Create account</button>
-</form>`,
+<button type="submit">Create account</button>`,
   );
 }
 
@@ -100,29 +113,24 @@ export function messagePage(title: string, message: string, code?: string): stri
 }
 
 export function verifyPage(state: FormState, token: string): string {
-  return page(
-    'Confirm your email',
-    `<h1>Confirm your email</h1>
-${alert(state)}
-<form method="post" action="/account/verify">
-${csrfField(state)}
-<input type="hidden" name="token" value="${escapeHtml(token)}">
-<button type="submit" autofocus>Confirm my email address</button>
-</form>`,
+  return formPage(
+    state,
+    { title: 'Confirm your email', action: '/account/verify' },
+    `<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit" autofocus>Confirm my email address</button>`,
   );
 }
 
 export function resetRequestPage(state: FormState): string {
-  return page(
-    'Reset your password',
-    `<h1>Reset your password</h1>
-${alert(state)}
-<p>Enter the email address of your account; we send a link to choose a new password.</p>
-<form method="post" action="/account/reset">
-${csrfField(state)}
-${field(state, 'email', 'Email', 'type="email" autocomplete="email" required maxlength="254" autofocus', { keep: true })}
-<button type="submit">Send the link</button>
-</form>`,
+  return formPage(
+    state,
+    {
+      title: 'Reset your password',
+      action: '/account/reset',
+      intro: '<p>Enter the email address of your account; we send a link to choose a new password.</p>',
+    },
+    `${field(state, 'email', 'Email', 'type="email" autocomplete="email" required maxlength="254" autofocus', { keep: true })}
+<button type="submit">Send the link</button>`,
   );
 }
 
@@ -132,64 +140,56 @@ export function resetConfirmPage(
   username: string,
   minLength: number,
 ): string {
-  return page(
-    'Choose a new password',
-    `<h1>Choose a new password</h1>
-${alert(state)}
-<form method="post" action="/account/reset/confirm">
-${csrfField(state)}
-<input type="hidden" name="token" value="${escapeHtml(token)}">
+  return formPage(
+    state,
+    { title: 'Choose a new password', action: '/account/reset/confirm' },
+    `<input type="hidden" name="token" value="${escapeHtml(token)}">
 <input type="text" name="username" autocomplete="username" value="${escapeHtml(username)}" hidden readonly>
 ${newPasswordField(state, minLength, 'New password', { autofocus: true })}
-<button type="submit">Set password</button>
-</form>`,
+<button type="submit">Set password</button>`,
   );
 }
 
 export function changePasswordPage(state: FormState, minLength: number): string {
-  return page(
-    'Change your password',
-    `<h1>Change your password</h1>
-${alert(state)}
-<form method="post" action="/account/password">
-${csrfField(state)}
-${usernameField(state)}
+  return formPage(
+    state,
+    {
+      title: 'Change your password',
+      action: '/account/password',
+      after: '<p><a href="/account/reset">Forgot your password?</a></p>',
+    },
+    `${usernameField(state)}
 ${field(state, 'current', 'Current password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
 ${newPasswordField(state, minLength, 'New password')}
 ${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only with two-step sign-in on: the code from your authenticator app, or a recovery code. An account whose second step is a passkey is asked for it next.' })}
-<button type="submit">Change password</button>
-</form>
-<p><a href="/account/reset">Forgot your password?</a></p>`,
+<button type="submit">Change password</button>`,
   );
 }
 
 /** The new password, once the account's passkey has confirmed who is changing it. */
 export function newPasswordPage(state: FormState, ticket: string, minLength: number): string {
-  return page(
-    'Change your password',
-    `<h1>Choose your new password</h1>
-${alert(state)}
-<form method="post" action="/account/password/new">
-${csrfField(state)}
-<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+  return formPage(
+    state,
+    { title: 'Change your password', heading: 'Choose your new password', action: '/account/password/new' },
+    `<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
 ${newPasswordField(state, minLength, 'New password', { autofocus: true })}
-<button type="submit">Change password</button>
-</form>`,
+<button type="submit">Change password</button>`,
   );
 }
 
 export function twoStepStartPage(state: FormState): string {
-  return page(
-    'Two-step sign-in',
-    `<h1>Turn on two-step sign-in</h1>
-${alert(state)}
-<p>After your password, signing in will also ask for a code from an authenticator app on your phone. Confirm it is you first.</p>
-<form method="post" action="/account/two-step">
-${csrfField(state)}
-${usernameField(state)}
+  return formPage(
+    state,
+    {
+      title: 'Two-step sign-in',
+      heading: 'Turn on two-step sign-in',
+      action: '/account/two-step',
+      intro:
+        '<p>After your password, signing in will also ask for a code from an authenticator app on your phone. Confirm it is you first.</p>',
+    },
+    `${usernameField(state)}
 ${field(state, 'password', 'Password', 'type="password" autocomplete="current-password" required maxlength="1024"')}
-<button type="submit">Continue</button>
-</form>`,
+<button type="submit">Continue</button>`,
   );
 }
 
@@ -204,17 +204,17 @@ export function twoStepConfirmPage(
 <figure role="img" aria-label="QR code of your two-step sign-in key">${enrolment.qrSvg}</figure>
 <p>Or type this key into the app: <code id="totp-secret">${escapeHtml(enrolment.secret.replace(/(.{4})/g, '$1 ').trim())}</code></p>`
     : '';
-  return page(
-    'Two-step sign-in',
-    `<h1>Scan and confirm</h1>
-${alert(state)}
-${setup}
-<form method="post" action="/account/two-step/confirm">
-${csrfField(state)}
-<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+  return formPage(
+    state,
+    {
+      title: 'Two-step sign-in',
+      heading: 'Scan and confirm',
+      action: '/account/two-step/confirm',
+      intro: setup,
+    },
+    `<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
 ${field(state, 'code', 'The six-digit code the app shows', 'type="text" inputmode="numeric" pattern="[0-9 ]{6,7}" autocomplete="one-time-code" required maxlength="7" autofocus')}
-<button type="submit">Turn on</button>
-</form>`,
+<button type="submit">Turn on</button>`,
   );
 }
 
@@ -237,16 +237,16 @@ ${field(state, 'password', 'Password', 'type="password" autocomplete="current-pa
 ${field(state, 'code', 'Two-step code', 'type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64"', { hint: 'Only if two-step sign-in is on: the code from your app, or a recovery code.' })}`;
 
 export function passkeyStartPage(state: FormState): string {
-  return page(
-    'Passkeys',
-    `<h1>Add a passkey</h1>
-${alert(state)}
-<p>A passkey signs you in with this device's screen lock or a security key, without a password. Confirm it is you first.</p>
-<form method="post" action="/account/passkeys">
-${csrfField(state)}
-${reauthenticationFields(state)}
-<button type="submit">Continue</button>
-</form>`,
+  return formPage(
+    state,
+    {
+      title: 'Passkeys',
+      heading: 'Add a passkey',
+      action: '/account/passkeys',
+      intro: `<p>A passkey signs you in with this device's screen lock or a security key, without a password. Confirm it is you first.</p>`,
+    },
+    `${reauthenticationFields(state)}
+<button type="submit">Continue</button>`,
   );
 }
 
@@ -301,16 +301,17 @@ ${passkeyForm(state, ticket, purpose.action, { id: 'passkey-sign-in', label: 'Us
 }
 
 export function securityStartPage(state: FormState): string {
-  return page(
-    'Sign-in methods',
-    `<h1>Your sign-in methods</h1>
-${alert(state)}
-<p>See and change your passkeys, your authenticator app and its recovery codes. Confirm it is you first.</p>
-<form method="post" action="/account/security">
-${csrfField(state)}
-${reauthenticationFields(state)}
-<button type="submit">Continue</button>
-</form>`,
+  return formPage(
+    state,
+    {
+      title: 'Sign-in methods',
+      heading: 'Your sign-in methods',
+      action: '/account/security',
+      intro:
+        '<p>See and change your passkeys, your authenticator app and its recovery codes. Confirm it is you first.</p>',
+    },
+    `${reauthenticationFields(state)}
+<button type="submit">Continue</button>`,
   );
 }
 

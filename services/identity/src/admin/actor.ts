@@ -1,5 +1,5 @@
 /** Who performs an admin action, and the audit entry every admin action writes. */
-import type { AuditLog } from '../data/audit.ts';
+import type { AuditService } from '../domain/audit.ts';
 
 export interface Actor {
   sub: string;
@@ -9,7 +9,7 @@ export interface Actor {
 
 /** Records `action` on `target` by `actor`, with its user agent (cut to 200 characters) beside `detail`. */
 export function recordAdminAction(
-  audit: AuditLog,
+  audit: AuditService,
   actor: Actor,
   action: string,
   target: string | null,

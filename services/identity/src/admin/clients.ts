@@ -1,14 +1,14 @@
 /**
  * OAuth clients from the admin API. Clients from config are listed but read-only (they are
  * the provider's static clients, and config is their source of truth); clients made here
- * live in the database (data/clients.ts) and the provider reads them at each use
- * (data/client-adapter.ts). A secret is made here, shown once in the answer, and kept sealed.
+ * live in the database (domain/clients.ts) and the provider reads them at each use
+ * (oidc/client-adapter.ts). A secret is made here, shown once in the answer, and kept sealed.
  */
 import { randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { ClientConfig } from '../config.ts';
-import type { AuditLog } from '../data/audit.ts';
-import type { ClientStore, StoredClient } from '../data/clients.ts';
+import type { AuditService } from '../domain/audit.ts';
+import type { ClientService, OidcClient } from '../domain/clients.ts';
 import { errors } from '../errors.ts';
 import { type Actor, recordAdminAction } from './actor.ts';
 
@@ -93,7 +93,7 @@ function fromConfig(c: ClientConfig): ClientView {
   };
 }
 
-function fromStore(c: StoredClient): ClientView {
+function fromAdmin(c: OidcClient): ClientView {
   const m = c.metadata as {
     client_name?: string;
     redirect_uris?: string[];
@@ -118,13 +118,13 @@ function fromStore(c: StoredClient): ClientView {
 
 export function adminClients(deps: {
   configClients: ClientConfig[];
-  store: ClientStore;
+  clients: ClientService;
   provider: Provider;
-  audit: AuditLog;
+  audit: AuditService;
   /** Every scope the provider knows (OpenID and API). */
   scopes: readonly string[];
 }): AdminClients {
-  const { store, provider, audit } = deps;
+  const { clients, provider, audit } = deps;
   const configured = new Map(deps.configClients.map((c) => [c.client_id, c]));
   const known = new Set(deps.scopes);
   const record = (actor: Actor, action: string, target: string, detail: Record<string, unknown>) =>
@@ -144,19 +144,19 @@ export function adminClients(deps: {
     }
   }
 
-  async function stored(clientId: string): Promise<StoredClient> {
+  async function stored(clientId: string): Promise<OidcClient> {
     if (configured.has(clientId))
       throw errors.CLIENT_READ_ONLY(
         `${clientId} comes from the identity service's configuration; change it there, not here`,
       );
-    const found = await store.get(clientId);
+    const found = await clients.get(clientId);
     if (!found) throw errors.CLIENT_NOT_FOUND(`No client ${clientId}`);
     return found;
   }
 
   return {
     async list() {
-      return [...deps.configClients.map(fromConfig), ...(await store.list()).map(fromStore)];
+      return [...deps.configClients.map(fromConfig), ...(await clients.list()).map(fromAdmin)];
     },
     async create(actor, input) {
       const redirect_uris = checkRedirectUris(input.redirect_uris, 'redirect_uris');
@@ -187,17 +187,17 @@ export function adminClients(deps: {
       };
       const secret = confidential ? newSecret() : null;
       await validate(clientId, metadata, secret);
-      const created = await store.insert(clientId, metadata, secret);
+      const created = await clients.insert(clientId, metadata, secret);
       await record(actor, 'client.create', clientId, {
         client_name: input.client_name,
         type: input.type,
         redirect_uris,
       });
-      return { client: fromStore(created), secret };
+      return { client: fromAdmin(created), secret };
     },
     async update(actor, clientId, changes) {
       const current = await stored(clientId);
-      const before = fromStore(current);
+      const before = fromAdmin(current);
       const metadata = { ...current.metadata };
       if (changes.client_name !== undefined) metadata.client_name = changes.client_name.trim();
       if (changes.redirect_uris !== undefined)
@@ -209,7 +209,7 @@ export function adminClients(deps: {
       }
       // A stand-in secret: the provider wants one for a confidential client; the stored one is kept.
       await validate(clientId, metadata, current.hasSecret ? newSecret() : null);
-      const updated = fromStore((await store.update(clientId, metadata))!);
+      const updated = fromAdmin((await clients.update(clientId, metadata))!);
       const changed = (['client_name', 'redirect_uris', 'post_logout_redirect_uris'] as const).filter(
         (k) => JSON.stringify(before[k]) !== JSON.stringify(updated[k]),
       );
@@ -228,23 +228,23 @@ export function adminClients(deps: {
         throw errors.CLIENT_NOT_CONFIDENTIAL(`${clientId} is a public client: it has no secret`);
       if (current.disabled) throw errors.CLIENT_DISABLED(`${clientId} is disabled`);
       const secret = newSecret();
-      const updated = (await store.setSecret(clientId, secret))!;
+      const updated = (await clients.setSecret(clientId, secret))!;
       await record(actor, 'client.secret_rotate', clientId, {});
-      return { client: fromStore(updated), secret };
+      return { client: fromAdmin(updated), secret };
     },
     async disable(actor, clientId) {
       const current = await stored(clientId);
-      if (current.disabled) return fromStore(current);
-      const updated = (await store.disable(clientId))!;
+      if (current.disabled) return fromAdmin(current);
+      const updated = (await clients.disable(clientId))!;
       await record(actor, 'client.disable', clientId, {});
-      return fromStore(updated);
+      return fromAdmin(updated);
     },
     async enable(actor, clientId) {
       const current = await stored(clientId);
-      if (!current.disabled) return fromStore(current);
-      const updated = (await store.enable(clientId))!;
+      if (!current.disabled) return fromAdmin(current);
+      const updated = (await clients.enable(clientId))!;
       await record(actor, 'client.enable', clientId, {});
-      return fromStore(updated);
+      return fromAdmin(updated);
     },
   };
 }

@@ -6,7 +6,7 @@
  * (live-provider.ts), and every replica signs with it from `signs_from` on, without a restart.
  */
 import type { IdentityConfig } from '../config.ts';
-import type { AuditLog } from '../data/audit.ts';
+import type { AuditService } from '../domain/audit.ts';
 import { errors } from '../errors.ts';
 import { keyRetainSeconds, listSigningKeys, rotateKeys } from '../oidc/keys.ts';
 import type { LiveProvider } from '../oidc/live-provider.ts';
@@ -43,7 +43,7 @@ export interface AdminKeys {
 export function adminKeys(deps: {
   config: IdentityConfig;
   live: Pick<LiveProvider, 'keys' | 'reload'>;
-  audit: AuditLog;
+  audit: AuditService;
 }): AdminKeys {
   const { config, live, audit } = deps;
 

@@ -8,8 +8,8 @@ import { authenticate, authorize, BEARER_SCHEME, describeAccess, type TokenVerif
 import { ProblemSchema } from '@portico/http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
-import type { Account } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
+import type { Account } from '../domain/accounts.ts';
+import type { AuditService } from '../domain/audit.ts';
 import { errors } from '../errors.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
 import type { Actor } from './actor.ts';
@@ -108,7 +108,7 @@ export interface AdminRouteDeps {
   users: AdminUsers;
   keys: AdminKeys;
   clients: AdminClients;
-  audit: AuditLog;
+  audit: AuditService;
   mailbox: DevMailbox | undefined;
   /** Writes need a token from a two-step sign-in. */
   requireMfa: boolean;

@@ -5,14 +5,14 @@
  * service within seconds, not when they expire.
  */
 import type Provider from 'oidc-provider';
-import { checkEmail, checkPassword, checkUsername } from '../accounts/accounts.ts';
-import type { AccountSessions } from '../accounts/sessions.ts';
 import type { IdentityConfig } from '../config.ts';
-import type { Account, AccountStore } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
+import type { Account, AccountService } from '../domain/accounts.ts';
+import type { AuditService } from '../domain/audit.ts';
 import type { PasskeyService } from '../domain/passkeys.ts';
 import { hashPassword } from '../domain/passwords.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
+import { checkEmail, checkPassword, checkUsername } from '../domain/self-service.ts';
+import type { AccountSessions } from '../domain/sessions.ts';
 import { errors } from '../errors.ts';
 import { type Actor, recordAdminAction } from './actor.ts';
 
@@ -67,9 +67,9 @@ export interface AdminUsers {
 }
 
 export function adminUsers(deps: {
-  accounts: AccountStore;
+  accounts: AccountService;
   sessions: AccountSessions;
-  audit: AuditLog;
+  audit: AuditService;
   revoker: TokenRevoker;
   secondFactor: SecondFactorService;
   passkeys: PasskeyService;

@@ -12,8 +12,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionDetails, InteractionResult } from 'oidc-provider';
 import type { IdentityConfig } from '../config.ts';
-import type { Account, AccountStore } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
+import type { Account, AccountService } from '../domain/accounts.ts';
+import type { AuditService } from '../domain/audit.ts';
 import type { LoginService } from '../domain/login.ts';
 import type { PasskeyRefusal, PasskeyService } from '../domain/passkeys.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
@@ -38,11 +38,11 @@ const PENDING = 'portico_second_factor';
 
 export interface InteractionDeps {
   provider: Provider;
-  accounts: AccountStore;
+  accounts: AccountService;
   login: LoginService;
   secondFactor: SecondFactorService;
   passkeys: PasskeyService;
-  audit: AuditLog;
+  audit: AuditService;
   config: IdentityConfig;
   /** Mails a fresh link to confirm the account's address. */
   sendVerification(account: Account): Promise<void>;

@@ -1,81 +1,51 @@
-/**
- * Single-use secrets mailed to a user (email verification, password reset). The secret
- * itself is only ever in the mail: the table keeps its SHA-256, so a read of the
- * database yields no usable link. A link is spent atomically: of two concurrent uses
- * only one finds it unused.
- */
-import { createHash, randomBytes } from 'node:crypto';
-import type { Database } from '@portico/store/sql';
+/** Single-use links mailed to a user, kept by the SHA-256 of their secret: queries only; the rules are in domain/account-tokens.ts. */
+import type { Executor } from '@portico/store/sql';
 import type { AccountTokensTable, IdentityDatabase } from './schema.ts';
 
-export type TokenPurpose = AccountTokensTable['purpose'];
+type Purpose = AccountTokensTable['purpose'];
 
-export interface AccountTokens {
-  /** A fresh secret for the account; earlier unused ones for the same purpose stop working. */
-  issue(accountId: string, purpose: TokenPurpose, ttlSeconds: number): Promise<string>;
-  /** The account the secret was for, when it is unused, unexpired and for `purpose`; spends it. */
-  consume(secret: string, purpose: TokenPurpose): Promise<string | undefined>;
-  /** Whether the secret would be accepted, without spending it (to show the form). */
-  peek(secret: string, purpose: TokenPurpose): Promise<string | undefined>;
-  sweep(): Promise<void>;
-}
-
-const hash = (secret: string) => createHash('sha256').update(secret).digest('base64url');
-
-export function accountTokens(database: Database<IdentityDatabase>): AccountTokens {
-  const { db } = database;
+export function accountTokensTable(db: Executor<IdentityDatabase>) {
   return {
-    async issue(accountId, purpose, ttlSeconds) {
-      const secret = randomBytes(32).toString('base64url');
-      const now = Date.now();
+    /** Marks the account's unused tokens for `purpose` used at `at`. */
+    async spendAll(accountId: string, purpose: Purpose, at: number): Promise<void> {
       await db
         .updateTable('account_tokens')
-        .set({ used_at: now })
+        .set({ used_at: at })
         .where('account_id', '=', accountId)
         .where('purpose', '=', purpose)
         .where('used_at', 'is', null)
         .execute();
-      await db
-        .insertInto('account_tokens')
-        .values({
-          token_hash: hash(secret),
-          account_id: accountId,
-          purpose,
-          expires_at: now + ttlSeconds * 1000,
-          used_at: null,
-        })
-        .execute();
-      return secret;
     },
-    async consume(secret, purpose) {
-      const now = Date.now();
+    async insert(row: AccountTokensTable): Promise<void> {
+      await db.insertInto('account_tokens').values(row).execute();
+    },
+    /** Marks the token used if it is unused and unexpired at `at`, in one statement; its account, or undefined. */
+    async spend(tokenHash: string, purpose: Purpose, at: number): Promise<string | undefined> {
       const spent = await db
         .updateTable('account_tokens')
-        .set({ used_at: now })
-        .where('token_hash', '=', hash(secret))
+        .set({ used_at: at })
+        .where('token_hash', '=', tokenHash)
         .where('purpose', '=', purpose)
         .where('used_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where('expires_at', '>', at)
         .returning('account_id')
         .executeTakeFirst();
       return spent?.account_id;
     },
-    async peek(secret, purpose) {
+    /** The account of the token if it is unused and unexpired at `at`. */
+    async unspent(tokenHash: string, purpose: Purpose, at: number): Promise<string | undefined> {
       const row = await db
         .selectFrom('account_tokens')
         .select('account_id')
-        .where('token_hash', '=', hash(secret))
+        .where('token_hash', '=', tokenHash)
         .where('purpose', '=', purpose)
         .where('used_at', 'is', null)
-        .where('expires_at', '>', Date.now())
+        .where('expires_at', '>', at)
         .executeTakeFirst();
       return row?.account_id;
     },
-    async sweep() {
-      await db
-        .deleteFrom('account_tokens')
-        .where('expires_at', '<', Date.now() - 86_400_000)
-        .execute();
+    async deleteExpiredBefore(at: number): Promise<void> {
+      await db.deleteFrom('account_tokens').where('expires_at', '<', at).execute();
     },
   };
 }

@@ -1,129 +1,38 @@
-/** The accounts table: who may sign in, with which password hash, roles and status. */
-import { randomUUID } from 'node:crypto';
-import { type Database, isUniqueViolation } from '@portico/store/sql';
+/** The accounts table: queries only; the rules are in domain/accounts.ts. */
+import type { Executor } from '@portico/store/sql';
 import type { AccountsTable, IdentityDatabase } from './schema.ts';
 
-export interface Account {
-  id: string;
-  username: string;
-  roles: string[];
-  name: string;
-  email: string | null;
-  emailVerified: boolean;
-  disabled: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type AccountChanges = Partial<
+  Pick<AccountsTable, 'password_hash' | 'roles' | 'updated_at' | 'email_verified_at' | 'disabled_at'>
+>;
 
-export interface NewAccount {
-  username: string;
-  passwordHash: string;
-  roles: string[];
-  name: string;
-  email?: string | null;
-  /** The address is known good (an operator or the demo set-up made the account). */
-  emailVerified?: boolean;
-}
-
-export type CreateResult = { ok: true; account: Account } | { ok: false; taken: 'username' | 'email' };
-
-export interface AccountStore {
-  count(): Promise<number>;
-  findById(id: string): Promise<Account | undefined>;
-  findByEmail(email: string): Promise<Account | undefined>;
-  /** The account and its stored hash, for login only. */
-  findCredentials(username: string): Promise<{ account: Account; passwordHash: string } | undefined>;
-  passwordHashOf(id: string): Promise<string | undefined>;
-  /** Undefined when the username or email is taken. */
-  create(input: NewAccount): Promise<Account | undefined>;
-  /** As create, saying which unique field was taken. */
-  insert(input: NewAccount): Promise<CreateResult>;
-  setPasswordHash(id: string, passwordHash: string): Promise<void>;
-  markEmailVerified(id: string): Promise<void>;
-  setDisabled(id: string, disabled: boolean): Promise<Account | undefined>;
-  setRoles(id: string, roles: string[]): Promise<Account | undefined>;
-  /** Username, name or email containing `query` (case-insensitive), by username. */
-  search(query: string, limit: number, offset: number): Promise<{ items: Account[]; total: number }>;
-}
-
-function toAccount(row: AccountsTable): Account {
+export function accountsTable(db: Executor<IdentityDatabase>) {
   return {
-    id: row.id,
-    username: row.username,
-    roles: JSON.parse(row.roles) as string[],
-    name: row.name,
-    email: row.email,
-    emailVerified: row.email !== null && row.email_verified_at !== null,
-    disabled: row.disabled_at !== null,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-export function accountStore(database: Database<IdentityDatabase>): AccountStore {
-  const { db } = database;
-  const now = () => new Date().toISOString();
-
-  async function byId(id: string) {
-    const row = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toAccount(row) : undefined;
-  }
-
-  async function insert(input: NewAccount): Promise<CreateResult> {
-    const at = now();
-    const email = input.email ? input.email.toLowerCase() : null;
-    const row: AccountsTable = {
-      id: randomUUID(),
-      username: input.username.toLowerCase(),
-      password_hash: input.passwordHash,
-      roles: JSON.stringify(input.roles),
-      name: input.name,
-      email,
-      created_at: at,
-      updated_at: at,
-      email_verified_at: email && input.emailVerified ? at : null,
-      disabled_at: null,
-    };
-    try {
-      await db.insertInto('accounts').values(row).execute();
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      const sameName = await db
-        .selectFrom('accounts')
-        .select('id')
-        .where('username', '=', row.username)
-        .executeTakeFirst();
-      return { ok: false, taken: sameName ? 'username' : 'email' };
-    }
-    return { ok: true, account: toAccount(row) };
-  }
-
-  return {
-    async count() {
+    async count(): Promise<number> {
       const row = await db
         .selectFrom('accounts')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
-    findById: byId,
-    async findByEmail(email) {
+    async byId(id: string): Promise<AccountsTable | undefined> {
+      return db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async byEmail(email: string): Promise<AccountsTable | undefined> {
+      return db.selectFrom('accounts').selectAll().where('email', '=', email).executeTakeFirst();
+    },
+    async byUsername(username: string): Promise<AccountsTable | undefined> {
+      return db.selectFrom('accounts').selectAll().where('username', '=', username).executeTakeFirst();
+    },
+    async usernameTaken(username: string): Promise<boolean> {
       const row = await db
         .selectFrom('accounts')
-        .selectAll()
-        .where('email', '=', email.toLowerCase())
+        .select('id')
+        .where('username', '=', username)
         .executeTakeFirst();
-      return row ? toAccount(row) : undefined;
+      return row !== undefined;
     },
-    async findCredentials(username) {
-      const row = await db
-        .selectFrom('accounts')
-        .selectAll()
-        .where('username', '=', username.toLowerCase())
-        .executeTakeFirst();
-      return row ? { account: toAccount(row), passwordHash: row.password_hash } : undefined;
-    },
-    async passwordHashOf(id) {
+    async passwordHash(id: string): Promise<string | undefined> {
       const row = await db
         .selectFrom('accounts')
         .select('password_hash')
@@ -131,49 +40,23 @@ export function accountStore(database: Database<IdentityDatabase>): AccountStore
         .executeTakeFirst();
       return row?.password_hash;
     },
-    async create(input) {
-      const result = await insert(input);
-      return result.ok ? result.account : undefined;
+    /** Throws the driver's unique violation when the username or email is taken. */
+    async insert(row: AccountsTable): Promise<void> {
+      await db.insertInto('accounts').values(row).execute();
     },
-    insert,
-    async setPasswordHash(id, passwordHash) {
-      await db
-        .updateTable('accounts')
-        .set({ password_hash: passwordHash, updated_at: now() })
-        .where('id', '=', id)
-        .execute();
+    async update(id: string, changes: AccountChanges): Promise<void> {
+      await db.updateTable('accounts').set(changes).where('id', '=', id).execute();
     },
-    async markEmailVerified(id) {
-      const at = now();
-      await db
-        .updateTable('accounts')
-        .set({ email_verified_at: at, updated_at: at })
-        .where('id', '=', id)
-        .execute();
-    },
-    async setDisabled(id, disabled) {
-      const at = now();
-      await db
-        .updateTable('accounts')
-        .set({ disabled_at: disabled ? at : null, updated_at: at })
-        .where('id', '=', id)
-        .execute();
-      return byId(id);
-    },
-    async setRoles(id, roles) {
-      await db
-        .updateTable('accounts')
-        .set({ roles: JSON.stringify(roles), updated_at: now() })
-        .where('id', '=', id)
-        .execute();
-      return byId(id);
-    },
-    async search(query, limit, offset) {
-      const pattern = `%${query.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    /** Username, name or email matching the LIKE `pattern` (lower case), by username; every match counted. */
+    async search(
+      pattern: string | undefined,
+      limit: number,
+      offset: number,
+    ): Promise<{ rows: AccountsTable[]; total: number }> {
       const filtered = db
         .selectFrom('accounts')
         .where((eb) =>
-          query
+          pattern
             ? eb.or([
                 eb(eb.fn('lower', ['username']), 'like', eb.val(pattern)),
                 eb(eb.fn('lower', ['name']), 'like', eb.val(pattern)),
@@ -185,7 +68,7 @@ export function accountStore(database: Database<IdentityDatabase>): AccountStore
         filtered.selectAll().orderBy('username').limit(limit).offset(offset).execute(),
         filtered.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
       ]);
-      return { items: rows.map(toAccount), total: Number(total.n) };
+      return { rows, total: Number(total.n) };
     },
   };
 }

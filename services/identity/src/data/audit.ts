@@ -1,41 +1,18 @@
-/** The audit log: every admin action and every account-security event, append-only. */
-import { randomUUID } from 'node:crypto';
-import type { Database } from '@portico/store/sql';
-import type { IdentityDatabase } from './schema.ts';
+/** The audit log, append-only: queries only; the entries' shape is in domain/audit.ts. */
+import type { Executor } from '@portico/store/sql';
+import type { AuditLogTable, IdentityDatabase } from './schema.ts';
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  detail: Record<string, unknown>;
-}
-
-export interface AuditLog {
-  record(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<AuditEntry>;
-  /** Newest first; `before` pages back from an entry's `at`. */
-  list(options: { limit: number; target?: string; before?: string }): Promise<AuditEntry[]>;
-}
-
-export function auditLog(database: Database<IdentityDatabase>): AuditLog {
-  const { db } = database;
+export function auditLogTable(db: Executor<IdentityDatabase>) {
   return {
-    async record(input) {
-      const entry: AuditEntry = { id: randomUUID(), at: new Date().toISOString(), ...input };
-      await db
-        .insertInto('audit_log')
-        .values({ ...entry, detail: JSON.stringify(entry.detail) })
-        .execute();
-      return entry;
+    async insert(row: AuditLogTable): Promise<void> {
+      await db.insertInto('audit_log').values(row).execute();
     },
-    async list({ limit, target, before }) {
+    /** Newest first; `before` pages back from an entry's `at`. */
+    async list(options: { limit: number; target?: string; before?: string }): Promise<AuditLogTable[]> {
       let query = db.selectFrom('audit_log').selectAll();
-      if (target) query = query.where('target', '=', target);
-      if (before) query = query.where('at', '<', before);
-      const rows = await query.orderBy('at', 'desc').orderBy('id').limit(limit).execute();
-      return rows.map((row) => ({ ...row, detail: JSON.parse(row.detail) as Record<string, unknown> }));
+      if (options.target) query = query.where('target', '=', options.target);
+      if (options.before) query = query.where('at', '<', options.before);
+      return query.orderBy('at', 'desc').orderBy('id').limit(options.limit).execute();
     },
   };
 }

@@ -59,7 +59,7 @@ export interface AccountArtefactsTable {
   expires_at: number | null;
 }
 
-/** Login attempts per account or IP in the current window (data/attempts.ts). */
+/** Login attempts per account or IP in the current window (domain/attempts.ts). */
 export interface LoginAttemptsTable {
   attempt_key: string;
   count: number;
@@ -108,7 +108,7 @@ export interface WebauthnChallengesTable {
   expires_at: number;
 }
 
-/** A client made from the admin API; the provider reads it through data/client-adapter.ts. */
+/** A client made from the admin API; the provider reads it through oidc/client-adapter.ts. */
 export interface OidcClientsTable {
   client_id: string;
   /** JSON: oidc-provider client metadata, without the secret. */

@@ -6,7 +6,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AccountStore } from '../data/accounts.ts';
+import type { AccountService } from './accounts.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
 
 export interface DemoLogin {
@@ -21,7 +21,7 @@ const DEMO_ACCOUNTS = [
 ];
 
 /** Creates the demo accounts when there is no account yet; returns the new logins (or none). */
-export async function ensureDemoAccounts(accounts: AccountStore, file: string): Promise<DemoLogin[]> {
+export async function ensureDemoAccounts(accounts: AccountService, file: string): Promise<DemoLogin[]> {
   if ((await accounts.count()) > 0) return [];
   const created: DemoLogin[] = [];
   for (const demo of DEMO_ACCOUNTS) {

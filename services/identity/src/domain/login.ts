@@ -3,7 +3,7 @@
  * whether or not the account exists (no user enumeration by timing), and a re-hash
  * on success when the stored hash was made with weaker parameters.
  */
-import type { Account, AccountStore } from '../data/accounts.ts';
+import type { Account, AccountService } from './accounts.ts';
 import { hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import type { Throttle } from './throttle.ts';
 
@@ -27,7 +27,7 @@ export interface LoginService {
 }
 
 export function createLoginService(
-  accounts: AccountStore,
+  accounts: AccountService,
   throttle: Throttle,
   /** Whether a second factor guards the account (second-factor.ts). */
   hasSecondFactor: (accountId: string) => Promise<boolean> = async () => false,

@@ -13,6 +13,8 @@
  * - The signature counter must grow when the authenticator keeps one (a clone shows up as a
  *   counter that does not); it is moved by a conditional UPDATE.
  */
+
+import type { Database } from '@portico/store/sql';
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -23,14 +25,62 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import type { Account } from '../data/accounts.ts';
-import type { PasskeyStore, StoredPasskey } from '../data/passkeys.ts';
+import { passkeysTable } from '../data/passkeys.ts';
+import type { IdentityDatabase, PasskeysTable } from '../data/schema.ts';
+import { webauthnChallengesTable } from '../data/webauthn-challenges.ts';
+import type { Account } from './accounts.ts';
 import { AMR } from './second-factor.ts';
 
 const REGISTRATION_TTL_SECONDS = 300;
 const SIGN_IN_TTL_SECONDS = 120;
 
 type Transport = NonNullable<RegistrationResponseJSON['response']['transports']>[number];
+
+export interface Passkey {
+  id: string;
+  accountId: string;
+  /** The COSE public key. */
+  publicKey: Uint8Array<ArrayBuffer>;
+  counter: number;
+  transports: string[];
+  deviceType: 'singleDevice' | 'multiDevice';
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** The owner's name for it; null: unnamed. */
+  name: string | null;
+}
+
+/** A credential just registered: not yet used or named. */
+export type NewPasskey = Omit<Passkey, 'createdAt' | 'lastUsedAt' | 'name'>;
+
+export function toPasskey(row: PasskeysTable): Passkey {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    publicKey: new Uint8Array(Buffer.from(row.public_key, 'base64url')),
+    counter: Number(row.counter),
+    transports: JSON.parse(row.transports) as string[],
+    deviceType: row.device_type === 'multiDevice' ? 'multiDevice' : 'singleDevice',
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    name: row.name,
+  };
+}
+
+/** The row a new credential is kept as. */
+export function passkeyRow(passkey: NewPasskey, createdAt = new Date().toISOString()): PasskeysTable {
+  return {
+    id: passkey.id,
+    account_id: passkey.accountId,
+    public_key: Buffer.from(passkey.publicKey).toString('base64url'),
+    counter: passkey.counter,
+    transports: JSON.stringify(passkey.transports),
+    device_type: passkey.deviceType,
+    created_at: createdAt,
+    last_used_at: null,
+    name: null,
+  };
+}
 
 export type PasskeyRefusal =
   /** No challenge for this key, it expired, or it was spent already. */
@@ -47,11 +97,11 @@ export type PasskeyRefusal =
   | 'duplicate';
 
 export type SignInOutcome =
-  | { kind: 'ok'; accountId: string; methods: string[]; passkey: StoredPasskey }
+  | { kind: 'ok'; accountId: string; methods: string[]; passkey: Passkey }
   | { kind: 'refused'; reason: PasskeyRefusal; detail?: string };
 
 export type RegistrationOutcome =
-  | { kind: 'ok'; passkey: StoredPasskey }
+  | { kind: 'ok'; passkey: Passkey }
   | { kind: 'refused'; reason: PasskeyRefusal; detail?: string };
 
 export interface PasskeyService {
@@ -72,7 +122,7 @@ export interface PasskeyService {
   signIn(key: string, response: unknown): Promise<SignInOutcome>;
   /** The account a registration challenge under `key` is for (unexpired, unspent). */
   challengeAccount(key: string): Promise<string | undefined>;
-  list(accountId: string): Promise<StoredPasskey[]>;
+  list(accountId: string): Promise<Passkey[]>;
   /** Names one of the account's passkeys; false when it has none by that ID. */
   rename(accountId: string, id: string, name: string): Promise<boolean>;
   /** Removes one of the account's passkeys; false when it has none by that ID. */
@@ -83,14 +133,13 @@ export interface PasskeyService {
 }
 
 export interface PasskeyDeps {
-  store: PasskeyStore;
   /** The issuer URL: its host is the RP ID, its origin the expected origin. */
   issuer: string;
   rpName?: string;
 }
 
 /** The RFC 8176 methods a passkey stands for: a device-bound key is hardware, a synced one software. */
-export function passkeyMethods(passkey: Pick<StoredPasskey, 'deviceType'>): string[] {
+export function passkeyMethods(passkey: Pick<Passkey, 'deviceType'>): string[] {
   return [passkey.deviceType === 'singleDevice' ? AMR.hardwareKey : AMR.softwareKey, AMR.userPresence];
 }
 
@@ -107,19 +156,45 @@ function isResponse<T extends { id: string; response: object }>(value: unknown):
   );
 }
 
-export function createPasskeyService(deps: PasskeyDeps): PasskeyService {
-  const { store } = deps;
+export function createPasskeyService(
+  database: Database<IdentityDatabase>,
+  deps: PasskeyDeps,
+): PasskeyService {
+  const passkeys = passkeysTable(database.db);
+  const challenges = webauthnChallengesTable(database.db);
   const issuer = new URL(deps.issuer);
   const rpID = issuer.hostname;
   const origin = issuer.origin;
   const rpName = deps.rpName ?? 'Portico';
+
+  const list = async (accountId: string) => (await passkeys.ofAccount(accountId)).map(toPasskey);
+  const putChallenge = (key: string, challenge: string, accountId: string | null, ttlSeconds: number) =>
+    challenges.put({
+      challenge_key: key,
+      challenge,
+      account_id: accountId,
+      expires_at: Date.now() + ttlSeconds * 1000,
+    });
+  /** The unexpired challenge under `key`, spent: a second take finds nothing. */
+  async function takeChallenge(key: string) {
+    const row = await challenges.take(key);
+    if (!row || Number(row.expires_at) <= Date.now()) return undefined;
+    return { challenge: row.challenge, accountId: row.account_id };
+  }
+  /** What every answer must match: the challenge issued, this issuer's origin and RP ID, a verified user. */
+  const expecting = (challenge: string) => ({
+    expectedChallenge: challenge,
+    expectedOrigin: origin,
+    expectedRPID: rpID,
+    requireUserVerification: true,
+  });
 
   return {
     rpID,
     origin,
 
     async registrationOptions(account, key) {
-      const existing = await store.list(account.id);
+      const existing = await list(account.id);
       const options = await generateRegistrationOptions({
         rpName,
         rpID,
@@ -132,29 +207,23 @@ export function createPasskeyService(deps: PasskeyDeps): PasskeyService {
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
         timeout: REGISTRATION_TTL_SECONDS * 1000,
       });
-      await store.putChallenge(key, options.challenge, account.id, REGISTRATION_TTL_SECONDS);
+      await putChallenge(key, options.challenge, account.id, REGISTRATION_TTL_SECONDS);
       return options;
     },
 
     async register(account, key, response) {
-      const issued = await store.takeChallenge(key);
+      const issued = await takeChallenge(key);
       if (!issued || issued.accountId !== account.id) return { kind: 'refused', reason: 'no_challenge' };
       if (!isResponse<RegistrationResponseJSON>(response)) return { kind: 'refused', reason: 'malformed' };
       let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
       try {
-        verified = await verifyRegistrationResponse({
-          response,
-          expectedChallenge: issued.challenge,
-          expectedOrigin: origin,
-          expectedRPID: rpID,
-          requireUserVerification: true,
-        });
+        verified = await verifyRegistrationResponse({ response, ...expecting(issued.challenge) });
       } catch (err) {
         return { kind: 'refused', reason: 'not_verified', detail: (err as Error).message };
       }
       if (!verified.verified) return { kind: 'refused', reason: 'not_verified' };
       const { credential, credentialDeviceType } = verified.registrationInfo;
-      const passkey = {
+      const passkey: NewPasskey = {
         id: credential.id,
         accountId: account.id,
         publicKey: credential.publicKey,
@@ -162,36 +231,36 @@ export function createPasskeyService(deps: PasskeyDeps): PasskeyService {
         transports: (credential.transports ?? response.response.transports ?? []) as string[],
         deviceType: credentialDeviceType,
       };
-      if (!(await store.add(passkey))) return { kind: 'refused', reason: 'duplicate' };
-      return {
-        kind: 'ok',
-        passkey: { ...passkey, createdAt: new Date().toISOString(), lastUsedAt: null, name: null },
-      };
+      const createdAt = new Date().toISOString();
+      if (!(await passkeys.insert(passkeyRow(passkey, createdAt))))
+        return { kind: 'refused', reason: 'duplicate' };
+      return { kind: 'ok', passkey: { ...passkey, createdAt, lastUsedAt: null, name: null } };
     },
 
     async signInOptions(key, accountId) {
-      const allowed = accountId ? await store.list(accountId) : [];
+      const allowed = accountId ? await list(accountId) : [];
       const options = await generateAuthenticationOptions({
         rpID,
         userVerification: 'required',
         timeout: SIGN_IN_TTL_SECONDS * 1000,
         allowCredentials: allowed.map((p) => ({ id: p.id, transports: p.transports as Transport[] })),
       });
-      await store.putChallenge(key, options.challenge, accountId ?? null, SIGN_IN_TTL_SECONDS);
+      await putChallenge(key, options.challenge, accountId ?? null, SIGN_IN_TTL_SECONDS);
       return options;
     },
 
     async has(accountId) {
-      return (await store.list(accountId)).length > 0;
+      return (await passkeys.ofAccount(accountId)).length > 0;
     },
 
     async signIn(key, response) {
       // Spent first, whatever follows: an answer gets one try at its challenge.
-      const issued = await store.takeChallenge(key);
+      const issued = await takeChallenge(key);
       if (!issued) return { kind: 'refused', reason: 'no_challenge' };
       if (!isResponse<AuthenticationResponseJSON>(response)) return { kind: 'refused', reason: 'malformed' };
-      const passkey = await store.find(response.id);
-      if (!passkey) return { kind: 'refused', reason: 'unknown_credential' };
+      const found = await passkeys.byId(response.id);
+      if (!found) return { kind: 'refused', reason: 'unknown_credential' };
+      const passkey = toPasskey(found);
       // Issued for one account (the second step after its password): another's passkey does not answer it.
       if (issued.accountId && issued.accountId !== passkey.accountId) {
         return { kind: 'refused', reason: 'unknown_credential', detail: 'another account’s passkey' };
@@ -204,33 +273,33 @@ export function createPasskeyService(deps: PasskeyDeps): PasskeyService {
       try {
         verified = await verifyAuthenticationResponse({
           response,
-          expectedChallenge: issued.challenge,
-          expectedOrigin: origin,
-          expectedRPID: rpID,
+          ...expecting(issued.challenge),
           credential: {
             id: passkey.id,
             publicKey: passkey.publicKey,
             counter: passkey.counter,
             transports: passkey.transports as Transport[],
           },
-          requireUserVerification: true,
         });
       } catch (err) {
         const detail = (err as Error).message;
         return { kind: 'refused', reason: /counter/i.test(detail) ? 'counter' : 'not_verified', detail };
       }
       if (!verified.verified) return { kind: 'refused', reason: 'not_verified' };
-      if (!(await store.used(passkey.id, passkey.counter, verified.authenticationInfo.newCounter))) {
+      const { newCounter } = verified.authenticationInfo;
+      if (!(await passkeys.used(passkey.id, passkey.counter, newCounter, new Date().toISOString()))) {
         return { kind: 'refused', reason: 'counter' };
       }
       return { kind: 'ok', accountId: passkey.accountId, methods: passkeyMethods(passkey), passkey };
     },
 
-    challengeAccount: (key) => store.challengeAccount(key),
-    list: (accountId) => store.list(accountId),
-    rename: (accountId, id, name) => store.rename(accountId, id, name),
-    remove: (accountId, id) => store.remove(accountId, id),
-    removeAll: (accountId) => store.removeAll(accountId),
-    sweep: () => store.sweep(),
+    async challengeAccount(key) {
+      return (await challenges.accountOf(key, Date.now())) ?? undefined;
+    },
+    list,
+    rename: (accountId, id, name) => passkeys.rename(accountId, id, name),
+    remove: (accountId, id) => passkeys.delete(accountId, id),
+    removeAll: (accountId) => passkeys.deleteAll(accountId),
+    sweep: () => challenges.deleteExpired(Date.now()),
   };
 }

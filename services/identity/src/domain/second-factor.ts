@@ -9,13 +9,18 @@
  *   from a log is refused.
  * - Every code attempt is counted by the login throttle like a password attempt, so a
  *   stolen password does not buy unlimited code guesses.
+ * - Recovery codes exist only beside a confirmed authenticator: confirming one, or replacing
+ *   them, writes the codes in the same transaction as it checks the authenticator.
  */
 import { randomInt } from 'node:crypto';
+import type { Database } from '@portico/store/sql';
 import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
-import type { Account } from '../data/accounts.ts';
-import type { SecretSealer } from '../data/sealed-secrets.ts';
-import type { SecondFactorStore } from '../data/second-factor.ts';
+import { recoveryCodesTable } from '../data/recovery-codes.ts';
+import type { IdentityDatabase, TotpAuthenticatorsTable } from '../data/schema.ts';
+import { totpAuthenticatorsTable } from '../data/totp-authenticators.ts';
+import type { Account } from './accounts.ts';
+import type { SecretSealer } from './sealed-secrets.ts';
 import type { Throttle } from './throttle.ts';
 
 /** RFC 8176 authentication method references. */
@@ -36,6 +41,22 @@ const PERIOD = 30;
 // No 0/o, 1/l/i: the codes are read off paper.
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 const RECOVERY_LENGTH = 12;
+
+export interface TotpAuthenticator {
+  sealedSecret: string;
+  /** Whether a first code confirmed it: only then does it guard sign-in. */
+  confirmed: boolean;
+  /** The last time step a code was accepted for. */
+  lastStep: number;
+}
+
+export function toTotpAuthenticator(row: TotpAuthenticatorsTable): TotpAuthenticator {
+  return {
+    sealedSecret: row.secret_sealed,
+    confirmed: row.confirmed_at !== null,
+    lastStep: Number(row.last_step),
+  };
+}
 
 export interface Enrolment {
   /** Base32, for typing into an app that cannot scan. */
@@ -71,7 +92,6 @@ export interface SecondFactorService {
 }
 
 export interface SecondFactorDeps {
-  store: SecondFactorStore;
   sealer: SecretSealer;
   throttle: Throttle;
   /** The issuer shown in authenticator apps. */
@@ -83,9 +103,20 @@ export interface SecondFactorDeps {
 const TOTP_INPUT = /^\d{6}$/;
 const normalise = (code: string) => code.toLowerCase().replace(/[\s-]/g, '');
 
-export function createSecondFactorService(deps: SecondFactorDeps): SecondFactorService {
-  const { store, sealer, throttle } = deps;
+export function createSecondFactorService(
+  database: Database<IdentityDatabase>,
+  deps: SecondFactorDeps,
+): SecondFactorService {
+  const { db } = database;
+  const { sealer, throttle } = deps;
   const now = deps.now ?? Date.now;
+  const authenticators = totpAuthenticatorsTable(db);
+  const codes = recoveryCodesTable(db);
+
+  async function authenticator(accountId: string) {
+    const row = await authenticators.byAccount(accountId);
+    return row ? toTotpAuthenticator(row) : undefined;
+  }
 
   const totpFor = (account: Account, secret: Secret | string) =>
     new TOTP({
@@ -121,13 +152,22 @@ export function createSecondFactorService(deps: SecondFactorDeps): SecondFactorS
 
   return {
     async enrolled(accountId) {
-      return (await store.authenticator(accountId))?.confirmed ?? false;
+      return (await authenticator(accountId))?.confirmed ?? false;
     },
 
     async begin(account) {
       const secret = new Secret({ size: 20 });
       const sealed = sealer.seal(secret.base32);
-      if (!(await store.begin(account.id, sealed))) return undefined;
+      await authenticators.putUnconfirmed({
+        account_id: account.id,
+        secret_sealed: sealed,
+        created_at: new Date().toISOString(),
+        confirmed_at: null,
+        last_step: 0,
+      });
+      // A confirmed authenticator stays as it was: this seed was not kept.
+      const kept = await authenticators.byAccount(account.id);
+      if (kept?.confirmed_at !== null || kept.secret_sealed !== sealed) return undefined;
       const uri = totpFor(account, secret).toString();
       const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       return { secret: secret.base32, uri, qrSvg };
@@ -136,12 +176,18 @@ export function createSecondFactorService(deps: SecondFactorDeps): SecondFactorS
     async confirm(account, code, ip) {
       const retryAfter = await throttle.attempt(account.username, ip);
       if (retryAfter > 0) return { kind: 'throttled', retryAfter };
-      const pending = await store.authenticator(account.id);
+      const pending = await authenticator(account.id);
       if (!pending || pending.confirmed) return { kind: 'invalid' };
       const step = await stepOf(account, pending.sealedSecret, normalise(code));
       if (step === undefined) return { kind: 'invalid' };
       const { recoveryCodes, hashes } = freshRecoveryCodes();
-      if (!(await store.confirm(account.id, step, hashes))) return { kind: 'invalid' };
+      const confirmed = await db.transaction().execute(async (trx) => {
+        if (!(await totpAuthenticatorsTable(trx).confirm(account.id, new Date().toISOString(), step)))
+          return false;
+        await recoveryCodesTable(trx).replace(account.id, hashes);
+        return true;
+      });
+      if (!confirmed) return { kind: 'invalid' };
       await throttle.succeed(account.username, ip);
       return { recoveryCodes };
     },
@@ -149,30 +195,45 @@ export function createSecondFactorService(deps: SecondFactorDeps): SecondFactorS
     async verify(account, input, ip) {
       const retryAfter = await throttle.attempt(account.username, ip);
       if (retryAfter > 0) return { kind: 'throttled', retryAfter };
-      const authenticator = await store.authenticator(account.id);
-      if (!authenticator?.confirmed) return { kind: 'invalid' };
+      const found = await authenticator(account.id);
+      if (!found?.confirmed) return { kind: 'invalid' };
       const code = normalise(input);
       if (TOTP_INPUT.test(code)) {
-        const step = await stepOf(account, authenticator.sealedSecret, code);
-        if (step === undefined || !(await store.acceptStep(account.id, step))) return { kind: 'invalid' };
+        const step = await stepOf(account, found.sealedSecret, code);
+        if (step === undefined || !(await authenticators.acceptStep(account.id, step)))
+          return { kind: 'invalid' };
         await throttle.succeed(account.username, ip, 2);
         return { kind: 'ok', method: 'totp' };
       }
       if (
         code.length !== RECOVERY_LENGTH ||
-        !(await store.spendRecoveryCode(account.id, sealer.macs(code)))
+        !(await codes.spend(account.id, sealer.macs(code), Date.now()))
       ) {
         return { kind: 'invalid' };
       }
       await throttle.succeed(account.username, ip, 2);
-      return { kind: 'ok', method: 'recovery', recoveryCodesLeft: await store.recoveryCodesLeft(account.id) };
+      return {
+        kind: 'ok',
+        method: 'recovery',
+        recoveryCodesLeft: await codes.unusedCount(account.id),
+      };
     },
 
-    recoveryCodesLeft: (accountId) => store.recoveryCodesLeft(accountId),
+    recoveryCodesLeft: (accountId) => codes.unusedCount(accountId),
     async newRecoveryCodes(accountId) {
-      const { recoveryCodes, hashes } = freshRecoveryCodes();
-      return (await store.replaceRecoveryCodes(accountId, hashes)) ? recoveryCodes : undefined;
+      const fresh = freshRecoveryCodes();
+      const replaced = await db.transaction().execute(async (trx) => {
+        // Codes left behind by a concurrent turn-off open nothing: a code needs a confirmed authenticator.
+        if (!(await totpAuthenticatorsTable(trx).isConfirmed(accountId))) return false;
+        await recoveryCodesTable(trx).replace(accountId, fresh.hashes);
+        return true;
+      });
+      return replaced ? fresh.recoveryCodes : undefined;
     },
-    reset: (accountId) => store.remove(accountId),
+    reset: (accountId) =>
+      db.transaction().execute(async (trx) => {
+        await recoveryCodesTable(trx).deleteAll(accountId);
+        return totpAuthenticatorsTable(trx).delete(accountId);
+      }),
   };
 }

@@ -7,8 +7,8 @@
  * past the limit, logins for that key are refused until it closes (429 + Retry-After).
  * A correct password clears the account's count and gives the IP its attempt back.
  */
-import type { AttemptCounter } from '../data/attempts.ts';
-import { memoryAttempts } from '../data/attempts.ts';
+import type { AttemptCounter } from './attempts.ts';
+import { memoryAttempts } from './attempts.ts';
 
 export interface ThrottleOptions {
   maxFailuresPerAccount: number;

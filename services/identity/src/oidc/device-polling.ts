@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { AttemptCounter } from '../data/attempts.ts';
+import type { AttemptCounter } from '../domain/attempts.ts';
 import { DEVICE_CODE_GRANT } from './public-clients.ts';
 
 interface TokenError {

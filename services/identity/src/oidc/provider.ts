@@ -24,7 +24,7 @@ import Provider, {
 } from 'oidc-provider';
 import { errorPage, logoutPage, logoutSuccessPage } from '../api/views.ts';
 import type { ClientConfig, IdentityConfig } from '../config.ts';
-import type { AccountStore } from '../data/accounts.ts';
+import type { AccountService } from '../domain/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
 import { ACR_VALUES, accessTokenAuthentication } from './authentication-context.ts';
 import type { ProviderKeys } from './keys.ts';
@@ -33,7 +33,7 @@ import { stepUpPolicy } from './step-up-policy.ts';
 
 export interface ProviderDeps {
   adapter: AdapterConstructor;
-  accounts: AccountStore;
+  accounts: AccountService;
   keys: ProviderKeys;
 }
 

@@ -4,12 +4,12 @@ import { etagFor, isFresh, notModified, type Server } from '@portico/http';
 import Type from 'typebox';
 import { type Cart, type CartService, MAX_QUANTITY } from '../domain/carts.ts';
 import { callerOf } from './caller.ts';
-import { CartItemSchema, CartSchema, ProblemSchema } from './schemas.ts';
+import { CartItemSchema, CartSchema, Problem } from './schemas.ts';
 import { cartItemJson, cartJson } from './serialize.ts';
 
 const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
 const ItemParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema };
+const problems = { 400: Problem, 401: Problem, 404: Problem };
 
 /** Changes with every change to the cart; a checkout may send it as If-Match. */
 export function cartEtag(cart: Cart): string {
@@ -24,7 +24,7 @@ export function cartRoutes(server: Server, carts: CartService) {
       schema: {
         tags: ['cart'],
         summary: 'Your cart, priced by the catalog now',
-        response: { 200: CartSchema, 304: Type.Null(), 401: ProblemSchema },
+        response: { 200: CartSchema, 304: Type.Null(), 401: Problem },
       },
     },
     async (request, reply) => {
@@ -54,9 +54,9 @@ export function cartRoutes(server: Server, carts: CartService) {
           200: Type.Object({ data: CartItemSchema }),
           201: Type.Object({ data: CartItemSchema }),
           ...problems,
-          409: ProblemSchema,
-          422: ProblemSchema,
-          503: ProblemSchema,
+          409: Problem,
+          422: Problem,
+          503: Problem,
         },
       },
     },

@@ -8,12 +8,12 @@ import Type from 'typebox';
 import type { OrderService } from '../domain/orders.ts';
 import { callerOf } from './caller.ts';
 import { cartEtag } from './cart.ts';
-import { OrderEnvelope, OrderListSchema, OrderStatusSchema, ProblemSchema } from './schemas.ts';
+import { OrderEnvelope, OrderListSchema, OrderStatusSchema, Problem } from './schemas.ts';
 import { orderEnvelope, orderJson } from './serialize.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const UserId = Type.String({ minLength: 1, maxLength: 200 });
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+const problems = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
 export function orderRoutes(server: Server, orders: OrderService) {
   server.post(
@@ -27,10 +27,10 @@ export function orderRoutes(server: Server, orders: OrderService) {
         response: {
           201: OrderEnvelope,
           ...problems,
-          409: ProblemSchema,
-          412: ProblemSchema,
-          422: ProblemSchema,
-          503: ProblemSchema,
+          409: Problem,
+          412: Problem,
+          422: Problem,
+          503: Problem,
         },
       },
     },
@@ -116,7 +116,7 @@ export function orderRoutes(server: Server, orders: OrderService) {
         tags: ['orders'],
         description: 'pending → cancelled; a paid order cannot be cancelled (409).',
         params: IdParams,
-        response: { 200: OrderEnvelope, ...problems, 409: ProblemSchema },
+        response: { 200: OrderEnvelope, ...problems, 409: Problem },
       },
     },
     async (request) => {
@@ -132,7 +132,7 @@ export function orderRoutes(server: Server, orders: OrderService) {
         tags: ['orders'],
         description: 'paid → fulfilled (admins).',
         params: IdParams,
-        response: { 200: OrderEnvelope, ...problems, 409: ProblemSchema },
+        response: { 200: OrderEnvelope, ...problems, 409: Problem },
       },
     },
     async (request) => {
@@ -157,7 +157,7 @@ export function orderRoutes(server: Server, orders: OrderService) {
           },
           { additionalProperties: false },
         ),
-        response: { 200: OrderEnvelope, ...problems, 409: ProblemSchema, 422: ProblemSchema },
+        response: { 200: OrderEnvelope, ...problems, 409: Problem, 422: Problem },
       },
     },
     async (request) => {

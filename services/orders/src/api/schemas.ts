@@ -3,10 +3,9 @@
  * services check what they read from orders against these (`@portico/orders/schemas`), so
  * this file imports nothing but TypeBox and the common Problem schema.
  */
-import { ProblemSchema } from '@portico/http';
 import Type from 'typebox';
 
-export { ProblemSchema };
+export { ProblemSchema as Problem } from '@portico/http';
 
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);

@@ -15,7 +15,7 @@ import {
   IntentEnvelope,
   IntentList,
   IntentListQuery,
-  ProblemSchema as Problem,
+  Problem,
 } from './schemas.ts';
 import { intentJson } from './serialize.ts';
 

@@ -1,8 +1,7 @@
 /** Wire shapes of the payments API: they validate, serialise, and document (OpenAPI). */
-import { ProblemSchema } from '@portico/http';
 import Type from 'typebox';
 
-export { ProblemSchema };
+export { ProblemSchema as Problem } from '@portico/http';
 
 const Timestamp = Type.String({ format: 'date-time' });
 

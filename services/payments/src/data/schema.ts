@@ -6,7 +6,7 @@ export type IntentStatus =
   | 'processing'
   | 'succeeded'
   | 'refunded';
-export type OrderSync = 'not_needed' | 'pending' | 'done' | 'rejected';
+export type OrderSyncState = 'not_needed' | 'pending' | 'done' | 'rejected';
 
 export interface PaymentIntentsTable {
   id: string;
@@ -23,7 +23,7 @@ export interface PaymentIntentsTable {
   card_last4: string | null;
   last_error_code: string | null;
   last_error_message: string | null;
-  order_sync: OrderSync;
+  order_sync: OrderSyncState;
   order_sync_attempts: number;
   order_sync_next_at: string | null;
   created_at: string;

@@ -20,11 +20,11 @@ import type { OrdersClient } from '../clients/orders.ts';
 import type { Card, CardProcessor } from '../clients/processor.ts';
 import type { TokenSource } from '../clients/service-token.ts';
 import { intentsTable } from '../data/intents.ts';
-import type { IntentStatus, PaymentIntentsTable, PaymentsDatabase } from '../data/schema.ts';
+import type { IntentStatus, OrderSyncState, PaymentIntentsTable, PaymentsDatabase } from '../data/schema.ts';
 import { errors } from '../errors.ts';
 import { cardBrand, luhnValid } from './cards.ts';
 
-export type { IntentStatus };
+export type { IntentStatus, OrderSyncState };
 
 export interface PaymentIntent {
   id: string;
@@ -36,7 +36,7 @@ export interface PaymentIntent {
   card: { brand: string; last4: string } | null;
   lastError: { code: string; message: string } | null;
   /** Whether the order has been told: not_needed, pending, done, rejected. */
-  orderSync: PaymentIntentsTable['order_sync'];
+  orderSync: OrderSyncState;
   createdAt: string;
   updatedAt: string;
 }

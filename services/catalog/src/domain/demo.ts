@@ -1,10 +1,13 @@
 /**
- * Demo data for the embedded default: loaded once, into an empty catalog only, in one
- * transaction, so a second start keeps whatever the first one changed.
+ * Demo data for the embedded default: the demo categories and products, created once, into an
+ * empty catalog only, in one transaction through the data modules, so a second start keeps
+ * whatever the first one changed.
  */
 import { type Database, isUniqueViolation, uuidv7 } from '@portico/store/sql';
-import type { CatalogDatabase } from './data/schema.ts';
-import { CURRENCY } from './domain/money.ts';
+import { categoriesTable } from '../data/categories.ts';
+import { productsTable } from '../data/products.ts';
+import type { CatalogDatabase } from '../data/schema.ts';
+import { CURRENCY } from './money.ts';
 
 const CATALOG: Record<string, { description: string; items: Array<[string, string, number]> }> = {
   Electronics: {
@@ -104,10 +107,11 @@ const OUT_OF_STOCK = new Set([
 ]);
 
 /**
- * Loads the demo catalog into an empty one. Replicas starting together may both find it empty:
- * the one whose categories collide with the other's (unique names) leaves it to that one.
+ * Creates the demo catalog when there is no category yet; true if this call created it.
+ * Replicas starting together may both find it empty: the one whose categories collide with the
+ * other's (unique names) rolls back and leaves it to that one.
  */
-export async function loadDemoData(database: Database<CatalogDatabase>): Promise<boolean> {
+export async function ensureDemoCatalog(database: Database<CatalogDatabase>): Promise<boolean> {
   return fill(database).catch((err) => {
     if (isUniqueViolation(err)) return false;
     throw err;
@@ -116,34 +120,30 @@ export async function loadDemoData(database: Database<CatalogDatabase>): Promise
 
 function fill(database: Database<CatalogDatabase>): Promise<boolean> {
   return database.db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('categories').select('id').limit(1).executeTakeFirst();
-    if (existing) return false;
+    const categories = categoriesTable(trx);
+    const products = productsTable(trx, database.dialect);
+    if ((await categories.count()) > 0) return false;
+    // One millisecond apart, so the ids (lists are in id order) keep the order of the table above.
     const base = Date.now();
     let n = 0;
     const now = new Date(base).toISOString();
     for (const [name, { description, items }] of Object.entries(CATALOG)) {
       const categoryId = uuidv7(base + n++);
-      await trx
-        .insertInto('categories')
-        .values({ id: categoryId, name, description, created_at: now, updated_at: now })
-        .execute();
-      await trx
-        .insertInto('products')
-        .values(
-          items.map(([product, text, price]) => ({
-            id: uuidv7(base + n++),
-            name: product,
-            description: text,
-            price_minor: Math.round(price * 100),
-            currency: CURRENCY,
-            category_id: categoryId,
-            in_stock: !OUT_OF_STOCK.has(product),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .execute();
+      await categories.insert({ id: categoryId, name, description, created_at: now, updated_at: now });
+      for (const [product, text, price] of items) {
+        await products.insert({
+          id: uuidv7(base + n++),
+          name: product,
+          description: text,
+          price_minor: Math.round(price * 100),
+          currency: CURRENCY,
+          category_id: categoryId,
+          in_stock: !OUT_OF_STOCK.has(product),
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        });
+      }
     }
     return true;
   });

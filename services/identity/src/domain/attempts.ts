@@ -3,9 +3,10 @@
  * statement that counts and answers (SQL `INSERT … ON CONFLICT DO UPDATE … RETURNING`,
  * a Redis script), never a read followed by a write another request can slip between.
  */
-import { type Database, sql } from '@portico/store/sql';
+import type { Database } from '@portico/store/sql';
 import type { Redis } from 'ioredis';
-import type { IdentityDatabase } from './schema.ts';
+import { loginAttemptsTable } from '../data/login-attempts.ts';
+import type { IdentityDatabase } from '../data/schema.ts';
 
 export interface Counted {
   /** Attempts in the key's current window, this one included. */
@@ -82,30 +83,15 @@ export function redisAttempts(redis: Redis, prefix: string): AttemptCounter {
 
 /** In identity's database, so replicas on one PostgreSQL share the limits without Redis. */
 export function sqlAttempts(database: Database<IdentityDatabase>): AttemptCounter {
-  const { db } = database;
+  const attempts = loginAttemptsTable(database.db);
   let adds = 0;
   return {
     async add(key, now, windowMs) {
-      // One statement: PostgreSQL locks the row for the upsert; node:sqlite runs it whole.
-      const { rows } = await sql<{ count: number | string; reset_at: number | string }>`
-        insert into login_attempts (attempt_key, count, reset_at) values (${key}, 1, ${now + windowMs})
-        on conflict (attempt_key) do update set
-          count = case when login_attempts.reset_at <= ${now} then 1 else login_attempts.count + 1 end,
-          reset_at = case when login_attempts.reset_at <= ${now} then ${now + windowMs} else login_attempts.reset_at end
-        returning count, reset_at`.execute(db);
-      if (++adds % 1000 === 0) await db.deleteFrom('login_attempts').where('reset_at', '<', now).execute();
-      return { count: Number(rows[0]!.count), resetAt: Number(rows[0]!.reset_at) };
+      const counted = await attempts.add(key, now, now + windowMs);
+      if (++adds % 1000 === 0) await attempts.deleteClosedBefore(now);
+      return { count: counted.count, resetAt: counted.reset_at };
     },
-    async remove(key) {
-      await db
-        .updateTable('login_attempts')
-        .set({ count: sql`count - 1` })
-        .where('attempt_key', '=', key)
-        .where('count', '>', 0)
-        .execute();
-    },
-    async clear(key) {
-      await db.deleteFrom('login_attempts').where('attempt_key', '=', key).execute();
-    },
+    remove: (key) => attempts.takeBack(key),
+    clear: (key) => attempts.delete(key),
   };
 }

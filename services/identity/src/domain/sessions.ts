@@ -4,13 +4,14 @@
  * `grant.*` events so an admin can list an account's sessions and grants and revoke
  * them, and a disabled account or a new password can end them all. Revoking a grant
  * deletes its refresh tokens and codes the way the provider's own revocation does;
- * JWT access tokens already issued are stopped by the revocation list (revocation.ts).
+ * JWT access tokens already issued are stopped by the revocation list (admin/revoker.ts).
  * A change of sign-in methods made from a browser ends every session but that browser's
  * (`endOthers`): its own session and the grants it made stay.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '@portico/store/sql';
 import type Provider from 'oidc-provider';
+import { accountArtefactsTable } from '../data/account-artefacts.ts';
 import type { IdentityDatabase } from '../data/schema.ts';
 
 /** The browser exchange a change came in on: its cookies say which session made it. */
@@ -66,29 +67,26 @@ export function accountSessions(
   provider: Provider,
   onError: (err: unknown) => void,
 ): AccountSessions {
-  const { db } = database;
+  const artefacts = accountArtefactsTable(database.db);
   const now = () => Math.floor(Date.now() / 1000);
 
   function track(kind: 'session' | 'grant') {
     return (model: Tracked) => {
       if (!model.accountId) return;
-      const row = {
-        account_id: model.accountId,
-        client_id: model.clientId ?? null,
-        created_at: model.iat ?? now(),
-        expires_at: model.exp ?? null,
-      };
-      db.insertInto('account_artefacts')
-        .values({ kind, id: model.jti, ...row })
-        .onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet({ expires_at: row.expires_at }))
-        .execute()
+      artefacts
+        .put({
+          kind,
+          id: model.jti,
+          account_id: model.accountId,
+          client_id: model.clientId ?? null,
+          created_at: model.iat ?? now(),
+          expires_at: model.exp ?? null,
+        })
         .catch(onError);
       if (model.oldId && model.oldId !== model.jti) forget(kind, model.oldId).catch(onError);
     };
   }
-  function forget(kind: 'session' | 'grant', id: string) {
-    return db.deleteFrom('account_artefacts').where('kind', '=', kind).where('id', '=', id).execute();
-  }
+  const forget = (kind: 'session' | 'grant', id: string) => artefacts.delete(kind, id);
   provider.on('session.saved', track('session'));
   provider.on('grant.saved', track('grant'));
   provider.on('session.destroyed', (s: Tracked) => void forget('session', s.jti).catch(onError));
@@ -98,18 +96,8 @@ export function accountSessions(
     (_ctx: unknown, grantId: string) => void forget('grant', grantId).catch(onError),
   );
 
-  async function owner(kind: 'session' | 'grant', id: string) {
-    const row = await db
-      .selectFrom('account_artefacts')
-      .select('account_id')
-      .where('kind', '=', kind)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row?.account_id;
-  }
-
   async function revokeGrant(grantId: string) {
-    const accountId = await owner('grant', grantId);
+    const accountId = await artefacts.accountOf('grant', grantId);
     const models = provider as unknown as Record<
       string,
       { revokeByGrantId?(id: string): Promise<void> } | undefined
@@ -121,7 +109,7 @@ export function accountSessions(
   }
 
   async function endSession(sessionId: string) {
-    const accountId = await owner('session', sessionId);
+    const accountId = await artefacts.accountOf('session', sessionId);
     await provider.Session.adapter.destroy(sessionId);
     await forget('session', sessionId);
     return accountId;
@@ -134,11 +122,7 @@ export function accountSessions(
   }
 
   async function endEvery(accountId: string, keep?: { session: string; grants: Set<string> }) {
-    const rows = await db
-      .selectFrom('account_artefacts')
-      .select(['kind', 'id'])
-      .where('account_id', '=', accountId)
-      .execute();
+    const rows = await artefacts.ofAccount(accountId);
     const grants = rows.filter((r) => r.kind === 'grant' && !keep?.grants.has(r.id)).map((r) => r.id);
     for (const id of grants) await revokeGrant(id);
     for (const r of rows.filter((r) => r.kind === 'session' && r.id !== keep?.session))
@@ -148,13 +132,7 @@ export function accountSessions(
 
   return {
     async list(accountId) {
-      const rows = await db
-        .selectFrom('account_artefacts')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now())]))
-        .orderBy('created_at', 'desc')
-        .execute();
+      const rows = await artefacts.liveOfAccount(accountId, now());
       return rows.map((r) => ({
         kind: r.kind,
         id: r.id,
@@ -172,8 +150,6 @@ export function accountSessions(
       const grants = Object.values(own.authorizations ?? {}).flatMap((a) => (a.grantId ? [a.grantId] : []));
       return endEvery(accountId, { session: own.jti, grants: new Set(grants) });
     },
-    async sweep() {
-      await db.deleteFrom('account_artefacts').where('expires_at', '<', now()).execute();
-    },
+    sweep: () => artefacts.deleteExpired(now()),
   };
 }

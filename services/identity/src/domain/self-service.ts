@@ -6,16 +6,16 @@
  *   to: the lookup, the link and the mail all happen after the answer has gone
  * - links are single-use, short-lived, and only their hash is stored (account-tokens.ts)
  * - a password reset ends every session and grant of the account; a change (made once the
- *   account's second factor is proven too, password-change.ts) every one but the browser's
+ *   account's second factor is proven too, accounts/password-change.ts) every one but the browser's
  */
 import type { IdentityConfig } from '../config.ts';
-import type { AccountTokens } from '../data/account-tokens.ts';
-import type { Account, AccountStore } from '../data/accounts.ts';
-import type { AuditLog } from '../data/audit.ts';
-import { hashPassword } from '../domain/passwords.ts';
 import { errors } from '../errors.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import type { AccountTokenService } from './account-tokens.ts';
+import type { Account, AccountService } from './accounts.ts';
+import type { AuditService } from './audit.ts';
 import { passwordProblem } from './password-policy.ts';
+import { hashPassword } from './passwords.ts';
 import type { BrowserExchange } from './sessions.ts';
 
 export interface SignUpInput {
@@ -26,7 +26,7 @@ export interface SignUpInput {
 }
 
 /**
- * Starts `work` once the answer to the request has been written (routes.ts ties it to the
+ * Starts `work` once the answer to the request has been written (accounts/routes.ts ties it to the
  * response), so neither its time nor its outcome can show in the answer.
  */
 export type AfterAnswer = (work: () => void) => void;
@@ -55,10 +55,10 @@ export interface AccountActions {
 }
 
 export interface AccountActionDeps {
-  accounts: AccountStore;
-  tokens: AccountTokens;
+  accounts: AccountService;
+  tokens: AccountTokenService;
   mailer: Mailer;
-  audit: AuditLog;
+  audit: AuditService;
   config: IdentityConfig;
   /** Ends every session and grant of the account (and stops its live access tokens). */
   endSessions(accountId: string): Promise<void>;

@@ -12,7 +12,8 @@
 
 import type { Database } from '@portico/store/sql';
 import { type Adapter, type AdapterConstructor, type AdapterPayload, errors } from 'oidc-provider';
-import type { IdentityDatabase, OidcModelsTable } from './schema.ts';
+import { oidcModelsTable } from '../data/oidc-models.ts';
+import type { IdentityDatabase, OidcModelsTable } from '../data/schema.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -23,7 +24,7 @@ export interface SqlAdapterFactory {
 }
 
 export function sqlAdapter(database: Database<IdentityDatabase>): SqlAdapterFactory {
-  const { db } = database;
+  const models = oidcModelsTable(database.db);
 
   function visible(row: OidcModelsTable | undefined): AdapterPayload | undefined {
     if (!row) return undefined;
@@ -40,104 +41,50 @@ export function sqlAdapter(database: Database<IdentityDatabase>): SqlAdapterFact
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      const row = {
+      await models.upsert({
+        model: this.model,
+        id,
         payload: JSON.stringify(payload),
         grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
         uid: typeof payload.uid === 'string' ? payload.uid : null,
         user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
         expires_at: expiresIn ? now() + expiresIn : null,
-      };
-      await db
-        .insertInto('oidc_models')
-        .values({ model: this.model, id, consumed_at: null, ...row })
-        .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(row))
-        .execute();
+        consumed_at: null,
+      });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      return visible(
-        await db
-          .selectFrom('oidc_models')
-          .selectAll()
-          .where('model', '=', this.model)
-          .where('id', '=', id)
-          .executeTakeFirst(),
-      );
+      return visible(await models.find(this.model, 'id', id));
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return visible(
-        await db
-          .selectFrom('oidc_models')
-          .selectAll()
-          .where('model', '=', this.model)
-          .where('uid', '=', uid)
-          .executeTakeFirst(),
-      );
+      return visible(await models.find(this.model, 'uid', uid));
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return visible(
-        await db
-          .selectFrom('oidc_models')
-          .selectAll()
-          .where('model', '=', this.model)
-          .where('user_code', '=', userCode)
-          .executeTakeFirst(),
-      );
+      return visible(await models.find(this.model, 'user_code', userCode));
     }
 
     async consume(id: string): Promise<void> {
       // Conditional on "not yet consumed": of two concurrent uses exactly one wins, and
       // the loser is treated as the replay it is (the grant goes, the request fails).
-      const result = await db
-        .updateTable('oidc_models')
-        .set({ consumed_at: now() })
-        .where('model', '=', this.model)
-        .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) {
-        const row = await db
-          .selectFrom('oidc_models')
-          .select('grant_id')
-          .where('model', '=', this.model)
-          .where('id', '=', id)
-          .executeTakeFirst();
-        const grantId = row?.grant_id;
-        if (grantId) {
-          await db
-            .deleteFrom('oidc_models')
-            .where((eb) =>
-              eb.or([
-                eb('grant_id', '=', grantId),
-                eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)]),
-              ]),
-            )
-            .execute();
-        }
-        throw new errors.InvalidGrant(`${this.model} already consumed`);
-      }
+      if (await models.consume(this.model, id, now())) return;
+      const grantId = (await models.find(this.model, 'id', id))?.grant_id;
+      if (grantId) await models.deleteGrant(grantId);
+      throw new errors.InvalidGrant(`${this.model} already consumed`);
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_models').where('model', '=', this.model).where('id', '=', id).execute();
+      await models.delete(this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db
-        .deleteFrom('oidc_models')
-        .where('model', '=', this.model)
-        .where('grant_id', '=', grantId)
-        .execute();
+      await models.deleteOfGrant(this.model, grantId);
     }
   }
 
   return {
     Adapter: SqlAdapter,
-    async sweep() {
-      const result = await db.deleteFrom('oidc_models').where('expires_at', '<=', now()).executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
+    sweep: () => models.deleteExpired(now()),
   };
 }
