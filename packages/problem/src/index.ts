@@ -3,6 +3,8 @@
  * with `defineErrors`; the HTTP kit turns any `ProblemError` into one wire shape.
  */
 
+import { STATUS_CODES } from 'node:http';
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export interface ProblemBody {
@@ -62,17 +64,26 @@ export function problemType(code: string): string {
   return `https://portico.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`;
 }
 
-export interface ErrorSpec {
-  status: number;
-  title: string;
-}
+/**
+ * A code's status, or its status and a title of its own where the status's reason phrase
+ * would say less (`{ status: 409, title: 'Cart Changed' }`).
+ */
+export type ErrorSpec = number | { status: number; title: string };
 
 export type ErrorFactory = (detail?: string, options?: Omit<ProblemOptions, 'detail'>) => ProblemError;
+
+/** Where Node's table still has RFC 7231's phrase, RFC 9110's (§15.5.14, §15.5.21). */
+const RFC_9110_PHRASES: Record<number, string> = { 413: 'Content Too Large', 422: 'Unprocessable Content' };
+
+/** The reason phrase of an HTTP status (RFC 9110 §15): a problem's title when it has none of its own. */
+export function reasonPhrase(status: number): string {
+  return RFC_9110_PHRASES[status] ?? STATUS_CODES[status] ?? `HTTP ${status}`;
+}
 
 /**
  * Builds a package's error catalogue: one factory per stable code.
  * @example
- * const errors = defineErrors({ PRODUCT_NOT_FOUND: { status: 404, title: 'Not Found' } });
+ * const errors = defineErrors({ PRODUCT_NOT_FOUND: 404, CART_CHANGED: { status: 409, title: 'Cart Changed' } });
  * throw errors.PRODUCT_NOT_FOUND(`Product with id ${id} not found`);
  */
 export function defineErrors<const T extends Record<string, ErrorSpec>>(
@@ -81,8 +92,8 @@ export function defineErrors<const T extends Record<string, ErrorSpec>>(
   const out = {} as { [K in keyof T]: ErrorFactory };
   for (const code of Object.keys(specs) as (keyof T & string)[]) {
     const spec = specs[code]!;
-    out[code] = (detail, options = {}) =>
-      new ProblemError(code, spec.status, spec.title, { ...options, detail });
+    const { status, title } = typeof spec === 'number' ? { status: spec, title: reasonPhrase(spec) } : spec;
+    out[code] = (detail, options = {}) => new ProblemError(code, status, title, { ...options, detail });
   }
   return out;
 }
@@ -93,23 +104,23 @@ export const commonErrors = defineErrors({
   MISSING_FIELD: { status: 400, title: 'Validation Error' },
   UNKNOWN_FIELD: { status: 400, title: 'Validation Error' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
-  UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
-  FORBIDDEN: { status: 403, title: 'Forbidden' },
-  NOT_FOUND: { status: 404, title: 'Not Found' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed' },
-  NOT_ACCEPTABLE: { status: 406, title: 'Not Acceptable' },
-  CONFLICT: { status: 409, title: 'Conflict' },
-  PRECONDITION_FAILED: { status: 412, title: 'Precondition Failed' },
-  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
-  UNPROCESSABLE_CONTENT: { status: 422, title: 'Unprocessable Content' },
-  PRECONDITION_REQUIRED: { status: 428, title: 'Precondition Required' },
-  TOO_MANY_REQUESTS: { status: 429, title: 'Too Many Requests' },
-  INTERNAL_ERROR: { status: 500, title: 'Internal Server Error' },
-  BAD_GATEWAY: { status: 502, title: 'Bad Gateway' },
-  SERVICE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
-  DATABASE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
-  GATEWAY_TIMEOUT: { status: 504, title: 'Gateway Timeout' },
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  NOT_ACCEPTABLE: 406,
+  CONFLICT: 409,
+  PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNPROCESSABLE_CONTENT: 422,
+  PRECONDITION_REQUIRED: 428,
+  TOO_MANY_REQUESTS: 429,
+  INTERNAL_ERROR: 500,
+  BAD_GATEWAY: 502,
+  SERVICE_UNAVAILABLE: 503,
+  DATABASE_UNAVAILABLE: 503,
+  GATEWAY_TIMEOUT: 504,
 });
 
 export function isProblemError(err: unknown): err is ProblemError {

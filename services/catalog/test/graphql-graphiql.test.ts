@@ -5,17 +5,13 @@
  * served with is refused. Skips where chromium is not installed, except in CI.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { chromiumMissing, launchChromium, skipOutsideCI } from '@portico/browser-testing';
 import { databaseTargets } from '@portico/store/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildCatalog, type Harness } from './support/harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip: string | false = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+const skip = skipOutsideCI(chromiumMissing);
 
 describe('GraphiQL under its CSP, in Chromium', { skip }, () => {
   const target = databaseTargets()[0]!();
@@ -26,11 +22,7 @@ describe('GraphiQL under its CSP, in Chromium', { skip }, () => {
   before(async () => {
     h = await buildCatalog(target, { config: { graphql: { introspection: true, graphiql: true } } });
     base = await h.server.listen({ port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -6,21 +6,21 @@
 import { defineErrors } from '@portico/problem';
 
 export const errors = defineErrors({
-  ROUTE_NOT_FOUND: { status: 404, title: 'Not Found' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed' },
-  BAD_PATH: { status: 400, title: 'Bad Request' },
-  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
-  REQUEST_INVALID: { status: 400, title: 'Bad Request' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
-  RATE_LIMIT_EXCEEDED: { status: 429, title: 'Too Many Requests' },
-  TOO_MANY_AUTH_FAILURES: { status: 429, title: 'Too Many Requests' },
-  TOO_MANY_CONNECTIONS: { status: 429, title: 'Too Many Requests' },
-  UPSTREAM_ERROR: { status: 502, title: 'Bad Gateway' },
-  RESPONSE_INVALID: { status: 502, title: 'Bad Gateway' },
-  AGGREGATE_FAILED: { status: 502, title: 'Bad Gateway' },
-  CIRCUIT_OPEN: { status: 503, title: 'Service Unavailable' },
-  UPSTREAM_BUSY: { status: 503, title: 'Service Unavailable' },
-  UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout' },
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  BAD_PATH: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  REQUEST_INVALID: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMIT_EXCEEDED: 429,
+  TOO_MANY_AUTH_FAILURES: 429,
+  TOO_MANY_CONNECTIONS: 429,
+  UPSTREAM_ERROR: 502,
+  RESPONSE_INVALID: 502,
+  AGGREGATE_FAILED: 502,
+  CIRCUIT_OPEN: 503,
+  UPSTREAM_BUSY: 503,
+  UPSTREAM_TIMEOUT: 504,
 });
 
 const OWN = new Set(Object.keys(errors));

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
-import {
-  definition,
-  json,
-  startGateway,
-  startUpstream,
-  type TestGateway,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestGateway, TestUpstream } from './support/harness.ts';
+import { definition, json, startGateway, startUpstream } from './support/harness.ts';
 
 describe('auth: JWT via the issuer keys, rules per method', () => {
   let issuer: TestIssuer;

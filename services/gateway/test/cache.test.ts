@@ -5,14 +5,8 @@ import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
 import { createMemoryStore, type KvStore } from '@portico/store/kv';
 import { redisTestUrl } from '@portico/store/testing';
 import { Redis } from 'ioredis';
-import {
-  definition,
-  json,
-  metric,
-  startGateway,
-  startUpstream,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestUpstream } from './support/harness.ts';
+import { definition, json, metric, startGateway, startUpstream } from './support/harness.ts';
 
 const redisUrl = redisTestUrl();
 

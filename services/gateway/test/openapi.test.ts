@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { gatewayPath, literalPrefix, mergeDocuments } from '../src/openapi/merge.ts';
-import {
-  definition,
-  startGateway,
-  startUpstream,
-  type TestGateway,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestGateway, TestUpstream } from './support/harness.ts';
+import { definition, startGateway, startUpstream } from './support/harness.ts';
 
 const operation = (summary: string) => ({ summary, responses: { '200': { description: 'OK' } } });
 const thingsDocument = {

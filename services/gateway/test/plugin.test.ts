@@ -14,14 +14,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ConfigSchema, type GatewayFile } from '../src/build.ts';
 import { loadGatewayFile } from '../src/config.ts';
 import { pluginsOf } from '../src/plugins.ts';
-import {
-  definition,
-  json,
-  startGateway,
-  startUpstream,
-  type TestGateway,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestGateway, TestUpstream } from './support/harness.ts';
+import { definition, json, startGateway, startUpstream } from './support/harness.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/api-version/index.ts', import.meta.url));
 

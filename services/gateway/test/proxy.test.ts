@@ -2,15 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import {
-  definition,
-  json,
-  metric,
-  startGateway,
-  startUpstream,
-  type TestGateway,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestGateway, TestUpstream } from './support/harness.ts';
+import { definition, json, metric, startGateway, startUpstream } from './support/harness.ts';
 
 /** Polls `check` until it holds (5 s at most). */
 async function waitFor(check: () => Promise<boolean>): Promise<void> {

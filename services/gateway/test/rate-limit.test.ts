@@ -3,14 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
 import { redisTestUrl } from '@portico/store/testing';
-import {
-  definition,
-  json,
-  metric,
-  startGateway,
-  startUpstream,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestUpstream } from './support/harness.ts';
+import { definition, json, metric, startGateway, startUpstream } from './support/harness.ts';
 
 const redisUrl = redisTestUrl();
 

@@ -12,13 +12,8 @@ import { createTestIssuer, serveJwks, type TestIssuer } from '@portico/auth/test
 import type { PubSub } from '@portico/store/pubsub';
 import { redisTestUrl } from '@portico/store/testing';
 import { decodeJwt } from 'jose';
-import {
-  definition,
-  startGateway,
-  startUpstream,
-  type TestGateway,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestGateway, TestUpstream } from './support/harness.ts';
+import { definition, startGateway, startUpstream } from './support/harness.ts';
 
 const redisUrl = redisTestUrl();
 

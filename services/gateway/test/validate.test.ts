@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { GatewayFile } from '../src/config.ts';
-import {
-  definition,
-  json,
-  metric,
-  startGateway,
-  startUpstream,
-  type TestGateway,
-  type TestUpstream,
-} from './support/harness.ts';
+import type { TestGateway, TestUpstream } from './support/harness.ts';
+import { definition, json, metric, startGateway, startUpstream } from './support/harness.ts';
 
 const widget = { $ref: '#/components/schemas/Widget' };
 const problem = { 'application/problem+json': { schema: { type: 'object' } } };

@@ -5,18 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createTokenVerifier } from '@portico/auth';
-import { type Browser, chromium } from 'playwright-core';
+import { chromiumMissing, launchChromium, skipOutsideCI } from '@portico/browser-testing';
+import type { Browser } from 'playwright-core';
 import { type RunningIdentity, startIdentity } from './support/harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CLI = new URL('../src/cli/token.ts', import.meta.url).pathname;
 const STEP = 60_000;
 
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (skip && process.env.CI) throw new Error(`the device browser test must run in CI, but ${skip}`);
+const skip = skipOutsideCI(chromiumMissing);
 
 describe('device pages in chromium', { skip }, () => {
   let identity: RunningIdentity;
@@ -24,11 +22,7 @@ describe('device pages in chromium', { skip }, () => {
 
   before(async () => {
     identity = await startIdentity({ url: 'sqlite::memory:' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -8,15 +8,20 @@
  * WebAuthn wants a domain as RP ID, so the issuer is http://localhost:<port> (a secure context).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import {
+  addVirtualAuthenticator,
+  chromiumMissing,
+  launchChromium,
+  skipOutsideCI,
+} from '@portico/browser-testing';
 import { freePort } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import * as jose from 'jose';
 import * as client from 'openid-client';
-import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import {
   API_SCOPES,
   cliClient,
@@ -28,9 +33,7 @@ import {
   startIdentity,
 } from './support/harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+const skip = skipOutsideCI(chromiumMissing);
 
 describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
   const target = databaseTargets()[0]!();
@@ -46,11 +49,7 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
   before(async () => {
     const port = await freePort();
     identity = await startIdentity(target, { port, issuer: `http://localhost:${port}`, demoAccounts: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext();
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
@@ -61,17 +60,7 @@ describe('passkeys, in chromium with a virtual authenticator', { skip }, () => {
     );
     await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
     redirect = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/callback`;
-    cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    }));
+    ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
   });
 
   after(async () => {

@@ -10,6 +10,9 @@ import { Compile } from 'typebox/compile';
 import { type FakeCatalog, PRODUCTS, startFakeCatalog } from './support/fake-catalog.ts';
 import { bearer, buildOrders } from './support/harness.ts';
 
+const BOOK = '01900000-0000-7000-8000-00000000b00c';
+const PEN = '01900000-0000-7000-8000-0000000000e2';
+
 for (const makeTarget of databaseTargets()) {
   const target = makeTarget();
   describe(`orders service (${target.name})`, () => {
@@ -30,7 +33,12 @@ for (const makeTarget of databaseTargets()) {
           headers: bearer(token),
           ...(payload === undefined ? {} : { payload: payload as object }),
         });
-      return { sub, token, call };
+      /** Puts `quantity` of a product in the cart; a refusal fails the test here. */
+      const add = async (product_id: string, quantity: number) => {
+        const res = await call('POST', '/api/v1/cart/items', { product_id, quantity });
+        assert.ok(res.statusCode < 300, `add to cart: ${res.statusCode} ${res.body}`);
+      };
+      return { sub, token, call, add };
     }
 
     before(async () => {
@@ -115,10 +123,7 @@ for (const makeTarget of databaseTargets()) {
       });
       assert.equal(extra.json().code, 'UNKNOWN_FIELD');
 
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-0000000000e2',
-        quantity: 5,
-      });
+      await alice.add(PEN, 5);
       const cart = await alice.call('GET', '/api/v1/cart');
       assert.equal(cart.statusCode, 200);
       assert.deepEqual(
@@ -159,14 +164,8 @@ for (const makeTarget of databaseTargets()) {
 
     test('checkout: prices and names from the catalog at that moment, exact totals, cart emptied', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-0000000000e2',
-        quantity: 3,
-      });
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-00000000b00c',
-        quantity: 1,
-      });
+      await alice.add(PEN, 3);
+      await alice.add(BOOK, 1);
       catalog.products.get('01900000-0000-7000-8000-00000000b00c')!.price = 17.5;
       catalog.products.get('01900000-0000-7000-8000-00000000b00c')!.name = 'Book (2nd edition)';
       try {
@@ -208,15 +207,9 @@ for (const makeTarget of databaseTargets()) {
 
     test('checkout with If-Match orders exactly the cart the client saw', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-0000000000e2',
-        quantity: 1,
-      });
+      await alice.add(PEN, 1);
       const seen = await alice.call('GET', '/api/v1/cart');
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-00000000b00c',
-        quantity: 1,
-      });
+      await alice.add(BOOK, 1);
       const stale = await server.inject({
         method: 'POST',
         url: '/api/v1/orders',
@@ -237,10 +230,7 @@ for (const makeTarget of databaseTargets()) {
 
     test('checkout refuses a product that went out of stock; nothing is written', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-0000000000e2',
-        quantity: 1,
-      });
+      await alice.add(PEN, 1);
       catalog.products.get('01900000-0000-7000-8000-0000000000e2')!.in_stock = false;
       try {
         const res = await alice.call('POST', '/api/v1/orders');
@@ -256,10 +246,7 @@ for (const makeTarget of databaseTargets()) {
     test("ownership: someone else's order is a 404; another user's list is a 403 unless admin", async () => {
       const alice = await customer();
       const bob = await customer();
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-0000000000e2',
-        quantity: 1,
-      });
+      await alice.add(PEN, 1);
       const order = (await alice.call('POST', '/api/v1/orders')).json().data;
 
       const peek = await bob.call('GET', `/api/v1/orders/${order.id}`);
@@ -297,10 +284,7 @@ for (const makeTarget of databaseTargets()) {
       const alice = await customer();
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        await alice.call('POST', '/api/v1/cart/items', {
-          product_id: '01900000-0000-7000-8000-0000000000e2',
-          quantity: i + 1,
-        });
+        await alice.add(PEN, i + 1);
         ids.push((await alice.call('POST', '/api/v1/orders')).json().data.id);
       }
       const first = (await alice.call('GET', '/api/v1/orders?limit=2')).json();
@@ -339,10 +323,7 @@ for (const makeTarget of databaseTargets()) {
       const as = (token: string, url: string, payload?: object) =>
         server.inject({ method: 'POST', url, headers: bearer(token), ...(payload ? { payload } : {}) });
 
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-00000000b00c',
-        quantity: 2,
-      });
+      await alice.add(BOOK, 2);
       const order = (await alice.call('POST', '/api/v1/orders')).json().data;
       const paid = { payment_id: 'pi_1', amount_minor: 3998, currency: 'USD' };
 
@@ -377,10 +358,7 @@ for (const makeTarget of databaseTargets()) {
       const fulfilled = await as(admin, `/api/v1/orders/${order.id}/fulfil`);
       assert.equal(fulfilled.json().data.status, 'fulfilled');
 
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-0000000000e2',
-        quantity: 1,
-      });
+      await alice.add(PEN, 1);
       const second = (await alice.call('POST', '/api/v1/orders')).json().data;
       assert.equal(
         (await alice.call('POST', `/api/v1/orders/${second.id}/cancel`)).json().data.status,
@@ -397,10 +375,7 @@ for (const makeTarget of databaseTargets()) {
 
     test('a placed and a cancelled order are announced on orders.events, in the shape the schema gives', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-00000000b00c',
-        quantity: 2,
-      });
+      await alice.add(BOOK, 2);
       const order = (await alice.call('POST', '/api/v1/orders')).json().data;
       await alice.call('POST', `/api/v1/orders/${order.id}/cancel`);
       const mine = events.filter((e) => (e as { order_id?: string }).order_id === order.id);
@@ -435,14 +410,8 @@ for (const makeTarget of databaseTargets()) {
 
     test('concurrent checkouts of one cart yield exactly one order', async () => {
       const alice = await customer();
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-00000000b00c',
-        quantity: 1,
-      });
-      await alice.call('POST', '/api/v1/cart/items', {
-        product_id: '01900000-0000-7000-8000-0000000000e2',
-        quantity: 2,
-      });
+      await alice.add(BOOK, 1);
+      await alice.add(PEN, 2);
       const results = await Promise.all(
         Array.from({ length: 8 }, () => alice.call('POST', '/api/v1/orders')),
       );

@@ -4,7 +4,15 @@ import { after, before, describe, test } from 'node:test';
 import { JSON_API_SECURITY_HEADERS, securityHeadersOf } from '@portico/http/testing';
 import { databaseTargets } from '@portico/store/testing';
 import { TIMEOUT_CARD } from '../src/clients/processor.ts';
-import { card, customer, eventually, placeOrder, type Stack, startStack } from './support/harness.ts';
+import {
+  card,
+  customer,
+  eventually,
+  orderWithIntent,
+  placeOrder,
+  type Stack,
+  startStack,
+} from './support/harness.ts';
 
 const OK = '4242424242424242';
 const DECLINE = '4000000000000002';
@@ -116,11 +124,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('a payment retried with the same key charges once and answers the same', async () => {
-      const alice = await customer(stack);
-      const order = await placeOrder(alice);
-      const intent = (
-        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
-      ).json().data;
+      const { who: alice, intent } = await orderWithIntent(stack);
       const key = randomUUID();
       const first = await alice.payments('POST', intent.links.confirm, card(OK), key);
       const retry = await alice.payments('POST', intent.links.confirm, card(OK), key);
@@ -136,11 +140,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('concurrent duplicates: one charge, whatever the keys', async () => {
-      const alice = await customer(stack);
-      const order = await placeOrder(alice);
-      const intent = (
-        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
-      ).json().data;
+      const { who: alice, intent } = await orderWithIntent(stack);
       const key = randomUUID();
       const same = await Promise.all(
         Array.from({ length: 6 }, () => alice.payments('POST', intent.links.confirm, card(OK), key)),
@@ -182,11 +182,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('declined card: 402, nothing charged, another card may follow', async () => {
-      const alice = await customer(stack);
-      const order = await placeOrder(alice);
-      const intent = (
-        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
-      ).json().data;
+      const { who: alice, order, intent } = await orderWithIntent(stack);
       const declined = await alice.payments('POST', intent.links.confirm, card(DECLINE), randomUUID());
       assert.equal(declined.statusCode, 402);
       assert.equal(declined.json().code, 'PAYMENT_DECLINED');
@@ -213,11 +209,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('processor timeout: 504 within budget; a retry resolves it and charges once', async () => {
-      const alice = await customer(stack);
-      const order = await placeOrder(alice);
-      const intent = (
-        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
-      ).json().data;
+      const { who: alice, order, intent } = await orderWithIntent(stack);
       const key = randomUUID();
       const t0 = performance.now();
       const slow = await alice.payments('POST', intent.links.confirm, card(TIMEOUT_CARD), key);
@@ -235,11 +227,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('a crash after charging: the retry takes over the key and does not charge twice', async () => {
-      const alice = await customer(stack);
-      const order = await placeOrder(alice);
-      const intent = (
-        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
-      ).json().data;
+      const { who: alice, order, intent } = await orderWithIntent(stack);
       const key = randomUUID();
       const body = card(OK);
       // What a process killed mid-request leaves: the key held (`processing`), the intent
@@ -273,11 +261,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('the order is marked paid later when the orders side cannot be told at once', async () => {
-      const alice = await customer(stack);
-      const order = await placeOrder(alice);
-      const intent = (
-        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
-      ).json().data;
+      const { who: alice, order, intent } = await orderWithIntent(stack);
       stack.serviceTokenFailures.remaining = Number.POSITIVE_INFINITY;
       const res = await alice.payments('POST', intent.links.confirm, card(OK), randomUUID());
       assert.equal(res.statusCode, 200);
@@ -301,11 +285,7 @@ for (const makeTarget of databaseTargets()) {
     });
 
     test('an order cancelled while its payment is charging: the charge is refunded, the order stays cancelled', async () => {
-      const alice = await customer(stack);
-      const order = await placeOrder(alice);
-      const intent = (
-        await alice.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID())
-      ).json().data;
+      const { who: alice, order, intent } = await orderWithIntent(stack);
       stack.hooks.beforeCharge = async () => {
         const cancelled = await alice.orders('POST', `/api/v1/orders/${order.id}/cancel`);
         assert.equal(cancelled.statusCode, 200);

@@ -107,6 +107,49 @@ function attributes(list: Array<{ key: string; value: OtlpValue }> | undefined):
   return out;
 }
 
+type Rig = Awaited<ReturnType<typeof startRig>>;
+
+/**
+ * What every process here is started with: an OTLP receiver and the variables that export to it
+ * (batches every 200 ms instead of 5 s: the test waits less), an issuer's JWKS and the variables
+ * that trust it, a scratch directory, and a gateway file routing /api/v1/products to a catalog
+ * on `catalogPort`.
+ */
+async function startRig() {
+  const receiver = await startReceiver();
+  const jwks = await startJwks();
+  const dir = await scratch();
+  const catalogPort = await freePort();
+  const gatewayFile = await dir.file('gateway.json', {
+    upstreams: { catalog: { instances: [`http://127.0.0.1:${catalogPort}`] } },
+    routes: [
+      { name: 'products', path: '/api/v1/products', upstream: 'catalog', auth: { default: 'public' } },
+    ],
+  });
+  return {
+    receiver,
+    jwks,
+    dir,
+    catalogPort,
+    gatewayFile,
+    otel: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    },
+    auth: {
+      AUTH_ISSUER: jwks.issuer.issuer,
+      AUTH_AUDIENCE: jwks.issuer.audience,
+      AUTH_JWKS_URI: jwks.jwksUri,
+    },
+    async close() {
+      await receiver.close();
+      await jwks.close();
+      await dir.remove();
+    },
+  };
+}
+
 // OTLP span kinds.
 const SERVER = 2;
 const CLIENT = 3;
@@ -116,47 +159,27 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
 }, () => {
   const suffix = randomBytes(4).toString('hex');
   const schemas = [`t_${suffix}_catalog`, `t_${suffix}_web`];
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let jwks: Awaited<ReturnType<typeof startJwks>>;
-  let dir: Awaited<ReturnType<typeof scratch>>;
+  let rig: Rig;
   let catalog: Proc;
   let gateway: Proc;
   let web: Proc;
 
   before(
     async () => {
-      receiver = await startReceiver();
-      jwks = await startJwks();
-      dir = await scratch();
-      const otel = {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        // Batches go out every 200 ms instead of 5 s: the test waits less.
-        OTEL_BSP_SCHEDULE_DELAY: '200',
-        LOG_LEVEL: 'info',
-      };
-      const auth = {
-        AUTH_ISSUER: jwks.issuer.issuer,
-        AUTH_AUDIENCE: jwks.issuer.audience,
-        AUTH_JWKS_URI: jwks.jwksUri,
-      };
-      const [catalogPort, gatewayPort] = [await freePort(), await freePort()];
-      const file = await dir.file('gateway.json', {
-        upstreams: { catalog: { instances: [`http://127.0.0.1:${catalogPort}`] } },
-        routes: [
-          { name: 'products', path: '/api/v1/products', upstream: 'catalog', auth: { default: 'public' } },
-        ],
-      });
+      rig = await startRig();
+      const { auth } = rig;
+      const otel = { ...rig.otel, LOG_LEVEL: 'info' };
+      const gatewayPort = await freePort();
       // One after another: three processes loading the SDK at once on a busy two-core machine
       // can take longer than a start is given.
       catalog = await startService(
         'catalog',
         { ...otel, ...auth, DATABASE_URL: DATABASE_URL!, CATALOG_DATABASE_SCHEMA: schemas[0]! },
-        { port: catalogPort },
+        { port: rig.catalogPort },
       );
       gateway = await startService(
         'gateway',
-        { ...otel, ...auth, GATEWAY_FILE: file, GATEWAY_WATCH: 'false' },
+        { ...otel, ...auth, GATEWAY_FILE: rig.gatewayFile, GATEWAY_WATCH: 'false' },
         { port: gatewayPort },
       );
       web = await startService('web', {
@@ -164,7 +187,7 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
         DATABASE_URL: DATABASE_URL!,
         WEB_DATABASE_SCHEMA: schemas[1]!,
         WEB_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`,
-        WEB_OIDC_ISSUER: jwks.issuer.issuer,
+        WEB_OIDC_ISSUER: rig.jwks.issuer.issuer,
         PORTICO_WEB_CLIENT_SECRET: randomBytes(16).toString('hex'),
       });
     },
@@ -173,9 +196,7 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
 
   after(async () => {
     await stopAll();
-    await receiver?.close();
-    await jwks?.close();
-    await dir?.remove();
+    await rig?.close();
     const client = new pg.Client({ connectionString: DATABASE_URL });
     await client.connect();
     try {
@@ -193,7 +214,7 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
     return waitFor(
       `spans of trace ${traceId} from the catalog and ${also}`,
       () => {
-        const spans = receiver.spans.filter((s) => s.traceId === traceId);
+        const spans = rig.receiver.spans.filter((s) => s.traceId === traceId);
         const catalog = spans.some(
           (s) =>
             s.service === 'portico-catalog' && (sql ? s.attributes['db.system.name'] : s.kind === SERVER),
@@ -256,12 +277,12 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
   });
 
   test('a request without one: the gateway starts the trace and the catalog joins it', async () => {
-    const before = new Set(receiver.spans.map((s) => s.traceId));
+    const before = new Set(rig.receiver.spans.map((s) => s.traceId));
     const res = await fetch(`${gateway.url}/api/v1/products?limit=1`);
     assert.equal(res.status, 200);
     await res.body?.cancel();
     const traceId = await waitFor('a new trace from the gateway', () =>
-      receiver.spans.find(
+      rig.receiver.spans.find(
         (s) => s.service === 'portico-gateway' && s.kind === SERVER && !before.has(s.traceId),
       ),
     );
@@ -292,7 +313,7 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
     await next.body?.cancel();
     await traceOf(sampled, 'portico-gateway', false);
     assert.deepEqual(
-      receiver.spans.filter((s) => s.traceId === traceId),
+      rig.receiver.spans.filter((s) => s.traceId === traceId),
       [],
       'neither the gateway nor the catalog exports a sampled-out trace',
     );
@@ -313,13 +334,13 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
     const bff = spans.find((s) => s.service === 'portico-web' && s.kind === CLIENT);
     assert.ok(bff, 'the console’s call to the gateway is a span');
     const gatewayServer = await waitFor('the gateway’s span', () =>
-      receiver.spans.find(
+      rig.receiver.spans.find(
         (s) => s.traceId === traceId && s.service === 'portico-gateway' && s.kind === SERVER,
       ),
     );
     assert.equal(gatewayServer.parentSpanId, bff.spanId, 'the gateway’s span is under the console’s call');
     const catalogServer = spans.find((s) => s.service === 'portico-catalog' && s.kind === SERVER)!;
-    const gatewayCall = receiver.spans.find((s) => s.spanId === catalogServer.parentSpanId);
+    const gatewayCall = rig.receiver.spans.find((s) => s.spanId === catalogServer.parentSpanId);
     assert.equal(gatewayCall?.parentSpanId, gatewayServer.spanId, 'and the catalog under the gateway’s call');
   });
 });
@@ -329,42 +350,27 @@ describe('tracing across processes: console → gateway → catalog → PostgreS
  * covers; @portico/store makes its statements spans (sqlite-spans.ts), in the same trace.
  */
 describe('tracing across processes: gateway → catalog → SQLite', () => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let jwks: Awaited<ReturnType<typeof startJwks>>;
-  let dir: Awaited<ReturnType<typeof scratch>>;
+  let rig: Rig;
   const procs: Proc[] = [];
 
   before(
     async () => {
-      receiver = await startReceiver();
-      jwks = await startJwks();
-      dir = await scratch();
-      const otel = {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_BSP_SCHEDULE_DELAY: '200',
-      };
-      const auth = {
-        AUTH_ISSUER: jwks.issuer.issuer,
-        AUTH_AUDIENCE: jwks.issuer.audience,
-        AUTH_JWKS_URI: jwks.jwksUri,
-      };
-      const catalogPort = await freePort();
-      const file = await dir.file('gateway.json', {
-        upstreams: { catalog: { instances: [`http://127.0.0.1:${catalogPort}`] } },
-        routes: [
-          { name: 'products', path: '/api/v1/products', upstream: 'catalog', auth: { default: 'public' } },
-        ],
-      });
+      rig = await startRig();
+      const { otel, auth } = rig;
       procs.push(
         await startService(
           'catalog',
-          { ...otel, ...auth, DATABASE_URL: `sqlite:${dir.dir}/catalog.db` },
-          { port: catalogPort },
+          { ...otel, ...auth, DATABASE_URL: `sqlite:${rig.dir.dir}/catalog.db` },
+          { port: rig.catalogPort },
         ),
       );
       procs.push(
-        await startService('gateway', { ...otel, ...auth, GATEWAY_FILE: file, GATEWAY_WATCH: 'false' }),
+        await startService('gateway', {
+          ...otel,
+          ...auth,
+          GATEWAY_FILE: rig.gatewayFile,
+          GATEWAY_WATCH: 'false',
+        }),
       );
     },
     { timeout: 240_000 },
@@ -372,9 +378,7 @@ describe('tracing across processes: gateway → catalog → SQLite', () => {
 
   after(async () => {
     await Promise.all(procs.map((proc) => proc.stop()));
-    await receiver?.close();
-    await jwks?.close();
-    await dir?.remove();
+    await rig?.close();
   });
 
   test('the catalog’s SQL on SQLite is CLIENT spans under the catalog’s request', async () => {
@@ -388,7 +392,7 @@ describe('tracing across processes: gateway → catalog → SQLite', () => {
     const spans = await waitFor(
       `the catalog's SQL spans and the gateway's span of trace ${traceId}`,
       () => {
-        const spans = receiver.spans.filter((s) => s.traceId === traceId);
+        const spans = rig.receiver.spans.filter((s) => s.traceId === traceId);
         return (
           spans.some((s) => s.attributes['db.system.name'] === 'sqlite') &&
           spans.some((s) => s.service === 'portico-gateway' && s.kind === SERVER) &&

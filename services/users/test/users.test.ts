@@ -108,11 +108,15 @@ for (const makeTarget of databaseTargets()) {
       assert.equal(res.json().data.email, 'a@example.org');
       assert.equal(res.json().data.id, 'sub-alice');
 
-      for (const payload of [
-        { roles: ['admin'] },
-        { sub: 'sub-bob' },
-        { display_name: 'x', is_admin: true },
-      ]) {
+      const refused: Array<[object, string]> = [
+        [{ roles: ['admin'] }, 'UNKNOWN_FIELD'],
+        [{ sub: 'sub-bob' }, 'UNKNOWN_FIELD'],
+        [{ display_name: 'x', is_admin: true }, 'UNKNOWN_FIELD'],
+        [{ email: 'not an email' }, 'VALIDATION_ERROR'],
+        [{ display_name: '' }, 'VALIDATION_ERROR'],
+        [{ display_name: 42 }, 'VALIDATION_ERROR'],
+      ];
+      for (const [payload, code] of refused) {
         const bad = await server.inject({
           method: 'PATCH',
           url: '/api/v1/users/me',
@@ -120,17 +124,7 @@ for (const makeTarget of databaseTargets()) {
           payload,
         });
         assert.equal(bad.statusCode, 400, JSON.stringify(payload));
-        assert.equal(bad.json().code, 'UNKNOWN_FIELD');
-      }
-      for (const payload of [{ email: 'not an email' }, { display_name: '' }, { display_name: 42 }]) {
-        const bad = await server.inject({
-          method: 'PATCH',
-          url: '/api/v1/users/me',
-          headers: alice,
-          payload,
-        });
-        assert.equal(bad.statusCode, 400, JSON.stringify(payload));
-        assert.equal(bad.json().code, 'VALIDATION_ERROR');
+        assert.equal(bad.json().code, code, JSON.stringify(payload));
       }
       const after = await server.inject({ url: '/api/v1/users/me', headers: alice });
       assert.equal(after.json().data.display_name, 'Alice E.');

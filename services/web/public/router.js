@@ -14,7 +14,7 @@ import { mailboxView } from './admin/mailbox.js';
 import { requestsView, traceView } from './admin/requests.js';
 import { usersView, userView } from './admin/users.js';
 import { ApiError, api } from './lib/api.js';
-import { flash, flashBox, h, main, render, table } from './lib/dom.js';
+import { flash, flashBox, h, handledForm, main, render, table } from './lib/dom.js';
 import { dateTime } from './lib/format.js';
 import { gateway } from './lib/gateway.js';
 import { onLiveProduct } from './lib/live.js';
@@ -33,6 +33,7 @@ import { productView } from './views/product.js';
 /** @type {Kit} */
 const kit = {
   h,
+  handledForm,
   render,
   table,
   flash,

@@ -13,64 +13,35 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
-import type { Browser, Page } from 'playwright-core';
-import type { RunningIdentity } from './support/harness.ts';
-import {
-  launchChromium,
-  newPage,
-  type Platform,
-  screenshots,
-  signInWithPassword,
-  skip,
-  startPlatform,
-} from './support/platform.ts';
+import { browserSuite, skip } from './support/platform.ts';
 
 describe('clients and signing keys on the console, in chromium', { skip }, () => {
-  const target = databaseTargets()[0]!();
   const dir = mkdtempSync(join(tmpdir(), 'portico-console-keys-'));
-  let platform: Platform;
-  let idp: RunningIdentity;
-  let consoleUrl: string;
-  let browser: Browser;
-  let admin: Page;
-  const shoot = screenshots('admin-clients-keys');
-  const screenshot = (name: string) => shoot(admin, name);
-
-  before(async () => {
-    platform = await startPlatform(target, {
-      identity: {
-        keysFile: join(dir, 'keys.json'),
-        keyRotation: { activationDelaySeconds: 3, reloadSeconds: 1 },
-        admin: { requireMfa: false },
-      },
-    });
-    ({ idp, consoleUrl } = platform);
-    browser = await launchChromium();
-    admin = await newPage(browser, { width: 1200, height: 900 });
+  const suite = browserSuite(databaseTargets()[0]!(), {
+    folder: 'admin-clients-keys',
+    pages: ['admin'],
+    viewport: { width: 1200, height: 900 },
+    identity: {
+      keysFile: join(dir, 'keys.json'),
+      keyRotation: { activationDelaySeconds: 3, reloadSeconds: 1 },
+      admin: { requireMfa: false },
+    },
   });
+  const screenshot = (name: string) => suite.screenshot(suite.pages.admin, name);
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
-  after(async () => {
-    await browser?.close();
-    await platform?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  test("revoke a user's grant; make a client, new secret, disable, edit, enable; rotate the signing key; all in the audit log", async () => {
-    try {
-      await journey();
-    } catch (err) {
-      await screenshot('FAILED').catch(() => {});
-      throw err;
-    }
-  });
+  test("revoke a user's grant; make a client, new secret, disable, edit, enable; rotate the signing key; all in the audit log", () =>
+    suite.run(journey));
 
   async function journey() {
-    await signInWithPassword(admin, consoleUrl, 'admin', idp.password('admin'));
+    const { admin } = suite.pages;
+    const { idp } = suite.platform;
+    await suite.signIn(admin, 'admin');
     // alice signs in to the console in a browser of her own: a session and a grant at identity.
-    const alice = await (await browser.newContext()).newPage();
-    await signInWithPassword(alice, consoleUrl, 'alice', idp.password('alice'));
+    const alice = await (await suite.browser.newContext()).newPage();
+    await suite.signIn(alice, 'alice');
     await alice.context().close();
 
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();

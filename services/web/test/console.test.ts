@@ -8,16 +8,15 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { DeepPartial } from '@portico/config';
 import type { Server } from '@portico/http';
 import { CONSOLE_PATHS, pathPattern } from '../public/routes.js';
+import type { WebConfig } from '../src/build.ts';
 import {
   browser,
-  type FakeGateway,
   type RunningIdentity,
   type Stack,
   signIn,
-  startFakeGateway,
-  startIdentity,
   startStack,
   startWeb,
 } from './support/harness.ts';
@@ -206,25 +205,10 @@ describe('configuration', () => {
 });
 
 describe('live product changes', () => {
-  let idp: RunningIdentity;
-  let gateway: FakeGateway;
-  let web: Server;
-  let base: string;
-
-  before(async () => {
-    idp = await startIdentity();
-    gateway = await startFakeGateway();
-    web = await startWeb(sqlite, idp.issuer, gateway.url);
-    await web.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(web.server.address() as { port: number }).port}`;
-  });
-  after(async () => {
-    await web?.close();
-    await gateway?.close();
-    await idp?.close();
-  });
+  const live = listeningStack();
 
   test('a productUpdated event reaches the browser as an SSE `product` event, in the REST shape', async () => {
+    const { web, idp, gateway, base } = live;
     const { browser: b } = await signIn(web, idp);
     const abort = new AbortController();
     const res = await fetch(`${base}/events/products`, {
@@ -264,6 +248,7 @@ describe('live product changes', () => {
   });
 
   test('N anonymous browsers share one upstream subscription; it closes when the last one leaves', async () => {
+    const { gateway, base } = live;
     const before = gateway.connections.length;
     const browsers = await Promise.all(
       Array.from({ length: 6 }, async () => {
@@ -288,27 +273,12 @@ describe('live product changes', () => {
 });
 
 describe('a live subscription that does not select a whole product', () => {
-  let idp: RunningIdentity;
-  let gateway: FakeGateway;
-  let web: Server;
-  let base: string;
-
-  before(async () => {
-    idp = await startIdentity();
-    gateway = await startFakeGateway();
-    web = await startWeb(sqlite, idp.issuer, gateway.url, {
-      live: { subscription: 'subscription { productUpdated { id price inStock } }' },
-    });
-    await web.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(web.server.address() as { port: number }).port}`;
-  });
-  after(async () => {
-    await web?.close();
-    await gateway?.close();
-    await idp?.close();
+  const live = listeningStack({
+    live: { subscription: 'subscription { productUpdated { id price inStock } }' },
   });
 
   test('its events reach the browser as a `problem`, never as half a product', async () => {
+    const { gateway, base } = live;
     const abort = new AbortController();
     const res = await fetch(`${base}/events/products`, { signal: abort.signal });
     const stream = events(res);
@@ -321,6 +291,17 @@ describe('a live subscription that does not select a whole product', () => {
     abort.abort();
   });
 });
+
+/** The stack with the console listening, for the describe block it is called in. */
+function listeningStack(overrides?: DeepPartial<WebConfig>): Stack & { base: string } {
+  const live = {} as Stack & { base: string };
+  before(async () => {
+    Object.assign(live, await startStack(sqlite, overrides));
+    live.base = await live.web.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(() => live.close?.());
+  return live;
+}
 
 /** A product as the catalog's GraphQL `productUpdated` sends it (camelCase). */
 const lamp = {

@@ -11,13 +11,14 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { chromiumMissing, launchChromium, skipOutsideCI } from '@portico/browser-testing';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHOTS = join(ROOT, 'test-results', 'e2e');
@@ -25,7 +26,6 @@ const CONSOLE = 'http://localhost:3000';
 const PUBLIC_PORTS = [3000, 8000, 8001, 8002, 8003, 8004, 9000];
 /** `npm start` opens each service's operator listener too, at its port + 10000. */
 const PORTS = [...PUBLIC_PORTS, ...PUBLIC_PORTS.map((port) => port + 10_000)];
-const CHROMIUM = '/usr/bin/chromium';
 const STEP_TIMEOUT = 15_000;
 
 function portTaken(port: number): Promise<boolean> {
@@ -41,7 +41,7 @@ function portTaken(port: number): Promise<boolean> {
 
 async function whyNot(): Promise<string | undefined> {
   if (process.env.PORTICO_E2E_DATA_DIR) return undefined;
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
+  if (chromiumMissing) return chromiumMissing;
   const taken = [];
   for (const port of PORTS) if (await portTaken(port)) taken.push(port);
   if (taken.length) return `ports ${taken.join(', ')} are in use: another platform is running`;
@@ -111,7 +111,7 @@ if (!skip && !EXTERNAL) {
     skip = `a port is in use: ${String(err).split('\n')[1] ?? 'another platform is running'}`;
   }
 }
-if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
+skipOutsideCI(skip);
 if (skip && !EXTERNAL) rmSync(dataDir, { recursive: true, force: true });
 
 describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}` : false }, () => {
@@ -139,18 +139,7 @@ describe('the console, end to end in chromium', { skip: skip ? `skipped: ${skip}
     };
     for (const login of file.logins) logins.set(login.username, login.password);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     customer = await browser.newContext({ viewport: { width: 1200, height: 900 } });
     customer.setDefaultTimeout(STEP_TIMEOUT);
     page = await customer.newPage();

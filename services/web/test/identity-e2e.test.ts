@@ -12,46 +12,19 @@
  * Screenshots go to test-results/identity-e2e/.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { databaseTargets } from '@portico/store/testing';
 import { Secret, TOTP } from 'otpauth';
-import type { Browser, Page } from 'playwright-core';
-import type { RunningIdentity } from './support/harness.ts';
-import {
-  launchChromium,
-  newPage,
-  type Platform,
-  screenshots,
-  signInWithPassword,
-  skip,
-  startPlatform,
-} from './support/platform.ts';
+import type { Page } from 'playwright-core';
+import { browserSuite, skip } from './support/platform.ts';
 
 describe('accounts and their administration, in chromium', { skip }, () => {
-  const target = databaseTargets()[0]!();
-  let platform: Platform;
-  let idp: RunningIdentity;
-  let consoleUrl: string;
-  let browser: Browser;
-  let visitor: Page;
-  let admin: Page;
-  const screenshot = screenshots('identity-e2e');
-
-  before(async () => {
-    platform = await startPlatform(target, { upstreams: ['users'] });
-    ({ idp, consoleUrl } = platform);
-    browser = await launchChromium();
-    visitor = await newPage(browser);
-    admin = await newPage(browser);
+  const suite = browserSuite(databaseTargets()[0]!(), {
+    folder: 'identity-e2e',
+    pages: ['visitor', 'admin'],
+    upstreams: ['users'],
   });
-
-  after(async () => {
-    await browser?.close();
-    await platform?.close();
-  });
-
-  const signIn = (p: Page, username: string, password: string) =>
-    signInWithPassword(p, consoleUrl, username, password);
+  const { pages, screenshot } = suite;
 
   /** The authenticator app: the code of the step `offset` steps from now. */
   const totp = (secret: string, offset = 0) =>
@@ -62,17 +35,12 @@ describe('accounts and their administration, in chromium', { skip }, () => {
   const apiStatus = (p: Page) =>
     p.evaluate(async () => (await fetch('/api/v1/users/me', { credentials: 'same-origin' })).status);
 
-  test('sign up, confirm from the Mailbox page, use the API; disabled by an admin, refused within seconds', async () => {
-    try {
-      await journey();
-    } catch (err) {
-      await screenshot(visitor, 'FAILED-visitor').catch(() => {});
-      await screenshot(admin, 'FAILED-admin').catch(() => {});
-      throw err;
-    }
-  });
+  test('sign up, confirm from the Mailbox page, use the API; disabled by an admin, refused within seconds', () =>
+    suite.run(journey));
 
   async function journey() {
+    const { visitor, admin } = pages;
+    const { idp, consoleUrl } = suite.platform;
     // A visitor signs up from the provider's sign-in page.
     await visitor.goto(consoleUrl);
     await visitor.getByRole('link', { name: 'Sign in' }).click();
@@ -89,7 +57,7 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     await visitor.getByRole('heading', { name: 'Check your email' }).waitFor();
 
     // The admin reads the confirmation mail on the console's Mailbox page.
-    await signIn(admin, 'admin', idp.password('admin'));
+    await suite.signIn(admin, 'admin');
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await admin.getByRole('heading', { name: 'Users' }).waitFor();
     await admin.getByRole('link', { name: 'Mailbox' }).click();
@@ -107,7 +75,7 @@ describe('accounts and their administration, in chromium', { skip }, () => {
     await visitor.goto(link);
     await visitor.getByRole('button', { name: 'Confirm my email address' }).click();
     await visitor.getByRole('heading', { name: 'Email confirmed' }).waitFor();
-    await signIn(visitor, 'nora', 'pelican sunrise 88');
+    await suite.signIn(visitor, 'nora', 'pelican sunrise 88');
     await visitor.getByText('Signed in as Nora N').waitFor();
     assert.equal(await apiStatus(visitor), 200);
     await screenshot(visitor, 'signed-in');

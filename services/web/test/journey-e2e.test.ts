@@ -13,72 +13,34 @@
  * Screenshots go to test-results/journey-e2e/.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { addVirtualAuthenticator } from '@portico/browser-testing';
 import { databaseTargets } from '@portico/store/testing';
-import type { Browser, Page } from 'playwright-core';
 import { obtainToken } from '../../identity/src/cli/token-flow.ts';
-import {
-  launchChromium,
-  newPage,
-  type Platform,
-  screenshots,
-  signInWithPassword,
-  skip,
-  startPlatform,
-} from './support/platform.ts';
+import { browserSuite, skip } from './support/platform.ts';
 
 const EMAIL = 'ines@example.org';
 const PASSWORD = 'heron lantern 2047';
 
 describe('a new user’s journey, in chromium', { skip }, () => {
-  const target = databaseTargets()[0]!();
-  let platform: Platform;
-  let browser: Browser;
-  let visitor: Page;
-  let admin: Page;
-  const screenshot = screenshots('journey-e2e');
-
-  before(async () => {
-    platform = await startPlatform(target, {
-      upstreams: ['users', 'catalog', 'orders'],
-      issuerHost: 'localhost',
-      identity: { admin: { requireMfa: false } },
-    });
-    browser = await launchChromium();
-    visitor = await newPage(browser);
-    admin = await newPage(browser);
-    const cdp = await visitor.context().newCDPSession(visitor);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+  const suite = browserSuite(databaseTargets()[0]!(), {
+    folder: 'journey-e2e',
+    pages: ['visitor', 'admin'],
+    upstreams: ['users', 'catalog', 'orders'],
+    issuerHost: 'localhost',
+    identity: { admin: { requireMfa: false } },
   });
+  const { pages, screenshot } = suite;
 
-  after(async () => {
-    await browser?.close();
-    await platform?.close();
-  });
+  before(() => addVirtualAuthenticator(pages.visitor));
 
-  test('sign up, confirm, add a passkey, sign in with it, order; disabled, refused within seconds', async () => {
-    try {
-      await journey();
-    } catch (err) {
-      await screenshot(visitor, 'FAILED-visitor').catch(() => {});
-      await screenshot(admin, 'FAILED-admin').catch(() => {});
-      throw err;
-    }
-  });
+  test('sign up, confirm, add a passkey, sign in with it, order; disabled, refused within seconds', () =>
+    suite.run(journey));
 
   /** The confirmation link from the development mailbox, once the mail is there. */
   async function confirmationLink(): Promise<string> {
-    const mailbox = platform.idp.server.mailer.mailbox!;
+    const mailbox = suite.platform.idp.server.mailer.mailbox!;
     const deadline = Date.now() + 15_000;
     for (;;) {
       const mail = mailbox.list({ to: EMAIL }).find((m) => /\/account\/verify\?token=/.test(m.text));
@@ -90,19 +52,22 @@ describe('a new user’s journey, in chromium', { skip }, () => {
 
   /** What the console's API answers the visitor's browser, through the gateway. */
   const callApi = (path: string) =>
-    visitor.evaluate(async (p) => {
+    pages.visitor.evaluate(async (p) => {
       const res = await fetch(p, { credentials: 'same-origin' });
       return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
     }, path);
 
   /** The username and password again, on the provider's account pages. */
   async function confirmItIsMe() {
+    const { visitor } = pages;
     await visitor.getByLabel('Username').fill('ines');
     await visitor.getByLabel('Password').fill(PASSWORD);
     await visitor.getByRole('button', { name: 'Continue' }).click();
   }
 
   async function journey() {
+    const { platform } = suite;
+    const { visitor, admin } = suite.pages;
     const { consoleUrl } = platform;
 
     // A visitor signs up from the sign-in page the console sends them to.
@@ -137,7 +102,7 @@ describe('a new user’s journey, in chromium', { skip }, () => {
     assert.equal((await gatewayOrders()).status, 200);
 
     // Signed in to the console with the password, the visitor adds a passkey from its link.
-    await signInWithPassword(visitor, consoleUrl, 'ines', PASSWORD);
+    await suite.signIn(visitor, 'ines', PASSWORD);
     await visitor.getByText('Signed in as Ines I').waitFor();
     await visitor.getByRole('link', { name: 'Sign-in methods' }).click();
     await confirmItIsMe();
@@ -214,7 +179,7 @@ describe('a new user’s journey, in chromium', { skip }, () => {
     await visitor.getByText('Signed in as Ines I').waitFor();
 
     // An admin disables the account on the console's Users page.
-    await signInWithPassword(admin, consoleUrl, 'admin', platform.idp.password('admin'));
+    await suite.signIn(admin, 'admin');
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await admin.getByLabel('Search users').fill('ines');
     await admin.getByRole('button', { name: 'Search' }).click();

@@ -9,51 +9,33 @@
  * client) links to its trace too. Screenshots go to test-results/requests/.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { startTelemetry, stopTelemetry } from '@portico/telemetry';
 
 // Before Fastify and undici load, so their instrumentations patch them (as `npm start` does).
 await startTelemetry('portico', { recentTraces: 200 });
-const { launchChromium, newPage, screenshots, signInWithPassword, skip, startPlatform } = await import(
-  './support/platform.ts'
-);
-type Platform = Awaited<ReturnType<typeof startPlatform>>;
-type Browser = Awaited<ReturnType<typeof launchChromium>>;
-type Page = Awaited<ReturnType<typeof newPage>>;
+const { browserSuite, newPage, skip } = await import('./support/platform.ts');
 
 const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
 
 describe('the Requests page, in chromium', { skip }, () => {
-  let platform: Platform;
-  let browser: Browser;
-  let admin: Page;
-  const shoot = screenshots('requests');
+  const suite = browserSuite(sqlite, {
+    folder: 'requests',
+    pages: ['admin'],
+    viewport: { width: 1200, height: 900 },
+    upstreams: ['catalog'],
+  });
+  const shoot = suite.screenshot;
+  after(() => stopTelemetry());
 
-  before(async () => {
-    platform = await startPlatform(sqlite, { upstreams: ['catalog'] });
-    browser = await launchChromium();
-    admin = await newPage(browser, { width: 1200, height: 900 });
-  });
-  after(async () => {
-    await browser?.close();
-    await platform?.close();
-    await stopTelemetry();
-  });
-
-  test('an error links to its trace; the request is listed, filtered by status, and opens its waterfall', async () => {
-    try {
-      await journey();
-    } catch (err) {
-      await shoot(admin, 'FAILED').catch(() => {});
-      throw err;
-    }
-  });
+  test('an error links to its trace; the request is listed, filtered by status, and opens its waterfall', () =>
+    suite.run(journey));
 
   test('a page loaded as admin whose session is no longer an admin’s leaves the admin view on its next call', async () => {
-    const { consoleUrl, idp } = platform;
-    const page = await newPage(browser);
+    const { consoleUrl } = suite.platform;
+    const page = await newPage(suite.browser);
     try {
-      await signInWithPassword(page, consoleUrl, 'admin', idp.password('admin'));
+      await suite.signIn(page, 'admin');
       await page.goto(`${consoleUrl}/admin/requests`);
       await page.getByRole('table', { name: 'Recent requests' }).waitFor();
 
@@ -61,7 +43,7 @@ describe('the Requests page, in chromium', { skip }, () => {
       // believes it is an admin's.
       await page.context().clearCookies();
       const other = await page.context().newPage();
-      await signInWithPassword(other, consoleUrl, 'alice', idp.password('alice'));
+      await suite.signIn(other, 'alice');
       await other.close();
 
       // The filter navigates in the page (no reload): its call is refused 403.
@@ -96,8 +78,9 @@ describe('the Requests page, in chromium', { skip }, () => {
   });
 
   async function journey() {
-    const { consoleUrl, idp } = platform;
-    await signInWithPassword(admin, consoleUrl, 'admin', idp.password('admin'));
+    const { admin } = suite.pages;
+    const { consoleUrl } = suite.platform;
+    await suite.signIn(admin, 'admin');
     const me = await admin.evaluate(
       async () => (await (await fetch('/api/session')).json()).user.sub as string,
     );
@@ -140,8 +123,8 @@ describe('the Requests page, in chromium', { skip }, () => {
     await admin.waitForURL(`${consoleUrl}/admin/requests/${traceId}`);
     await spans.filter({ hasText: 'GET /api/v1/products' }).first().waitFor();
 
-    const alice = await newPage(browser);
-    await signInWithPassword(alice, consoleUrl, 'alice', idp.password('alice'));
+    const alice = await newPage(suite.browser);
+    await suite.signIn(alice, 'alice');
     await alice.goto(`${consoleUrl}/admin/requests`);
     await alice.getByText('Only administrators can see this page.').waitFor();
     await alice.context().close();

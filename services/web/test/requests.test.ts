@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTelemetry, stopTelemetry } from '@portico/telemetry';
+import type { RequestRow as Row } from '../src/traces/requests.ts';
 
 // Before Fastify and undici load, so their instrumentations patch them (as `npm start` does).
 await startTelemetry('portico', { recentTraces: 100 });
@@ -17,16 +18,6 @@ const { startPlatform } = await import('./support/platform.ts');
 type Platform = Awaited<ReturnType<typeof startPlatform>>;
 
 const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
-
-interface Row {
-  trace_id: string;
-  method: string;
-  path: string;
-  route: string;
-  status: number | null;
-  user: string | null;
-  duration_ms: number;
-}
 
 describe('the console’s recent requests', () => {
   let platform: Platform;

@@ -45,7 +45,13 @@ function ifMatch(request: FastifyRequest) {
     : undefined;
 }
 
-function sendProduct(reply: FastifyReply, product: Product, status = 200) {
+/**
+ * A write's answer: the product with its ETag and links (201 with its Location when made); a
+ * refusal names the fields as the wire spells them.
+ */
+async function answerWrite(reply: FastifyReply, write: Promise<Product>, status: 200 | 201 = 200) {
+  const product = await inWireNames(write);
+  if (status === 201) reply.header('location', `/api/v1/products/${product.id}`);
   return reply
     .code(status)
     .header('etag', productEtag(product))
@@ -157,11 +163,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
         response: { 201: ProductEnvelope, ...problems },
       },
     },
-    async (request, reply) => {
-      const product = await inWireNames(products.create(productInput(request.body)));
-      reply.header('location', `/api/v1/products/${product.id}`);
-      return sendProduct(reply, product, 201);
-    },
+    async (request, reply) => answerWrite(reply, products.create(productInput(request.body)), 201),
   );
 
   server.get(
@@ -199,10 +201,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       },
     },
     async (request, reply) =>
-      sendProduct(
-        reply,
-        await inWireNames(products.replace(request.params.id, productInput(request.body), ifMatch(request))),
-      ),
+      answerWrite(reply, products.replace(request.params.id, productInput(request.body), ifMatch(request))),
   );
 
   server.patch(
@@ -218,10 +217,7 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       },
     },
     async (request, reply) =>
-      sendProduct(
-        reply,
-        await inWireNames(products.patch(request.params.id, productInput(request.body), ifMatch(request))),
-      ),
+      answerWrite(reply, products.patch(request.params.id, productInput(request.body), ifMatch(request))),
   );
 
   server.delete(

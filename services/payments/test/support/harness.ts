@@ -2,7 +2,7 @@
  * A whole commerce stack for a test: fake catalog → orders service (real, over HTTP on
  * port 0) → payments service, with a test issuer signing real tokens for both.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -149,6 +149,15 @@ export async function placeOrder(
     currency: string;
     status: string;
   };
+}
+
+/** A new customer with an order placed and a payment intent made for it. */
+export async function orderWithIntent(stack: Stack) {
+  const who = await customer(stack);
+  const order = await placeOrder(who);
+  const created = await who.payments('POST', '/api/v1/payments', { order_id: order.id }, randomUUID());
+  if (created.statusCode !== 201) throw new Error(`payment intent: ${created.statusCode} ${created.body}`);
+  return { who, order, intent: created.json().data };
 }
 
 export const card = (number: string) => ({ card: { number, exp_month: 12, exp_year: 2099, cvc: '123' } });

@@ -1,6 +1,7 @@
 // @ts-check
 /** @import { Client, Kit, WithSecret } from './kit.js' */
 import { data } from '../api/client.js';
+import { showRefusal } from './refusal.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /** A secret the identity service shows once: on the page until the admin leaves it. */
@@ -25,35 +26,30 @@ function secretNotice(kit, clientId, secret) {
  * @param {Client} c
  */
 function clientEditForm(kit, c) {
-  const { h, flash, flashError, describe, ApiError, navigate } = kit;
+  const { h, handledForm, flash, navigate } = kit;
   const error = h('div', { role: 'alert' });
-  const form = h(
-    'form',
+  const form = handledForm(
     {
       class: 'stack',
       novalidate: true,
       'aria-label': `Edit ${c.client_id}`,
-      onsubmit: async (/** @type {SubmitEvent} */ e) => {
-        e.preventDefault();
-        const f = new FormData(form);
-        error.replaceChildren();
-        try {
-          await kit.gateway.PATCH('/api/v1/identity/clients/{id}', {
-            params: { path: { id: c.client_id } },
-            body: {
-              client_name: String(f.get('client_name')).trim(),
-              redirect_uris: lines(f.get('redirect_uris')),
-              post_logout_redirect_uris: lines(f.get('post_logout_redirect_uris')),
-            },
-          });
-          await navigate('/admin/clients');
-          flash(`${c.client_id} was changed.`);
-        } catch (err) {
-          if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
-            flashError(err);
-          else error.replaceChildren(h('p', { class: 'flash-error' }, describe(err)));
-        }
-      },
+    },
+    async (f) => {
+      error.replaceChildren();
+      try {
+        await kit.gateway.PATCH('/api/v1/identity/clients/{id}', {
+          params: { path: { id: c.client_id } },
+          body: {
+            client_name: String(f.get('client_name')).trim(),
+            redirect_uris: lines(f.get('redirect_uris')),
+            post_logout_redirect_uris: lines(f.get('post_logout_redirect_uris')),
+          },
+        });
+        await navigate('/admin/clients');
+        flash(`${c.client_id} was changed.`);
+      } catch (err) {
+        showRefusal(kit, error, err);
+      }
     },
     h('label', { for: 'e-name' }, 'Name'),
     h('input', {
@@ -97,42 +93,37 @@ function lines(value) {
  * @param {WithSecret} [shown] a secret made just now, shown once
  */
 export async function clientsView(kit, params, shown) {
-  const { h, render, table, flash, flashError, describe, ApiError } = kit;
+  const { h, handledForm, render, table, flash, flashError } = kit;
   if (adminOnly(kit, 'Clients')) return;
   const api = kit.gateway;
   const clients = (await data(api.GET('/api/v1/identity/clients'))).data;
   const editing = clients.find((c) => c.source === 'admin' && c.client_id === params?.get('edit'));
   const error = h('div', { role: 'alert' });
-  const form = h(
-    'form',
+  const form = handledForm(
     {
       class: 'stack',
       novalidate: true,
-      onsubmit: async (/** @type {SubmitEvent} */ e) => {
-        e.preventDefault();
-        const f = new FormData(form);
-        const post = lines(f.get('post_logout_redirect_uris'));
-        error.replaceChildren();
-        try {
-          const made = await data(
-            api.POST('/api/v1/identity/clients', {
-              body: {
-                client_name: String(f.get('client_name')).trim(),
-                type: f.get('type') === 'public' ? 'public' : 'confidential',
-                redirect_uris: lines(f.get('redirect_uris')),
-                ...(post.length ? { post_logout_redirect_uris: post } : {}),
-                scope: String(f.get('scope')).trim(),
-              },
-            }),
-          );
-          await clientsView(kit, params, made.client_secret ? made : undefined);
-          flash(`Client ${made.data.client_id} was made.`);
-        } catch (err) {
-          if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
-            flashError(err);
-          else error.replaceChildren(h('p', { class: 'flash-error' }, describe(err)));
-        }
-      },
+    },
+    async (f) => {
+      const post = lines(f.get('post_logout_redirect_uris'));
+      error.replaceChildren();
+      try {
+        const made = await data(
+          api.POST('/api/v1/identity/clients', {
+            body: {
+              client_name: String(f.get('client_name')).trim(),
+              type: f.get('type') === 'public' ? 'public' : 'confidential',
+              redirect_uris: lines(f.get('redirect_uris')),
+              ...(post.length ? { post_logout_redirect_uris: post } : {}),
+              scope: String(f.get('scope')).trim(),
+            },
+          }),
+        );
+        await clientsView(kit, params, made.client_secret ? made : undefined);
+        flash(`Client ${made.data.client_id} was made.`);
+      } catch (err) {
+        showRefusal(kit, error, err);
+      }
     },
     h('label', { for: 'c-name' }, 'Name'),
     h('input', { id: 'c-name', name: 'client_name', required: true, maxlength: '100' }),

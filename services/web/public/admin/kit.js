@@ -11,6 +11,7 @@
  *
  * @typedef {object} Kit
  * @property {<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, unknown>, ...children: unknown[]) => HTMLElementTagNameMap[K]} h
+ * @property {(attrs: Record<string, unknown>, onSubmit: (fields: FormData) => unknown, ...children: unknown[]) => HTMLFormElement} handledForm a form whose submit hands its fields to `onSubmit` (lib/dom.js)
  * @property {(title: string, ...children: unknown[]) => void} render
  * @property {(headings: unknown[], rows: unknown[], attrs?: Record<string, unknown> & { caption?: string }) => HTMLTableElement} table
  * @property {(message: string, kind?: string) => void} flash

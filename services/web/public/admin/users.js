@@ -1,6 +1,7 @@
 // @ts-check
 /** @import { Kit } from './kit.js' */
 import { data } from '../api/client.js';
+import { showRefusal } from './refusal.js';
 import { adminOnly, adminTabs } from './tabs.js';
 
 /**
@@ -94,7 +95,7 @@ export async function usersView(kit, params) {
  * @param {string} id
  */
 export async function userView(kit, id) {
-  const { h, render, table, flash, flashError, describe, ApiError, dateTime } = kit;
+  const { h, render, table, flash, flashError, dateTime } = kit;
   if (adminOnly(kit, 'User')) return;
   const api = kit.gateway;
   const account = { params: { path: { id } } };
@@ -161,9 +162,7 @@ export async function userView(kit, id) {
             `${u.username} has the roles ${roles.join(', ') || '(none)'} from their next token refresh.`,
           );
         } catch (err) {
-          if (err instanceof ApiError && err.problem.code === 'INSUFFICIENT_USER_AUTHENTICATION')
-            flashError(err);
-          else rolesError.replaceChildren(h('p', { class: 'flash-error' }, describe(err)));
+          showRefusal(kit, rolesError, err);
         }
       },
     },

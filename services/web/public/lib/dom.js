@@ -40,6 +40,27 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /**
+ * A form whose submit hands its fields to `onSubmit` instead of loading a page.
+ * @param {Record<string, unknown>} attrs
+ * @param {(fields: FormData) => unknown} onSubmit
+ * @param {...unknown} children
+ */
+export function handledForm(attrs, onSubmit, ...children) {
+  const form = h(
+    'form',
+    {
+      ...attrs,
+      onsubmit: (/** @type {SubmitEvent} */ e) => {
+        e.preventDefault();
+        return onSubmit(new FormData(form));
+      },
+    },
+    ...children,
+  );
+  return form;
+}
+
+/**
  * A table: its caption if any, a column header cell per heading, then the rows.
  * @param {unknown[]} headings
  * @param {unknown[]} rows

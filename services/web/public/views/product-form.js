@@ -1,7 +1,7 @@
 // @ts-check
 /** The product create and edit form (views/new-product.js, the product's Edit action). */
 /** @import { ProductBody } from '../lib/types.js' */
-import { h } from '../lib/dom.js';
+import { h, handledForm } from '../lib/dom.js';
 import { data, gateway } from '../lib/gateway.js';
 import { errorBox } from '../lib/problems.js';
 
@@ -30,26 +30,23 @@ export function productForm(initial, onSave) {
     })
     .catch((err) => error.replaceChildren(errorBox(err)));
   const save = h('button', { type: 'submit' }, 'Save');
-  const form = h(
-    'form',
+  const form = handledForm(
     {
       class: 'stack',
       novalidate: true,
-      onsubmit: async (/** @type {SubmitEvent} */ e) => {
-        e.preventDefault();
-        const f = new FormData(form);
-        const price = String(f.get('price')).trim();
-        const body = {
-          ...initial,
-          name: String(f.get('name')),
-          description: String(f.get('description')),
-          price: /^-?\d+(\.\d+)?$/.test(price) ? Number(price) : price,
-          category_id: String(f.get('category_id')),
-          in_stock: f.get('in_stock') === 'on',
-        };
-        error.replaceChildren();
-        await onSave(body, save, error);
-      },
+    },
+    async (f) => {
+      const price = String(f.get('price')).trim();
+      const body = {
+        ...initial,
+        name: String(f.get('name')),
+        description: String(f.get('description')),
+        price: /^-?\d+(\.\d+)?$/.test(price) ? Number(price) : price,
+        category_id: String(f.get('category_id')),
+        in_stock: f.get('in_stock') === 'on',
+      };
+      error.replaceChildren();
+      await onSave(body, save, error);
     },
     h('label', { for: 'p-name' }, 'Name'),
     h('input', { id: 'p-name', name: 'name', required: true, maxlength: '200', value: initial.name ?? '' }),

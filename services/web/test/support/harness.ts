@@ -233,10 +233,13 @@ export interface Stack {
 }
 
 /** The real identity service, a fake gateway, and the console in front of them. */
-export async function startStack(target: DatabaseTarget): Promise<Stack> {
+export async function startStack(
+  target: DatabaseTarget,
+  overrides: DeepPartial<WebConfig> = {},
+): Promise<Stack> {
   const idp = await startIdentity();
   const gateway = await startFakeGateway();
-  const web = await startWeb(target, idp.issuer, gateway.url);
+  const web = await startWeb(target, idp.issuer, gateway.url, overrides);
   return {
     idp,
     gateway,

@@ -4,33 +4,23 @@
  * the console's port), the upstreams a test asks for (users, catalog, orders), the gateway
  * on the embedded gateway.yaml with its upstreams pointed at those ports, and the console on
  * `http://localhost:<port>`. An upstream not asked for points at a port nothing listens on.
- * Also Chromium (Debian's, through playwright-core), and `skip` when it is not installed.
+ * Also a suite's browser beside it (`browserSuite`), and `skip` when chromium is not installed.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { chromiumMissing, launchChromium, skipOutsideCI } from '@portico/browser-testing';
 import { type DeepPartial, loadConfig, type TSchema } from '@portico/config';
 import type { Server, ServiceModule } from '@portico/http';
 import { freePort } from '@portico/http/testing';
 import type { DatabaseTarget } from '@portico/store/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { WebConfig } from '../../src/build.ts';
 import { type RunningIdentity, startIdentity, startWeb } from './harness.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
 /** Why the browser tests cannot run here; they must in CI. */
-export const skip: string | false = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (skip && process.env.CI) throw new Error(`the browser test must run in CI, but ${skip}`);
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
-}
+export const skip = skipOutsideCI(chromiumMissing);
 
 /** A page in a context of its own (its own cookies), patient enough for a loaded machine. */
 export async function newPage(browser: Browser, viewport = { width: 1100, height: 800 }): Promise<Page> {
@@ -47,6 +37,68 @@ export function screenshots(folder: string) {
   let shot = 0;
   return (page: Page, name: string) =>
     page.screenshot({ path: join(dir, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+export interface BrowserSuite<P extends string> {
+  /** Set before the suite's tests. */
+  platform: Platform;
+  browser: Browser;
+  /** The suite's pages by name, each in a context of its own; filled before its tests. */
+  pages: Record<P, Page>;
+  screenshot: ReturnType<typeof screenshots>;
+  /** Signs `page` in to the console; the password is the demo account's unless given. */
+  signIn(page: Page, username: string, password?: string): Promise<void>;
+  /** Runs a test's steps; when they fail, a screenshot of every page (FAILED-<name>) first. */
+  run(steps: () => Promise<void>): Promise<void>;
+}
+
+export interface BrowserSuiteOptions<P extends string> extends PlatformOptions {
+  /** The screenshots' folder under test-results/. */
+  folder: string;
+  /** A page per name, each in a context of its own. */
+  pages: readonly P[];
+  /** The pages' viewport; newPage's by default. */
+  viewport?: { width: number; height: number };
+}
+
+/**
+ * For the describe block it is called in: the platform and chromium, started before its tests
+ * and closed after them.
+ */
+export function browserSuite<const P extends string>(
+  target: DatabaseTarget,
+  { folder, pages, viewport, ...options }: BrowserSuiteOptions<P>,
+): BrowserSuite<P> {
+  const suite = {
+    pages: {} as Record<P, Page>,
+    screenshot: screenshots(folder),
+    signIn: (page: Page, username: string, password?: string) =>
+      signInWithPassword(
+        page,
+        suite.platform.consoleUrl,
+        username,
+        password ?? suite.platform.idp.password(username),
+      ),
+    async run(steps: () => Promise<void>) {
+      try {
+        await steps();
+      } catch (err) {
+        for (const [name, page] of Object.entries<Page>(suite.pages))
+          await suite.screenshot(page, `FAILED-${name}`).catch(() => {});
+        throw err;
+      }
+    },
+  } as BrowserSuite<P>;
+  before(async () => {
+    suite.platform = await startPlatform(target, options);
+    suite.browser = await launchChromium();
+    for (const name of pages) suite.pages[name] = await newPage(suite.browser, viewport);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.platform?.close();
+  });
+  return suite;
 }
 
 /** Signs in to the console with a password, from its Sign in link to back on the console. */
