@@ -150,6 +150,10 @@ function forward(
   });
 }
 
+function flush(exchange: Exchange) {
+  exchange.flush();
+}
+
 function atDeadline(exchange: Exchange) {
   exchange.abort(new DeadlineError(`no response head before the deadline`));
 }
@@ -227,7 +231,7 @@ class Exchange implements Attempt, Dispatcher.DispatchHandler, Relay {
     callback?.(err);
   }
 
-  private readonly flush = () => {
+  flush() {
     this.scheduled = false;
     const sink = this.sink;
     if (!sink || this.ended || this.failed) return;
@@ -243,12 +247,12 @@ class Exchange implements Attempt, Dispatcher.DispatchHandler, Relay {
       this.controller?.pause();
       sink.once('drain', () => this.controller?.resume());
     }
-  };
+  }
 
   private schedule() {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(this.flush);
+    setImmediate(flush, this);
   }
 
   private body(): Buffer {
