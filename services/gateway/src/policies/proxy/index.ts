@@ -87,8 +87,6 @@ function forwarder(
       headersTimeout: timeout + 1000,
       bodyTimeout,
     };
-    const timedOut = (cause?: unknown) =>
-      errors.UPSTREAM_TIMEOUT(`${upstream.name} did not answer within ${timeout} ms`, { cause });
     let lastError: unknown;
     let failed: Instance | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -99,7 +97,7 @@ function forwarder(
       } catch (err) {
         if (err instanceof SaturatedError)
           throw errors.UPSTREAM_BUSY(err.message, { headers: { 'retry-after': '1' } });
-        throw timedOut(err);
+        throw timedOut(upstream, timeout, err);
       }
       if (!instance) {
         if (lastError) break;
@@ -118,11 +116,12 @@ function forwarder(
         failed = instance;
         if (err instanceof StalledError) {
           // Already ejected; its idempotent requests move on while there is time left.
-          if (performance.now() >= deadline) throw timedOut(err);
+          if (performance.now() >= deadline) throw timedOut(upstream, timeout, err);
           continue;
         }
         instance.breaker.failure();
-        if (err instanceof DeadlineError || TIMEOUTS.has(describe(err))) throw timedOut(err);
+        if (err instanceof DeadlineError || TIMEOUTS.has(describe(err)))
+          throw timedOut(upstream, timeout, err);
         if (!idempotent && describe(err) !== 'ECONNREFUSED') break;
       }
     }
@@ -152,6 +151,10 @@ function forward(
 
 function flush(exchange: Exchange) {
   exchange.flush();
+}
+
+function timedOut(upstream: Upstream, timeout: number, cause: unknown) {
+  return errors.UPSTREAM_TIMEOUT(`${upstream.name} did not answer within ${timeout} ms`, { cause });
 }
 
 function atDeadline(exchange: Exchange) {
