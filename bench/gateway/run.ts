@@ -58,6 +58,8 @@ const children: ChildProcess[] = [];
 interface Load {
   /** CPU time of the measured server per request (user + system), from /proc. */
   cpuUs: number;
+  /** The same for the main thread alone (the process's other threads are V8's GC and compiler). */
+  mainUs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -81,6 +83,12 @@ function cpuSeconds(pid: number): number {
   return total;
 }
 
+/** User + system CPU seconds of `pid`'s main thread alone (JavaScript; V8's GC and compiler threads excluded). */
+function mainThreadSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function wrkWarm(url: string, headers: string[]) {
   // JIT, pools, caches: the first seconds of any server are not its steady state.
   await exec('wrk', ['-t1', `-c${connections}`, '-d2s', ...headers.flatMap((x) => ['-H', x]), url]);
@@ -89,12 +97,15 @@ async function wrkWarm(url: string, headers: string[]) {
 async function wrk(url: string, pid: number, headers: string[] = []): Promise<Load> {
   const h = headers.flatMap((x) => ['-H', x]);
   const cpu0 = cpuSeconds(pid);
+  const main0 = mainThreadSeconds(pid);
   const { stdout } = await exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...h, url]);
   const cpu = cpuSeconds(pid) - cpu0;
+  const main = mainThreadSeconds(pid) - main0;
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   return {
     cpuUs: (cpu / requests) * 1e6,
+    mainUs: (main / requests) * 1e6,
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
     p50: toMs(/^\s+50%\s+(\S+)/m.exec(stdout)?.[1]),
     p99: toMs(/^\s+99%\s+(\S+)/m.exec(stdout)?.[1]),
@@ -109,6 +120,7 @@ const gatewayFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ??
 function launch(command: string, args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(c));
+  child.stdout?.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(c));
   children.push(child);
   return child;
 }
@@ -247,7 +259,7 @@ async function runAll(scenarios: Scenario[]) {
       const load = await wrk(sc.url, sc.pid, sc.headers);
       loads.get(sc.name)!.push(load);
       console.log(
-        `round ${round + 1} ${sc.name.padEnd(46)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  cpu ${load.cpuUs.toFixed(1)} µs/req  non2xx ${load.non2xx}  errors ${load.errors}`,
+        `round ${round + 1} ${sc.name.padEnd(46)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  cpu ${load.cpuUs.toFixed(1)} µs/req (main thread ${load.mainUs.toFixed(1)})  non2xx ${load.non2xx}  errors ${load.errors}`,
       );
     }
   }

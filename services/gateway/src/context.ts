@@ -82,8 +82,18 @@ export interface Context {
   /** Headers added to the answer whatever it is (rate-limit state, CORS, cache status). */
   replyHeaders: Record<string, string>;
   reply: Reply | undefined;
-  /** A cache read started early (policies/cache `cacheLookahead`), with the key it read. */
-  lookahead?: { key: string; read: Promise<{ value?: Buffer; error?: unknown }> };
+  /**
+   * A GET's cache key, made early (policies/cache `cacheLookahead`) from the path, query and
+   * caller kept beside it, and the store's read started under it (none when this gateway held
+   * a copy then).
+   */
+  lookahead?: {
+    key: string;
+    read: Promise<{ value?: Buffer; error?: unknown }> | undefined;
+    path: string;
+    search: string;
+    auth: AccessClaims | undefined;
+  };
   /** The upstream that answered, for metrics. */
   upstream: string;
   started: number;

@@ -35,7 +35,8 @@ const IDENTITY_PREFIX = 'x-gateway-';
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+  // The usual value names only a header that is hop-by-hop anyway: nothing more to drop.
+  if (!value || value === 'keep-alive') return undefined;
   const tokens = new Set<string>();
   for (const token of String(value).split(',')) tokens.add(token.trim().toLowerCase());
   return tokens;

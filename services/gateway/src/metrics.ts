@@ -16,54 +16,53 @@ export interface Usage {
 export function createMetrics(registry: Registry, maxConsumers = 10_000) {
   const registers = [registry];
   const duration = requestHistogram(registry);
-  const cache = new Counter({
-    name: 'gateway_cache_lookups_total',
-    help: 'Response cache lookups by route and result (hit, miss, bypass)',
-    labelNames: ['route', 'result'] as const,
+  const gauge = <const L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Gauge({ name, help, labelNames, registers });
+  const cache = counter(
     registers,
-  });
-  const limiter = new Counter({
-    name: 'gateway_ratelimit_decisions_total',
-    help: 'Rate limiter decisions by route (allowed, rejected, failed_open when the store is down)',
-    labelNames: ['route', 'decision'] as const,
+    'gateway_cache_lookups_total',
+    'Response cache lookups by route and result (hit, miss, bypass)',
+    ['route', 'result'],
+  );
+  const limiter = counter(
     registers,
-  });
-  const storeUp = new Gauge({
-    name: 'gateway_store_up',
-    help: '1 while the rate-limit and cache store answers, 0 while it does not',
-    labelNames: ['backend'] as const,
+    'gateway_ratelimit_decisions_total',
+    'Rate limiter decisions by route (allowed, rejected, failed_open when the store is down)',
+    ['route', 'decision'],
+  );
+  const storeUp = gauge(
+    'gateway_store_up',
+    '1 while the rate-limit and cache store answers, 0 while it does not',
+    ['backend'],
+  );
+  const storeErrors = counter(
     registers,
-  });
-  const storeErrors = new Counter({
-    name: 'gateway_store_errors_total',
-    help: 'Store operations that failed (the gateway kept serving), by operation',
-    labelNames: ['backend', 'operation'] as const,
+    'gateway_store_errors_total',
+    'Store operations that failed (the gateway kept serving), by operation',
+    ['backend', 'operation'],
+  );
+  const breaker = gauge(
+    'gateway_upstream_breaker_state',
+    'Circuit breaker per upstream instance: 0 closed, 1 half-open, 2 open',
+    ['upstream', 'instance'],
+  );
+  const instanceUp = gauge(
+    'gateway_upstream_instance_up',
+    '1 while the active health check admits the instance',
+    ['upstream', 'instance'],
+  );
+  const validation = counter(
     registers,
-  });
-  const breaker = new Gauge({
-    name: 'gateway_upstream_breaker_state',
-    help: 'Circuit breaker per upstream instance: 0 closed, 1 half-open, 2 open',
-    labelNames: ['upstream', 'instance'] as const,
+    'gateway_validation_total',
+    'Edge validation by route, part (request, response) and result (passed, refused, drift, no_document, undocumented, skipped)',
+    ['route', 'part', 'result'],
+  );
+  const reloads = counter(
     registers,
-  });
-  const instanceUp = new Gauge({
-    name: 'gateway_upstream_instance_up',
-    help: '1 while the active health check admits the instance',
-    labelNames: ['upstream', 'instance'] as const,
-    registers,
-  });
-  const validation = new Counter({
-    name: 'gateway_validation_total',
-    help: 'Edge validation by route, part (request, response) and result (passed, refused, drift, no_document, undocumented, skipped)',
-    labelNames: ['route', 'part', 'result'] as const,
-    registers,
-  });
-  const reloads = new Counter({
-    name: 'gateway_config_reloads_total',
-    help: 'Gateway file reloads by result (applied, refused)',
-    labelNames: ['result'] as const,
-    registers,
-  });
+    'gateway_config_reloads_total',
+    'Gateway file reloads by result (applied, refused)',
+    ['result'],
+  );
   type Row = Omit<Usage, 'last_seen'> & { seen: number };
   // consumer → route → row: looked up without building a key string per request.
   const usage = new Map<string, Map<string, Row>>();
@@ -96,16 +95,16 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
       if (status >= 400) row.errors++;
       row.seen = Date.now();
     },
-    cache: (route: string, result: 'hit' | 'miss' | 'bypass') => cache.labels(route, result).inc(),
-    limiter: (route: string, decision: string) => limiter.labels(route, decision).inc(),
+    cache: (route: string, result: 'hit' | 'miss' | 'bypass') => cache(route, result),
+    limiter: (route: string, decision: string) => limiter(route, decision),
     storeUp: (backend: string, up: boolean) => storeUp.labels(backend).set(up ? 1 : 0),
-    storeError: (backend: string, operation: string) => storeErrors.labels(backend, operation).inc(),
+    storeError: (backend: string, operation: string) => storeErrors(backend, operation),
     breaker: (upstream: string, instance: string, state: string) =>
       breaker.labels(upstream, instance).set(state === 'closed' ? 0 : state === 'half-open' ? 1 : 2),
     instanceUp: (upstream: string, instance: string, up: boolean) =>
       instanceUp.labels(upstream, instance).set(up ? 1 : 0),
-    validation: (route: string, part: string, result: string) => validation.labels(route, part, result).inc(),
-    reload: (result: 'applied' | 'refused') => reloads.labels(result).inc(),
+    validation: (route: string, part: string, result: string) => validation(route, part, result),
+    reload: (result: 'applied' | 'refused') => reloads(result),
     usage: (): Usage[] =>
       [...usage.values()]
         .flatMap((routes) => [...routes.values()])
@@ -115,6 +114,56 @@ export function createMetrics(registry: Registry, maxConsumers = 10_000) {
 }
 
 export type GatewayMetrics = ReturnType<typeof createMetrics>;
+
+interface Tally {
+  labels: Record<string, string>;
+  /** Counted since prom-client last read it. */
+  pending: number;
+}
+
+/**
+ * A prom-client Counter for the request path: one increment walks one map per label, where
+ * `labels(…).inc()` builds, validates and hashes a label object each time; prom-client gets
+ * the counts when it is read (its `collect`), so /metrics shows the same series.
+ */
+function counter<const L extends string>(
+  registers: Registry[],
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): (...values: string[]) => void {
+  const last = labelNames.length - 1;
+  const root = new Map<string, unknown>();
+  const tallies: Tally[] = [];
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers,
+    collect() {
+      for (const tally of tallies) {
+        if (tally.pending === 0) continue;
+        this.inc(tally.labels as Partial<Record<L, string>>, tally.pending);
+        tally.pending = 0;
+      }
+    },
+  });
+  return (...values) => {
+    let node = root;
+    for (let i = 0; i < last; i++) node = child(node as Map<string, Map<string, unknown>>, values[i]!);
+    let tally = node.get(values[last]!) as Tally | undefined;
+    if (!tally) {
+      const labels: Record<string, string> = {};
+      labelNames.forEach((label, i) => {
+        labels[label] = values[i]!;
+      });
+      tally = { labels, pending: 0 };
+      node.set(values[last]!, tally);
+      tallies.push(tally);
+    }
+    tally.pending++;
+  };
+}
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -162,8 +162,7 @@ function authenticator(
       });
     }
     if (rule !== 'token' && rule.mfa) assertMfa(claims);
-    const missing = required.filter((scope) => !claims.scopes.includes(scope));
-    if (missing.length > 0) {
+    if (required.length > 0 && required.some((scope) => !claims.scopes.includes(scope))) {
       throw new AuthError('insufficient_scope', `This route needs the scopes ${required.join(' and ')}`, {
         scope: required.join(' '),
       });

@@ -64,18 +64,26 @@ function cachePolicy(
       return;
     }
 
-    const key = cacheKey(name, ctx);
-    if (!refreshing(ctx)) {
-      // This gateway's copy: no store call (copies.ts).
+    // The lookahead (routes with a limit too) has made the key already, unless a policy in
+    // between changed what it is made of.
+    const ahead =
+      ctx.lookahead?.path === ctx.path &&
+      ctx.lookahead.search === ctx.search &&
+      ctx.lookahead.auth === ctx.auth
+        ? ctx.lookahead
+        : undefined;
+    const key = ahead ? ahead.key : cacheKey(name, ctx);
+    if (ahead || !refreshing(ctx)) {
+      // This gateway's copy: no store call (copies.ts). Looked for again after the limiter's
+      // wait, in which a purge may have dropped it.
       const copy = copies.get(key);
       if (copy) {
         hit(ctx, copy);
         return;
       }
       let stored: Buffer | undefined;
-      const early = ctx.lookahead?.key === key ? ctx.lookahead.read : undefined;
       try {
-        stored = early ? await early.then(unwrap) : await kv.get(key);
+        stored = ahead?.read ? await ahead.read.then(unwrap) : await kv.get(key);
       } catch (err) {
         hooks.storeFailed('cache-get', err);
       }
@@ -149,13 +157,14 @@ function lookahead(name: string, kv: KvStore, copies: Copies): Policy {
     if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !refreshing(ctx)) {
       const key = cacheKey(name, ctx);
       // This gateway holds a copy: the cache policy answers from it, nothing to read early.
-      if (copies.get(key)) return next();
-      // Settled into a value either way: a request the limiter refuses never awaits it.
-      const read = kv.get(key).then(
-        (value) => ({ value }),
-        (error: unknown) => ({ error }),
-      );
-      ctx.lookahead = { key, read };
+      // Else settled into a value either way: a request the limiter refuses never awaits it.
+      const read = copies.get(key)
+        ? undefined
+        : kv.get(key).then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+      ctx.lookahead = { key, read, path: ctx.path, search: ctx.search, auth: ctx.auth };
     }
     return next();
   };

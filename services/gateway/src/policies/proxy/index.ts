@@ -87,8 +87,6 @@ function forwarder(
       headersTimeout: timeout + 1000,
       bodyTimeout,
     };
-    const timedOut = (cause?: unknown) =>
-      errors.UPSTREAM_TIMEOUT(`${upstream.name} did not answer within ${timeout} ms`, { cause });
     let lastError: unknown;
     let failed: Instance | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -99,7 +97,7 @@ function forwarder(
       } catch (err) {
         if (err instanceof SaturatedError)
           throw errors.UPSTREAM_BUSY(err.message, { headers: { 'retry-after': '1' } });
-        throw timedOut(err);
+        throw timedOut(upstream, timeout, err);
       }
       if (!instance) {
         if (lastError) break;
@@ -118,11 +116,12 @@ function forwarder(
         failed = instance;
         if (err instanceof StalledError) {
           // Already ejected; its idempotent requests move on while there is time left.
-          if (performance.now() >= deadline) throw timedOut(err);
+          if (performance.now() >= deadline) throw timedOut(upstream, timeout, err);
           continue;
         }
         instance.breaker.failure();
-        if (err instanceof DeadlineError || TIMEOUTS.has(describe(err))) throw timedOut(err);
+        if (err instanceof DeadlineError || TIMEOUTS.has(describe(err)))
+          throw timedOut(upstream, timeout, err);
         if (!idempotent && describe(err) !== 'ECONNREFUSED') break;
       }
     }
@@ -148,6 +147,14 @@ function forward(
     exchange.timer = setTimeout(atDeadline, Math.max(0, Math.ceil(deadline - performance.now())), exchange);
     instance.pool.dispatch(options, exchange);
   });
+}
+
+function flush(exchange: Exchange) {
+  exchange.flush();
+}
+
+function timedOut(upstream: Upstream, timeout: number, cause: unknown) {
+  return errors.UPSTREAM_TIMEOUT(`${upstream.name} did not answer within ${timeout} ms`, { cause });
 }
 
 function atDeadline(exchange: Exchange) {
@@ -227,7 +234,7 @@ class Exchange implements Attempt, Dispatcher.DispatchHandler, Relay {
     callback?.(err);
   }
 
-  private readonly flush = () => {
+  flush() {
     this.scheduled = false;
     const sink = this.sink;
     if (!sink || this.ended || this.failed) return;
@@ -243,12 +250,12 @@ class Exchange implements Attempt, Dispatcher.DispatchHandler, Relay {
       this.controller?.pause();
       sink.once('drain', () => this.controller?.resume());
     }
-  };
+  }
 
   private schedule() {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(this.flush);
+    setImmediate(flush, this);
   }
 
   private body(): Buffer {

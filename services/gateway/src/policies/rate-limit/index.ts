@@ -26,10 +26,15 @@ export interface RateLimitHooks {
 }
 
 /**
- * One hit against `consumer`'s bucket on the route: the RateLimit headers to send, or a thrown
- * 429. WebSocket upgrades and every WebSocket message go through the same bucket as requests.
+ * One hit against `consumer`'s bucket on the route: the decision, once the store has answered.
+ * `apply` sets the RateLimit headers on `headers` (or throws the 429); `failOpen` turns a store
+ * failure into a pass. WebSocket upgrades and every WebSocket message go through the same bucket.
  */
-export type Limiter = (consumer: string) => Promise<Record<string, string> | undefined>;
+export interface Limiter {
+  hit(consumer: string): Promise<WindowDecision>;
+  apply(decision: WindowDecision, headers: Record<string, string>): void;
+  failOpen(err: unknown): void;
+}
 
 export function limiter(
   name: string,
@@ -41,39 +46,50 @@ export function limiter(
   const { limit } = options;
   const windowMs = ms(options.window, 60_000);
   const policy = `"${name}";q=${limit};w=${Math.ceil(windowMs / 1000)}`;
+  const prefix = `${name}:`;
 
-  const failOpen = (err: unknown) => {
-    hooks.storeFailed('rate-limit', err);
-    hooks.decided(name, 'failed_open');
-    return undefined;
+  return {
+    hit: (consumer) => kv.hit(prefix + consumer, limit, windowMs),
+    apply(decision, headers) {
+      const reset = Math.max(1, Math.ceil(decision.resetMs / 1000));
+      const state = `"${name}";r=${decision.remaining};t=${reset}`;
+      if (!decision.allowed) {
+        hooks.decided(name, 'rejected');
+        throw errors.RATE_LIMIT_EXCEEDED(
+          `Rate limit of ${limit} requests per ${Math.ceil(windowMs / 1000)} s exceeded on ${name}; retry in ${reset} s`,
+          {
+            headers: { 'ratelimit-policy': policy, ratelimit: state, 'retry-after': String(reset) },
+            extensions: { limit, window_seconds: windowMs / 1000, retry_after: reset },
+          },
+        );
+      }
+      hooks.decided(name, 'allowed');
+      headers['ratelimit-policy'] = policy;
+      headers.ratelimit = state;
+    },
+    failOpen(err) {
+      hooks.storeFailed('rate-limit', err);
+      hooks.decided(name, 'failed_open');
+    },
   };
-  const decide = (decision: WindowDecision) => {
-    const reset = Math.max(1, Math.ceil(decision.resetMs / 1000));
-    const headers = { 'ratelimit-policy': policy, ratelimit: `"${name}";r=${decision.remaining};t=${reset}` };
-    if (!decision.allowed) {
-      hooks.decided(name, 'rejected');
-      throw errors.RATE_LIMIT_EXCEEDED(
-        `Rate limit of ${limit} requests per ${Math.ceil(windowMs / 1000)} s exceeded on ${name}; retry in ${reset} s`,
-        {
-          headers: { ...headers, 'retry-after': String(reset) },
-          extensions: { limit, window_seconds: windowMs / 1000, retry_after: reset },
-        },
-      );
-    }
-    hooks.decided(name, 'allowed');
-    return headers;
-  };
+}
 
-  // One promise per hit (the store's): the decision is read in its callbacks.
-  return (consumer) => {
-    let decision: Promise<WindowDecision>;
-    try {
-      decision = kv.hit(`${name}:${consumer}`, limit, windowMs);
-    } catch (err) {
-      return Promise.resolve(failOpen(err));
-    }
-    return decision.then(decide, failOpen);
-  };
+/** One hit and its decision, for a WebSocket message (no headers to send). */
+function check(limits: Limiter, consumer: string): Promise<void> {
+  const ignored: Record<string, string> = {};
+  return hitting(limits, consumer).then(
+    (decision) => limits.apply(decision, ignored),
+    (err: unknown) => limits.failOpen(err),
+  );
+}
+
+/** The store's promise; a store that throws at once is a failure like one that rejects. */
+function hitting(limits: Limiter, consumer: string): Promise<WindowDecision> {
+  try {
+    return limits.hit(consumer);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 export const rateLimit = definePolicy({
@@ -82,16 +98,25 @@ export const rateLimit = definePolicy({
   upgrades: true,
   route: { rateLimit: Type.Optional(RateLimit) },
   create(options, route, gateway) {
-    const hit = limiter(route.name, options.rateLimit, gateway.kv, gateway.hooks);
-    if (!hit) return undefined;
+    const limits = limiter(route.name, options.rateLimit, gateway.kv, gateway.hooks);
+    if (!limits) return undefined;
+    // One promise per request beyond the store's: the decision and `next` run in its callbacks.
     return (ctx, next) => {
       const consumer = consumerOf(ctx);
-      return hit(consumer).then((headers) => {
-        if (headers) Object.assign(ctx.replyHeaders, headers);
-        // Every message of a WebSocket session is one more hit on the same bucket.
-        ctx.upgrade?.messages.push(() => hit(consumer));
-        return next();
-      });
+      // Every message of a WebSocket session is one more hit on the same bucket.
+      const messages = ctx.upgrade?.messages;
+      return hitting(limits, consumer).then(
+        (decision) => {
+          limits.apply(decision, ctx.replyHeaders);
+          messages?.push(() => check(limits, consumer));
+          return next();
+        },
+        (err: unknown) => {
+          limits.failOpen(err);
+          messages?.push(() => check(limits, consumer));
+          return next();
+        },
+      );
     };
   },
 });
