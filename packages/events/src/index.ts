@@ -3,4 +3,4 @@
  * schema, written by the publisher. Publisher and subscribers import them from here, so a
  * service listening to another does not depend on that service's package.
  */
-export { ORDER_EVENTS_CHANNEL, OrderEvent } from './orders.ts';
+export { ORDER_EVENTS_CHANNEL, OrderEvent, type OrderEventData, type OrderEventMessage } from './orders.ts';
