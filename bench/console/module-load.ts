@@ -15,9 +15,10 @@ import { request } from 'node:http';
 import { createSecureServer, type IncomingHttpHeaders } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchChromium } from '@portico/browser-testing';
 import { createServer, RESOURCE_HEADERS, securityHeaders } from '@portico/http';
 import { freePort } from '@portico/http/testing';
-import { chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { staticRoutes } from '../../services/web/src/ui/static.ts';
 
 const rttMs = Number(process.argv[2] ?? 100);
@@ -99,17 +100,7 @@ front.on('stream', (stream, headers: IncomingHttpHeaders) => {
 front.on('error', () => {});
 await new Promise<void>((resolve) => front.listen(frontPort, '127.0.0.1', resolve));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--no-first-run',
-    '--ignore-certificate-errors',
-  ],
-});
+const browser = await launchChromium('--ignore-certificate-errors');
 
 interface Load {
   preloaded: boolean;
@@ -119,7 +110,7 @@ interface Load {
 }
 
 /** One load of /products: a cold one in a new context, or a reload of `page` (revalidation). */
-async function load(page: import('playwright-core').Page, origin: string, reload: boolean): Promise<Load> {
+async function load(page: Page, origin: string, reload: boolean): Promise<Load> {
   if (reload) await page.reload();
   else await page.goto(`${origin}/products`);
   await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'Catalog');

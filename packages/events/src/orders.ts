@@ -1,9 +1,12 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 
 /** The channel the orders service announces placed and cancelled orders on. */
 export const ORDER_EVENTS_CHANNEL = 'orders.events';
 
-/** An order placed or cancelled: what was bought, by whom (no prices). Published after the commit. */
+/**
+ * An order placed or cancelled: what was bought, by whom (no prices). Published after the commit.
+ * The wire shape (snake_case); the services' domains use `OrderEventData`, its fields in their names.
+ */
 export const OrderEvent = Type.Object({
   type: Type.Union([Type.Literal('order.placed'), Type.Literal('order.cancelled')]),
   order_id: Type.String(),
@@ -17,3 +20,15 @@ export const OrderEvent = Type.Object({
     }),
   ),
 });
+
+/** An order event as a message on the wire. */
+export type OrderEventMessage = Static<typeof OrderEvent>;
+
+/** An order event in the domains' camelCase: what orders announces and the catalog records. */
+export interface OrderEventData {
+  type: OrderEventMessage['type'];
+  orderId: string;
+  userId: string;
+  at: string;
+  items: Array<{ productId: string; categoryId: string | null; quantity: number }>;
+}

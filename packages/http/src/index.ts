@@ -2,7 +2,7 @@ export { checkPreconditions, etagFor, isFresh, notModified } from './conditional
 export { DEPENDENCY_FAILURE_HEADER, dependencyFailure, isTransportError } from './dependency.ts';
 export { sendProblem, toProblemError } from './errors.ts';
 export type { CheckResult, HealthCheck } from './health.ts';
-export { escapeHtml } from './html.ts';
+export { escapeHtml, type HtmlPage, htmlPage } from './html.ts';
 export {
   completeDocument,
   describeSecuritySchemes,

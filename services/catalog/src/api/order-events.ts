@@ -1,13 +1,12 @@
 /**
  * The orders service's events (`orders.events`), heard on the store's pub/sub and kept as
- * purchases for recommendations. Each message is checked against the orders service's own
- * `OrderEvent` schema; one that does not match is logged and dropped.
+ * purchases for recommendations. Each message is checked against the `OrderEvent` schema the
+ * orders service publishes with (`@portico/events`); one that does not match is logged and dropped.
  */
 
-import { ORDER_EVENTS_CHANNEL, OrderEvent } from '@portico/events';
+import { ORDER_EVENTS_CHANNEL, OrderEvent, type OrderEventMessage } from '@portico/events';
 import type { Server } from '@portico/http';
 import { type DurableSubscription, type PubSub, subscribeDurably } from '@portico/store/pubsub';
-import type { Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { RecommendationService } from '../domain/recommendations.ts';
 
@@ -18,7 +17,7 @@ export function subscribeOrderEvents(
   pubsub: PubSub,
   recommendations: RecommendationService,
 ): DurableSubscription {
-  const record = async (event: Static<typeof OrderEvent>) => {
+  const record = async (event: OrderEventMessage) => {
     await recommendations.record({
       type: event.type,
       orderId: event.order_id,

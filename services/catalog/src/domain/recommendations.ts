@@ -9,19 +9,11 @@
  * never waits on the orders service. While that feed is not live (pub/sub unreachable) recent
  * orders may be missing: the answer says so (`degraded`).
  */
+import type { OrderEventData } from '@portico/events';
 import type { Database } from '@portico/store/sql';
 import { purchasesTable } from '../data/purchases.ts';
 import type { CatalogDatabase } from '../data/schema.ts';
 import type { Product, ProductService } from './products.ts';
-
-/** An order placed or cancelled, as the orders service announced it. */
-export interface OrderEvent {
-  type: 'order.placed' | 'order.cancelled';
-  orderId: string;
-  userId: string;
-  at: string;
-  items: Array<{ productId: string; categoryId: string | null; quantity: number }>;
-}
 
 export interface Recommendation {
   product: Product;
@@ -47,7 +39,7 @@ export function createRecommendationService(
 
   return {
     /** Keeps what an order event says; hearing one twice changes nothing. */
-    async record(event: OrderEvent): Promise<void> {
+    async record(event: OrderEventData): Promise<void> {
       const rows = event.items.map((item) => ({
         order_id: event.orderId,
         product_id: item.productId,

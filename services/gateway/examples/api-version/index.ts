@@ -16,9 +16,7 @@
  */
 import { defineErrors, definePolicy, Type, upstreamHeaders } from '@portico/gateway/policy';
 
-const errors = defineErrors({
-  API_VERSION_UNSUPPORTED: { status: 400, title: 'Bad Request' },
-});
+const errors = defineErrors({ API_VERSION_UNSUPPORTED: 400 });
 
 export default definePolicy({
   name: 'api-version',

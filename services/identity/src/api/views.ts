@@ -3,7 +3,7 @@
  * Every field has a label, errors are announced (role="alert") and take the focus
  * target, and every value is escaped.
  */
-import { escapeHtml } from '@portico/http';
+import { escapeHtml, htmlPage } from '@portico/http';
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}
 label{display:block;margin-top:1rem;font-weight:600}input{font:inherit;width:100%;padding:.5rem;margin-top:.25rem;box-sizing:border-box;border:1px solid #555;border-radius:4px}
@@ -20,21 +20,7 @@ export function jsonBlock(id: string, value: unknown): string {
 }
 
 export function page(title: string, body: string, scripts: string[] = []): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Portico</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-${scripts.map((src) => `<script src="${escapeHtml(src)}" defer></script>`).join('\n')}
-</body>
-</html>`;
+  return htmlPage({ title, style: STYLE, body: `<main>\n${body}\n</main>`, scripts });
 }
 
 export interface LoginView {

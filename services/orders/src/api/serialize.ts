@@ -1,7 +1,9 @@
 /** Domain values as the orders API writes them: snake_case, decimals beside minor units, links. */
+
+import type { OrderEventData, OrderEventMessage } from '@portico/events';
 import { toDecimal } from '@portico/money';
 import type { Cart, CartItem } from '../domain/carts.ts';
-import type { Order, OrderEvent, OrderItem } from '../domain/orders.ts';
+import type { Order, OrderItem } from '../domain/orders.ts';
 
 export function cartItemJson(item: CartItem) {
   const lineTotal = item.unitPriceMinor * item.quantity;
@@ -82,7 +84,7 @@ export function orderEnvelope(order: Order) {
   return { data, links: { self: data.links.self } };
 }
 
-export function orderEventJson(event: OrderEvent) {
+export function orderEventJson(event: OrderEventData): OrderEventMessage {
   return {
     type: event.type,
     order_id: event.orderId,

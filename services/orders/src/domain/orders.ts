@@ -7,8 +7,9 @@
  *
  * Every transition is a conditional update on the state it leaves, so two racing
  * transitions cannot both win; anything else is INVALID_STATE_TRANSITION (409).
- * A placed or cancelled order is announced (`OrderEvent`) once its transaction committed.
+ * A placed or cancelled order is announced (`OrderEventData`, `@portico/events`) once its transaction committed.
  */
+import type { OrderEventData } from '@portico/events';
 import { type Database, uuidv7 } from '@portico/store/sql';
 import type { CatalogClient, CatalogProduct } from '../clients/catalog.ts';
 import { cartsTable } from '../data/carts.ts';
@@ -63,15 +64,6 @@ export interface PaymentNotice {
   currency: string;
 }
 
-/** What other services hear of an order: what was bought, by whom. */
-export interface OrderEvent {
-  type: 'order.placed' | 'order.cancelled';
-  orderId: string;
-  userId: string;
-  at: string;
-  items: Array<{ productId: string; categoryId: string | null; quantity: number }>;
-}
-
 function toOrder(row: OrdersTable, items: OrderItemsTable[]): Order {
   return {
     id: row.id,
@@ -96,7 +88,7 @@ function toOrder(row: OrdersTable, items: OrderItemsTable[]): Order {
   };
 }
 
-function eventOf(type: OrderEvent['type'], order: Order, at: string): OrderEvent {
+function eventOf(type: OrderEventData['type'], order: Order, at: string): OrderEventData {
   return {
     type,
     orderId: order.id,
@@ -120,7 +112,7 @@ export type OrderService = ReturnType<typeof createOrderService>;
 
 export function createOrderService(
   database: Database<OrdersDatabase>,
-  deps: { carts: CartService; catalog: CatalogClient; publish: (event: OrderEvent) => void },
+  deps: { carts: CartService; catalog: CatalogClient; publish: (event: OrderEventData) => void },
 ) {
   const { db } = database;
   const orders = ordersTable(db);

@@ -1,24 +1,16 @@
 /** Server-rendered pages for the few steps that happen outside the console's script. */
-import { escapeHtml } from '@portico/http';
+import { escapeHtml, htmlPage } from '@portico/http';
 
-export function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Portico</title>
-<link rel="stylesheet" href="/assets/app.css">
-</head>
-<body>
-<header class="top"><a class="brand" href="/">Portico</a></header>
+function page(title: string, body: string): string {
+  return htmlPage({
+    title,
+    stylesheet: '/assets/app.css',
+    body: `<header class="top"><a class="brand" href="/">Portico</a></header>
 <main id="main" class="narrow">
 <h1>${escapeHtml(title)}</h1>
 ${body}
-</main>
-</body>
-</html>
-`;
+</main>`,
+  });
 }
 
 export function messagePage(
