@@ -109,6 +109,10 @@ for (const makeTarget of databaseTargets()) {
         { q: 'cable', categoryId: a, inStock: true },
         { q: 'oak wireless', categoryIds: [a!, b!] },
         { q: 'lamp', categoryIds: [a!, b!], inStock: false },
+        // The stock alone, tested on the row (SQLite) rather than as a tag.
+        { q: 'oak', inStock: true },
+        { q: 'cab', inStock: false },
+        { q: 'wireless cable', categoryIds: categories, inStock: true },
         { q: 'zzqx cable' },
         { q: 'cable zzqx' },
         { q: 'lumen 7' },
