@@ -1,6 +1,7 @@
 import { columnTypes, type Migration, type SqlDialect, sql } from '@portico/store/sql';
 import { purchasesMigration } from './purchases.ts';
 import { scaleMigration } from './scale.ts';
+import { searchAutomergeMigration } from './search-automerge.ts';
 import { searchColumnDetailMigration } from './search-column-detail.ts';
 import { searchNameWordsMigration } from './search-name-words.ts';
 import { searchPrefixesMigration } from './search-prefixes.ts';
@@ -67,5 +68,6 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     '005_purchases': purchasesMigration(dialect),
     ...(dialect === 'postgres' ? { '006_search_name_words': searchNameWordsMigration } : {}),
     ...(dialect === 'sqlite' ? { '007_search_column_detail': searchColumnDetailMigration } : {}),
+    ...(dialect === 'sqlite' ? { '008_search_automerge': searchAutomergeMigration } : {}),
   };
 }
