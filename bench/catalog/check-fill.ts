@@ -82,14 +82,21 @@ async function contents(db: Db, dialect: SqlDialect): Promise<Record<string, unk
       .raw(`create virtual table if not exists temp.search_entries
       using fts5vocab(main, products_search, instance)`)
       .execute(db);
+    await sql
+      .raw(`create virtual table if not exists temp.name_search_entries
+      using fts5vocab(main, products_name_search, instance)`)
+      .execute(db);
     derived['FTS5 entries'] = await rows(
       db,
       sql.raw(`select term, doc, col from temp.search_entries order by term, doc, col`),
     );
-    // FTS5's own check: the index holds exactly what its content (the rows) gives.
-    await sql
-      .raw(`insert into products_search (products_search, rank) values ('integrity-check', 1)`)
-      .execute(db);
+    derived['FTS5 name entries'] = await rows(
+      db,
+      sql.raw(`select term, doc, col from temp.name_search_entries order by term, doc, col`),
+    );
+    // FTS5's own check: each index holds exactly what its content (the rows) gives.
+    for (const index of ['products_search', 'products_name_search'])
+      await sql.raw(`insert into ${index} (${index}, rank) values ('integrity-check', 1)`).execute(db);
   }
   return {
     products: await rows(

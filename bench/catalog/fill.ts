@@ -139,6 +139,7 @@ export function fillSqlite(path: string, size: number): FillPhases {
   // 'optimize'). Built from 1 MiB segments the levels are what writes would have grown, and
   // merges stay small and incremental (300 PATCHes at 1M products: none over 0.4 s).
   db.exec(`insert into products_search (products_search) values ('rebuild')`);
+  db.exec(`insert into products_name_search (products_name_search) values ('rebuild')`);
   db.exec('COMMIT');
   timer.lap('search index');
   // The merges writes would have made as they went: a level with `automerge` (4) segments or
@@ -148,11 +149,12 @@ export function fillSqlite(path: string, size: number): FillPhases {
   // 400). 'merge' with a positive count merges only such levels; it did nothing once the total
   // of changes moves by less than 2.
   const changes = db.prepare('select total_changes() as n');
-  for (;;) {
-    const before = (changes.get() as { n: number }).n;
-    db.exec(`insert into products_search (products_search, rank) values ('merge', 100000)`);
-    if ((changes.get() as { n: number }).n - before < 2) break;
-  }
+  for (const index of ['products_search', 'products_name_search'])
+    for (;;) {
+      const before = (changes.get() as { n: number }).n;
+      db.exec(`insert into ${index} (${index}, rank) values ('merge', 100000)`);
+      if ((changes.get() as { n: number }).n - before < 2) break;
+    }
   timer.lap('search merges');
   // Statistics from a sample of each index (as `PRAGMA optimize` takes them), not every entry.
   db.exec('PRAGMA analysis_limit = 1000');

@@ -4,6 +4,7 @@ import { scaleMigration } from './scale.ts';
 import { searchAutomergeMigration } from './search-automerge.ts';
 import { searchColumnDetailMigration } from './search-column-detail.ts';
 import { searchNameWordsMigration } from './search-name-words.ts';
+import { searchNamesMigration } from './search-names.ts';
 import { searchPrefixesMigration } from './search-prefixes.ts';
 import { searchVectorMigration } from './search-vector.ts';
 
@@ -69,5 +70,6 @@ export function migrations(dialect: SqlDialect): Record<string, Migration> {
     ...(dialect === 'postgres' ? { '006_search_name_words': searchNameWordsMigration } : {}),
     ...(dialect === 'sqlite' ? { '007_search_column_detail': searchColumnDetailMigration } : {}),
     ...(dialect === 'sqlite' ? { '008_search_automerge': searchAutomergeMigration } : {}),
+    ...(dialect === 'sqlite' ? { '009_search_names': searchNamesMigration } : {}),
   };
 }

@@ -95,10 +95,11 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
 
   /**
    * SQLite: the FTS5 rowids matching `filter` and `terms` in `tier`, in rowid order from `bound`,
-   * up to `limit`. The category is a tag inside the index; the stock is tested on the row
-   * (`products` by its `seq`) for each match the words and category leave. A stock tag is in
-   * most rows (`s1` in 80% of them) and FTS5 steps through every posting of each phrase between
-   * two matches, so as a tag it cost the read of most of the table's stock postings (0006).
+   * up to `limit`. The name tier reads the index of names (009_search_names), the other the main
+   * index. The category is a tag inside the index; the stock is tested on the row (`products` by
+   * its `seq`) for each match the words and category leave. A stock tag is in most rows (`s1` in
+   * 80% of them) and FTS5 steps through every posting of each phrase between two matches, so as
+   * a tag it cost the read of most of the table's stock postings (0006).
    */
   async function ftsRowids(
     filter: ProductFilter,
@@ -109,15 +110,15 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     const { categoryIds, inStock } = indexed(filter);
     const match = fts5Query(terms, { categoryIds }, tier);
     if (match === undefined) return [];
+    const index = sql.table(tier === 'name' ? 'products_name_search' : 'products_search');
     const stock =
       inStock === undefined
         ? sql``
-        : sql`join products p on p.seq = products_search.rowid and p.in_stock = ${Number(inStock)}`;
-    const { rows } = await sql<{
-      key: number;
-    }>`select products_search.rowid as key from products_search ${stock}
-      where products_search match ${match} ${read.bound ?? sql``}
-      order by products_search.rowid ${read.desc ? sql`desc` : sql`asc`} limit ${read.limit}`.execute(db);
+        : sql`join products p on p.seq = ${index}.rowid and p.in_stock = ${Number(inStock)}`;
+    const bound = read.bound ? sql`and ${index}.rowid ${read.bound}` : sql``;
+    const { rows } = await sql<{ key: number }>`select ${index}.rowid as key from ${index} ${stock}
+      where ${index} match ${match} ${bound}
+      order by ${index}.rowid ${read.desc ? sql`desc` : sql`asc`} limit ${read.limit}`.execute(db);
     return rows.map((r) => r.key);
   }
 
@@ -191,9 +192,9 @@ export function productsTable(db: Executor<CatalogDatabase>, dialect: SqlDialect
     if (terms.length === 0) return [];
     const bound =
       cursor.before !== undefined
-        ? sql`and products_search.rowid <= (select seq from products where id < ${cursor.before} order by id desc limit 1)`
+        ? sql`<= (select seq from products where id < ${cursor.before} order by id desc limit 1)`
         : cursor.after !== undefined
-          ? sql`and products_search.rowid >= (select seq from products where id > ${cursor.after} order by id limit 1)`
+          ? sql`>= (select seq from products where id > ${cursor.after} order by id limit 1)`
           : sql``;
     const keys = await ftsRowids(filter, terms, 'all', { limit, desc: cursor.before !== undefined, bound });
     return (await byKeys(keys)).sort((a, b) => (a.id < b.id ? -1 : 1));
