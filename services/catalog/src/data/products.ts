@@ -7,7 +7,8 @@
  * - Totals come from `product_counts` (kept by triggers in every write's transaction), never
  *   from counting the filter's rows.
  * - Search goes through the full-text index (FTS5 / tsvector + GIN), which also holds the
- *   category and stock of each product. It ranks in tiers the index answers in order (every word
+ *   category (and on PostgreSQL the stock) of each product; SQLite tests the stock on the row and
+ *   reads the name tier from an index of names alone (009_search_names). It ranks in tiers the index answers in order (every word
  *   in the name first, then the other matches; newest first within a tier), so a page reads only
  *   its own matches (offset + limit + 1), never every match. Its total is exact when the page
  *   reached the last match, and otherwise an estimate (`exact: false`) read without counting.
