@@ -10,7 +10,6 @@ import { type Context, consumerOf } from './context.ts';
 import { isGatewayError } from './errors.ts';
 import { endWith } from './headers.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { HitReply } from './policies/cache/hit.ts';
 import { describe } from './upstream/upstream.ts';
 
 export type Replies = ReturnType<typeof replies>;
@@ -46,20 +45,15 @@ export function replies({ metrics, log }: { metrics: GatewayMetrics; log: Fastif
 
     write(ctx: Context) {
       const { res, reply } = ctx;
+      const headers = reply!.headers;
       const extra = ctx.replyHeaders;
-      const status = reply!.status;
-      // A cache hit's head as prepared pairs, when no policy took its headers object (cache/hit.ts).
-      const raw = reply instanceof HitReply ? reply.rawHead(extra, ctx.id) : undefined;
-      if (raw) res.writeHead(status, raw as string[]);
-      else {
-        const headers = reply!.headers;
-        for (const name in extra) {
-          if (name === 'vary' && headers.vary) headers.vary = `${headers.vary}, ${extra.vary}`;
-          else headers[name] = extra[name];
-        }
-        headers['x-request-id'] = ctx.id;
-        res.writeHead(status, headers);
+      for (const name in extra) {
+        if (name === 'vary' && headers.vary) headers.vary = `${headers.vary}, ${extra.vary}`;
+        else headers[name] = extra[name];
       }
+      headers['x-request-id'] = ctx.id;
+      const status = reply!.status;
+      res.writeHead(status, headers);
       const body = reply!.body;
       if (body === undefined || ctx.method === 'HEAD' || status === 204 || status === 304) {
         res.end();

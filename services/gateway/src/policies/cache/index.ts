@@ -16,7 +16,6 @@ import { type Context, replyBody } from '../../context.ts';
 import { definePolicy, type GatewayServices, type Policy } from '../../policy.ts';
 import { Duration, ms } from '../../schema.ts';
 import type { Copies, Entry } from './copies.ts';
-import { hitReply } from './hit.ts';
 
 const UNCACHEABLE = /(?:^|,)\s*(?:no-store|private|no-cache)\b/i;
 const SKIP_STORED = new Set(['age', 'date', 'x-request-id', 'set-cookie', 'ratelimit', 'ratelimit-policy']);
@@ -136,7 +135,12 @@ function cachePolicy(
 
   function hit(ctx: Context, entry: Entry) {
     hooks.lookup(name, 'hit');
-    ctx.reply = hitReply(entry);
+    const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)) + entry.age;
+    ctx.reply = {
+      status: 200,
+      headers: { ...entry.headers, age: String(age), 'content-length': String(entry.body.length) },
+      body: entry.body,
+    };
     ctx.replyHeaders['x-cache'] = 'HIT';
   }
 }
