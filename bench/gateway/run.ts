@@ -60,6 +60,8 @@ interface Load {
   cpuUs: number;
   /** The same for the main thread alone (the process's other threads are V8's GC and compiler). */
   mainUs: number;
+  /** User time alone of the whole process per request: the JavaScript and V8's work, not the kernel's sockets. */
+  userUs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -83,6 +85,11 @@ function cpuSeconds(pid: number): number {
   return total;
 }
 
+/** User CPU seconds of `pid` alone (its own threads, no children): what the kernel's socket work leaves out. */
+function userSeconds(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[11]) / 100;
+}
+
 /** User + system CPU seconds of `pid`'s main thread alone (JavaScript; V8's GC and compiler threads excluded). */
 function mainThreadSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -98,14 +105,17 @@ async function wrk(url: string, pid: number, headers: string[] = []): Promise<Lo
   const h = headers.flatMap((x) => ['-H', x]);
   const cpu0 = cpuSeconds(pid);
   const main0 = mainThreadSeconds(pid);
+  const user0 = userSeconds(pid);
   const { stdout } = await exec('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...h, url]);
   const cpu = cpuSeconds(pid) - cpu0;
   const main = mainThreadSeconds(pid) - main0;
+  const user = userSeconds(pid) - user0;
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   return {
     cpuUs: (cpu / requests) * 1e6,
     mainUs: (main / requests) * 1e6,
+    userUs: (user / requests) * 1e6,
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
     p50: toMs(/^\s+50%\s+(\S+)/m.exec(stdout)?.[1]),
     p99: toMs(/^\s+99%\s+(\S+)/m.exec(stdout)?.[1]),
@@ -259,7 +269,7 @@ async function runAll(scenarios: Scenario[]) {
       const load = await wrk(sc.url, sc.pid, sc.headers);
       loads.get(sc.name)!.push(load);
       console.log(
-        `round ${round + 1} ${sc.name.padEnd(46)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  cpu ${load.cpuUs.toFixed(1)} µs/req (main thread ${load.mainUs.toFixed(1)})  non2xx ${load.non2xx}  errors ${load.errors}`,
+        `round ${round + 1} ${sc.name.padEnd(46)} ${Math.round(load.rps).toString().padStart(7)} req/s  p50 ${load.p50.toFixed(2)} ms  p99 ${load.p99.toFixed(2)} ms  cpu ${load.cpuUs.toFixed(1)} µs/req (main thread ${load.mainUs.toFixed(1)}, user ${load.userUs.toFixed(1)})  non2xx ${load.non2xx}  errors ${load.errors}`,
       );
     }
   }

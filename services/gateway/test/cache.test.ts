@@ -58,6 +58,8 @@ describe('response cache', () => {
     const events: string[] = [];
     const memory = createMemoryStore();
     const kv: KvStore = Object.assign(Object.create(memory) as KvStore, {
+      // As a Redis: no decision at once.
+      hitNow: undefined,
       hit: async (key: string, limit: number, windowMs: number) => {
         events.push('hit');
         const decision = await memory.hit(key, limit, windowMs);

@@ -26,6 +26,11 @@ export interface KvStore {
    * O(1) and within a fraction of a percent of the log for steady traffic.
    */
   hit(key: string, limit: number, windowMs: number): Promise<WindowDecision>;
+  /**
+   * The same hit answered at once, without a promise: only a store whose state is in this
+   * process has it (the memory store), so a caller on a hot path can skip the promise's turn.
+   */
+  hitNow?(key: string, limit: number, windowMs: number): WindowDecision;
   get(key: string): Promise<Buffer | undefined>;
   /** Stores a value for `ttlMs`; `tags` let one `purge` drop every value that carries a tag. */
   set(key: string, value: Buffer, ttlMs: number, tags?: string[]): Promise<void>;

@@ -58,51 +58,58 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KvStore {
     }
   }
 
+  /** One hit, decided and recorded now: the memory store's state is this process's own. */
+  function decide(key: string, limit: number, windowMs: number): WindowDecision {
+    const now = Date.now();
+    if (limit > EXACT_LIMIT) {
+      const start = now - (now % windowMs);
+      let counter = counters.get(key);
+      if (!counter) {
+        counter = { start, current: 0, previous: 0 };
+        counters.set(key, counter);
+      }
+      if (counter.start !== start) {
+        counter.previous = counter.start === start - windowMs ? counter.current : 0;
+        counter.current = 0;
+        counter.start = start;
+      }
+      const estimate = counter.previous * (1 - (now - start) / windowMs) + counter.current;
+      const resetMs = start + windowMs - now;
+      if (estimate + 1 > limit) return { allowed: false, remaining: 0, resetMs };
+      counter.current++;
+      return { allowed: true, remaining: Math.max(0, Math.floor(limit - estimate - 1)), resetMs };
+    }
+    let log = logs.get(key);
+    if (!log) {
+      log = { times: [], start: 0, expires: 0 };
+      logs.set(key, log);
+    }
+    const { times } = log;
+    const floor = now - windowMs;
+    while (log.start < times.length && times[log.start]! <= floor) log.start++;
+    if (log.start > 1024 && log.start * 2 > times.length) {
+      times.splice(0, log.start);
+      log.start = 0;
+    }
+    const count = times.length - log.start;
+    log.expires = now + windowMs;
+    if (count < limit) {
+      times.push(now);
+      const oldest = times[log.start]!;
+      return { allowed: true, remaining: limit - count - 1, resetMs: oldest + windowMs - now };
+    }
+    return { allowed: false, remaining: 0, resetMs: times[log.start]! + windowMs - now };
+  }
+
   return {
     kind: 'memory',
     available: true,
 
     async hit(key, limit, windowMs): Promise<WindowDecision> {
-      const now = Date.now();
-      if (limit > EXACT_LIMIT) {
-        const start = now - (now % windowMs);
-        let counter = counters.get(key);
-        if (!counter) {
-          counter = { start, current: 0, previous: 0 };
-          counters.set(key, counter);
-        }
-        if (counter.start !== start) {
-          counter.previous = counter.start === start - windowMs ? counter.current : 0;
-          counter.current = 0;
-          counter.start = start;
-        }
-        const estimate = counter.previous * (1 - (now - start) / windowMs) + counter.current;
-        const resetMs = start + windowMs - now;
-        if (estimate + 1 > limit) return { allowed: false, remaining: 0, resetMs };
-        counter.current++;
-        return { allowed: true, remaining: Math.max(0, Math.floor(limit - estimate - 1)), resetMs };
-      }
-      let log = logs.get(key);
-      if (!log) {
-        log = { times: [], start: 0, expires: 0 };
-        logs.set(key, log);
-      }
-      const { times } = log;
-      const floor = now - windowMs;
-      while (log.start < times.length && times[log.start]! <= floor) log.start++;
-      if (log.start > 1024 && log.start * 2 > times.length) {
-        times.splice(0, log.start);
-        log.start = 0;
-      }
-      const count = times.length - log.start;
-      log.expires = now + windowMs;
-      if (count < limit) {
-        times.push(now);
-        const oldest = times[log.start]!;
-        return { allowed: true, remaining: limit - count - 1, resetMs: oldest + windowMs - now };
-      }
-      return { allowed: false, remaining: 0, resetMs: times[log.start]! + windowMs - now };
+      return decide(key, limit, windowMs);
     },
+
+    hitNow: decide,
 
     async get(key) {
       const entry = entries.get(key);

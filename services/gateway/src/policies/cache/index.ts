@@ -47,7 +47,29 @@ function cachePolicy(
   const ttlMs = ms(options.ttl, 300_000);
   const maxTtlMs = ms(options.maxTtl, 24 * 3_600_000);
 
-  return async (ctx, next) => {
+  // A hit on this gateway's copy answers without a promise of its own; the rest is `answer`.
+  return (ctx, next) => {
+    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+      const ahead = lookaheadFor(ctx);
+      if (ahead || !refreshing(ctx)) {
+        const key = ahead ? ahead.key : cacheKey(name, ctx);
+        const copy = copies.get(key);
+        if (copy) {
+          hit(ctx, copy);
+          return ANSWERED;
+        }
+        return answer(ctx, next, ahead, key);
+      }
+    }
+    return answer(ctx, next, undefined, undefined);
+  };
+
+  async function answer(
+    ctx: Context,
+    next: () => Promise<void>,
+    ahead: Context['lookahead'],
+    found: string | undefined,
+  ): Promise<void> {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       await next();
       const status = ctx.reply?.status ?? 500;
@@ -64,23 +86,10 @@ function cachePolicy(
       return;
     }
 
-    // The lookahead (routes with a limit too) has made the key already, unless a policy in
-    // between changed what it is made of.
-    const ahead =
-      ctx.lookahead?.path === ctx.path &&
-      ctx.lookahead.search === ctx.search &&
-      ctx.lookahead.auth === ctx.auth
-        ? ctx.lookahead
-        : undefined;
-    const key = ahead ? ahead.key : cacheKey(name, ctx);
-    if (ahead || !refreshing(ctx)) {
-      // This gateway's copy: no store call (copies.ts). Looked for again after the limiter's
-      // wait, in which a purge may have dropped it.
-      const copy = copies.get(key);
-      if (copy) {
-        hit(ctx, copy);
-        return;
-      }
+    const key = found ?? cacheKey(name, ctx);
+    // `found`: the key under which this gateway holds no copy (looked for after the limiter's
+    // wait, in which a purge may have dropped it): the store is asked next.
+    if (found !== undefined) {
       let stored: Buffer | undefined;
       try {
         stored = ahead?.read ? await ahead.read.then(unwrap) : await kv.get(key);
@@ -122,7 +131,7 @@ function cachePolicy(
     } catch (err) {
       hooks.storeFailed('cache-set', err);
     }
-  };
+  }
 
   function hit(ctx: Context, entry: Entry) {
     hooks.lookup(name, 'hit');
@@ -134,6 +143,22 @@ function cachePolicy(
     };
     ctx.replyHeaders['x-cache'] = 'HIT';
   }
+}
+
+const ANSWERED = Promise.resolve();
+
+/**
+ * The lookahead (routes with a limit too) has made the key already, unless a policy in
+ * between changed what it is made of.
+ */
+function lookaheadFor(ctx: Context): Context['lookahead'] {
+  const ahead = ctx.lookahead;
+  return ahead !== undefined &&
+    ahead.path === ctx.path &&
+    ahead.search === ctx.search &&
+    ahead.auth === ctx.auth
+    ? ahead
+    : undefined;
 }
 
 /**

@@ -176,7 +176,8 @@ class Exchange implements Attempt, Dispatcher.DispatchHandler, Relay {
   private released = false;
   private headStarted = false;
   private status = 0;
-  private headers: IncomingHttpHeaders = {};
+  // Set with the response head; an empty object per exchange made before it was never read.
+  private headers: IncomingHttpHeaders | undefined;
   private chunks: Buffer[] = [];
   private sink: ServerResponse | undefined;
   private done: ((err?: Error) => void) | undefined;
@@ -329,7 +330,7 @@ class Exchange implements Attempt, Dispatcher.DispatchHandler, Relay {
     if (this.whole) {
       this.resolve({
         status: this.status,
-        headers: downstreamHeaders(this.headers),
+        headers: downstreamHeaders(this.headers ?? {}),
         body: Buffer.concat(this.chunks),
       });
     } else if (sink) {

@@ -31,7 +31,8 @@ export interface RateLimitHooks {
  * failure into a pass. WebSocket upgrades and every WebSocket message go through the same bucket.
  */
 export interface Limiter {
-  hit(consumer: string): Promise<WindowDecision>;
+  /** A store whose state is in this process (memory) answers at once, without a promise. */
+  hit(consumer: string): WindowDecision | Promise<WindowDecision>;
   apply(decision: WindowDecision, headers: Record<string, string>): void;
   failOpen(err: unknown): void;
 }
@@ -48,8 +49,11 @@ export function limiter(
   const policy = `"${name}";q=${limit};w=${Math.ceil(windowMs / 1000)}`;
   const prefix = `${name}:`;
 
+  const now = kv.hitNow?.bind(kv);
   return {
-    hit: (consumer) => kv.hit(prefix + consumer, limit, windowMs),
+    hit: now
+      ? (consumer) => now(prefix + consumer, limit, windowMs)
+      : (consumer) => kv.hit(prefix + consumer, limit, windowMs),
     apply(decision, headers) {
       const reset = Math.max(1, Math.ceil(decision.resetMs / 1000));
       const state = `"${name}";r=${decision.remaining};t=${reset}`;
@@ -77,14 +81,14 @@ export function limiter(
 /** One hit and its decision, for a WebSocket message (no headers to send). */
 function check(limits: Limiter, consumer: string): Promise<void> {
   const ignored: Record<string, string> = {};
-  return hitting(limits, consumer).then(
+  return Promise.resolve(hitting(limits, consumer)).then(
     (decision) => limits.apply(decision, ignored),
     (err: unknown) => limits.failOpen(err),
   );
 }
 
-/** The store's promise; a store that throws at once is a failure like one that rejects. */
-function hitting(limits: Limiter, consumer: string): Promise<WindowDecision> {
+/** The store's answer or promise; a store that throws at once is a failure like one that rejects. */
+function hitting(limits: Limiter, consumer: string): WindowDecision | Promise<WindowDecision> {
   try {
     return limits.hit(consumer);
   } catch (err) {
@@ -100,12 +104,23 @@ export const rateLimit = definePolicy({
   create(options, route, gateway) {
     const limits = limiter(route.name, options.rateLimit, gateway.kv, gateway.hooks);
     if (!limits) return undefined;
-    // One promise per request beyond the store's: the decision and `next` run in its callbacks.
+    // A decision made in process (memory) goes on to `next` at once, without a promise of its
+    // own; a store's promise runs the decision and `next` in its callbacks.
     return (ctx, next) => {
       const consumer = consumerOf(ctx);
       // Every message of a WebSocket session is one more hit on the same bucket.
       const messages = ctx.upgrade?.messages;
-      return hitting(limits, consumer).then(
+      const decided = hitting(limits, consumer);
+      if (!(decided instanceof Promise)) {
+        try {
+          limits.apply(decided, ctx.replyHeaders);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        messages?.push(() => check(limits, consumer));
+        return next();
+      }
+      return decided.then(
         (decision) => {
           limits.apply(decision, ctx.replyHeaders);
           messages?.push(() => check(limits, consumer));
