@@ -36,6 +36,11 @@ export async function rateLimitAcrossGateways(deployment: Deployment): Promise<R
 }
 
 /** A merge patch of the product at `url` to `price`, as the fixture's admin; the answer's body dropped. */
+/** A price from 1.00 to 101.00 made from whole cents: `k / 100 + 1` is 1.1400000000000001 for some k, which the catalog refuses. */
+function randomPrice(): number {
+  return (100 + Math.floor(Math.random() * 10_001)) / 100;
+}
+
 async function patchPrice(url: string, fixture: Fixture, price: number): Promise<Response> {
   const patched = await fetch(url, {
     method: 'PATCH',
@@ -71,7 +76,7 @@ export async function cachePurgeAcrossGateways(
     api(deployment, 'GET', path, undefined, undefined, {}, deployment.replicaUrl(replica));
   await read('gateway-1');
   const cached = await read('gateway-2');
-  const price = Math.round(Math.random() * 10_000) / 100 + 1;
+  const price = randomPrice();
   const patched = await patchPrice(`${deployment.replicaUrl('gateway-2')}${path}`, fixture, price);
   const t0 = performance.now();
   const fresh = await read('gateway-1');
@@ -112,7 +117,7 @@ export async function subscriptionAcrossCatalogs(
   });
   if (res.status !== 200) throw new Error(`catalog-2 /graphql answered ${res.status}`);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const price = Math.round(Math.random() * 10_000) / 100 + 1;
+  const price = randomPrice();
   let buffer = '';
   let writes = 0;
   let wrote = 0;
