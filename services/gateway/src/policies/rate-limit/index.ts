@@ -10,7 +10,7 @@
  */
 import { type Static, Type } from '@portico/config';
 import type { KvStore, WindowDecision } from '@portico/store/kv';
-import { consumerOf } from '../../context.ts';
+import { type Context, consumerOf } from '../../context.ts';
 import { errors } from '../../errors.ts';
 import { definePolicy } from '../../policy.ts';
 import { Duration, ms } from '../../schema.ts';
@@ -78,6 +78,12 @@ export function limiter(
   };
 }
 
+/** On to `next`; every message of a WebSocket session is one more hit on the same bucket. */
+function proceed(ctx: Context, limits: Limiter, consumer: string, next: () => Promise<void>): Promise<void> {
+  ctx.upgrade?.messages.push(() => check(limits, consumer));
+  return next();
+}
+
 /** One hit and its decision, for a WebSocket message (no headers to send). */
 function check(limits: Limiter, consumer: string): Promise<void> {
   const ignored: Record<string, string> = {};
@@ -108,8 +114,6 @@ export const rateLimit = definePolicy({
     // own; a store's promise runs the decision and `next` in its callbacks.
     return (ctx, next) => {
       const consumer = consumerOf(ctx);
-      // Every message of a WebSocket session is one more hit on the same bucket.
-      const messages = ctx.upgrade?.messages;
       const decided = hitting(limits, consumer);
       if (!(decided instanceof Promise)) {
         try {
@@ -117,19 +121,16 @@ export const rateLimit = definePolicy({
         } catch (err) {
           return Promise.reject(err);
         }
-        messages?.push(() => check(limits, consumer));
-        return next();
+        return proceed(ctx, limits, consumer, next);
       }
       return decided.then(
         (decision) => {
           limits.apply(decision, ctx.replyHeaders);
-          messages?.push(() => check(limits, consumer));
-          return next();
+          return proceed(ctx, limits, consumer, next);
         },
         (err: unknown) => {
           limits.failOpen(err);
-          messages?.push(() => check(limits, consumer));
-          return next();
+          return proceed(ctx, limits, consumer, next);
         },
       );
     };
