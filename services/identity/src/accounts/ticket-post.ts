@@ -45,7 +45,12 @@ export function ticketPost(
 ): void {
   server.post(path, { schema: { hide: true } }, async (request, reply) => {
     const ticket = formField(request.body, 'ticket', 200);
-    const holder = () => ticketHolder(deps, ticket, form.purpose);
+    // Looked up once: a refusal shows the page again for the account the post ran for.
+    let found: Promise<Account | undefined> | undefined;
+    const holder = () => {
+      found ??= ticketHolder(deps, ticket, form.purpose);
+      return found;
+    };
     return post(
       request,
       reply,
