@@ -188,9 +188,10 @@ test('a frozen database: answers within budget, marked 503s, breakers closed, /h
     roles: ['customer'],
     scope: 'catalog:read orders:read orders:write',
   });
-  const categories = (await (await fetch(`${catalog.url}/api/v1/categories`)).json()) as {
-    data: Array<{ id: string }>;
-  };
+  const listed = await fetch(`${catalog.url}/api/v1/categories`);
+  assert.equal(listed.status, 200, 'the catalog lists its categories before the freeze');
+  const categories = (await listed.json()) as { data: Array<{ id: string }> };
+  assert.ok(categories.data.length > 0, 'the demo data has categories');
   const category_id = categories.data[0]!.id;
   const pids = [catalog.child.pid, orders.child.pid];
 
