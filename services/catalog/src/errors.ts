@@ -10,5 +10,6 @@ export const errors = defineErrors({
   INVALID_PRICE: { status: 400, title: 'Validation Error' },
   INVALID_CURSOR: { status: 400, title: 'Validation Error' },
   PAGE_TOO_DEEP: { status: 400, title: 'Validation Error' },
+  PAGINATION_CONFLICT: { status: 400, title: 'Validation Error' },
   VERSION_CONFLICT: 412,
 });

@@ -110,6 +110,11 @@ for (const makeTarget of databaseTargets()) {
         const capped = (await get('/api/v1/products?per_page=100000')).json();
         assert.equal(capped.pagination.per_page, 100);
         assert.equal(capped.data.length, 60);
+        for (const query of ['page=2&cursor=', 'cursor=&page=1']) {
+          const both = await get(`/api/v1/products?${query}`);
+          assert.equal(both.statusCode, 400, query);
+          assert.equal(both.json().code, 'PAGINATION_CONFLICT', query);
+        }
         const deep = await get('/api/v1/products?page=99999999&per_page=100');
         assert.equal(deep.statusCode, 400);
         assert.equal(deep.json().code, 'PAGE_TOO_DEEP');

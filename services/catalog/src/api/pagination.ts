@@ -3,6 +3,7 @@
  * links that keep the filters.
  */
 import { checkOffset, MAX_OFFSET, pageSize } from '../domain/pages.ts';
+import { errors } from '../errors.ts';
 
 export const DEFAULT_PER_PAGE = 20;
 
@@ -15,6 +16,16 @@ export function offsetOf(page: number, size: number): number {
     (page - 1) * size,
     `Offset pages stop at ${MAX_OFFSET} items; use cursor pagination (?cursor=) to go deeper`,
   );
+}
+
+/**
+ * `page` and `cursor` are two ways through a list; a request naming both would get one of them
+ * silently. Read from the URL: the schema gives `page` its default of 1 whether or not it was sent.
+ */
+export function checkOnePagination(url: string, cursor: string | undefined): void {
+  if (cursor === undefined) return;
+  if (new URLSearchParams(url.slice(url.indexOf('?') + 1)).has('page'))
+    throw errors.PAGINATION_CONFLICT('Send page or cursor, not both: cursor pages have no page number');
 }
 
 type LinkParams = Record<string, string | number | boolean | undefined>;

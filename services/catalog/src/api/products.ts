@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from '../domain/pages.ts';
 import { canWriteCatalog, WRITE_SCOPE } from '../domain/permissions.ts';
 import type { Product, ProductService } from '../domain/products.ts';
 import { productActionsJson } from './actions.ts';
-import { link, offsetOf, offsetPage, perPage } from './pagination.ts';
+import { checkOnePagination, link, offsetOf, offsetPage, perPage } from './pagination.ts';
 import type { CachedRead, ReadCache } from './read-cache.ts';
 import { answeredNotModified } from './reads.ts';
 import {
@@ -92,8 +92,9 @@ export function productRoutes(server: Server, products: ProductService, cache: R
       },
     },
     async (request, reply) => {
-      if (sendCached(request, reply, cache.get(request.url))) return reply;
       const { category_id, in_stock, q, cursor } = request.query;
+      checkOnePagination(request.url, cursor);
+      if (sendCached(request, reply, cache.get(request.url))) return reply;
       const filter = { categoryId: category_id, inStock: in_stock, q };
       const size = perPage(request.query.per_page);
       const filters = { category_id, in_stock, q };

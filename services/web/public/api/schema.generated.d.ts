@@ -6774,7 +6774,7 @@ export interface operations {
             query?: {
                 /** @description A UUIDv7 */
                 category_id?: string;
-                /** @description Keyset pagination: empty for the first page, then next_cursor */
+                /** @description Keyset pagination: empty for the first page, then next_cursor. Not with page (400 PAGINATION_CONFLICT) */
                 cursor?: string;
                 in_stock?: boolean;
                 page?: number;
