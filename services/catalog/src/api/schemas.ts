@@ -72,7 +72,8 @@ export const ProductListQuery = Type.Object(
     cursor: Type.Optional(
       Type.String({
         maxLength: 200,
-        description: 'Keyset pagination: empty for the first page, then next_cursor. Not with page (400 PAGINATION_CONFLICT)',
+        description:
+          'Keyset pagination: empty for the first page, then next_cursor. Not with page (400 PAGINATION_CONFLICT)',
       }),
     ),
   },
