@@ -22,6 +22,15 @@ interface ValidationIssue {
   params: Record<string, unknown>;
 }
 
+/** Why a JSON body was not parsed: not JSON, or JSON with a key that could poison prototypes. */
+export function bodyRefused(err: unknown): ProblemError {
+  return commonErrors.MALFORMED_JSON(
+    (err as Error).message === 'Object contains forbidden prototype property'
+      ? 'The request body contains a forbidden property name (__proto__ or constructor.prototype)'
+      : 'The request body is not valid JSON',
+  );
+}
+
 export function toProblemError(err: unknown): ProblemError {
   if (isProblemError(err)) return err;
   const e = err as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
@@ -45,9 +54,6 @@ export function toProblemError(err: unknown): ProblemError {
   }
   if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) {
     return commonErrors.MALFORMED_JSON('The request body is not valid JSON');
-  }
-  if (e.message === 'Object contains forbidden prototype property') {
-    return commonErrors.MALFORMED_JSON('The request body contains a forbidden property name');
   }
   const status = e.statusCode ?? 500;
   const make = status >= 400 && status < 500 ? BY_STATUS.get(status) : undefined;

@@ -26,7 +26,8 @@ import Fastify, {
 } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { Registry } from 'prom-client';
-import { sendProblem, toProblemError } from './errors.ts';
+import secureJson from 'secure-json-parse';
+import { bodyRefused, sendProblem, toProblemError } from './errors.ts';
 import { type HealthCheck, registerHealth } from './health.ts';
 import { terminalStream } from './log-format.ts';
 import { registerMetrics } from './metrics.ts';
@@ -109,10 +110,15 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   server.removeContentTypeParser(['application/json', 'text/plain']);
   // An empty body is no body (POST /orders with a JSON content type and nothing to say);
   // a route that needs one still answers 400 from its schema.
-  const parseJson = server.getDefaultJsonParser('error', 'error');
-  server.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
+  // Fastify's own parser answers every refusal as invalid JSON, a `__proto__` key included.
+  server.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (err) {
+      done(bodyRefused(err), undefined);
+    }
+  });
 
   // Callback-style hooks on the hot path: no promise per request.
   server.addHook('onRequest', (request, reply, done) => {

@@ -138,6 +138,7 @@ describe('http kit', () => {
     assert.equal(malformed.json().code, 'MALFORMED_JSON');
     const proto = await post('{"name":"a","count":1,"__proto__":{"x":1}}');
     assert.equal(proto.statusCode, 400);
+    assert.match(proto.json().detail, /forbidden property name/, 'valid JSON is not called invalid');
     assert.equal((await post('name=a', 'text/plain')).statusCode, 415);
     assert.equal((await post('name=a', 'application/x-www-form-urlencoded')).statusCode, 415);
     const big = await post(JSON.stringify({ name: 'a', count: 1, pad: 'x'.repeat(2000) }));
