@@ -39,6 +39,8 @@ export interface TraceSummary {
 
 interface Kept {
   spans: SpanView[];
+  /** Each span's start in microseconds, by span id: `start` is ISO, to the millisecond only. */
+  startUs: Map<string, number>;
   dropped: number;
 }
 
@@ -64,12 +66,16 @@ export function recentTraces(limit: number): RecentTraces {
         // Refreshed: a trace still gaining spans is not the oldest one.
         traces.delete(id);
       } else {
-        kept = { spans: [], dropped: 0 };
+        kept = { spans: [], startUs: new Map(), dropped: 0 };
         if (traces.size >= limit) traces.delete(traces.keys().next().value!);
       }
       traces.set(id, kept);
       if (kept.spans.length >= MAX_SPANS) kept.dropped++;
-      else kept.spans.push(view(span));
+      else {
+        const [seconds, nanos] = span.startTime;
+        kept.spans.push(view(span));
+        kept.startUs.set(context.spanId, seconds * 1e6 + Math.floor(nanos / 1e3));
+      }
     },
     forceFlush: () => Promise.resolve(),
     shutdown() {
@@ -82,7 +88,13 @@ export function recentTraces(limit: number): RecentTraces {
     get(traceId) {
       const kept = traces.get(traceId);
       if (!kept) return undefined;
-      const spans = [...kept.spans].sort((a, b) => a.start.localeCompare(b.start));
+      // Spans are kept as they end (a child before its parent); a parent that starts in the same
+      // microsecond as its child still comes first.
+      const at = (s: SpanView) => kept.startUs.get(s.span_id) ?? Date.parse(s.start) * 1e3;
+      const spans = [...kept.spans].sort(
+        (a, b) =>
+          at(a) - at(b) || (b.parent_span_id === a.span_id ? -1 : a.parent_span_id === b.span_id ? 1 : 0),
+      );
       return { trace_id: traceId, spans, dropped_spans: kept.dropped };
     },
   };

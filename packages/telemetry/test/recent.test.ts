@@ -56,6 +56,20 @@ describe('recent traces kept in process', () => {
     assert.equal(store.get(id(3)), undefined);
   });
 
+  test('spans in start order to the microsecond, a parent before a child that starts with it', () => {
+    const store = recentTraces(10);
+    const at = (s: ReadableSpan, nanos: number) =>
+      ({ ...s, spanContext: s.spanContext, startTime: [1_800_000_000, nanos] }) as unknown as ReadableSpan;
+    // The child ends first, as it does; all three start within one millisecond.
+    store.onEnd(at(span(id(4), 'c'.repeat(16), 'b'.repeat(16), 'catalog'), 400_000));
+    store.onEnd(at(span(id(4), 'b'.repeat(16), 'a'.repeat(16), 'gateway'), 300_000));
+    store.onEnd(at(span(id(4), 'a'.repeat(16), undefined, 'console'), 300_000));
+    assert.deepEqual(
+      store.get(id(4))!.spans.map((s) => s.name),
+      ['console', 'gateway', 'catalog'],
+    );
+  });
+
   test('bounded: past the limit the least recently ended trace goes first', () => {
     const store = recentTraces(3);
     for (let n = 1; n <= 3; n++) store.onEnd(span(id(n), 'a'.repeat(16)));
