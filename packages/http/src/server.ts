@@ -31,6 +31,7 @@ import { bodyRefused, sendProblem, toProblemError } from './errors.ts';
 import { type HealthCheck, registerHealth } from './health.ts';
 import { terminalStream } from './log-format.ts';
 import { registerMetrics } from './metrics.ts';
+import { refuseUnexpectedBodies } from './no-body.ts';
 import {
   completeDocument,
   holdSecuritySchemes,
@@ -119,6 +120,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
       done(bodyRefused(err), undefined);
     }
   });
+
+  refuseUnexpectedBodies(server);
 
   // Callback-style hooks on the hot path: no promise per request.
   server.addHook('onRequest', (request, reply, done) => {

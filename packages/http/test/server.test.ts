@@ -25,6 +25,11 @@ async function app() {
     throw errors.THING_NOT_FOUND(`Thing ${(request.params as { id: string }).id} not found`);
   });
   server.post('/ping', async () => ({ pong: true }));
+  server.post(
+    '/things/:id/archive',
+    { schema: { response: { 200: Type.Object({ archived: Type.Boolean() }) } } },
+    async () => ({ archived: true }),
+  );
   server.get('/boom', async () => {
     throw new Error('database password is hunter2');
   });
@@ -162,6 +167,27 @@ describe('http kit', () => {
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(res.statusCode, 200);
+  });
+
+  test('a documented route that takes no body refuses one, and takes none, null or {}', async () => {
+    const server = await app();
+    const post = (payload: string) =>
+      server.inject({
+        method: 'POST',
+        url: '/things/1/archive',
+        payload,
+        headers: { 'content-type': 'application/json' },
+      });
+    for (const payload of ['', 'null', '{}']) assert.equal((await post(payload)).statusCode, 200, payload);
+    const items = await post('{"items":[{"id":"a"}]}');
+    assert.equal(items.statusCode, 400);
+    assert.equal(items.json().code, 'UNKNOWN_FIELD');
+    assert.equal(items.json().detail, 'Unknown field: items (this endpoint takes no body)');
+    const list = await post('[1]');
+    assert.equal(list.statusCode, 400);
+    assert.equal(list.json().detail, 'This endpoint takes no body');
+    // An undocumented route (GraphQL, a mounted app) reads its own body.
+    assert.equal((await server.inject({ method: 'POST', url: '/ping', payload: { q: 1 } })).statusCode, 200);
   });
 
   test('query strings are coerced and validated', async () => {

@@ -1,0 +1,48 @@
+/**
+ * A documented route that takes no request body refuses one: `POST /orders` with `{"items": …}`
+ * would otherwise be answered as if the items were never sent. An empty body, `null` or `{}`
+ * is no body. Routes without a response schema (GraphQL, mounted apps) read their bodies
+ * themselves and are left alone.
+ */
+import { commonErrors } from '@portico/problem';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function refuseUnexpectedBodies(server: FastifyInstance): void {
+  server.addHook('onRoute', (route: RouteOptions) => {
+    const schema = route.schema as { body?: unknown; response?: unknown } | undefined;
+    if (!schema?.response || schema.body !== undefined) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.some((m) => WRITES.has(m))) return;
+    const existing = route.preValidation;
+    route.preValidation = [refuseBody, ...(existing === undefined ? [] : [existing].flat())];
+  });
+}
+
+function refuseBody(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const body = request.body;
+  if (body === undefined || body === null) return done();
+  if (typeof body === 'object' && !Array.isArray(body)) {
+    const [field] = Object.keys(body);
+    if (field === undefined) return done();
+    return done(
+      commonErrors.UNKNOWN_FIELD(`Unknown field: ${field} (this endpoint takes no body)`, {
+        extensions: {
+          errors: Object.keys(body).map((name) => ({
+            field: name,
+            code: 'UNKNOWN_FIELD',
+            message: `Unknown field: ${name}`,
+          })),
+        },
+      }),
+    );
+  }
+  done(commonErrors.VALIDATION_ERROR('This endpoint takes no body'));
+}
