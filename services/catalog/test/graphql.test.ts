@@ -324,6 +324,26 @@ for (const makeTarget of databaseTargets()) {
         }
       });
 
+      test('a body that is not a GraphQL request is a 400 that says why, not a masked error', async () => {
+        for (const [payload, message] of [
+          ['[{"query":"{ __typename }"},{"query":"{ __typename }"}]', /Batched requests .* not supported/],
+          ['{"query":"{ __typename }","operationName":5}', /Invalid operationName/],
+          ['{"variables":{}}', /Missing query/],
+          ['{"query":"{ __typename }","variables":[1]}', /Invalid variables/],
+        ] as const) {
+          const res = await h.server.inject({
+            method: 'POST',
+            url: '/graphql',
+            headers: { 'content-type': 'application/json' },
+            payload,
+          });
+          assert.equal(res.statusCode, 400, payload);
+          const [error] = res.json().errors;
+          assert.match(error.message, message, payload);
+          assert.deepEqual(error.extensions, { code: 'BAD_REQUEST', http: { status: 400 } }, payload);
+        }
+      });
+
       test('a subscription over plain HTTP says where subscriptions are served', async () => {
         const { body } = await gql('subscription { productUpdated { id } }');
         assert.equal(body.data, undefined);

@@ -25,7 +25,13 @@ import {
   getOperationAST,
   execute as graphqlExecute,
 } from 'graphql';
-import { createHandler as createHttpHandler, type Request as HttpRequest } from 'graphql-http';
+import {
+  createHandler as createHttpHandler,
+  type Request as HttpRequest,
+  type Response as HttpResponse,
+  parseRequestParams,
+  type RequestParams,
+} from 'graphql-http';
 import { isCompiledQuery } from 'graphql-jit';
 import { createHandler as createSseHandler } from 'graphql-sse/lib/use/fastify';
 import { useServer } from 'graphql-ws/use/ws';
@@ -79,6 +85,28 @@ function acceptedMediaType(accept: string | undefined): string {
   return JSON_RESPONSE;
 }
 
+/**
+ * graphql-http's request parsing, its refusals answered as the client's mistake: it throws plain
+ * errors ("Invalid operationName", a batch's "JSON body must be an object"), which the one error
+ * formatter would mask as internal. A request that is not a GraphQL-over-HTTP request is a 400.
+ */
+async function requestParams(
+  req: HttpRequest<FastifyRequest, unknown>,
+): Promise<RequestParams | HttpResponse> {
+  try {
+    return await parseRequestParams(req);
+  } catch (err) {
+    const message = Array.isArray(req.body)
+      ? 'Batched requests (a JSON array) are not supported: send one operation per request'
+      : (err as Error).message;
+    const errors = [{ message, extensions: { code: 'BAD_REQUEST', http: { status: 400 } } }];
+    return [
+      JSON.stringify({ errors }),
+      { status: 400, statusText: 'Bad Request', headers: { 'content-type': JSON_RESPONSE } },
+    ];
+  }
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -94,6 +122,7 @@ export function registerTransports(server: Server, options: TransportOptions): v
   const http = createHttpHandler<FastifyRequest, { reply: FastifyReply }, AnyContext>({
     schema,
     validationRules: executor.rules,
+    parseRequestParams: requestParams,
     // graphql-http only JSON-encodes what this returns: the formatted shape is what goes out.
     formatError: (error) => formatError(error, logInternal) as unknown as GraphQLError,
     onSubscribe(req, params) {
