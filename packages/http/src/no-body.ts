@@ -27,22 +27,18 @@ export function refuseUnexpectedBodies(server: FastifyInstance): void {
 }
 
 function refuseBody(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  const body = request.body;
-  if (body === undefined || body === null) return done();
-  if (typeof body === 'object' && !Array.isArray(body)) {
-    const [field] = Object.keys(body);
-    if (field === undefined) return done();
-    return done(
-      commonErrors.UNKNOWN_FIELD(`Unknown field: ${field} (this endpoint takes no body)`, {
-        extensions: {
-          errors: Object.keys(body).map((name) => ({
-            field: name,
-            code: 'UNKNOWN_FIELD',
-            message: `Unknown field: ${name}`,
-          })),
-        },
-      }),
-    );
-  }
-  done(commonErrors.VALIDATION_ERROR('This endpoint takes no body'));
+  done(bodyProblem(request.body));
+}
+
+function bodyProblem(body: unknown): Error | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body !== 'object' || Array.isArray(body))
+    return commonErrors.VALIDATION_ERROR('This endpoint takes no body');
+  const fields = Object.keys(body);
+  if (fields.length === 0) return undefined;
+  return commonErrors.UNKNOWN_FIELD(`Unknown field: ${fields[0]} (this endpoint takes no body)`, {
+    extensions: {
+      errors: fields.map((field) => ({ field, code: 'UNKNOWN_FIELD', message: `Unknown field: ${field}` })),
+    },
+  });
 }
