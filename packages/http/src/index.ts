@@ -3,6 +3,7 @@ export { DEPENDENCY_FAILURE_HEADER, dependencyFailure, isTransportError } from '
 export { sendProblem, toProblemError } from './errors.ts';
 export type { CheckResult, HealthCheck } from './health.ts';
 export { escapeHtml, type HtmlPage, htmlPage } from './html.ts';
+export { repeatedHeaderProblem, repeatedSingleHeader } from './message-framing.ts';
 export {
   completeDocument,
   describeSecuritySchemes,

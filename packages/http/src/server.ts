@@ -30,6 +30,7 @@ import secureJson from 'secure-json-parse';
 import { bodyRefused, sendProblem, toProblemError } from './errors.ts';
 import { type HealthCheck, registerHealth } from './health.ts';
 import { terminalStream } from './log-format.ts';
+import { answerClientError, repeatedHeaderProblem, repeatedSingleHeader } from './message-framing.ts';
 import { registerMetrics } from './metrics.ts';
 import { refuseUnexpectedBodies } from './no-body.ts';
 import {
@@ -102,6 +103,7 @@ export async function createServer(options: ServerOptions): Promise<Server> {
     // in-flight work finishes before the database closes, and a 503 here is a lost request.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    clientErrorHandler: answerClientError,
     ...options.fastify,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Server;
 
@@ -126,7 +128,8 @@ export async function createServer(options: ServerOptions): Promise<Server> {
   // Callback-style hooks on the hot path: no promise per request.
   server.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
-    done();
+    const repeated = repeatedSingleHeader(request.raw.rawHeaders);
+    done(repeated === undefined ? undefined : repeatedHeaderProblem(repeated));
   });
 
   server.addHook('onResponse', (request, reply, done) => {

@@ -122,3 +122,41 @@ export function securityHeadersOf(headers: Record<string, unknown> | Headers): R
     SECURITY_HEADER_NAMES.map((name) => [name, get(name)]).filter(([, value]) => value !== undefined),
   );
 }
+
+/**
+ * Sends `request` as raw bytes to `url`'s host and port (what no HTTP client will send: a
+ * header twice, Content-Length with Transfer-Encoding) and reads the answer until the server
+ * closes or 5 s pass: its status line, lower-cased headers and body.
+ */
+export async function rawExchange(
+  url: string,
+  request: string,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const { hostname, port } = new URL(url);
+  const { connect } = await import('node:net');
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    const done = () => resolve(Buffer.concat(chunks).toString('utf8'));
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // One answer is enough: stop at the end of its body (Content-Length) on a kept-alive socket.
+      const seen = Buffer.concat(chunks).toString('utf8');
+      const end = seen.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: *(\d+)/i.exec(seen.slice(0, end));
+      if (end !== -1 && length && seen.length - end - 4 >= Number(length[1])) socket.destroy();
+    });
+    socket.on('close', done);
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? done() : reject(err)));
+    socket.write(request);
+  });
+  const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
+}

@@ -17,7 +17,7 @@ import {
   storeReplayGuard,
   type TokenVerifier,
 } from '@portico/auth';
-import { createServer, type OpenApiDocument, trustedProxies } from '@portico/http';
+import { createServer, type OpenApiDocument, repeatedSingleHeader, trustedProxies } from '@portico/http';
 import { createKvStore, type KvStore } from '@portico/store/kv';
 import { createPubSub } from '@portico/store/pubsub';
 import type { FastifyInstance } from 'fastify';
@@ -71,13 +71,19 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
         const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => {
           if (hotPath === 'node') {
             if (req.url === '/health' || req.url?.startsWith('/health?')) return void serveHealth(res);
-            if (gateway?.dispatch(req, res)) return;
+            // A repeated Host or Authorization is refused by the host's onRequest hook (@portico/http).
+            if (repeatedSingleHeader(req.rawHeaders) === undefined && gateway?.dispatch(req, res)) return;
           }
           fastifyHandler!(req, res);
         });
         // Expect: 100-continue (expect.ts): gateway routes send 100 when they read the body.
         http.on('checkContinue', (req, res) => {
-          if (hotPath === 'node' && gateway?.dispatch(req, res)) return;
+          if (
+            hotPath === 'node' &&
+            repeatedSingleHeader(req.rawHeaders) === undefined &&
+            gateway?.dispatch(req, res)
+          )
+            return;
           res.writeContinue();
           fastifyHandler!(req, res);
         });

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { requestIdFrom, type TrustProxy } from '@portico/http';
+import { repeatedHeaderProblem, repeatedSingleHeader, requestIdFrom, type TrustProxy } from '@portico/http';
 import type { KvStore } from '@portico/store/kv';
 import type { PubSub } from '@portico/store/pubsub';
 import { activeTraceId, nameServerSpan, sampledTraceId, tracingOn } from '@portico/telemetry';
@@ -196,6 +196,11 @@ export async function createGateway(options: GatewayOptions) {
       if (UNSAFE_PATH.test(path)) {
         const problem = errors.BAD_PATH('The path has dot segments or encoded separators');
         refuse(req, socket, problem, requestIdFrom(req), path);
+        return;
+      }
+      const repeated = repeatedSingleHeader(req.rawHeaders);
+      if (repeated !== undefined) {
+        refuse(req, socket, repeatedHeaderProblem(repeated), requestIdFrom(req), path);
         return;
       }
       const route = runtime.match(path);

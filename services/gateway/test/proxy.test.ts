@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { rawExchange } from '@portico/http/testing';
 import type { TestGateway, TestUpstream } from './support/harness.ts';
 import { definition, json, metric, startGateway, startUpstream } from './support/harness.ts';
 
@@ -101,6 +102,23 @@ describe('routing and header hygiene', () => {
     const problem = await json(outside);
     assert.equal(problem.status, 404);
     assert.equal(problem.request_id, outside.headers.get('x-request-id'));
+  });
+
+  test('a Host or Authorization sent twice never reaches an upstream: 400, on requests and upgrades', async () => {
+    const before = a.seen.length + b.seen.length;
+    for (const request of [
+      'GET /api/v1/things HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
+      'GET /api/v1/things HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer x\r\nAuthorization: Bearer y\r\n\r\n',
+      'GET /api/v1/things HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    ]) {
+      const res = await rawExchange(gw.url, request);
+      assert.equal(res.status, 400, request);
+      assert.equal(JSON.parse(res.body).code, 'MALFORMED_REQUEST', request);
+    }
+    assert.equal(a.seen.length + b.seen.length, before);
+    const once = await rawExchange(gw.url, 'GET /api/v1/things HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.equal(once.status, 200);
   });
 
   test('exact routes and methods: 405 with Allow for other methods, 404 below an exact path', async () => {
