@@ -160,3 +160,42 @@ export async function rawExchange(
   }
   return { status: Number(statusLine.split(' ')[1]), headers, body };
 }
+
+/** One GET of `load`: when it was sent (ms since the epoch), how long it took, its status (-1: no answer). */
+export interface Outcome {
+  at: number;
+  ms: number;
+  status: number;
+  /** The body (start) of a non-200 answer, or the error. */
+  detail?: string;
+}
+
+/** `workers` loops of GETs of `url` until `stop()`: steady load through a gateway, for fault tests. */
+export function load(url: string, workers: number) {
+  const outcomes: Outcome[] = [];
+  let running = true;
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      const at = Date.now();
+      let status = 0;
+      let detail: string | undefined;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+        const body = await res.text();
+        status = res.status;
+        if (status !== 200) detail = body.slice(0, 300);
+      } catch (err) {
+        status = -1;
+        detail = String(err);
+      }
+      outcomes.push({ at, ms: Date.now() - at, status, detail });
+    }
+  });
+  return {
+    outcomes,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

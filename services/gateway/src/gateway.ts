@@ -25,7 +25,7 @@ import type { PolicyHooks, Verify } from './policy.ts';
 import { reloader } from './reload.ts';
 import { replies } from './reply.ts';
 import { type CompiledRoute, compile, type Runtime } from './runtime.ts';
-import { describe, type UpstreamHooks } from './upstream/upstream.ts';
+import { describe, type StallVerdict, type UpstreamHooks } from './upstream/upstream.ts';
 import { refuse, upgradeResponse } from './websocket/refuse.ts';
 
 export interface GatewayOptions {
@@ -272,19 +272,21 @@ function policyHooks({ kv, metrics, log }: GatewayOptions): PolicyHooks {
   };
 }
 
+const STALL_VERDICTS: Record<StallVerdict, string> = {
+  ejected: 'instance stalled: no answer and no health probe, ejected',
+  spared:
+    'instance stalled: no answer and no health probe, kept since stall detection ejects at most half of the instances and never the last',
+  alive: 'instance slow to answer but passes its health probe: kept',
+};
+
 function upstreamEvents(metrics: GatewayMetrics, log: FastifyBaseLogger): UpstreamHooks {
   return {
     onBreaker(upstream, instance, state) {
       metrics.breaker(upstream, instance, state);
       log.warn({ upstream, instance, state }, `circuit breaker ${state}`);
     },
-    onStall(upstream, instance, ejected) {
-      log.warn(
-        { upstream, instance },
-        ejected
-          ? 'instance stalled: no answer and no health probe, ejected'
-          : 'instance slow to answer but passes its health probe: kept',
-      );
+    onStall(upstream, instance, verdict) {
+      log.warn({ upstream, instance }, STALL_VERDICTS[verdict]);
     },
     onHealth(upstream, instance, up) {
       metrics.instanceUp(upstream, instance, up);

@@ -5,7 +5,7 @@
  * does not count against it.
  */
 import assert from 'node:assert/strict';
-import { createServer, request } from 'node:http';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { json, startGateway, startUpstream } from './support/harness.ts';
@@ -286,16 +286,22 @@ describe('stall detection and a dependency outage', () => {
     const marked = { 'content-type': 'application/problem+json', 'portico-dependency-failure': 'database' };
     const seen: string[] = [];
     // Requests wait on the "database" past stallAfter, then answer a marked 503; /health answers
-    // at once, degraded, naming the database: the process is alive.
-    const up = createServer((req, res) => {
+    // at once, degraded, naming the database: the process is alive. Two instances alike, since
+    // stall detection never ejects the last one: one of them could be ejected here.
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       seen.push(req.url!);
       if (req.url === '/health') return void res.writeHead(503, marked).end('{"status":"degraded"}');
       setTimeout(() => res.writeHead(503, marked).end('{"code":"DATABASE_UNAVAILABLE"}'), 1200);
-    });
-    await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+    };
+    const ups = [createServer(handler), createServer(handler)];
+    const urls = await Promise.all(
+      ups.map(async (up) => {
+        await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
+        return `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+      }),
+    );
     const gw = await startGateway({
-      upstreams: { svc: { instances: [url], breaker: { stallAfter: '200ms', failures: 2 } } },
+      upstreams: { svc: { instances: urls, breaker: { stallAfter: '200ms', failures: 2 } } },
       routes: [{ name: 'r', path: '/r', upstream: 'svc', timeout: 8000, auth: { default: 'public' } }],
     } as never);
     try {
@@ -311,8 +317,8 @@ describe('stall detection and a dependency outage', () => {
       assert.ok(seen.includes('/health'), 'the stall probe ran');
     } finally {
       await gw.close();
-      up.closeAllConnections();
-      await new Promise((resolve) => up.close(resolve));
+      for (const up of ups) up.closeAllConnections();
+      await Promise.all(ups.map((up) => new Promise((resolve) => up.close(resolve))));
     }
   });
 });

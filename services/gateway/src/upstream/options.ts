@@ -46,7 +46,7 @@ export const Upstream = Type.Object(
           stallAfter: Type.Optional(
             Duration({
               description:
-                'An instance that answers nothing this long with requests outstanding is probed and, if the probe fails too, ejected (1s; 0: off)',
+                'An instance that answers nothing this long with requests outstanding is probed and, if the probe fails too, ejected (1s; 0: off); never more than half of the instances, nor the last',
             }),
           ),
         },

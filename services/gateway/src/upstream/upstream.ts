@@ -15,12 +15,28 @@
  * hung process is out within about two `stallAfter`, not after `failures` route timeouts; a
  * slow endpoint on a live process is not ejected, since its health check still answers, nor
  * is a process waiting on its database: its `/health` answers a 503 that names the dependency.
+ * An ejected instance takes no request until a probe passes again (tried after `cooldown`).
+ *
+ * Silence and probe deadlines are counted in the gateway's running time (running.ts): a
+ * watchdog tick or probe step that fires late credits only its own interval, so time the
+ * gateway's event loop was blocked, or the machine starved it, is never an upstream's silence,
+ * and answers that came meanwhile are read before anyone is judged. A starved gateway detects
+ * a frozen instance later in wall time, never ejects a live one for it.
+ *
+ * Stall detection alone never ejects the last instance that could take requests, nor more than
+ * half of an upstream's instances (at least one, for two or more): when many stall at once the
+ * likelier cause is shared (the gateway, the machine, the network), and below half Envoy's
+ * panic threshold would send to all of them anyway (its `max_ejection_percent` likewise always
+ * allows the first ejection and bounds the rest). An instance found stalled past that bound is
+ * kept in rotation and probed again after another `stallAfter` of silence; one that is really
+ * dead is still caught by its breaker (`failures`) and each request's route timeout.
  */
 import { DEPENDENCY_FAILURE_HEADER } from '@portico/http';
 import { Pool } from 'undici';
 import { ms } from '../schema.ts';
 import { type Breaker, type BreakerState, createBreaker } from './breaker.ts';
 import type { UpstreamDef } from './options.ts';
+import { credit, runningDeadline, stepFor } from './running.ts';
 
 /** One request in flight on an instance, as the stall detector sees it. */
 export interface Attempt {
@@ -95,10 +111,16 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+/**
+ * What stall detection made of a silent instance: `alive` (its probe passed: kept), `ejected`,
+ * or `spared` (its probe failed too, but ejecting it would pass the bound: kept).
+ */
+export type StallVerdict = 'alive' | 'ejected' | 'spared';
+
 export interface UpstreamHooks {
   onBreaker?: (upstream: string, instance: string, state: BreakerState) => void;
   onHealth?: (upstream: string, instance: string, up: boolean) => void;
-  onStall?: (upstream: string, instance: string, ejected: boolean) => void;
+  onStall?: (upstream: string, instance: string, verdict: StallVerdict) => void;
 }
 
 interface Waiter {
@@ -148,13 +170,13 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
 
   async function probe(instance: Instance, timeout: number): Promise<CheckResult> {
     const t0 = performance.now();
+    // Only this deadline ends the wait, body included: undici's own timeouts are on the wall clock.
+    const deadline = runningDeadline(timeout);
     try {
       const response = await instance.probe.request({
         method: 'GET',
         path: check.path,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        signal: AbortSignal.timeout(timeout),
+        signal: deadline.signal,
         headers: { 'user-agent': 'portico-gateway-health' },
       });
       await response.body.dump();
@@ -173,6 +195,8 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
         error: describe(err),
         at: new Date().toISOString(),
       };
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -184,7 +208,10 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
    * request at the gateway would also refuse what the instances can still serve.
    */
   let upCount = instances.length;
-  const eligible = (instance: Instance) => instance.up || upCount === 0;
+  /** Being probed by stall detection, and ejected by it (out until a probe passes). */
+  const suspected = new Set<Instance>();
+  const ejected = new Set<Instance>();
+  const eligible = (instance: Instance) => (instance.up || upCount === 0) && !ejected.has(instance);
 
   async function checkOne(instance: Instance): Promise<CheckResult> {
     const result = await probe(instance, check.timeout);
@@ -250,20 +277,24 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     }
   }
 
-  // Stall detection and re-admission of instances it ejected.
-  const suspected = new Set<Instance>();
-  const ejected = new Set<Instance>();
+  /** Whether stall detection may eject `instance`: within the bound, and never the last one. */
+  function mayEject(instance: Instance): boolean {
+    if (ejected.size >= Math.max(1, Math.floor(instances.length / 2))) return false;
+    return instances.some((other) => other !== instance && eligible(other) && other.breaker.available());
+  }
+
   async function suspect(instance: Instance) {
     suspected.add(instance);
     try {
       const result = await probe(instance, stallAfter);
-      if (closed || result.alive) {
-        if (!closed) hooks.onStall?.(name, instance.url, false);
+      if (closed) return;
+      if (result.alive || !mayEject(instance)) {
+        hooks.onStall?.(name, instance.url, result.alive ? 'alive' : 'spared');
         return;
       }
       ejected.add(instance);
       instance.breaker.trip();
-      hooks.onStall?.(name, instance.url, true);
+      hooks.onStall?.(name, instance.url, 'ejected');
       const err = new StalledError(
         `${instance.url} sent nothing for ${stallAfter} ms and failed its health probe`,
       );
@@ -276,7 +307,8 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
     suspected.add(instance);
     try {
       const result = await probe(instance, stallAfter);
-      if (!closed && result.alive) {
+      if (closed) return;
+      if (result.alive) {
         ejected.delete(instance);
         instance.lastAnswer = performance.now();
         instance.breaker.reset();
@@ -286,25 +318,41 @@ export function createUpstream(name: string, def: UpstreamDef, hooks: UpstreamHo
       suspected.delete(instance);
     }
   }
+  // Each instance's silence with requests outstanding, in the gateway's running time: a tick
+  // credits at most its own interval, and never more than the wall-clock silence since the later
+  // of its last response head and its oldest outstanding request.
+  const silence = new Map<Instance, number>();
+  const tick = stepFor(stallAfter);
+  let lastTick = performance.now();
   const watchdog =
     stallAfter > 0
-      ? setInterval(
-          () => {
-            const now = performance.now();
-            for (const instance of instances) {
-              if (suspected.has(instance)) continue;
-              if (ejected.has(instance)) {
-                if (instance.breaker.available()) void readmit(instance);
-                continue;
-              }
-              if (instance.inflight.size === 0 || now - instance.lastAnswer < stallAfter) continue;
-              let oldest = now;
-              for (const attempt of instance.inflight) if (attempt.started < oldest) oldest = attempt.started;
-              if (now - oldest >= stallAfter) void suspect(instance);
+      ? setInterval(() => {
+          const now = performance.now();
+          const step = credit(now - lastTick, tick);
+          lastTick = now;
+          for (const instance of instances) {
+            if (suspected.has(instance)) continue;
+            if (ejected.has(instance)) {
+              if (instance.breaker.available()) void readmit(instance);
+              continue;
             }
-          },
-          Math.max(25, Math.min(250, stallAfter / 4)),
-        )
+            if (instance.inflight.size === 0) {
+              silence.delete(instance);
+              continue;
+            }
+            let oldest = now;
+            for (const attempt of instance.inflight) if (attempt.started < oldest) oldest = attempt.started;
+            const since = Math.max(instance.lastAnswer, oldest);
+            const silent = Math.min(now - since, (silence.get(instance) ?? 0) + step);
+            if (silent < stallAfter) {
+              silence.set(instance, silent);
+              continue;
+            }
+            // Whatever the verdict, another stallAfter of silence before the next probe.
+            silence.delete(instance);
+            void suspect(instance);
+          }
+        }, tick)
       : undefined;
   watchdog?.unref();
 

@@ -3,8 +3,9 @@
  * survives its restarts, and steady GET load through the gateway: the set-up of the instance
  * fault tests (freeze, kill, rolling restart).
  */
+import { load } from '@portico/http/testing';
 import { freePort, type Proc, scratch, startService } from './procs.ts';
-import { load, logged } from './traffic.ts';
+import { logged } from './traffic.ts';
 
 export const TIMEOUT_MS = 3000;
 
