@@ -50,6 +50,10 @@ describe('dpopOrigins', () => {
       dpopOrigins({ audience: 'https://api.example.test', dpopOrigins: ' https://a.test, https://b.test ' }),
       ['https://a.test', 'https://b.test'],
     );
+    // Any string may be the audience (RFC 7519); config then requires the origins listed.
+    assert.deepEqual(dpopOrigins({ audience: 'urn:portico:api', dpopOrigins: 'https://a.test' }), [
+      'https://a.test',
+    ]);
     assert.deepEqual(dpopOrigins({ audience: 'http://localhost:8000' }), [
       'http://localhost:8000',
       'http://127.0.0.1:8000',

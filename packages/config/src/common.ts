@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import Type from 'typebox';
+import Type, { type TObject } from 'typebox';
+import { isUrl, Origin, Url } from './url.ts';
 
 /** Where the embedded default keeps its SQLite files and generated keys. */
 export const dataDir = process.env.PORTICO_DATA_DIR ?? '.data';
@@ -59,7 +60,7 @@ export function serviceSettings(name: string, port: number) {
   return {
     ...listenSettings(name, port),
     databaseUrl: Type.String({
-      pattern: '^(sqlite:|postgres(ql)?://)',
+      format: 'database-url',
       default: `sqlite:${join(dataDir, `${name}.db`)}`,
       env: 'DATABASE_URL',
       description: 'sqlite:<path> (embedded default) or a postgres:// URL; each service owns its own schema',
@@ -87,29 +88,66 @@ export function serviceSettings(name: string, port: number) {
 }
 
 /**
- * Where a service's access tokens come from (the defaults are the embedded identity service)
- * and where it hears of the ones identity revoked before they expire.
+ * Where access tokens come from (the defaults are the embedded identity service), whom they
+ * are for, and the public origins DPoP proofs name: the keys the gateway and every service share.
+ */
+export function authKeys() {
+  return {
+    issuer: Url('http', { default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
+    audience: Type.String({
+      minLength: 1,
+      default: 'http://localhost:8000',
+      env: 'AUTH_AUDIENCE',
+      description:
+        "The tokens' `aud`: any string (RFC 7519), though DPoP origins are derived only from an http(s) URL",
+    }),
+    jwksUri: Url('http', { default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
+    revocationPrefix: Type.String({ default: 'portico:', env: 'AUTH_REVOCATION_PREFIX' }),
+    dpopOrigins: Origin({
+      list: true,
+      default: '',
+      env: 'AUTH_DPOP_ORIGINS',
+      description:
+        'Comma-separated public origins clients address (DPoP proofs name them in htu); empty: the origin of the audience, which must then be an http(s) URL',
+    }),
+  };
+}
+
+/**
+ * DPoP origins default to the audience's origin (@portico/auth `dpopOrigins`), so an audience
+ * that is no http(s) URL needs them listed.
+ */
+export function dpopRule<T extends TObject>(auth: T) {
+  return Type.Refine(
+    auth,
+    (value) => {
+      const { audience, dpopOrigins } = value as { audience?: unknown; dpopOrigins?: unknown };
+      if (typeof audience !== 'string' || typeof dpopOrigins !== 'string') return true;
+      return dpopOrigins.trim() !== '' || isUrl(audience, 'http');
+    },
+    () =>
+      '{audience} is not an http(s) URL to take the DPoP origin from, so {dpopOrigins} (AUTH_DPOP_ORIGINS) must list the public origins clients address',
+  );
+}
+
+/**
+ * Where a service's access tokens come from and where it hears of the ones identity revoked
+ * before they expire.
  */
 export function authSettings() {
-  return Type.Object(
-    {
-      issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
-      audience: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
-      jwksUri: Type.String({ default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
-      redisUrl: Type.String({
-        default: '',
-        env: 'REDIS_URL',
-        description:
-          'Hear the tokens, accounts and grants identity revokes on this Redis; empty: in process (npm start)',
-      }),
-      revocationPrefix: Type.String({ default: 'portico:', env: 'AUTH_REVOCATION_PREFIX' }),
-      dpopOrigins: Type.String({
-        default: '',
-        env: 'AUTH_DPOP_ORIGINS',
-        description:
-          'Comma-separated public origins clients address (DPoP proofs name them in htu); empty: the origin of the audience',
-      }),
-    },
-    { additionalProperties: false, default: {} },
+  return dpopRule(
+    Type.Object(
+      {
+        ...authKeys(),
+        redisUrl: Url('redis', {
+          orEmpty: true,
+          default: '',
+          env: 'REDIS_URL',
+          description:
+            'Hear the tokens, accounts and grants identity revokes on this Redis; empty: in process (npm start)',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   );
 }

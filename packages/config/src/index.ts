@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Static, TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { formatWords } from './url.ts';
 
 export type { Static, TObject, TProperties, TSchema } from 'typebox';
 export { default as Type } from 'typebox';
@@ -35,6 +36,8 @@ export type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T
 interface SchemaNode {
   type?: string | string[];
   env?: string;
+  /** A refusal names where the value came from, never the value itself. */
+  secret?: boolean;
   properties?: Record<string, SchemaNode>;
 }
 
@@ -67,16 +70,40 @@ export function loadConfig<T extends TSchema>(
     for (const error of Value.Errors(schema, value)) {
       if (error.keyword === 'boolean') continue; // restated by its parent's additionalProperties error
       const key = error.instancePath.slice(1).replaceAll('/', '.');
-      const extra = (error.params as { additionalProperties?: string[] }).additionalProperties;
+      if (error.keyword === '~refine') {
+        issues.push(ruleBroken(key, error.message, sources));
+        continue;
+      }
+      const params = error.params as { additionalProperties?: string[]; format?: string };
+      const extra = params.additionalProperties;
       const where = sources.get(key);
+      const message = (error.keyword === 'format' && formatWords(params.format!)) || error.message;
       const label = extra
         ? `unknown key${extra.length > 1 ? 's' : ''} ${extra.map((k) => (key ? `${key}.${k}` : k)).join(', ')}`
-        : `${key || '(root)'} ${error.message}`;
+        : `${key || '(root)'} ${message}`;
       issues.push(where ? `${label} (from ${where})` : label);
     }
     throw new ConfigError(name, issues);
   }
   return value as Static<T>;
+}
+
+/**
+ * A rule across keys (`Type.Refine` on an object, see `authSettings`) names them as `{key}`:
+ * they are said in full (`{audience}` in `auth` is `auth.audience`), with where each came from.
+ */
+function ruleBroken(at: string, message: string, sources: Map<string, string>): string {
+  const named: string[] = [];
+  const text = message.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const key = at ? `${at}.${name}` : name;
+    named.push(key);
+    return key;
+  });
+  const where = [...new Set(named)].flatMap((key) => {
+    const source = sources.get(key);
+    return source ? [source] : [];
+  });
+  return where.length > 0 ? `${text} (from ${where.join(', ')})` : text;
 }
 
 /**
@@ -121,7 +148,7 @@ function applyEnv(
       const raw = env[child.env];
       if (raw !== undefined && raw !== '') {
         target[key] = raw;
-        sources.set(path, `${child.env}=${JSON.stringify(raw)}`);
+        sources.set(path, child.secret ? child.env : `${child.env}=${JSON.stringify(raw)}`);
       }
     } else if (child.properties) {
       const nested = (target[key] ?? {}) as Record<string, unknown>;
@@ -162,4 +189,5 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
-export { authSettings, dataDir, listenSettings, serviceSettings } from './common.ts';
+export { authKeys, authSettings, dataDir, dpopRule, listenSettings, serviceSettings } from './common.ts';
+export { isUrl, Origin, Proxies, Resource, Url, type UrlKind } from './url.ts';

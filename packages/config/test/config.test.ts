@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { ConfigError, type LoadOptions, loadConfig, serviceSettings, Type } from '../src/index.ts';
+import { configFiles } from './support/files.ts';
 
 const Schema = Type.Object(
   {
@@ -17,13 +16,7 @@ const Schema = Type.Object(
   { additionalProperties: false },
 );
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-config-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
+const { dir, file } = configFiles();
 
 test('defaults, then the file, then the environment, then overrides', () => {
   assert.equal(loadConfig('demo', Schema, { env: {} }).port, 8100);
@@ -67,7 +60,8 @@ test('a bad value stops start-up with a message naming the key and where it came
   const cases: Array<[Parameters<typeof loadConfig>[2], RegExp]> = [
     [{ env: { DEMO_PORT: 'abc' } }, /port .*\(from DEMO_PORT="abc"\)/],
     [{ env: { DEMO_RETRIES: '9' } }, /retries must be <= 5 \(from DEMO_RETRIES="9"\)/],
-    [{ env: { DATABASE_URL: 'mysql://x' } }, /databaseUrl must match pattern/],
+    [{ env: { DATABASE_URL: 'mysql://x' } }, /databaseUrl must be sqlite:<path> or a postgres:\/\/ URL/],
+    [{ env: { DATABASE_URL: 'postgres://db:99999/x' } }, /databaseUrl must be .*\(from DATABASE_URL=/],
     [{ env: {}, file: file('c.yaml', 'retries: -1\n') }, /retries must be >= 0 \(from file .*c\.yaml\)/],
     [{ env: {}, file: file('d.yaml', 'colour: red\n') }, /unknown key colour/],
     [{ env: {}, file: file('e.yaml', 'nested: { nmae: typo }\n') }, /unknown key nested\.nmae/],

@@ -37,10 +37,13 @@ export async function runService<S extends TSchema>(
   module: ServiceModule<S>,
 ): Promise<FastifyInstance> {
   let config: Static<S>;
+  let server: FastifyInstance;
   try {
     config = loadConfig(name, module.ConfigSchema, {
       file: process.env[`${name.toUpperCase()}_CONFIG_FILE`],
     });
+    // What the schema cannot say (web's client secret, a gateway file) is build's ConfigError.
+    server = await module.build(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -48,7 +51,6 @@ export async function runService<S extends TSchema>(
     }
     throw err;
   }
-  const server = await module.build(config);
   const settings = config as unknown as ServiceConfig;
   const drain = drainable(server.server);
   await server.listen({ port: settings.port, host: settings.host });

@@ -1,4 +1,4 @@
-import { authSettings, type Static, serviceSettings, Type } from '@portico/config';
+import { authSettings, type Static, serviceSettings, Type, Url } from '@portico/config';
 
 export const ConfigSchema = Type.Object(
   {
@@ -40,7 +40,8 @@ export const ConfigSchema = Type.Object(
     ),
     pubsub: Type.Object(
       {
-        redisUrl: Type.String({
+        redisUrl: Url('redis', {
+          orEmpty: true,
           default: '',
           env: 'REDIS_URL',
           description: 'Empty: in-process (one instance); redis://… to reach subscribers on every instance',

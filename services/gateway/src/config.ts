@@ -7,7 +7,18 @@
  *   and every problem names the key that is wrong.
  */
 import { fileURLToPath } from 'node:url';
-import { ConfigError, listenSettings, loadConfig, type Static, type TSchema, Type } from '@portico/config';
+import {
+  authKeys,
+  ConfigError,
+  dpopRule,
+  listenSettings,
+  loadConfig,
+  Proxies,
+  type Static,
+  type TSchema,
+  Type,
+  Url,
+} from '@portico/config';
 import { type AnyPolicy, type AnyTerminal, optionsFor } from './policy.ts';
 import { type BuiltIn, policies, terminals } from './registry.ts';
 import { Duration, Method } from './schema.ts';
@@ -16,6 +27,23 @@ import { Upstream } from './upstream/options.ts';
 export { ms } from './schema.ts';
 
 export const EMBEDDED_FILE = fileURLToPath(new URL('../gateway.yaml', import.meta.url));
+
+/** What the token verifier (@portico/auth) would refuse at start-up, said as the keys that are wrong. */
+function signingKeys<T extends TSchema>(auth: T) {
+  const keys = (value: unknown) => value as { jwksUri?: unknown; hs256Secret?: unknown };
+  return Type.Refine(
+    Type.Refine(
+      auth,
+      (value) => keys(value).jwksUri !== '' || keys(value).hs256Secret !== '',
+      () => '{jwksUri} (AUTH_JWKS_URI) or {hs256Secret} (AUTH_HS256_SECRET) must be set to check tokens with',
+    ),
+    (value) => {
+      const secret = keys(value).hs256Secret;
+      return typeof secret !== 'string' || secret === '' || Buffer.byteLength(secret) >= 32;
+    },
+    () => '{hs256Secret} must be empty or at least 32 bytes',
+  );
+}
 
 export const ConfigSchema = Type.Object(
   {
@@ -32,7 +60,8 @@ export const ConfigSchema = Type.Object(
       description:
         "node: proxied routes go from Node's request event straight to their pipeline; fastify: through a Fastify catch-all route, kept to measure the difference (decision 0005)",
     }),
-    redisUrl: Type.String({
+    redisUrl: Url('redis', {
+      orEmpty: true,
       default: '',
       env: 'REDIS_URL',
       description: 'Rate limits and cache in Redis, shared by every gateway; empty keeps them in process',
@@ -46,37 +75,41 @@ export const ConfigSchema = Type.Object(
       description:
         'Gateway processes serving the one port (workers.ts); more than 1 needs redisUrl, where they share rate limits and the cache',
     }),
-    trustedProxies: Type.String({
+    trustedProxies: Proxies({
+      hops: true,
       default: '',
       env: 'GATEWAY_TRUSTED_PROXIES',
       description:
         'Proxies whose X-Forwarded-For is believed, read from the right: empty (none), a hop count, or addresses/CIDRs/loopback/uniquelocal, comma-separated',
     }),
-    auth: Type.Object(
-      {
-        issuer: Type.String({ default: 'http://localhost:9000', env: 'AUTH_ISSUER' }),
-        audience: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
-        jwksUri: Type.String({ default: 'http://localhost:9000/jwks', env: 'AUTH_JWKS_URI' }),
-        hs256Secret: Type.String({
-          default: '',
-          env: 'AUTH_HS256_SECRET',
-          description:
-            'Opt-in shared secret for HS256 tokens (32+ bytes); empty accepts only signed JWKS keys',
-        }),
-        revocationPrefix: Type.String({
-          default: 'portico:',
-          env: 'AUTH_REVOCATION_PREFIX',
-          description:
-            'Channel prefix of the token revocations identity publishes on Redis (redisUrl); in process without it',
-        }),
-        dpopOrigins: Type.String({
-          default: '',
-          env: 'AUTH_DPOP_ORIGINS',
-          description:
-            "Comma-separated public origins of this gateway, as clients address it (DPoP proofs name them in htu); empty: the audience's origin",
-        }),
-      },
-      { additionalProperties: false, default: {} },
+    auth: signingKeys(
+      dpopRule(
+        Type.Object(
+          {
+            ...authKeys(),
+            jwksUri: Url('http', {
+              orEmpty: true,
+              default: 'http://localhost:9000/jwks',
+              env: 'AUTH_JWKS_URI',
+              description: 'The issuer’s signing keys; empty: HS256 tokens only (hs256Secret)',
+            }),
+            hs256Secret: Type.String({
+              secret: true,
+              default: '',
+              env: 'AUTH_HS256_SECRET',
+              description:
+                'Opt-in shared secret for HS256 tokens (32+ bytes); empty accepts only signed JWKS keys',
+            }),
+            revocationPrefix: Type.String({
+              default: 'portico:',
+              env: 'AUTH_REVOCATION_PREFIX',
+              description:
+                'Channel prefix of the token revocations identity publishes on Redis (redisUrl); in process without it',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      ),
     ),
   },
   { additionalProperties: false },

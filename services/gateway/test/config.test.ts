@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError } from '@portico/config';
-import { EMBEDDED_FILE, loadGatewayFile } from '../src/config.ts';
+import { ConfigError, type LoadOptions, loadConfig } from '@portico/config';
+import { ConfigSchema, EMBEDDED_FILE, loadGatewayFile } from '../src/config.ts';
 import { json, startGateway, startUpstream } from './support/harness.ts';
 
 function issues(source: unknown): string[] {
@@ -71,10 +71,11 @@ describe('the gateway file', () => {
       issues({ ...base, routes: [{ name: 'r', path: 'r', upstream: 'a' }] }).join(),
       /routes\.0\.path/,
     );
-    assert.match(
-      issues({ upstreams: { a: { instances: ['ftp://x'] } }, routes: [] }).join(),
-      /upstreams\.a\.instances\.0/,
-    );
+    // An instance is an origin as a pool is given one: no port past 65535, no path, no trailing /.
+    for (const instance of ['ftp://x', 'http://x:99999', 'http://x/', 'http://x/api'])
+      assert.deepEqual(issues({ upstreams: { a: { instances: [instance] } }, routes: [] }), [
+        'upstreams.a.instances.0 must be an origin: http(s)://host[:port], with no path, not even a trailing /',
+      ]);
     assert.match(
       issues({
         ...base,
@@ -163,5 +164,52 @@ describe('the gateway file', () => {
       await gw.close();
       await slow.close();
     }
+  });
+});
+
+describe("the gateway process's settings", () => {
+  const issuesOf = (options: LoadOptions<typeof ConfigSchema>): string[] => {
+    try {
+      loadConfig('gateway', ConfigSchema, options);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.issues;
+    }
+    return assert.fail('the settings were accepted');
+  };
+
+  test('what the token verifier would throw on at start-up is refused by name, a secret never shown', () => {
+    assert.deepEqual(issuesOf({ env: { AUTH_HS256_SECRET: 'too-short' } }), [
+      'auth.hs256Secret must be empty or at least 32 bytes (from AUTH_HS256_SECRET)',
+    ]);
+    assert.deepEqual(issuesOf({ env: {}, overrides: { auth: { jwksUri: '' } } }), [
+      'auth.jwksUri (AUTH_JWKS_URI) or auth.hs256Secret (AUTH_HS256_SECRET) must be set to check tokens with',
+    ]);
+    const hsOnly = loadConfig('gateway', ConfigSchema, {
+      env: { AUTH_HS256_SECRET: 'x'.repeat(32) },
+      overrides: { auth: { jwksUri: '' } },
+    });
+    assert.equal(hsOnly.auth.jwksUri, '');
+  });
+
+  test('URLs, origins and proxies are checked before anything starts', () => {
+    assert.deepEqual(
+      issuesOf({
+        env: { AUTH_AUDIENCE: 'portico-api', REDIS_URL: 'cache:6379', GATEWAY_TRUSTED_PROXIES: 'lb' },
+      }),
+      [
+        'redisUrl must be a redis:// or rediss:// URL, or empty (from REDIS_URL="cache:6379")',
+        'trustedProxies must be a hop count, or comma-separated addresses, CIDRs or loopback/linklocal/uniquelocal (from GATEWAY_TRUSTED_PROXIES="lb")',
+        'auth.audience is not an http(s) URL to take the DPoP origin from, so auth.dpopOrigins (AUTH_DPOP_ORIGINS) must list the public origins clients address (from AUTH_AUDIENCE="portico-api")',
+      ],
+    );
+    const config = loadConfig('gateway', ConfigSchema, {
+      env: {
+        AUTH_AUDIENCE: 'portico-api',
+        AUTH_DPOP_ORIGINS: 'https://api.example.com',
+        GATEWAY_TRUSTED_PROXIES: '2',
+      },
+    });
+    assert.equal(config.auth.dpopOrigins, 'https://api.example.com');
   });
 });

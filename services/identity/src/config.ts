@@ -3,7 +3,7 @@
  * needs nothing; clients, the API audience, TTLs and the key file come from here.
  */
 import { join } from 'node:path';
-import { dataDir, type Static, serviceSettings, Type } from '@portico/config';
+import { dataDir, Proxies, Resource, type Static, serviceSettings, Type, Url } from '@portico/config';
 
 const Client = Type.Object(
   {
@@ -52,16 +52,14 @@ const ApiScope = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     ...serviceSettings('identity', 9000),
-    issuer: Type.String({
-      format: 'uri',
+    issuer: Url('http', {
       default: 'http://localhost:9000',
       env: 'IDENTITY_ISSUER',
       description: 'The OpenID Provider issuer identifier; tokens carry it as `iss`',
     }),
     api: Type.Object(
       {
-        audience: Type.String({
-          format: 'uri',
+        audience: Resource({
           default: 'http://localhost:8000',
           env: 'IDENTITY_API_AUDIENCE',
           description: 'RFC 8707 resource / RFC 9068 `aud` of the Portico API',
@@ -88,12 +86,14 @@ export const ConfigSchema = Type.Object(
     clientSecrets: Type.Object(
       {
         web: Type.String({
+          secret: true,
           default: '',
           env: 'PORTICO_WEB_CLIENT_SECRET',
           description:
             'Secret of the portico-web client when its config gives none (npm start makes one per data dir)',
         }),
         service: Type.String({
+          secret: true,
           default: '',
           env: 'PORTICO_SERVICE_CLIENT_SECRET',
           description: 'Secret of the portico-service client when its config gives none',
@@ -166,7 +166,8 @@ export const ConfigSchema = Type.Object(
     ),
     redis: Type.Object(
       {
-        url: Type.String({
+        url: Url('redis', {
+          orEmpty: true,
           default: '',
           env: 'IDENTITY_REDIS_URL',
           description: 'redis:// URL: keep sessions, codes, grants and tokens in Redis instead of SQL',
@@ -207,7 +208,8 @@ export const ConfigSchema = Type.Object(
           env: 'IDENTITY_MAIL_FROM',
           description: 'The From of verification and password-reset mail',
         }),
-        smtpUrl: Type.String({
+        smtpUrl: Url('smtp', {
+          orEmpty: true,
           default: '',
           env: 'IDENTITY_SMTP_URL',
           description:
@@ -225,7 +227,8 @@ export const ConfigSchema = Type.Object(
     ),
     revocations: Type.Object(
       {
-        redisUrl: Type.String({
+        redisUrl: Url('redis', {
+          orEmpty: true,
           default: '',
           env: 'REDIS_URL',
           description:
@@ -247,7 +250,7 @@ export const ConfigSchema = Type.Object(
       description:
         'With trustProxy: how many proxies (counted from this service) append to X-Forwarded-For; the client is the entry just left of theirs',
     }),
-    trustedProxies: Type.String({
+    trustedProxies: Proxies({
       default: '',
       env: 'IDENTITY_TRUSTED_PROXIES',
       description:

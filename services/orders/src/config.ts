@@ -1,4 +1,4 @@
-import { authSettings, type Static, serviceSettings, Type } from '@portico/config';
+import { authSettings, type Static, serviceSettings, Type, Url } from '@portico/config';
 
 export const ConfigSchema = Type.Object(
   {
@@ -6,8 +6,7 @@ export const ConfigSchema = Type.Object(
     auth: authSettings(),
     catalog: Type.Object(
       {
-        url: Type.String({
-          pattern: '^https?://',
+        url: Url('http', {
           default: 'http://127.0.0.1:8002',
           env: 'CATALOG_URL',
           description: 'Base URL of the catalog service (prices, names and stock are read at checkout)',
@@ -24,7 +23,8 @@ export const ConfigSchema = Type.Object(
     ),
     pubsub: Type.Object(
       {
-        redisUrl: Type.String({
+        redisUrl: Url('redis', {
+          orEmpty: true,
           default: '',
           env: 'REDIS_URL',
           description:

@@ -1,4 +1,4 @@
-import { authSettings, type Static, serviceSettings, Type } from '@portico/config';
+import { authSettings, Resource, type Static, serviceSettings, Type, Url } from '@portico/config';
 
 export const ConfigSchema = Type.Object(
   {
@@ -6,7 +6,7 @@ export const ConfigSchema = Type.Object(
     auth: authSettings(),
     orders: Type.Object(
       {
-        url: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8003', env: 'ORDERS_URL' }),
+        url: Url('http', { default: 'http://127.0.0.1:8003', env: 'ORDERS_URL' }),
         timeoutMs: Type.Integer({
           minimum: 50,
           maximum: 60_000,
@@ -22,15 +22,16 @@ export const ConfigSchema = Type.Object(
      */
     serviceClient: Type.Object(
       {
-        tokenUrl: Type.String({ default: 'http://localhost:9000/token', env: 'PAYMENTS_TOKEN_URL' }),
+        tokenUrl: Url('http', { default: 'http://localhost:9000/token', env: 'PAYMENTS_TOKEN_URL' }),
         clientId: Type.String({ default: 'portico-service', env: 'PAYMENTS_CLIENT_ID' }),
         clientSecret: Type.String({
+          secret: true,
           default: '',
           env: 'PORTICO_SERVICE_CLIENT_SECRET',
           description: 'Secret of the portico-service client (npm start supplies one per data dir)',
         }),
         scope: Type.String({ default: 'orders:pay' }),
-        resource: Type.String({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
+        resource: Resource({ default: 'http://localhost:8000', env: 'AUTH_AUDIENCE' }),
       },
       { additionalProperties: false, default: {} },
     ),

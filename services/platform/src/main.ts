@@ -35,20 +35,36 @@ const { createMemoryPubSub } = await import('@portico/store/pubsub');
 const bus: PubSub | undefined = process.env.REDIS_URL ? undefined : createMemoryPubSub();
 type Build = (config: unknown, deps: { pubsub?: PubSub }) => Promise<FastifyInstance>;
 
+// The developer set-up: GraphiQL and introspection on (both off by default elsewhere). The
+// console calls the gateway over loopback: it is the trusted hop that names each visitor.
+const env = {
+  LOG_LEVEL: 'warn',
+  GRAPHQL_INTROSPECTION: 'true',
+  GRAPHQL_GRAPHIQL: 'true',
+  GATEWAY_TRUSTED_PROXIES: 'loopback',
+  ...process.env,
+};
+// Every service's settings are checked before any starts, and every bad one is said at once.
+const configs = new Map<string, unknown>();
+const refused: string[] = [];
+for (const { name, module } of services) {
+  try {
+    configs.set(name, loadConfig(name, module.ConfigSchema, { env }));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    refused.push(err.message);
+  }
+}
+if (refused.length > 0) {
+  console.error(refused.join('\n'));
+  await stop(1);
+}
+
 for (const { name, module } of services) {
   let port = 0;
   let portKey = 'PORT';
   try {
-    // The developer set-up: GraphiQL and introspection on (both off by default elsewhere). The
-    // console calls the gateway over loopback: it is the trusted hop that names each visitor.
-    const env = {
-      LOG_LEVEL: 'warn',
-      GRAPHQL_INTROSPECTION: 'true',
-      GRAPHQL_GRAPHIQL: 'true',
-      GATEWAY_TRUSTED_PROXIES: 'loopback',
-      ...process.env,
-    };
-    const config = loadConfig(name, module.ConfigSchema, { env });
+    const config = configs.get(name);
     const server = await (module.build as Build)(config, bus ? { pubsub: bus } : {});
     started.push(server);
     const { host, operatorPort, operatorHost } = config as {

@@ -2,25 +2,24 @@
  * The console's settings. Every key has an embedded default, so `npm start` needs
  * nothing: identity at :9000, the gateway at :8000, the console at http://localhost:3000.
  */
-import { type Static, serviceSettings, Type } from '@portico/config';
+import { Origin, Proxies, type Static, serviceSettings, Type, Url } from '@portico/config';
 
 export const ConfigSchema = Type.Object(
   {
     ...serviceSettings('web', 3000),
-    publicUrl: Type.String({
-      pattern: '^https?://[^/]+$',
+    publicUrl: Origin({
       default: 'http://localhost:3000',
       env: 'WEB_PUBLIC_URL',
       description:
         'The origin browsers use for the console: redirect URIs, the Origin check and Secure cookies (https) follow it',
     }),
-    gatewayUrl: Type.String({
-      pattern: '^https?://[^/]+$',
+    gatewayUrl: Origin({
       default: 'http://localhost:8000',
       env: 'WEB_GATEWAY_URL',
       description: 'Where /api/* is sent, with the session’s access token',
     }),
-    trustedProxies: Type.String({
+    trustedProxies: Proxies({
+      hops: true,
       default: '',
       env: 'WEB_TRUSTED_PROXIES',
       description:
@@ -28,11 +27,12 @@ export const ConfigSchema = Type.Object(
     }),
     oidc: Type.Object(
       {
-        issuer: Type.String({ default: 'http://localhost:9000', env: 'WEB_OIDC_ISSUER' }),
+        issuer: Url('http', { default: 'http://localhost:9000', env: 'WEB_OIDC_ISSUER' }),
         clientId: Type.String({ minLength: 1, default: 'portico-web', env: 'WEB_OIDC_CLIENT_ID' }),
         // The same variable the identity service reads for its portico-web client, so one
         // value set for the platform configures both ends.
         clientSecret: Type.String({
+          secret: true,
           default: '',
           env: 'PORTICO_WEB_CLIENT_SECRET',
           description:

@@ -1,11 +1,11 @@
 /** An upstream's settings in the gateway file: its instances, their pool, health checks and breaker. */
-import { type Static, Type } from '@portico/config';
+import { Origin, type Static, Type } from '@portico/config';
 import { Duration } from '../schema.ts';
 
 // Values of a Record get no schema defaults, so upstream settings are optional and defaulted in code.
 export const Upstream = Type.Object(
   {
-    instances: Type.Array(Type.String({ pattern: '^https?://[^/]+$' }), { minItems: 1 }),
+    instances: Type.Array(Origin(), { minItems: 1 }),
     connections: Type.Optional(
       Type.Integer({
         minimum: 1,

@@ -13,6 +13,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ConfigError } from '@portico/config';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 
 export interface SigningKey {
@@ -86,7 +87,14 @@ function toProviderKeys(keys: KeyFile, now = Date.now()): ProviderKeys & { nextC
 /** Reads the key file, creating it on first start; an empty path keeps keys in memory only. */
 export async function loadKeys(file: string): Promise<ProviderKeys & { created: boolean }> {
   if (file && existsSync(file)) {
-    const { nextChange: _, ...keys } = toProviderKeys(readKeyFile(file));
+    let read: KeyFile;
+    try {
+      read = readKeyFile(file);
+    } catch (err) {
+      // At start a key file that cannot be read is a setting to fix, not a crash to debug.
+      throw new ConfigError('identity', [`keysFile (IDENTITY_KEYS_FILE=${file}): ${(err as Error).message}`]);
+    }
+    const { nextChange: _, ...keys } = toProviderKeys(read);
     return { ...keys, created: false };
   }
   const fresh = await freshKeyFile();
