@@ -8,7 +8,12 @@
  * Storage plays no part here: one in-memory SQLite.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rotateKeys } from '../src/oidc/keys.ts';
 import { type RunningIdentity, startIdentity } from './support/harness.ts';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
@@ -165,4 +170,31 @@ describe('the provider mount answers problem+json outside the protocol', () => {
       assert.equal(((await res.json()) as { error: string }).error, 'invalid_request', what);
     }
   });
+});
+
+test('a provider rebuilt with new signing keys answers the same', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-provider-edge-'));
+  const keysFile = join(dir, 'keys.json');
+  const identity = await startIdentity(
+    { url: 'sqlite::memory:' },
+    { keysFile, keyRotation: { activationDelaySeconds: 0, reloadSeconds: 1 } },
+  );
+  try {
+    const jwks = async () => {
+      const res = await fetch(new URL('/jwks', identity.issuer));
+      return ((await res.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    };
+    const { added } = await rotateKeys(keysFile, { retainSeconds: 3600 });
+    // The file is read again every second: wait (up to a minute on a loaded machine) for the new key.
+    for (let i = 0; i < 600 && !(await jwks()).includes(added); i++) await sleep(100);
+    assert.ok((await jwks()).includes(added), 'the rebuilt provider publishes the new key');
+    const res = await fetch(new URL('/token', identity.issuer));
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST, OPTIONS');
+    assert.equal(res.headers.get('content-type'), PROBLEM);
+    await res.arrayBuffer();
+  } finally {
+    await identity.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

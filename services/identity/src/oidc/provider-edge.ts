@@ -73,10 +73,10 @@ export function providerEdge(router: ProviderRouter) {
       await next();
     } catch (err) {
       if (ctx.headerSent) throw err;
-      ctx.app.emit('error', err, ctx);
       // A refusal the provider had already made stands: GET /device/<unknown uid> renders its
       // 400 page, then its session save (ensureSessionSave) throws on a session never stored.
       if (ctx.status >= 400 && ctx.status < 500 && ctx.body != null) return;
+      ctx.app.emit('error', err, ctx);
       return answer(ctx, toProblemError(err));
     }
     if (ctx.body != null || ctx.status < 400) return;
