@@ -6,7 +6,13 @@
  */
 import cookie from '@fastify/cookie';
 import { createTokenVerifier, type TokenVerifier } from '@portico/auth';
-import { createServer, RESOURCE_HEADERS, type Server, securityHeaders } from '@portico/http';
+import {
+  createServer,
+  REQUEST_ID_HEADER,
+  RESOURCE_HEADERS,
+  type Server,
+  securityHeaders,
+} from '@portico/http';
 import { openServiceDatabase } from '@portico/store/sql';
 import { migrations } from '../migrations/index.ts';
 import { formGuard } from './accounts/csrf.ts';
@@ -185,11 +191,15 @@ export async function build(config: IdentityConfig): Promise<IdentityServer> {
   });
 
   provider.on('server_error', (_ctx, err) => server.log.error({ err }, 'oidc-provider server error'));
+  // An error that escaped the provider's own handlers (answered 500 by provider-edge.ts).
+  provider.on('error', (err: unknown) => server.log.error({ err }, 'oidc-provider request failed'));
   provider.on('grant.revoked', (_ctx, grantId) => server.log.info({ grantId }, 'grant revoked'));
 
   server.addHook('onRequest', async (request, reply) => {
     if (!ownedByProvider(request.url)) return;
     reply.hijack();
+    // The provider's answers name the request too (its problem+json bodies, provider-edge.ts).
+    reply.raw.setHeader(REQUEST_ID_HEADER, request.id);
     live.handle(request.raw, reply.raw);
   });
 

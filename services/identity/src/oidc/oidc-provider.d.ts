@@ -70,6 +70,11 @@ declare module 'oidc-provider' {
     status: number;
     req: IncomingMessage;
     res: ServerResponse;
+    /** The status's reason phrase (Koa's `ctx.message`). */
+    message: string;
+    headerSent: boolean;
+    /** The provider (a Koa app) handling the request. */
+    app: { emit(event: string, ...args: unknown[]): boolean };
     set(name: string, value: string): void;
   }
 
@@ -173,6 +178,8 @@ declare module 'oidc-provider' {
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<string>;
     on(event: string, listener: (...args: never[]) => void): this;
+    /** Koa's middleware stack: what `use` added, then the provider's router dispatch, last. */
+    readonly middleware: readonly unknown[];
     use(middleware: (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>): void;
   }
 

@@ -28,6 +28,7 @@ import type { AccountService } from '../domain/accounts.ts';
 import { scopePolicy } from '../domain/scope-policy.ts';
 import { ACR_VALUES, accessTokenAuthentication } from './authentication-context.ts';
 import type { ProviderKeys } from './keys.ts';
+import { providerEdge, providerRouter } from './provider-edge.ts';
 import { DEVICE_CODE_TTL_SECONDS, publicClientFeatures } from './public-clients.ts';
 import { stepUpPolicy } from './step-up-policy.ts';
 
@@ -237,6 +238,8 @@ export function createProvider(config: IdentityConfig, deps: ProviderDeps): Prov
     await next();
     if (/^text\/html/.test(ctx.type)) pageSecurity(ctx.req, ctx.res, () => {});
   });
+  // Inside the page policy: a page the provider had rendered before an error escaped still gets it.
+  provider.use(providerEdge(providerRouter(provider)));
   return provider;
 }
 
