@@ -3,6 +3,7 @@
  * `If-Match` on writes answers 412 when the client's copy is stale.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { commonErrors } from '@portico/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -17,7 +18,7 @@ function listed(header: string): string[] {
 const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
 
 /** True when the client's cached copy (If-None-Match, weak comparison) is current. */
-export function isFresh(request: FastifyRequest, etag: string): boolean {
+export function isFresh(request: { headers: IncomingHttpHeaders }, etag: string): boolean {
   const header = request.headers['if-none-match'];
   if (!header) return false;
   return listed(header).some((tag) => tag === '*' || opaque(tag) === opaque(etag));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { createTestIssuer, type TestIssuer } from '@portico/auth/testing';
+import { rawExchange } from '@portico/http/testing';
 import { createMemoryStore, type KvStore } from '@portico/store/kv';
 import { redisTestUrl } from '@portico/store/testing';
 import { Redis } from 'ioredis';
@@ -27,6 +28,7 @@ async function countingUpstream() {
     res.writeHead(200, {
       'content-type': 'application/json',
       'cache-control': cc,
+      etag: `"${Buffer.from(path).toString('base64url')}"`,
       'content-length': Buffer.byteLength(body),
     });
     res.end(body);
@@ -93,6 +95,49 @@ describe('response cache', () => {
       await gw.close();
       await up.close();
       await memory.close();
+    }
+  });
+
+  test('a hit whose ETag the If-None-Match names is a 304, from the copy and from the store', async () => {
+    const { up, gets } = await countingUpstream();
+    const kv = createMemoryStore();
+    const one = await startGateway(cached(up), { verifier: issuer.verifier, kv });
+    const two = await startGateway(cached(up), { verifier: issuer.verifier, kv });
+    try {
+      const miss = await fetch(`${one.url}/api/v1/products/7`);
+      const etag = miss.headers.get('etag')!;
+      assert.ok(etag);
+      await miss.arrayBuffer();
+      // As a browser revalidates its copy; fetch() would add `Cache-Control: no-cache`, a refresh.
+      const ask = (url: string, ifNoneMatch: string, method = 'GET') =>
+        rawExchange(
+          url,
+          `${method} /api/v1/products/7 HTTP/1.1\r\nHost: a\r\nIf-None-Match: ${ifNoneMatch}\r\nConnection: close\r\n\r\n`,
+        );
+      for (const [url, tag, method] of [
+        [one.url, etag, 'GET'],
+        [one.url, `W/${etag}`, 'GET'],
+        [one.url, `"other", ${etag}`, 'HEAD'],
+        [two.url, etag, 'GET'],
+      ] as const) {
+        const res = await ask(url, tag, method);
+        assert.equal(res.status, 304, `${tag} ${method}`);
+        assert.equal(res.headers['x-cache'], 'HIT');
+        assert.equal(res.headers.etag, etag);
+        assert.equal(res.headers['cache-control'], 'public, max-age=60');
+        assert.equal(res.headers['content-type'], undefined, 'a 304 says nothing of a body');
+        assert.equal(res.body, '');
+      }
+      const other = await ask(one.url, '"other"');
+      assert.equal(other.status, 200);
+      assert.equal(other.headers['x-cache'], 'HIT');
+      assert.equal(JSON.parse(other.body).n, 1);
+      assert.equal(gets(), 1, 'the upstream was asked once');
+    } finally {
+      await one.close();
+      await two.close();
+      await up.close();
+      await kv.close();
     }
   });
 

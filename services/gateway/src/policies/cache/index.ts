@@ -4,13 +4,15 @@
  * - freshness from `s-maxage`, else `max-age`, else the route's `ttl` (capped by `maxTtl`);
  * - key: method, path, query with its parameters sorted, and the caller when a token was
  *   verified, so one user's answer never reaches another;
- * - `Age` and `X-Cache: HIT|MISS|BYPASS` on the answer;
+ * - `Age` and `X-Cache: HIT|MISS|BYPASS` on the answer; a hit whose ETag the client's
+ *   If-None-Match names is a 304 (RFC 9111 §4.3.2), as the upstream itself would answer;
  * - a successful write through the gateway purges the resource, its sub-resources and
  *   its collection;
  * - the store unreachable: the request goes upstream, uncached.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Type } from '@portico/config';
+import { isFresh } from '@portico/http';
 import type { KvStore } from '@portico/store/kv';
 import { type Context, replyBody } from '../../context.ts';
 import { definePolicy, type GatewayServices, type Policy } from '../../policy.ts';
@@ -136,16 +138,36 @@ function cachePolicy(
   function hit(ctx: Context, entry: Entry) {
     hooks.lookup(name, 'hit');
     const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)) + entry.age;
-    ctx.reply = {
-      status: 200,
-      headers: { ...entry.headers, age: String(age), 'content-length': String(entry.body.length) },
-      body: entry.body,
-    };
+    const etag = entry.headers.etag;
+    ctx.reply =
+      typeof etag === 'string' && isFresh(ctx.req, etag)
+        ? { status: 304, headers: notModifiedHeaders(entry.headers, age), body: undefined }
+        : {
+            status: 200,
+            headers: { ...entry.headers, age: String(age), 'content-length': String(entry.body.length) },
+            body: entry.body,
+          };
     ctx.replyHeaders['x-cache'] = 'HIT';
   }
 }
 
 const ANSWERED = Promise.resolve();
+
+/** What a 304 carries of the stored answer (RFC 9110 §15.4.5): no body, nor headers about one. */
+const NOT_MODIFIED_HEADERS = [
+  'cache-control',
+  'content-location',
+  'etag',
+  'expires',
+  'vary',
+  'last-modified',
+];
+
+function notModifiedHeaders(stored: OutgoingHttpHeaders, age: number): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { age: String(age) };
+  for (const name of NOT_MODIFIED_HEADERS) if (stored[name] !== undefined) headers[name] = stored[name];
+  return headers;
+}
 
 /**
  * The lookahead (routes with a limit too) has made the key already, unless a policy in
