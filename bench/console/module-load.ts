@@ -5,9 +5,9 @@
  * cached for good, an import map, `<link rel="modulepreload">`), and as served before, the page
  * stripped of its import map and naming the plain URLs (revalidated on every load), with
  * ("modulepreload") and without ("no preload") its preload list. Over HTTP/1.1 straight to the
- * console (six connections at most: the browser's limit per host)
- * and over HTTP/2 through a TLS front, as the ingress in deploy/kubernetes serves it (one
- * connection, every request at once).
+ * console (six connections at most: the browser's limit per host) and over HTTP/2 through a
+ * TLS front, as the ingress in deploy/kubernetes serves it (one connection, every request at
+ * once).
  * The console's own asset routes (src/ui/static.ts) serve the files; its API answers are
  * stand-ins (signed out, an empty catalog), so only the page and its modules are measured.
  * Usage: node bench/console/module-load.ts [round trip ms, default 100] [runs, default 7]
