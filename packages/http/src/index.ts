@@ -23,6 +23,7 @@ export {
   type CspDirectives,
   DOCS_HEADERS,
   inlineScriptPageHeaders,
+  type PageOptions,
   pageHeaders,
   RESOURCE_HEADERS,
   securityHeaders,

@@ -8,7 +8,8 @@
  *   governs only what renders as a page; every service's `build` sets it on its whole server;
  * - `pageHeaders(directives)` (server-rendered pages): exactly the page's CSP directives, always
  *   with `frame-ancestors 'none'`, and no helmet defaults mixed in;
- * - `inlineScriptPageHeaders(html, directives)`: a page of inline scripts, named by their hashes;
+ * - `inlineScriptPageHeaders(html, directives, options)`: a page with inline scripts, named by
+ *   their hashes;
  * - `DOCS_HEADERS`: the API reference UI at /docs (Swagger UI), which `createServer` serves in a
  *   scope of its own with this page policy.
  * Strict-Transport-Security is left to whatever terminates TLS: a service does not know whether
@@ -31,10 +32,11 @@ export const RESOURCE_HEADERS = {
   referrerPolicy: { policy: 'no-referrer' },
 } satisfies FastifyHelmetOptions;
 
-export function pageHeaders(
-  directives: CspDirectives,
-  options: { referrer?: 'no-referrer' | 'same-origin' } = {},
-): FastifyHelmetOptions {
+export interface PageOptions {
+  referrer?: 'no-referrer' | 'same-origin';
+}
+
+export function pageHeaders(directives: CspDirectives, options: PageOptions = {}): FastifyHelmetOptions {
   return {
     ...COMMON,
     contentSecurityPolicy: {
@@ -46,17 +48,25 @@ export function pageHeaders(
 }
 
 /**
- * A page whose scripts are inline (GraphiQL's inlined bundle): `pageHeaders(directives)` with
- * `script-src` naming each inline script of `html` by its SHA-256 (script-hashes.ts), computed
- * from the very HTML the page serves, so no injected inline script runs. (Identity's
+ * A page with inline scripts (GraphiQL's inlined bundle, the console's import map):
+ * `pageHeaders(directives, options)` with `script-src` naming each inline script of `html` by
+ * its SHA-256 (script-hashes.ts), computed from the very HTML the page serves, so no injected
+ * inline script runs. (Identity's
  * oidc/provider.ts gives oidc-provider's own pages, whose form_post script it does not render,
  * a CSP of `frame-ancestors` alone.)
  */
-export function inlineScriptPageHeaders(html: string, directives: CspDirectives): FastifyHelmetOptions {
-  return pageHeaders({
-    ...directives,
-    'script-src': [...(directives['script-src'] ?? []), ...inlineScriptHashes(html)],
-  });
+export function inlineScriptPageHeaders(
+  html: string,
+  directives: CspDirectives,
+  options: PageOptions = {},
+): FastifyHelmetOptions {
+  return pageHeaders(
+    {
+      ...directives,
+      'script-src': [...(directives['script-src'] ?? []), ...inlineScriptHashes(html)],
+    },
+    options,
+  );
 }
 
 /**

@@ -5,6 +5,7 @@
  * on the upstream socket and never in the stream.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,16 @@ import {
 } from './support/harness.ts';
 
 const PUBLIC_DIR = new URL('../public/', import.meta.url);
+/** The console's import map, and its text as the page carries it. */
+function importMapOf(page: string): { imports: Record<string, string>; text: string } {
+  const found = /<script type="importmap">([^<]*)<\/script>/.exec(page);
+  assert.ok(found, 'the page has an import map');
+  return { imports: JSON.parse(found[1]!).imports, text: found[1]! };
+}
+/** A module of types only (`export {};` and JSDoc), which only tsc reads. */
+const typesOnly = (file: string) =>
+  !/^(?:import |export (?!\{\};))/m.test(readFileSync(new URL(file, PUBLIC_DIR), 'utf8'));
+const scriptHash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 const sqlite = { name: 'sqlite' as const, url: 'sqlite::memory:', cleanup: async () => {} };
 
 describe('the console page', () => {
@@ -35,18 +46,22 @@ describe('the console page', () => {
   });
   after(() => stack?.close());
 
-  test('every console path serves the page with a CSP that allows no inline code', async () => {
+  test('every console path serves the page with a CSP that allows no inline code but its import map', async () => {
     for (const path of ['/', '/products', '/products/abc', '/cart', '/orders', '/orders/1', '/dashboard']) {
       const res = await browser(web).request({ url: path });
       assert.equal(res.statusCode, 200, path);
       assert.match(String(res.headers['content-type']), /text\/html/);
       const csp = String(res.headers['content-security-policy']);
-      assert.match(csp, /script-src 'self'(;|$)/);
+      assert.ok(csp.includes(`script-src 'self' ${scriptHash(importMapOf(res.body).text)};`), csp);
       assert.match(csp, /frame-ancestors 'none'/);
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
       assert.equal(res.headers['x-frame-options'], 'DENY');
-      assert.match(res.body, /<script type="module" src="\/assets\/app.js"><\/script>/);
-      assert.doesNotMatch(res.body, /<script>/, 'no inline script');
+      assert.match(res.body, /<script type="module" src="\/assets\/app\.[\w-]{16}\.js"><\/script>/);
+      assert.equal(
+        res.body.match(/<script(?! type="module" src=)/g)?.length,
+        1,
+        'one inline script: the map',
+      );
     }
     assert.equal((await browser(web).request({ url: '/nowhere' })).statusCode, 404);
   });
@@ -105,20 +120,77 @@ describe('the console page', () => {
     }
   });
 
+  test('the page maps every module to a URL of its content, cached for good', async () => {
+    const page = (await browser(web).request({ url: '/products' })).body;
+    const { imports } = importMapOf(page);
+    // Every module served, whether the page loads it at start or not, and nothing else.
+    const served = readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.js'))
+      .concat('vendor/openapi-fetch.js')
+      .map((file) => `/assets/${file}`);
+    assert.deepEqual(Object.keys(imports).toSorted(), served.toSorted());
+    // What the page names itself: the script, its preloads and its style sheet, by those URLs.
+    const named = [...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    // app.js and every module it imports (all but those of types only), each once.
+    assert.deepEqual(
+      named.filter((url) => url.endsWith('.js')).toSorted(),
+      Object.entries(imports)
+        .filter(([url]) => url.startsWith('/assets/vendor/') || !typesOnly(url.slice('/assets/'.length)))
+        .map(([, hashed]) => hashed)
+        .toSorted(),
+    );
+    const css = named.filter((url) => url.endsWith('.css'));
+    assert.equal(css.length, 1);
+
+    const pairs: Array<[string, string]> = [...Object.entries(imports), ['/assets/app.css', css[0]!]];
+    for (const [url, hashed] of pairs) {
+      // The same folder (relative imports resolve as from the plain URL), the content's hash.
+      const plainFile = url.replace(/\.(js|css)$/, '');
+      assert.match(hashed, new RegExp(`^${plainFile}\\.[\\w-]{16}\\.(js|css)$`), url);
+      const [plain, fixed] = await Promise.all([
+        browser(web).request({ url }),
+        browser(web).request({ url: hashed }),
+      ]);
+      assert.equal(fixed.statusCode, 200, hashed);
+      assert.equal(fixed.headers['cache-control'], 'public, max-age=31536000, immutable', hashed);
+      assert.equal(plain.headers['cache-control'], 'no-cache', url);
+      assert.equal(fixed.headers['content-type'], plain.headers['content-type'], hashed);
+      assert.match(
+        String(fixed.headers['content-type']),
+        url.endsWith('.js') ? /^text\/javascript/ : /^text\/css/,
+      );
+      assert.equal(fixed.headers['x-content-type-options'], 'nosniff', hashed);
+      assert.equal(fixed.body, plain.body, hashed);
+      const hash = createHash('sha256').update(fixed.body).digest('base64url').slice(0, 16);
+      assert.ok(hashed.includes(`.${hash}.`), `${hashed} names its content`);
+    }
+    // A name that is not one of the content's is no asset.
+    const app = imports['/assets/app.js']!;
+    assert.equal(
+      (await browser(web).request({ url: app.replace(/\.[\w-]{16}\./, '.AAAAAAAAAAAAAAAA.') })).statusCode,
+      404,
+    );
+  });
+
   test('the page lists every module of its script for the browser to fetch at once (modulepreload)', async () => {
     const page = (await browser(web).request({ url: '/products' })).body;
-    const preloaded = [...page.matchAll(/<link rel="modulepreload" href="\/assets\/([^"]+)">/g)].map(
-      (m) => m[1]!,
+    const { imports } = importMapOf(page);
+    const plain = new Map(Object.entries(imports).map(([url, hashed]) => [hashed, url]));
+    const preloaded = [...page.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) =>
+      plain.get(m[1]!)!.replace('/assets/', ''),
     );
     assert.ok(
-      page.indexOf('rel="modulepreload"') < page.indexOf('<script type="module" src="/assets/app.js">'),
+      page.indexOf('rel="modulepreload"') <
+        page.indexOf(`<script type="module" src="${imports['/assets/app.js']}">`),
       'listed before the script',
+    );
+    assert.ok(
+      page.indexOf('<script type="importmap">') < page.indexOf('rel="modulepreload"'),
+      'the map first',
     );
     // Every module of public/ is imported statically from app.js (one no page imports is dead
     // code), and the vendored openapi-fetch under the typed client too; not the modules of
     // types only (`export {};` and JSDoc), which only tsc reads.
-    const typesOnly = (file: string) =>
-      !/^(?:import |export (?!\{\};))/m.test(readFileSync(new URL(file, PUBLIC_DIR), 'utf8'));
     const modules = readdirSync(PUBLIC_DIR, { recursive: true, encoding: 'utf8' }).filter(
       (file) => file.endsWith('.js') && file !== 'app.js' && !typesOnly(file),
     );
@@ -164,9 +236,11 @@ describe('the console page', () => {
     const headersOf = (res: { headers: Record<string, unknown> }) =>
       Object.fromEntries(names.map((name) => [name, res.headers[name]]));
     const identity = new URL(idp.issuer).origin;
-    assert.deepEqual(headersOf(await browser(web).request({ url: '/' })), {
+    const page = await browser(web).request({ url: '/' });
+    assert.deepEqual(headersOf(page), {
       'content-security-policy':
-        "default-src 'none';script-src 'self';style-src 'self';img-src 'self' data:;connect-src 'self';" +
+        `default-src 'none';script-src 'self' ${scriptHash(importMapOf(page.body).text)};style-src 'self';` +
+        "img-src 'self' data:;connect-src 'self';" +
         `base-uri 'none';form-action 'self' ${identity};frame-ancestors 'none'`,
       'referrer-policy': 'same-origin',
       'x-frame-options': 'DENY',

@@ -22,7 +22,7 @@ export function importedModules(entry: string, source: (name: string) => string 
     const [imports] = parse(text, name);
     for (const i of imports) {
       if (i.type === 'dynamic' || !i.specifier) continue;
-      // Relative specifiers only: the console has no import map.
+      // Relative specifiers only: the page's import map maps plain URLs, not bare names.
       const imported = new URL(i.specifier, `file:///${name}`).pathname.slice(1);
       if (seen.has(imported)) continue;
       seen.add(imported);
