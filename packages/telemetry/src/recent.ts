@@ -39,7 +39,7 @@ export interface TraceSummary {
 
 interface Kept {
   spans: SpanView[];
-  /** Each span's start in microseconds, by span id: `start` is ISO, to the millisecond only. */
+  /** Each span's start in microseconds, by span id: `start` is ISO, to the millisecond only (siblings' order). */
   startUs: Map<string, number>;
   dropped: number;
 }
@@ -48,7 +48,7 @@ export interface RecentTraces extends SpanProcessor {
   readonly limit: number;
   /** Newest first. */
   list(): TraceSummary[];
-  /** The trace's spans in start order, or undefined when it is not (or no longer) kept. */
+  /** The trace's spans, each after its parent and siblings in start order, or undefined when it is not (or no longer) kept. */
   get(traceId: string): { trace_id: string; spans: SpanView[]; dropped_spans: number } | undefined;
 }
 
@@ -88,16 +88,34 @@ export function recentTraces(limit: number): RecentTraces {
     get(traceId) {
       const kept = traces.get(traceId);
       if (!kept) return undefined;
-      // Spans are kept as they end (a child before its parent); a parent that starts in the same
-      // microsecond as its child still comes first.
-      const at = (s: SpanView) => kept.startUs.get(s.span_id) ?? Date.parse(s.start) * 1e3;
-      const spans = [...kept.spans].sort(
-        (a, b) =>
-          at(a) - at(b) || (b.parent_span_id === a.span_id ? -1 : a.parent_span_id === b.span_id ? 1 : 0),
-      );
-      return { trace_id: traceId, spans, dropped_spans: kept.dropped };
+      return { trace_id: traceId, spans: treeOrder(kept), dropped_spans: kept.dropped };
     },
   };
+}
+
+/**
+ * Each span after its parent, siblings in start order. Start times alone do not give that: spans
+ * are kept as they end (a child before its parent), and the SDK anchors each span's start to
+ * `Date.now()`, to the millisecond, so a child can read as starting before its parent.
+ */
+function treeOrder(kept: Kept): SpanView[] {
+  const at = (s: SpanView) => kept.startUs.get(s.span_id) ?? Date.parse(s.start) * 1e3;
+  const byStart = [...kept.spans].sort((a, b) => at(a) - at(b));
+  const ids = new Set(byStart.map((s) => s.span_id));
+  const children = new Map<string, SpanView[]>();
+  const roots: SpanView[] = [];
+  for (const span of byStart) {
+    const parent = span.parent_span_id;
+    if (parent === undefined || !ids.has(parent)) roots.push(span);
+    else children.set(parent, [...(children.get(parent) ?? []), span]);
+  }
+  const out: SpanView[] = [];
+  const visit = (span: SpanView) => {
+    out.push(span);
+    for (const child of children.get(span.span_id) ?? []) visit(child);
+  };
+  for (const root of roots) visit(root);
+  return out;
 }
 
 function view(span: ReadableSpan): SpanView {

@@ -49,24 +49,27 @@ describe('recent traces kept in process', () => {
     assert.deepEqual(
       trace.spans.map((s) => [s.name, s.kind, s.parent_span_id ?? null, s.duration_ms]),
       [
-        ['pg.query', 'server', 'a'.repeat(16), 5],
         ['GET /things', 'server', null, 5],
+        ['pg.query', 'server', 'a'.repeat(16), 5],
       ],
     );
     assert.equal(store.get(id(3)), undefined);
   });
 
-  test('spans in start order to the microsecond, a parent before a child that starts with it', () => {
+  test('each span after its parent, even one whose clock read earlier; siblings in start order', () => {
     const store = recentTraces(10);
     const at = (s: ReadableSpan, nanos: number) =>
       ({ ...s, spanContext: s.spanContext, startTime: [1_800_000_000, nanos] }) as unknown as ReadableSpan;
-    // The child ends first, as it does; all three start within one millisecond.
-    store.onEnd(at(span(id(4), 'c'.repeat(16), 'b'.repeat(16), 'catalog'), 400_000));
+    // Children end first, as they do. The catalog's start reads before the gateway's client span
+    // above it (the SDK anchors each start to Date.now(), to the millisecond).
+    store.onEnd(at(span(id(4), 'd'.repeat(16), 'c'.repeat(16), 'catalog'), 100_000));
+    store.onEnd(at(span(id(4), 'c'.repeat(16), 'b'.repeat(16), 'gateway client'), 400_000));
+    store.onEnd(at(span(id(4), 'e'.repeat(16), 'b'.repeat(16), 'gateway auth'), 200_000));
     store.onEnd(at(span(id(4), 'b'.repeat(16), 'a'.repeat(16), 'gateway'), 300_000));
     store.onEnd(at(span(id(4), 'a'.repeat(16), undefined, 'console'), 300_000));
     assert.deepEqual(
       store.get(id(4))!.spans.map((s) => s.name),
-      ['console', 'gateway', 'catalog'],
+      ['console', 'gateway', 'gateway auth', 'gateway client', 'catalog'],
     );
   });
 
