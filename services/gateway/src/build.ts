@@ -22,7 +22,7 @@ import { createKvStore, type KvStore } from '@portico/store/kv';
 import { createPubSub } from '@portico/store/pubsub';
 import type { FastifyInstance } from 'fastify';
 import { ConfigSchema, type GatewayConfig, type GatewayFile } from './config.ts';
-import { createGateway, type Gateway } from './gateway.ts';
+import { createGateway, type Gateway, unsafePath } from './gateway.ts';
 import { createMetrics } from './metrics.ts';
 import { publishedDocument } from './openapi/published.ts';
 import { cachedVerifier } from './policies/auth/verify.ts';
@@ -179,6 +179,9 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
     type: JSON_TYPE,
     body: JSON.stringify({ consumers: gateway!.usage() }),
   }));
+
+  // What no route matched is the host's to answer: a path no upstream may see is a 400 there too.
+  server.addHook('onRequest', (request, _reply, done) => done(unsafePath(request.url)));
 
   if (hotPath === 'fastify') {
     server.route({

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { repeatedHeaderProblem, repeatedSingleHeader, requestIdFrom, type TrustProxy } from '@portico/http';
+import type { ProblemError } from '@portico/problem';
 import type { KvStore } from '@portico/store/kv';
 import type { PubSub } from '@portico/store/pubsub';
 import { activeTraceId, nameServerSpan, sampledTraceId, tracingOn } from '@portico/telemetry';
@@ -52,6 +53,14 @@ export type Gateway = Awaited<ReturnType<typeof createGateway>>;
 
 /** `..` or `.` segments, raw or percent-encoded, and NUL never reach an upstream. */
 const UNSAFE_PATH = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|%2f|%5c|%00|\\/i;
+
+/** The refusal of a path with dot segments or encoded separators, routed or not; undefined for a safe one. */
+export function unsafePath(url: string): ProblemError | undefined {
+  const q = url.indexOf('?');
+  return UNSAFE_PATH.test(q === -1 ? url : url.slice(0, q))
+    ? errors.BAD_PATH('The path has dot segments or encoded separators')
+    : undefined;
+}
 
 export async function createGateway(options: GatewayOptions) {
   const { kv, metrics, log } = options;
@@ -151,7 +160,8 @@ export async function createGateway(options: GatewayOptions) {
           headers: { allow: runtime.allowFor(path) },
         });
       }
-      if (UNSAFE_PATH.test(path)) throw errors.BAD_PATH('The path has dot segments or encoded separators');
+      const unsafe = unsafePath(path);
+      if (unsafe) throw unsafe;
       await route.handle(ctx);
       reply.write(ctx);
     } catch (err) {
@@ -193,9 +203,9 @@ export async function createGateway(options: GatewayOptions) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      if (UNSAFE_PATH.test(path)) {
-        const problem = errors.BAD_PATH('The path has dot segments or encoded separators');
-        refuse(req, socket, problem, requestIdFrom(req), path);
+      const unsafe = unsafePath(path);
+      if (unsafe) {
+        refuse(req, socket, unsafe, requestIdFrom(req), path);
         return;
       }
       const repeated = repeatedSingleHeader(req.rawHeaders);
