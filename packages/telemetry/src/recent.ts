@@ -107,7 +107,11 @@ function treeOrder(kept: Kept): SpanView[] {
   for (const span of byStart) {
     const parent = span.parent_span_id;
     if (parent === undefined || !ids.has(parent)) roots.push(span);
-    else children.set(parent, [...(children.get(parent) ?? []), span]);
+    else {
+      const siblings = children.get(parent);
+      if (siblings) siblings.push(span);
+      else children.set(parent, [span]);
+    }
   }
   const out: SpanView[] = [];
   const visit = (span: SpanView) => {

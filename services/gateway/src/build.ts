@@ -68,22 +68,21 @@ export async function build(config: GatewayConfig, deps: BuildDeps = {}): Promis
       ...(deps.logStream ? { logger: { level: config.logLevel, stream: deps.logStream } } : {}),
       serverFactory: (handler) => {
         fastifyHandler = handler;
+        // The node hot path: a gateway route serves it, or the host answers. A repeated Host or
+        // Authorization goes to the host, whose onRequest hook (@portico/http) refuses it.
+        const served = (req: IncomingMessage, res: ServerResponse) =>
+          hotPath === 'node' &&
+          repeatedSingleHeader(req.rawHeaders) === undefined &&
+          gateway?.dispatch(req, res);
         const http = createHttpServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-          if (hotPath === 'node') {
-            if (req.url === '/health' || req.url?.startsWith('/health?')) return void serveHealth(res);
-            // A repeated Host or Authorization is refused by the host's onRequest hook (@portico/http).
-            if (repeatedSingleHeader(req.rawHeaders) === undefined && gateway?.dispatch(req, res)) return;
-          }
+          if (hotPath === 'node' && (req.url === '/health' || req.url?.startsWith('/health?')))
+            return void serveHealth(res);
+          if (served(req, res)) return;
           fastifyHandler!(req, res);
         });
         // Expect: 100-continue (expect.ts): gateway routes send 100 when they read the body.
         http.on('checkContinue', (req, res) => {
-          if (
-            hotPath === 'node' &&
-            repeatedSingleHeader(req.rawHeaders) === undefined &&
-            gateway?.dispatch(req, res)
-          )
-            return;
+          if (served(req, res)) return;
           res.writeContinue();
           fastifyHandler!(req, res);
         });
